@@ -1,0 +1,15 @@
+"""sqlecho: see the SQL your SQLModel/SQLAlchemy code sends, why, and what it did to your objects."""
+
+from ._state import ObjectState
+from ._tracer import TRANSCRIPT_VERSION, TraceOptions, trace, trace_source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TRANSCRIPT_VERSION",
+    "ObjectState",
+    "TraceOptions",
+    "__version__",
+    "trace",
+    "trace_source",
+]

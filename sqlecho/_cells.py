@@ -1,0 +1,135 @@
+"""Split a Python file in the ``# %%`` cell format into code and markdown cells.
+
+The format is the "percent" format that VS Code, PyCharm, Spyder and Jupytext read::
+
+    # %% [markdown]
+    # Some *narrative*.
+
+    # %% Add the hero tags=["raises-exception"]
+    session.add(hero)
+
+A file without any ``# %%`` marker is not a lesson: the tracer steps it line by line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = ["Cell", "CellKind", "has_cells", "parse_cells"]
+
+# A cell marker is "# %%" at the start of a line, followed by nothing, a space, or the end.
+_MARKER = re.compile(r"^#\s?%%(?:\s+(?P<rest>.*))?\s*$")
+_CELL_TYPE = re.compile(r"\[(?:markdown|md|raw)\]")
+_TAGS = re.compile(r"\btags\s*=\s*(?P<tags>\[[^\]]*\])")
+# Jupytext also writes other key="value" metadata after the title; it is not part of the title.
+_METADATA = re.compile(r"\b[A-Za-z_][\w-]*\s*=\s*(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|\S+)")
+
+
+class CellKind(Enum):
+    """What a cell holds."""
+
+    CODE = "code"  # Python to run as one step
+    MARKDOWN = "markdown"  # narrative for the next code cell
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a percent-format file."""
+
+    kind: CellKind
+    """Code or markdown."""
+    title: str | None
+    """Text after ``# %%`` (metadata and cell type removed), or None."""
+    tags: tuple[str, ...]
+    """Tags from ``tags=[...]``, e.g. ``("raises-exception",)``."""
+    first_line: int
+    """1-based line of the first non-blank line of the body (the marker line if empty)."""
+    last_line: int
+    """1-based line of the last non-blank line of the body."""
+    source: str
+    """The cell body, padded with blank lines so that it compiles at the file's line numbers."""
+    text: str = field(default="")
+    """For markdown cells: the narrative with comment markers removed."""
+
+    @property
+    def expects_error(self) -> bool:
+        """True when the cell is tagged ``raises-exception``: an error there is part of the lesson."""
+        return "raises-exception" in self.tags
+
+
+def has_cells(source: str) -> bool:
+    """True when ``source`` has at least one ``# %%`` cell marker."""
+    return any(_MARKER.match(line) for line in source.splitlines())
+
+
+def _parse_header(rest: str | None) -> tuple[CellKind, str | None, tuple[str, ...]]:
+    rest = rest or ""
+    kind = CellKind.CODE
+    if match := _CELL_TYPE.search(rest):
+        kind = CellKind.MARKDOWN  # raw cells are not run either: their text is narrative
+        rest = rest[: match.start()] + rest[match.end() :]
+    tags: tuple[str, ...] = ()
+    if match := _TAGS.search(rest):
+        try:
+            parsed = json.loads(match["tags"].replace("'", '"'))
+            tags = tuple(str(tag) for tag in parsed)
+        except ValueError:
+            tags = ()
+    rest = _METADATA.sub("", rest)
+    title = " ".join(rest.split()) or None
+    return kind, title, tags
+
+
+def _markdown_text(lines: list[str]) -> str:
+    """Undo the comment prefix of a markdown cell (``# text``) or its triple-quoted string."""
+    body = "\n".join(lines).strip()
+    for quote in ('"""', "'''"):
+        if body.startswith(quote) and body.endswith(quote) and len(body) >= 6:
+            return body[3:-3].strip("\n")
+    out = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("# "):
+            out.append(stripped[2:])
+        elif stripped.startswith("#"):
+            out.append(stripped[1:])
+        else:
+            out.append(stripped)
+    return "\n".join(out).strip("\n")
+
+
+def parse_cells(source: str) -> list[Cell]:
+    """Cut ``source`` into cells, in file order.
+
+    Code before the first marker becomes an untitled code cell. Cells whose body is empty or only
+    comments are kept (a markdown cell's narrative still belongs to the next code cell); the tracer
+    decides what to do with them.
+    """
+    lines = source.splitlines()
+    headers: list[tuple[int, str | None]] = []  # (0-based line index of the marker, rest)
+    for index, line in enumerate(lines):
+        if match := _MARKER.match(line):
+            headers.append((index, match["rest"]))
+    starts = [(-1, None)] + headers  # a virtual marker before line 1
+    cells: list[Cell] = []
+    for number, (marker_index, rest) in enumerate(starts):
+        end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
+        body = lines[marker_index + 1 : end]
+        if marker_index == -1:
+            kind, title, tags = CellKind.CODE, None, ()
+            if not any(line.strip() for line in body):
+                continue
+        else:
+            kind, title, tags = _parse_header(rest)
+        content = [i for i, line in enumerate(body) if line.strip()]
+        first = marker_index + 2 + (content[0] if content else 0)
+        last = marker_index + 2 + (content[-1] if content else 0)
+        if not content:
+            first = last = marker_index + 1
+        padded = "\n" * (marker_index + 1) + "\n".join(body) + "\n"
+        text = _markdown_text(body) if kind is CellKind.MARKDOWN else ""
+        cells.append(Cell(kind, title, tags, first, last, padded, text))
+    return cells

@@ -1,0 +1,110 @@
+"""``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]``.
+
+Exit status: 0 when the program ran to its end, 1 when it raised, exited with an error or hit a
+limit (the transcript is printed all the same), 2 for a usage problem (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ._text import format_transcript
+from ._tracer import TraceOptions, trace_source
+
+__all__ = ["main", "read_program"]
+
+Runner = Callable[[str, Path, TraceOptions, str], dict[str, Any]]
+
+
+class UsageError(Exception):
+    """A problem with how sqlecho was called: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sqlecho", description="Trace the SQL of a SQLModel/SQLAlchemy program.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    trace = commands.add_parser("trace", help="run FILE step by step and print its transcript")
+    trace.add_argument("file", metavar="FILE", help="a Python file: a # %% lesson or any script")
+    trace.add_argument("--json", action="store_true", help="print the transcript as one JSON document")
+    trace.add_argument(
+        "--no-expire-on-commit", action="store_true", help="run as if every Session had expire_on_commit=False"
+    )
+    trace.add_argument("--no-autoflush", action="store_true", help="run as if every Session had autoflush=False")
+    trace.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run in this process, without the sandbox (trusted code only; for debugging)",
+    )
+    return parser
+
+
+def read_program(path: Path) -> str:
+    """The program text of ``path``, or :class:`UsageError` saying in one line why there is none."""
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder, not a Python file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not Python source (not UTF-8 text)") from None
+    if "\x00" in text:
+        raise UsageError(f"{path} is not Python source (binary data)")
+    if path.suffix not in (".py", ".pyw"):
+        try:
+            compile(text, str(path), "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            raise UsageError(f"{path} is not Python source") from None
+    return text
+
+
+def _in_process(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]:
+    return trace_source(source, path, options, source_name=name)
+
+
+def _default_runner() -> Runner:
+    try:
+        from ._runner import run_sandboxed
+    except ImportError:  # pragma: no cover - the sandbox module is part of the package
+        return _in_process
+    return run_sandboxed
+
+
+def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+        runner: runs one trace; default: in a sandboxed worker process.
+    """
+    try:
+        args = _parser().parse_args(argv)
+        path = Path(args.file)
+        source = read_program(path)
+    except UsageError as exc:
+        print(f"sqlecho: {exc}", file=sys.stderr)
+        return 2
+    options = TraceOptions(
+        expire_on_commit=False if args.no_expire_on_commit else None,
+        autoflush=False if args.no_autoflush else None,
+    )
+    if runner is None:
+        runner = _in_process if args.in_process else _default_runner()
+    transcript = runner(source, path, options, args.file)
+    if args.json:
+        sys.stdout.write(json.dumps(transcript, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_transcript(transcript, source) + "\n")
+    sys.stdout.flush()
+    return 0 if transcript.get("status") == "ok" else 1

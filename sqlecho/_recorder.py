@@ -1,0 +1,230 @@
+"""Turn SQLAlchemy's public events into transcript events (plain dicts, see docs/transcript.md).
+
+Two recorders share one event sink:
+
+- :class:`EngineRecorder` listens to connection events (BEGIN, each statement as sent to the
+  driver, COMMIT, ROLLBACK, errors). The tracer installs it on the ``Engine`` class, so every
+  engine the program creates is heard; :func:`sqlecho.capture` installs it on one engine.
+- :class:`OrmRecorder` listens to session lifecycle and instance events (state transitions,
+  expiry, refresh, loads) for every session and mapped class.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper, Session
+
+from ._state import ObjectRegistry, jsonable, mask_addresses
+
+__all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
+
+Event = dict[str, Any]
+Sink = Callable[[Event], None]
+# (statement, is_ddl) -> (line, cause); called from inside the listener, so it may walk the stack.
+Locate = Callable[[str, bool], tuple[Any, str]]
+
+
+def _parameters(parameters: Any, many: bool) -> Any:
+    if many:
+        return [jsonable(row) for row in parameters]
+    return jsonable(parameters)
+
+
+def _batch(depth: int = 2, search: int = 4) -> list[int] | None:
+    """For an insertmanyvalues batch: [number, total], read from SQLAlchemy's loop variable."""
+    frame = sys._getframe(depth)
+    for _ in range(search):
+        if frame is None:
+            return None
+        batch = frame.f_locals.get("imv_batch") if "imv_batch" in frame.f_code.co_varnames else None
+        if batch is not None:
+            return [batch.batchnum, batch.total_batches]
+        frame = frame.f_back
+    return None
+
+
+class EngineRecorder:
+    """Records transaction control and every cursor execution on ``target``."""
+
+    _EVENTS = (
+        "begin",
+        "commit",
+        "rollback",
+        "before_cursor_execute",
+        "after_cursor_execute",
+        "handle_error",
+    )
+
+    def __init__(self, target: Any, sink: Sink, locate: Locate, line: Callable[[], Any]) -> None:
+        """Args:
+        target: the Engine class (every engine), an Engine or a Connection.
+        sink: receives each event dict as it happens.
+        locate: gives (line, cause) for a statement, called from inside the listener.
+        line: gives the causing line for a transaction event, called from inside the listener.
+        """
+        self.target = target
+        self._sink = sink
+        self._locate = locate
+        self._line = line
+        self._pending: dict[int, tuple[Event, float]] = {}
+        self._last: Event | None = None
+        self._installed = False
+
+    def install(self) -> None:
+        for name in self._EVENTS:
+            event.listen(self.target, name, getattr(self, "_on_" + name))
+        self._installed = True
+
+    def remove(self) -> None:
+        if not self._installed:
+            return
+        self._installed = False
+        for name in self._EVENTS:
+            event.remove(self.target, name, getattr(self, "_on_" + name))
+
+    def _on_begin(self, _conn: Any) -> None:
+        self._sink({"kind": "begin", "line": self._line()})
+
+    def _on_commit(self, _conn: Any) -> None:
+        self._sink({"kind": "commit", "line": self._line()})
+
+    def _on_rollback(self, _conn: Any) -> None:
+        self._sink({"kind": "rollback", "line": self._line()})
+
+    def _on_before_cursor_execute(
+        self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        is_ddl = bool(getattr(context, "isddl", False))
+        line, cause = self._locate(statement, is_ddl)
+        batch = None
+        # insertmanyvalues passes executemany=True with one (flattened) row per batch.
+        if executemany and not isinstance(parameters, list):
+            batch = _batch()
+            executemany = False
+        record: Event = {
+            "kind": "sql",
+            "line": line,
+            "statement": statement,
+            "parameters": _parameters(parameters, executemany),
+            "executemany": executemany,
+            "cause": cause,
+        }
+        if batch is not None:
+            record["batch"] = batch
+        self._pending[id(cursor)] = (record, time.perf_counter())
+        self._last = record
+        self._sink(record)
+
+    def _on_after_cursor_execute(self, _conn: Any, cursor: Any, *_args: Any) -> None:
+        pending = self._pending.pop(id(cursor), None)
+        if pending is None:
+            return
+        record, started = pending
+        record["rowcount"] = getattr(cursor, "rowcount", -1)
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+
+    def _on_handle_error(self, context: Any) -> None:
+        record = None
+        cursor = getattr(context, "cursor", None)
+        if cursor is not None and id(cursor) in self._pending:
+            record, _started = self._pending.pop(id(cursor))
+        elif self._last is not None and "rowcount" not in self._last:
+            record = self._last
+        if record is not None:
+            error = context.original_exception
+            record["error"] = f"{type(error).__name__}: {mask_addresses(str(error))}"
+
+
+# Session events that move an object from one state to another: (event name, from, to).
+_TRANSITIONS = (
+    ("transient_to_pending", "transient", "pending"),
+    ("pending_to_transient", "pending", "transient"),
+    ("pending_to_persistent", "pending", "persistent"),
+    ("persistent_to_transient", "persistent", "transient"),
+    ("persistent_to_deleted", "persistent", "deleted"),
+    ("deleted_to_persistent", "deleted", "persistent"),
+    ("deleted_to_detached", "deleted", "detached"),
+    ("persistent_to_detached", "persistent", "detached"),
+    ("detached_to_persistent", "detached", "persistent"),
+)
+# Session events after which the session counts as "the one the program used last".
+_USE = ("after_transaction_create", "after_begin", "do_orm_execute", "before_flush", "before_attach")
+
+
+class OrmRecorder:
+    """Records lifecycle transitions, loads, expiry and refresh for every session and object."""
+
+    def __init__(self, registry: ObjectRegistry, sink: Sink, line: Callable[[], Any]) -> None:
+        self._registry = registry
+        self._sink = sink
+        self._line = line
+        self.last_session: Callable[[], Session | None] = lambda: None
+        self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def _listen(self, target: Any, name: str, fn: Callable[..., Any]) -> None:
+        event.listen(target, name, fn)
+        self._listeners.append((target, name, fn))
+
+    def install(self) -> None:
+        for name, before, after in _TRANSITIONS:
+            self._listen(Session, name, self._transition(before, after))
+        self._listen(Session, "loaded_as_persistent", self._on_loaded)
+        for name in _USE:
+            self._listen(Session, name, self._on_use)
+        self._listen(Mapper, "init", self._on_init)
+        self._listen(Mapper, "load", self._on_load)
+        self._listen(Mapper, "expire", self._on_expire)
+        self._listen(Mapper, "refresh", self._on_refresh)
+
+    def remove(self) -> None:
+        while self._listeners:
+            target, name, fn = self._listeners.pop()
+            event.remove(target, name, fn)
+
+    def _on_use(self, session: Any, *_args: Any) -> None:
+        session = getattr(session, "session", session)  # do_orm_execute passes an ORMExecuteState
+        if self.last_session() is not session:
+            self.last_session = weakref.ref(session)
+
+    def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
+        def listener(session: Session, instance: Any) -> None:
+            self._on_use(session)
+            self._sink(
+                {
+                    "kind": "transition",
+                    "line": self._line(),
+                    "object": self._registry.label(instance),
+                    "from": before,
+                    "to": after,
+                }
+            )
+
+        return listener
+
+    def _on_loaded(self, session: Session, instance: Any) -> None:
+        self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(instance)})
+
+    def _on_init(self, target: Any, _args: Any, _kwargs: Any) -> None:
+        self._registry.label(target)
+
+    def _on_load(self, target: Any, _context: Any) -> None:
+        self._registry.label(target)
+
+    def _on_expire(self, target: Any, attrs: Any) -> None:
+        state = target._sa_instance_state
+        names = sorted(attrs) if attrs else sorted(state.expired_attributes)
+        self._sink(
+            {"kind": "expire", "line": self._line(), "object": self._registry.label(target), "attributes": names}
+        )
+
+    def _on_refresh(self, target: Any, _context: Any, attrs: Any) -> None:
+        record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(target)}
+        if attrs:
+            record["attributes"] = sorted(attrs)
+        self._sink(record)

@@ -1,0 +1,169 @@
+"""ORM object states, labels, and snapshots that never disturb the objects they look at.
+
+Everything here reads through ``sqlalchemy.inspect()`` and the instance ``__dict__``: an
+attribute access on a mapped object could emit a lazy load or a refresh, which would change the
+very program we are showing. Objects are held by weak reference, so that tracking them does not
+keep them alive in the session's weak identity map either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import re
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import InstanceState
+
+__all__ = ["ObjectRegistry", "ObjectState", "jsonable", "mask_addresses", "state_of"]
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def mask_addresses(text: str) -> str:
+    """Replace memory addresses (``<Hero at 0x7f...>``) so that transcripts are deterministic."""
+    return _ADDRESS.sub(" at 0x...", text)
+
+
+class ObjectState(enum.Enum):
+    """The five states of an ORM object in SQLAlchemy's session lifecycle."""
+
+    TRANSIENT = "transient"  # not in a session, no database identity
+    PENDING = "pending"  # added to a session, INSERT not flushed yet
+    PERSISTENT = "persistent"  # in a session, with a row in the database (flushed)
+    DELETED = "deleted"  # DELETE flushed, transaction not committed yet
+    DETACHED = "detached"  # has a database identity but no session
+
+
+def state_of(state: InstanceState[Any]) -> ObjectState:
+    """The lifecycle state, from the InstanceState's flags (no SQL, no loading)."""
+    if state.deleted:
+        return ObjectState.DELETED
+    if state.persistent:
+        return ObjectState.PERSISTENT
+    if state.pending:
+        return ObjectState.PENDING
+    if state.detached:
+        return ObjectState.DETACHED
+    return ObjectState.TRANSIENT
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe, deterministic stand-in for a column value or bound parameter."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return f"<{len(data)} bytes>" if len(data) > 32 else "0x" + data.hex()
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return mask_addresses(repr(value))
+
+
+@dataclass
+class _Entry:
+    label: str
+    class_name: str
+    order: int
+    ref: weakref.ref[Any]
+
+
+class ObjectRegistry:
+    """Gives every ORM object a stable label (``Hero#1``) in order of first appearance."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, _Entry] = {}
+        self._counts: dict[str, int] = {}
+        self._orders: dict[str, int] = {}
+
+    def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
+        def callback(_ref: weakref.ref[Any]) -> None:
+            entry = self._by_id.get(key)
+            if entry is not None and entry.ref is _ref:
+                del self._by_id[key]
+
+        return callback
+
+    def label(self, obj: Any) -> str:
+        """The object's label, assigning the next one for its class on first sight."""
+        entry = self._by_id.get(id(obj))
+        if entry is not None and entry.ref() is obj:
+            return entry.label
+        name = type(obj).__name__
+        count = self._counts.get(name, 0) + 1
+        self._counts[name] = count
+        label = f"{name}#{count}"
+        order = self._orders[label] = len(self._orders)
+        self._by_id[id(obj)] = _Entry(label, name, order, weakref.ref(obj, self._forget(id(obj))))
+        return label
+
+    def order(self, label: str) -> int:
+        """Sort key of a label: order of first appearance (unknown labels last)."""
+        return self._orders.get(label, len(self._orders))
+
+    def alive(self) -> list[tuple[str, Any]]:
+        """(label, object) for every tracked object still alive, in order of first appearance."""
+        pairs = []
+        for entry in sorted(self._by_id.values(), key=lambda e: e.order):
+            obj = entry.ref()
+            if obj is not None:
+                pairs.append((entry.label, obj))
+        return pairs
+
+    def labels_of(self, objects: Iterable[Any]) -> list[str]:
+        """Labels of ``objects``, in order of first appearance."""
+        labels = [self.label(obj) for obj in objects]
+        return sorted(labels, key=self.order)
+
+    def snapshot(self, obj: Any, label: str, names: list[str]) -> dict[str, Any]:
+        """The OBJECT record of the transcript for ``obj``. Reads nothing that could load."""
+        state: InstanceState[Any] = inspect(obj)
+        mapper = state.mapper
+        loaded = state.dict
+        values: dict[str, Any] = {}
+        for attr in mapper.column_attrs:
+            if attr.key in loaded:
+                values[attr.key] = jsonable(loaded[attr.key])
+        unloaded: list[str] = []
+        expired_keys = state.expired_attributes
+        for rel in mapper.relationships:
+            if rel.key in loaded:
+                values[rel.key] = self._related(loaded[rel.key])
+            elif rel.key not in expired_keys:
+                unloaded.append(rel.key)
+        identity = state.identity
+        return {
+            "label": label,
+            "class": type(obj).__name__,
+            "names": names,
+            "state": state_of(state).value,
+            "identity": jsonable(list(identity)) if identity is not None else None,
+            "values": values,
+            "expired": sorted(expired_keys),
+            "unloaded": unloaded,
+        }
+
+    def _related(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list | set | tuple) or hasattr(value, "__iter__") and not hasattr(value, "_sa_instance_state"):
+            return [self.label(item) for item in value]
+        return self.label(value)

@@ -1,0 +1,297 @@
+"""Run a SQLModel/SQLAlchemy program step by step and record its transcript.
+
+A file in ``# %%`` cell format runs one cell per step; any other file runs one executed line per
+step, like a debugger's "step into" (``sys.settrace`` with a local tracer only for the traced
+file's frames, so library code runs untraced). This module runs the program in the current
+process; :mod:`sqlecho._sandbox` runs it in a separate, limited process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+import sqlmodel
+from sqlalchemy.engine import Engine
+
+from ._causes import Locator
+from ._cells import CellKind, has_cells, parse_cells
+from ._isolation import ProgramEnvironment, reset_sqlmodel
+from ._output import OutputCapture
+from ._recorder import EngineRecorder, Event, OrmRecorder
+from ._scratch import ScratchDatabases
+from ._state import ObjectRegistry, mask_addresses
+from ._steps import StepBuilder
+
+__all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "trace", "trace_source"]
+
+TRANSCRIPT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """How to run the program. The defaults run it exactly as written."""
+
+    expire_on_commit: bool | None = None
+    """False: every Session behaves as if created with ``expire_on_commit=False``."""
+    autoflush: bool | None = None
+    """False: every Session behaves as if created with ``autoflush=False``."""
+    max_steps: int = 2000
+    """Line-by-line programs stop stepping (not running) after this many steps."""
+    max_events: int = 20_000
+    """Events kept in the whole transcript; later ones are counted, not kept."""
+    max_output_chars: int = 200_000
+    """Characters of printed output kept in the whole transcript."""
+    max_rows: int = 200
+    """Rows kept per table in each step's database snapshot."""
+    snapshots: bool = True
+    """False skips objects/session/tables snapshots (used to prove they change nothing)."""
+
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+def trace(path: str | os.PathLike[str], options: TraceOptions | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Trace the program in ``path`` in this process and return its transcript (a JSON-safe dict).
+
+    Args:
+        path: a Python file: a lesson in ``# %%`` cell format or any plain script.
+        options: how to run it; see :class:`TraceOptions`.
+        **kwargs: passed to :func:`trace_source` (``on_step``, ``source_name``).
+    """
+    file = Path(path)
+    return trace_source(file.read_text(encoding="utf-8"), file, options, **kwargs)
+
+
+def trace_source(
+    source: str,
+    path: str | os.PathLike[str],
+    options: TraceOptions | None = None,
+    *,
+    on_step: StepCallback | None = None,
+    source_name: str | None = None,
+) -> dict[str, Any]:
+    """Trace ``source`` as if it were the file ``path`` (which need not exist).
+
+    Args:
+        source: the program text.
+        path: where the program "lives": its folder is the working directory and import root.
+        options: how to run it.
+        on_step: called with each finished step, as soon as it is finished (for streaming).
+        source_name: the ``source`` field of the transcript (default: ``path`` as given).
+    """
+    options = options or TraceOptions()
+    file = Path(path).absolute()
+    scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
+    started = time.perf_counter()
+    run = _Run(source, file, options, scratch, on_step)
+    try:
+        run.execute()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    transcript: dict[str, Any] = {
+        "version": TRANSCRIPT_VERSION,
+        "source": source_name if source_name is not None else os.fspath(path),
+        "mode": run.mode,
+        "options": {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
+        "versions": {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
+        "status": run.status,
+        "steps": run.steps.finished,
+    }
+    if run.steps.truncated:
+        transcript["truncated"] = run.steps.truncated
+    transcript["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return transcript
+
+
+class _Run:
+    """One execution of one program: wires the recorders, runs the steps, restores everything."""
+
+    def __init__(
+        self, source: str, file: Path, options: TraceOptions, scratch: Path, on_step: StepCallback | None
+    ) -> None:
+        self.source = source
+        self.file = file
+        self.filename = str(file)
+        self.options = options
+        self.registry = ObjectRegistry()
+        self.locator = Locator(self.filename, self.registry.label)
+        self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
+        self.steps = StepBuilder(self.registry, self.databases, options, on_step)
+        self.engine = EngineRecorder(Engine, self._emit, self._locate, self._line)
+        self.orm = OrmRecorder(self.registry, self._emit, self._line)
+        self.output = OutputCapture(self._output)
+        self.mode = "cells" if has_cells(source) else "lines"
+        self.status = "ok"
+        self._tracing = False
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _emit(self, record: Event) -> None:
+        self.steps.add(record)
+
+    def _locate(self, statement: str, is_ddl: bool) -> tuple[int | None, str]:
+        return self.locator.line_and_cause(statement, is_ddl, depth=1)
+
+    def _line(self) -> int | None:
+        return self.locator.line(depth=1)
+
+    def _output(self, stream: str, text: str) -> None:
+        self.steps.output(stream, text, self.locator.line(depth=1))
+
+    # -- running ------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        try:
+            code = compile(self.source, self.filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            self.steps.start(None, "", [exc.lineno or 1, exc.lineno or 1])
+            self.steps.fail(_error(exc, self.filename, expected=False))
+            self.steps.finish(None)
+            self.status = "error"
+            return
+        environment = ProgramEnvironment(self.file, self.options.expire_on_commit, self.options.autoflush)
+        reset_sqlmodel()
+        self.databases.install()
+        self.engine.install()
+        self.orm.install()
+        self.steps.session = self.orm
+        try:
+            with environment as namespace, self.output:
+                if self.mode == "cells":
+                    self._run_cells(namespace)
+                else:
+                    self._run_lines(code, namespace)
+        finally:
+            self._stop_tracing()
+            self.orm.remove()
+            self.engine.remove()
+            self.databases.remove()
+            environment.dispose_engines()
+            reset_sqlmodel()
+
+    def _run_cells(self, namespace: dict[str, Any]) -> None:
+        narrative: list[str] = []
+        for cell in parse_cells(self.source):
+            if cell.kind is CellKind.MARKDOWN:
+                if cell.text:
+                    narrative.append(cell.text)
+                continue
+            code = compile(cell.source, self.filename, "exec", dont_inherit=True)
+            if not code.co_code.strip(b"\x00") or not _has_statements(cell.source):
+                continue
+            self.steps.start(cell.title, "\n\n".join(narrative), [cell.first_line, cell.last_line])
+            narrative = []
+            failed = self._exec(code, namespace, expected=cell.expects_error)
+            self.steps.finish(namespace)
+            if failed:
+                return
+
+    def _run_lines(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
+        self._frame_locals: dict[str, Any] | None = None
+        sys.settrace(self._global_trace)
+        self._tracing = True
+        try:
+            self._exec(code, namespace, expected=False)
+        finally:
+            self._stop_tracing()
+        self.steps.finish(namespace, self._frame_locals)
+
+    def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
+        """Run ``code``; record an error on the current step. True when the run must stop."""
+        try:
+            exec(code, namespace)
+        except SystemExit as exc:
+            self._stop_tracing()
+            if exc.code in (None, 0):
+                self.steps.note_exit(0)
+                return True
+            self.steps.fail(_error(exc, self.filename, expected=False))
+            self.status = "error"
+            return True
+        except BaseException as exc:  # the program's own errors, KeyboardInterrupt and limits alike
+            self._stop_tracing()
+            if not self.steps.current:
+                self.steps.start(None, "", [1, 1])
+            self.steps.fail(_error(exc, self.filename, expected=expected))
+            if expected:
+                return False
+            self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
+            return True
+        if expected:
+            self.steps.note_expected_error_missing()
+        return False
+
+    # -- line stepping ------------------------------------------------------------------------
+
+    def _stop_tracing(self) -> None:
+        if self._tracing:
+            sys.settrace(None)
+            self._tracing = False
+
+    def _global_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+        if frame.f_code.co_filename == self.filename:
+            return self._local_trace
+        return None
+
+    def _local_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+        if event != "line" or not self._tracing:
+            return self._local_trace if self._tracing else None
+        if self.steps.current:
+            self.steps.finish(frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None)
+        if self.steps.at_limit():
+            self._stop_tracing()
+            self.steps.start_overflow(frame.f_lineno)
+            return None
+        line = frame.f_lineno
+        self.steps.start(None, "", [line, line])
+        self._frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
+        return self._local_trace
+
+
+def _has_statements(source: str) -> bool:
+    import ast
+
+    try:
+        return bool(ast.parse(source).body)
+    except SyntaxError:
+        return True
+
+
+def _error(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
+    """The ``error`` record of a step: type, message, the traced file's line, expected or not."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        line = exc.lineno
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    message = str(exc) if not isinstance(exc, SystemExit) else f"exit status {exc.code}"
+    record: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": mask_addresses(message),
+        "line": line,
+        "expected": expected,
+    }
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        record["code"] = code
+    if getattr(exc, "sqlecho_limit", None):
+        record["limit"] = exc.sqlecho_limit  # type: ignore[attr-defined]
+    return record
+
+
+# Keep a reference so that ``builtins`` is seen as used: programs run with the real builtins.
+_BUILTINS = builtins

@@ -1,0 +1,38 @@
+"""Shared fixtures: real browsers and the bubblewrap sandbox run in CI and skip elsewhere."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _require(available: bool, reason: str) -> None:
+    """Skip with ``reason`` on a user's machine; fail in CI, where everything must run."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI must run this test: .ci/run installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's Chromium for Playwright; skips the test where it is not installed."""
+    _require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> str:
+    """Path of bubblewrap; skips the test where it is not installed."""
+    path = shutil.which("bwrap")
+    _require(path is not None, "bubblewrap (bwrap) not found (apt-get install bubblewrap)")
+    assert path is not None
+    return path
