@@ -85,7 +85,10 @@ def _build_markers() -> dict[CodeType, _Marker]:
         (_code(selectin, "_load_for_path"), _loader("selectin load")),
         (_code(subquery, "_load", "_load_for_path"), _loader("subquery load")),
         (_code(immediate, "_load_for_path"), _loader("immediate load")),
-        (_code(loading, "_load_scalar_attributes", "load_scalar_attributes"), _of_state("load expired", "state")),
+        (
+            _code(loading, "_load_scalar_attributes", "load_scalar_attributes"),
+            _of_state("load expired", "state"),
+        ),
         (_code(ddl.SchemaGenerator, "visit_metadata"), _fixed("ddl")),
         (_code(ddl.SchemaGenerator, "visit_table"), _fixed("ddl")),
         (_code(ddl.SchemaDropper, "visit_metadata"), _fixed("ddl")),
@@ -153,4 +156,3 @@ class Locator:
         if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
             cause = "autoflush"
         return line, cause
-

@@ -37,9 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("file", metavar="FILE", help="a Python file: a # %% lesson or any script")
     trace.add_argument("--json", action="store_true", help="print the transcript as one JSON document")
     trace.add_argument(
-        "--no-expire-on-commit", action="store_true", help="run as if every Session had expire_on_commit=False"
+        "--no-expire-on-commit",
+        action="store_true",
+        help="run as if every Session had expire_on_commit=False",
     )
-    trace.add_argument("--no-autoflush", action="store_true", help="run as if every Session had autoflush=False")
+    trace.add_argument(
+        "--no-autoflush", action="store_true", help="run as if every Session had autoflush=False"
+    )
     trace.add_argument(
         "--in-process",
         action="store_true",

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm import InstanceState, Mapper, Session
 
 from ._state import ObjectRegistry, jsonable, mask_addresses
 
@@ -36,7 +36,7 @@ def _parameters(parameters: Any, many: bool) -> Any:
     return jsonable(parameters)
 
 
-def _batch(depth: int = 2, search: int = 4) -> list[int] | None:
+def _batch(depth: int = 2, search: int = 6) -> list[int] | None:
     """For an insertmanyvalues batch: [number, total], read from SQLAlchemy's loop variable."""
     frame = sys._getframe(depth)
     for _ in range(search):
@@ -61,14 +61,25 @@ class EngineRecorder:
         "handle_error",
     )
 
-    def __init__(self, target: Any, sink: Sink, locate: Locate, line: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        target: Any,
+        sink: Sink,
+        locate: Locate,
+        line: Callable[[], Any],
+        on_internal_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         """Args:
         target: the Engine class (every engine), an Engine or a Connection.
         sink: receives each event dict as it happens.
         locate: gives (line, cause) for a statement, called from inside the listener.
         line: gives the causing line for a transaction event, called from inside the listener.
+        on_internal_error: told about a failure inside a listener, which is swallowed: a bug of
+            ours must never make the program's statement fail.
         """
         self.target = target
+        self._on_internal_error = on_internal_error
+        self._guarded = {name: self._guard(getattr(self, "_on_" + name)) for name in self._EVENTS}
         self._sink = sink
         self._locate = locate
         self._line = line
@@ -76,9 +87,19 @@ class EngineRecorder:
         self._last: Event | None = None
         self._installed = False
 
+    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def guarded(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - see on_internal_error
+                if self._on_internal_error is not None:
+                    self._on_internal_error(exc)
+
+        return guarded
+
     def install(self) -> None:
         for name in self._EVENTS:
-            event.listen(self.target, name, getattr(self, "_on_" + name))
+            event.listen(self.target, name, self._guarded[name])
         self._installed = True
 
     def remove(self) -> None:
@@ -86,7 +107,7 @@ class EngineRecorder:
             return
         self._installed = False
         for name in self._EVENTS:
-            event.remove(self.target, name, getattr(self, "_on_" + name))
+            event.remove(self.target, name, self._guarded[name])
 
     def _on_begin(self, _conn: Any) -> None:
         self._sink({"kind": "begin", "line": self._line()})
@@ -160,27 +181,50 @@ _USE = ("after_transaction_create", "after_begin", "do_orm_execute", "before_flu
 class OrmRecorder:
     """Records lifecycle transitions, loads, expiry and refresh for every session and object."""
 
-    def __init__(self, registry: ObjectRegistry, sink: Sink, line: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        registry: ObjectRegistry,
+        sink: Sink,
+        line: Callable[[], Any],
+        on_internal_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Args:
+        registry: labels objects.
+        sink: receives each event dict.
+        line: gives the causing line, called from inside the listener.
+        on_internal_error: told about a failure inside a listener, which is swallowed: a bug of
+            ours must never change what the traced program does.
+        """
         self._registry = registry
         self._sink = sink
         self._line = line
+        self._on_internal_error = on_internal_error
         self.last_session: Callable[[], Session | None] = lambda: None
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
 
-    def _listen(self, target: Any, name: str, fn: Callable[..., Any]) -> None:
-        event.listen(target, name, fn)
-        self._listeners.append((target, name, fn))
+    def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
+        def guarded(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - see on_internal_error
+                if self._on_internal_error is not None:
+                    self._on_internal_error(exc)
+
+        event.listen(target, name, guarded, **kw)
+        self._listeners.append((target, name, guarded))
 
     def install(self) -> None:
+        # raw=True hands us InstanceStates: no attribute access on the object, and no gap when
+        # the object itself has already been freed (SQLAlchemy still expires its state).
         for name, before, after in _TRANSITIONS:
-            self._listen(Session, name, self._transition(before, after))
-        self._listen(Session, "loaded_as_persistent", self._on_loaded)
+            self._listen(Session, name, self._transition(before, after), raw=True)
+        self._listen(Session, "loaded_as_persistent", self._on_loaded, raw=True)
         for name in _USE:
             self._listen(Session, name, self._on_use)
-        self._listen(Mapper, "init", self._on_init)
-        self._listen(Mapper, "load", self._on_load)
-        self._listen(Mapper, "expire", self._on_expire)
-        self._listen(Mapper, "refresh", self._on_refresh)
+        self._listen(Mapper, "init", self._on_init, raw=True)
+        self._listen(Mapper, "load", self._on_load, raw=True)
+        self._listen(Mapper, "expire", self._on_expire, raw=True)
+        self._listen(Mapper, "refresh", self._on_refresh, raw=True)
 
     def remove(self) -> None:
         while self._listeners:
@@ -193,13 +237,13 @@ class OrmRecorder:
             self.last_session = weakref.ref(session)
 
     def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
-        def listener(session: Session, instance: Any) -> None:
+        def listener(session: Session, state: InstanceState[Any]) -> None:
             self._on_use(session)
             self._sink(
                 {
                     "kind": "transition",
                     "line": self._line(),
-                    "object": self._registry.label(instance),
+                    "object": self._registry.label(state),
                     "from": before,
                     "to": after,
                 }
@@ -207,24 +251,28 @@ class OrmRecorder:
 
         return listener
 
-    def _on_loaded(self, session: Session, instance: Any) -> None:
-        self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(instance)})
+    def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
+        self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
 
-    def _on_init(self, target: Any, _args: Any, _kwargs: Any) -> None:
-        self._registry.label(target)
+    def _on_init(self, state: InstanceState[Any], _args: Any, _kwargs: Any) -> None:
+        self._registry.label(state)
 
-    def _on_load(self, target: Any, _context: Any) -> None:
-        self._registry.label(target)
+    def _on_load(self, state: InstanceState[Any], _context: Any) -> None:
+        self._registry.label(state)
 
-    def _on_expire(self, target: Any, attrs: Any) -> None:
-        state = target._sa_instance_state
+    def _on_expire(self, state: InstanceState[Any], attrs: Any) -> None:
         names = sorted(attrs) if attrs else sorted(state.expired_attributes)
         self._sink(
-            {"kind": "expire", "line": self._line(), "object": self._registry.label(target), "attributes": names}
+            {
+                "kind": "expire",
+                "line": self._line(),
+                "object": self._registry.label(state),
+                "attributes": names,
+            }
         )
 
-    def _on_refresh(self, target: Any, _context: Any, attrs: Any) -> None:
-        record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(target)}
+    def _on_refresh(self, state: InstanceState[Any], _context: Any, attrs: Any) -> None:
+        record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(state)}
         if attrs:
             record["attributes"] = sorted(attrs)
         self._sink(record)

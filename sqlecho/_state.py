@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
+from sqlalchemy.orm.base import instance_state
 
 __all__ = ["ObjectRegistry", "ObjectState", "jsonable", "mask_addresses", "state_of"]
 
@@ -81,13 +82,17 @@ def jsonable(value: Any) -> Any:
 @dataclass
 class _Entry:
     label: str
-    class_name: str
     order: int
-    ref: weakref.ref[Any]
+    ref: weakref.ref[InstanceState[Any]]
 
 
 class ObjectRegistry:
-    """Gives every ORM object a stable label (``Hero#1``) in order of first appearance."""
+    """Gives every ORM object a stable label (``Hero#1``) in order of first appearance.
+
+    Entries are keyed by the object's InstanceState, not the object: SQLAlchemy still fires
+    events (expiry on commit) for a state whose object was just freed, and those must keep the
+    label the object had.
+    """
 
     def __init__(self) -> None:
         self._by_id: dict[int, _Entry] = {}
@@ -95,24 +100,26 @@ class ObjectRegistry:
         self._orders: dict[str, int] = {}
 
     def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
-        def callback(_ref: weakref.ref[Any]) -> None:
+        def callback(ref: weakref.ref[Any]) -> None:
             entry = self._by_id.get(key)
-            if entry is not None and entry.ref is _ref:
+            if entry is not None and entry.ref is ref:
                 del self._by_id[key]
 
         return callback
 
-    def label(self, obj: Any) -> str:
-        """The object's label, assigning the next one for its class on first sight."""
-        entry = self._by_id.get(id(obj))
-        if entry is not None and entry.ref() is obj:
+    def label(self, target: Any) -> str:
+        """The label of an object (or its InstanceState), assigning the next one on first sight."""
+        state: InstanceState[Any] = target if isinstance(target, InstanceState) else instance_state(target)
+        key = id(state)
+        entry = self._by_id.get(key)
+        if entry is not None and entry.ref() is state:
             return entry.label
-        name = type(obj).__name__
+        name = state.class_.__name__
         count = self._counts.get(name, 0) + 1
         self._counts[name] = count
         label = f"{name}#{count}"
         order = self._orders[label] = len(self._orders)
-        self._by_id[id(obj)] = _Entry(label, name, order, weakref.ref(obj, self._forget(id(obj))))
+        self._by_id[key] = _Entry(label, order, weakref.ref(state, self._forget(key)))
         return label
 
     def order(self, label: str) -> int:
@@ -123,7 +130,8 @@ class ObjectRegistry:
         """(label, object) for every tracked object still alive, in order of first appearance."""
         pairs = []
         for entry in sorted(self._by_id.values(), key=lambda e: e.order):
-            obj = entry.ref()
+            state = entry.ref()
+            obj = state.obj() if state is not None else None
             if obj is not None:
                 pairs.append((entry.label, obj))
         return pairs
@@ -164,6 +172,10 @@ class ObjectRegistry:
     def _related(self, value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, list | set | tuple) or hasattr(value, "__iter__") and not hasattr(value, "_sa_instance_state"):
+        if (
+            isinstance(value, list | set | tuple)
+            or hasattr(value, "__iter__")
+            and not hasattr(value, "_sa_instance_state")
+        ):
             return [self.label(item) for item in value]
         return self.label(value)

@@ -82,7 +82,12 @@ class StepBuilder:
         self._output += len(text)
         events = self.current["events"] if self.current else self._early
         last = events[-1] if events else None
-        if last and last["kind"] == "output" and last["line"] == line and last.get("stream") == _stream(stream):
+        if (
+            last
+            and last["kind"] == "output"
+            and last["line"] == line
+            and last.get("stream") == _stream(stream)
+        ):
             last["text"] += text
             return
         record: Event = {"kind": "output", "line": line, "text": text}
@@ -107,7 +112,9 @@ class StepBuilder:
     def start_overflow(self, line: int) -> None:
         """After the step cap: one last step takes everything the program still does."""
         self.truncated["steps"] = self.options.max_steps
-        self.start(f"The rest of the run (stepping stopped after {self.options.max_steps} steps)", "", [line, line])
+        self.start(
+            f"The rest of the run (stepping stopped after {self.options.max_steps} steps)", "", [line, line]
+        )
 
     # -- closing ------------------------------------------------------------------------------
 

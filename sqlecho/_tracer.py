@@ -8,7 +8,7 @@ process; :mod:`sqlecho._sandbox` runs it in a separate, limited process.
 
 from __future__ import annotations
 
-import builtins
+import gc
 import os
 import shutil
 import sys
@@ -110,6 +110,8 @@ def trace_source(
     }
     if run.steps.truncated:
         transcript["truncated"] = run.steps.truncated
+    if run.internal_errors:
+        transcript["internal_errors"] = run.internal_errors
     transcript["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return transcript
 
@@ -128,14 +130,18 @@ class _Run:
         self.locator = Locator(self.filename, self.registry.label)
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
         self.steps = StepBuilder(self.registry, self.databases, options, on_step)
-        self.engine = EngineRecorder(Engine, self._emit, self._locate, self._line)
-        self.orm = OrmRecorder(self.registry, self._emit, self._line)
+        self.engine = EngineRecorder(Engine, self._emit, self._locate, self._line, self._internal_error)
+        self.orm = OrmRecorder(self.registry, self._emit, self._line, self._internal_error)
+        self.internal_errors: list[str] = []
         self.output = OutputCapture(self._output)
         self.mode = "cells" if has_cells(source) else "lines"
         self.status = "ok"
         self._tracing = False
 
     # -- events -------------------------------------------------------------------------------
+
+    def _internal_error(self, exc: BaseException) -> None:
+        self.internal_errors.append(f"{type(exc).__name__}: {mask_addresses(str(exc))}")
 
     def _emit(self, record: Event) -> None:
         self.steps.add(record)
@@ -162,6 +168,13 @@ class _Run:
             return
         environment = ProgramEnvironment(self.file, self.options.expire_on_commit, self.options.autoflush)
         reset_sqlmodel()
+        # Objects in reference cycles (a Hero and its Team) leave the session's weak identity map
+        # whenever the cyclic collector happens to run, which depends on allocation counts and
+        # differs from run to run. Pausing it while the program runs keeps labels, snapshots and
+        # identity-map hits deterministic; reference counting still frees everything else.
+        gc.collect()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         self.databases.install()
         self.engine.install()
         self.orm.install()
@@ -179,6 +192,8 @@ class _Run:
             self.databases.remove()
             environment.dispose_engines()
             reset_sqlmodel()
+            if gc_was_enabled:
+                gc.enable()
 
     def _run_cells(self, namespace: dict[str, Any]) -> None:
         narrative: list[str] = []
@@ -209,8 +224,13 @@ class _Run:
 
     def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
         """Run ``code``; record an error on the current step. True when the run must stop."""
+        caught = _CaughtError(code, self.filename) if expected else None
         try:
-            exec(code, namespace)
+            if caught is None:
+                exec(code, namespace)
+            else:
+                with caught:
+                    exec(code, namespace)
         except SystemExit as exc:
             self._stop_tracing()
             if exc.code in (None, 0):
@@ -228,7 +248,9 @@ class _Run:
                 return False
             self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
             return True
-        if expected:
+        if caught is not None and caught.error is not None:
+            self.steps.fail(caught.error)
+        elif expected:
             self.steps.note_expected_error_missing()
         return False
 
@@ -248,7 +270,9 @@ class _Run:
         if event != "line" or not self._tracing:
             return self._local_trace if self._tracing else None
         if self.steps.current:
-            self.steps.finish(frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None)
+            self.steps.finish(
+                frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None
+            )
         if self.steps.at_limit():
             self._stop_tracing()
             self.steps.start_overflow(frame.f_lineno)
@@ -266,6 +290,41 @@ def _has_statements(source: str) -> bool:
         return bool(ast.parse(source).body)
     except SyntaxError:
         return True
+
+
+class _CaughtError:
+    """Context manager: remembers the first error that reaches the top level of one cell, even if
+    the cell catches it.
+
+    A cell tagged ``raises-exception`` may catch its error (``try: ... except ...: print(error)``)
+    so that ``python lesson.py`` still runs to its end; the error is the lesson all the same, so it
+    is recorded on the step (with ``"caught": true``). Tracing is on for this one cell only.
+    """
+
+    def __init__(self, code: types.CodeType, filename: str) -> None:
+        self.code = code
+        self.filename = filename
+        self.error: dict[str, Any] | None = None
+        self._saved: Any = None
+
+    def __enter__(self) -> None:
+        self._saved = sys.gettrace()
+        sys.settrace(self._global_trace)
+
+    def __exit__(self, *_exc: object) -> None:
+        sys.settrace(self._saved)
+
+    def _global_trace(self, frame: types.FrameType, _event: str, _arg: Any) -> Any:
+        return self._local_trace if frame.f_code is self.code else None
+
+    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        # Read the error now: keeping the exception would keep its frames (and objects) alive.
+        if event == "exception" and self.error is None and isinstance(arg[1], Exception):
+            error = _error(arg[1], self.filename, expected=True)
+            if error["line"] is None:  # the traceback does not reach this frame yet
+                error["line"] = frame.f_lineno
+            self.error = {**error, "caught": True}
+        return self._local_trace
 
 
 def _error(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
@@ -291,7 +350,3 @@ def _error(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
     if getattr(exc, "sqlecho_limit", None):
         record["limit"] = exc.sqlecho_limit  # type: ignore[attr-defined]
     return record
-
-
-# Keep a reference so that ``builtins`` is seen as used: programs run with the real builtins.
-_BUILTINS = builtins
