@@ -172,7 +172,6 @@ class _Run:
         # whenever the cyclic collector happens to run, which depends on allocation counts and
         # differs from run to run. Pausing it while the program runs keeps labels, snapshots and
         # identity-map hits deterministic; reference counting still frees everything else.
-        gc.collect()
         gc_was_enabled = gc.isenabled()
         gc.disable()
         self.databases.install()
