@@ -55,9 +55,21 @@ def state_of(state: InstanceState[Any]) -> ObjectState:
     return ObjectState.TRANSIENT
 
 
+_MAX_TEXT = 500
+
+
+def _text(value: str) -> str:
+    # Like echo's parameter display, long text is cut: a transcript shows values, not payloads.
+    if len(value) <= _MAX_TEXT:
+        return value
+    return f"{value[:_MAX_TEXT]}... ({len(value) - _MAX_TEXT} more characters)"
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-safe, deterministic stand-in for a column value or bound parameter."""
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
@@ -76,7 +88,7 @@ def jsonable(value: Any) -> Any:
         return [jsonable(item) for item in value]
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
-    return mask_addresses(repr(value))
+    return _text(mask_addresses(repr(value)))
 
 
 @dataclass

@@ -31,8 +31,10 @@ class StepBuilder:
         databases: ScratchDatabases,
         options: TraceOptions,
         on_step: Callable[[dict[str, Any]], None] | None,
+        on_internal_error: Callable[[BaseException], None],
     ) -> None:
         self.registry = registry
+        self._on_internal_error = on_internal_error
         self.databases = databases
         self.options = options
         self.on_step = on_step
@@ -125,7 +127,10 @@ class StepBuilder:
         self.current = None
         step["events"] = self._canonical(step["events"])
         if self.options.snapshots:
-            self._snapshot(step, [scope for scope in (local, namespace) if scope is not None])
+            try:
+                self._snapshot(step, [scope for scope in (local, namespace) if scope is not None])
+            except Exception as exc:  # noqa: BLE001 - a snapshot must never end the program's run
+                self._on_internal_error(exc)
         self.finished.append(step)
         if self.on_step is not None:
             self.on_step(step)

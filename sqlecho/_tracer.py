@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import types
 from collections.abc import Callable
@@ -90,7 +91,23 @@ def trace_source(
         on_step: called with each finished step, as soon as it is finished (for streaming).
         source_name: the ``source`` field of the transcript (default: ``path`` as given).
     """
-    options = options or TraceOptions()
+    with _ONE_AT_A_TIME:
+        return _trace_source(source, path, options or TraceOptions(), on_step, source_name)
+
+
+# A run changes process-wide state (sys.stdout, __main__, the working directory, SQLAlchemy's
+# class-level listeners): two in-process runs must never overlap. The sandbox gives each run its
+# own process; this lock covers callers that trace in-process from several threads.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _trace_source(
+    source: str,
+    path: str | os.PathLike[str],
+    options: TraceOptions,
+    on_step: StepCallback | None,
+    source_name: str | None,
+) -> dict[str, Any]:
     file = Path(path).absolute()
     scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
     started = time.perf_counter()
@@ -129,7 +146,7 @@ class _Run:
         self.registry = ObjectRegistry()
         self.locator = Locator(self.filename, self.registry.label)
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
-        self.steps = StepBuilder(self.registry, self.databases, options, on_step)
+        self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
         self.engine = EngineRecorder(Engine, self._emit, self._locate, self._line, self._internal_error)
         self.orm = OrmRecorder(self.registry, self._emit, self._line, self._internal_error)
         self.internal_errors: list[str] = []

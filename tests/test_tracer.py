@@ -386,3 +386,26 @@ def test_nothing_is_written_beside_the_program(tmp_path: Path) -> None:
     assert t["status"] == "ok"
     assert list((tmp_path / "data").iterdir()) == []
     assert t["steps"][-1]["tables"] == {"thing": {"columns": ["id"], "rows": []}}
+
+
+def test_failed_statement_carries_the_driver_error(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Twice\nsession = Session(engine)\nsession.add(Hero(id=1, name='A'))\nsession.commit()\n"
+        "session.add(Hero(id=1, name='B'))\nsession.commit()",
+    )
+    t = trace(path)
+    failed = [e for e in sql(step(t, "Twice")) if "error" in e]
+    assert len(failed) == 1 and failed[0]["error"].startswith("IntegrityError: UNIQUE constraint failed")
+    assert step(t, "Twice")["error"]["type"] == "IntegrityError"
+    assert step(t, "Twice")["error"]["code"] == "gkpj"
+
+
+def test_long_values_are_cut_in_parameters_and_snapshots(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path, "Long\nsession = Session(engine)\nsession.add(Hero(name='x' * 5000))\nsession.commit()"
+    )
+    s = step(trace(path), "Long")
+    parameter = sql(s)[0]["parameters"][0]
+    assert parameter.startswith("x" * 500) and parameter.endswith("... (4500 more characters)")
+    assert s["tables"]["hero"]["rows"][0][1] == parameter
