@@ -56,7 +56,7 @@ def _code(owner: object, *names: str) -> CodeType | None:
     for name in names:
         function = getattr(owner, name, None)
         code = getattr(function, "__code__", None)
-        if code is not None:
+        if isinstance(code, CodeType):
             return code
     return None
 
@@ -64,7 +64,7 @@ def _code(owner: object, *names: str) -> CodeType | None:
 def _strategy(*names: str) -> type | None:
     for name in names:
         cls = getattr(strategies, name, None)
-        if cls is not None:
+        if isinstance(cls, type):
             return cls
     return None
 

@@ -72,7 +72,7 @@ def _parse_header(rest: str | None) -> tuple[CellKind, str | None, tuple[str, ..
         kind = CellKind.MARKDOWN  # raw cells are not run either: their text is narrative
         rest = rest[: match.start()] + rest[match.end() :]
     tags: tuple[str, ...] = ()
-    if match := _TAGS.search(rest):
+    if (match := _TAGS.search(rest)) is not None:
         try:
             parsed = json.loads(match["tags"].replace("'", '"'))
             tags = tuple(str(tag) for tag in parsed)
@@ -113,17 +113,14 @@ def parse_cells(source: str) -> list[Cell]:
     for index, line in enumerate(lines):
         if match := _MARKER.match(line):
             headers.append((index, match["rest"]))
-    starts = [(-1, None)] + headers  # a virtual marker before line 1
+    starts: list[tuple[int, str | None]] = [(-1, None), *headers]  # a virtual marker before line 1
     cells: list[Cell] = []
     for number, (marker_index, rest) in enumerate(starts):
         end = starts[number + 1][0] if number + 1 < len(starts) else len(lines)
         body = lines[marker_index + 1 : end]
-        if marker_index == -1:
-            kind, title, tags = CellKind.CODE, None, ()
-            if not any(line.strip() for line in body):
-                continue
-        else:
-            kind, title, tags = _parse_header(rest)
+        if marker_index == -1 and not any(line.strip() for line in body):
+            continue
+        kind, title, tags = _parse_header(rest) if marker_index != -1 else (CellKind.CODE, None, ())
         content = [i for i, line in enumerate(body) if line.strip()]
         first = marker_index + 2 + (content[0] if content else 0)
         last = marker_index + 2 + (content[-1] if content else 0)

@@ -82,7 +82,8 @@ def _default_runner() -> Runner:
         from ._runner import run_sandboxed
     except ImportError:  # pragma: no cover - the sandbox module is part of the package
         return _in_process
-    return run_sandboxed
+    runner: Runner = run_sandboxed
+    return runner
 
 
 def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:

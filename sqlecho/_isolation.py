@@ -86,7 +86,7 @@ class ProgramEnvironment:
             for name, value in overrides.items():
                 setattr(session, name, value)
 
-        Session.__init__ = __init__  # type: ignore[method-assign]
+        Session.__init__ = __init__  # type: ignore[method-assign,assignment]
 
     def __exit__(self, *_exc: object) -> None:
         saved = self._saved

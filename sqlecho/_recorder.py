@@ -15,6 +15,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from sqlalchemy import event
@@ -38,7 +39,7 @@ def _parameters(parameters: Any, many: bool) -> Any:
 
 def _batch(depth: int = 2, search: int = 6) -> list[int] | None:
     """For an insertmanyvalues batch: [number, total], read from SQLAlchemy's loop variable."""
-    frame = sys._getframe(depth)
+    frame: FrameType | None = sys._getframe(depth)
     for _ in range(search):
         if frame is None:
             return None
