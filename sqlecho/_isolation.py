@@ -56,7 +56,10 @@ class ProgramEnvironment:
             "cwd": os.getcwd(),
             "modules": set(sys.modules),
             "init": Session.__init__,
+            "bytecode": sys.dont_write_bytecode,
         }
+        # Importing a sibling module would write __pycache__ beside the program.
+        sys.dont_write_bytecode = True
         sys.modules["__main__"] = module
         sys.argv = [str(self.file)]
         sys.path.insert(0, str(self.file.parent))
@@ -91,6 +94,7 @@ class ProgramEnvironment:
     def __exit__(self, *_exc: object) -> None:
         saved = self._saved
         Session.__init__ = saved["init"]  # type: ignore[method-assign]
+        sys.dont_write_bytecode = saved["bytecode"]
         event.remove(Engine, "engine_connect", self._on_engine_connect)
         if saved["main"] is not None:
             sys.modules["__main__"] = saved["main"]

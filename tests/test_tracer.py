@@ -409,3 +409,41 @@ def test_long_values_are_cut_in_parameters_and_snapshots(tmp_path: Path) -> None
     parameter = sql(s)[0]["parameters"][0]
     assert parameter.startswith("x" * 500) and parameter.endswith("... (4500 more characters)")
     assert s["tables"]["hero"]["rows"][0][1] == parameter
+
+
+def test_runs_like_python_file_from_its_folder(tmp_path: Path) -> None:
+    """Sibling imports, __file__, __name__ and a database path built from __file__."""
+    (tmp_path / "models.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Pet(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    name: str\n"
+    )
+    path = write(
+        tmp_path,
+        """\
+        import sys
+        from pathlib import Path
+
+        from sqlmodel import Session, SQLModel, create_engine
+
+        from models import Pet
+
+        here = Path(__file__).parent
+        engine = create_engine(f"sqlite:///{here / 'pets.db'}")
+        SQLModel.metadata.create_all(engine)
+        with Session(engine) as session:
+            session.add(Pet(name="Rex"))
+            session.commit()
+        print(__name__, Path(sys.argv[0]).name, Path.cwd() == here)
+        """,
+        name="main.py",
+    )
+    t = trace(path)
+    assert t["status"] == "ok", t["steps"][-1]["error"]
+    outputs = [e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output"]
+    assert outputs == ["__main__ main.py True\n"]
+    assert t["steps"][-1]["tables"]["pet"]["rows"] == [[1, "Rex"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.py", "models.py"]
+    # A second run imports models.py afresh, against a cleared registry.
+    assert trace(path)["status"] == "ok"
