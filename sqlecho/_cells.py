@@ -24,8 +24,11 @@ __all__ = ["Cell", "CellKind", "has_cells", "parse_cells"]
 _MARKER = re.compile(r"^#\s?%%(?:\s+(?P<rest>.*))?\s*$")
 _CELL_TYPE = re.compile(r"\[(?:markdown|md|raw)\]")
 _TAGS = re.compile(r"\btags\s*=\s*(?P<tags>\[[^\]]*\])")
-# Jupytext also writes other key="value" metadata after the title; it is not part of the title.
-_METADATA = re.compile(r"\b[A-Za-z_][\w-]*\s*=\s*(\"[^\"]*\"|'[^']*'|\[[^\]]*\]|\S+)")
+# Jupytext also writes other key=value metadata after the title, with JSON values; only those are
+# metadata, so a title such as "Keep values (expire_on_commit=False)" stays whole.
+_METADATA = re.compile(
+    r"(?<![\w(])[A-Za-z_][\w-]*=(\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|true\b|false\b|null\b|-?\d+(?:\.\d+)?\b)"
+)
 
 
 class CellKind(Enum):

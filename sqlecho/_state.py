@@ -163,7 +163,9 @@ class ObjectRegistry:
             if attr.key in loaded:
                 values[attr.key] = jsonable(loaded[attr.key])
         unloaded: list[str] = []
-        expired_keys = state.expired_attributes
+        # Setting an expired attribute fills it without taking it off expired_attributes; only
+        # what is still missing would be loaded by the next access.
+        expired_keys = {key for key in state.expired_attributes if key not in loaded}
         for rel in mapper.relationships:
             if rel.key in loaded:
                 values[rel.key] = self._related(loaded[rel.key])

@@ -36,3 +36,18 @@ def bwrap() -> str:
     _require(path is not None, "bubblewrap (bwrap) not found (apt-get install bubblewrap)")
     assert path is not None
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/<lesson>.json from each lesson's current transcript",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to rewrite the golden transcripts instead of comparing them."""
+    return bool(request.config.getoption("--update-goldens"))

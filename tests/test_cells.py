@@ -50,3 +50,15 @@ def test_files_without_markers_are_not_lessons() -> None:
     assert not has_cells("x = 1\n# %%not a marker\n")
     assert has_cells("x = 1\n# %%\ny = 2\n")
     assert has_cells("#%% compact marker\n")
+
+
+def test_titles_keep_python_keywords_and_drop_jupytext_metadata() -> None:
+    source = (
+        "# %% Keep values (expire_on_commit=False)\nx = 1\n"
+        '# %% Slide title slideshow={"slide_type": "slide"} active="py" tags=["raises-exception"]\ny = 2\n'
+    )
+    cells = parse_cells(source)
+    assert [(c.title, c.tags) for c in cells] == [
+        ("Keep values (expire_on_commit=False)", ()),
+        ("Slide title", ("raises-exception",)),
+    ]

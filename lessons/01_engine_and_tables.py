@@ -1,0 +1,115 @@
+# %% [markdown]
+# # The engine, echo and your first table
+#
+# Welcome to the library! In these lessons we keep a small catalogue of books with SQLModel, and
+# we watch every piece of SQL that it sends to the database.
+#
+# A SQLModel class with `table=True` describes one table: each annotated attribute becomes a
+# column. Defining the class only builds a description in Python memory. Nothing talks to a
+# database yet.
+#
+# Expect: no SQL
+#
+# Further reading: "Create a Table with SQLModel - Use the Engine",
+# https://sqlmodel.tiangolo.com/tutorial/create-db-and-table/
+
+# %% Describe a book
+from sqlmodel import Field, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+# %% [markdown]
+# The **engine** is the object that knows how to reach the database. `sqlite://` (nothing after
+# the slashes) means a SQLite database that lives in memory and disappears when the program ends:
+# perfect for experiments.
+#
+# `echo=True` makes SQLAlchemy log every statement it sends. Run this file with plain
+# `python` and you will see that log in your terminal; sqlecho shows the same statements, step by
+# step, with the reason each one was sent.
+#
+# Creating an engine does not even open a connection: it connects the first time it is needed.
+#
+# Expect: no SQL
+
+# %% Create the engine
+engine = create_engine("sqlite://", echo=True)
+
+# %% [markdown]
+# `SQLModel.metadata` collects every table class defined so far. `create_all` creates the ones
+# that are missing. Predict what it sends before you step.
+#
+# Expect: 2 PRAGMA, 1 CREATE, 1 BEGIN, 1 COMMIT
+
+# %% Create the tables
+SQLModel.metadata.create_all(engine)
+
+# %% [markdown]
+# Look at the order of what happened:
+#
+# 1. `BEGIN (implicit)`: SQLAlchemy opened a transaction. "Implicit" means it did not send a
+#    `BEGIN` statement itself; it simply considers everything from now on one unit of work.
+# 2. Two `PRAGMA ... table_info("book")` statements: SQLAlchemy *asks SQLite whether the table
+#    exists*, first in the main database, then among the temporary tables. Both answers were
+#    empty, which means "no such table".
+# 3. `CREATE TABLE book (...)`: the column types come from the Python annotations. `title: str`
+#    became `VARCHAR NOT NULL`; `year: int | None` may be NULL; `copies` is NOT NULL because its
+#    type is a plain `int`.
+# 4. `COMMIT`: the end of the transaction.
+#
+# So what happens if we call `create_all` a second time?
+#
+# Expect: 1 PRAGMA, 0 CREATE
+
+# %% Create the tables again
+SQLModel.metadata.create_all(engine)
+
+# %% [markdown]
+# A single check this time: the main database already has `book`, so there is no need to look
+# among the temporary tables, and nothing to create. This is why
+# calling `create_all` at every start of an application is safe. It never changes a table that
+# already exists, though: adding a column to the class later does not add it to the table.
+#
+# Now we add a second class and run `create_all` once more. Which tables get checked, and which
+# get created?
+#
+# Expect: 3 PRAGMA, 1 CREATE
+
+
+# %% Add a table later
+class Reader(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+SQLModel.metadata.create_all(engine)
+
+# %% [markdown]
+# Both tables were checked (`book` once, `reader` twice, since it was found nowhere), and only
+# `reader` was created.
+#
+# You can also ask SQLite directly which tables it has, with plain SQL. `engine.connect()` gives a
+# connection; it opens a transaction on first use, just like `create_all` did. We only read, so we
+# never commit: leaving the `with` block rolls the transaction back, which changes nothing.
+#
+# Expect: 1 SELECT, 1 BEGIN, 1 ROLLBACK
+
+# %% Ask SQLite for its tables
+with engine.connect() as connection:
+    names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    print("tables:", names.scalars().all())
+
+# %% [markdown]
+# One last look: the table description lives on the class, so Python can tell you the columns
+# without asking the database at all.
+#
+# Expect: no SQL
+
+# %% Read the columns from Python
+print("columns of book:", list(Book.__table__.columns.keys()))
+print("columns of reader:", list(Reader.__table__.columns.keys()))

@@ -1,0 +1,113 @@
+# %% [markdown]
+# # Creating rows: transient, pending, persistent
+#
+# An object of a table class goes through a few **states** on its way into the database. sqlecho
+# shows the state of every object after each step; this lesson walks through the first three.
+#
+# First the usual setup: a `Book` table in a fresh in-memory database.
+#
+# Expect: 1 CREATE
+#
+# Further reading: "Create Rows - Use the Session - INSERT",
+# https://sqlmodel.tiangolo.com/tutorial/insert/ and "Automatic IDs, None Defaults, and
+# Refreshing Data", https://sqlmodel.tiangolo.com/tutorial/automatic-id-none-refresh/
+
+# %% Setup
+from sqlalchemy import inspect
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+
+# %% [markdown]
+# Creating a `Book` is just creating a Python object. It is **transient**: no session knows it,
+# and the database has never heard of it. Its `id` is `None`, because ids are handed out by the
+# database and we have not asked the database anything yet.
+#
+# `inspect(obj)` gives SQLAlchemy's bookkeeping for an object, including its state.
+#
+# Expect: no SQL
+
+# %% Make two books
+lantern = Book(title="The Lantern Map", year=2019)
+orbit = Book(title="A Quiet Orbit", year=2016, copies=2)
+print("lantern.id:", lantern.id)
+print("transient?", inspect(lantern).transient)
+
+# %% [markdown]
+# A **session** is the workspace where you stage changes before they go to the database. Opening
+# one costs nothing: it does not connect until it has something to do.
+#
+# `session.add` puts the book into the session. It becomes **pending**: the session plans to
+# INSERT it, but has not done so. Still no SQL, and still no id. `session.new` lists everything
+# that is pending.
+#
+# Expect: no SQL
+
+# %% Add the first book to a session
+session = Session(engine)
+session.add(lantern)
+print("pending?", inspect(lantern).pending, "| id:", lantern.id)
+print("pending in the session:", [book.title for book in session.new])
+
+# %% [markdown]
+# Adding the second book changes nothing in the database either. A session can collect as many
+# changes as you like; it sends them together later.
+#
+# Expect: no SQL
+
+# %% Add the second book
+session.add(orbit)
+print("pending in the session:", [book.title for book in session.new])
+
+# %% [markdown]
+# `session.flush()` sends the pending changes to the database. Predict the SQL: one INSERT per
+# book. The database answers each INSERT with the new row's id (that is the `RETURNING id` at the
+# end of the statement), and SQLAlchemy stores it in the object.
+#
+# After the flush, both books are **persistent**: they belong to the session *and* have a row in
+# the database. The session now files each one in its **identity map** under its primary key:
+# `inspect(book).identity` is that key.
+#
+# Expect: 2 INSERT (flush), 1 BEGIN, 0 COMMIT
+
+# %% Flush
+session.flush()
+print("ids:", lantern.id, orbit.id)
+print("persistent?", inspect(lantern).persistent, "| identity:", inspect(lantern).identity)
+print("still pending:", list(session.new))
+
+# %% [markdown]
+# Notice the `BEGIN (implicit)` before the INSERTs: the first flush opened a transaction. It is
+# still open, so the rows are not final yet. (Look at the database panel: it shows what another
+# connection would see, and it does not see our books yet. Lesson 3 is all about this.)
+#
+# `session.commit()` ends the transaction. The INSERTs were already sent, so commit sends no
+# INSERT at all: it only says COMMIT.
+#
+# Expect: 1 COMMIT, 0 INSERT
+
+# %% Commit
+session.commit()
+
+# %% [markdown]
+# The rows are permanent now, and the database panel shows them. The books are still persistent,
+# but the object panel lists all their attributes as *expired*: after a commit the session forgets
+# the values it had loaded, to read them fresh next time. Lesson 4 explains why.
+#
+# Finally we close the session. The books stay in memory, but they are no longer attached to any
+# session: they are **detached**. Lesson 6 shows what that means for you.
+#
+# Expect: no SQL
+
+# %% Close the session
+session.close()
+print("detached?", inspect(lantern).detached, inspect(orbit).detached)

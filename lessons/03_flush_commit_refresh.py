@@ -1,0 +1,124 @@
+# %% [markdown]
+# # Flush, commit and refresh
+#
+# Three session methods that beginners mix up:
+#
+# - `flush()` **sends** your pending changes to the database, inside the current transaction;
+# - `commit()` flushes whatever is left, then makes the transaction **permanent**;
+# - `refresh(obj)` **reads** an object's row again and overwrites its attributes.
+#
+# Keep an eye on the database panel in this lesson: it shows the committed rows, as any other
+# connection to the database would see them.
+#
+# Expect: 1 CREATE
+#
+# Further reading: "Automatic IDs, None Defaults, and Refreshing Data",
+# https://sqlmodel.tiangolo.com/tutorial/automatic-id-none-refresh/
+
+# %% Setup
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+
+# %% [markdown]
+# We add one book. It is pending: nothing is sent yet.
+#
+# Expect: no SQL
+
+# %% Add a book
+garden = Book(title="The Clockwork Garden", year=2012)
+session.add(garden)
+
+# %% [markdown]
+# Now flush. The INSERT goes to the database and the book gets its id... but look at the
+# database panel after this step: the table is still empty for everybody else. The INSERT happened
+# inside a transaction that is not committed, and uncommitted rows are invisible to other
+# connections.
+#
+# Expect: 1 INSERT (flush), 1 BEGIN
+
+# %% Flush
+session.flush()
+print("id after flush:", garden.id)
+
+# %% [markdown]
+# Our own session, however, *does* see the row: it is inside that same transaction. A query
+# returns it (and returns the very same Python object, as lesson 8 will explain).
+#
+# Expect: 1 SELECT (query), 0 INSERT
+
+# %% Query inside the transaction
+found = session.exec(select(Book)).all()
+print("the session sees:", [book.title for book in found])
+
+# %% [markdown]
+# Commit. Predict: is there another INSERT? No: the INSERT was already sent by the flush, and
+# commit only flushes what is still pending (nothing here). It sends COMMIT, and now the database
+# panel shows the row.
+#
+# Expect: 0 INSERT, 1 COMMIT
+
+# %% Commit
+session.commit()
+
+# %% [markdown]
+# After the commit the book's attributes are expired (lesson 4 has the details). `refresh` loads
+# them right away, instead of waiting for the first attribute access. Watch how it works: it marks
+# every attribute as expired, then loads them all back with one SELECT by primary key. The commit
+# ended the old transaction, so that SELECT starts a new one.
+#
+# Expect: 1 SELECT (refresh), 1 BEGIN
+
+# %% Refresh after commit
+session.refresh(garden)
+print("refreshed:", garden.title, garden.year, garden.copies)
+
+# %% [markdown]
+# Refresh matters when the row changed **behind the ORM's back**: a database trigger, another
+# program, or plain SQL like this UPDATE. The session did not see it happen, so the object keeps
+# its old value and printing it sends no SELECT.
+#
+# Expect: 1 UPDATE, 0 SELECT
+
+# %% Change the row with plain SQL
+session.connection().exec_driver_sql("UPDATE book SET copies = 3 WHERE id = 1")
+print("copies in Python:", garden.copies)
+
+# %% [markdown]
+# `refresh` asks the database again and overwrites every column attribute with what it finds.
+#
+# Expect: 1 SELECT (refresh)
+
+# %% Refresh to see the change
+session.refresh(garden)
+print("copies after refresh:", garden.copies)
+
+# %% [markdown]
+# Careful: refresh overwrites *your* changes too, if they were not flushed. Here we change the
+# title, then refresh before any flush: the change is gone, and no UPDATE is ever sent.
+#
+# Expect: 1 SELECT (refresh), 0 UPDATE
+
+# %% Refresh throws away unflushed changes
+garden.title = "The Clockwork Gardne"
+session.refresh(garden)
+print("title after refresh:", garden.title)
+
+# %% [markdown]
+# Finally we commit the plain-SQL UPDATE (it was part of our open transaction) and close.
+#
+# Expect: 1 COMMIT
+
+# %% Commit and close
+session.commit()
+session.close()

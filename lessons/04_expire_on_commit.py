@@ -1,0 +1,122 @@
+# %% [markdown]
+# # Expire on commit
+#
+# After `commit()`, your objects suddenly look empty, and the next attribute you read sends a
+# SELECT. This lesson shows exactly when that happens, why the session does it, and how to turn it
+# off.
+#
+# Expect: 1 CREATE
+#
+# Further reading: "Automatic IDs, None Defaults, and Refreshing Data",
+# https://sqlmodel.tiangolo.com/tutorial/automatic-id-none-refresh/ and the SQLAlchemy docs on
+# `Session.commit`, https://docs.sqlalchemy.org/en/20/orm/session_basics.html#committing
+
+# %% Setup
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+
+# %% [markdown]
+# Add two books and commit. The commit flushes first (two INSERTs), then commits.
+#
+# Right after the commit, every attribute of both books is **expired**: the session has emptied
+# them. Printing the object with `repr` reads only what is loaded, so it shows an empty `Book()`.
+#
+# Expect: 2 INSERT (flush), 1 COMMIT, 0 SELECT
+
+# %% Add and commit
+tides = Book(title="Tides of Ink", year=2021)
+moons = Book(title="Paper Moons", year=2023, copies=4)
+session.add(tides)
+session.add(moons)
+session.commit()
+print("after commit:", repr(tides), repr(moons))
+
+# %% [markdown]
+# Now read one attribute. The session notices the value is missing and loads it. Predict the SQL:
+# a SELECT by primary key that fetches **all** the expired columns of this one book, not only the
+# title. Because the commit ended the transaction, a new one begins first.
+#
+# Expect: 1 SELECT (load expired), 1 BEGIN
+
+# %% Read a title after the commit
+print("title:", tides.title)
+
+# %% [markdown]
+# The first access loaded every column of `tides`, so reading its other attributes costs nothing.
+#
+# Expect: no SQL
+
+# %% Read more of the same book
+print("year:", tides.year, "| copies:", tides.copies, "| id:", tides.id)
+
+# %% [markdown]
+# Expiry is per object: `moons` is still expired, so its first access sends its own SELECT. With a
+# hundred objects you would see a hundred SELECTs, one the first time each object is touched.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Read the other book
+print("title:", moons.title)
+
+# %% [markdown]
+# **Why does the session do this?** Once a transaction is committed, other programs are free to
+# change the rows. The values in your objects may be out of date from that moment on. Rather than
+# guess, the session forgets them, and the next read fetches the truth from a new transaction.
+#
+# If you know the data will not change under you (or you do not care), you can keep the values:
+# create the session with `expire_on_commit=False`. Here we add and commit a book in such a
+# session.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT
+
+# %% A session that keeps values
+keeper = Session(engine, expire_on_commit=False)
+lantern = Book(title="The Lantern Map", year=2019)
+keeper.add(lantern)
+keeper.commit()
+
+# %% [markdown]
+# The object panel shows `lantern` still full of values after its commit. Reading them sends
+# nothing. (The id is known too: the flush stored it.)
+#
+# Expect: no SQL
+
+# %% Read after that commit
+print("title:", lantern.title, "| id:", lantern.id)
+
+# %% [markdown]
+# The price: those values can go stale. Another session changes the same row and commits...
+#
+# Expect: 1 SELECT, 1 UPDATE, 1 COMMIT
+
+# %% Someone else changes the row
+with Session(engine) as other:
+    same_row = other.get(Book, lantern.id)
+    same_row.copies = 7
+    other.commit()
+
+# %% [markdown]
+# ...and `lantern` in the `keeper` session still says 1 copy, with no SQL to check. With the
+# default `expire_on_commit=True`, its commit would have expired `lantern`, and this read would
+# have fetched 7. Lesson 19 looks at stale data in detail.
+#
+# Then we close both sessions. `session` still has the transaction that its reads opened; closing
+# ends it with a ROLLBACK, which is harmless: there was nothing left to commit.
+#
+# Expect: 0 SELECT, 1 ROLLBACK
+
+# %% Read the stale value, then close
+print("copies according to keeper:", lantern.copies)
+keeper.close()
+session.close()

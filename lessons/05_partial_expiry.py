@@ -1,0 +1,110 @@
+# %% [markdown]
+# # Expire on purpose: single attributes, whole objects, everything
+#
+# Commit is not the only thing that expires attributes. You can do it yourself, attribute by
+# attribute, with `session.expire`, or for every object at once with `session.expire_all`. And
+# `session.refresh` can reload just the attributes you name.
+#
+# The setup adds two books and commits, so both start out expired.
+#
+# Expect: 1 CREATE, 2 INSERT
+#
+# Further reading: SQLAlchemy, "Refreshing / Expiring",
+# https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#refreshing-expiring
+
+# %% Setup
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+lantern = Book(title="The Lantern Map", year=2019, copies=2)
+salt = Book(title="Salt and Starlight", year=2020)
+session.add(lantern)
+session.add(salt)
+session.commit()
+
+# %% [markdown]
+# Reading one attribute of each book loads all of that book's columns (lesson 4): one SELECT per
+# book.
+#
+# Expect: 2 SELECT (load expired)
+
+# %% Load both books
+print(lantern.title, "/", salt.title)
+
+# %% [markdown]
+# Now expire a single attribute: `session.expire(obj, ["copies"])`. Expiring never sends SQL; it
+# only marks the value as "read it again next time". The object panel lists `copies` as expired
+# while the other attributes keep their values.
+#
+# Expect: no SQL
+
+# %% Expire one attribute
+session.expire(lantern, ["copies"])
+
+# %% [markdown]
+# The title was not expired, so reading it is free.
+#
+# Expect: no SQL
+
+# %% Read an attribute that is still loaded
+print("title:", lantern.title)
+
+# %% [markdown]
+# Reading `copies` loads it. Look at the SELECT: it asks for `book.copies` only, because nothing
+# else is missing.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Read the expired attribute
+print("copies:", lantern.copies)
+
+# %% [markdown]
+# Expiring throws away changes that were not flushed yet. We change `copies`, then expire the
+# whole object (no list of names means every attribute). The change is gone: the next read gets
+# the value from the database, and no UPDATE is ever sent.
+#
+# Expect: 1 SELECT (load expired), 0 UPDATE
+
+# %% Expiring discards an unflushed change
+salt.copies = 10
+session.expire(salt)
+print("copies:", salt.copies)
+
+# %% [markdown]
+# `session.expire_all()` expires every object in the session at once. It is what commit does for
+# you; you can call it yourself when you know that the database was changed by somebody else.
+# Again: no SQL, only marks.
+#
+# Expect: no SQL
+
+# %% Expire everything
+session.expire_all()
+
+# %% [markdown]
+# `session.refresh(obj, ["title"])` reloads only the attributes you name, immediately. Predict what
+# the object panel shows afterwards: `title` loaded, the rest still expired.
+#
+# Expect: 1 SELECT (refresh)
+
+# %% Refresh one attribute
+session.refresh(salt, ["title"])
+
+# %% [markdown]
+# Reading an attribute that is still expired loads the remaining expired columns together, in one
+# SELECT that leaves out `title`.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Read the rest
+print("year:", salt.year, "| copies:", salt.copies)
+session.close()

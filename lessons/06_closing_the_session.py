@@ -1,0 +1,119 @@
+# %% [markdown]
+# # Closing the session: detached objects
+#
+# A `with Session(engine) as session:` block closes the session when it ends. The objects you made
+# or loaded inside it live on, but they are **detached**: no session, so no connection, so no way
+# to load anything. Combine that with expire on commit (lesson 4) and you get the most famous
+# error of SQLAlchemy: `DetachedInstanceError`.
+#
+# Expect: 1 CREATE
+#
+# Further reading: SQLAlchemy, "Quickie Intro to Object States",
+# https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#quickie-intro-to-object-states
+
+# %% Setup
+from sqlalchemy.orm.exc import DetachedInstanceError
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+
+# %% [markdown]
+# The usual pattern: open a session in a `with` block, add, commit. Leaving the block closes the
+# session. Predict the state of `lantern` afterwards, and which of its attributes are loaded.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT
+
+# %% Add a book inside a with block
+lantern = Book(title="The Lantern Map", year=2019)
+with Session(engine) as session:
+    session.add(lantern)
+    session.commit()
+
+# %% [markdown]
+# `lantern` is detached, and every attribute is expired, because the commit emptied it just
+# before the session closed. Reading the title needs a SELECT, and a detached object has nobody
+# to send it. SQLAlchemy raises `DetachedInstanceError`.
+#
+# This cell catches the error and prints where to read about it, so that the file also runs to
+# the end with plain `python`; sqlecho still shows it as this step's error, with the full message.
+# Notice that no SQL was sent: SQLAlchemy refuses before it even tries.
+#
+# Expect: no SQL
+
+# %% Read a title after the session closed tags=["raises-exception"]
+try:
+    print(lantern.title)
+except DetachedInstanceError as error:
+    print(f"{type(error).__name__}: see https://sqlalche.me/e/20/{error.code}")
+
+# %% [markdown]
+# There are three common fixes. **Fix 1: refresh before the session closes.** `refresh` loads the
+# attributes while a connection is still available, so they are there after the close.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (refresh)
+
+# %% Fix 1: refresh before closing
+orbit = Book(title="A Quiet Orbit", year=2016)
+with Session(engine) as session:
+    session.add(orbit)
+    session.commit()
+    session.refresh(orbit)
+
+# %% [markdown]
+# (The ROLLBACK at the end of that step is the `with` block closing the session: the refresh had
+# opened a new transaction, and closing ends it. Nothing is lost, the commit came before.)
+#
+# The session is closed and `orbit` is detached, but its values were loaded, so reading them
+# needs no database at all.
+#
+# Expect: no SQL
+
+# %% Read the refreshed book
+print(orbit.title, orbit.year, orbit.id)
+
+# %% [markdown]
+# **Fix 2: do not expire on commit.** With `expire_on_commit=False` the commit leaves the values in
+# place, so there is nothing to reload, not even a SELECT. (Remember the price from lesson 4: the
+# values are not re-checked.)
+#
+# Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
+
+# %% Fix 2: keep the values at commit
+moons = Book(title="Paper Moons", year=2023)
+with Session(engine, expire_on_commit=False) as session:
+    session.add(moons)
+    session.commit()
+print(moons.title, moons.year, moons.id)
+
+# %% [markdown]
+# **Fix 3: finish your work before the block ends.** Inside the block the session is open, so the
+# expired attributes load normally (one SELECT) and everything works.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (load expired)
+
+# %% Fix 3: keep the session open while you need it
+tides = Book(title="Tides of Ink", year=2021)
+with Session(engine) as session:
+    session.add(tides)
+    session.commit()
+    print(tides.title, tides.year, tides.id)
+
+# %% [markdown]
+# And `lantern`, the broken one? A detached object can join a session again with `session.add`:
+# it becomes persistent in the new session, which can then load its expired attributes.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Attach the detached book to a new session
+with Session(engine) as session:
+    session.add(lantern)
+    print(lantern.title, lantern.id)

@@ -1,0 +1,139 @@
+# %% [markdown]
+# # Reading rows with select
+#
+# `select(Book)` builds a query; `session.exec(...)` runs it; `.all()`, `.first()` and `.one()`
+# decide how many results you want and what happens when the count is not what you expected.
+#
+# The setup fills the table with a single multi-row INSERT through SQLAlchemy Core (no ORM objects
+# involved), so the only objects you will see are the ones our queries load.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: "Read Data - SELECT", https://sqlmodel.tiangolo.com/tutorial/select/,
+# "Filter Data - WHERE", https://sqlmodel.tiangolo.com/tutorial/where/ and "Read One Row",
+# https://sqlmodel.tiangolo.com/tutorial/one/
+
+# %% Setup
+from sqlalchemy import insert
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Clockwork Garden", "year": 2012, "copies": 1},
+                {"title": "A Quiet Orbit", "year": 2016, "copies": 2},
+                {"title": "The Lantern Map", "year": 2019, "copies": 3},
+                {"title": "Salt and Starlight", "year": 2020, "copies": 1},
+                {"title": "Tides of Ink", "year": 2021, "copies": 2},
+            ]
+        )
+    )
+session = Session(engine)
+
+# %% [markdown]
+# The simplest query: every book. `.all()` returns a list of `Book` objects, one per row, and each
+# one is loaded into the session (the object panel fills up).
+#
+# Expect: 1 SELECT (query)
+
+# %% All the books
+books = session.exec(select(Book)).all()
+print(len(books), "books:", [book.title for book in books])
+
+# %% [markdown]
+# A query is an ordinary Python object until you run it. Printing it shows the SQL it *would*
+# send, with placeholders like `:year_1` for the values. Building it sends nothing.
+#
+# Expect: no SQL
+
+# %% Build a query without running it
+recent = select(Book).where(Book.year >= 2019).order_by(Book.year.desc())
+print(recent)
+
+# %% [markdown]
+# Run it. `where` became `WHERE book.year >= ?` with 2019 as a parameter; `order_by` became
+# `ORDER BY book.year DESC`. No new objects appear: these rows are already in the session, so
+# the query hands back the objects it already has (lesson 8 explains this identity map).
+#
+# Expect: 1 SELECT (query)
+
+# %% Run it
+print([(book.year, book.title) for book in session.exec(recent).all()])
+
+# %% [markdown]
+# `.first()` gives the first row, or `None` when there is none. Look closely at the SQL: there is
+# no `LIMIT`. The database may send every matching row and SQLAlchemy throws away all but the
+# first. On a big table, add `.limit(1)` yourself (lesson 9).
+#
+# Expect: 1 SELECT (query)
+
+# %% The first match
+first_the = session.exec(select(Book).where(Book.title.startswith("The")).order_by(Book.title)).first()
+print("first title starting with 'The':", first_the.title)
+
+# %% [markdown]
+# When nothing matches, `.first()` quietly returns `None`.
+#
+# Expect: 1 SELECT (query)
+
+# %% No match with first
+print("a book from 1999:", session.exec(select(Book).where(Book.year == 1999)).first())
+
+# %% [markdown]
+# `.one()` is stricter: it insists on **exactly one** row. Use it when anything else would be a
+# bug, for example looking up a title that must be unique.
+#
+# Expect: 1 SELECT (query)
+
+# %% Exactly one
+orbit = session.exec(select(Book).where(Book.title == "A Quiet Orbit")).one()
+print("found:", orbit.title, orbit.year)
+
+# %% [markdown]
+# With no row at all, `.one()` raises `NoResultFound`. The query still ran: the error comes from
+# counting the rows it got back. (The cell catches the error so that a plain `python` run goes on;
+# sqlecho shows it as the step's error.)
+#
+# Expect: 1 SELECT (query)
+
+# %% One, but no row tags=["raises-exception"]
+try:
+    session.exec(select(Book).where(Book.year == 1999)).one()
+except NoResultFound as error:
+    print("NoResultFound:", error)
+
+# %% [markdown]
+# With more than one row, `.one()` raises `MultipleResultsFound`. (Use `.one_or_none()` when "no
+# row" is fine but "several rows" is not.)
+#
+# Expect: 1 SELECT (query)
+
+# %% One, but three rows tags=["raises-exception"]
+try:
+    session.exec(select(Book).where(Book.title.startswith("The") | (Book.year == 2020))).one()
+except MultipleResultsFound as error:
+    print("MultipleResultsFound:", error)
+
+# %% [markdown]
+# Finally, you do not always need whole objects. Selecting columns returns plain rows (tuples),
+# which are not tracked by the session: no new objects appear. (The last line closes the session,
+# which detaches the five books it had loaded.)
+#
+# Expect: 1 SELECT (query)
+
+# %% Only some columns
+for title, year in session.exec(select(Book.title, Book.year).where(Book.copies > 1)).all():
+    print(year, title)
+session.close()

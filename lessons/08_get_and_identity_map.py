@@ -1,0 +1,128 @@
+# %% [markdown]
+# # session.get and the identity map
+#
+# Every session keeps an **identity map**: a dictionary from primary key to the one Python object
+# that stands for that row in this session. It is why the same row never turns into two different
+# objects in one session, and why `session.get` can often answer without asking the database.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: "Read One Row", https://sqlmodel.tiangolo.com/tutorial/one/ and SQLAlchemy,
+# "Is the Session a cache?",
+# https://docs.sqlalchemy.org/en/20/orm/session_basics.html#is-the-session-a-cache
+
+# %% Setup
+from sqlalchemy import insert
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Lantern Map", "year": 2019, "copies": 3},
+                {"title": "A Quiet Orbit", "year": 2016, "copies": 2},
+                {"title": "Paper Moons", "year": 2023, "copies": 1},
+            ]
+        )
+    )
+session = Session(engine)
+
+# %% [markdown]
+# `session.get(Book, 1)` looks up a row by primary key. The identity map is empty, so the session
+# has to ask the database.
+#
+# Expect: 1 SELECT
+
+# %% Get book 1
+lantern = session.get(Book, 1)
+print(lantern.title)
+
+# %% [markdown]
+# Ask for the same primary key again. Predict the SQL before you step...
+#
+# Expect: no SQL
+
+# %% Get book 1 again
+again = session.get(Book, 1)
+print("same object?", again is lantern)
+
+# %% [markdown]
+# Nothing was sent: `get` found key 1 in the identity map and returned **the very same object**
+# (`is` compares identity, not values). The object panel shows one object with two names.
+#
+# A query is different: it always runs, because the session cannot know which rows a WHERE clause
+# matches without asking. But when the row comes back, the session looks up its primary key in
+# the identity map and hands you the object it already has.
+#
+# Expect: 1 SELECT (query)
+
+# %% Query the same row
+by_title = session.exec(select(Book).where(Book.title == "The Lantern Map")).one()
+print("same object?", by_title is lantern)
+
+# %% [markdown]
+# The identity map only remembers rows that exist. Asking for a key with no row sends a SELECT
+# that finds nothing, and `get` returns `None`...
+#
+# Expect: 1 SELECT
+
+# %% Get a missing book
+print("book 42:", session.get(Book, 42))
+
+# %% [markdown]
+# ...and asking again sends the same SELECT again: "no such row" is not remembered.
+#
+# Expect: 1 SELECT
+
+# %% Get the missing book again
+print("book 42:", session.get(Book, 42))
+
+# %% [markdown]
+# One object per row means a change made through one name is visible through every other name.
+# There is only one book here, after all.
+#
+# Expect: no SQL
+
+# %% Change it through one name
+again.copies = 4
+print("lantern.copies:", lantern.copies, "| by_title.copies:", by_title.copies)
+
+# %% [markdown]
+# The identity map belongs to one session. A second session has its own, empty map: its `get`
+# sends a SELECT and builds a **different** object for the same row. The two objects know nothing
+# about each other; notice that the second one has the database value of `copies`, not the 4 we
+# set in the first session and never flushed.
+#
+# Expect: 1 SELECT
+
+# %% A second session, a second object
+other = Session(engine)
+other_lantern = other.get(Book, 1)
+print("same object?", other_lantern is lantern)
+print("copies in the first session:", lantern.copies, "| in the second:", other_lantern.copies)
+
+# %% [markdown]
+# One more subtlety: `get` skips the database only when the object it finds is **loaded**. After
+# `expire` (or a commit), the object is still in the identity map, but `get` has to load it
+# first.
+#
+# At the end both sessions close. The change to `copies` in the first one was never flushed, so
+# it simply disappears with the session.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Get an expired object
+other.expire(other_lantern)
+print("title:", other.get(Book, 1).title)
+other.close()
+session.close()

@@ -1,0 +1,123 @@
+# %% [markdown]
+# # Pages of results: limit and offset
+#
+# A catalogue page shows a few books at a time. `.limit(n)` asks the database for at most `n`
+# rows; `.offset(k)` skips the first `k`. Together they cut the result into pages, and the
+# database does the cutting, so only one page travels to Python.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: "Read a Range of Data - LIMIT and OFFSET",
+# https://sqlmodel.tiangolo.com/tutorial/limit-and-offset/
+
+# %% Setup
+from sqlalchemy import func, insert
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Clockwork Garden", "year": 2012},
+                {"title": "A Quiet Orbit", "year": 2016},
+                {"title": "The Lantern Map", "year": 2019},
+                {"title": "Salt and Starlight", "year": 2020},
+                {"title": "Tides of Ink", "year": 2021},
+                {"title": "Paper Moons", "year": 2023},
+                {"title": "Glass Rivers", "year": 2024},
+            ]
+        )
+    )
+session = Session(engine)
+PAGE_SIZE = 3
+
+# %% [markdown]
+# Page 1: the first three books in title order. Look at the end of the SQL: `LIMIT ? OFFSET ?`
+# with the parameters `[3, 0]`.
+#
+# A page needs a fixed order. Without `order_by`, the database may return rows in any order it
+# likes, and the same row could show up on two pages or on none.
+#
+# Expect: 1 SELECT (query)
+
+# %% Page 1
+page_1 = session.exec(select(Book).order_by(Book.title).limit(PAGE_SIZE)).all()
+print([book.title for book in page_1])
+
+# %% [markdown]
+# Page 2 skips the three books of page 1. Same SQL, new parameters: `[3, 3]`.
+#
+# Expect: 1 SELECT (query)
+
+# %% Page 2
+page_2 = session.exec(select(Book).order_by(Book.title).offset(PAGE_SIZE).limit(PAGE_SIZE)).all()
+print([book.title for book in page_2])
+
+# %% [markdown]
+# Seven books make two full pages and one book on page 3. The database simply returns fewer rows
+# than the limit.
+#
+# Expect: 1 SELECT (query)
+
+# %% Page 3
+page_3 = session.exec(select(Book).order_by(Book.title).offset(2 * PAGE_SIZE).limit(PAGE_SIZE)).all()
+print([book.title for book in page_3])
+
+# %% [markdown]
+# Past the end, the query still runs and returns an empty list: no error.
+#
+# Expect: 1 SELECT (query)
+
+# %% Page 4
+print(session.exec(select(Book).order_by(Book.title).offset(3 * PAGE_SIZE).limit(PAGE_SIZE)).all())
+
+# %% [markdown]
+# In an application you write the paging once. This function takes a page number (starting at 1)
+# and computes the offset. Defining it sends nothing; calling it runs one query.
+#
+# Asking for page 2 again gives the same rows, and the same objects: the identity map (lesson 8)
+# recognizes every row it already loaded, so no new objects appear.
+#
+# Expect: 1 SELECT (query)
+
+# %% A page function
+
+
+def titles_on_page(number: int) -> list[str]:
+    query = select(Book).order_by(Book.title).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return [book.title for book in session.exec(query).all()]
+
+
+print(titles_on_page(2))
+
+# %% [markdown]
+# To show "page 1 of 3" you need the number of rows. `func.count()` counts in the database and
+# sends back one number instead of every row.
+#
+# Expect: 1 SELECT (query)
+
+# %% Count the pages
+total = session.exec(select(func.count()).select_from(Book)).one()
+pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+print(total, "books,", pages, "pages")
+
+# %% [markdown]
+# The last word on `.first()` from lesson 7: it reads one row but does not limit the query. With
+# `.limit(1)` the database stops after one row. Compare the SQL of this step with lesson 7's.
+#
+# Expect: 1 SELECT (query)
+
+# %% The newest book, with a limit
+newest = session.exec(select(Book).order_by(Book.year.desc()).limit(1)).first()
+print("newest:", newest.title, newest.year)
+session.close()

@@ -1,0 +1,145 @@
+# %% [markdown]
+# # Updating: dirty objects and attribute history
+#
+# To change a row you change the attribute of its object. That's it: no `update` call. The session
+# notices, remembers the old and the new value, and at the next flush sends an UPDATE with exactly
+# the columns that changed.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: "Update Data - UPDATE", https://sqlmodel.tiangolo.com/tutorial/update/ and
+# SQLAlchemy, "AttributeState.history",
+# https://docs.sqlalchemy.org/en/20/orm/internals.html#sqlalchemy.orm.AttributeState.history
+
+# %% Setup
+from sqlalchemy import insert, inspect
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Lantern Map", "year": 2019, "copies": 3},
+                {"title": "A Quiet Orbit", "year": 2016, "copies": 2},
+            ]
+        )
+    )
+session = Session(engine)
+
+# %% [markdown]
+# Load a book to work on.
+#
+# Expect: 1 SELECT
+
+# %% Load a book
+lantern = session.get(Book, 1)
+
+# %% [markdown]
+# Set an attribute. Nothing is sent, but the object is now **dirty**: `session.dirty` lists it,
+# and the session panel shows it under "dirty".
+#
+# Expect: no SQL
+
+# %% Change the number of copies
+lantern.copies = 4
+print("dirty?", lantern in session.dirty)
+
+# %% [markdown]
+# How does the session know what changed? Every attribute keeps a **history**: `added` is the new
+# value, `deleted` the value it replaces, `unchanged` a value that was loaded and not touched.
+# `inspect(obj).attrs.<name>.history` shows it.
+#
+# Expect: no SQL
+
+# %% Look at the history
+print("copies:", inspect(lantern).attrs.copies.history)
+print("title: ", inspect(lantern).attrs.title.history)
+
+# %% [markdown]
+# Commit flushes first. Predict the UPDATE: which columns does it set? Only `copies`, the one
+# with something in `added`. The WHERE clause uses the primary key from the identity map.
+#
+# Expect: 1 UPDATE (flush), 1 COMMIT
+
+# %% Commit the change
+session.commit()
+
+# %% [markdown]
+# Web APIs often receive a dictionary of new values. SQLModel's `sqlmodel_update` sets each one as
+# an attribute. Here `year` gets the value it already has; only `copies` really changes.
+#
+# But the commit expired the book, and **setting** an attribute does not load anything. So the
+# session does not know the old values: the history has the new value in `added` and nothing in
+# `deleted`.
+#
+# Expect: no SQL
+
+# %% Update an expired book from a dictionary
+lantern.sqlmodel_update({"year": 2019, "copies": 5})
+print("year:  ", inspect(lantern).attrs.year.history)
+print("copies:", inspect(lantern).attrs.copies.history)
+
+# %% [markdown]
+# Predict the flush. Without the old values, the session cannot prove that `year` did not
+# change, so the UPDATE sets **both** columns. And to write `WHERE book.id = ?` it needs the id,
+# which is still expired: it loads the missing attributes first, with one SELECT.
+#
+# Expect: 1 SELECT (load expired), 1 UPDATE (flush)
+
+# %% Flush
+session.flush()
+
+# %% [markdown]
+# Now the same dictionary update on a book whose values are loaded. This time the history knows
+# better: `year` is `unchanged`, and only `copies` has a `deleted` value to replace.
+#
+# Expect: no SQL
+
+# %% Update a loaded book from a dictionary
+lantern.sqlmodel_update({"year": 2019, "copies": 6})
+print("year:  ", inspect(lantern).attrs.year.history)
+print("copies:", inspect(lantern).attrs.copies.history)
+
+# %% [markdown]
+# And so the UPDATE sets `copies` alone. Assigning the value a column already has is not a
+# change.
+#
+# Expect: 1 UPDATE (flush), 0 SELECT
+
+# %% Flush the loaded book
+session.flush()
+
+# %% [markdown]
+# A change that is undone before the flush is no change at all. Both assignments below make the
+# book count as "dirty", because `session.dirty` is quick and optimistic: it lists every object
+# whose attributes were *set*. `session.is_modified(obj)` compares the values, and says no. So
+# the flush finds nothing to send for `orbit`.
+#
+# Expect: 1 SELECT (query), 0 UPDATE
+
+# %% Change a value, change it back, flush
+orbit = session.get(Book, 2)
+orbit.copies = 9
+orbit.copies = 2
+print("dirty?", orbit in session.dirty, "| modified?", session.is_modified(orbit))
+session.flush()
+
+# %% [markdown]
+# The commit sends no UPDATE: both UPDATEs for `lantern` went out with the earlier flushes, and
+# commit only makes them permanent. Check the database panel: `copies` is 6.
+#
+# Expect: 0 UPDATE, 1 COMMIT
+
+# %% Commit
+session.commit()
+session.close()

@@ -1,0 +1,118 @@
+# %% [markdown]
+# # Autoflush: the INSERT you did not ask for
+#
+# Before the session runs a query, it **flushes** your pending changes, so that the query sees
+# them. That is *autoflush*. It is why an INSERT or UPDATE sometimes shows up at a line that only
+# reads, and why an error in a new object can surface in a query far from where you made it.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: SQLAlchemy, "Flushing",
+# https://docs.sqlalchemy.org/en/20/orm/session_basics.html#flushing
+
+# %% Setup
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [{"title": "The Lantern Map", "year": 2019}, {"title": "A Quiet Orbit", "year": 2016}]
+        )
+    )
+session = Session(engine)
+
+# %% [markdown]
+# A new book, added to the session: pending, no SQL, as in lesson 2.
+#
+# Expect: no SQL
+
+# %% Add a book
+moons = Book(title="Paper Moons", year=2023)
+session.add(moons)
+
+# %% [markdown]
+# Now we only *read*: all books, ordered by id. Predict the SQL. The session flushes first, so
+# you will see an INSERT (its cause says "autoflush") and then the SELECT. Thanks to that, the new
+# book is part of the result.
+#
+# Expect: 1 INSERT (autoflush), 1 SELECT (query)
+
+# %% Query while a book is pending
+books = session.exec(select(Book).order_by(Book.id)).all()
+print([book.title for book in books])
+
+# %% [markdown]
+# Changes are flushed the same way. We change the number of copies of one book, then ask for
+# books with more than two copies: the UPDATE goes first, so the answer is right.
+#
+# Expect: 1 UPDATE (autoflush), 1 SELECT (query)
+
+# %% Query while a book is dirty
+books[0].copies = 5
+popular = session.exec(select(Book).where(Book.copies > 2)).all()
+print([book.title for book in popular])
+
+# %% [markdown]
+# Sometimes you want to query *without* flushing, for example to check the database before you
+# finish building an object. `with session.no_autoflush:` switches autoflush off inside the
+# block. The new book stays pending, and the query does not find it.
+#
+# Expect: 0 INSERT, 1 SELECT (query)
+
+# %% Query inside no_autoflush
+garden = Book(title="The Clockwork Garden", year=2012)
+with session.no_autoflush:
+    session.add(garden)
+    found = session.exec(select(Book).where(Book.title == "The Clockwork Garden")).first()
+print("found:", found, "| still pending?", garden in session.new)
+
+# %% [markdown]
+# The pending book is not forgotten: the next flush or commit sends it. Here it is the commit.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT
+
+# %% Commit
+session.commit()
+
+# %% [markdown]
+# The dark side of autoflush: problems show up at a distance. This book has no title, which the
+# table does not allow (`title` is NOT NULL). `session.add` is happy; the error appears only when
+# a later *query* autoflushes, and the traceback points at the query, not at the book. Read the
+# error message in full: SQLAlchemy says itself that it was "raised as a result of Query-invoked
+# autoflush".
+#
+# Expect: 1 INSERT (autoflush), 0 SELECT, 1 ROLLBACK
+
+# %% A broken book breaks a query tags=["raises-exception"]
+untitled = Book(year=2024)
+session.add(untitled)
+try:
+    session.exec(select(Book).where(Book.year > 2020)).all()
+except IntegrityError as error:
+    print("IntegrityError:", error.orig)
+    session.rollback()
+
+# %% [markdown]
+# When a flush fails, SQLAlchemy rolls the database transaction back at once (the ROLLBACK in
+# the step above), and the session refuses to do anything else until you call
+# `session.rollback()` yourself, as the cell did in its `except` block. The rollback expired the
+# other books and made the broken book transient again (lesson 13 has more on rollback). The
+# query now works, with no INSERT.
+#
+# Expect: 0 INSERT, 1 SELECT (query)
+
+# %% Query again after the rollback
+print([book.title for book in session.exec(select(Book).where(Book.year > 2020)).all()])
+session.close()

@@ -1,0 +1,122 @@
+# %% [markdown]
+# # Deleting: the deleted state
+#
+# `session.delete(obj)` does not delete anything right away. Like `add`, it only plans a change.
+# The DELETE statement goes out at the next flush, the object passes through a state of its own,
+# **deleted**, and after the commit it ends up **detached**.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: "Delete Data - DELETE", https://sqlmodel.tiangolo.com/tutorial/delete/
+
+# %% Setup
+from sqlalchemy import insert, inspect
+from sqlmodel import Field, Session, SQLModel, create_engine, delete, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Lantern Map", "year": 2019},
+                {"title": "A Quiet Orbit", "year": 2016},
+                {"title": "Paper Moons", "year": 2023},
+            ]
+        )
+    )
+session = Session(engine)
+
+# %% [markdown]
+# To delete a row through the ORM, you need its object. Load it first.
+#
+# Expect: 1 SELECT
+
+# %% Load the book to delete
+orbit = session.get(Book, 2)
+
+# %% [markdown]
+# Mark it for deletion. Predict the state: still **persistent**. The row exists and nothing was
+# sent; the session only lists the object in `session.deleted` (see the session panel).
+#
+# Expect: no SQL
+
+# %% Mark it
+session.delete(orbit)
+print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(orbit).persistent)
+
+# %% [markdown]
+# The flush sends `DELETE FROM book WHERE book.id = ?` and the object becomes **deleted**: its row
+# is gone inside our transaction, but the transaction is not committed. (The database panel still
+# shows three books, since others do not see uncommitted changes.)
+#
+# Expect: 1 DELETE (flush)
+
+# %% Flush
+session.flush()
+print("deleted?", inspect(orbit).deleted)
+
+# %% [markdown]
+# The object left the identity map. Asking for id 2 cannot be answered from memory any more, so
+# `get` sends a SELECT, and the row is not there.
+#
+# Expect: 1 SELECT
+
+# %% Look for it again
+print("book 2:", session.get(Book, 2))
+
+# %% [markdown]
+# The commit makes the deletion permanent. A deleted object then becomes **detached**: it belongs
+# to no session and has no row.
+#
+# Expect: 0 DELETE, 1 COMMIT
+
+# %% Commit
+session.commit()
+print("detached?", inspect(orbit).detached)
+
+# %% [markdown]
+# Notice that `orbit` was **not** expired by the commit: commit expires the objects that are in
+# the session, and `orbit` left the session when its row was deleted. Its values are still in
+# memory (it is a perfectly normal Python object), and reading them sends no SQL. Handy for a
+# "deleted ..." message.
+#
+# Expect: no SQL
+
+# %% Read the deleted book
+print("deleted:", orbit.title, orbit.year)
+
+# %% [markdown]
+# Deleting something you only just added is a different thing: a pending object has no row yet.
+# To take it back before it is flushed, use `session.expunge(obj)`, and it becomes transient
+# again without any SQL.
+#
+# Expect: no SQL
+
+# %% Take back an add
+draft = Book(title="Glass Rivers", year=2024)
+session.add(draft)
+session.expunge(draft)
+print("transient again?", inspect(draft).transient)
+
+# %% [markdown]
+# To delete rows without loading them first, run a DELETE statement through the session. It is
+# one statement, however many rows match, and no object goes through the deleted state. Then we
+# commit, and list the titles that are left.
+#
+# Expect: 1 DELETE (query), 1 COMMIT, 1 SELECT
+
+# %% Delete with a statement
+result = session.exec(delete(Book).where(Book.year < 2020))
+print("rows deleted:", result.rowcount)
+session.commit()
+print("left:", session.exec(select(Book.title)).all())
+session.close()

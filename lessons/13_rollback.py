@@ -1,0 +1,157 @@
+# %% [markdown]
+# # Rollback: what is undone, and what is not
+#
+# `session.rollback()` cancels the current transaction: every INSERT, UPDATE and DELETE sent since
+# it began is undone in the database. The session then puts its objects back in line with the
+# database. Each kind of object ends up in a different state, so watch the object panel closely.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: SQLAlchemy, "Rolling Back",
+# https://docs.sqlalchemy.org/en/20/orm/session_basics.html#rolling-back
+
+# %% Setup
+from sqlalchemy import insert, inspect
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Book).values(
+            [{"title": "The Lantern Map", "year": 2019}, {"title": "A Quiet Orbit", "year": 2016}]
+        )
+    )
+session = Session(engine)
+
+
+def state(obj: Book) -> str:
+    """The lifecycle state of an ORM object, read from SQLAlchemy's bookkeeping (no SQL)."""
+    states = ("transient", "pending", "persistent", "deleted", "detached")
+    return next(name for name in states if getattr(inspect(obj), name))
+
+
+# %% [markdown]
+# Load both books.
+#
+# Expect: 2 SELECT
+
+# %% Load two books
+lantern = session.get(Book, 1)
+orbit = session.get(Book, 2)
+
+# %% [markdown]
+# Now three kinds of change, then a flush: `lantern` gets a new number of copies (UPDATE), `orbit`
+# is deleted (DELETE), and a new book is added (INSERT). All three are sent, inside one open
+# transaction.
+#
+# Expect: 1 UPDATE (flush), 1 DELETE (flush), 1 INSERT (flush)
+
+# %% Change, delete, add, flush
+lantern.copies = 9
+session.delete(orbit)
+garden = Book(title="The Clockwork Garden", year=2012)
+session.add(garden)
+session.flush()
+
+# %% [markdown]
+# And one more book, added but not flushed: it is pending.
+#
+# Expect: no SQL
+
+# %% Add without flushing
+moons = Book(title="Paper Moons", year=2023)
+session.add(moons)
+
+# %% [markdown]
+# Roll back. Predict each book's state before you step:
+#
+# - `lantern` (changed): persistent, but **expired**: its new value was thrown away with the
+#   transaction, so the session will read the real one again;
+# - `orbit` (deleted): the DELETE is undone, so it is **persistent** again (and expired);
+# - `garden` (inserted by the flush): its row is gone, so it is **transient** again;
+# - `moons` (pending): never sent, so it simply leaves the session: **transient**.
+#
+# Expect: 1 ROLLBACK, 0 statements
+
+# %% Roll back
+session.rollback()
+print("lantern:", state(lantern), "| orbit:", state(orbit))
+print("garden:", state(garden), "| moons:", state(moons))
+
+# %% [markdown]
+# Rollback sent nothing but ROLLBACK. The expired books load again on first access, in a new
+# transaction, and their values are the ones from the database: 1 copy for `lantern`, not 9; and
+# `orbit`, whose DELETE was undone, is readable again.
+#
+# Expect: 2 SELECT (load expired), 1 BEGIN
+
+# %% Read the restored values
+print("lantern copies:", lantern.copies, "| orbit year:", orbit.year)
+
+# %% [markdown]
+# What rollback does **not** undo: plain Python values of objects that left the session. `garden`
+# still carries the id its INSERT received, although no row has that id any more. Do not trust
+# the id of an object that was rolled back.
+#
+# Expect: no SQL
+
+# %% The stale id of a rolled-back object
+print("garden.id:", garden.id, "| in the session?", garden in session)
+
+# %% [markdown]
+# The transient books are ordinary objects again; you can add them to the session once more.
+# Predict the id that `moons` receives... Yes: 3, the same id that `garden` still claims (look at
+# the object panel). Two objects, one id, only one of them true.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT
+
+# %% Add one again and commit
+session.add(moons)
+session.commit()
+
+# %% [markdown]
+# Rollback is also how you recover from a failed flush. This book has no title (NOT NULL!), so the
+# flush fails with an `IntegrityError`. SQLAlchemy rolls back the database transaction at once.
+#
+# Expect: 1 INSERT (flush), 1 ROLLBACK
+
+# %% A flush that fails tags=["raises-exception"]
+session.add(Book(year=2024))
+try:
+    session.flush()
+except IntegrityError as error:
+    print("IntegrityError:", error.orig)
+
+# %% [markdown]
+# We caught the error but did not call `session.rollback()`. The session remembers that its
+# transaction failed, and refuses any further work, even a harmless query, with
+# `PendingRollbackError`. No SQL is sent.
+#
+# Expect: no SQL
+
+# %% Use the session without rolling back tags=["raises-exception"]
+try:
+    session.exec(select(Book)).all()
+except PendingRollbackError as error:
+    print(f"{type(error).__name__}: see https://sqlalche.me/e/20/{error.code}")
+
+# %% [markdown]
+# `session.rollback()` acknowledges the failure. The session is usable again, and the broken book
+# was thrown out of it.
+#
+# Expect: 1 SELECT (query), 0 INSERT
+
+# %% Roll back and go on
+session.rollback()
+print([book.title for book in session.exec(select(Book).order_by(Book.id)).all()])
+session.close()

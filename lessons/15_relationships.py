@@ -1,0 +1,149 @@
+# %% [markdown]
+# # Relationships and foreign keys
+#
+# Books have authors. In the database that is a **foreign key**: a column `book.author_id` that
+# holds the id of a row in `author`. In Python it is nicer to write `book.author` and
+# `author.books`: those are **relationship attributes**. `back_populates` links the two sides, so
+# that changing one side updates the other in memory, before anything is sent.
+#
+# Expect: 2 CREATE
+#
+# Further reading: "Define Relationships Attributes",
+# https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/define-relationships-attributes/
+# and "Relationship back_populates",
+# https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/back-populates/
+
+# %% Setup
+from sqlmodel import Field, Relationship, Session, SQLModel, create_engine
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    books: list["Book"] = Relationship(back_populates="author")
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    author_id: int | None = Field(default=None, foreign_key="author.id")
+    author: Author | None = Relationship(back_populates="books")
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+
+# %% [markdown]
+# Set the relationship from the book's side: `lantern.author = ada`. Thanks to `back_populates`,
+# `ada.books` now contains `lantern`, immediately, with no SQL. But `lantern.author_id` is still
+# `None`: Ada has no id yet, and foreign key columns are filled in only at flush time.
+#
+# Expect: no SQL
+
+# %% Give a book its author
+ada = Author(name="Ada Quill")
+lantern = Book(title="The Lantern Map", year=2019)
+lantern.author = ada
+print("ada.books:", [book.title for book in ada.books])
+print("lantern.author_id:", lantern.author_id)
+
+# %% [markdown]
+# It works the other way around too: appending to `ada.books` sets `orbit.author`.
+#
+# Expect: no SQL
+
+# %% Give an author a book
+orbit = Book(title="A Quiet Orbit", year=2016)
+ada.books.append(orbit)
+print("orbit.author is ada?", orbit.author is ada)
+
+# %% [markdown]
+# Add only the author. Predict how many objects become pending: three. Adding an object also adds
+# everything linked to it through relationships (SQLAlchemy calls this the "save-update"
+# cascade).
+#
+# Expect: no SQL
+
+# %% Add the author, and with her, her books
+session.add(ada)
+print("pending:", len(session.new))
+
+# %% [markdown]
+# Commit. Look at the order of the INSERTs: the author first, because the books need her new id
+# for their `author_id`. SQLAlchemy works the order out from the foreign key.
+#
+# Expect: 3 INSERT (flush), 1 COMMIT
+
+# %% Commit
+session.commit()
+
+# %% [markdown]
+# After the commit, reading `lantern.author_id` loads the expired book: the foreign key column now
+# holds Ada's id.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Read the foreign key
+print("lantern.author_id:", lantern.author_id)
+
+# %% [markdown]
+# Now follow the relationship: `lantern.author.name`. The session looks up the author by her
+# primary key in the identity map and finds `ada` there, so following the relationship costs no
+# query. Ada is expired, though (the commit), so reading her name loads her.
+#
+# Expect: 1 SELECT (load expired)
+
+# %% Follow the relationship
+print("author:", lantern.author.name)
+
+# %% [markdown]
+# Move a book to a new author. Setting `orbit.author` removes `orbit` from `ada.books` in memory
+# and adds it to `cora.books`. (Reading `ada.books` first loads that list: one SELECT, a *lazy
+# load*, the subject of the next lesson.) Notice that Cora becomes pending the moment she is linked
+# to a book that is in the session.
+#
+# Expect: 1 SELECT, 0 INSERT, 0 UPDATE
+
+# %% Move a book to another author
+cora = Author(name="Cora Lind")
+print("ada's books before:", [book.title for book in ada.books])
+orbit.author = cora
+print("ada's books after:", [book.title for book in ada.books])
+print("cora's books:", [book.title for book in cora.books])
+
+# %% [markdown]
+# The commit sends an INSERT for Cora (she came into the session through `orbit`) and an UPDATE of
+# `orbit`'s foreign key.
+#
+# Expect: 1 INSERT (flush), 1 UPDATE (flush), 1 COMMIT
+
+# %% Commit the move
+session.commit()
+
+# %% [markdown]
+# A trap to know: setting the foreign key **column** yourself does not update the relationship
+# attribute in memory. Here `lantern.author` is loaded (Ada), then we set `lantern.author_id` to
+# Cora's id. The relationship still says Ada, and no UPDATE is sent yet. The object panel shows
+# the contradiction plainly: `author_id` is 2 while `author` is still Ada's object. (The SELECTs
+# in this step only load what the previous commit expired.)
+#
+# Expect: 0 UPDATE
+
+# %% Set the foreign key column directly
+print("author:", lantern.author.name)
+lantern.author_id = cora.id
+print("author after setting author_id:", lantern.author.name)
+
+# %% [markdown]
+# The commit sends the UPDATE and expires everything; the next read of `lantern.author` follows
+# the new foreign key, and the two finally agree. Prefer setting the relationship attribute
+# (`lantern.author = cora`), which keeps both in step from the start.
+#
+# Expect: 1 UPDATE (flush), 1 COMMIT
+
+# %% Commit, then read again
+session.commit()
+print("author after commit:", lantern.author.name)
+session.close()

@@ -1,0 +1,148 @@
+# %% [markdown]
+# # Many-to-many: link tables and link models
+#
+# A book can have several genres, and a genre covers many books. Neither table can hold a single
+# foreign key for that; a third table does: a **link table** with one row per (book, genre) pair.
+# In SQLModel the link table is a small model, passed to both relationships as `link_model`. You
+# never touch its rows yourself: appending to `book.genres` is enough.
+#
+# When the link itself carries data (who borrowed which book, and for how long), the link becomes
+# a model of its own with relationships to both sides: the second half of this lesson.
+#
+# Expect: 5 CREATE
+#
+# Further reading: "Many to Many", https://sqlmodel.tiangolo.com/tutorial/many-to-many/ and "Link
+# Model with Extra Fields",
+# https://sqlmodel.tiangolo.com/tutorial/many-to-many/link-with-extra-fields/
+
+# %% Setup
+from sqlmodel import Field, Relationship, Session, SQLModel, create_engine
+
+
+class BookGenreLink(SQLModel, table=True):
+    book_id: int | None = Field(default=None, foreign_key="book.id", primary_key=True)
+    genre_id: int | None = Field(default=None, foreign_key="genre.id", primary_key=True)
+
+
+class Genre(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    books: list["Book"] = Relationship(back_populates="genres", link_model=BookGenreLink)
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    genres: list[Genre] = Relationship(back_populates="books", link_model=BookGenreLink)
+    loans: list["Loan"] = Relationship(back_populates="book")
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    loans: list["Loan"] = Relationship(back_populates="member")
+
+
+class Loan(SQLModel, table=True):
+    member_id: int | None = Field(default=None, foreign_key="member.id", primary_key=True)
+    book_id: int | None = Field(default=None, foreign_key="book.id", primary_key=True)
+    weeks: int = 2
+    member: Member = Relationship(back_populates="loans")
+    book: Book = Relationship(back_populates="loans")
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+
+# %% [markdown]
+# Give a book two genres. As with one-to-many (lesson 15), `back_populates` keeps the other side
+# in step in memory: `mystery.books` lists the book before anything is sent.
+#
+# Expect: no SQL
+
+# %% A book and its genres, in memory
+adventure = Genre(name="Adventure")
+mystery = Genre(name="Mystery")
+lantern = Book(title="The Lantern Map", genres=[adventure, mystery])
+print("mystery books:", [book.title for book in mystery.books])
+
+# %% [markdown]
+# Add the book and commit. Its genres come along (adding follows relationships). Predict the
+# INSERTs: the book and the genres first, since they need ids (one statement each); then the link
+# rows, which are only pairs of ids, both in a single executemany INSERT.
+#
+# Expect: 4 INSERT (flush), 1 COMMIT
+
+# %% Commit
+session.add(lantern)
+session.commit()
+
+# %% [markdown]
+# A second mystery, added from the genre's side this time: appending to `mystery.books`. To append,
+# the session first loads the list. Look at the FROM clause of that lazy load: it joins the book
+# table with the link table. Appending also puts the new book in the session, and the commit
+# inserts it and its link row.
+#
+# Expect: 1 SELECT (load expired), 1 SELECT (lazy load), 2 INSERT (flush), 1 COMMIT
+
+# %% Add a book from the genre's side
+orbit = Book(title="A Quiet Orbit")
+mystery.books.append(orbit)
+session.commit()
+
+# %% [markdown]
+# Reading the list again, after the commit expired it, sends the same lazy load, and now it finds
+# both books.
+#
+# Expect: 1 SELECT (load expired), 1 SELECT (lazy load)
+
+# %% Follow the link
+print("mystery books:", [book.title for book in mystery.books])
+
+# %% [markdown]
+# Remove a genre from a book. The ORM deletes the link row (and never the genre or the book).
+# Reading `lantern.genres` to remove from it loads that list first.
+#
+# Expect: 1 DELETE (flush), 1 COMMIT
+
+# %% Remove a genre from a book
+lantern.genres.remove(mystery)
+session.commit()
+
+# %% [markdown]
+# Now a link **with data**: a loan says which member borrowed which book, and for how many weeks.
+# `Loan` is a table model with two foreign keys (together its primary key), an extra column, and a
+# relationship to each side. Adding the member brings the loan along (through `mina.loans`). The
+# book is already in the database, but the loan needs its id for `book_id`, and the last commit
+# expired it: the flush reads it back first.
+#
+# Expect: 2 INSERT (flush), 1 SELECT (load expired), 1 COMMIT
+
+# %% Borrow a book
+mina = Member(name="Mina")
+mina_loan = Loan(member=mina, book=orbit, weeks=3)
+session.add(mina)
+session.commit()
+
+# %% [markdown]
+# To reach the book from the member you go through the loan: `mina.loans`, then `loan.book`.
+# Each hop is a lazy load, unless the object is already in the identity map: `loan.book` finds
+# `orbit` there and sends no lazy load. The other SELECTs reload what the commit expired.
+#
+# Expect: 1 SELECT (lazy load Member.loans), 0 SELECT (lazy load Loan.book)
+
+# %% Read through the link model
+for loan in mina.loans:
+    print(mina.name, "has", loan.book.title, "for", loan.weeks, "weeks")
+
+# %% [markdown]
+# The extra column is updated like any other attribute. Look at the WHERE clause of the UPDATE: a
+# loan is identified by *both* its foreign keys.
+#
+# Expect: 1 UPDATE (flush), 1 COMMIT
+
+# %% Extend the loan
+mina.loans[0].weeks = 4
+session.commit()
+session.close()

@@ -1,0 +1,130 @@
+# %% [markdown]
+# # Stale data: two sessions, one row
+#
+# Two sessions are like two librarians with their own notebooks (their identity maps). When one of
+# them changes a row and commits, the other one's notebook still holds the old value, and a
+# query does **not** fix that by itself. This lesson shows the trap and the ways out:
+# `populate_existing`, `refresh`/`expire`, and ending the transaction.
+#
+# Two sessions need two real connections. An in-memory SQLite database lives inside one
+# connection (SQLAlchemy hands every session that same connection), so this lesson uses a file in
+# a fresh temporary folder, removed at the end.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: SQLAlchemy, "Populate Existing",
+# https://docs.sqlalchemy.org/en/20/orm/queryguide/api.html#populate-existing
+
+# %% Setup
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+folder = Path(tempfile.mkdtemp())
+engine = create_engine(f"sqlite:///{folder / 'library.db'}")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(insert(Book).values(title="The Lantern Map", year=2019, copies=3))
+
+# %% [markdown]
+# The front desk opens a session and loads the book: 3 copies.
+#
+# Expect: 1 SELECT
+
+# %% The desk loads the book
+desk = Session(engine)
+desk_book = desk.get(Book, 1)
+print("copies at the desk:", desk_book.copies)
+
+# %% [markdown]
+# Meanwhile the website, with its own session, lends one copy and commits. Its session has its own
+# identity map, so it builds its own object for the same row.
+#
+# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% The website lends a copy
+web = Session(engine)
+web_book = web.get(Book, 1)
+web_book.copies -= 1
+web.commit()
+print("same object?", web_book is desk_book)
+
+# %% [markdown]
+# The database now says 2 (see the database panel). The desk's object still says 3, and reading
+# it sends nothing: the value is loaded, and the desk has no reason to doubt it. If the desk now
+# lent a copy too, computing `desk_book.copies - 1` from its stale 3, it would write 2 and
+# silently undo the website's loan: a **lost update**.
+#
+# Expect: no SQL
+
+# %% The desk reads its object
+print("copies at the desk:", desk_book.copies)
+
+# %% [markdown]
+# Surely a fresh query fixes it? Predict the printed value. The SELECT runs and the row it gets
+# back says 2, but the session finds primary key 1 in its identity map and returns `desk_book`
+# **unchanged**: a query never overwrites attributes that are already loaded. Inside a
+# transaction, the session takes the values it holds to be current.
+#
+# Expect: 1 SELECT (query)
+
+# %% The desk queries again
+again = desk.exec(select(Book).where(Book.id == 1)).one()
+print("same object?", again is desk_book, "| copies at the desk:", again.copies)
+
+# %% [markdown]
+# `execution_options(populate_existing=True)` tells the query to overwrite the loaded attributes
+# with what it reads. Same SQL, different result.
+#
+# Expect: 1 SELECT (query)
+
+# %% Query with populate_existing
+fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
+print("copies at the desk:", fresh.copies)
+
+# %% [markdown]
+# The website lends another copy...
+#
+# Expect: 1 SELECT (load expired), 1 UPDATE (flush), 1 COMMIT
+
+# %% The website lends another copy
+web_book.copies -= 1
+web.commit()
+
+# %% [markdown]
+# ...and this time the desk simply ends its transaction. `desk.commit()` has nothing to write, but
+# like every commit it expires the desk's objects (lesson 4), so the next read fetches the
+# current value. `desk.refresh(desk_book)` or `desk.expire(desk_book)` would work too.
+#
+# (The desk never had a real SQLite transaction open, by the way: Python's `sqlite3` driver sends
+# `BEGIN` only before writing, lesson 14. A database that keeps a snapshot for each reading
+# transaction, like PostgreSQL with REPEATABLE READ, would even show the old row to the queries
+# above until the desk's transaction ended.)
+#
+# Expect: 1 COMMIT, 1 SELECT (load expired)
+
+# %% The desk ends its transaction
+desk.commit()
+print("copies at the desk:", desk_book.copies)
+
+# %% [markdown]
+# Tidy up: close both sessions and the engine, and remove the temporary folder.
+#
+# Expect: 0 statements
+
+# %% Tidy up
+desk.close()
+web.close()
+engine.dispose()
+shutil.rmtree(folder)
