@@ -1,5 +1,6 @@
 """sqlecho: see the SQL your SQLModel/SQLAlchemy code sends, why, and what it did to your objects."""
 
+from ._capture import Capture, capture
 from ._state import ObjectState
 from ._tracer import TRANSCRIPT_VERSION, TraceOptions, trace, trace_source
 
@@ -7,9 +8,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "TRANSCRIPT_VERSION",
+    "Capture",
     "ObjectState",
     "TraceOptions",
     "__version__",
+    "capture",
     "trace",
     "trace_source",
 ]

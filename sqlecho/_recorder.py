@@ -71,7 +71,9 @@ class EngineRecorder:
         on_internal_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Args:
-        target: the Engine class (every engine), an Engine or a Connection.
+        target: the Engine class (every engine) or an Engine. (SQLAlchemy takes ``handle_error``
+            only at engine level; :mod:`sqlecho._capture` narrows an engine's events to one
+            Connection.)
         sink: receives each event dict as it happens.
         locate: gives (line, cause) for a statement, called from inside the listener.
         line: gives the causing line for a transaction event, called from inside the listener.
@@ -86,7 +88,7 @@ class EngineRecorder:
         self._line = line
         self._pending: dict[int, tuple[Event, float]] = {}
         self._last: Event | None = None
-        self._installed = False
+        self._installed: list[str] = []
 
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         def guarded(*args: Any) -> None:
@@ -99,15 +101,15 @@ class EngineRecorder:
         return guarded
 
     def install(self) -> None:
+        # Remember each listener as it goes on, so that a failure halfway leaves nothing behind
+        # once remove() runs.
         for name in self._EVENTS:
             event.listen(self.target, name, self._guarded[name])
-        self._installed = True
+            self._installed.append(name)
 
     def remove(self) -> None:
-        if not self._installed:
-            return
-        self._installed = False
-        for name in self._EVENTS:
+        while self._installed:
+            name = self._installed.pop()
             event.remove(self.target, name, self._guarded[name])
 
     def _on_begin(self, _conn: Any) -> None:

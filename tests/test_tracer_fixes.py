@@ -108,3 +108,21 @@ def test_expired_lists_only_what_the_next_access_would_load(tmp_path: Path) -> N
     snapshot = trace(path)["steps"][1]["objects"][-1]
     assert snapshot["values"] == {"copies": 5}
     assert snapshot["expired"] == ["id", "title"]
+
+
+def test_a_recorder_that_fails_to_install_halfway_leaves_no_listener() -> None:
+    from sqlalchemy import create_engine, event
+
+    from sqlecho._recorder import EngineRecorder
+
+    engine = create_engine("sqlite://")
+    recorder = EngineRecorder(engine, lambda _e: None, lambda _s, _d: (None, "query"), lambda: None)
+    recorder._EVENTS = ("begin", "commit", "no_such_event")  # type: ignore[misc]
+    recorder._guarded["no_such_event"] = lambda *_a: None
+    try:
+        recorder.install()
+    except Exception:  # noqa: BLE001 - SQLAlchemy's error for an unknown event name
+        pass
+    recorder.remove()
+    assert not event.contains(engine, "begin", recorder._guarded["begin"])
+    assert not event.contains(engine, "commit", recorder._guarded["commit"])
