@@ -62,7 +62,7 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"streamlit did not answer within {STARTUP_S} s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run app.py`` serving the fixture lessons; stopped however the tests end."""
     port = _free_port()
@@ -85,7 +85,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 server.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[object]:
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
