@@ -40,3 +40,31 @@ def test_readme_documents_every_cli_option() -> None:
         for option in action.option_strings:
             if option not in ("-h", "--help"):
                 assert option in README, option
+
+
+def _python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+
+
+def test_readme_test_example_passes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The README's example runs as a test, against the models and fixture of docs/testing.md."""
+    import subprocess
+    import sys
+
+    guide = _python_blocks((ROOT / "docs" / "testing.md").read_text(encoding="utf-8"))
+    models = next(block for block in guide if block.startswith("# models.py"))
+    fixture = next(block for block in guide if block.startswith("# conftest.py"))
+    (example,) = _python_blocks(README)
+    (tmp_path / "models.py").write_text(models)
+    (tmp_path / "conftest.py").write_text(fixture)
+    (tmp_path / "test_readme.py").write_text(example)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
