@@ -28,8 +28,8 @@ STYLE_CSS = """
 .sqe-code { font-size: .84rem; line-height: 1.55; border: 1px solid color-mix(in srgb, currentColor 16%, transparent);
   border-radius: 8px; padding: 6px 0; overflow-x: auto; }
 [data-testid="stExpander"] .sqe-code { max-height: 34rem; overflow-y: auto; }
-.sqe-line { display: grid; grid-template-columns: 3.2em 2.6em 1fr; align-items: baseline; white-space: pre;
-  border-left: 4px solid transparent; }
+.sqe-line { display: grid; grid-template-columns: 3.2em 2.6em minmax(0, 1fr); align-items: baseline;
+  white-space: pre-wrap; overflow-wrap: anywhere; border-left: 4px solid transparent; }
 .sqe-line code { background: none; padding: 0; font-size: inherit; color: inherit; font-family: inherit; }
 .sqe-ln { text-align: right; padding-right: .6em; opacity: .5; user-select: none; }
 .sqe-line.sqe-current { background: color-mix(in srgb, #f0b400 20%, transparent); border-left-color: #d99a00; }
