@@ -183,7 +183,9 @@ def describe_truncation(truncated: Mapping[str, Any]) -> str:
     parts = []
     for key, value in truncated.items():
         if key == "steps":
-            parts.append(f"stepping stopped after {value} steps (the program ran on to its end, unrecorded)")
+            parts.append(
+                f"stepping stopped after {value} steps (the program ran on; the last step holds everything it did after that)"
+            )
         elif key == "events_dropped":
             parts.append(f"{value} later events were dropped")
         elif key == "output":
