@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from ._causes import Locator
 from ._cells import CellKind, has_cells, parse_cells
+from ._errors import CaughtError, error_record, has_statements
 from ._isolation import ProgramEnvironment, reset_sqlmodel
 from ._output import OutputCapture
 from ._recorder import EngineRecorder, Event, OrmRecorder
@@ -179,7 +180,7 @@ class _Run:
             code = compile(self.source, self.filename, "exec", dont_inherit=True)
         except SyntaxError as exc:
             self.steps.start(None, "", [exc.lineno or 1, exc.lineno or 1])
-            self.steps.fail(_error(exc, self.filename, expected=False))
+            self.steps.fail(error_record(exc, self.filename, expected=False))
             self.steps.finish(None)
             self.status = "error"
             return
@@ -219,7 +220,7 @@ class _Run:
                     narrative.append(cell.text)
                 continue
             code = compile(cell.source, self.filename, "exec", dont_inherit=True)
-            if not code.co_code.strip(b"\x00") or not _has_statements(cell.source):
+            if not code.co_code.strip(b"\x00") or not has_statements(cell.source):
                 continue
             self.steps.start(cell.title, "\n\n".join(narrative), [cell.first_line, cell.last_line])
             narrative = []
@@ -240,7 +241,7 @@ class _Run:
 
     def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
         """Run ``code``; record an error on the current step. True when the run must stop."""
-        caught = _CaughtError(code, self.filename) if expected else None
+        caught = CaughtError(code, self.filename) if expected else None
         try:
             if caught is None:
                 exec(code, namespace)
@@ -252,14 +253,14 @@ class _Run:
             if exc.code in (None, 0):
                 self.steps.note_exit(0)
                 return True
-            self.steps.fail(_error(exc, self.filename, expected=False))
+            self.steps.fail(error_record(exc, self.filename, expected=False))
             self.status = "error"
             return True
         except BaseException as exc:  # the program's own errors, KeyboardInterrupt and limits alike
             self._stop_tracing()
             if not self.steps.current:
                 self.steps.start(None, "", [1, 1])
-            self.steps.fail(_error(exc, self.filename, expected=expected))
+            self.steps.fail(error_record(exc, self.filename, expected=expected))
             if expected:
                 return False
             self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
@@ -297,72 +298,3 @@ class _Run:
         self.steps.start(None, "", [line, line])
         self._frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
         return self._local_trace
-
-
-def _has_statements(source: str) -> bool:
-    import ast
-
-    try:
-        return bool(ast.parse(source).body)
-    except SyntaxError:
-        return True
-
-
-class _CaughtError:
-    """Context manager: remembers the first error that reaches the top level of one cell, even if
-    the cell catches it.
-
-    A cell tagged ``raises-exception`` may catch its error (``try: ... except ...: print(error)``)
-    so that ``python lesson.py`` still runs to its end; the error is the lesson all the same, so it
-    is recorded on the step (with ``"caught": true``). Tracing is on for this one cell only.
-    """
-
-    def __init__(self, code: types.CodeType, filename: str) -> None:
-        self.code = code
-        self.filename = filename
-        self.error: dict[str, Any] | None = None
-        self._saved: Any = None
-
-    def __enter__(self) -> None:
-        self._saved = sys.gettrace()
-        sys.settrace(self._global_trace)
-
-    def __exit__(self, *_exc: object) -> None:
-        sys.settrace(self._saved)
-
-    def _global_trace(self, frame: types.FrameType, _event: str, _arg: Any) -> Any:
-        return self._local_trace if frame.f_code is self.code else None
-
-    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> Any:
-        # Read the error now: keeping the exception would keep its frames (and objects) alive.
-        if event == "exception" and self.error is None and isinstance(arg[1], Exception):
-            error = _error(arg[1], self.filename, expected=True)
-            if error["line"] is None:  # the traceback does not reach this frame yet
-                error["line"] = frame.f_lineno
-            self.error = {**error, "caught": True}
-        return self._local_trace
-
-
-def _error(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
-    """The ``error`` record of a step: type, message, the traced file's line, expected or not."""
-    line = None
-    if isinstance(exc, SyntaxError) and exc.filename == filename:
-        line = exc.lineno
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    message = str(exc) if not isinstance(exc, SystemExit) else f"exit status {exc.code}"
-    record: dict[str, Any] = {
-        "type": type(exc).__name__,
-        "message": mask_addresses(message),
-        "line": line,
-        "expected": expected,
-    }
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
-        record["code"] = code
-    if getattr(exc, "sqlecho_limit", None):
-        record["limit"] = exc.sqlecho_limit  # type: ignore[attr-defined]
-    return record
