@@ -126,11 +126,13 @@ class Sandbox:
         for name in _ETC_FILES:
             if os.path.exists(name):
                 args += _bind(Path(name), made)
-        for path in _top_folders(_python_paths()):
-            args += _bind(path, made)
         args += ["--dev", "/dev", "--proc", "/proc"]
+        # The private /tmp goes on before Python's folders: a later mount hides an earlier one,
+        # and a virtualenv (or a checkout) may well live under /tmp.
         args += ["--perms", "1777", "--size", str(scratch_bytes), "--tmpfs", "/tmp"]
         made.add(Path("/tmp"))
+        for path in _top_folders(_python_paths()):
+            args += _bind(path, made)
         for folder in folders:
             args += _bind(folder, made)
         # Nothing outside /tmp is writable: the root of the sandbox is a tmpfs without a size.

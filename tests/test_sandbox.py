@@ -367,3 +367,15 @@ def test_junk_written_to_the_result_pipe_is_ignored(tmp_path: Path) -> None:
     assert [step["index"] for step in transcript["steps"]] == list(range(len(transcript["steps"])))
     outputs = [e["text"] for s in transcript["steps"] for e in s["events"] if e["kind"] == "output"]
     assert outputs == ["still fine\n"]
+
+
+def test_python_under_tmp_stays_visible_inside_the_private_tmp() -> None:
+    """A virtualenv or checkout under /tmp (CI clones often live there) is bound after the private
+    /tmp is mounted, so the later mount does not hide the interpreter."""
+    from sqlecho._sandbox import Sandbox, _python_paths, _top_folders
+
+    args = Sandbox()._bwrap_args([], 1 << 20)
+    tmpfs = args.index("--tmpfs")
+    for path in _top_folders(_python_paths()):
+        bound = [i for i, arg in enumerate(args[:-1]) if arg == "--ro-bind" and args[i + 1] == str(path)]
+        assert bound and min(bound) > tmpfs, path
