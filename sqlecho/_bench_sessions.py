@@ -27,9 +27,9 @@ from ._bench_server import AppServer, ServerFailed
 from ._bench_stats import Figure, Goal, children_by_parent, median, no_app, percentile, rss_mib, unavailable
 from ._bench_workload import FLOOR_APP, FLOOR_STEPS, cell_lesson, write_program
 
-__all__ = ["SessionsPlan", "measure_sessions"]
+__all__ = ["FIGURES", "SessionsPlan", "measure_sessions"]
 
-_NAMES = [
+FIGURES = [
     "sessions",
     "sessions_correct",
     "session_step_ms_p50",
@@ -166,12 +166,12 @@ def _floor(app_file: Path, folder: Path, plan: SessionsPlan) -> list[float]:
 def measure_sessions(app_file: Path, folder: Path, plan: SessionsPlan) -> list[Figure]:
     """N concurrent sessions against ``streamlit run app_file``: correctness, latency, memory."""
     if not app_file.is_file():
-        return unavailable(_NAMES, no_app(app_file))
+        return unavailable(FIGURES, no_app(app_file))
     try:
         import streamlit.proto.ForwardMsg_pb2  # noqa: F401
         import websockets  # noqa: F401
     except ImportError as exc:
-        return unavailable(_NAMES, f"streamlit and websockets are needed ({exc})")
+        return unavailable(FIGURES, f"streamlit and websockets are needed ({exc})")
     lessons = _lessons(folder / "session_lessons", plan)
     (first_stem, first_of), *readers = lessons
     tabs = [Tab(*readers[number % len(readers)], seed=number) for number in range(plan.sessions)]
@@ -193,7 +193,7 @@ def measure_sessions(app_file: Path, folder: Path, plan: SessionsPlan) -> list[F
             before = rss_mib(server.process.pid if server.process else None)
             found = asyncio.run(_together(server, tabs, plan))
     except ServerFailed as exc:
-        return unavailable(_NAMES, str(exc))
+        return unavailable(FIGURES, str(exc))
     figures = _figures(plan, tabs, first.step_ms, before, found)
     figures.append(
         Figure("streamlit_floor_ms_p50", round(median(floor), 1), details={"samples": len(floor)})

@@ -37,6 +37,20 @@ def _parameters(parameters: Any, many: bool) -> Any:
     return jsonable(parameters)
 
 
+def _guard(fn: Callable[..., None], on_error: Callable[[BaseException], None] | None) -> Callable[..., None]:
+    """``fn`` as a listener that never raises into SQLAlchemy: a bug of ours must not change what
+    the traced program does. Failures go to ``on_error``."""
+
+    def guarded(*args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - reported through on_error
+            if on_error is not None:
+                on_error(exc)
+
+    return guarded
+
+
 def _batch(depth: int = 2, search: int = 6) -> list[int] | None:
     """For an insertmanyvalues batch: [number, total], read from SQLAlchemy's loop variable."""
     frame: FrameType | None = sys._getframe(depth)
@@ -82,23 +96,15 @@ class EngineRecorder:
         """
         self.target = target
         self._on_internal_error = on_internal_error
-        self._guarded = {name: self._guard(getattr(self, "_on_" + name)) for name in self._EVENTS}
+        self._guarded = {
+            name: _guard(getattr(self, "_on_" + name), on_internal_error) for name in self._EVENTS
+        }
         self._sink = sink
         self._locate = locate
         self._line = line
         self._pending: dict[int, tuple[Event, float]] = {}
         self._last: Event | None = None
         self._installed: list[str] = []
-
-    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
-        def guarded(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as exc:  # noqa: BLE001 - see on_internal_error
-                if self._on_internal_error is not None:
-                    self._on_internal_error(exc)
-
-        return guarded
 
     def install(self) -> None:
         # Remember each listener as it goes on, so that a failure halfway leaves nothing behind
@@ -206,13 +212,7 @@ class OrmRecorder:
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
 
     def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
-        def guarded(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as exc:  # noqa: BLE001 - see on_internal_error
-                if self._on_internal_error is not None:
-                    self._on_internal_error(exc)
-
+        guarded = _guard(fn, self._on_internal_error)
         event.listen(target, name, guarded, **kw)
         self._listeners.append((target, name, guarded))
 

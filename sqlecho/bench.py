@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from ._bench_overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
 from ._bench_render import RenderPlan, measure_step_render
 from ._bench_runner import RunnerPlan, measure_first_trace
+from ._bench_sessions import FIGURES as SESSION_FIGURES
 from ._bench_sessions import SessionsPlan, measure_sessions
 from ._bench_stats import Figure, Verdict, load_average, machine, unavailable
 from ._bench_workload import small_lesson
@@ -50,18 +51,7 @@ GROUPS: dict[str, list[str]] = {
     "capture": ["capture_overhead"],
     "scaling": ["steps_scaling", "steps_scaling_lines"],
     "render": ["step_render_ms_p50", "step_render_ms_p95", "step_render_growth"],
-    "sessions": [
-        "sessions",
-        "sessions_correct",
-        "session_step_ms_p50",
-        "session_step_ms_p95",
-        "session_open_ms_p95",
-        "session_step_alone_ms_p50",
-        "streamlit_floor_ms_p50",
-        "server_workers_while_stepping",
-        "server_cpu_ms_per_step",
-        "server_rss_mib_per_session",
-    ],
+    "sessions": list(SESSION_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
