@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, cast
 
-from ._causes import _AUTOFLUSH, _MARKERS
+from ._causes import _AUTOFLUSH, _MARKERS, _parent_greenlet
 from ._recorder import Event
 from ._sqltext import is_savepoint
 
@@ -103,16 +103,3 @@ class CallerLocator:
         if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
             cause = "autoflush"
         return cause
-
-
-def _parent_greenlet(glet: Any) -> tuple[Any, FrameType | None]:
-    """The greenlet above ``glet`` (None: the current one) and its suspended frame.
-
-    With asyncio, SQLAlchemy runs sync code in a child greenlet whose stack ends at
-    its start; the coroutine that awaited it is on the parent greenlet's stack.
-    """
-    greenlet = sys.modules.get("greenlet")
-    if greenlet is None:
-        return None, None
-    parent = (glet if glet is not None else greenlet.getcurrent()).parent
-    return parent, parent.gr_frame if parent is not None else None

@@ -111,6 +111,19 @@ def statement_kind(statement: str) -> str:
     return word
 
 
+def _parent_greenlet(glet: Any) -> tuple[Any, FrameType | None]:
+    """The greenlet above ``glet`` (None: the current one) and its suspended frame.
+
+    With asyncio, SQLAlchemy runs the ORM's sync code in a child greenlet whose stack ends where
+    it started; the program's coroutine that awaited it is on the parent greenlet's stack.
+    """
+    greenlet = sys.modules.get("greenlet")
+    if greenlet is None:
+        return None, None
+    parent = (glet if glet is not None else greenlet.getcurrent()).parent
+    return parent, parent.gr_frame if parent is not None else None
+
+
 class Locator:
     """Answers "which line of FILE, and why" for the event being handled right now."""
 
@@ -126,11 +139,15 @@ class Locator:
         """The line of the innermost frame of the traced file, or None when it is not on the stack."""
         frame: FrameType | None = sys._getframe(depth)
         filename = self.filename
-        while frame is not None:
-            if frame.f_code.co_filename == filename:
-                return frame.f_lineno
-            frame = frame.f_back
-        return None
+        glet: Any = None
+        while True:
+            while frame is not None:
+                if frame.f_code.co_filename == filename:
+                    return frame.f_lineno
+                frame = frame.f_back
+            glet, frame = _parent_greenlet(glet)
+            if frame is None:
+                return None
 
     def line_and_cause(self, statement: str, is_ddl: bool, depth: int = 2) -> tuple[int | None, str]:
         """The causing line and the reason for ``statement``, from one walk of the stack."""
@@ -138,15 +155,21 @@ class Locator:
         filename = self.filename
         found: list[tuple[CodeType, FrameType]] = []
         line = None
-        while frame is not None:
-            code = frame.f_code
-            if code.co_filename == filename:
-                line = frame.f_lineno
-                break
-            if code in _MARKERS:
-                found.append((code, frame))
-            frame = frame.f_back
-        if statement.lstrip().upper().startswith(_SAVEPOINT_PREFIXES):
+        glet: Any = None
+        while line is None:
+            while frame is not None:
+                code = frame.f_code
+                if code.co_filename == filename:
+                    line = frame.f_lineno
+                    break
+                if code in _MARKERS:
+                    found.append((code, frame))
+                frame = frame.f_back
+            if line is None:
+                glet, frame = _parent_greenlet(glet)
+                if frame is None:
+                    break
+        if statement.lstrip()[:24].upper().startswith(_SAVEPOINT_PREFIXES):
             return line, "savepoint"
         if not found:
             return line, "ddl" if is_ddl else "query"

@@ -447,3 +447,43 @@ def test_runs_like_python_file_from_its_folder(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["main.py", "models.py"]
     # A second run imports models.py afresh, against a cleared registry.
     assert trace(path)["status"] == "ok"
+
+
+def test_async_programs_are_attributed_to_their_lines(tmp_path: Path) -> None:
+    """SQLAlchemy's asyncio layer runs the ORM in a greenlet; the awaiting line is found above it."""
+    pytest.importorskip("aiosqlite")
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from sqlmodel import Field, SQLModel, select
+        from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+        class Hero(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            name: str
+
+
+        async def main():
+            engine = create_async_engine("sqlite+aiosqlite:///heroes.db")
+            async with engine.begin() as connection:
+                await connection.run_sync(SQLModel.metadata.create_all)
+            async with AsyncSession(engine) as session:
+                session.add(Hero(name="A"))
+                await session.commit()
+                print([hero.name for hero in (await session.exec(select(Hero))).all()])
+            await engine.dispose()
+
+
+        asyncio.run(main())
+        """,
+    )
+    t = trace(path)
+    assert t["status"] == "ok"
+    statements = {e["statement"].split()[0]: e for s in t["steps"] for e in sql(s)}
+    assert (statements["INSERT"]["line"], statements["INSERT"]["cause"]) == (19, "flush")
+    assert (statements["SELECT"]["line"], statements["SELECT"]["cause"]) == (20, "query")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["program.py"]
