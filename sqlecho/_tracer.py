@@ -72,7 +72,7 @@ def trace(path: str | os.PathLike[str], options: TraceOptions | None = None, **k
         **kwargs: passed to :func:`trace_source` (``on_step``, ``source_name``).
     """
     file = Path(path)
-    return trace_source(file.read_text(encoding="utf-8"), file, options, **kwargs)
+    return trace_source(file.read_text(encoding="utf-8-sig"), file, options, **kwargs)
 
 
 def trace_source(

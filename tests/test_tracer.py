@@ -487,3 +487,11 @@ def test_async_programs_are_attributed_to_their_lines(tmp_path: Path) -> None:
     assert (statements["INSERT"]["line"], statements["INSERT"]["cause"]) == (19, "flush")
     assert (statements["SELECT"]["line"], statements["SELECT"]["cause"]) == (20, "query")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["program.py"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_program(tmp_path: Path) -> None:
+    path = tmp_path / "bom.py"
+    path.write_bytes("\ufeffprint('hi')\n".encode())
+    t = trace(path)
+    assert t["status"] == "ok"
+    assert t["steps"][0]["events"] == [{"kind": "output", "line": 1, "text": "hi\n"}]
