@@ -44,17 +44,12 @@ class TraceFailed(Exception):
     """The runner itself failed (not the program: a program's errors are in its transcript)."""
 
 
-# The tracer installs process-wide hooks (sys.settrace, engine event listeners, sys.stdout), and
-# Streamlit runs every browser session in its own thread: in-process traces must take turns.
-_IN_PROCESS = threading.Lock()
-
-
 def in_process_runner(
     source: str, path: Path, options: TraceOptions, name: str, *, limits: Any = None, pool: Any = None
 ) -> dict[str, Any]:
-    """Trace in this process, one trace at a time. For trusted programs only (the lessons)."""
-    with _IN_PROCESS:
-        return trace_source(source, path, options, source_name=name)
+    """Trace in this process, one trace at a time (``trace_source`` takes turns: Streamlit runs
+    every browser session in its own thread). For trusted programs only (the lessons)."""
+    return trace_source(source, path, options, source_name=name)
 
 
 def sandbox_runner() -> Runner | None:
