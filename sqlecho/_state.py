@@ -22,7 +22,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.base import instance_state
 
-__all__ = ["ObjectRegistry", "ObjectState", "jsonable", "mask_addresses", "state_of"]
+__all__ = ["MAX_TEXT", "ObjectRegistry", "ObjectState", "jsonable", "mask_addresses", "state_of"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -55,14 +55,14 @@ def state_of(state: InstanceState[Any]) -> ObjectState:
     return ObjectState.TRANSIENT
 
 
-_MAX_TEXT = 500
+MAX_TEXT = 500
 
 
 def _text(value: str) -> str:
     # Like echo's parameter display, long text is cut: a transcript shows values, not payloads.
-    if len(value) <= _MAX_TEXT:
+    if len(value) <= MAX_TEXT:
         return value
-    return f"{value[:_MAX_TEXT]}... ({len(value) - _MAX_TEXT} more characters)"
+    return f"{value[:MAX_TEXT]}... ({len(value) - MAX_TEXT} more characters)"
 
 
 def jsonable(value: Any) -> Any:

@@ -126,3 +126,24 @@ def test_a_recorder_that_fails_to_install_halfway_leaves_no_listener() -> None:
     recorder.remove()
     assert not event.contains(engine, "begin", recorder._guarded["begin"])
     assert not event.contains(engine, "commit", recorder._guarded["commit"])
+
+
+def test_fast_parameter_rows_equal_the_general_conversion() -> None:
+    import datetime
+    import decimal
+
+    from sqlecho._recorder import _row
+    from sqlecho._state import jsonable
+
+    rows = [
+        (1, "a", None, True, 2.5),
+        (float("nan"), 1),
+        (float("inf"),),
+        ("x" * 501,),
+        (datetime.date(2026, 1, 2), decimal.Decimal("1.5"), b"\x00\x01"),
+        {"name": "a", "id": 1},
+        [1, 2],
+        (),
+    ]
+    for row in rows:
+        assert _row(row) == jsonable(row), row
