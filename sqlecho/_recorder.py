@@ -246,7 +246,6 @@ class OrmRecorder:
         for name in _USE:
             self._listen(Session, name, self._on_use)
         self._listen(Mapper, "init", self._on_init, raw=True)
-        self._listen(Mapper, "load", self._on_load, raw=True)
         self._listen(Mapper, "expire", self._on_expire, raw=True)
         self._listen(Mapper, "refresh", self._on_refresh, raw=True)
 
@@ -276,12 +275,10 @@ class OrmRecorder:
         return listener
 
     def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
+        # Fired per row, right after the instance event "load": labels follow the row order.
         self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
 
     def _on_init(self, state: InstanceState[Any], _args: Any, _kwargs: Any) -> None:
-        self._registry.label(state)
-
-    def _on_load(self, state: InstanceState[Any], _context: Any) -> None:
         self._registry.label(state)
 
     def _on_expire(self, state: InstanceState[Any], attrs: Any) -> None:
