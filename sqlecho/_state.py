@@ -110,6 +110,7 @@ class ObjectRegistry:
         self._by_id: dict[int, _Entry] = {}
         self._counts: dict[str, int] = {}
         self._orders: dict[str, int] = {}
+        self._mapper_keys: dict[Any, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
         def callback(ref: weakref.ref[Any]) -> None:
@@ -153,24 +154,31 @@ class ObjectRegistry:
         labels = [self.label(obj) for obj in objects]
         return sorted(labels, key=self.order)
 
+    def _keys(self, mapper: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        keys = self._mapper_keys.get(mapper)
+        if keys is None:
+            keys = (
+                tuple(attr.key for attr in mapper.column_attrs),
+                tuple(rel.key for rel in mapper.relationships),
+            )
+            self._mapper_keys[mapper] = keys
+        return keys
+
     def snapshot(self, obj: Any, label: str, names: list[str]) -> dict[str, Any]:
         """The OBJECT record of the transcript for ``obj``. Reads nothing that could load."""
         state: InstanceState[Any] = inspect(obj)
-        mapper = state.mapper
+        columns, relationships = self._keys(state.mapper)
         loaded = state.dict
-        values: dict[str, Any] = {}
-        for attr in mapper.column_attrs:
-            if attr.key in loaded:
-                values[attr.key] = jsonable(loaded[attr.key])
+        values: dict[str, Any] = {key: jsonable(loaded[key]) for key in columns if key in loaded}
         unloaded: list[str] = []
         # Setting an expired attribute fills it without taking it off expired_attributes; only
         # what is still missing would be loaded by the next access.
         expired_keys = {key for key in state.expired_attributes if key not in loaded}
-        for rel in mapper.relationships:
-            if rel.key in loaded:
-                values[rel.key] = self._related(loaded[rel.key])
-            elif rel.key not in expired_keys:
-                unloaded.append(rel.key)
+        for key in relationships:
+            if key in loaded:
+                values[key] = self._related(loaded[key])
+            elif key not in expired_keys:
+                unloaded.append(key)
         identity = state.identity
         return {
             "label": label,
@@ -184,12 +192,10 @@ class ObjectRegistry:
         }
 
     def _related(self, value: Any) -> Any:
+        """A relationship's loaded value as labels: one object, or a collection of them."""
         if value is None:
             return None
-        if (
-            isinstance(value, list | set | tuple)
-            or hasattr(value, "__iter__")
-            and not hasattr(value, "_sa_instance_state")
-        ):
-            return [self.label(item) for item in value]
-        return self.label(value)
+        if hasattr(type(value), "_sa_class_manager"):  # a mapped object (looked up on its class)
+            return self.label(value)
+        items = value.values() if isinstance(value, Mapping) else value
+        return [self.label(item) for item in items]
