@@ -55,7 +55,7 @@ def parse_limits(text: str) -> tuple[Any, list[str]]:
             continue
         try:
             value = _number(raw, integer=fields[name].type in ("int", int))
-            Limits(**{name: value})
+            Limits(**{name: value})  # type: ignore[arg-type]  # one field at a time, checked above
         except ValueError:
             problems.append(f"SQLECHO_USER_LIMITS: {part!r} is not a positive number.")
             continue

@@ -58,7 +58,7 @@ def sandbox_runner() -> Runner | None:
         from ._runner import run_sandboxed
     except ImportError:
         return None
-    return run_sandboxed  # type: ignore[no-any-return]
+    return run_sandboxed
 
 
 @dataclass

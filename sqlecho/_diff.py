@@ -80,7 +80,7 @@ def _event_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _verb(event: Mapping[str, Any]) -> str:
     if event["kind"] != "sql":
-        return event["kind"].upper()
+        return str(event["kind"]).upper()
     words = str(event.get("statement", "")).split()
     return words[0].upper() if words else "statement"
 
