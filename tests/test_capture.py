@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from conftest import ROOT
+from hero_models import Base, Hero, Team
 from sqlalchemy import (
     Column,
-    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -29,11 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import (
-    DeclarativeBase,
-    Mapped,
     Session,
-    mapped_column,
-    relationship,
     scoped_session,
     sessionmaker,
 )
@@ -43,24 +39,6 @@ from sqlecho._sqltext import kind_of
 
 HERE = "tests/test_capture.py"
 _EVENTS = ("begin", "commit", "rollback", "before_cursor_execute", "after_cursor_execute", "handle_error")
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Team(Base):
-    __tablename__ = "team"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-
-
-class Hero(Base):
-    __tablename__ = "hero"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
-    team: Mapped[Team | None] = relationship()
 
 
 def _engine() -> Engine:

@@ -10,9 +10,10 @@ from unittest.mock import ANY
 
 import pytest
 from conftest import ROOT
-from sqlalchemy import ForeignKey, create_engine, insert, select, text
+from hero_models import Base, Hero, Team
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from sqlecho import Capture, capture
 from sqlecho.testing import (
@@ -28,24 +29,6 @@ from sqlecho.testing import (
 )
 
 HERE = "tests/test_testing.py"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Team(Base):
-    __tablename__ = "team"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-
-
-class Hero(Base):
-    __tablename__ = "hero"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
-    team: Mapped[Team | None] = relationship()
 
 
 @pytest.fixture
