@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["Cell", "CellKind", "has_cells", "parse_cells"]
+__all__ = ["Cell", "CellKind", "code_steps", "has_cells", "parse_cells"]
 
 # A cell marker is "# %%" at the start of a line, followed by nothing, a space, or the end.
 _MARKER = re.compile(r"^#\s?%%(?:\s+(?P<rest>.*))?\s*$")
@@ -133,3 +134,17 @@ def parse_cells(source: str) -> list[Cell]:
         text = _markdown_text(body) if kind is CellKind.MARKDOWN else ""
         cells.append(Cell(kind, title, tags, first, last, padded, text))
     return cells
+
+
+def code_steps(source: str) -> Iterator[tuple[Cell, str]]:
+    """The code cells that become steps, in order, each with its narrative: the text of the
+    markdown cells since the previous step, joined by a blank line. A code cell of nothing but
+    comments is no step; the narrative before it carries over to the next one."""
+    narrative: list[str] = []
+    for cell in parse_cells(source):
+        if cell.kind is CellKind.MARKDOWN:
+            if cell.text:
+                narrative.append(cell.text)
+        elif any(line.strip() and not line.lstrip().startswith("#") for line in cell.source.splitlines()):
+            yield cell, "\n\n".join(narrative)
+            narrative = []

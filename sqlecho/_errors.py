@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import sys
 import types
 from typing import Any
@@ -11,14 +10,7 @@ import sqlalchemy
 
 from ._state import mask_addresses
 
-__all__ = ["CaughtError", "error_record", "has_statements"]
-
-
-def has_statements(source: str) -> bool:
-    try:
-        return bool(ast.parse(source).body)
-    except SyntaxError:
-        return True
+__all__ = ["CaughtError", "error_record"]
 
 
 class CaughtError:

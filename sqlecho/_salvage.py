@@ -7,7 +7,6 @@ known, with the line taken from the crash report Python's faulthandler wrote to 
 
 from __future__ import annotations
 
-import ast
 import re
 import signal
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 import sqlalchemy
 import sqlmodel
 
-from ._cells import CellKind, has_cells, parse_cells
+from ._cells import code_steps, has_cells
 from ._limits import Limits, limit_error, limit_of_error
 from ._tracer import TRANSCRIPT_VERSION, TraceOptions
 
@@ -207,23 +206,8 @@ def salvage_steps(
 def _next_cell(source: str, after: int, line: int | None) -> tuple[str | None, str, list[int]] | None:
     """Title, narrative and lines of the code cell holding ``line``, else the one after line
     ``after``, as the tracer would have made its step."""
-    narrative: list[str] = []
-    for cell in parse_cells(source):
-        if cell.kind is CellKind.MARKDOWN:
-            if cell.text:
-                narrative.append(cell.text)
-            continue
-        if not _has_statements(cell.source):
-            continue
+    for cell, narrative in code_steps(source):
         holds = line is not None and cell.first_line <= line <= cell.last_line
         if holds or (line is None and cell.first_line > after):
-            return cell.title, "\n\n".join(narrative), [cell.first_line, cell.last_line]
-        narrative = []
+            return cell.title, narrative, [cell.first_line, cell.last_line]
     return None
-
-
-def _has_statements(source: str) -> bool:
-    try:
-        return bool(ast.parse(source).body)
-    except SyntaxError:
-        return True

@@ -71,7 +71,11 @@ class StepBuilder:
             self.truncated["events_dropped"] = self.truncated.get("events_dropped", 0) + 1
             return
         self._events += 1
-        (self.current["events"] if self.current else self._early).append(record)
+        self._open_events().append(record)
+
+    def _open_events(self) -> list[Event]:
+        """Where an event goes now: the current step, or the next one if none is open."""
+        return self.current["events"] if self.current else self._early
 
     def output(self, stream: str, text: str, line: int | None) -> None:
         room = self.options.max_output_chars - self._output
@@ -82,19 +86,15 @@ class StepBuilder:
             text = text[:room]
             self.truncated["output"] = True
         self._output += len(text)
-        events = self.current["events"] if self.current else self._early
+        marker = None if stream == "stdout" else stream  # stdout output carries no "stream" field
+        events = self._open_events()
         last = events[-1] if events else None
-        if (
-            last
-            and last["kind"] == "output"
-            and last["line"] == line
-            and last.get("stream") == _stream(stream)
-        ):
+        if last and last["kind"] == "output" and last["line"] == line and last.get("stream") == marker:
             last["text"] += text
             return
         record: Event = {"kind": "output", "line": line, "text": text}
-        if stream != "stdout":
-            record["stream"] = stream
+        if marker is not None:
+            record["stream"] = marker
         self.add(record)
 
     def fail(self, error: dict[str, Any]) -> None:
@@ -104,9 +104,10 @@ class StepBuilder:
     def note_exit(self, code: int) -> None:
         self.add({"kind": "exit", "line": None, "code": code})
 
-    def note_expected_error_missing(self) -> None:
+    def note(self, text: str) -> None:
+        """A remark on the current step (the step's optional "notes" list)."""
         if self.current is not None:
-            self.current["notes"] = ["Tagged raises-exception, but no error was raised."]
+            self.current.setdefault("notes", []).append(text)
 
     def at_limit(self) -> bool:
         return len(self.finished) >= self.options.max_steps
@@ -171,10 +172,6 @@ class StepBuilder:
             self._tables = self.databases.tables()
             self._database_touched = False
         step["tables"] = self._tables
-
-
-def _stream(name: str) -> str | None:
-    return None if name == "stdout" else name
 
 
 def _names(scopes: list[Mapping[str, Any]]) -> dict[int, list[str]]:

@@ -26,8 +26,8 @@ import sqlmodel
 from sqlalchemy.engine import Engine
 
 from ._causes import Locator
-from ._cells import CellKind, has_cells, parse_cells
-from ._errors import CaughtError, error_record, has_statements
+from ._cells import code_steps, has_cells
+from ._errors import CaughtError, error_record
 from ._isolation import ProgramEnvironment, reset_sqlmodel
 from ._output import OutputCapture
 from ._recorder import EngineRecorder, Event, OrmRecorder
@@ -213,17 +213,18 @@ class _Run:
                 gc.enable()
 
     def _run_cells(self, namespace: dict[str, Any]) -> None:
-        narrative: list[str] = []
-        for cell in parse_cells(self.source):
-            if cell.kind is CellKind.MARKDOWN:
-                if cell.text:
-                    narrative.append(cell.text)
-                continue
-            code = compile(cell.source, self.filename, "exec", dont_inherit=True)
-            if not code.co_code.strip(b"\x00") or not has_statements(cell.source):
-                continue
-            self.steps.start(cell.title, "\n\n".join(narrative), [cell.first_line, cell.last_line])
-            narrative = []
+        for cell, narrative in code_steps(self.source):
+            self.steps.start(cell.title, narrative, [cell.first_line, cell.last_line])
+            try:
+                code = compile(cell.source, self.filename, "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                # The file compiles as a whole, so a "# %%" marker splits a statement (inside a
+                # triple-quoted string, say): the cell cannot run on its own.
+                self.steps.fail(error_record(exc, self.filename, expected=False))
+                self.steps.note("This cell does not compile on its own: a # %% marker splits a statement.")
+                self.steps.finish(namespace)
+                self.status = "error"
+                return
             failed = self._exec(code, namespace, expected=cell.expects_error)
             self.steps.finish(namespace)
             if failed:
@@ -268,7 +269,7 @@ class _Run:
         if caught is not None and caught.error is not None:
             self.steps.fail(caught.error)
         elif expected:
-            self.steps.note_expected_error_missing()
+            self.steps.note("Tagged raises-exception, but no error was raised.")
         return False
 
     # -- line stepping ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlecho._cells import CellKind, has_cells, parse_cells
+from sqlecho._cells import CellKind, code_steps, has_cells, parse_cells
 
 SOURCE = '''\
 import os
@@ -62,3 +62,8 @@ def test_titles_keep_python_keywords_and_drop_jupytext_metadata() -> None:
         ("Keep values (expire_on_commit=False)", ()),
         ("Slide title", ("raises-exception",)),
     ]
+
+
+def test_code_steps_skip_comment_only_cells_and_carry_their_narrative() -> None:
+    source = "# %% [markdown]\n# First.\n\n# %% Only a comment\n# nothing to run\n\n# %% Run\nx = 1\n"
+    assert [(cell.title, narrative) for cell, narrative in code_steps(source)] == [("Run", "First.")]

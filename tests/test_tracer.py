@@ -495,3 +495,12 @@ def test_a_byte_order_mark_is_not_part_of_the_program(tmp_path: Path) -> None:
     t = trace(path)
     assert t["status"] == "ok"
     assert t["steps"][0]["events"] == [{"kind": "output", "line": 1, "text": "hi\n"}]
+
+
+def test_a_cell_that_does_not_compile_on_its_own_is_an_error_on_its_step(tmp_path: Path) -> None:
+    """The file compiles whole, but a marker inside a string splits the statement in two."""
+    t = trace(write(tmp_path, '# %% One\nx = """\n# %% inside a string\n"""\nprint(x)\n'))
+    assert t["status"] == "error"
+    (step_one,) = t["steps"]
+    assert step_one["title"] == "One" and step_one["error"]["type"] == "SyntaxError"
+    assert step_one["notes"] == ["This cell does not compile on its own: a # %% marker splits a statement."]
