@@ -9,27 +9,14 @@ from conftest import ROOT
 
 pytest_plugins = ["pytester"]
 
-MODELS = """
-from sqlalchemy import ForeignKey, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+# The shared hero model (tests/hero_models.py), plus an engine with two heroes, as a module of
+# the test project.
+MODELS = (
+    (ROOT / "tests" / "hero_models.py").read_text(encoding="utf-8")
+    + """
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Team(Base):
-    __tablename__ = "team"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-
-
-class Hero(Base):
-    __tablename__ = "hero"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str]
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
-    team: Mapped[Team | None] = relationship()
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 
 def make_engine():
@@ -40,6 +27,7 @@ def make_engine():
         session.commit()
     return engine
 """
+)
 
 
 @pytest.fixture
