@@ -37,6 +37,7 @@ class Runner(Protocol):
         *,
         limits: Any = None,
         pool: Any = None,
+        private: bool = False,
     ) -> dict[str, Any]: ...
 
 
@@ -45,7 +46,14 @@ class TraceFailed(Exception):
 
 
 def in_process_runner(
-    source: str, path: Path, options: TraceOptions, name: str, *, limits: Any = None, pool: Any = None
+    source: str,
+    path: Path,
+    options: TraceOptions,
+    name: str,
+    *,
+    limits: Any = None,
+    pool: Any = None,
+    private: bool = False,
 ) -> dict[str, Any]:
     """Trace in this process, one trace at a time (``trace_source`` takes turns: Streamlit runs
     every browser session in its own thread). For trusted programs only (the lessons)."""
@@ -114,8 +122,18 @@ class TraceCache:
         with self._lock:
             return self._done.get(_key(source, path, options, name, limits))
 
-    def trace(self, source: str, path: Path, options: TraceOptions, name: str, limits: Any = None) -> Traced:
+    def trace(
+        self,
+        source: str,
+        path: Path,
+        options: TraceOptions,
+        name: str,
+        limits: Any = None,
+        *,
+        private: bool = False,
+    ) -> Traced:
         """The transcript of ``source`` run as ``path`` with ``options``: cached, or traced now.
+        ``private``: the program's folder exists only inside the sandbox (pasted code).
 
         Raises:
             TraceFailed: the runner could not produce a transcript.
@@ -136,7 +154,9 @@ class TraceCache:
         if not owner:
             return future.result()
         try:
-            transcript = self.runner(source, path, options, name, limits=limits, pool=self.pool)
+            transcript = self.runner(
+                source, path, options, name, limits=limits, pool=self.pool, private=private
+            )
             traced = Traced(
                 key,
                 source,

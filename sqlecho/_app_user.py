@@ -43,6 +43,8 @@ with Session(engine) as session:
     print(hero.name)
 """
 _NAME = "your_code.py"
+# Literally /tmp: the one writable folder inside the sandbox, whatever TMPDIR says out here.
+_PRIVATE_FOLDER = Path("/tmp/sqlecho-your-code")
 
 
 def sandbox_description() -> str:
@@ -52,7 +54,7 @@ def sandbox_description() -> str:
     except ImportError:
         return "No sandbox is installed on this server."
     status = str(sandbox_status())
-    if status == "bubblewrap":
+    if status.startswith("bubblewrap"):
         return (
             "Programs run in a bubblewrap sandbox: no network, a private temporary folder, "
             "read-only system files, and limits on time, memory and output."
@@ -61,11 +63,13 @@ def sandbox_description() -> str:
 
 
 def _program_path(kind: str) -> Path:
-    """Where the pasted program "lives". The sandbox gives it a private, empty temporary folder;
-    in this process it needs a real, empty folder to run in."""
+    """Where the pasted program "lives". In the sandbox, a folder of the worker's private
+    ``/tmp`` that exists only there: a folder of that name on this machine (which anyone could
+    create) is never shown to the program. In this process it needs a real, empty folder."""
+    if kind != "in-process":
+        return _PRIVATE_FOLDER / _NAME
     folder = Path(tempfile.gettempdir()) / "sqlecho-your-code"
-    if kind == "in-process":
-        folder.mkdir(exist_ok=True)
+    folder.mkdir(exist_ok=True)
     return folder / _NAME
 
 
@@ -169,7 +173,12 @@ def user_code_page(app_root: Path) -> None:
     try:
         with st.spinner("Running your program in the sandbox…", show_time=True):
             traced = trace_cache(kind, "your code").trace(
-                code, _program_path(kind), TraceOptions(), _NAME, limits=config.user_limits
+                code,
+                _program_path(kind),
+                TraceOptions(),
+                _NAME,
+                limits=config.user_limits,
+                private=kind != "in-process",
             )
     except TraceFailed as exc:
         st.error(f"Your program could not be traced: {exc}")

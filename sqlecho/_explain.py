@@ -168,6 +168,15 @@ def explain(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None)
             "Add and flush the object first, or use the Session the object belongs to.",
             link,
         )
+    if kind == "PermissionError" and message.startswith("[Errno 1]"):
+        return Explanation(
+            "The operating system refused this call. Programs run in a sandbox that does not allow "
+            "what could reach the machine outside it: mounting, new namespaces, tracing other "
+            "processes, kernel keyrings, shared memory segments, and writing outside /tmp.",
+            "Nothing an ORM program needs is refused; keep files the program writes under /tmp "
+            "(SQLite databases with a relative path go there already).",
+            link,
+        )
     if kind in ("NoResultFound", "MultipleResultsFound") and link is None:
         link = _ONE_DOCS.format(series=_series(versions))
     if kind in _BY_TYPE:

@@ -101,17 +101,23 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def limit_message(name: str, limits: Limits) -> str:
-    """One plain sentence naming the limit and its value."""
+# What a run did when its control group (all its processes together) hit the limit.
+_WHOLE_RUN = {"memory": "and its children needed more memory than the limit"}
+
+
+def limit_message(name: str, limits: Limits, *, whole_run: bool = False) -> str:
+    """One plain sentence naming the limit and its value (``whole_run``: counted over every
+    process of the run, by its control group)."""
     _type, did, unit = _KINDS[name]
+    did = _WHOLE_RUN.get(name, did) if whole_run else did
     return f"Stopped: the program {did} ({name} = {_amount(getattr(limits, name), unit)})."
 
 
-def limit_error(name: str, limits: Limits, line: int | None) -> dict[str, Any]:
+def limit_error(name: str, limits: Limits, line: int | None, *, whole_run: bool = False) -> dict[str, Any]:
     """The ``error`` record of the step where limit ``name`` was hit (same keys as the tracer's)."""
     return {
         "type": _KINDS[name][0],
-        "message": limit_message(name, limits),
+        "message": limit_message(name, limits, whole_run=whole_run),
         "line": line,
         "expected": False,
         "limit": name,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import stat
 import subprocess
 import threading
 from pathlib import Path
 
 from ._limits import Limits
 from ._processes import WorkerProcess
-from ._sandbox import Sandbox, default_sandbox
+from ._sandbox import Sandbox, SandboxRefused, default_sandbox
 
 __all__ = ["WorkerPool", "default_pool"]
 
@@ -58,7 +59,7 @@ class WorkerPool:
         self._filler.start()
 
     def _start(self, folders: tuple[Path, ...]) -> WorkerProcess:
-        worker = WorkerProcess(self.sandbox, folders, self.limits.scratch)
+        worker = WorkerProcess(self.sandbox, folders, self.limits)
         with self._changed:
             self.started += 1
         return worker
@@ -73,7 +74,7 @@ class WorkerPool:
                 folders = tuple(self.folders)
             try:
                 worker = self._start(folders)
-            except (OSError, subprocess.SubprocessError):  # out of processes or memory: retry
+            except (OSError, subprocess.SubprocessError, SandboxRefused):  # e.g. out of memory: retry
                 with self._changed:
                     self._changed.wait(timeout=1.0)
                 continue
@@ -87,8 +88,16 @@ class WorkerPool:
             if closed:
                 return
 
-    def acquire(self, folder: Path) -> WorkerProcess:
-        """A worker that can run a program from ``folder``: a warm spare if one fits."""
+    def acquire(self, folder: Path | None) -> WorkerProcess:
+        """A worker that can run a program from ``folder`` (None: a folder that exists only
+        inside the sandbox): a warm spare if one fits.
+
+        Raises SandboxRefused for a folder that is a symbolic link or belongs to a user other
+        than the server's (or root): the pool shows its folders to every later run, and such a
+        folder may have been planted by someone else.
+        """
+        if folder is not None:
+            _check_shareable(folder)
         stale: list[WorkerProcess] = []
         chosen = None
         confined = self.sandbox.confined()  # the first call tries bubblewrap: not under the lock
@@ -99,21 +108,32 @@ class WorkerPool:
                 if not worker.alive():
                     self._spares.remove(worker)
                     stale.append(worker)
-                elif chosen is None and worker.covers(folder):
+                elif chosen is None and (folder is None or worker.covers(folder)):
                     self._spares.remove(worker)
                     chosen = worker
                     self.warm_runs += 1
-            if chosen is None and folder.exists() and confined:
+            if folder is None:
+                folders: tuple[Path, ...] = ()
+            elif chosen is None and folder.exists() and confined:
                 if folder not in self.folders and len(self.folders) < _MAX_FOLDERS:
                     self.folders.append(folder)
                     # Spares that cannot read it would never serve the lessons of that folder.
                     stale += self._spares
                     self._spares = []
-            folders = tuple(self.folders) if folder in self.folders else (*self.folders, folder)
+            if folder is not None:
+                folders = tuple(self.folders) if folder in self.folders else (*self.folders, folder)
             self._changed.notify_all()
         for worker in stale:
             worker.close()
-        return chosen if chosen is not None else self._start(folders)
+        if chosen is not None:
+            return chosen
+        try:
+            return self._start(folders)
+        except SandboxRefused:
+            with self._changed:  # the next spares must not fail for this folder too
+                if folder in self.folders:
+                    self.folders.remove(folder)
+            raise
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until ``size`` spares are started (not necessarily done importing)."""
@@ -137,6 +157,25 @@ class WorkerPool:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _check_shareable(folder: Path) -> None:
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return  # nothing to show; the worker sees no such folder either
+    except OSError as exc:
+        raise SandboxRefused(f"cannot look at the program's folder {folder} ({exc.strerror})") from None
+    if stat.S_ISLNK(info.st_mode) or os.path.realpath(folder) != str(folder):
+        raise SandboxRefused(
+            f"The program's folder {folder} is (or passes through) a symbolic link; the sandbox "
+            "shows only real folders. Use the folder's real path."
+        )
+    if info.st_uid not in (os.geteuid(), 0):
+        raise SandboxRefused(
+            f"The program's folder {folder} belongs to another user (uid {info.st_uid}); the "
+            "sandbox shows only folders of the server's own user."
+        )
 
 
 _default: WorkerPool | None = None

@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from ._cgroup import BASELINE_TASKS, RunCgroup, cgroup_support
+from ._limits import Limits
 from ._sandbox import TOKEN_VARIABLE, Sandbox
 
 __all__ = ["GRACE_S", "Watched", "WorkerProcess", "children", "sweep"]
@@ -27,13 +29,18 @@ how long a worker that sent its whole transcript gets to end by itself."""
 class WorkerProcess:
     """A started worker: importing its libraries, then waiting for the one job it will run."""
 
-    def __init__(self, sandbox: Sandbox, folders: tuple[Path, ...], scratch_bytes: int) -> None:
+    def __init__(self, sandbox: Sandbox, folders: tuple[Path, ...], limits: Limits) -> None:
+        """Start a worker that may read ``folders``, in a control group of its own sized for
+        ``limits`` where this machine allows one (see :meth:`limit`)."""
+        self.cgroup = _cgroup_for(limits)
         read_end, write_end = os.pipe()
         try:
-            self.command = sandbox.command(folders, scratch_bytes, write_end)
+            self.command = sandbox.command(folders, limits.scratch, write_end, self.cgroup)
         except BaseException:
             os.close(read_end)
             os.close(write_end)
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise
         try:
             self.popen = subprocess.Popen(
@@ -48,8 +55,7 @@ class WorkerProcess:
             )
         except BaseException:
             os.close(read_end)
-            if self.command.home is not None:
-                shutil.rmtree(self.command.home, ignore_errors=True)
+            self._remove_files()
             raise
         finally:
             os.close(write_end)
@@ -57,6 +63,16 @@ class WorkerProcess:
         self.process = Watched(self.popen.pid)
         self.spawned = time.monotonic()
         self._closed = False
+
+    def limit(self, limits: Limits) -> None:
+        """Resize the control group for the run about to start (the pool's workers are started
+        before their run's limits are known)."""
+        if self.cgroup is not None:
+            self.cgroup.resize(memory=limits.memory, tasks=limits.processes + BASELINE_TASKS)
+
+    def oom_killed(self) -> bool:
+        """Did the kernel kill a process of this run because the run as a whole ran out of memory?"""
+        return self.cgroup is not None and self.cgroup.oom_killed()
 
     def covers(self, folder: Path) -> bool:
         """Can this worker run a program from ``folder``? (It must be able to read it.)"""
@@ -104,8 +120,25 @@ class WorkerProcess:
             if stream is not None:
                 stream.close()
         os.close(self.results)
-        if self.command.home is not None:
-            shutil.rmtree(self.command.home, ignore_errors=True)
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        for folder in (self.command.home, self.command.stage) if hasattr(self, "command") else ():
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
+
+def _cgroup_for(limits: Limits) -> RunCgroup | None:
+    """A control group for one worker, or None where this machine gives none (said by
+    ``cgroup_support().describe()``, which the app and ``sandbox_status()`` show)."""
+    support = cgroup_support()
+    if not support.version:
+        return None
+    made = RunCgroup.create(support, memory=limits.memory, tasks=limits.processes + BASELINE_TASKS)
+    return made if isinstance(made, RunCgroup) else None
 
 
 class Watched:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._limits import Limits
 from ._processes import GRACE_S, WorkerProcess
 from ._salvage import Ending, crash_line, error_for, is_done, is_step, salvage_steps, transcript_of
-from ._sandbox import Sandbox, default_sandbox
+from ._sandbox import Sandbox, SandboxRefused, default_sandbox
 from ._tracer import TraceOptions
 
 if TYPE_CHECKING:
@@ -30,8 +30,11 @@ __all__ = ["GRACE_S", "Job", "run_sandboxed"]
 
 STARTUP_TIMEOUT_S = 30.0
 UID_BASE = 1_000_000
-"""As root, the sandboxed program runs as user UID_BASE + the worker's process id."""
+"""As root, the worker's supervisor runs as user UID_BASE + 2 x the worker's process id, and the
+program as the user after it: ids of the run's own, so the kernel counts and protects them apart."""
 _STDERR_KEPT = 64 * 1024
+_OOM_POLL_S = 0.25
+"""How often a quiet run's control group is asked whether the kernel killed one of its processes."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class _Reader:
         started = time.monotonic()
         self._read()
         self.ending.elapsed = time.monotonic() - started
-        if self.done is not None:
+        if self.done is not None and not self.worker.oom_killed():
             return {key: self.steps if key == "steps" else value for key, value in self.done.items()}
         return self._salvaged(self.ending.elapsed)
 
@@ -70,7 +73,8 @@ class _Reader:
         job, worker = self.job, self.worker
         uid = None
         if worker.command.confined and os.geteuid() == 0:
-            uid = UID_BASE + worker.popen.pid
+            # Two users of the run's own: the supervisor's, and the next one for the program.
+            uid = UID_BASE + 2 * worker.popen.pid
         document = {
             "source": job.source,
             "path": str(job.path),
@@ -86,6 +90,7 @@ class _Reader:
         """Read until the transcript is complete, the worker is gone, or a limit is hit."""
         popen, limits = self.worker.popen, self.job.limits
         assert popen.stdin is not None and popen.stderr is not None
+        self.worker.limit(limits)
         pending = memoryview(self._payload())
         job_in, errors, results = popen.stdin.fileno(), popen.stderr.fileno(), self.worker.results
         for fd in (job_in, errors, results):
@@ -95,12 +100,14 @@ class _Reader:
             selector.register(job_in, selectors.EVENT_WRITE)
             selector.register(errors, selectors.EVENT_READ)
             selector.register(results, selectors.EVENT_READ)
-            while self.done is None and self.ending.failed is None:
+            while self.done is None and self.ending.failed is None and not self.ending.reported:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.ending.reason = "wall_time" if self.ending.started else "startup"
                     return
-                for key, _mask in selector.select(remaining):
+                if self.worker.oom_killed():
+                    return  # a process of the run was killed for memory: the run is over
+                for key, _mask in selector.select(min(remaining, _OOM_POLL_S)):
                     if key.fd == job_in:
                         try:
                             pending = pending[os.write(job_in, pending) :]
@@ -170,15 +177,24 @@ class _Reader:
                 self.done = value
             elif kind == "failed" and isinstance(value, dict):
                 self.ending.failed = value
+            elif kind == "exit" and type(value) is int:
+                self.ending.returncode, self.ending.reported = value, True
         return just_started
 
     def _salvaged(self, elapsed: float) -> dict[str, Any]:
         job, ending = self.job, self.ending
         self._drain_stderr()
+        ending.out_of_memory = self.worker.oom_killed()
         ending.stderr = self._stderr.decode(errors="replace")
         line = crash_line(ending.stderr, str(job.path))
         error = error_for(ending, job.limits, line)
-        steps = salvage_steps(self.steps, job.source, error, line)
+        if ending.out_of_memory and self.steps and self.steps[-1].get("error"):
+            # What the program saw (a time limit while it waited for a killed child, say)
+            # follows from the run running out of memory: that is the error to show.
+            self.steps[-1]["error"] = {**(error or {}), "line": self.steps[-1]["error"].get("line")}
+            steps = self.steps
+        else:
+            steps = salvage_steps(self.steps, job.source, error, line)
         status = "ok" if error is None else "error"
         if any((step.get("error") or {}).get("limit") for step in steps):
             status = "limit"
@@ -194,6 +210,7 @@ def run_sandboxed(
     limits: Limits | None = None,
     pool: WorkerPool | None = None,
     sandbox: Sandbox | None = None,
+    private: bool = False,
 ) -> dict[str, Any]:
     """Trace ``source`` as the file ``path`` in a sandboxed worker; same transcript as
     :func:`sqlecho.trace_source`, plus the errors of limits and crashes.
@@ -207,6 +224,9 @@ def run_sandboxed(
         limits: what the run may use (default: the pool's, else :meth:`Limits.from_environ`).
         pool: take a warm worker from this pool; without one a worker is started for this run.
         sandbox: how to start a worker when there is no pool (default: bubblewrap if it works).
+        private: the program's folder exists only inside the sandbox (pasted code): it is made
+            in the worker's private ``/tmp`` and never shown from this machine, even if a folder
+            of that name exists here. ``path`` must then be under ``/tmp``.
     """
     file = Path(path).absolute()
     if limits is None and pool is not None:
@@ -218,10 +238,17 @@ def run_sandboxed(
             error = {"type": "SandboxError", "message": str(exc), "line": None, "expected": False}
             return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     job = Job(source, file, options, name, limits)
-    if pool is not None:
-        worker = pool.acquire(file.parent)
-    else:
-        worker = WorkerProcess(sandbox or default_sandbox(), (file.parent,), limits.scratch)
+    folders = () if private else (file.parent,)
+    try:
+        if private and not file.is_relative_to("/tmp"):
+            raise SandboxRefused(f"a private program must live under /tmp, not {file}")
+        if pool is not None:
+            worker = pool.acquire(None if private else file.parent)
+        else:
+            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits)
+    except SandboxRefused as exc:
+        error = {"type": "SandboxError", "message": str(exc), "line": None, "expected": False}
+        return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     reader = _Reader(worker, job)
     try:
         return reader.transcript()

@@ -55,6 +55,10 @@ class Ending:
     """Limits the worker said had fired."""
     stderr: str = ""
     elapsed: float = 0.0
+    reported: bool = False
+    """``returncode`` came from the supervisor's exit report (exact: no 128 + N guessing)."""
+    out_of_memory: bool = False
+    """The run's control group ran out of memory (the kernel killed one of its processes)."""
 
 
 def is_step(value: Any) -> bool:
@@ -108,7 +112,7 @@ def _signal_of(ending: Ending) -> int | None:
         return None
     if code < 0:
         return -code
-    if ending.confined and code > 128:
+    if ending.confined and code > 128 and not ending.reported:
         return code - 128
     return None
 
@@ -117,6 +121,8 @@ def error_for(ending: Ending, limits: Limits, line: int | None) -> dict[str, Any
     """The error record that says why the worker stopped; None for ``os._exit(0)``."""
     failed = ending.failed or {}
     fired = ending.notices[-1] if ending.notices else None
+    if ending.out_of_memory:
+        return limit_error("memory", limits, line, whole_run=True)
     if failed.get("limit") or ending.reason in ("wall_time", "output"):
         return limit_error(failed.get("limit") or str(ending.reason), limits, line)
     if ending.reason == "startup" or not ending.started:

@@ -3,10 +3,14 @@
 In bubblewrap the worker sees a read-only view of what Python needs (the interpreter, the
 virtualenv, the sqlecho package, the shared libraries) plus the folders of the programs it may
 run, a private size-limited ``/tmp``, its own PID, network, IPC and UTS namespaces, no
-environment beyond a few variables, and it dies with its parent. Started by root, the sandbox
-has no user namespace (it would map to root outside); instead the worker keeps only
-CAP_SETUID/CAP_SETGID and drops to a user of its own before it runs the program, so that the
-kernel counts its processes apart from everyone else's.
+environment beyond a few variables, and it dies with its parent.
+
+Started by root, the sandbox has no user namespace (it would map to root outside). bubblewrap
+run by root keeps every capability unless told otherwise, so the worker starts with
+``--cap-drop ALL`` plus only CAP_SETPCAP, CAP_SETUID and CAP_SETGID, which it spends on giving
+everything up and becoming users of its own before the program starts (see _privileges.py).
+A program folder that those users could not read (mode 700, say) is shown to them as a
+world-readable copy, made for the worker and deleted with it; the program never runs as uid 0.
 """
 
 from __future__ import annotations
@@ -15,15 +19,25 @@ import os
 import secrets
 import shutil
 import site
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TOKEN_VARIABLE", "Sandbox", "WorkerCommand", "default_sandbox", "sandbox_status"]
+from ._cgroup import RunCgroup, cgroup_support
+
+__all__ = [
+    "TOKEN_VARIABLE",
+    "Sandbox",
+    "SandboxRefused",
+    "WorkerCommand",
+    "default_sandbox",
+    "sandbox_status",
+]
 
 # What Python needs of /etc: the loader cache (speed) and the time zone (time.localtime).
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -32,6 +46,17 @@ _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _WORKER = "from sqlecho._worker import main; main()"
 TOKEN_VARIABLE = "SQLECHO_WORKER"
 """Outside bubblewrap, the worker's token is also in its environment (see _processes.sweep)."""
+# A copy of a folder the sandbox user cannot read is made only up to this size.
+_STAGE_MAX_FILES = 2_000
+_STAGE_MAX_BYTES = 64 * 1024 * 1024
+# Not copied into such a view: version control, environments, caches.
+_STAGE_SKIP = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".tox"})
+# Joins the worker's control group, then becomes bubblewrap (or the worker): one exec, no Python.
+_JOIN_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+
+
+class SandboxRefused(Exception):
+    """A worker cannot be started for this folder; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,8 @@ class WorkerCommand:
     confined: bool
     token: str
     """Unique to this worker, on its command line (and, outside bubblewrap, in its environment)."""
+    stage: Path | None = None
+    """World-readable copies of program folders the sandbox user could not read (removed after)."""
 
 
 @dataclass
@@ -92,30 +119,50 @@ class Sandbox:
 
     # -- commands -----------------------------------------------------------------------------
 
-    def command(self, folders: Iterable[Path], scratch_bytes: int, result_fd: int) -> WorkerCommand:
-        """The command for a worker that may read ``folders`` and reports on ``result_fd``."""
+    def command(
+        self,
+        folders: Iterable[Path],
+        scratch_bytes: int,
+        result_fd: int,
+        cgroup: RunCgroup | None = None,
+    ) -> WorkerCommand:
+        """The command for a worker that may read ``folders`` and reports on ``result_fd``.
+
+        Raises SandboxRefused when a folder cannot be shown to the sandbox user.
+        """
         token = f"{self.tag}-{secrets.token_hex(6)}"
         python = [self.python, "-s", "-B", "-P", "-c", _WORKER, str(result_fd), token]
+        join = ["/bin/sh", "-c", _JOIN_CGROUP, "sqlecho-cgroup", *cgroup.procs_files, "--"] if cgroup else []
         if self.confined():
             readable = _top_folders(folders)
+            stage = Path(tempfile.mkdtemp(prefix="sqlecho-view-")) if os.geteuid() == 0 else None
+            try:
+                binds = [(_view_of(folder, stage), folder) for folder in readable]
+            except BaseException:
+                if stage is not None:
+                    shutil.rmtree(stage, ignore_errors=True)
+                raise
             bwrap = shutil.which(self.bwrap or "") or "bwrap"
-            argv = [bwrap, *self._bwrap_args(readable, scratch_bytes), "--", *python]
-            return WorkerCommand(argv, _environment("/tmp"), "/", None, readable, True, token)
+            argv = [*join, bwrap, *self._bwrap_args(binds, scratch_bytes), "--", *python]
+            return WorkerCommand(argv, _environment("/tmp"), "/", None, readable, True, token, stage)
         home = Path(tempfile.mkdtemp(prefix="sqlecho-worker-"))
         env = {**_environment(str(home)), TOKEN_VARIABLE: token}
-        return WorkerCommand(python, env, str(home), home, (), False, token)
+        return WorkerCommand([*join, *python], env, str(home), home, (), False, token)
 
-    def _bwrap_args(self, folders: Iterable[Path], scratch_bytes: int) -> list[str]:
+    def _bwrap_args(self, binds: Sequence[tuple[Path, Path]], scratch_bytes: int) -> list[str]:
+        """bubblewrap's options; ``binds`` are (what to show, where) pairs of program folders."""
         args = ["--die-with-parent", "--new-session", "--clearenv"]
         for name, value in _environment("/tmp").items():
             args += ["--setenv", name, value]
         if os.geteuid() == 0:
-            # A user namespace would map uid 0 inside to root outside; without one, root keeps
-            # just enough to become an unprivileged user of its own (see _worker.drop_privileges).
+            # A user namespace would map uid 0 inside to root outside. Without one, bubblewrap
+            # run by root keeps every capability unless dropped here: the worker keeps only
+            # what it needs to give up the rest and become users of its own (_privileges.py).
             args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-            args += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
+            args += ["--cap-add", "CAP_SETPCAP", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
-            args += ["--unshare-all"]
+            args += ["--unshare-all", "--cap-drop", "ALL"]
         made: set[Path] = {Path("/")}
         args += ["--ro-bind", "/usr", "/usr"]
         for name in _SYSTEM_DIRS:
@@ -133,21 +180,65 @@ class Sandbox:
         made.add(Path("/tmp"))
         for path in _top_folders(_python_paths()):
             args += _bind(path, made)
-        for folder in folders:
-            args += _bind(folder, made)
+        for source, folder in binds:
+            args += _bind(folder, made, source)
         # Nothing outside /tmp is writable: the root of the sandbox is a tmpfs without a size.
         args += ["--remount-ro", "/", "--chdir", "/tmp"]
         return args
 
 
-def _bind(path: Path, made: set[Path]) -> list[str]:
-    """Read-only bind of ``path`` at the same place; its new parents readable by everyone."""
+def _bind(path: Path, made: set[Path], source: Path | None = None) -> list[str]:
+    """Read-only bind of ``source`` (default: ``path`` itself) at ``path``; its new parents
+    readable by everyone."""
     args: list[str] = []
     for parent in reversed(path.parents):
         if parent not in made:
             args += ["--perms", "0755", "--dir", str(parent)]
             made.add(parent)
-    return [*args, "--ro-bind", str(path), str(path)]
+    return [*args, "--ro-bind", str(source or path), str(path)]
+
+
+def readable_by_others(folder: Path) -> bool:
+    """Could a user of the sandbox's own list and read ``folder`` (mode o+rx)?"""
+    try:
+        return folder.stat().st_mode & 0o005 == 0o005
+    except OSError:
+        return False
+
+
+def _view_of(folder: Path, stage: Path | None) -> Path:
+    """What to show at ``folder`` in the sandbox: the folder itself when the sandbox user can
+    read it, else (as root) a world-readable copy of it under ``stage``."""
+    if stage is None or readable_by_others(folder):
+        return folder
+    copy = stage / f"view-{len(list(stage.iterdir()))}"
+    files, size = 0, 0
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = [name for name in dirs if name not in _STAGE_SKIP]
+        for name in names:
+            files += 1
+            try:
+                size += os.lstat(os.path.join(top, name)).st_size
+            except OSError:
+                continue
+        if files > _STAGE_MAX_FILES or size > _STAGE_MAX_BYTES:
+            raise SandboxRefused(
+                f"The program's folder {folder} is readable only by its owner, and too big to "
+                f"copy into the sandbox (more than {_STAGE_MAX_FILES} files or "
+                f"{_STAGE_MAX_BYTES // (1024 * 1024)} MiB). Make it readable by others "
+                f"(chmod o+rx {folder}) or move the program into a folder of its own."
+            )
+    shutil.copytree(folder, copy, symlinks=True, ignore=shutil.ignore_patterns(*_STAGE_SKIP))
+    for top, dirs, names in os.walk(copy):
+        for name in dirs:
+            os.chmod(os.path.join(top, name), 0o755)
+        for name in names:
+            path = os.path.join(top, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode):
+                os.chmod(path, 0o755 if mode & 0o100 else 0o644)
+    os.chmod(copy, 0o755)
+    return copy
 
 
 def _python_paths() -> list[Path]:
@@ -203,5 +294,6 @@ def default_sandbox() -> Sandbox:
 
 
 def sandbox_status() -> str:
-    """How programs are confined here: "bubblewrap" or "limits only: <why>"."""
-    return default_sandbox().status()
+    """How programs are confined here, in one line: "bubblewrap" or "limits only: <why>", then
+    how a run is limited as a whole (a control group, or per process only, and why)."""
+    return f"{default_sandbox().status()}; {cgroup_support().describe()}"

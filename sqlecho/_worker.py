@@ -3,9 +3,17 @@
 Started as ``python -c "from sqlecho._worker import main; main()" RESULT_FD TOKEN``. It talks
 to its parent in JSON lines on RESULT_FD, never on stdout (the program may write to fd 1 or close
 it): ``{"ready": ...}`` once warm, ``{"started": true}`` when the job arrived, ``{"step": STEP}``
-for every finished step, ``{"limit": NAME}`` when a limit fired, and at the end ``{"done":
-TRANSCRIPT}`` (its "steps" holding the number of steps sent) or ``{"failed": ERROR}``. The job is
-one JSON document on stdin. One job per process: the next program gets a fresh interpreter.
+for every finished step, ``{"limit": NAME}`` when a limit fired, ``{"done": TRANSCRIPT}`` (its
+"steps" holding the number of steps sent) or ``{"failed": ERROR}``, and last ``{"exit": STATUS}``.
+The job is one JSON document on stdin. One job per process: the next program gets a fresh
+interpreter.
+
+The program never holds RESULT_FD. When the job arrives the worker forks: the child becomes the
+program's own user, traces the program and writes its messages to a pipe; the parent, the
+*supervisor*, becomes another user (the program cannot signal it or read its ``/proc`` entry),
+forwards only the message kinds a tracer sends, and reports how the child ended. Whatever the
+program writes, the server still gets a truthful ``exit`` and validates everything else (see
+_validate.py): the program can garble its own transcript, never the server.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import faulthandler
 import json
 import os
 import resource
+import selectors
 import signal
 import sys
 from pathlib import Path
@@ -28,7 +37,9 @@ import sqlmodel
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import _seccomp
 from ._limits import Limits, exception_for, limit_error, limit_of_error
+from ._privileges import check_unprivileged, drop_to
 from ._salvage import CHANNEL_LOST
 from ._steps import StepBuilder
 from ._tracer import TraceOptions, trace_source
@@ -68,10 +79,19 @@ class Channel:
         else:
             self.send(message)
 
+    def send_raw(self, line: bytes) -> None:
+        """Forward a line the program's process wrote (the supervisor's relay)."""
+        self._write(line)
+
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view) :]
+
+
+_FORWARDED = (b'{"step":', b'{"limit":', b'{"done":', b'{"failed":')
+"""Message kinds the program's process may send; "ready", "started" and "exit" come only from
+the supervisor (the tracer's encoder writes no space after the brace, so a prefix test is exact)."""
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -214,19 +234,18 @@ def apply_rlimits(limits: Limits) -> None:
         resource.setrlimit(kind, (soft, hard))
 
 
-def drop_privileges(uid: int | None, folder: Path) -> None:
-    """As root in the sandbox, become ``uid``: its processes are counted apart (RLIMIT_NPROC).
+def _become_program_user(job: dict[str, Any]) -> None:
+    """Give up every privilege before the program runs (confined runs; see _privileges.py).
 
-    Skipped when the program's folder is not readable by other users: the program could not
-    import its sibling modules any more (the run is then confined without capabilities).
+    As root, ``job["uid"]`` is the supervisor's user and the program takes the next one; as a
+    normal user bubblewrap's user namespace already left no capability. Either way the worker
+    checks, and a run that still holds anything does not start.
     """
-    if uid is None or os.getuid() != 0:
-        return
-    if folder.exists() and folder.stat().st_mode & 0o005 != 0o005:
-        return
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+    uid = job.get("uid")
+    if isinstance(uid, int):
+        drop_to(uid + 1)
+    if job.get("confined"):
+        check_unprivileged()
 
 
 def _quiet_stdio() -> None:
@@ -243,7 +262,7 @@ def run(job: dict[str, Any], channel: Channel) -> None:
     path = Path(job["path"])
     guard = Guard(limits, channel)
     _quiet_stdio()
-    drop_privileges(job.get("uid"), path.parent)
+    _become_program_user(job)
     if job.get("confined") and not path.parent.exists():
         # Pasted code: its folder exists only inside the sandbox (and only under /tmp, the one
         # writable place), as if the program had been saved there.
@@ -273,16 +292,89 @@ def run(job: dict[str, Any], channel: Channel) -> None:
     channel.send({"done": transcript})
 
 
+def _program(job: dict[str, Any], write_end: int) -> NoReturn:
+    """The forked child: run the job, report on ``write_end``, never return."""
+    status = 0
+    channel = Channel(write_end)
+    try:
+        run(job, channel)
+    except BaseException as exc:  # noqa: BLE001 - e.g. privileges that could not be dropped
+        try:
+            channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})
+        except OSError:
+            status = CHANNEL_LOST
+    _hard_exit(status)
+
+
+def supervise(job: dict[str, Any], channel: Channel) -> None:
+    """Run the job in a child process and forward what it says; end with its exit status."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read_end)
+        os.close(channel.fd)  # the program never holds the server's channel
+        _program(job, write_end)
+    os.close(write_end)
+    uid = job.get("uid")
+    if isinstance(uid, int):
+        drop_to(uid, dumpable=False)
+    _relay(read_end, child, channel, int(job["limits"]["output"]))
+    _, status = os.waitpid(child, 0)
+    channel.send({"exit": os.waitstatus_to_exitcode(status)})
+
+
+def _relay(source: int, child: int, channel: Channel, most: int) -> None:
+    """Forward whole lines of the allowed kinds from ``source`` until the child has ended.
+
+    A line longer than ``most`` (the run's output limit) is forwarded as it is, unfinished,
+    so that the server's own byte count stops the run.
+    """
+    os.set_blocking(source, False)
+    ended = os.pidfd_open(child)
+    pending = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(source, selectors.EVENT_READ)
+        selector.register(ended, selectors.EVENT_READ)
+        open_ = True
+        while open_:
+            ready = {key.fd for key, _mask in selector.select()}
+            # Once the child is gone, read what it left and stop (a grandchild may hold the pipe).
+            finished = ended in ready
+            while True:
+                try:
+                    data = os.read(source, 1 << 16)
+                except BlockingIOError:
+                    break
+                if not data:
+                    open_ = False
+                    break
+                *lines, pending = (pending + data).split(b"\n")
+                for line in lines:
+                    if line.startswith(_FORWARDED):
+                        channel.send_raw(line + b"\n")
+                if len(pending) > most:
+                    channel.send_raw(pending)
+                    pending = b""
+            if finished:
+                open_ = False
+    os.close(ended)
+    os.close(source)
+
+
 def main() -> None:
     """Entry point of the worker process."""
     channel = Channel(int(sys.argv[1]))
     versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
+    # The filter is installed before anything untrusted exists; every process inherits it.
+    missing = _seccomp.install() if _seccomp.filter_program() is not None else None
     channel.send({"ready": {"versions": versions}})
     status = 0
     try:
         job = json.loads(sys.stdin.buffer.read())
         channel.send({"started": True})
-        run(job, channel)
+        if missing is not None:
+            raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
+        supervise(job, channel)
     except BaseException as exc:  # noqa: BLE001 - e.g. a job the worker cannot read
         try:
             channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})
