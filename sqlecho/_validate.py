@@ -59,9 +59,11 @@ _LIMIT_NAMES = frozenset(item.name for item in dataclasses.fields(Limits))
 
 _STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error")
 _STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes"})
+_STEP_USUAL = frozenset(_STEP_REQUIRED)
 _OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded")
 _OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
 _SESSION_KEYS = ("new", "dirty", "deleted", "identity_map")
+_SESSION_KEY_SET = frozenset(_SESSION_KEYS)
 _ERROR_REQUIRED = ("type", "message", "line", "expected")
 _ERROR_KEYS = frozenset({*_ERROR_REQUIRED, "code", "limit", "caught"})
 _TABLE_KEYS = frozenset({"columns", "rows", "total_rows"})
@@ -150,7 +152,8 @@ class Budget:
     """Events accepted so far, over all steps."""
     _last_objects: list[Any] = field(default_factory=list, init=False, repr=False)
     _last_tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    """The objects and tables of the last accepted step. Most records come again unchanged in the
+    _last_session: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    """The objects, tables and session of the last accepted step. Most records come again unchanged in the
     next step, and one equal (as JSON values) to an accepted record is valid too: comparing them
     (in C) is much cheaper than checking them again."""
 
@@ -242,11 +245,6 @@ def _str(value: object, path: str, budget: Budget) -> str:
     return value
 
 
-def _opt_str(value: object, path: str, budget: Budget) -> None:
-    if value is not None:
-        _str(value, path, budget)
-
-
 def _int(value: object, path: str) -> int:
     if type(value) is not int:
         raise _bad(path, value, "an integer")
@@ -270,8 +268,9 @@ def _number(value: object, path: str) -> None:
 def _str_list(value: object, path: str, budget: Budget) -> list[str]:
     if type(value) is not list:
         raise _bad(path, value, "a list of strings")
-    if value and (set(map(type, value)) != _STR_ONLY or max(map(len, value)) > budget.max_string):
-        for position, item in enumerate(value):
+    longest = budget.max_string
+    for position, item in enumerate(value):
+        if type(item) is not str or len(item) > longest:
             _str(item, f"{path}[{position}]", budget)
     return value
 
@@ -304,10 +303,15 @@ def _dict(value: object, path: str, what: str) -> dict[str, Any]:
 def _plain(items: Collection[object], longest: int) -> bool:
     """True when ``items`` are all strings within ``longest``, integers, booleans or nulls (then
     they need no further look); False means look closer, not wrong."""
-    if not _PLAIN.issuperset(map(type, items)):
+    kinds = set(map(type, items))
+    if not kinds <= _PLAIN:
         return False
-    # str() of an int, bool or None is short: only a long string makes the longest str() long.
-    return not items or max(map(len, map(str, items))) <= longest
+    if str not in kinds:
+        return True
+    for item in items:
+        if type(item) is str and len(item) > longest:
+            return False
+    return True
 
 
 def _free(value: object, path: str, budget: Budget, inside: int = 0) -> None:
@@ -336,12 +340,11 @@ def _free(value: object, path: str, budget: Budget, inside: int = 0) -> None:
         else:
             children = item  # type: ignore[assignment]
         kinds = set(map(type, children))
-        if kinds <= _PLAIN:
-            # Scalars only (the common case, e.g. a table row): str() of an int, bool or None is
-            # short, so the longest str() is over the limit only for a string that is.
-            if str in kinds and max(map(len, map(str, children))) > longest:
+        if kinds <= _PLAIN:  # scalars only: the common case, e.g. a table row
+            if str in kinds:
                 for child in children:
-                    _free_scalar(child, path, budget)
+                    if type(child) is str and len(child) > longest:
+                        _str(child, path, budget)
             continue
         depth += 1
         for child in children:
@@ -388,18 +391,26 @@ def check_step(value: object, *, index: int, source_lines: int, budget: Budget) 
     budget._take(len(value["events"]))
     budget._last_objects = value["objects"]
     budget._last_tables = value["tables"]
+    budget._last_session = value["session"]
     return value
 
 
 def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Budget) -> None:
-    _keys(step, _STEP_REQUIRED, _STEP_KEYS)
+    keys = step.keys()
+    if keys != _STEP_USUAL and keys != _STEP_KEYS:
+        _keys(step, _STEP_REQUIRED, _STEP_KEYS)
     if step["index"] != index or type(step["index"]) is not int:
         raise _bad("index", step["index"], f"{index} (steps arrive in order)")
     if budget.steps >= budget.max_steps:
         raise OverBudget(f"Step {index}: more steps than a run can have (at most {budget.max_steps}).")
-    _opt_str(step["title"], "title", budget)
-    _str(step["narrative"], "narrative", budget)
-    _lines(step["lines"], source_lines)
+    title, narrative, longest = step["title"], step["narrative"], budget.max_string
+    if title is not None and (type(title) is not str or len(title) > longest):
+        _str(title, "title", budget)
+    if type(narrative) is not str or len(narrative) > longest:
+        _str(narrative, "narrative", budget)
+    lines = step["lines"]
+    if type(lines) is not list or len(lines) != 2 or not _lines_ok(lines, source_lines):
+        _lines(lines, source_lines)
     _events(step["events"], index, source_lines, budget)
     _objects(step["objects"], index, budget)
     _session(step["session"], budget)
@@ -411,6 +422,11 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
             raise wrong.under("error") from None
     if "notes" in step:
         _str_list(step["notes"], "notes", budget)
+
+
+def _lines_ok(lines: list[Any], source_lines: int) -> bool:
+    first, last = lines
+    return type(first) is int and type(last) is int and 1 <= first <= last <= source_lines
 
 
 def _lines(lines: object, source_lines: int) -> None:
@@ -476,7 +492,12 @@ def _event(event: object, source_lines: int, budget: Budget) -> None:
         text = event["cause"]
         if type(text) is not str or len(text) > budget.max_string:
             _str(text, "cause", budget)
-        if len(event) > 6:
+        rowcount, duration = event.get("rowcount"), event.get("duration_ms", 0)
+        if type(rowcount) is not int and rowcount is not None:
+            _int(rowcount, "rowcount")
+        if type(duration) is not int and (type(duration) is not float or not math.isfinite(duration)):
+            _number(duration, "duration_ms")
+        if len(event) > 8 or "rowcount" not in event:
             _sql_extras(event, budget)
     elif kind == "transition":
         text = event["object"]
@@ -524,6 +545,8 @@ def _objects(objects: object, index: int, budget: Budget) -> None:
             f"(at most {budget.max_objects_per_step})."
         )
     previous = budget._last_objects
+    if objects == previous:
+        return
     known = len(previous)
     for position, record in enumerate(objects):
         if position < known and record == previous[position]:
@@ -535,39 +558,54 @@ def _objects(objects: object, index: int, budget: Budget) -> None:
 
 
 def _object(record: object, budget: Budget) -> None:
-    record = _dict(record, "", "an object record")
+    if type(record) is not dict:
+        raise _bad("", record, "an object record")
     if record.keys() != _OBJECT_KEY_SET:
         _keys(record, _OBJECT_KEYS, _OBJECT_KEY_SET)
     longest = budget.max_string
-    for key in ("label", "class"):
-        text = record[key]
-        if type(text) is not str or len(text) > longest:
-            _str(text, key, budget)
+    label, name, state = record["label"], record["class"], record["state"]
+    if type(label) is not str or type(name) is not str or len(label) > longest or len(name) > longest:
+        _str(label, "label", budget)
+        _str(name, "class", budget)
+    if type(state) is not str or state not in _STATES:
+        raise _bad("state", state, "an object state")
     for key in ("names", "expired", "unloaded"):
         names = record[key]
         if type(names) is not list or names:
             _str_list(names, key, budget)
-    state = record["state"]
-    if type(state) is not str or state not in _STATES:
-        raise _bad("state", state, "an object state")
     identity = record["identity"]
     if identity is not None:
         if type(identity) is not list:
             raise _bad("identity", identity, "a list or null")
         if not _plain(identity, longest):
             _free(identity, "identity", budget)
-    values = _dict(record["values"], "values", "an object")
-    if values and not (_plain(values, longest) and _plain(values.values(), longest)):
+    values = record["values"]
+    if type(values) is not dict:
+        raise _bad("values", values, "an object")
+    if values and not (_plain(values.values(), longest) and _short_keys(values, longest)):
         _free(values, "values", budget, inside=1)
+
+
+def _short_keys(mapping: dict[Any, Any], longest: int) -> bool:
+    """True when the keys of ``mapping`` are strings within ``longest`` (False: look closer)."""
+    try:
+        return max(map(len, mapping)) <= longest and set(map(type, mapping)) == _STR_ONLY
+    except TypeError:  # a key without a length
+        return False
 
 
 def _session(session: object, budget: Budget) -> None:
     if session is None:
         return
     session = _dict(session, "session", "an object or null")
-    _keys(session, _SESSION_KEYS, frozenset(_SESSION_KEYS))
+    if session == budget._last_session:
+        return
+    if session.keys() != _SESSION_KEY_SET:
+        _keys_at(session, _SESSION_KEYS, _SESSION_KEY_SET, "session")
     for key in _SESSION_KEYS:
-        _str_list(session[key], f"session.{key}", budget)
+        labels = session[key]
+        if type(labels) is not list or labels:
+            _str_list(labels, f"session.{key}", budget)
 
 
 def _tables(tables: object, index: int, budget: Budget) -> None:

@@ -430,6 +430,9 @@ def test_an_unchanged_table_or_object_is_accepted_again_and_still_checked_when_c
     _reject(lambda: _check(_with("tables.hero.rows.0", [1]) | {"index": 2}, 2, budget), "rows[0]")
     _reject(lambda: _check(_with("objects.0.state", "x") | {"index": 2}, 2, budget), "objects[0].state")
     _reject(lambda: _check(_with("tables.hero.total_rows", True) | {"index": 2}, 2, budget), "total_rows")
+    _reject(lambda: _check(_with("session.new", [1]) | {"index": 2}, 2, budget), "session.new[0]")
+    _reject(lambda: _check(_with("objects.0.values.name", [1e400]) | {"index": 2}, 2, budget), "not a JSON")
+    assert budget.steps == 2
 
 
 def test_errors_and_notes_of_the_wrong_shape_are_refused() -> None:
@@ -529,3 +532,14 @@ def test_a_forged_failure_report_is_refused(value: object) -> None:
 @pytest.mark.parametrize("value", ["pwned", "", None, 3, ["memory"], "Memory", "__init__"])
 def test_a_forged_limit_notice_is_refused(value: object) -> None:
     _reject(lambda: check_limit(value), "The limit notice", "the name of a limit")
+
+
+@pytest.mark.parametrize("duration", [float("inf"), float("-inf"), float("nan"), "1", None, True])
+def test_a_statement_duration_must_be_a_finite_number(duration: object) -> None:
+    _reject(lambda: _check(_with("events.1.duration_ms", duration)), "events[1].duration_ms", "a number")
+
+
+@pytest.mark.parametrize("batch", [[1], [1, "2"], "1/2", [1, 2.0]])
+def test_a_statement_batch_must_be_two_integers(batch: object) -> None:
+    _check(_with("events.1.batch", [1, 2]))
+    _reject(lambda: _check(_with("events.1.batch", batch)), "events[1].batch", "[number, total]")
