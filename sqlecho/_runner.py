@@ -19,9 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from ._limits import Limits
 from ._processes import GRACE_S, WorkerProcess
-from ._salvage import Ending, crash_line, error_for, is_done, is_step, salvage_steps, transcript_of
+from ._salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
 from ._sandbox import Sandbox, SandboxRefused, default_sandbox
 from ._tracer import TraceOptions
+from ._validate import (
+    Budget,
+    InvalidMessage,
+    check_done,
+    check_failed,
+    check_limit,
+    check_step,
+    source_line_count,
+)
 
 if TYPE_CHECKING:
     from ._pool import WorkerPool
@@ -59,6 +68,8 @@ class _Reader:
         self.ending = Ending(confined=worker.command.confined)
         self.received = 0
         self._partial: list[bytes] = []  # the start of a line still being received
+        self.source_lines = source_line_count(job.source)
+        self.budget = Budget.for_options(job.options)
         self._stderr = b""
 
     def transcript(self) -> dict[str, Any]:
@@ -100,7 +111,7 @@ class _Reader:
             selector.register(job_in, selectors.EVENT_WRITE)
             selector.register(errors, selectors.EVENT_READ)
             selector.register(results, selectors.EVENT_READ)
-            while self.done is None and self.ending.failed is None and not self.ending.reported:
+            while not (self.done or self.ending.failed or self.ending.reported or self.ending.invalid):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.ending.reason = "wall_time" if self.ending.started else "startup"
@@ -161,25 +172,48 @@ class _Reader:
         just_started = False
         for line in lines:
             try:
-                message = json.loads(line)
-            except (ValueError, RecursionError):
-                continue  # not from the worker: the program wrote to our pipe
-            if not isinstance(message, dict) or len(message) != 1:
-                continue
-            ((kind, value),) = message.items()
-            if kind == "started" and not self.ending.started:
-                self.ending.started = just_started = True
-            elif kind == "step" and is_step(value):
-                self.steps.append(value)
-            elif kind == "limit" and isinstance(value, str):
-                self.ending.notices.append(value)
-            elif kind == "done" and is_done(value):
-                self.done = value
-            elif kind == "failed" and isinstance(value, dict):
-                self.ending.failed = value
-            elif kind == "exit" and type(value) is int:
-                self.ending.returncode, self.ending.reported = value, True
+                just_started = self._message(line) or just_started
+            except InvalidMessage as exc:
+                self.ending.invalid = str(exc)
+                break
         return just_started
+
+    def _message(self, line: bytes) -> bool:
+        """Take one message; True when it says the job started. Raises InvalidMessage for
+        anything a worker does not send: the program shares the tracer's process and may write
+        to its channel, so every field is checked before the server keeps it."""
+        if not line.strip():
+            return False
+        if line.count(b"{") > self.budget.max_dicts_per_line:
+            raise InvalidMessage("A message holds more records than any step can.")
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            raise InvalidMessage("A message is not JSON.") from None
+        if not isinstance(message, dict) or len(message) != 1:
+            raise InvalidMessage("A message is not one record with one kind.")
+        ((kind, value),) = message.items()
+        if kind == "ready":
+            return False
+        if kind == "started" and not self.ending.started:
+            self.ending.started = True
+            return True
+        if kind == "step":
+            step = check_step(
+                value, index=len(self.steps), source_lines=self.source_lines, budget=self.budget
+            )
+            self.steps.append(step)
+        elif kind == "limit":
+            self.ending.notices.append(check_limit(value))
+        elif kind == "done":
+            self.done = check_done(value, steps_received=len(self.steps))
+        elif kind == "failed":
+            self.ending.failed = check_failed(value)
+        elif kind == "exit" and type(value) is int:
+            self.ending.returncode, self.ending.reported = value, True
+        else:
+            raise InvalidMessage(f"A message of an unknown kind ({str(kind)[:40]!r}).")
+        return False
 
     def _salvaged(self, elapsed: float) -> dict[str, Any]:
         job, ending = self.job, self.ending

@@ -27,14 +27,11 @@ __all__ = [
     "Ending",
     "crash_line",
     "error_for",
-    "is_done",
-    "is_step",
     "mode_of",
     "salvage_steps",
     "transcript_of",
 ]
 
-_STEP_KEYS = {"index": int, "lines": list, "events": list, "objects": list, "tables": dict}
 _UNFINISHED = "The step did not finish: what it did after the previous step is not known."
 
 
@@ -57,28 +54,10 @@ class Ending:
     elapsed: float = 0.0
     reported: bool = False
     """``returncode`` came from the supervisor's exit report (exact: no 128 + N guessing)."""
+    invalid: str | None = None
+    """Why the parent stopped reading: a message that is no part of a valid transcript."""
     out_of_memory: bool = False
     """The run's control group ran out of memory (the kernel killed one of its processes)."""
-
-
-def is_step(value: Any) -> bool:
-    """Shape check of a streamed step: a program that writes to our pipe must not break us."""
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), t) for k, t in _STEP_KEYS.items()):
-        return False
-    lines, error = value["lines"], value.get("error")
-    return (
-        len(lines) == 2 and all(type(n) is int for n in lines) and (error is None or isinstance(error, dict))
-    )
-
-
-def is_done(value: Any) -> bool:
-    """Shape check of the streamed end of a transcript (same reason)."""
-    return (
-        isinstance(value, dict)
-        and isinstance(value.get("steps"), int)
-        and value.get("status") in ("ok", "error", "limit")
-        and value.get("version") == TRANSCRIPT_VERSION
-    )
 
 
 def mode_of(source: str) -> str:
@@ -123,6 +102,12 @@ def error_for(ending: Ending, limits: Limits, line: int | None) -> dict[str, Any
     fired = ending.notices[-1] if ending.notices else None
     if ending.out_of_memory:
         return limit_error("memory", limits, line, whole_run=True)
+    if ending.invalid:
+        message = (
+            f"The run was stopped: the tracer's channel carried a message that is no part of a "
+            f"valid transcript ({ending.invalid}) The program may have written to that channel."
+        )
+        return {"type": "SandboxError", "message": message, "line": line, "expected": False}
     if failed.get("limit") or ending.reason in ("wall_time", "output"):
         return limit_error(failed.get("limit") or str(ending.reason), limits, line)
     if ending.reason == "startup" or not ending.started:

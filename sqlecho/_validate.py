@@ -134,7 +134,7 @@ class Budget:
     """Events in the whole run: the tracer keeps ``max_events`` and only counts the rest."""
     max_events_per_step: int = TRACER_MAX_EVENTS + EVENT_SLACK
     """Events in one step: all of the run's may fall into one step."""
-    max_objects_per_step: int = 2000
+    max_objects_per_step: int = 20_000
     """ORM objects alive after one step (the tracer has no cap of its own on this)."""
     max_tables_per_step: int = 1000
     """Tables in one step's database snapshot."""
@@ -146,6 +146,9 @@ class Budget:
     """Characters of any one string (the tracer cuts output at 200,000 and values at ~500)."""
     max_depth: int = 20
     """Nesting of lists and dicts in a free-form value (object value, parameters, table cell)."""
+    max_dicts_per_line: int = 200_000
+    """Opening braces in one message line, counted before it is parsed: a line of a million
+    tiny records would cost the server far more memory to parse than its bytes suggest."""
     steps: int = field(default=0, init=False)
     """Steps accepted so far."""
     events: int = field(default=0, init=False)

@@ -347,7 +347,7 @@ def test_program_cannot_read_write_or_connect_outside(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probe.py"]
 
 
-def test_junk_written_to_the_result_pipe_is_ignored(tmp_path: Path) -> None:
+def test_junk_written_to_the_result_pipe_stops_the_run_with_a_clear_error(tmp_path: Path) -> None:
     program = tmp_path / "junk.py"
     program.write_text(
         "import os, stat\n"
@@ -363,10 +363,12 @@ def test_junk_written_to_the_result_pipe_is_ignored(tmp_path: Path) -> None:
         "print('still fine')\n"
     )
     code, transcript, _ = trace_cli(program, "sqlecho-test-junk")
-    assert code == 0 and transcript["status"] == "ok"
+    assert code == 1 and transcript["status"] == "error"
     assert [step["index"] for step in transcript["steps"]] == list(range(len(transcript["steps"])))
+    error = transcript["steps"][-1]["error"]
+    assert error["type"] == "SandboxError" and "no part of a valid transcript" in error["message"]
     outputs = [e["text"] for s in transcript["steps"] for e in s["events"] if e["kind"] == "output"]
-    assert outputs == ["still fine\n"]
+    assert outputs == []
 
 
 def test_python_under_tmp_stays_visible_inside_the_private_tmp() -> None:

@@ -286,3 +286,40 @@ def test_a_refused_call_is_an_explained_error_on_its_step_not_a_crash(tmp_path: 
     explanation = explain(error)
     assert explanation is not None and "sandbox" in explanation.what
     assert _outputs(transcript) == ["before\n"]
+
+
+FORGER = """\
+import json, os, stat
+print("real output")
+forged_step = {"index": 0, "title": "FORGED", "narrative": "", "lines": [1, 10**15], "events": [],
+               "objects": [], "session": None, "tables": {}, "error": None}
+tiny = b'{"step":{"index":1,"lines":[1,1],"events":[' + b",".join([b'{"kind":"output","line":null,"text":""}'] * 400_000) + b"]}}\\n"
+lines = [json.dumps({"step": forged_step}, separators=(",", ":")).encode() + b"\\n",
+         b'{"done":{"version":1,"source":"x","steps":1,"status":"ok"}}\\n',
+         b'{"exit":0}\\n', tiny]
+for fd in range(3, 256):
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            for line in lines:
+                os.write(fd, line)
+    except OSError:
+        pass
+print("after")
+"""
+
+
+def test_a_forged_transcript_is_refused_and_costs_the_server_nothing(tmp_path: Path, bwrap: str) -> None:
+    program = tmp_path / "forger.py"
+    program.write_text(FORGER)
+    for mode in ("--json", None):
+        argv = [sys.executable, "-m", "sqlecho", "trace", str(program), *([mode] if mode else [])]
+        done = subprocess.run(argv, capture_output=True, cwd=tmp_path, timeout=60)
+        assert done.returncode == 1, done.stderr.decode()
+        assert "· FORGED".encode() not in done.stdout  # no step of that title in the text
+        if mode:
+            transcript = json.loads(done.stdout)
+            error = transcript["steps"][-1]["error"]
+            assert error["type"] == "SandboxError" and "no part of a valid transcript" in error["message"]
+            assert _outputs(transcript)[0] == "real output\n"
+            assert "FORGED" not in {step["title"] for step in transcript["steps"]}
+            assert all(step["lines"][1] <= FORGER.count("\n") for step in transcript["steps"])
