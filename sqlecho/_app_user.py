@@ -54,12 +54,18 @@ def sandbox_description() -> str:
     except ImportError:
         return "No sandbox is installed on this server."
     status = str(sandbox_status())
-    if status.startswith("bubblewrap"):
-        return (
-            "Programs run in a bubblewrap sandbox: no network, a private temporary folder, "
-            "read-only system files, and limits on time, memory and output."
+    confinement, _, whole_run = status.partition("; ")
+    if confinement == "bubblewrap":
+        note = (
+            "Programs run in a bubblewrap sandbox as a user of their own, without privileges: no "
+            "network, a private temporary folder, read-only system files, and limits on time, "
+            "memory and output."
         )
-    return f"Programs run in a separate process with limits on time, memory and output ({status})."
+    else:
+        note = f"Programs run in a separate process with limits on time, memory and output ({confinement})."
+    if whole_run.startswith("limits per process only"):
+        note += f" Memory and processes are limited per process, not for a run as a whole ({whole_run})."
+    return note
 
 
 def _program_path(kind: str) -> Path:

@@ -323,3 +323,22 @@ def test_a_forged_transcript_is_refused_and_costs_the_server_nothing(tmp_path: P
             assert _outputs(transcript)[0] == "real output\n"
             assert "FORGED" not in {step["title"] for step in transcript["steps"]}
             assert all(step["lines"][1] <= FORGER.count("\n") for step in transcript["steps"])
+
+
+def test_without_a_control_group_the_status_and_the_app_say_so(bwrap: str) -> None:
+    code = (
+        "from sqlecho._sandbox import sandbox_status\n"
+        "from sqlecho._app_user import sandbox_description\n"
+        "print(sandbox_status()); print(sandbox_description())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SQLECHO_CGROUP": "0"},
+        timeout=60,
+        check=True,
+    )
+    status, note = done.stdout.splitlines()
+    assert status == "bubblewrap; limits per process only: turned off by SQLECHO_CGROUP=0"
+    assert "not for a run as a whole (limits per process only: turned off by SQLECHO_CGROUP=0)" in note
