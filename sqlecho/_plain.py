@@ -21,6 +21,11 @@ __all__ = ["md_literal", "md_no_remote_images", "terminal_safe"]
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # Line breaks would start new blocks (a heading, a list, an indented code block) in a message.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Streamlit's markdown turns bare web and mail addresses into links after escapes are resolved
+# (GFM "autolink literals": ``http://``, ``https://``, ``www.``, ``name@host``), so a backslash does
+# not stop it; an invisible word joiner (U+2060) inside each of those patterns does.
+_ADDRESS = re.compile(r"(?i)(?<=:)|(?<=@)|(?<=www)(?=\\?\.)")
+_JOINER = "\u2060"
 # C0 and C1 control characters and DEL, except tab and newline.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -28,10 +33,13 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def md_literal(text: str) -> str:
     """``text`` as markdown that shows exactly these characters, on one line.
 
+    Every ASCII punctuation character is backslash-escaped, and a word joiner (invisible) follows
+    each ``:`` and ``@`` and each ``www`` before a dot, so no address becomes a link.
+
     >>> md_literal("[click](https://evil)")
-    '\\\\[click\\\\]\\\\(https\\\\:\\\\/\\\\/evil\\\\)'
+    '\\\\[click\\\\]\\\\(https\\\\:\\u2060\\\\/\\\\/evil\\\\)'
     """
-    return _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", text))
+    return _ADDRESS.sub(_JOINER, _PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", text)))
 
 
 def md_no_remote_images(text: str) -> str:
