@@ -7,6 +7,7 @@
                                only: a single user's own machine).
 ``SQLECHO_USER_LIMITS``        Limits for pasted programs, e.g. ``wall_time=5,cpu_time=3,memory=256M``
                                (names: the fields of :class:`sqlecho._limits.Limits`).
+``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 =============================  ===================================================================
 
 A value that cannot be read is ignored, with a message the app shows, never a traceback.
@@ -21,9 +22,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AppConfig", "parse_limits"]
+__all__ = ["DEFAULT_CACHE_MB", "AppConfig", "cache_bytes", "parse_limits"]
 
 _SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+DEFAULT_CACHE_MB = 256
+"""Enough for every lesson and a class's worth of pasted programs at the step limit (~10 MiB each)."""
+
+
+def cache_bytes(environ: Mapping[str, str]) -> tuple[int, str | None]:
+    """The budget of ``SQLECHO_CACHE_MB`` in bytes, and a message when the setting was ignored."""
+    raw = environ.get("SQLECHO_CACHE_MB", "").strip()
+    default = DEFAULT_CACHE_MB * 1024**2
+    if not raw:
+        return default, None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1024**2:  # also refuses nan and inf
+        return default, f"SQLECHO_CACHE_MB={raw!r} is not a positive number of MiB; using {DEFAULT_CACHE_MB}."
+    return int(value * 1024**2), None
 
 
 def _number(text: str, integer: bool) -> float | int:
@@ -93,6 +112,8 @@ class AppConfig:
         if environ.get("SQLECHO_USER_LIMITS", "").strip():
             limits, limit_problems = parse_limits(environ["SQLECHO_USER_LIMITS"])
             problems.extend(limit_problems)
+        if problem := cache_bytes(environ)[1]:
+            problems.append(problem)
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,

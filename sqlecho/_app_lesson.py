@@ -14,8 +14,9 @@ import streamlit as st
 from ._app_config import AppConfig
 from ._app_state import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from ._app_trace import Traced, TraceFailed
-from ._app_view import config_for, navigator, runner_for, show_step, trace_cache, use_style
+from ._app_view import config_for, navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
 from ._explain import describe_truncation
+from ._plain import md_literal
 
 __all__ = ["lesson_page"]
 
@@ -108,7 +109,7 @@ def lesson_page(app_root: Path) -> None:
     try:
         traced = _trace(config, lesson, Switches())
     except TraceFailed as exc:
-        st.error(f"The lesson {lesson.path.name} could not be traced: {exc}")
+        st.error(f"The lesson {lesson.path.name} could not be traced: {md_literal(str(exc))}")
         return
     other = None
     if switches.changed:
@@ -118,34 +119,40 @@ def lesson_page(app_root: Path) -> None:
             problems.append(
                 f"The run with the switches could not be traced ({exc}); showing the lesson as written."
             )
-    steps = traced.steps
-    if "_requested_step" in state:
-        state["step"], message = clamp_step(state.pop("_requested_step"), len(steps))
-        if message:
-            problems.append(message)
-    st.title(lesson.title, anchor=False)
-    for problem in problems:
-        st.warning(problem, icon=":material/link_off:")
-    if switches.presenter:
-        st.button(
-            "Leave presenter mode",
-            icon=":material/close_fullscreen:",
-            key="leave_presenter",
-            type="tertiary",
-            on_click=state.update,
-            kwargs={"presenter": False},
-        )
-    if not steps:
-        st.info("This lesson has no code to run.")
-        return
-    index = navigator([step.get("title") for step in steps], "") - 1
-    _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
-    if traced.transcript.get("truncated"):
-        st.warning(describe_truncation(traced.transcript["truncated"]))
-    if other is None:
-        show_step(traced, index, lesson_title=lesson.title)
-    else:
-        diff = trace_cache(runner_for(config, trusted=True)[1]).diff(traced, other)
-        show_step(
-            traced, index, other=other, diff=diff.for_a(index), label=diff.label, lesson_title=lesson.title
-        )
+    with unless_malformed():  # a transcript the page cannot draw is one message, never a traceback
+        steps = traced.steps
+        if "_requested_step" in state:
+            state["step"], message = clamp_step(state.pop("_requested_step"), len(steps))
+            if message:
+                problems.append(message)
+        st.title(lesson.title, anchor=False)
+        for problem in problems:
+            st.warning(md_literal(problem), icon=":material/link_off:")  # the link's text, not markdown
+        if switches.presenter:
+            st.button(
+                "Leave presenter mode",
+                icon=":material/close_fullscreen:",
+                key="leave_presenter",
+                type="tertiary",
+                on_click=state.update,
+                kwargs={"presenter": False},
+            )
+        if not steps:
+            st.info("This lesson has no code to run.")
+            return
+        index = navigator([step.get("title") for step in steps], "") - 1
+        _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
+        if traced.transcript.get("truncated"):
+            st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
+        if other is None:
+            show_step(traced, index, lesson_title=lesson.title)
+        else:
+            diff = trace_cache(runner_for(config, trusted=True)[1]).diff(traced, other)
+            show_step(
+                traced,
+                index,
+                other=other,
+                diff=diff.for_a(index),
+                label=diff.label,
+                lesson_title=lesson.title,
+            )

@@ -3,7 +3,8 @@
 The app's address is a promise to teachers: ``?lesson=<file stem>&step=<N>`` (N 1-based) opens
 that step, and the app keeps the address in step with the screen. Switches ride along when they
 differ from the defaults: ``&expire_on_commit=0``, ``&autoflush=0``, ``&presenter=1``. Parsing
-never fails: a bad value gives a message for the reader and the nearest sensible place.
+never fails: a bad value gives a message for the reader and the nearest sensible place. Messages
+are plain text quoting whoever wrote the link: the page shows them with ``_plain.md_literal``.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[st
         return True
     if raw.strip().lower() in _FALSE:
         return False
-    problems.append(f"`{name}={raw}` is not understood (use 0 or 1); it was ignored.")
+    shown = raw if len(raw) <= 20 else raw[:17] + "..."
+    problems.append(f"“{name}={shown}” is not understood (use 0 or 1); it was ignored.")
     return default
 
 

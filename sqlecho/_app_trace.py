@@ -4,6 +4,11 @@ A class of students opening the same lesson at the same moment costs one trace: 
 kept by program text and options, and a trace already running for the same key is waited for
 rather than started again. What the page needs besides the transcript (statements per line,
 attribute order, comparisons of two runs) is computed once per trace and kept with it.
+
+What is kept is capped by memory, not by count: a pasted program decides how big its transcript
+is (up to the runner's limits), so each trace is weighed (:func:`transcript_bytes`), the least
+recently used go first beyond the budget, and one that would take more than a quarter of the
+budget is returned but not kept.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from ._render import statement_counts
 from ._render_state import attribute_order
 from ._tracer import TraceOptions, trace_source
 
-__all__ = ["Runner", "TraceCache", "TraceFailed", "Traced", "in_process_runner", "sandbox_runner"]
+__all__ = [
+    "Runner",
+    "TraceCache",
+    "TraceFailed",
+    "Traced",
+    "in_process_runner",
+    "sandbox_runner",
+    "transcript_bytes",
+]
 
 
 class Runner(Protocol):
@@ -82,11 +95,38 @@ class Traced:
     """SQL statements per line of the program, over the whole run."""
     order: dict[str, list[str]] = field(default_factory=dict)
     """Attribute order per class, for object cards."""
+    size: int = 0
+    """About the memory the transcript takes (:func:`transcript_bytes`)."""
 
     @property
     def steps(self) -> list[dict[str, Any]]:
         """The transcript's steps."""
         return self.transcript["steps"]  # type: ignore[no-any-return]
+
+
+def transcript_bytes(value: object) -> int:
+    """About how many bytes of memory a decoded JSON value (a transcript) takes in this process.
+
+    The sizes of CPython's objects, summed over one walk: within ~10% of tracemalloc for both
+    lessons and transcripts of many tiny events, which take ~8 times their JSON's length (that
+    is why the JSON's length is not the measure). Dict keys are not counted: they are the same
+    few interned names in every event.
+    """
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            total += 64 + 40 * len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            total += 56 + 8 * len(item)
+            stack.extend(item)
+        elif isinstance(item, str):
+            total += 49 + len(item)
+        else:
+            total += 32
+    return total
 
 
 def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Any) -> Hashable:
@@ -100,14 +140,21 @@ class TraceCache:
 
     Args:
         runner: runs a program (sandboxed or in-process).
-        maxsize: transcripts kept.
+        maxsize: transcripts kept, at most.
+        max_bytes: memory for the kept transcripts (:func:`transcript_bytes`); one bigger than a
+            quarter of it is not kept.
         pool: passed to the runner (a pool of warm worker processes, when it has one).
     """
 
-    def __init__(self, runner: Runner, *, maxsize: int = 48, pool: Any = None) -> None:
+    def __init__(
+        self, runner: Runner, *, maxsize: int = 48, max_bytes: int = 64 * 1024**2, pool: Any = None
+    ) -> None:
         self.runner = runner
         self.pool = pool
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        """The weight of the kept transcripts."""
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
@@ -157,13 +204,12 @@ class TraceCache:
             transcript = self.runner(
                 source, path, options, name, limits=limits, pool=self.pool, private=private
             )
-            traced = Traced(
-                key,
-                source,
-                transcript,
-                statement_counts(transcript["steps"]),
-                attribute_order(transcript["steps"]),
-            )
+            traced = Traced(key, source, transcript, size=transcript_bytes(transcript))
+            try:
+                traced.counts = statement_counts(transcript["steps"])
+                traced.order = attribute_order(transcript["steps"])
+            except Exception:  # a malformed transcript: the page says so when it draws it
+                pass
         except Exception as exc:
             failure = TraceFailed(f"{type(exc).__name__}: {exc}")
             with self._lock:
@@ -172,9 +218,11 @@ class TraceCache:
             raise failure from exc
         with self._lock:
             del self._running[key]
-            self._done[key] = traced
-            while len(self._done) > self.maxsize:
-                self._done.popitem(last=False)
+            if traced.size <= self.max_bytes // 4:  # else: shown to whoever waits, never kept
+                self._done[key] = traced
+                self.bytes += traced.size
+            while self._done and (len(self._done) > self.maxsize or self.bytes > self.max_bytes):
+                self.bytes -= self._done.popitem(last=False)[1].size
         future.set_result(traced)
         return traced
 

@@ -15,8 +15,9 @@ import streamlit as st
 from ._app_config import AppConfig
 from ._app_state import discover_lessons
 from ._app_trace import TraceFailed
-from ._app_view import config_for, navigator, runner_for, show_step, trace_cache, use_style
+from ._app_view import config_for, navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
 from ._explain import describe_truncation
+from ._plain import md_literal
 from ._tracer import TraceOptions
 
 __all__ = ["MAX_SOURCE_CHARS", "STARTER", "sandbox_description", "user_code_page"]
@@ -172,7 +173,7 @@ def user_code_page(app_root: Path) -> None:
         )
         st.file_uploader("Or upload a .py file", type=["py"], key="w_upload", on_change=_uploaded)
     if message := state.pop("user_message", None):
-        st.info(message)
+        st.info(md_literal(message))  # may quote an uploaded file's name
     code = state.get("user_ran")
     if not code or runner is None:
         return
@@ -187,26 +188,27 @@ def user_code_page(app_root: Path) -> None:
                 private=kind != "in-process",
             )
     except TraceFailed as exc:
-        st.error(f"Your program could not be traced: {exc}")
+        st.error(f"Your program could not be traced: {md_literal(str(exc))}")
         return
-    steps = traced.steps
-    if not steps:
-        st.info("Your program ran, but it has no step to show (no code?).")
-        return
-    st.divider()
-    status = traced.transcript.get("status")
-    if traced.transcript.get("truncated"):
-        st.warning(describe_truncation(traced.transcript["truncated"]))
-    failed = [number for number, step in enumerate(steps, 1) if step.get("error")]
-    if status in ("limit", "error") and failed:
-        what = "was stopped by a limit" if status == "limit" else "raised an error"
-        st.warning(f"Your program {what} at step {failed[-1]}: that step explains it.")
-        st.button(
-            f"Show step {failed[-1]}",
-            key="u_goto_error",
-            icon=":material/error:",
-            on_click=state.update,
-            kwargs={"u_step": failed[-1]},
-        )
-    index = navigator([step.get("title") for step in steps], "u_", shortcuts=False) - 1
-    show_step(traced, index)
+    with unless_malformed():  # a forged or broken transcript is one message, never a traceback
+        steps = traced.steps
+        if not steps:
+            st.info("Your program ran, but it has no step to show (no code?).")
+            return
+        st.divider()
+        status = traced.transcript.get("status")
+        if traced.transcript.get("truncated"):
+            st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
+        failed = [number for number, step in enumerate(steps, 1) if step.get("error")]
+        if status in ("limit", "error") and failed:
+            what = "was stopped by a limit" if status == "limit" else "raised an error"
+            st.warning(f"Your program {what} at step {failed[-1]}: that step explains it.")
+            st.button(
+                f"Show step {failed[-1]}",
+                key="u_goto_error",
+                icon=":material/error:",
+                on_click=state.update,
+                kwargs={"u_step": failed[-1]},
+            )
+        index = navigator([step.get("title") for step in steps], "u_", shortcuts=False) - 1
+        show_step(traced, index)

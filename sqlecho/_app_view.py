@@ -11,20 +11,44 @@ from them on every run and write back through their callbacks.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ._app_config import AppConfig
+from ._app_config import AppConfig, cache_bytes
 from ._app_trace import Runner, TraceCache, Traced, in_process_runner, sandbox_runner
 from ._diff import StepDiff
+from ._plain import md_no_remote_images
 from ._render_code import esc
 from ._render_css import style_tag
 from ._render_step import diff_summary, narrative_text, render_step
 
-__all__ = ["config_for", "navigator", "runner_for", "show_step", "trace_cache", "use_style"]
+__all__ = [
+    "config_for",
+    "navigator",
+    "runner_for",
+    "show_step",
+    "trace_cache",
+    "unless_malformed",
+    "use_style",
+]
+
+_log = logging.getLogger(__name__)
+
+# What a reader is told about a transcript the page cannot draw: the kind of problem, never the
+# exception's text (it may name server paths) nor a traceback (that goes to the server's log).
+_MALFORMED = {
+    KeyError: "a field is missing",
+    IndexError: "a list is too short",
+    TypeError: "a field has the wrong type",
+    AttributeError: "a field has the wrong type",
+    ValueError: "a field has a wrong value",
+}
 
 
 def config_for(app_root: Path) -> AppConfig:
@@ -48,14 +72,17 @@ def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner | None, str]
 
 # Traces kept per server process: every lesson with a few switch combinations, and the most
 # recent pasted programs apart, so that a class pasting code does not push the lessons out.
+# Each gets its share of SQLECHO_CACHE_MB (drawn steps have the last quarter: _render_step).
 _KEPT = {"lessons": 96, "your code": 32}
+_SHARE = {"lessons": 0.25, "your code": 0.5}
 
 
 @st.cache_resource(show_spinner=False)
 def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     """The cache for one runner kind and purpose, shared by every session of this server process."""
+    budget = int(cache_bytes(os.environ)[0] * _SHARE[purpose])
     if kind != "sandbox":
-        return TraceCache(in_process_runner, maxsize=_KEPT[purpose])
+        return TraceCache(in_process_runner, maxsize=_KEPT[purpose], max_bytes=budget)
     runner = sandbox_runner()
     assert runner is not None  # "sandbox" is only chosen when the runner imports
     from ._pool import default_pool
@@ -64,7 +91,22 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
         pool = default_pool()
     except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
         pool = None
-    return TraceCache(runner, maxsize=_KEPT[purpose], pool=pool)
+    return TraceCache(runner, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool)
+
+
+@contextlib.contextmanager
+def unless_malformed() -> Iterator[None]:
+    """Draw a transcript inside this block; if drawing fails, show one plain message instead.
+
+    Transcripts come from a worker that runs untrusted code; the runner checks them, and this is
+    the second line: a field of the wrong type must not become a traceback on the page.
+    """
+    try:
+        yield
+    except Exception as exc:  # Streamlit's own rerun/stop signals are BaseExceptions: they pass
+        _log.warning("a transcript could not be drawn", exc_info=True)
+        what = next((text for kind, text in _MALFORMED.items() if isinstance(exc, kind)), "it is malformed")
+        st.error(f"This trace could not be shown: {what} ({type(exc).__name__}).", icon=":material/error:")
 
 
 def use_style(presenter: bool) -> None:
@@ -136,7 +178,8 @@ def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) 
             shortcut=keys["last"],
         )
         title = titles[step - 1] if titles else None
-        label = f"**Step {step} of {count}**" + (f" · {title}" if title else "")
+        # A pasted program's cell titles are markdown, like its narratives: without images.
+        label = f"**Step {step} of {count}**" + (f" · {md_no_remote_images(str(title))}" if title else "")
         st.markdown(label, width="content")
     if count > 1:
         st.session_state[f"{prefix}w_step"] = step
@@ -174,7 +217,7 @@ def show_step(
     drawn side by side with the statements that only one of them sent marked.
     """
     if text := narrative_text(traced.steps[index], lesson_title):
-        st.markdown(text)
+        st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
     if other is None or diff is None:
         blocks = render_step(traced, index)
         left, right = st.columns([6, 5], gap="medium")

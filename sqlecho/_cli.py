@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from ._text import format_transcript
 from ._tracer import TraceOptions, trace_source
 
 __all__ = ["main", "read_program"]
+
+_C1 = re.compile(r"[\x7f-\x9f]")
 
 Runner = Callable[[str, Path, TraceOptions, str], dict[str, Any]]
 
@@ -108,7 +111,10 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         runner = _in_process if args.in_process else _default_runner()
     transcript = runner(source, path, options, args.file)
     if args.json:
-        sys.stdout.write(json.dumps(transcript, ensure_ascii=False) + "\n")
+        # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
+        # CSI for some terminals); they only occur inside strings, where \u escapes mean the same.
+        text = json.dumps(transcript, ensure_ascii=False)
+        sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
     else:
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()

@@ -8,6 +8,7 @@ time per step of a lesson (the AppTest measurement of a whole rerun is in docs/a
 from __future__ import annotations
 
 import functools
+import os
 import statistics
 import sys
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._app_config import cache_bytes
 from ._app_trace import TraceCache, Traced, in_process_runner
 from ._diff import StepDiff
 from ._render import render_code, render_error, render_events, sql_total
@@ -57,7 +59,18 @@ class StepHTML:
 
 _RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
 _RENDERED_MAX = 512
+# By weight too: a step of a pasted program can draw to megabytes of HTML. A quarter of
+# SQLECHO_CACHE_MB (the trace caches have the rest); a step bigger than an eighth of it is redrawn.
+_RENDERED_BYTES = cache_bytes(os.environ)[0] // 4
 _RENDERED_LOCK = threading.Lock()
+_rendered_bytes = 0
+
+
+def _weight(blocks: StepHTML) -> int:
+    # About a byte a character (the HTML is mostly ASCII), plus each string object.
+    return sum(
+        len(text) + 49 for text in (blocks.code, blocks.events, blocks.objects, blocks.database, blocks.whole)
+    )
 
 
 def render_step(
@@ -79,11 +92,15 @@ def render_step(
         if key in _RENDERED:
             _RENDERED.move_to_end(key)
             return _RENDERED[key]
+    global _rendered_bytes
     blocks = draw_step(traced, index, marks=marks, heading=heading)
+    weight = _weight(blocks)
     with _RENDERED_LOCK:
-        _RENDERED[key] = blocks
-        while len(_RENDERED) > _RENDERED_MAX:
-            _RENDERED.popitem(last=False)
+        if weight <= _RENDERED_BYTES // 8 and key not in _RENDERED:
+            _RENDERED[key] = blocks
+            _rendered_bytes += weight
+        while _RENDERED and (len(_RENDERED) > _RENDERED_MAX or _rendered_bytes > _RENDERED_BYTES):
+            _rendered_bytes -= _weight(_RENDERED.popitem(last=False)[1])
     return blocks
 
 

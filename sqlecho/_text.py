@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._plain import terminal_safe
+
 __all__ = ["format_event", "format_transcript"]
 
 _RULE = "─"
@@ -68,7 +70,10 @@ def _object(obj: dict[str, Any]) -> str:
 
 
 def format_transcript(transcript: dict[str, Any], source: str | None = None) -> str:
-    """The whole transcript as text; ``source`` (the program text) adds the code of each step."""
+    """The whole transcript as text; ``source`` (the program text) adds the code of each step.
+
+    Control characters other than newline and tab are shown as ``\\xNN``, never written as such.
+    """
     code_lines = source.splitlines() if source is not None else []
     out: list[str] = []
     steps = transcript["steps"]
@@ -79,9 +84,9 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
         out.append(f"{_RULE * 2} Step {step['index'] + 1}/{len(steps)}{title} · {where} {_RULE * 20}")
         if step.get("narrative"):
             out.extend("  # " + line for line in step["narrative"].splitlines())
-        for number in range(first, last + 1):
-            if 0 < number <= len(code_lines):
-                out.append(f"{number:4d} | {code_lines[number - 1]}")
+        # Within the program text: a step's line range says nothing about how long the loop is.
+        for number in range(max(first, 1), min(last, len(code_lines)) + 1):
+            out.append(f"{number:4d} | {code_lines[number - 1]}")
         out.extend(format_event(event) for event in step["events"])
         if step["objects"]:
             out.append("  objects:")
@@ -95,4 +100,6 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     if truncated:
         out.append(f"(transcript cut short: {_one_line(truncated)})")
     out.append(f"status: {transcript.get('status', 'ok')}")
-    return "\n".join(out)
+    # Everything above is the program's (its output, titles, SQL, values, errors): its escape
+    # sequences must not reach the reader's terminal (window title, OSC 52 clipboard).
+    return terminal_safe("\n".join(out))

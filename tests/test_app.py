@@ -8,6 +8,7 @@ environment variables, as an operator would set them.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,7 +49,12 @@ def _current_lines(at: AppTest) -> list[int]:
 
 
 def _messages(at: AppTest) -> list[str]:
-    return [element.value for element in [*at.warning, *at.info, *at.error]]
+    """The messages on the page, as the reader reads them (markdown escapes undone)."""
+    return [_unescaped(element.value) for element in [*at.warning, *at.info, *at.error]]
+
+
+def _unescaped(markdown: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")  # see md_literal
 
 
 def _clean(at: AppTest) -> None:
@@ -120,7 +126,7 @@ def test_a_deep_link_opens_exactly_that_step() -> None:
         ({"lesson": "01_first_steps", "step": "0"}, "**Step 1 of 8**", "Steps are numbered from 1"),
         ({"lesson": "01_first_steps", "step": "999"}, "**Step 8 of 8**", "This lesson has 8 steps"),
         ({"lesson": "01_first_steps", "step": "abc"}, "**Step 1 of 8**", "“abc” is not a step number"),
-        ({"lesson": "01_first_steps", "autoflush": "sometimes"}, "**Step 1 of 8**", "`autoflush=sometimes`"),
+        ({"lesson": "01_first_steps", "autoflush": "sometimes"}, "**Step 1 of 8**", "“autoflush=sometimes”"),
     ],
 )
 def test_a_bad_deep_link_gets_a_friendly_message_and_a_sensible_step(
@@ -323,3 +329,97 @@ def test_the_whole_program_is_one_click_away() -> None:
     total = len((FIXTURES / "02_relationships.py").read_text().splitlines())
     assert re.findall(r'class="sqe-ln">(\d+)<', whole) == [str(n) for n in range(1, total + 1)]
     assert re.findall(r'sqe-current[^"]*"><span class="sqe-ln">(\d+)<', whole) == ["38", "39"]
+
+
+# -- what strangers write is shown, never obeyed ----------------------------------------------
+
+EVIL = "[click](https://evil.example)![x](https://evil.example/i.png)**bold** <img src=x> :red[r] $x$"
+
+
+def _literal(markdown: str) -> bool:
+    """True when every ASCII punctuation character of ``markdown`` is backslash-escaped."""
+    return not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\.", "", markdown))
+
+
+@pytest.mark.parametrize("name", ["lesson", "step", "expire_on_commit", "autoflush", "presenter"])
+def test_link_parameters_are_shown_as_plain_text(name: str) -> None:
+    at = _app(**{"lesson": "01_first_steps", name: EVIL})
+    _clean(at)
+    [warning] = at.warning
+    assert _literal(warning.value), warning.value  # no link, image, emphasis, color or math
+    assert "[click](https" in _unescaped(warning.value)
+
+
+def test_a_long_crafted_lesson_name_is_shown_as_plain_text() -> None:
+    at = _app(lesson=EVIL)
+    _clean(at)
+    [warning] = at.warning
+    assert _literal(warning.value), warning.value
+    assert _unescaped(warning.value).startswith(
+        "There is no lesson called “[click](https://evil.example)![x]"
+    )
+
+
+def test_pasted_narratives_and_titles_load_no_remote_image() -> None:
+    code = (
+        "# %% [markdown]\n# Read [the docs](https://sqlmodel.tiangolo.com) ![x](https://evil.example/n.png)\n"
+        "# ![y][ref]\n#\n# [ref]: https://evil.example/r.png\n"
+        "# %% Title ![t](https://evil.example/t.png)\nx = 1\n"
+    )
+    at = _your_code(code)
+    _clean(at)
+    shown = "\n".join(element.value for element in at.markdown)
+    assert (
+        "evil.example/n.png" in shown and "[the docs](https://sqlmodel.tiangolo.com)" in shown
+    )  # links stay
+    assert "![" not in shown, shown  # every image is text: "!\[x](...)"
+    assert "!\\[t](https://evil.example/t.png)" in _counter(at)
+
+
+# -- a transcript the page cannot draw --------------------------------------------------------
+
+STEP = {"index": 0, "lines": [1, 1], "events": [], "objects": [], "session": {}, "tables": {}}
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        {"steps": [{**STEP, "lines": "x"}]},
+        {"steps": [{**STEP, "events": [1, 2]}]},
+        {"steps": [{**STEP, "objects": [{"state": "persistent", "values": {}, "names": [], "expired": []}]}]},
+        {"steps": [1]},
+        {"status": "ok"},
+        {"steps": [{**STEP, "error": "boom"}], "status": "error"},
+    ],
+    ids=["lines", "events", "object-without-label", "step-not-a-dict", "no-steps", "error-a-string"],
+)
+def test_a_malformed_transcript_is_one_plain_message(
+    transcript: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlecho import _app_view, _render_step
+
+    monkeypatch.setattr(_app_view, "in_process_runner", lambda *_, **__: transcript)
+    # Steps drawn by earlier tests are kept by program text: draw these afresh.
+    monkeypatch.setattr(_render_step, "_RENDERED", OrderedDict())
+    monkeypatch.setattr(_render_step, "_rendered_bytes", 0)
+    _app_view.trace_cache.clear()  # type: ignore[attr-defined]  # the next caches use the forged runner
+    try:
+        at = _your_code("x = 1\n")
+        _clean(at)
+        for page in ("your code", "lesson"):
+            messages = [text for text in _messages(at) if text.startswith("This trace could not be shown: ")]
+            assert len(messages) == 1 and "/" not in messages[0] and "Traceback" not in messages[0], (
+                page,
+                _messages(at),
+            )
+            at = _app()
+            _clean(at)
+    finally:
+        _app_view.trace_cache.clear()  # type: ignore[attr-defined]
+
+
+def test_production_config_shows_no_error_details() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"

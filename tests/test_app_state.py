@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sqlecho import TraceOptions
-from sqlecho._app_config import AppConfig, parse_limits
+from sqlecho._app_config import DEFAULT_CACHE_MB, AppConfig, cache_bytes, parse_limits
 from sqlecho._app_state import (
     Switches,
     clamp_step,
@@ -20,7 +22,7 @@ from sqlecho._app_state import (
     parse_link,
     prettify_stem,
 )
-from sqlecho._app_trace import TraceCache, TraceFailed, in_process_runner
+from sqlecho._app_trace import TraceCache, TraceFailed, in_process_runner, transcript_bytes
 from sqlecho._limits import Limits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
@@ -103,7 +105,7 @@ def test_bad_link_parts_give_messages_and_defaults() -> None:
     assert request.lesson == "01_first_steps"
     assert request.problems == [
         "There is no lesson called “<b>nope</b>”; showing 01_first_steps instead.",
-        "`autoflush=maybe` is not understood (use 0 or 1); it was ignored.",
+        "“autoflush=maybe” is not understood (use 0 or 1); it was ignored.",
     ]
     assert request.switches.autoflush is True
     assert parse_link({"lesson": "x" * 500}, STEMS).problems[0].count("x") == 57
@@ -270,3 +272,67 @@ def test_in_process_runner_traces_a_lesson() -> None:
     transcript = in_process_runner(lesson.read_text(), lesson, TraceOptions(), "03.py")
     assert transcript["source"] == "03.py" and transcript["status"] == "error"
     assert transcript["steps"][-1]["error"]["type"] == "NoResultFound"
+
+
+# -- the cache's weight -----------------------------------------------------------------------
+
+
+def _events(count: int) -> dict[str, Any]:
+    """A transcript of ``count`` tiny events (the weight the program controls)."""
+    events = [{"kind": "output", "line": 1, "stream": "stdout", "text": f"{n}\n"} for n in range(count)]
+    return {"steps": [{"lines": [1, 1], "events": events, "objects": []}]}
+
+
+def test_transcript_bytes_is_close_to_the_memory_a_transcript_takes() -> None:
+    for transcript in (
+        _events(20_000),
+        in_process_runner(
+            (FIXTURES / "01_first_steps.py").read_text(),
+            FIXTURES / "01_first_steps.py",
+            TraceOptions(),
+            "01.py",
+        ),
+    ):
+        text = json.dumps(transcript)
+        tracemalloc.start()
+        try:
+            decoded = json.loads(text)
+            used = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert 0.75 * used < transcript_bytes(decoded) < 1.25 * used, (transcript_bytes(decoded), used)
+    assert transcript_bytes(_events(20_000)) > 5 * len(json.dumps(_events(20_000)))  # not the JSON's length
+
+
+def test_the_cache_keeps_traces_by_weight_least_recently_used_first() -> None:
+    sizes = {"a": 1000, "b": 1000, "c": 1000, "d": 1000, "e": 1000, "big": 20_000}
+    calls: list[str] = []
+
+    def runner(source: str, path: Path, options: TraceOptions, name: str, **_: Any) -> dict[str, Any]:
+        calls.append(source)
+        return _events(sizes[source])
+
+    weight = transcript_bytes(_events(1000))
+    cache = TraceCache(runner, max_bytes=int(4.5 * weight))  # room for four; one may take 1.125
+    for source in ("a", "b", "c", "d", "a", "e"):  # "a" was used again: "b" is the oldest
+        cache.trace(source, Path("p.py"), TraceOptions(), "p")
+    assert cache.bytes == 4 * weight <= cache.max_bytes
+    for source in ("a", "c", "d", "e"):
+        assert cache.peek(source, Path("p.py"), TraceOptions(), "p") is not None, source
+    assert cache.peek("b", Path("p.py"), TraceOptions(), "p") is None
+    # Too heavy to keep: returned every time, traced every time, and nothing else is pushed out.
+    for _ in range(2):
+        assert len(cache.trace("big", Path("p.py"), TraceOptions(), "p").steps[0]["events"]) == 20_000
+    assert calls == ["a", "b", "c", "d", "e", "big", "big"]
+    assert cache.bytes == 4 * weight
+
+
+def test_the_cache_budget_is_a_setting(tmp_path: Path) -> None:
+    assert cache_bytes({}) == (DEFAULT_CACHE_MB * 1024**2, None)
+    assert cache_bytes({"SQLECHO_CACHE_MB": "16"}) == (16 * 1024**2, None)
+    for bad in ("lots", "0", "-3", "nan", "inf"):
+        assert cache_bytes({"SQLECHO_CACHE_MB": bad})[0] == DEFAULT_CACHE_MB * 1024**2
+        problems = AppConfig.from_env({"SQLECHO_CACHE_MB": bad}, tmp_path).problems
+        assert problems == (
+            f"SQLECHO_CACHE_MB={bad!r} is not a positive number of MiB; using {DEFAULT_CACHE_MB}.",
+        )

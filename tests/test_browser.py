@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +180,37 @@ def test_your_code_page_traces_a_pasted_program(browser: object, app_url: str) -
         _shot(page, "your-code")
     finally:
         page.context.close()  # type: ignore[attr-defined]
+
+
+REMOTE = "http://127.0.0.1:9/sqlecho-remote"  # nothing listens; a request would still be seen
+
+
+def test_strangers_text_loads_nothing_and_links_nothing(browser: object, app_url: str) -> None:
+    """A crafted link and a pasted narrative: their images never load, raw HTML stays text."""
+    requested: list[str] = []
+    crafted = f"[click]({REMOTE}/link)![x]({REMOTE}/link.png)<img src={REMOTE}/html.png>"
+    page = _open(browser, f"{app_url}/?lesson={urllib.parse.quote(crafted)}")
+    page.on("request", lambda request: requested.append(request.url))  # type: ignore[attr-defined]
+    try:
+        alert = page.get_by_role("alert").filter(has_text="There is no lesson called")
+        expect(alert).to_be_visible(timeout=WAIT_MS)
+        shown = alert.inner_text().replace("\u2060", "")  # the invisible joiners that stop autolinks
+        assert f"“[click]({REMOTE}/link)![x]" in shown, shown
+        assert alert.locator("a, img").count() == 0, alert.inner_html()
+        page.goto(f"{app_url}/your_code")  # type: ignore[attr-defined]
+        box = page.get_by_role("textbox", name="Your program")  # type: ignore[attr-defined]
+        expect(box).to_be_visible(timeout=WAIT_MS)
+        box.fill(
+            f"# %% [markdown]\n# Look ![n]({REMOTE}/narrative.png) <img src='{REMOTE}/raw.png'>\n"
+            f"# %% Title ![t]({REMOTE}/title.png)\nx = 1\n"
+        )
+        page.get_by_role("button", name="Run").click()  # type: ignore[attr-defined]
+        expect(page.get_by_text("Step 1 of 1", exact=False)).to_be_visible(timeout=WAIT_MS)  # type: ignore[attr-defined]
+        shown = page.locator('[data-testid="stMarkdownContainer"] p')  # type: ignore[attr-defined]
+        expect(shown.filter(has_text="Look")).to_contain_text(f"Look ![n]({REMOTE}/narrative.png)")
+        expect(shown.filter(has_text="Step 1 of 1")).to_contain_text(f"Title ![t]({REMOTE}/title.png)")
+        assert page.locator(f'img[src^="{REMOTE}"]').count() == 0  # type: ignore[attr-defined]
+        _shot(page, "strangers-text")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+    assert [url for url in requested if url.startswith(REMOTE)] == []

@@ -137,3 +137,82 @@ def test_real_command_line(tmp_path: Path) -> None:
         "text": "saved\n",
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson.py"]
+
+
+# -- what the program prints cannot drive the reader's terminal ----------------------------------
+
+HOSTILE = """\
+# %% [markdown]
+# Narrative NARRATED text
+
+# %% Title TITLED here
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class Hero(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+
+# %% Attack
+print("\\x1b]0;pwned\\x07")
+print("\\x1b]52;c;cHduZWQ=\\x07", "\\x9b31m", "tab\\tkept")
+with Session(engine) as session:
+    hero = Hero(name="Dead\\x1b[31mpond\\x9b")
+    session.add(hero)
+    session.commit()
+    session.refresh(hero)
+raise ValueError("\\x1b]52;c;ZXJyb3I=\\x07")
+"""
+
+
+def _escape_free(text: str) -> None:
+    assert not [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_text_form_shows_control_characters_instead_of_sending_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hostile.py"
+    # Raw control characters in the file too: in a title, a markdown cell, and so in source lines.
+    path.write_text(HOSTILE.replace("TITLED", "\x1b[2J").replace("NARRATED", "\x1b]0;x\x07"))
+    code, out, _ = run(["trace", str(path)], capsys)
+    assert code == 1
+    _escape_free(out)
+    for expected in (
+        r"> \x1b]0;pwned\x07",  # output: the window title stays as it was
+        r"> \x1b]52;c;cHduZWQ=\x07 \x9b31m tab" + "\tkept",  # OSC 52 (clipboard), 8-bit CSI; tab kept
+        r"Title \x1b[2J here",  # the step title, and the source line it came from
+        r"  # Narrative \x1b]0;x\x07 text",
+        r'"Dead\u001b[31mpond\x9b"',  # parameters and object values (JSON-escaped C0 too)
+        r"ValueError: \x1b]52;c;ZXJyb3I=\x07",
+    ):
+        assert expected in out, expected
+
+
+def test_json_form_escapes_every_control_character(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hostile.py"
+    path.write_text(HOSTILE)
+    _, out, _ = run(["trace", str(path), "--json"], capsys)
+    _escape_free(out)
+    transcript = json.loads(out)  # still JSON, and the strings are as the program printed them
+    printed = [e["text"] for e in transcript["steps"][1]["events"] if e["kind"] == "output"]
+    assert printed == ["\x1b]0;pwned\x07\n", "\x1b]52;c;cHduZWQ=\x07 \x9b31m tab\tkept\n"]
+    assert "\\u009b" in out and "\\u001b" in out
+
+
+def test_a_forged_line_range_prints_at_most_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "p.py"
+    path.write_text("x = 1\n")
+    step = {"index": 0, "lines": [1, 10**15], "events": [], "objects": []}
+    forged = {"version": 1, "status": "ok", "steps": [step]}
+    code = main(["trace", str(path)], runner=lambda *_: forged)
+    out, _ = capsys.readouterr()
+    assert code == 0 and "   1 | x = 1" in out and "   2 |" not in out

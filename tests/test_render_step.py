@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from sqlecho import TraceOptions
 from sqlecho._app_trace import TraceCache, Traced, in_process_runner
 from sqlecho._diff import StepDiff
+from sqlecho._plain import md_no_remote_images
 from sqlecho._render import render_events
 from sqlecho._render_step import diff_summary, draw_step, narrative_text, render_step, time_render
 
@@ -73,3 +75,43 @@ def test_time_render_measures_every_step(traced: Traced) -> None:
     timing = time_render(traced, rounds=2)
     assert timing.steps == len(traced.steps)
     assert 0 < timing.p50_ms <= timing.p95_ms <= timing.max_ms
+
+
+# -- narratives from strangers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markdown", "shown"),
+    [
+        ("![x](https://evil.example/i.png)", "!\\[x](https://evil.example/i.png)"),
+        (
+            "![x][ref]\n\n[ref]: https://evil.example/i.png",
+            "!\\[x][ref]\n\n[ref]: https://evil.example/i.png",
+        ),
+        ("\\![x](https://e/i.png)", "\\!\\[x](https://e/i.png)"),  # an escaped "!" is no way round
+        ("\\\\![x](https://e/i.png)", "\\\\!\\[x](https://e/i.png)"),  # nor an escaped backslash
+        ("[![x](https://e/i.png)](https://e)", "[!\\[x](https://e/i.png)](https://e)"),
+        ("Read [the docs](https://sqlmodel.tiangolo.com), **twice**.", None),  # links and emphasis stay
+    ],
+)
+def test_narratives_and_titles_load_no_remote_image(markdown: str, shown: str | None) -> None:
+    assert md_no_remote_images(markdown) == (markdown if shown is None else shown)
+
+
+def test_drawn_steps_are_kept_by_weight(traced: Traced, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlecho import _render_step
+
+    weight = _render_step._weight(draw_step(traced, 0))
+    monkeypatch.setattr(_render_step, "_RENDERED", OrderedDict())
+    monkeypatch.setattr(_render_step, "_rendered_bytes", 0)
+    monkeypatch.setattr(_render_step, "_RENDERED_BYTES", 8 * weight)  # step 1 is an eighth: kept
+    first = render_step(traced, 0)
+    assert render_step(traced, 0) is first
+    for index in range(1, len(traced.steps)):
+        render_step(traced, index)
+    assert 0 < _render_step._rendered_bytes <= 8 * weight
+    assert sum(map(_render_step._weight, _render_step._RENDERED.values())) == _render_step._rendered_bytes
+    monkeypatch.setattr(_render_step, "_RENDERED_BYTES", 8 * weight - 8)  # now step 1 is too heavy
+    monkeypatch.setattr(_render_step, "_RENDERED", OrderedDict())
+    monkeypatch.setattr(_render_step, "_rendered_bytes", 0)
+    assert render_step(traced, 0) is not render_step(traced, 0)
