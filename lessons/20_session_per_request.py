@@ -137,8 +137,9 @@ print(created.model_dump())
 
 # %% [markdown]
 # The response model, which reads each attribute, is loud instead: reading an expired attribute
-# of a detached object raises `DetachedInstanceError`, and pydantic reports it for every field as a `ValidationError` (read the message of this step). In
-# FastAPI the client would get an "Internal Server Error".
+# of a detached object raises `DetachedInstanceError`, and pydantic reports it for every field as
+# a `ValidationError` (read the message of this step). In FastAPI the client would get an
+# "Internal Server Error".
 #
 # Expect: no SQL
 
