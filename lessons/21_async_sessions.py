@@ -144,7 +144,7 @@ except StatementError as error:
 # **Fix 1: load it with an await.** `await session.refresh(lantern)` reloads the row inside the
 # coroutine, where waiting is allowed. **Fix 2: do not expire on commit.** An `AsyncSession(engine,
 # expire_on_commit=False)` keeps the values after its commit, so reading them needs no database
-# (with the stale-data price of lesson 4). Most async applications create their sessions that
+# (with the stale-data price of lesson 4). Many async applications create their sessions that
 # way.
 #
 # Expect: 1 SELECT (refresh), 1 INSERT (flush), 1 COMMIT

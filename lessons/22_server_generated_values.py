@@ -7,11 +7,11 @@
 # they are *expired* after a flush, when SQLAlchemy fetches them for you (`eager_defaults`), and
 # what `refresh` fetches.
 #
-# `server_default=...` goes into `CREATE TABLE` as `DEFAULT ...`. `onupdate=...` does not: the
-# ORM adds it to every UPDATE it sends. In your code the clock would be `func.now()` (SQL
-# `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this lesson shows the
-# same times on every run, its database clock is a SQL function of our own, `library_now()`,
-# installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
+# `server_default=...` goes into `CREATE TABLE` as `DEFAULT ...`. `onupdate=...` does not:
+# SQLAlchemy adds it to every UPDATE it sends for the table. In your code the clock would be
+# `func.now()` (SQL `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this
+# lesson shows the same times on every run, its database clock is a SQL function of our own,
+# `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
 # Expect: 3 CREATE
 #
@@ -65,9 +65,9 @@ session = Session(engine)
 
 # %% [markdown]
 # A new book, not yet flushed. Predict `created_at`: `None`. The database has not been asked
-# yet, and `None` is only the Python-side default of the field. Careful: do not pass
-# `created_at=None` yourself. A value you set is sent as it is, and the INSERT would store NULL
-# instead of using the DEFAULT.
+# yet, and `None` is only the Python-side default of the field. (Passing `created_at=None`
+# explicitly would change nothing: for a column with a default, SQLAlchemy leaves a `None` out of
+# the INSERT, so that the database's default applies.)
 #
 # Expect: no SQL
 

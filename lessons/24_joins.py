@@ -106,8 +106,9 @@ with Session(engine) as session:
 # `joinedload(Author.books)` is a loader option: it adds its own
 # `LEFT OUTER JOIN book AS book_1` and fills `author.books` from it. One SELECT, and the loop
 # sends nothing. Two details: the join uses an alias (`book_1`) so that it never changes what
-# your query returns, which also means a `.where(Book.year > 2020)` would not filter it; and a
-# joined collection repeats each author once per book, so SQLAlchemy asks you for `.unique()`.
+# your query returns, which also means a `.where(Book.year > 2020)` would not filter the loaded
+# books (it would bring the un-aliased `book` table into the FROM clause instead); and a joined
+# collection repeats each author once per book, so SQLAlchemy asks you for `.unique()`.
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
 

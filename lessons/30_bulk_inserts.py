@@ -86,12 +86,13 @@ print([(book.id, book.title, inspect(book).persistent) for book in new_books])
 # %% [markdown]
 # A **bulk UPDATE by primary key**: `session.execute(update(Book), [dicts])`, each dictionary
 # with the primary key and the new values. SQLAlchemy turns it into one executemany
-# `UPDATE book SET copies=? WHERE book.id = ?`. First we load the book with id 1 (one SELECT).
-# Predict `lantern.copies` after the UPDATE: 6, with no SELECT. The session copies the new
-# values onto the objects it has loaded for those primary keys (the object panel shows
-# `copies` refreshed); book 2 is not loaded, so there is nothing to update in memory.
+# `UPDATE book SET copies=? WHERE book.id = ?`. Books 1 and 2 are still loaded (the `books`
+# list of the `add_all` step), so `session.get(Book, 1)` answers from the identity map without
+# SQL. Predict `lantern.copies` after the UPDATE: 6, with no SELECT. The session copies the new
+# values onto the objects it has loaded for those primary keys (the transcript says `copies`
+# was refreshed for both); a row with no loaded object would simply be updated in the database.
 #
-# Expect: 1 UPDATE, 1 SELECT
+# Expect: 1 UPDATE, 0 SELECT
 
 # %% Bulk update by primary key
 lantern = session.get(Book, 1)
