@@ -77,7 +77,7 @@ except AttributeError as error:
 # %% [markdown]
 # Three ways out: take element 0 of each row (`rows[0][0]`, or `rows[0].Book`), call
 # `.scalars()` on the result of `execute`, or use `session.scalars(query)`, which does the same in
-# one call. `.scalars()` means "the first element of each row". Each way below runs the query again.
+# one call. `.scalars()` means "the first element of each row". The last two run the query again.
 #
 # Expect: 2 SELECT
 

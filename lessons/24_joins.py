@@ -79,8 +79,9 @@ with Session(engine) as session:
 # %% [markdown]
 # Select **two** entities, `select(Book, Author)`, and each result row holds a book and its author
 # (rows, not objects: lesson 23). One SELECT with the columns of both tables. The authors are
-# loaded into the session, but the books' `author` relationship is still marked unloaded: the
-# query does not know which author belongs to which book's relationship.
+# loaded into the session, but the books' `author` relationship is still marked unloaded:
+# selecting an entity never fills another entity's relationship; only a loader option does
+# (below).
 #
 # Expect: 1 SELECT, 1 ROLLBACK
 
