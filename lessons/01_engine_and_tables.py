@@ -62,6 +62,12 @@ SQLModel.metadata.create_all(engine)
 #    type is a plain `int`.
 # 4. `COMMIT`: the end of the transaction.
 #
+# > **SQLite note:** with SQLite, this `BEGIN (implicit)` ... `COMMIT` pair is nominal. Python's
+# > `sqlite3` driver sends no real `BEGIN` before DDL such as `CREATE TABLE` (it starts a
+# > transaction only before INSERT, UPDATE or DELETE), so each statement here takes effect on its
+# > own. On PostgreSQL the same `create_all` really runs in one transaction. Lesson 14 shows where
+# > this driver behaviour becomes a trap.
+#
 # So what happens if we call `create_all` a second time?
 #
 # Expect: 1 PRAGMA, 0 CREATE

@@ -70,8 +70,15 @@ print("pending in the session:", [book.title for book in session.new])
 
 # %% [markdown]
 # `session.flush()` sends the pending changes to the database. Predict the SQL: one INSERT per
-# book. The database answers each INSERT with the new row's id (that is the `RETURNING id` at the
-# end of the statement), and SQLAlchemy stores it in the object.
+# book. The database answers each INSERT with the new row's id, and SQLAlchemy stores it in the
+# object.
+#
+# Look closely at the two INSERTs. Because two rows of the same table are flushed together,
+# SQLAlchemy uses its "insertmanyvalues" mode: it adds `RETURNING id` so that the database hands
+# back the new ids, and sends the rows in batches; "batch 1/2" means the first of two. Here each
+# batch holds one row: that way SQLAlchemy knows for sure which id belongs to which object. A
+# flush of a single new row sends a plain INSERT without `RETURNING` and reads the id from the
+# driver's `lastrowid` instead (you will see that in lesson 3).
 #
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
 # the database. The session now files each one in its **identity map** under its primary key:

@@ -12,6 +12,10 @@
 # `Session.commit`, https://docs.sqlalchemy.org/en/20/orm/session_basics.html#committing
 
 # %% Setup
+import shutil
+import tempfile
+from pathlib import Path
+
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 
@@ -22,7 +26,10 @@ class Book(SQLModel, table=True):
     copies: int = 1
 
 
-engine = create_engine("sqlite://")
+# Later a second session changes a row at the same time, so the database is a file: sessions on
+# an in-memory database would share one connection, and so one transaction.
+folder = Path(tempfile.mkdtemp())
+engine = create_engine(f"sqlite:///{folder / 'library.db'}")
 SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
@@ -111,8 +118,9 @@ with Session(engine) as other:
 # default `expire_on_commit=True`, its commit would have expired `lantern`, and this read would
 # have fetched 7. Lesson 19 looks at stale data in detail.
 #
-# Then we close both sessions. `session` still has the transaction that its reads opened; closing
-# ends it with a ROLLBACK, which is harmless: there was nothing left to commit.
+# Then we close both sessions and remove the database file. `session` still has the transaction
+# that its reads opened; closing ends it with a ROLLBACK, which is harmless: there was nothing
+# left to commit.
 #
 # Expect: 0 SELECT, 1 ROLLBACK
 
@@ -120,3 +128,5 @@ with Session(engine) as other:
 print("copies according to keeper:", lantern.copies)
 keeper.close()
 session.close()
+engine.dispose()
+shutil.rmtree(folder)

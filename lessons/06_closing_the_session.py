@@ -53,10 +53,10 @@ with Session(engine) as session:
 try:
     print(lantern.title)
 except DetachedInstanceError as error:
-    print(f"{type(error).__name__}: see https://sqlalche.me/e/20/{error.code}")
+    print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
 # %% [markdown]
-# There are three common fixes. **Fix 1: refresh before the session closes.** `refresh` loads the
+# There are four common fixes. **Fix 1: refresh before the session closes.** `refresh` loads the
 # attributes while a connection is still available, so they are there after the close.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (refresh)
@@ -108,12 +108,13 @@ with Session(engine) as session:
     print(tides.title, tides.year, tides.id)
 
 # %% [markdown]
-# And `lantern`, the broken one? A detached object can join a session again with `session.add`:
-# it becomes persistent in the new session, which can then load its expired attributes.
+# **Fix 4: re-attach the detached object.** And `lantern`, the broken one? A detached object can
+# join a session again with `session.add`: it becomes persistent in the new session, which can
+# then load its expired attributes.
 #
 # Expect: 1 SELECT (load expired)
 
-# %% Attach the detached book to a new session
+# %% Fix 4: attach the book to a new session
 with Session(engine) as session:
     session.add(lantern)
     print(lantern.title, lantern.id)

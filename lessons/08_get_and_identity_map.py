@@ -12,7 +12,11 @@
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#is-the-session-a-cache
 
 # %% Setup
-from sqlalchemy import insert
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import insert, inspect
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 
@@ -23,7 +27,10 @@ class Book(SQLModel, table=True):
     copies: int = 1
 
 
-engine = create_engine("sqlite://")
+# Later a second session works next to the first, so the database is a file: sessions on an
+# in-memory database would share one connection, and so one transaction.
+folder = Path(tempfile.mkdtemp())
+engine = create_engine(f"sqlite:///{folder / 'library.db'}")
 SQLModel.metadata.create_all(engine)
 with engine.begin() as connection:
     connection.execute(
@@ -112,12 +119,24 @@ print("same object?", other_lantern is lantern)
 print("copies in the first session:", lantern.copies, "| in the second:", other_lantern.copies)
 
 # %% [markdown]
-# One more subtlety: `get` skips the database only when the object it finds is **loaded**. After
-# `expire` (or a commit), the object is still in the identity map, but `get` has to load it
-# first.
+# One more subtlety: what does `get` do with an object that is in the identity map but partly
+# expired? Here only `copies` is expired. Predict: `get` returns the object **without any SQL**.
+# It checks only whether the object as a whole is expired; the missing `copies` is loaded later,
+# when you read it.
 #
-# At the end both sessions close. The change to `copies` in the first one was never flushed, so
-# it simply disappears with the session.
+# Expect: no SQL
+
+# %% Get a partly expired object
+other.expire(other_lantern, ["copies"])
+print("same object?", other.get(Book, 1) is other_lantern)
+print("expired:", sorted(inspect(other_lantern).expired_attributes))
+
+# %% [markdown]
+# After a plain `expire(obj)` (or a commit), the **whole** object is expired. It is still in the
+# identity map, but now `get` loads it first: one SELECT.
+#
+# At the end both sessions close and we remove the database file. The change to `copies` in the
+# first session was never flushed, so it simply disappears with the session.
 #
 # Expect: 1 SELECT (load expired)
 
@@ -126,3 +145,5 @@ other.expire(other_lantern)
 print("title:", other.get(Book, 1).title)
 other.close()
 session.close()
+engine.dispose()
+shutil.rmtree(folder)

@@ -46,12 +46,14 @@ PAGE_SIZE = 3
 # with the parameters `[3, 0]`.
 #
 # A page needs a fixed order. Without `order_by`, the database may return rows in any order it
-# likes, and the same row could show up on two pages or on none.
+# likes, and the same row could show up on two pages or on none. The order must also be
+# **unique**: two books with the same title could swap places between two queries. That is why
+# we sort by `Book.title, Book.id`: the id breaks any tie.
 #
 # Expect: 1 SELECT (query)
 
 # %% Page 1
-page_1 = session.exec(select(Book).order_by(Book.title).limit(PAGE_SIZE)).all()
+page_1 = session.exec(select(Book).order_by(Book.title, Book.id).limit(PAGE_SIZE)).all()
 print([book.title for book in page_1])
 
 # %% [markdown]
@@ -60,7 +62,7 @@ print([book.title for book in page_1])
 # Expect: 1 SELECT (query)
 
 # %% Page 2
-page_2 = session.exec(select(Book).order_by(Book.title).offset(PAGE_SIZE).limit(PAGE_SIZE)).all()
+page_2 = session.exec(select(Book).order_by(Book.title, Book.id).offset(PAGE_SIZE).limit(PAGE_SIZE)).all()
 print([book.title for book in page_2])
 
 # %% [markdown]
@@ -70,7 +72,7 @@ print([book.title for book in page_2])
 # Expect: 1 SELECT (query)
 
 # %% Page 3
-page_3 = session.exec(select(Book).order_by(Book.title).offset(2 * PAGE_SIZE).limit(PAGE_SIZE)).all()
+page_3 = session.exec(select(Book).order_by(Book.title, Book.id).offset(2 * PAGE_SIZE).limit(PAGE_SIZE)).all()
 print([book.title for book in page_3])
 
 # %% [markdown]
@@ -79,7 +81,7 @@ print([book.title for book in page_3])
 # Expect: 1 SELECT (query)
 
 # %% Page 4
-print(session.exec(select(Book).order_by(Book.title).offset(3 * PAGE_SIZE).limit(PAGE_SIZE)).all())
+print(session.exec(select(Book).order_by(Book.title, Book.id).offset(3 * PAGE_SIZE).limit(PAGE_SIZE)).all())
 
 # %% [markdown]
 # In an application you write the paging once. This function takes a page number (starting at 1)
@@ -94,7 +96,7 @@ print(session.exec(select(Book).order_by(Book.title).offset(3 * PAGE_SIZE).limit
 
 
 def titles_on_page(number: int) -> list[str]:
-    query = select(Book).order_by(Book.title).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    query = select(Book).order_by(Book.title, Book.id).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     return [book.title for book in session.exec(query).all()]
 
 

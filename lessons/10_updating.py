@@ -2,8 +2,10 @@
 # # Updating: dirty objects and attribute history
 #
 # To change a row you change the attribute of its object. That's it: no `update` call. The session
-# notices, remembers the old and the new value, and at the next flush sends an UPDATE with exactly
-# the columns that changed.
+# notices, remembers the old and the new value, and at the next flush sends an UPDATE with the
+# columns that changed. "Exactly the columns that changed" holds only when the old values are
+# loaded: the session can compare only what it knows, so for an expired object every column you
+# set goes into the UPDATE, changed or not (you will see both below).
 #
 # Expect: 1 CREATE, 1 INSERT
 #

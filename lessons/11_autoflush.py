@@ -88,7 +88,11 @@ session.commit()
 
 # %% [markdown]
 # The dark side of autoflush: problems show up at a distance. This book has no title, which the
-# table does not allow (`title` is NOT NULL). `session.add` is happy; the error appears only when
+# table does not allow (`title` is NOT NULL). Why does `Book(year=2024)` itself not complain?
+# SQLModel **skips validation for table models** (`table=True`): the constructor just sets the
+# attributes you pass, so a missing title stays missing. (A model without `table=True`, like the
+# response models of lesson 20, would raise a `ValidationError` right here; `Book.model_validate`
+# validates a table model on request.) `session.add` is happy too; the error appears only when
 # a later *query* autoflushes, and the traceback points at the query, not at the book. Read the
 # error message in full: SQLAlchemy says itself that it was "raised as a result of Query-invoked
 # autoflush".
@@ -106,10 +110,12 @@ except IntegrityError as error:
 
 # %% [markdown]
 # When a flush fails, SQLAlchemy rolls the database transaction back at once (the ROLLBACK in
-# the step above), and the session refuses to do anything else until you call
-# `session.rollback()` yourself, as the cell did in its `except` block. The rollback expired the
-# other books and made the broken book transient again (lesson 13 has more on rollback). The
-# query now works, with no INSERT.
+# the step above). Look at when the objects changed: the other books were expired and the broken
+# book became transient again **during that failed flush's own rollback**, on the line of the
+# query, before the `except` block ran (lesson 13 has more on rollback). The session then refuses
+# to do anything else until you call `session.rollback()` yourself, as the cell did in its
+# `except` block; that call ends the failed transaction and sends nothing more. The query now
+# works, with no INSERT.
 #
 # Expect: 0 INSERT, 1 SELECT (query)
 

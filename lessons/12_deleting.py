@@ -84,10 +84,12 @@ session.commit()
 print("detached?", inspect(orbit).detached)
 
 # %% [markdown]
-# Notice that `orbit` was **not** expired by the commit: commit expires the objects that are in
-# the session, and `orbit` left the session when its row was deleted. Its values are still in
-# memory (it is a perfectly normal Python object), and reading them sends no SQL. Handy for a
-# "deleted ..." message.
+# Notice that `orbit` was **not** expired by the commit: commit expires the objects in the
+# identity map, and `orbit` left the identity map when the flush deleted its row. It had not left
+# the *session*, though: a deleted object still belongs to its session until the commit, so that
+# a rollback could make it persistent again (lesson 13). Its values are still in memory (it is a
+# perfectly normal Python object), and reading them sends no SQL. Handy for a "deleted ..."
+# message.
 #
 # Expect: no SQL
 
@@ -108,15 +110,29 @@ session.expunge(draft)
 print("transient again?", inspect(draft).transient)
 
 # %% [markdown]
-# To delete rows without loading them first, run a DELETE statement through the session. It is
-# one statement, however many rows match, and no object goes through the deleted state. Then we
-# commit, and list the titles that are left.
+# To delete rows without loading them first, run a DELETE statement through the session: one
+# statement, however many rows match. What happens to objects that *are* loaded? To find out, we
+# first load "The Lantern Map" (2019), which the statement below will match.
 #
-# Expect: 1 DELETE (query), 1 COMMIT, 1 SELECT
+# Expect: 1 SELECT
+
+# %% Load a book the statement will match
+lantern = session.get(Book, 1)
+print(lantern.title, lantern.year)
+
+# %% [markdown]
+# Now the statement `DELETE FROM book WHERE book.year < ?`. Predict the state of `lantern`
+# afterwards. By default (`synchronize_session="auto"`) the session evaluates the WHERE clause in
+# Python against the objects it has loaded, and marks those that match as **deleted**, just as a
+# flush would. Rows that were never loaded are deleted without any object. Lesson 27 compares the
+# other `synchronize_session` settings. Then we commit, and list the titles that are left.
+#
+# Expect: 1 DELETE, 1 COMMIT, 1 SELECT
 
 # %% Delete with a statement
 result = session.exec(delete(Book).where(Book.year < 2020))
-print("rows deleted:", result.rowcount)
+print("rows deleted:", result.rowcount, "| lantern deleted?", inspect(lantern).deleted)
 session.commit()
+print("lantern detached?", inspect(lantern).detached)
 print("left:", session.exec(select(Book.title)).all())
 session.close()

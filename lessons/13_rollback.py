@@ -110,8 +110,13 @@ print("garden.id:", garden.id, "| in the session?", garden in session)
 
 # %% [markdown]
 # The transient books are ordinary objects again; you can add them to the session once more.
-# Predict the id that `moons` receives... Yes: 3, the same id that `garden` still claims (look at
+# Predict the id that `moons` receives... Here: 3, the same id that `garden` still claims (look at
 # the object panel). Two objects, one id, only one of them true.
+#
+# > **SQLite note:** the 3 comes from SQLite, which gives a new row `max(rowid) + 1` of the rows
+# > that exist, so the rolled-back id is handed out again. PostgreSQL and MySQL take ids from a
+# > sequence or counter that a rollback does not wind back, so there `moons` would normally get 4.
+# > Either way, `garden.id` is a stale id that no longer means anything.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
@@ -143,7 +148,7 @@ except IntegrityError as error:
 try:
     session.exec(select(Book)).all()
 except PendingRollbackError as error:
-    print(f"{type(error).__name__}: see https://sqlalche.me/e/20/{error.code}")
+    print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
 # %% [markdown]
 # `session.rollback()` acknowledges the failure. The session is usable again, and the broken book

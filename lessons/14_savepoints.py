@@ -49,8 +49,10 @@ session.add(Book(title="The Lantern Map", year=2019))
 session.flush()
 
 # %% [markdown]
-# `begin_nested()` starts a nested transaction. The `SAVEPOINT sa_savepoint_1` statement goes out
-# the next time the session uses its connection: here, at the flush, just before the INSERT of
+# `begin_nested()` starts a nested transaction. Before anything else it **flushes** whatever is
+# pending, so that changes made before the savepoint cannot be undone with it (here the outer work
+# is already flushed, so there is nothing to send). The `SAVEPOINT sa_savepoint_1` statement goes
+# out the next time the session uses its connection: here, at the flush, just before the INSERT of
 # the second book. Then we roll back the nested transaction only: `ROLLBACK TO SAVEPOINT` undoes
 # the second INSERT and nothing before it. The second book becomes transient; the first one is
 # untouched, and the outer transaction goes on.

@@ -89,14 +89,17 @@ session.commit()
 print("lantern.author_id:", lantern.author_id)
 
 # %% [markdown]
-# Now follow the relationship: `lantern.author.name`. The session looks up the author by her
-# primary key in the identity map and finds `ada` there, so following the relationship costs no
-# query. Ada is expired, though (the commit), so reading her name loads her.
+# Now follow the relationship, in two lines. `lantern.author` looks up the author by her primary
+# key in the identity map and finds `ada` there, so it needs no query to *find* her. But Ada is
+# expired (the commit), and the identity-map lookup returns only a loaded object: so
+# `lantern.author` itself sends the SELECT, which reloads Ada. Reading `.name` afterwards sends
+# nothing. Check the line numbers of the SQL.
 #
-# Expect: 1 SELECT (load expired)
+# Expect: 1 SELECT
 
 # %% Follow the relationship
-print("author:", lantern.author.name)
+author = lantern.author
+print("author:", author.name)
 
 # %% [markdown]
 # Move a book to a new author. Setting `orbit.author` removes `orbit` from `ada.books` in memory

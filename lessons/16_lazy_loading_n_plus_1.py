@@ -102,8 +102,10 @@ counts["lazy, from books"] = len(statements)
 
 # %% [markdown]
 # **`selectinload`** tells the query to load the books of *all* the authors it returns, right
-# away, with one extra SELECT: `... WHERE book.author_id IN (?, ?, ?)`. Two statements, whatever
-# the number of authors. The loop then reads `author.books` without any SQL.
+# away, with one extra SELECT: `... WHERE book.author_id IN (?, ?, ?)`. Two statements here; the
+# count grows only slowly with the number of authors, since the IN list holds up to 500 of them
+# and every further 500 authors add one more SELECT. The loop then reads `author.books` without
+# any SQL.
 #
 # Expect: 2 SELECT
 

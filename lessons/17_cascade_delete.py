@@ -164,8 +164,9 @@ with Session(strict_engine) as session:
 # %% [markdown]
 # Which one to choose? The ORM cascade works everywhere but loads every child first: fine for a
 # few books, slow for thousands. The database cascade costs the ORM nothing, as long as the
-# database really enforces it. And without either, deleting an author would set `author_id` to
-# NULL in the books the session has loaded, leaving books without an author.
+# database really enforces it. And without either (no cascade, no `passive_deletes`), deleting an
+# author makes the ORM load **all** of her books, not only those already loaded, and set each
+# one's `author_id` to NULL with an UPDATE, leaving books without an author.
 #
 # Tidy up: close the engines' connections and remove the temporary folder.
 #

@@ -3,8 +3,10 @@
 #
 # Two sessions are like two librarians with their own notebooks (their identity maps). When one of
 # them changes a row and commits, the other one's notebook still holds the old value, and a
-# query does **not** fix that by itself. This lesson shows the trap and the ways out:
-# `populate_existing`, `refresh`/`expire`, and ending the transaction.
+# query does **not** fix that by itself. This lesson shows the trap, the ways to see fresh data
+# (`populate_existing`, `refresh`/`expire`, ending the transaction), and why fresh data alone does
+# not prevent a lost update, which needs an atomic UPDATE (last step) or a lock or version check
+# (lesson 28).
 #
 # Two sessions need two real connections. An in-memory SQLite database lives inside one
 # connection (SQLAlchemy hands every session that same connection), so this lesson uses a file in
@@ -20,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 
@@ -85,7 +87,9 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 
 # %% [markdown]
 # `execution_options(populate_existing=True)` tells the query to overwrite the loaded attributes
-# with what it reads. Same SQL, different result.
+# with what it reads. Same SQL, different result. Careful: it overwrites **everything** it
+# loads, so a change you made to `desk_book` and had not flushed yet would be silently thrown
+# away (just like `refresh`, lesson 3).
 #
 # Expect: 1 SELECT (query)
 
@@ -117,6 +121,26 @@ web.commit()
 # %% The desk ends its transaction
 desk.commit()
 print("copies at the desk:", desk_book.copies)
+
+# %% [markdown]
+# Fresh data is not yet safe data. `refresh`, `populate_existing` or a new transaction only
+# shorten the time between reading and writing: if the website lends a copy after the desk reads
+# 1 and before the desk writes `desk_book.copies - 1`, the desk still writes a number computed
+# from a stale value, and one loan is lost. The real cures make the database do the arithmetic
+# or check the row:
+#
+# - an **atomic UPDATE** that computes from the current row: `copies = copies - 1`, shown here;
+# - a row lock with `select(...).with_for_update()`, or a version counter (`version_id_col`)
+#   that makes a stale write fail: both in lesson 28.
+#
+# Predict the SQL: `UPDATE book SET copies=(book.copies - ?) WHERE book.id = ?`. Whatever another
+# session committed in between, the database subtracts from the value it has now.
+#
+# Expect: 1 UPDATE, 1 COMMIT
+
+# %% The cure: an atomic update
+desk.exec(update(Book).where(Book.id == 1).values(copies=Book.copies - 1))
+desk.commit()
 
 # %% [markdown]
 # Tidy up: close both sessions and the engine, and remove the temporary folder.

@@ -1,12 +1,18 @@
 # %% [markdown]
 # # One session per request
 #
-# A web API usually opens one session per request and closes it when the request is done (in
-# FastAPI, a dependency that yields a session). The objects your endpoint returns then outlive
-# their session, and the framework turns them into JSON **after** your code has finished. Every
+# A web API usually opens one session per request and closes it when the request is done. The
+# framework turns what your endpoint returns into JSON **after** your code has finished. Every
 # lesson so far comes together here: expiry, detached objects, lazy loading.
 #
-# We simulate it without a server: each "endpoint" is a function that opens a session, does its
+# Whether the session is still open at that moment depends on who closes it. In FastAPI, a
+# dependency that yields a session (`with Session(engine) as session: yield session`) runs its
+# code after `yield` only once the response has been built (or even sent), so the session is
+# still open while `response_model` serializes your objects: lazy loads and expired attributes
+# still work there. The traps in this lesson are real when the endpoint, or a helper function it
+# calls, opens and closes **its own** session, as below: the objects it returns are detached.
+#
+# We simulate that without a server: each "endpoint" is a function that opens a session, does its
 # work, and returns; the caller plays the framework and serializes the result afterwards. The
 # `...Public` classes are response models: plain SQLModel classes (no table) that describe the
 # JSON.
@@ -97,7 +103,7 @@ print(BookPublic.model_validate(book).model_dump())
 try:
     print(book.author)
 except DetachedInstanceError as error:
-    print(f"{type(error).__name__}: see https://sqlalche.me/e/20/{error.code}")
+    print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
 # %% [markdown]
 # A request that creates a book: add, commit, return. Predict the state of the returned object:
@@ -130,9 +136,10 @@ created = create_book("Glass Rivers", 2024)
 print(created.model_dump())
 
 # %% [markdown]
-# The response model, which reads each attribute, is loud instead: reading an expired attribute of a detached object raises `DetachedInstanceError`, and
-# pydantic reports it for every field as a `ValidationError` (read the message of this step). In
-# FastAPI the client would get an "Internal Server Error".
+# The response model, which reads each attribute, is loud instead: reading an expired attribute
+# of a detached object raises `DetachedInstanceError`, and pydantic reports it for every field as
+# a `ValidationError` (read the message of this step). In FastAPI the client would get an
+# "Internal Server Error".
 #
 # Expect: no SQL
 

@@ -1,0 +1,137 @@
+# %% [markdown]
+# # Joins: join(), joinedload() and contains_eager()
+#
+# Three things with "join" in their name do three different jobs. `join()` adds a JOIN to *your*
+# query so that you can filter or select on a related table; it does not fill any relationship.
+# `joinedload()` fills a relationship with a JOIN of its own that you cannot filter on.
+# `contains_eager()` tells the ORM that *your* JOIN already holds the related rows, so it may fill
+# the relationship from them. Each step below uses a fresh session, so that nothing is loaded
+# beforehand (each one ends with a ROLLBACK when its `with` block closes).
+#
+# Expect: 2 CREATE, 2 INSERT
+#
+# Further reading: SQLAlchemy, "Joins",
+# https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html#joins and "Joined Eager Loading",
+# https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html#joined-eager-loading
+
+# %% Setup
+from sqlalchemy import insert, inspect
+from sqlalchemy.orm import contains_eager, joinedload
+from sqlmodel import Field, Relationship, Session, SQLModel, create_engine, func, select
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    books: list["Book"] = Relationship(back_populates="author")
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    author_id: int | None = Field(default=None, foreign_key="author.id")
+    author: Author | None = Relationship(back_populates="books")
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(
+        insert(Author).values([{"name": "Ada Quill"}, {"name": "Cora Vale"}, {"name": "Ben Ash"}])
+    )
+    connection.execute(
+        insert(Book).values(
+            [
+                {"title": "The Lantern Map", "year": 2019, "author_id": 1},
+                {"title": "Paper Moons", "year": 2023, "author_id": 1},
+                {"title": "A Quiet Orbit", "year": 2016, "author_id": 2},
+            ]
+        )
+    )
+
+# %% [markdown]
+# Filtering on a related table: the books of Ada. `join(Book.author)` adds
+# `JOIN author ON author.id = book.author_id` (the ORM knows the ON clause from the
+# relationship), and the WHERE can then name `Author.name`. Look at the SELECT list: only the
+# book's columns. The join is there to filter, nothing more.
+#
+# Expect: 1 SELECT, 1 ROLLBACK
+
+# %% join to filter
+with Session(engine) as session:
+    books = session.exec(select(Book).join(Book.author).where(Author.name == "Ada Quill")).all()
+    print("Ada's books:", [book.title for book in books])
+    print("author loaded?", "author" not in inspect(books[0]).unloaded)
+
+# %% [markdown]
+# So the author's data came through the JOIN, yet `book.author` is not loaded (the last line
+# above). Reading it now lazy-loads Ada: one SELECT. The second book finds her in the identity
+# map, so it costs nothing (lesson 15).
+#
+# Expect: 1 SELECT (lazy load), 1 ROLLBACK
+
+# %% A join does not fill the relationship
+with Session(engine) as session:
+    books = session.exec(select(Book).join(Book.author).where(Author.name == "Ada Quill")).all()
+    print([f"{book.title} by {book.author.name}" for book in books])
+
+# %% [markdown]
+# Select **two** entities, `select(Book, Author)`, and each result row holds a book and its author
+# (rows, not objects: lesson 23). One SELECT with the columns of both tables. The authors are
+# loaded into the session, but the books' `author` relationship is still marked unloaded:
+# selecting an entity never fills another entity's relationship; only a loader option does
+# (below).
+#
+# Expect: 1 SELECT, 1 ROLLBACK
+
+# %% Select two entities
+with Session(engine) as session:
+    for book, author in session.exec(select(Book, Author).join(Book.author).order_by(Book.id)):
+        print(book.title, "|", author.name, "| book.author loaded?", "author" not in inspect(book).unloaded)
+
+# %% [markdown]
+# `join()` is an INNER JOIN: Ben, who wrote nothing, has no book row to join with and vanishes.
+# `outerjoin()` sends a LEFT OUTER JOIN, which keeps every author, with NULLs for the missing
+# book. Counting `Book.id` (not rows) gives Ben his 0.
+#
+# Expect: 2 SELECT, 1 ROLLBACK
+
+# %% Inner join and left outer join
+with Session(engine) as session:
+    per_author = select(Author.name, func.count(Book.id)).group_by(Author.id).order_by(Author.id)
+    print("join:     ", session.exec(per_author.join(Book)).all())
+    print("outerjoin:", session.exec(per_author.outerjoin(Book)).all())
+
+# %% [markdown]
+# `joinedload(Author.books)` is a loader option: it adds its own
+# `LEFT OUTER JOIN book AS book_1` and fills `author.books` from it. One SELECT, and the loop
+# sends nothing. Two details: the join uses an alias (`book_1`) so that it never changes what
+# your query returns, which also means a `.where(Book.year > 2020)` would not filter the loaded
+# books (it would bring the un-aliased `book` table into the FROM clause instead); and a joined
+# collection repeats each author once per book, so SQLAlchemy asks you for `.unique()`.
+#
+# Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
+
+# %% joinedload
+with Session(engine) as session:
+    authors = (
+        session.exec(select(Author).options(joinedload(Author.books)).order_by(Author.id)).unique().all()
+    )
+    for author in authors:
+        print(author.name, "wrote", [book.title for book in author.books])
+
+# %% [markdown]
+# To filter on the related table **and** fill the relationship from the same JOIN, combine your
+# own `join()` with `contains_eager(Book.author)`. The SELECT list now has the author's columns
+# too, and `book.author` is filled from them: reading it sends nothing.
+#
+# Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
+
+# %% join with contains_eager
+with Session(engine) as session:
+    query = (
+        select(Book).join(Book.author).where(Author.name == "Ada Quill").options(contains_eager(Book.author))
+    )
+    for book in session.exec(query):
+        print(book.title, "by", book.author.name)

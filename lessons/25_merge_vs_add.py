@@ -1,0 +1,128 @@
+# %% [markdown]
+# # merge() versus add()
+#
+# `session.add(obj)` puts *that very object* into the session. `session.merge(obj)` does not: it
+# finds or loads the session's own object for the same primary key, copies the state of `obj`
+# onto it, and returns it. The difference matters as soon as an object comes from somewhere else:
+# another session, or an API payload that only carries an id. This lesson provokes the two
+# errors that `add` gives there, and shows `merge`, `make_transient` (to copy a row) and
+# `expunge_all`.
+#
+# Two sessions are open at the same time, so the database is a file in a temporary folder.
+#
+# Expect: 1 CREATE, 1 INSERT
+#
+# Further reading: SQLAlchemy, "Merging",
+# https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#merging
+
+# %% Setup
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import insert, inspect
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import make_transient
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    copies: int = 1
+
+
+folder = Path(tempfile.mkdtemp())
+engine = create_engine(f"sqlite:///{folder / 'library.db'}")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(insert(Book).values(title="The Lantern Map", copies=3))
+desk = Session(engine)
+web = Session(engine)
+
+# %% [markdown]
+# The desk session loads the book. `lantern` now belongs to `desk`: an object is attached to at
+# most one session at a time.
+#
+# Expect: 1 SELECT
+
+# %% The desk loads the book
+lantern = desk.get(Book, 1)
+print("attached to the desk?", inspect(lantern).session is desk)
+
+# %% [markdown]
+# The web session wants to work with the same book. `web.add(lantern)` would raise
+# `InvalidRequestError: Object '<Book ...>' is already attached to session '...' (this is '...')`.
+# `web.merge(lantern)` is the way: the web session looks up primary key 1 in its own identity map,
+# finds nothing, loads the row (one SELECT), copies `lantern`'s values onto its own object and
+# returns that. Predict: `web_copy is lantern`? No. Two sessions, two objects (lesson 19).
+#
+# Expect: 1 SELECT
+
+# %% Merge into a second session
+web_copy = web.merge(lantern)
+print("same object?", web_copy is lantern, "| lantern still at the desk?", inspect(lantern).session is desk)
+
+# %% [markdown]
+# Now the desk closes, and `lantern` is detached (lesson 6). Try `web.add(lantern)`: the web
+# session already holds an object with the key `(Book, (1,))`, `web_copy`, and one session never
+# has two objects for one row. `InvalidRequestError`: "another instance with key ... is already
+# present in this session". No SQL.
+#
+# Expect: 1 ROLLBACK, 0 SELECT
+
+# %% Add a detached object tags=["raises-exception"]
+desk.close()
+try:
+    web.add(lantern)
+except InvalidRequestError as error:
+    print("InvalidRequestError:", str(error).split("; ")[1])
+
+# %% [markdown]
+# An API payload: a new, **transient** `Book` with `id=1` and a new number of copies, built from
+# JSON. `add` would treat it as new and send an INSERT, which fails on the primary key. `merge`
+# copies its values onto `web_copy` (found in the identity map: no SELECT) and marks it dirty;
+# the commit sends the UPDATE. The payload object itself stays transient.
+#
+# Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% Merge an API payload
+payload = Book(id=1, title="The Lantern Map", copies=5)
+merged = web.merge(payload)
+print("merged is web_copy?", merged is web_copy, "| payload transient?", inspect(payload).transient)
+web.commit()
+
+# %% [markdown]
+# To **copy** a row, take a loaded object out of its identity with `make_transient(obj)`: it
+# becomes transient, keeps its loaded values, and forgets its key. Clear the id, change the title,
+# `add` it, and the commit INSERTs a new row. (`lantern` is detached but still loaded, so this
+# works; `make_transient` drops *expired* attributes, so an expired object would lose them.)
+# Reading the new id after the commit loads the expired copy again: one SELECT.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (load expired)
+
+# %% Copy a row with make_transient
+make_transient(lantern)
+lantern.id = None
+lantern.title = "The Lantern Map (large print)"
+web.add(lantern)
+web.commit()
+print("new id:", lantern.id)
+
+# %% [markdown]
+# `web.expunge_all()` detaches every object of the session and empties its identity map, without
+# any SQL. Afterwards `get` cannot answer from memory and sends a SELECT, returning a new object.
+# A last query lists the titles: the original and its copy. Then we close the session and remove
+# the database file.
+#
+# Expect: 2 SELECT, 0 UPDATE
+
+# %% expunge_all
+web.expunge_all()
+print("web_copy detached?", inspect(web_copy).detached)
+again = web.get(Book, 1)
+print("a new object?", again is not web_copy, "| copies:", again.copies)
+print("titles:", web.exec(select(Book.title).order_by(Book.id)).all())
+web.close()
+engine.dispose()
+shutil.rmtree(folder)

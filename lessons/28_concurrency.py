@@ -1,0 +1,148 @@
+# %% [markdown]
+# # Concurrency: lost updates, version counters and row locks
+#
+# Two sessions read the same row, both compute a new value from what they read, and both write.
+# The second write silently wipes out the first: a **lost update**. Lesson 19 showed why fresh
+# reads do not prevent it, and the atomic `copies = copies - 1`. This lesson shows the lost update
+# happening, then two more cures: a version counter (`version_id_col`) that makes the stale write
+# fail with `StaleDataError`, and a row lock (`with_for_update()`), which SQLite ignores.
+#
+# Two sessions at once need two connections, so the database is a file in a temporary folder.
+# `Book` has no protection; `Shelf` carries a version counter: `__mapper_args__` names its
+# `version` column as the `version_id_col`.
+#
+# Expect: 2 CREATE, 2 INSERT
+#
+# Further reading: SQLAlchemy, "Configuring a Version Counter",
+# https://docs.sqlalchemy.org/en/20/orm/versioning.html
+
+# %% Setup
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, insert
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    copies: int = 1
+
+
+shelf_version = Column("version", Integer, nullable=False)
+
+
+class Shelf(SQLModel, table=True):
+    __mapper_args__ = {"version_id_col": shelf_version}
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    free_slots: int
+    version: int | None = Field(default=None, sa_column=shelf_version)
+
+
+folder = Path(tempfile.mkdtemp())
+engine = create_engine(f"sqlite:///{folder / 'library.db'}")
+SQLModel.metadata.create_all(engine)
+with engine.begin() as connection:
+    connection.execute(insert(Book).values(title="The Lantern Map", copies=3))
+    connection.execute(insert(Shelf).values(name="New arrivals", free_slots=3, version=1))
+desk = Session(engine)
+web = Session(engine)
+
+# %% [markdown]
+# The desk and the website each load the book: both see 3 copies.
+#
+# Expect: 2 SELECT
+
+# %% Both read the book
+desk_book = desk.get(Book, 1)
+web_book = web.get(Book, 1)
+print("desk sees", desk_book.copies, "| web sees", web_book.copies)
+
+# %% [markdown]
+# Both lend a copy, computing in Python from what they read: each writes `copies=2`. Predict the
+# final value: two loans from 3 should leave 1, but the database ends with 2 (see the database
+# panel). The website's loan is lost, and nobody got an error.
+#
+# Expect: 2 UPDATE (flush), 2 COMMIT
+
+# %% Both lend a copy
+web_book.copies -= 1
+web.commit()
+desk_book.copies -= 1
+desk.commit()
+
+# %% [markdown]
+# The same race on the versioned `Shelf`. Both sessions load it at version 1, and the website
+# takes a slot and commits. Look at its UPDATE: `SET free_slots=?, version=? WHERE shelf.id = ?
+# AND shelf.version = ?`. The ORM raises the version to 2, and writes only if the row is still at
+# the version it read. A last query reads the version from the database: 2.
+#
+# Expect: 3 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% Both load the shelf, the web writes
+desk_shelf = desk.get(Shelf, 1)
+web_shelf = web.get(Shelf, 1)
+web_shelf.free_slots -= 1
+web.commit()
+print("version after the web's write:", web.exec(select(Shelf.version)).one())
+
+# %% [markdown]
+# Now the desk writes from its stale copy. Its UPDATE says `WHERE ... AND shelf.version = 1`,
+# which matches no row any more. The ORM sees "0 rows matched" instead of 1 and raises
+# `StaleDataError`: the lost update became an error you can handle (reload, recompute, retry).
+# The session rolls back.
+#
+# Expect: 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
+
+# %% The stale write fails tags=["raises-exception"]
+desk_shelf.free_slots -= 1
+try:
+    desk.commit()
+except StaleDataError as error:
+    print("StaleDataError:", error)
+    desk.rollback()
+
+# %% [markdown]
+# The retry: after the rollback the desk's shelf is expired, so reading it loads version 2 and
+# 2 free slots; the desk takes its slot from there, and this time the UPDATE matches (version 2
+# becomes 3). A last query reads the free slots: 1.
+#
+# Expect: 1 SELECT (load expired), 1 UPDATE (flush), 1 COMMIT
+
+# %% Retry from fresh data
+desk_shelf.free_slots -= 1
+desk.commit()
+print("free slots:", desk.exec(select(Shelf.free_slots)).one())
+
+# %% [markdown]
+# A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
+# it until the transaction ends, so that a second session doing the same waits. Predict the SQL
+# on SQLite... there is no `FOR UPDATE` in it at all.
+#
+# > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
+# > `FOR UPDATE` out. SQLite locks the whole database while a transaction writes. On PostgreSQL
+# > and MySQL the same code sends `SELECT ... FOR UPDATE`, and the second session's SELECT
+# > waits until the first one commits.
+#
+# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% with_for_update
+book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+book.copies -= 1
+desk.commit()
+
+# %% [markdown]
+# Tidy up: close both sessions and the engine, and remove the temporary folder. The web session
+# still has the transaction its last read opened: closing ends it with a ROLLBACK.
+#
+# Expect: 0 statements
+
+# %% Tidy up
+desk.close()
+web.close()
+engine.dispose()
+shutil.rmtree(folder)
