@@ -13,6 +13,7 @@ import json
 import os
 import selectors
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["GRACE_S", "Job", "run_sandboxed"]
 
 STARTUP_TIMEOUT_S = 30.0
-UID_BASE = 1_000_000
-"""As root, the worker's supervisor runs as user UID_BASE + 2 x the worker's process id, and the
-program as the user after it: ids of the run's own, so the kernel counts and protects them apart."""
 _STDERR_KEPT = 64 * 1024
 _OOM_POLL_S = 0.25
 """How often a quiet run's control group is asked whether the kernel killed one of its processes."""
@@ -82,10 +80,6 @@ class _Reader:
 
     def _payload(self) -> bytes:
         job, worker = self.job, self.worker
-        uid = None
-        if worker.command.confined and os.geteuid() == 0:
-            # Two users of the run's own: the supervisor's, and the next one for the program.
-            uid = UID_BASE + 2 * worker.popen.pid
         document = {
             "source": job.source,
             "path": str(job.path),
@@ -93,7 +87,6 @@ class _Reader:
             "options": dataclasses.asdict(job.options),
             "limits": dataclasses.asdict(job.limits),
             "confined": worker.command.confined,
-            "uid": uid,
         }
         return json.dumps(document).encode()
 
@@ -116,9 +109,12 @@ class _Reader:
                 if remaining <= 0:
                     self.ending.reason = "wall_time" if self.ending.started else "startup"
                     return
-                if self.worker.oom_killed():
-                    return  # a process of the run was killed for memory: the run is over
-                for key, _mask in selector.select(min(remaining, _OOM_POLL_S)):
+                ready = selector.select(min(remaining, _OOM_POLL_S))
+                # Asked only when the run is quiet (reading the group costs ~0.5 ms): a process
+                # of the run killed for memory leaves the rest waiting, not writing.
+                if not ready and self.worker.oom_killed():
+                    return
+                for key, _mask in ready:
                     if key.fd == job_in:
                         try:
                             pending = pending[os.write(job_in, pending) :]
@@ -235,6 +231,10 @@ class _Reader:
         return transcript_of(job.source, job.name, job.options, status, steps, elapsed)
 
 
+_closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlecho-close")
+"""Closes finished workers in the background; one thread, so a burst of runs queues up."""
+
+
 def run_sandboxed(
     source: str,
     path: Path,
@@ -287,4 +287,9 @@ def run_sandboxed(
     try:
         return reader.transcript()
     finally:
-        worker.close(finished=reader.done is not None)
+        if reader.done is not None:
+            # The transcript is whole: the worker ends by itself, and waiting for its namespace
+            # to wind down (and its control group to go) is no part of the caller's time.
+            _closer.submit(worker.close, finished=True)
+        else:
+            worker.close()

@@ -32,6 +32,7 @@ from ._cgroup import RunCgroup, cgroup_support
 
 __all__ = [
     "TOKEN_VARIABLE",
+    "UID_BASE",
     "Sandbox",
     "SandboxRefused",
     "WorkerCommand",
@@ -45,6 +46,8 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _WORKER = "from sqlecho._worker import main; main()"
 TOKEN_VARIABLE = "SQLECHO_WORKER"
+UID_BASE = 1_000_000
+"""As root, sandboxed runs take user ids from UID_BASE up (see Sandbox.command)."""
 """Outside bubblewrap, the worker's token is also in its environment (see _processes.sweep)."""
 # A copy of a folder the sandbox user cannot read is made only up to this size.
 _STAGE_MAX_FILES = 2_000
@@ -131,9 +134,14 @@ class Sandbox:
         Raises SandboxRefused when a folder cannot be shown to the sandbox user.
         """
         token = f"{self.tag}-{secrets.token_hex(6)}"
-        python = [self.python, "-s", "-B", "-P", "-c", _WORKER, str(result_fd), token]
+        # As root (in bubblewrap), two users of the run's own: the supervisor's, then the
+        # program's. Drawn at random from a range of 2**29 pairs above UID_BASE: runs also live in
+        # PID namespaces of their own, so even a repeat would not let one reach another.
+        confined = self.confined()
+        uid = str(UID_BASE + 2 * secrets.randbelow(1 << 29)) if confined and os.geteuid() == 0 else "-"
+        python = [self.python, "-s", "-B", "-P", "-c", _WORKER, str(result_fd), token, uid]
         join = ["/bin/sh", "-c", _JOIN_CGROUP, "sqlecho-cgroup", *cgroup.procs_files, "--"] if cgroup else []
-        if self.confined():
+        if confined:
             readable = _top_folders(folders)
             stage = Path(tempfile.mkdtemp(prefix="sqlecho-view-")) if os.geteuid() == 0 else None
             try:

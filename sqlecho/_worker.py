@@ -1,6 +1,6 @@
 """The worker process: import the heavy libraries, wait for one job, trace it, stream the steps.
 
-Started as ``python -c "from sqlecho._worker import main; main()" RESULT_FD TOKEN``. It talks
+Started as ``python -c "from sqlecho._worker import main; main()" RESULT_FD TOKEN UID``. It talks
 to its parent in JSON lines on RESULT_FD, never on stdout (the program may write to fd 1 or close
 it): ``{"ready": ...}`` once warm, ``{"started": true}`` when the job arrived, ``{"step": STEP}``
 for every finished step, ``{"limit": NAME}`` when a limit fired, ``{"done": TRANSCRIPT}`` (its
@@ -8,12 +8,13 @@ for every finished step, ``{"limit": NAME}`` when a limit fired, ``{"done": TRAN
 The job is one JSON document on stdin. One job per process: the next program gets a fresh
 interpreter.
 
-The program never holds RESULT_FD. When the job arrives the worker forks: the child becomes the
-program's own user, traces the program and writes its messages to a pipe; the parent, the
-*supervisor*, becomes another user (the program cannot signal it or read its ``/proc`` entry),
-forwards only the message kinds a tracer sends, and reports how the child ended. Whatever the
-program writes, the server still gets a truthful ``exit`` and validates everything else (see
-_validate.py): the program can garble its own transcript, never the server.
+The program never holds RESULT_FD. At start the worker forks: the parent becomes the
+*supervisor* (``_supervisor.py``, another user: the program cannot signal it or read its
+``/proc`` entry), which holds RESULT_FD, forwards only the message kinds a tracer sends and
+reports how the worker ended; the child goes on as the worker and, when the job arrives, becomes
+the program's own user and traces it, writing to a pipe. Whatever the program writes, the server
+still gets a truthful ``exit`` and validates everything else (see _validate.py): the program can
+garble its own transcript, never the server.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import faulthandler
 import json
 import os
 import resource
-import selectors
 import signal
 import sys
 from pathlib import Path
@@ -79,19 +79,10 @@ class Channel:
         else:
             self.send(message)
 
-    def send_raw(self, line: bytes) -> None:
-        """Forward a line the program's process wrote (the supervisor's relay)."""
-        self._write(line)
-
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view) :]
-
-
-_FORWARDED = (b'{"step":', b'{"limit":', b'{"done":', b'{"failed":')
-"""Message kinds the program's process may send; "ready", "started" and "exit" come only from
-the supervisor (the tracer's encoder writes no space after the brace, so a prefix test is exact)."""
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -237,13 +228,13 @@ def apply_rlimits(limits: Limits) -> None:
 def _become_program_user(job: dict[str, Any]) -> None:
     """Give up every privilege before the program runs (confined runs; see _privileges.py).
 
-    As root, ``job["uid"]`` is the supervisor's user and the program takes the next one; as a
+    As root, ``job["uid"]`` is the program's user (the supervisor has the one before); as a
     normal user bubblewrap's user namespace already left no capability. Either way the worker
     checks, and a run that still holds anything does not start.
     """
     uid = job.get("uid")
     if isinstance(uid, int):
-        drop_to(uid + 1)
+        drop_to(uid)
     if job.get("confined"):
         check_unprivileged()
 
@@ -292,81 +283,40 @@ def run(job: dict[str, Any], channel: Channel) -> None:
     channel.send({"done": transcript})
 
 
-def _program(job: dict[str, Any], write_end: int) -> NoReturn:
-    """The forked child: run the job, report on ``write_end``, never return."""
-    status = 0
-    channel = Channel(write_end)
-    try:
-        run(job, channel)
-    except BaseException as exc:  # noqa: BLE001 - e.g. privileges that could not be dropped
-        try:
-            channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})
-        except OSError:
-            status = CHANNEL_LOST
-    _hard_exit(status)
-
-
-def supervise(job: dict[str, Any], channel: Channel) -> None:
-    """Run the job in a child process and forward what it says; end with its exit status."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(read_end)
-        os.close(channel.fd)  # the program never holds the server's channel
-        _program(job, write_end)
-    os.close(write_end)
-    uid = job.get("uid")
-    if isinstance(uid, int):
-        drop_to(uid, dumpable=False)
-    _relay(read_end, child, channel, int(job["limits"]["output"]))
-    _, status = os.waitpid(child, 0)
-    channel.send({"exit": os.waitstatus_to_exitcode(status)})
-
-
-def _relay(source: int, child: int, channel: Channel, most: int) -> None:
-    """Forward whole lines of the allowed kinds from ``source`` until the child has ended.
-
-    A line longer than ``most`` (the run's output limit) is forwarded as it is, unfinished,
-    so that the server's own byte count stops the run.
-    """
-    os.set_blocking(source, False)
-    ended = os.pidfd_open(child)
-    pending = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(source, selectors.EVENT_READ)
-        selector.register(ended, selectors.EVENT_READ)
-        open_ = True
-        while open_:
-            ready = {key.fd for key, _mask in selector.select()}
-            # Once the child is gone, read what it left and stop (a grandchild may hold the pipe).
-            finished = ended in ready
-            while True:
-                try:
-                    data = os.read(source, 1 << 16)
-                except BlockingIOError:
-                    break
-                if not data:
-                    open_ = False
-                    break
-                *lines, pending = (pending + data).split(b"\n")
-                for line in lines:
-                    if line.startswith(_FORWARDED):
-                        channel.send_raw(line + b"\n")
-                if len(pending) > most:
-                    channel.send_raw(pending)
-                    pending = b""
-            if finished:
-                open_ = False
-    os.close(ended)
-    os.close(source)
+SUPERVISOR = str(Path(__file__).with_name("_supervisor.py"))
 
 
 def main() -> None:
-    """Entry point of the worker process."""
-    channel = Channel(int(sys.argv[1]))
-    versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
-    # The filter is installed before anything untrusted exists; every process inherits it.
+    """Entry point of the worker process: ``RESULT_FD TOKEN UID`` (UID ``-`` when not root).
+
+    Before the job exists, the worker splits in two (see the module's docstring): this process
+    forks, the parent becomes the small supervisor (a user of its own, the channel's holder) by
+    exec, and the child goes on as the worker, writing to a pipe of its own. Forking here, while
+    warm and waiting, keeps the fork off the run's time, and the exec means the two share no
+    memory that the program's writes would have to copy.
+    """
+    result_fd, uid = int(sys.argv[1]), None if sys.argv[3] == "-" else int(sys.argv[3])
+    # The filter goes on before anything untrusted exists; every process inherits it.
     missing = _seccomp.install() if _seccomp.filter_program() is not None else None
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child != 0:
+        os.close(write_end)
+        os.close(0)  # the job is the worker's to read
+        os.set_inheritable(read_end, True)  # pipes are close-on-exec by default
+        try:
+            if uid is not None:
+                drop_to(uid)
+            os.execv(
+                sys.executable,
+                [sys.executable, "-S", "-I", SUPERVISOR, str(result_fd), str(read_end), str(child)],
+            )
+        finally:
+            _hard_exit(CHANNEL_LOST)  # only if exec failed: the worker's channel is gone with us
+    os.close(read_end)
+    os.close(result_fd)  # the program never holds the server's channel
+    channel = Channel(write_end)
+    versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
     channel.send({"ready": {"versions": versions}})
     status = 0
     try:
@@ -374,7 +324,7 @@ def main() -> None:
         channel.send({"started": True})
         if missing is not None:
             raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
-        supervise(job, channel)
+        run({**job, "uid": None if uid is None else uid + 1}, channel)
     except BaseException as exc:  # noqa: BLE001 - e.g. a job the worker cannot read
         try:
             channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})

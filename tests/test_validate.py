@@ -387,7 +387,8 @@ def test_objects_of_the_wrong_shape_are_refused() -> None:
 
 def test_too_many_objects_in_a_step_are_over_budget() -> None:
     record = _step()["objects"][0]
-    _reject(lambda: _check(_step(objects=[record] * 2001)), "2001 objects", kind=OverBudget)
+    most = Budget().max_objects_per_step
+    _reject(lambda: _check(_step(objects=[record] * (most + 1))), f"{most + 1} objects", kind=OverBudget)
 
 
 @pytest.mark.parametrize(
