@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from sqlecho._app_view import config_for
+from sqlecho._app.view import config_for
 
 ROOT = Path(__file__).resolve().parent
 

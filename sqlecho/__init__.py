@@ -1,8 +1,8 @@
 """sqlecho: see the SQL your SQLModel/SQLAlchemy code sends, why, and what it did to your objects."""
 
-from ._capture import Capture, capture
-from ._state import ObjectState
-from ._tracer import TRANSCRIPT_VERSION, TraceOptions, trace, trace_source
+from ._record.capture import Capture, capture
+from ._record.objects import ObjectState
+from ._trace.tracer import TRANSCRIPT_VERSION, TraceOptions, trace, trace_source
 
 __version__ = "0.1.0"
 

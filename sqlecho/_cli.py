@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._text import format_transcript
-from ._tracer import TraceOptions, trace_source
+from ._render.text import format_transcript
+from ._trace.tracer import TraceOptions, trace_source
 
 __all__ = ["main", "read_program"]
 
@@ -79,7 +79,7 @@ def _in_process(source: str, path: Path, options: TraceOptions, name: str) -> di
 
 def _default_runner() -> Runner:
     try:
-        from ._runner import run_sandboxed
+        from ._sandbox.runner import run_sandboxed
     except ImportError:  # pragma: no cover - the sandbox module is part of the package
         return _in_process
     runner: Runner = run_sandboxed

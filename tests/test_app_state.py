@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from sqlecho import TraceOptions
-from sqlecho._app_config import AppConfig, parse_limits
-from sqlecho._app_state import (
+from sqlecho._app.config import AppConfig, parse_limits
+from sqlecho._app.lessons import (
     Switches,
     clamp_step,
     discover_lessons,
@@ -20,8 +20,8 @@ from sqlecho._app_state import (
     parse_link,
     prettify_stem,
 )
-from sqlecho._app_trace import TraceCache, TraceFailed, in_process_runner
-from sqlecho._limits import Limits
+from sqlecho._app.traces import TraceCache, TraceFailed, in_process_runner
+from sqlecho._sandbox.limits import Limits
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 STEMS = ["01_first_steps", "02_relationships"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from sqlecho import bench
-from sqlecho._bench_stats import SPECS, Figure, Goal, Verdict, percentile
-from sqlecho._bench_workload import cell_lesson, line_script, reference_workload, write_program
-from sqlecho._tracer import trace
+import benchmarks.__main__ as bench
+from benchmarks.stats import SPECS, Figure, Goal, Verdict, percentile
+from benchmarks.workload import cell_lesson, line_script, reference_workload, write_program
+from sqlecho._trace.tracer import trace
 
 
 def test_every_figure_is_in_exactly_one_part() -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.orm import (
 )
 
 from sqlecho import Capture, capture
-from sqlecho._sqltext import kind_of
+from sqlecho._transcript.sql import kind_of
 
 HERE = "tests/test_capture.py"
 _EVENTS = ("begin", "commit", "rollback", "before_cursor_execute", "after_cursor_execute", "handle_error")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlecho._capture_bench import measure_capture_overhead
+from benchmarks.capture import measure_capture_overhead
 
 
 def test_the_benchmark_times_three_modes_of_the_same_workload() -> None:

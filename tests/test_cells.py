@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlecho._cells import CellKind, code_steps, has_cells, parse_cells
+from sqlecho._trace.cells import CellKind, code_steps, has_cells, parse_cells
 
 SOURCE = '''\
 import os

@@ -24,7 +24,7 @@ import pytest
 from conftest import LESSONS, ROOT
 
 from sqlecho import trace
-from sqlecho._cells import CellKind, parse_cells
+from sqlecho._trace.cells import CellKind, parse_cells
 
 GOLDEN = ROOT / "tests" / "golden"
 LESSON_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))

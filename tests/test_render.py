@@ -6,7 +6,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from sqlecho._render import (
+from sqlecho._render.code import esc, format_sql, highlight_python_lines, highlight_sql, py_repr
+from sqlecho._render.events import (
     MAX_EVENTS_SHOWN,
     cause_chip,
     render_code,
@@ -15,7 +16,6 @@ from sqlecho._render import (
     sql_total,
     statement_counts,
 )
-from sqlecho._render_code import esc, format_sql, highlight_python_lines, highlight_sql, py_repr
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from sqlecho import TraceOptions, trace
-from sqlecho._diff import StepDiff, diff_transcripts, variant_label
-from sqlecho._explain import clean_message, docs_link, explain
+from sqlecho._render.diff import StepDiff, diff_transcripts, variant_label
+from sqlecho._render.explain import clean_message, docs_link, explain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 

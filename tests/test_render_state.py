@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlecho._render_state import (
+from sqlecho._render.panels import (
     MAX_OBJECTS_SHOWN,
     STATES,
     attribute_order,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from sqlecho import TraceOptions
-from sqlecho._app_trace import TraceCache, Traced, in_process_runner
-from sqlecho._diff import StepDiff
-from sqlecho._render import render_events
-from sqlecho._render_step import diff_summary, draw_step, narrative_text, render_step, time_render
+from sqlecho._app.traces import TraceCache, Traced, in_process_runner
+from sqlecho._render.diff import StepDiff
+from sqlecho._render.events import render_events
+from sqlecho._render.step import diff_summary, draw_step, narrative_text, render_step, time_render
 
 LESSON = Path(__file__).parent / "fixtures" / "lessons" / "01_first_steps.py"
 

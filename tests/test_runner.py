@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from sqlecho._limits import Limits, limit_message
-from sqlecho._pool import WorkerPool
-from sqlecho._runner import run_sandboxed
-from sqlecho._sandbox import Sandbox
-from sqlecho._tracer import TraceOptions
+from sqlecho._sandbox.launch import Sandbox
+from sqlecho._sandbox.limits import Limits, limit_message
+from sqlecho._sandbox.pool import WorkerPool
+from sqlecho._sandbox.runner import run_sandboxed
+from sqlecho._trace.tracer import TraceOptions
 
 LESSON = """\
 # %% [markdown]

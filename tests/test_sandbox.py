@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from sqlecho._runner import GRACE_S
-from sqlecho._sandbox import sandbox_status
+from sqlecho._sandbox.launch import sandbox_status
+from sqlecho._sandbox.runner import GRACE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_LIMITS = {
@@ -372,7 +372,7 @@ def test_junk_written_to_the_result_pipe_is_ignored(tmp_path: Path) -> None:
 def test_python_under_tmp_stays_visible_inside_the_private_tmp() -> None:
     """A virtualenv or checkout under /tmp (CI clones often live there) is bound after the private
     /tmp is mounted, so the later mount does not hide the interpreter."""
-    from sqlecho._sandbox import Sandbox, _python_paths, _top_folders
+    from sqlecho._sandbox.launch import Sandbox, _python_paths, _top_folders
 
     args = Sandbox()._bwrap_args([], 1 << 20)
     tmpfs = args.index("--tmpfs")

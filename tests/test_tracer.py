@@ -182,8 +182,8 @@ def test_snapshot_of_an_expired_object_emits_no_sql_and_changes_nothing() -> Non
     from sqlalchemy import event, inspect
     from sqlmodel import Field, Session, SQLModel, create_engine
 
-    from sqlecho._isolation import reset_sqlmodel
-    from sqlecho._state import ObjectRegistry
+    from sqlecho._record.objects import ObjectRegistry
+    from sqlecho._trace.isolation import reset_sqlmodel
 
     reset_sqlmodel()
     try:

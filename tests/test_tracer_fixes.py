@@ -113,7 +113,7 @@ def test_expired_lists_only_what_the_next_access_would_load(tmp_path: Path) -> N
 def test_a_recorder_that_fails_to_install_halfway_leaves_no_listener() -> None:
     from sqlalchemy import create_engine, event
 
-    from sqlecho._recorder import EngineRecorder
+    from sqlecho._record.recorder import EngineRecorder
 
     engine = create_engine("sqlite://")
     recorder = EngineRecorder(engine, lambda _e: None, lambda _s, _d: (None, "query"), lambda: None)
@@ -132,8 +132,8 @@ def test_fast_parameter_rows_equal_the_general_conversion() -> None:
     import datetime
     import decimal
 
-    from sqlecho._recorder import _row
-    from sqlecho._state import jsonable
+    from sqlecho._record.objects import jsonable
+    from sqlecho._record.recorder import _row
 
     rows = [
         (1, "a", None, True, 2.5),

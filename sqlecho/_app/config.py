@@ -1,0 +1,103 @@
+"""The operator's settings for ``streamlit run app.py``, read from environment variables.
+
+=============================  ===================================================================
+``SQLECHO_ALLOW_USER_CODE``    ``0`` turns the "Your code" page off (public deployments). Default 1.
+``SQLECHO_LESSONS``            The lessons folder. Default: ``lessons/`` beside ``app.py``.
+``SQLECHO_RUNNER``             ``sandbox`` (default when available) or ``in-process`` (trusted code
+                               only: a single user's own machine).
+``SQLECHO_USER_LIMITS``        Limits for pasted programs, e.g. ``wall_time=5,cpu_time=3,memory=256M``
+                               (names: the fields of :class:`sqlecho._sandbox.limits.Limits`).
+=============================  ===================================================================
+
+A value that cannot be read is ignored, with a message the app shows, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AppConfig", "parse_limits"]
+
+_SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _number(text: str, integer: bool) -> float | int:
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    scale = 1
+    if text and text[-1] in _SIZES:
+        scale, text = _SIZES[text[-1]], text[:-1]
+    value = float(text) * scale
+    return int(value) if integer else value
+
+
+def parse_limits(text: str) -> tuple[Any, list[str]]:
+    """``Limits`` from ``"wall_time=5,memory=256M"``, and messages for the parts that were ignored.
+
+    Returns ``(None, [...])`` when the sandbox (and so its ``Limits``) is not available.
+    """
+    try:
+        from .._sandbox.limits import Limits
+    except ImportError:
+        return None, ["SQLECHO_USER_LIMITS is set, but this installation has no sandbox limits."]
+    fields = {f.name: f for f in dataclasses.fields(Limits)}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in fields:
+            problems.append(f"SQLECHO_USER_LIMITS: unknown limit {name!r} (known: {', '.join(fields)}).")
+            continue
+        try:
+            value = _number(raw, integer=fields[name].type in ("int", int))
+            Limits(**{name: value})  # type: ignore[arg-type]  # one field at a time, checked above
+        except ValueError:
+            problems.append(f"SQLECHO_USER_LIMITS: {part!r} is not a positive number.")
+            continue
+        values[name] = value
+    return Limits(**values), problems
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """How this app is deployed."""
+
+    lessons_dir: Path
+    """Where the lessons are."""
+    allow_user_code: bool = True
+    """False hides the "Your code" page."""
+    runner: str = "sandbox"
+    """``sandbox`` or ``in-process``."""
+    user_limits: Any = None
+    """``sqlecho._sandbox.limits.Limits`` for pasted programs (None: the sandbox's defaults)."""
+    problems: tuple[str, ...] = field(default=())
+    """Settings that were ignored, and why."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], default_lessons: Path) -> AppConfig:
+        """Read the settings from ``environ`` (normally ``os.environ``)."""
+        problems: list[str] = []
+        allow = environ.get("SQLECHO_ALLOW_USER_CODE", "1").strip().lower()
+        if allow not in ("0", "1", "false", "true", "no", "yes", "off", "on", ""):
+            problems.append(f"SQLECHO_ALLOW_USER_CODE={allow!r} is not 0 or 1; the page stays off.")
+        runner = environ.get("SQLECHO_RUNNER", "sandbox").strip().lower().replace("_", "-") or "sandbox"
+        if runner not in ("sandbox", "in-process"):
+            problems.append(f"SQLECHO_RUNNER={runner!r} is not 'sandbox' or 'in-process'; using the sandbox.")
+            runner = "sandbox"
+        limits = None
+        if environ.get("SQLECHO_USER_LIMITS", "").strip():
+            limits, limit_problems = parse_limits(environ["SQLECHO_USER_LIMITS"])
+            problems.extend(limit_problems)
+        lessons = environ.get("SQLECHO_LESSONS", "").strip()
+        return cls(
+            lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
+            allow_user_code=allow in ("1", "true", "yes", "on", ""),
+            runner=runner,
+            user_limits=limits,
+            problems=tuple(problems),
+        )

@@ -1,0 +1,202 @@
+"""Streamlit layout shared by the app's pages: the step navigator and one step of a transcript.
+
+Everything drawn here comes from the pure renderers (:mod:`sqlecho._render.step` and the
+modules it uses); this module only places their HTML. A step is a handful of
+``st.html`` blocks rather than dozens of widgets, which keeps a step change to a few milliseconds.
+
+Streamlit forgets the state of a widget that is not drawn in a run (another page, a lesson with
+one step), so the reader's position lives in plain session-state keys, and widgets are seeded
+from them on every run and write back through their callbacks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from .._render.code import esc
+from .._render.css import style_tag
+from .._render.diff import StepDiff
+from .._render.step import diff_summary, narrative_text, render_step
+from .config import AppConfig
+from .traces import Runner, TraceCache, Traced, in_process_runner, sandbox_runner
+
+__all__ = ["config_for", "navigator", "runner_for", "show_step", "trace_cache", "use_style"]
+
+
+def config_for(app_root: Path) -> AppConfig:
+    """The deployment settings (environment variables; lessons beside ``app.py`` by default)."""
+    return AppConfig.from_env(os.environ, app_root / "lessons")
+
+
+def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner | None, str]:
+    """The runner for lessons (``trusted``) or pasted programs, and its name.
+
+    Pasted programs only ever run in the sandbox unless the operator chose ``in-process``;
+    lessons fall back to the in-process tracer when this installation has no sandbox.
+    """
+    if config.runner == "in-process":
+        return in_process_runner, "in-process"
+    sandboxed = sandbox_runner()
+    if sandboxed is not None:
+        return sandboxed, "sandbox"
+    return (in_process_runner, "in-process") if trusted else (None, "none")
+
+
+# Traces kept per server process: every lesson with a few switch combinations, and the most
+# recent pasted programs apart, so that a class pasting code does not push the lessons out.
+_KEPT = {"lessons": 96, "your code": 32}
+
+
+@st.cache_resource(show_spinner=False)
+def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
+    """The cache for one runner kind and purpose, shared by every session of this server process."""
+    if kind != "sandbox":
+        return TraceCache(in_process_runner, maxsize=_KEPT[purpose])
+    runner = sandbox_runner()
+    assert runner is not None  # "sandbox" is only chosen when the runner imports
+    from .._sandbox.pool import default_pool
+
+    try:
+        pool = default_pool()
+    except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
+        pool = None
+    return TraceCache(runner, maxsize=_KEPT[purpose], pool=pool)
+
+
+def use_style(presenter: bool) -> None:
+    """Add the stylesheet (a style-only ``st.html`` takes no room on the page)."""
+    st.html(style_tag(presenter))
+
+
+def _go(key: str, value: int) -> None:
+    st.session_state[key] = value
+
+
+def _from_widget(key: str, widget: str) -> None:
+    st.session_state[key] = st.session_state[widget]
+
+
+def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) -> int:
+    """First/previous/next/last buttons, "Step N of M" and a slider; returns the 1-based step.
+
+    Args:
+        titles: the title of each step (None for untitled steps); one entry per step.
+        prefix: session-state prefix of this navigator (each page has its own).
+        shortcuts: arrow keys, Home and End move between steps.
+    """
+    count = len(titles)
+    key = f"{prefix}step"
+    step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
+    st.session_state[key] = step
+    keys: dict[str, str | None] = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
+    if not shortcuts:
+        keys = dict.fromkeys(keys)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button(
+            "First",
+            icon=":material/first_page:",
+            key=f"{prefix}first",
+            on_click=_go,
+            args=(key, 1),
+            disabled=step <= 1,
+            shortcut=keys["first"],
+        )
+        st.button(
+            "Previous",
+            icon=":material/chevron_left:",
+            key=f"{prefix}prev",
+            on_click=_go,
+            args=(key, step - 1),
+            disabled=step <= 1,
+            shortcut=keys["prev"],
+        )
+        st.button(
+            "Next",
+            icon=":material/chevron_right:",
+            icon_position="right",
+            key=f"{prefix}next",
+            on_click=_go,
+            args=(key, step + 1),
+            disabled=step >= count,
+            shortcut=keys["next"],
+            type="primary",
+        )
+        st.button(
+            "Last",
+            icon=":material/last_page:",
+            icon_position="right",
+            key=f"{prefix}last",
+            on_click=_go,
+            args=(key, count),
+            disabled=step >= count,
+            shortcut=keys["last"],
+        )
+        title = titles[step - 1] if titles else None
+        label = f"**Step {step} of {count}**" + (f" · {title}" if title else "")
+        st.markdown(label, width="content")
+    if count > 1:
+        st.session_state[f"{prefix}w_step"] = step
+        st.slider(
+            "Step",
+            1,
+            count,
+            key=f"{prefix}w_step",
+            on_change=_from_widget,
+            args=(key, f"{prefix}w_step"),
+            label_visibility="collapsed",
+        )
+    return step
+
+
+def _whole_program(where: Any, html: str) -> None:
+    """An expander with every line of the program, filled only while it is open (it is large)."""
+    expander = where.expander("Whole program", icon=":material/code:", key="w_whole", on_change="rerun")
+    if expander.open:
+        expander.html(html)
+
+
+def show_step(
+    traced: Traced,
+    index: int,
+    *,
+    other: Traced | None = None,
+    diff: StepDiff | None = None,
+    label: str = "",
+    lesson_title: str | None = None,
+) -> None:
+    """Draw step ``index`` (0-based): narrative, code, events, objects, session and tables.
+
+    With ``other`` (the same program run with a teacher's switch) and ``diff``, the two runs are
+    drawn side by side with the statements that only one of them sent marked.
+    """
+    if text := narrative_text(traced.steps[index], lesson_title):
+        st.markdown(text)
+    if other is None or diff is None:
+        blocks = render_step(traced, index)
+        left, right = st.columns([6, 5], gap="medium")
+        left.html(blocks.code)
+        _whole_program(left, blocks.whole)
+        right.html(blocks.events)
+        left, right = st.columns([3, 2], gap="medium")
+        left.html(blocks.objects)
+        right.html(blocks.database)
+        return
+    blocks = render_step(traced, index, marks=diff.only_a, heading="As written")
+    st.html(diff_summary(diff, label) + blocks.code)
+    _whole_program(st.container(), blocks.whole)
+    left, right = st.columns(2, gap="medium")
+    left.html(blocks.events)
+    if diff.b_index is None:
+        right.html(
+            f'<div class="sqe-h">With {esc(label)}</div><div class="sqe-empty">The program never gets here.</div>'
+        )
+        return
+    theirs = render_step(other, diff.b_index, marks=diff.only_b, heading=f"With {label}")
+    right.html(theirs.events)
+    left, right = st.columns(2, gap="medium")
+    left.html(blocks.objects + blocks.database)
+    right.html(theirs.objects + theirs.database)

@@ -1,0 +1,197 @@
+"""The "Your code" page: trace a program the reader pastes, uploads, or starts from a lesson.
+
+Pasted programs run only in the sandbox (unless the operator chose ``SQLECHO_RUNNER=in-process``
+for a single user's own machine), with the limits of ``SQLECHO_USER_LIMITS``. The reader's text
+is kept in session state, so an error, a rerun or a visit to the lessons loses nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from .._render.explain import describe_truncation
+from .._trace.tracer import TraceOptions
+from .config import AppConfig
+from .lessons import discover_lessons
+from .traces import TraceFailed
+from .view import config_for, navigator, runner_for, show_step, trace_cache, use_style
+
+__all__ = ["MAX_SOURCE_CHARS", "STARTER", "sandbox_description", "user_code_page"]
+
+MAX_SOURCE_CHARS = 100_000
+"""Longer programs are refused before they run."""
+
+STARTER = """\
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+class Hero(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+
+with Session(engine) as session:
+    session.add(Hero(name="Deadpond"))
+    session.commit()
+    hero = session.exec(select(Hero)).one()
+    print(hero.name)
+"""
+_NAME = "your_code.py"
+
+
+def sandbox_description() -> str:
+    """How pasted programs are contained on this server, in one sentence."""
+    try:
+        from .._sandbox.launch import sandbox_status
+    except ImportError:
+        return "No sandbox is installed on this server."
+    status = str(sandbox_status())
+    if status == "bubblewrap":
+        return (
+            "Programs run in a bubblewrap sandbox: no network, a private temporary folder, "
+            "read-only system files, and limits on time, memory and output."
+        )
+    return f"Programs run in a separate process with limits on time, memory and output ({status})."
+
+
+def _program_path(kind: str) -> Path:
+    """Where the pasted program "lives". The sandbox gives it a private, empty temporary folder;
+    in this process it needs a real, empty folder to run in."""
+    folder = Path(tempfile.gettempdir()) / "sqlecho-your-code"
+    if kind == "in-process":
+        folder.mkdir(exist_ok=True)
+    return folder / _NAME
+
+
+def _typed() -> None:
+    st.session_state["user_code"] = st.session_state["w_user_code"]
+
+
+def _uploaded() -> None:
+    state = st.session_state
+    upload = state.get("w_upload")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        state["user_message"] = f"{upload.name} is not a text file in UTF-8; nothing was loaded."
+        return
+    if "\x00" in text:
+        state["user_message"] = f"{upload.name} holds binary data, not Python source; nothing was loaded."
+        return
+    state["user_code"] = text
+    state["user_message"] = f"Loaded {upload.name}. Press Run to trace it."
+
+
+def _from_lesson(config: AppConfig) -> None:
+    state = st.session_state
+    lessons = [lesson for lesson in discover_lessons(config.lessons_dir) if lesson.source is not None]
+    chosen = next((lesson for lesson in lessons if lesson.stem == state.get("lesson")), None)
+    chosen = chosen or (lessons[0] if lessons else None)
+    if chosen is None or chosen.source is None:
+        state["user_message"] = "There is no lesson to start from."
+        return
+    state["user_code"] = chosen.source
+    state["user_message"] = f"Started from the lesson {chosen.path.name}. Edit it, then press Run."
+
+
+def _run() -> None:
+    state = st.session_state
+    code = state.get("w_user_code", state.get("user_code", ""))
+    state["user_code"] = code
+    if not code.strip():
+        state["user_message"] = "Paste a program first: the box is empty."
+        state.pop("user_ran", None)
+    elif len(code) > MAX_SOURCE_CHARS:
+        state["user_message"] = (
+            f"This program is {len(code):,} characters long; the limit is {MAX_SOURCE_CHARS:,}."
+        )
+        state.pop("user_ran", None)
+    else:
+        state["user_ran"] = code
+        state["u_step"] = 1
+
+
+def user_code_page(app_root: Path) -> None:
+    """Draw the "Your code" page of the app whose ``app.py`` is in ``app_root``."""
+    state = st.session_state
+    config = config_for(app_root)
+    use_style(False)
+    st.title("Your code", anchor=False)
+    if not config.allow_user_code:
+        st.info("Tracing your own code is turned off on this server.")
+        return
+    for problem in config.problems:
+        st.warning(problem)
+    runner, kind = runner_for(config, trusted=False)
+    if runner is None:
+        st.warning("The sandbox is not available on this server, so pasted programs cannot run here.")
+    else:
+        st.caption(sandbox_description() if kind == "sandbox" else "Programs run inside this server process.")
+    state["w_user_code"] = state.setdefault("user_code", STARTER)
+    st.text_area(
+        "Your program",
+        key="w_user_code",
+        height=320,
+        on_change=_typed,
+        help="Any SQLModel/SQLAlchemy script: '# %%' cells become steps, otherwise every line is a step.",
+    )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button(
+            "Run",
+            icon=":material/play_arrow:",
+            type="primary",
+            key="user_run_button",
+            on_click=_run,
+            disabled=runner is None,
+        )
+        st.button(
+            "Start from the current lesson",
+            icon=":material/school:",
+            key="user_from_lesson",
+            on_click=_from_lesson,
+            args=(config,),
+        )
+        st.file_uploader("Or upload a .py file", type=["py"], key="w_upload", on_change=_uploaded)
+    if message := state.pop("user_message", None):
+        st.info(message)
+    code = state.get("user_ran")
+    if not code or runner is None:
+        return
+    try:
+        with st.spinner("Running your program in the sandbox…", show_time=True):
+            traced = trace_cache(kind, "your code").trace(
+                code, _program_path(kind), TraceOptions(), _NAME, limits=config.user_limits
+            )
+    except TraceFailed as exc:
+        st.error(f"Your program could not be traced: {exc}")
+        return
+    steps = traced.steps
+    if not steps:
+        st.info("Your program ran, but it has no step to show (no code?).")
+        return
+    st.divider()
+    status = traced.transcript.get("status")
+    if traced.transcript.get("truncated"):
+        st.warning(describe_truncation(traced.transcript["truncated"]))
+    failed = [number for number, step in enumerate(steps, 1) if step.get("error")]
+    if status in ("limit", "error") and failed:
+        what = "was stopped by a limit" if status == "limit" else "raised an error"
+        st.warning(f"Your program {what} at step {failed[-1]}: that step explains it.")
+        st.button(
+            f"Show step {failed[-1]}",
+            key="u_goto_error",
+            icon=":material/error:",
+            on_click=state.update,
+            kwargs={"u_step": failed[-1]},
+        )
+    index = navigator([step.get("title") for step in steps], "u_", shortcuts=False) - 1
+    show_step(traced, index)
