@@ -76,7 +76,7 @@ def measure_first_trace(folder: Path, source: str, plan: RunnerPlan) -> list[Fig
         from sqlecho._sandbox.runner import run_sandboxed
     except ImportError as exc:
         return unavailable(_NAMES, f"the sandboxed runner is not available ({exc})")
-    from sqlecho._trace.tracer import TraceOptions
+    from sqlecho._trace.options import TraceOptions
 
     path = folder / "first_lesson.py"
     path.write_text(source, encoding="utf-8")

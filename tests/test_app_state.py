@@ -20,8 +20,9 @@ from sqlecho._app.lessons import (
     parse_link,
     prettify_stem,
 )
-from sqlecho._app.traces import TraceCache, TraceFailed, in_process_runner
+from sqlecho._app.traces import TraceCache, TraceFailed
 from sqlecho._sandbox.limits import Limits
+from sqlecho._trace.tracer import in_process
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
 STEMS = ["01_first_steps", "02_relationships"]
@@ -265,8 +266,8 @@ def test_a_failed_runner_is_reported_and_not_cached() -> None:
     assert len(runner.calls) == 2
 
 
-def test_in_process_runner_traces_a_lesson() -> None:
+def test_in_process_traces_a_lesson() -> None:
     lesson = FIXTURES / "03_unexpected_error.py"
-    transcript = in_process_runner(lesson.read_text(), lesson, TraceOptions(), "03.py")
+    transcript = in_process(lesson.read_text(), lesson, TraceOptions(), "03.py")
     assert transcript["source"] == "03.py" and transcript["status"] == "error"
     assert transcript["steps"][-1]["error"]["type"] == "NoResultFound"

@@ -14,8 +14,8 @@ from sqlecho._render.events import (
     render_error,
     render_events,
     sql_total,
-    statement_counts,
 )
+from sqlecho._transcript.derive import statement_counts
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
 

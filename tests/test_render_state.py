@@ -8,12 +8,12 @@ from typing import Any
 from sqlecho._render.panels import (
     MAX_OBJECTS_SHOWN,
     STATES,
-    attribute_order,
     render_objects,
     render_session,
     render_tables,
     state_badge,
 )
+from sqlecho._transcript.derive import attribute_order
 
 
 def _obj(

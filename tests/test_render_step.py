@@ -6,18 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.draw import time_render
 from sqlecho import TraceOptions
-from sqlecho._app.traces import TraceCache, Traced, in_process_runner
+from sqlecho._app.traces import TraceCache, render_step
 from sqlecho._render.diff import StepDiff
 from sqlecho._render.events import render_events
-from sqlecho._render.step import diff_summary, draw_step, narrative_text, render_step, time_render
+from sqlecho._render.step import Traced, diff_summary, draw_step, narrative_text
+from sqlecho._trace.tracer import in_process
 
 LESSON = Path(__file__).parent / "fixtures" / "lessons" / "01_first_steps.py"
 
 
 @pytest.fixture(scope="module")
 def traced() -> Traced:
-    return TraceCache(in_process_runner).trace(LESSON.read_text(), LESSON, TraceOptions(), LESSON.name)
+    return TraceCache(in_process).trace(LESSON.read_text(), LESSON, TraceOptions(), LESSON.name)
 
 
 def test_a_step_has_code_events_objects_and_database_blocks(traced: Traced) -> None:

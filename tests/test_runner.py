@@ -21,7 +21,7 @@ from sqlecho._sandbox.launch import Sandbox
 from sqlecho._sandbox.limits import Limits, limit_message
 from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
-from sqlecho._trace.tracer import TraceOptions
+from sqlecho._trace.options import TraceOptions
 
 LESSON = """\
 # %% [markdown]

@@ -132,8 +132,8 @@ def test_fast_parameter_rows_equal_the_general_conversion() -> None:
     import datetime
     import decimal
 
-    from sqlecho._record.objects import jsonable
     from sqlecho._record.recorder import _row
+    from sqlecho._transcript.values import jsonable
 
     rows = [
         (1, "a", None, True, 2.5),

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._sandbox.limits import Limits
+
 __all__ = ["AppConfig", "parse_limits"]
 
 _SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
@@ -35,15 +37,8 @@ def _number(text: str, integer: bool) -> float | int:
     return int(value) if integer else value
 
 
-def parse_limits(text: str) -> tuple[Any, list[str]]:
-    """``Limits`` from ``"wall_time=5,memory=256M"``, and messages for the parts that were ignored.
-
-    Returns ``(None, [...])`` when the sandbox (and so its ``Limits``) is not available.
-    """
-    try:
-        from .._sandbox.limits import Limits
-    except ImportError:
-        return None, ["SQLECHO_USER_LIMITS is set, but this installation has no sandbox limits."]
+def parse_limits(text: str) -> tuple[Limits, list[str]]:
+    """``Limits`` from ``"wall_time=5,memory=256M"``, and messages for the parts that were ignored."""
     fields = {f.name: f for f in dataclasses.fields(Limits)}
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -73,8 +68,8 @@ class AppConfig:
     """False hides the "Your code" page."""
     runner: str = "sandbox"
     """``sandbox`` or ``in-process``."""
-    user_limits: Any = None
-    """``sqlecho._sandbox.limits.Limits`` for pasted programs (None: the sandbox's defaults)."""
+    user_limits: Limits | None = None
+    """Limits for pasted programs (None: the sandbox's defaults)."""
     problems: tuple[str, ...] = field(default=())
     """Settings that were ignored, and why."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._trace.cells import CellKind, parse_cells
-from .._trace.tracer import TraceOptions
+from .._trace.options import TraceOptions
 
 __all__ = [
     "Lesson",

@@ -10,75 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Hashable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from .._render.diff import TranscriptDiff, diff_transcripts
-from .._render.events import statement_counts
-from .._render.panels import attribute_order
-from .._trace.tracer import TraceOptions, trace_source
+from .._render.step import StepHTML, Traced, draw_step
+from .._trace.options import Runner, TraceOptions
+from .._transcript.derive import attribute_order, statement_counts
 
-__all__ = ["Runner", "TraceCache", "TraceFailed", "Traced", "in_process_runner", "sandbox_runner"]
-
-
-class Runner(Protocol):
-    """Runs one program and returns its transcript: ``sqlecho._sandbox.runner.run_sandboxed``'s signature."""
-
-    def __call__(
-        self,
-        source: str,
-        path: Path,
-        options: TraceOptions,
-        name: str,
-        *,
-        limits: Any = None,
-        pool: Any = None,
-    ) -> dict[str, Any]: ...
+__all__ = ["TraceCache", "TraceFailed", "Traced", "render_step"]
 
 
 class TraceFailed(Exception):
     """The runner itself failed (not the program: a program's errors are in its transcript)."""
-
-
-def in_process_runner(
-    source: str, path: Path, options: TraceOptions, name: str, *, limits: Any = None, pool: Any = None
-) -> dict[str, Any]:
-    """Trace in this process, one trace at a time (``trace_source`` takes turns: Streamlit runs
-    every browser session in its own thread). For trusted programs only (the lessons)."""
-    return trace_source(source, path, options, source_name=name)
-
-
-def sandbox_runner() -> Runner | None:
-    """``sqlecho._sandbox.runner.run_sandboxed`` when the sandboxed runner is available, else None."""
-    try:
-        from .._sandbox.runner import run_sandboxed
-    except ImportError:
-        return None
-    return run_sandboxed
-
-
-@dataclass
-class Traced:
-    """A transcript and what the page derives from it, computed once."""
-
-    key: Hashable
-    """What the cache knows it by: program text digest, path, name, options, limits."""
-    source: str
-    """The program text that was traced."""
-    transcript: dict[str, Any]
-    counts: Counter[int] = field(default_factory=Counter)
-    """SQL statements per line of the program, over the whole run."""
-    order: dict[str, list[str]] = field(default_factory=dict)
-    """Attribute order per class, for object cards."""
-
-    @property
-    def steps(self) -> list[dict[str, Any]]:
-        """The transcript's steps."""
-        return self.transcript["steps"]  # type: ignore[no-any-return]
 
 
 def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Any) -> Hashable:
@@ -170,3 +117,35 @@ class TraceCache:
             while len(self._diffs) > self.maxsize:
                 self._diffs.popitem(last=False)
         return result
+
+
+_RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
+_RENDERED_MAX = 512
+_RENDERED_LOCK = threading.Lock()
+
+
+def render_step(
+    traced: Traced, index: int, *, marks: tuple[int, ...] = (), heading: str = "What happened"
+) -> StepHTML:
+    """The HTML blocks of step ``index`` (0-based) of ``traced``, drawn once per trace and step.
+
+    Every reader of a lesson sees the same HTML for the same step, so it is kept (by the trace's
+    key) for the next reader, in every session of this server process.
+
+    Args:
+        traced: the transcript and what is derived from it.
+        index: the step.
+        marks: events to mark as "only in this run" (when two runs are compared).
+        heading: the heading of the events block ("As written", "With autoflush=False", ...).
+    """
+    key = (traced.key, index, tuple(marks), heading)
+    with _RENDERED_LOCK:
+        if key in _RENDERED:
+            _RENDERED.move_to_end(key)
+            return _RENDERED[key]
+    blocks = draw_step(traced, index, marks=marks, heading=heading)
+    with _RENDERED_LOCK:
+        _RENDERED[key] = blocks
+        while len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    return blocks

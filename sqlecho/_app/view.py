@@ -20,9 +20,13 @@ import streamlit as st
 from .._render.code import esc
 from .._render.css import style_tag
 from .._render.diff import StepDiff
-from .._render.step import diff_summary, narrative_text, render_step
+from .._render.step import diff_summary, narrative_text
+from .._sandbox.pool import default_pool
+from .._sandbox.runner import run_sandboxed
+from .._trace.options import Runner
+from .._trace.tracer import in_process
 from .config import AppConfig
-from .traces import Runner, TraceCache, Traced, in_process_runner, sandbox_runner
+from .traces import TraceCache, Traced, render_step
 
 __all__ = ["config_for", "navigator", "runner_for", "show_step", "trace_cache", "use_style"]
 
@@ -32,18 +36,15 @@ def config_for(app_root: Path) -> AppConfig:
     return AppConfig.from_env(os.environ, app_root / "lessons")
 
 
-def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner | None, str]:
+def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
     """The runner for lessons (``trusted``) or pasted programs, and its name.
 
-    Pasted programs only ever run in the sandbox unless the operator chose ``in-process``;
-    lessons fall back to the in-process tracer when this installation has no sandbox.
+    Everything runs in the sandbox unless the operator chose ``in-process`` (``trusted`` is the
+    caller's statement of which programs these are, kept for the reader of the call site).
     """
     if config.runner == "in-process":
-        return in_process_runner, "in-process"
-    sandboxed = sandbox_runner()
-    if sandboxed is not None:
-        return sandboxed, "sandbox"
-    return (in_process_runner, "in-process") if trusted else (None, "none")
+        return in_process, "in-process"
+    return run_sandboxed, "sandbox"
 
 
 # Traces kept per server process: every lesson with a few switch combinations, and the most
@@ -55,16 +56,12 @@ _KEPT = {"lessons": 96, "your code": 32}
 def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     """The cache for one runner kind and purpose, shared by every session of this server process."""
     if kind != "sandbox":
-        return TraceCache(in_process_runner, maxsize=_KEPT[purpose])
-    runner = sandbox_runner()
-    assert runner is not None  # "sandbox" is only chosen when the runner imports
-    from .._sandbox.pool import default_pool
-
+        return TraceCache(in_process, maxsize=_KEPT[purpose])
     try:
         pool = default_pool()
     except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
         pool = None
-    return TraceCache(runner, maxsize=_KEPT[purpose], pool=pool)
+    return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], pool=pool)
 
 
 def use_style(presenter: bool) -> None:

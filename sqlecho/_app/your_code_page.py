@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from .._render.explain import describe_truncation
-from .._trace.tracer import TraceOptions
+from .._sandbox.launch import sandbox_status
+from .._trace.options import TraceOptions
 from .config import AppConfig
 from .lessons import discover_lessons
 from .traces import TraceFailed
@@ -47,10 +48,6 @@ _NAME = "your_code.py"
 
 def sandbox_description() -> str:
     """How pasted programs are contained on this server, in one sentence."""
-    try:
-        from .._sandbox.launch import sandbox_status
-    except ImportError:
-        return "No sandbox is installed on this server."
     status = str(sandbox_status())
     if status == "bubblewrap":
         return (
@@ -131,11 +128,8 @@ def user_code_page(app_root: Path) -> None:
         return
     for problem in config.problems:
         st.warning(problem)
-    runner, kind = runner_for(config, trusted=False)
-    if runner is None:
-        st.warning("The sandbox is not available on this server, so pasted programs cannot run here.")
-    else:
-        st.caption(sandbox_description() if kind == "sandbox" else "Programs run inside this server process.")
+    kind = runner_for(config, trusted=False)[1]
+    st.caption(sandbox_description() if kind == "sandbox" else "Programs run inside this server process.")
     state["w_user_code"] = state.setdefault("user_code", STARTER)
     st.text_area(
         "Your program",
@@ -151,7 +145,6 @@ def user_code_page(app_root: Path) -> None:
             type="primary",
             key="user_run_button",
             on_click=_run,
-            disabled=runner is None,
         )
         st.button(
             "Start from the current lesson",
@@ -164,7 +157,7 @@ def user_code_page(app_root: Path) -> None:
     if message := state.pop("user_message", None):
         st.info(message)
     code = state.get("user_ran")
-    if not code or runner is None:
+    if not code:
         return
     try:
         with st.spinner("Running your program in the sandbox…", show_time=True):

@@ -23,8 +23,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import TRANSACTION_KINDS, fold, kind_of
-from .caller import CallerLocator
+from .locate import CallerLocator
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
 
@@ -244,7 +245,7 @@ class Capture:
         if not isinstance(kind, str):
             raise TypeError(f"count() takes a statement kind such as 'select', not {type(kind).__name__}")
         kind = kind.lower()
-        if kind in ("begin", "commit", "rollback"):
+        if kind in TRANSACTION_EVENTS:
             return sum(1 for record in self._events if record["kind"] == kind)
         return sum(1 for record in self._sql() if kind_of(record["statement"]) == kind)
 

@@ -8,11 +8,7 @@ keep them alive in the session's weak identity map either.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import enum
-import re
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,14 +18,9 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
 from sqlalchemy.orm.base import instance_state
 
-__all__ = ["MAX_TEXT", "ObjectRegistry", "ObjectState", "jsonable", "mask_addresses", "state_of"]
+from .._transcript.values import jsonable
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def mask_addresses(text: str) -> str:
-    """Replace memory addresses (``<Hero at 0x7f...>``) so that transcripts are deterministic."""
-    return _ADDRESS.sub(" at 0x...", text)
+__all__ = ["ObjectRegistry", "ObjectState", "state_of"]
 
 
 class ObjectState(enum.Enum):
@@ -53,42 +44,6 @@ def state_of(state: InstanceState[Any]) -> ObjectState:
     if state.detached:
         return ObjectState.DETACHED
     return ObjectState.TRANSIENT
-
-
-MAX_TEXT = 500
-
-
-def _text(value: str) -> str:
-    # Like echo's parameter display, long text is cut: a transcript shows values, not payloads.
-    if len(value) <= MAX_TEXT:
-        return value
-    return f"{value[:MAX_TEXT]}... ({len(value) - MAX_TEXT} more characters)"
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-safe, deterministic stand-in for a column value or bound parameter."""
-    if isinstance(value, str):
-        return _text(value)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)
-        return f"<{len(data)} bytes>" if len(data) > 32 else "0x" + data.hex()
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    return _text(mask_addresses(repr(value)))
 
 
 @dataclass

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import InstanceState, Mapper, Session
 
-from .objects import MAX_TEXT, ObjectRegistry, jsonable, mask_addresses
+from .._transcript.values import MAX_TEXT, jsonable, mask_addresses
+from .objects import ObjectRegistry
 
 __all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
 

@@ -16,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._transcript.schema import TRANSACTION_EVENTS
+
 __all__ = ["StepDiff", "TranscriptDiff", "diff_transcripts", "variant_label"]
 
-_COMPARED = ("sql", "begin", "commit", "rollback")
+_COMPARED = frozenset({"sql", *TRANSACTION_EVENTS})
 _MAX_SENTENCES = 3
 
 

@@ -10,10 +10,11 @@ step is put together by :mod:`sqlecho._render.step`.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._transcript.derive import statement_counts
+from .._transcript.schema import LIFECYCLE_EVENTS, TRANSACTION_EVENTS
 from .code import esc, format_sql, highlight_sql, py_repr
 from .explain import clean_message, explain
 from .panels import state_badge
@@ -25,7 +26,6 @@ __all__ = [
     "render_error",
     "render_events",
     "sql_total",
-    "statement_counts",
 ]
 
 MAX_EVENTS_SHOWN = 400
@@ -43,16 +43,6 @@ _CAUSES: dict[str, tuple[str, str]] = {
     "load": ("expired", "An expired attribute was read, so the row was loaded again."),
     "refresh": ("refresh", "refresh() reloaded the object from the database."),
 }
-
-
-def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
-    """How many SQL statements each line of the program caused, over ``steps``."""
-    counts: Counter[int] = Counter()
-    for step in steps:
-        for event in step["events"]:
-            if event["kind"] == "sql" and event.get("line") is not None:
-                counts[event["line"]] += 1
-    return counts
 
 
 def cause_chip(cause: str | None) -> str:
@@ -76,7 +66,7 @@ def render_code(
     Args:
         highlighted: the program's lines as HTML (:func:`~sqlecho._render.code.highlight_python_lines`).
         step: the step whose lines are highlighted.
-        counts: statements per line over the whole run (:func:`statement_counts`).
+        counts: statements per line over the whole run (:func:`~sqlecho._transcript.derive.statement_counts`).
         context: lines shown before and after the step's lines (ignored when ``whole``).
         whole: show every line of the program.
     """
@@ -186,7 +176,7 @@ def _group(index_event: tuple[int, Mapping[str, Any]]) -> tuple[Any, ...]:
     kind = event["kind"]
     if kind == "output":
         return ("output",)
-    if kind in ("transition", "expire", "refresh", "load"):
+    if kind in LIFECYCLE_EVENTS:
         attributes = tuple(event.get("attributes") or ())
         return (kind, event.get("line"), event.get("from"), event.get("to"), attributes)
     return ("single", index)
@@ -220,9 +210,9 @@ def render_events(
             blocks.append(_output(group))
         elif kind == "sql":
             blocks.append(_sql(group[0], key[1] in marked))
-        elif kind in ("begin", "commit", "rollback"):
+        elif kind in TRANSACTION_EVENTS:
             blocks.append(_marker(group[0], key[1] in marked))
-        elif kind in ("transition", "expire", "refresh", "load"):
+        elif kind in LIFECYCLE_EVENTS:
             blocks.append(_object_events(group))
         elif kind == "exit":
             blocks.append(

@@ -8,7 +8,7 @@ so the panels read for colour-blind readers and in the dark theme alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .code import esc, py_repr
@@ -17,7 +17,6 @@ __all__ = [
     "MAX_OBJECTS_SHOWN",
     "MAX_ROWS_SHOWN",
     "STATES",
-    "attribute_order",
     "render_objects",
     "render_session",
     "render_tables",
@@ -44,24 +43,6 @@ def state_badge(state: str) -> str:
         f'<span class="sqe-badge sqe-st-{esc(state)}" title="{esc(meaning)}">'
         f'<span aria-hidden="true">{shape}</span> {esc(state)}</span>'
     )
-
-
-def attribute_order(steps: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Per class, its attributes in first-seen order, so that a card's rows never jump around.
-
-    Loaded values come in the mapper's column order; expired names are sorted, so they only
-    fill in attributes never seen loaded.
-    """
-    steps = list(steps)
-    order: dict[str, dict[str, None]] = {}
-    for pass_ in ("values", "rest"):
-        for step in steps:
-            for obj in step["objects"]:
-                known = order.setdefault(obj["class"], {})
-                names = obj["values"] if pass_ == "values" else (*obj["expired"], *obj.get("unloaded", ()))
-                for name in names:
-                    known.setdefault(name, None)
-    return {cls: list(names) for cls, names in order.items()}
 
 
 def _value(value: Any, labels: set[str]) -> str:
@@ -138,7 +119,7 @@ def render_objects(
     Args:
         step: the step.
         previous: the step before (None for the first step: nothing is marked).
-        order: attribute order per class (:func:`attribute_order`).
+        order: attribute order per class (:func:`~sqlecho._transcript.derive.attribute_order`).
         limit: cards drawn at most.
     """
     objects = step["objects"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._trace.tracer import TraceOptions
+from .._trace.options import TraceOptions
 from .launch import Sandbox, default_sandbox
 from .limits import Limits
 from .processes import GRACE_S, WorkerProcess

@@ -16,7 +16,8 @@ import sqlalchemy
 import sqlmodel
 
 from .._trace.cells import code_steps, has_cells
-from .._trace.tracer import TRANSCRIPT_VERSION, TraceOptions
+from .._trace.options import TraceOptions
+from .._transcript.schema import TRANSCRIPT_VERSION
 from .limits import Limits, limit_error, limit_of_error
 
 CHANNEL_LOST = 86

@@ -28,8 +28,9 @@ import sqlmodel
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from .._trace.options import TraceOptions
 from .._trace.steps import StepBuilder
-from .._trace.tracer import TraceOptions, trace_source
+from .._trace.tracer import trace_source
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .salvage import CHANNEL_LOST
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy
 
-from .._record.objects import mask_addresses
+from .._transcript.schema import error
+from .._transcript.values import mask_addresses
 
 __all__ = ["CaughtError", "error_record"]
 
@@ -59,12 +60,7 @@ def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str,
             line = tb.tb_lineno
         tb = tb.tb_next
     message = str(exc) if not isinstance(exc, SystemExit) else f"exit status {exc.code}"
-    record: dict[str, Any] = {
-        "type": type(exc).__name__,
-        "message": mask_addresses(message),
-        "line": line,
-        "expected": expected,
-    }
+    record = error(type(exc).__name__, mask_addresses(message), line, expected=expected)
     code = getattr(exc, "code", None)
     if isinstance(code, str) and isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
         record["code"] = code

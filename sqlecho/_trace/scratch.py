@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .._record.objects import jsonable
+from .._transcript.values import jsonable
 
 __all__ = ["ScratchDatabases"]
 

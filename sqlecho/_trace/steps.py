@@ -7,18 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from .._record.objects import ObjectRegistry
 from .._record.recorder import Event
+from .._transcript.schema import DATABASE_EVENTS, LIFECYCLE_EVENTS
+from .options import TraceOptions
 from .scratch import ScratchDatabases
 
 if TYPE_CHECKING:
     from .._record.recorder import OrmRecorder
-    from .tracer import TraceOptions
 
 __all__ = ["StepBuilder"]
 
-# Events that describe what happened to objects, as opposed to SQL or output.
-_LIFECYCLE = frozenset({"transition", "expire", "refresh", "load"})
-# Events after which the committed rows may differ: only then is the database read again.
-_TOUCHES_DATABASE = frozenset({"sql", "commit", "rollback"})
 _MAX_NAMES_PER_CONTAINER = 100
 
 
@@ -65,7 +62,7 @@ class StepBuilder:
         self._early = []
 
     def add(self, record: Event) -> None:
-        if record["kind"] in _TOUCHES_DATABASE:
+        if record["kind"] in DATABASE_EVENTS:  # only then is the database read again
             self._database_touched = True
         if self._events >= self.options.max_events:
             self.truncated["events_dropped"] = self.truncated.get("events_dropped", 0) + 1
@@ -142,13 +139,13 @@ class StepBuilder:
         out: list[Event] = []
         run: list[Event] = []
         for record in [*events, {"kind": "", "line": None}]:
-            if record["kind"] in _LIFECYCLE and (not run or run[0]["line"] == record["line"]):
+            if record["kind"] in LIFECYCLE_EVENTS and (not run or run[0]["line"] == record["line"]):
                 run.append(record)
                 continue
             if run:
                 out.extend(sorted(run, key=lambda r: self.registry.order(r["object"])))
                 run = []
-            if record["kind"] in _LIFECYCLE:
+            if record["kind"] in LIFECYCLE_EVENTS:
                 run.append(record)
             elif record["kind"]:
                 out.append(record)

@@ -3,7 +3,7 @@
 A file in ``# %%`` cell format runs one cell per step; any other file runs one executed line per
 step, like a debugger's "step into" (``sys.settrace`` with a local tracer only for the traced
 file's frames, so library code runs untraced). This module runs the program in the current
-process; :mod:`sqlecho._sandbox.launch` runs it in a separate, limited process.
+process; :mod:`sqlecho._sandbox.runner` runs it in a separate, limited process.
 """
 
 from __future__ import annotations
@@ -17,62 +17,51 @@ import threading
 import time
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy
 import sqlmodel
 from sqlalchemy.engine import Engine
 
-from .._record.causes import Locator
-from .._record.objects import ObjectRegistry, mask_addresses
+from .._record.locate import Locator
+from .._record.objects import ObjectRegistry
 from .._record.recorder import EngineRecorder, Event, OrmRecorder
+from .._transcript.schema import TRANSCRIPT_VERSION, header
+from .._transcript.values import mask_addresses
+from ..transcript import Transcript
 from .cells import code_steps, has_cells
 from .errors import CaughtError, error_record
 from .isolation import ProgramEnvironment, reset_sqlmodel
+from .options import TraceOptions
 from .output import OutputCapture
 from .scratch import ScratchDatabases
 from .steps import StepBuilder
 
-__all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "trace", "trace_source"]
-
-TRANSCRIPT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class TraceOptions:
-    """How to run the program. The defaults run it exactly as written."""
-
-    expire_on_commit: bool | None = None
-    """False: every Session behaves as if created with ``expire_on_commit=False``."""
-    autoflush: bool | None = None
-    """False: every Session behaves as if created with ``autoflush=False``."""
-    max_steps: int = 2000
-    """Line-by-line programs stop stepping (not running) after this many steps."""
-    max_events: int = 20_000
-    """Events kept in the whole transcript; later ones are counted, not kept."""
-    max_output_chars: int = 200_000
-    """Characters of printed output kept in the whole transcript."""
-    max_rows: int = 200
-    """Rows kept per table in each step's database snapshot."""
-    snapshots: bool = True
-    """False skips objects/session/tables snapshots (used to prove they change nothing)."""
-
+__all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
 
 StepCallback = Callable[[dict[str, Any]], None]
 
 
-def trace(path: str | os.PathLike[str], options: TraceOptions | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Trace the program in ``path`` in this process and return its transcript (a JSON-safe dict).
+def trace(
+    path: str | os.PathLike[str],
+    options: TraceOptions | None = None,
+    *,
+    on_step: StepCallback | None = None,
+    source_name: str | None = None,
+) -> Transcript:
+    """Trace the program in ``path`` in this process and return its transcript (JSON-safe data).
 
     Args:
         path: a Python file: a lesson in ``# %%`` cell format or any plain script.
         options: how to run it; see :class:`TraceOptions`.
-        **kwargs: passed to :func:`trace_source` (``on_step``, ``source_name``).
+        on_step: called with each finished step, as soon as it is finished (for streaming).
+        source_name: the ``source`` field of the transcript (default: ``path`` as given).
     """
     file = Path(path)
-    return trace_source(file.read_text(encoding="utf-8-sig"), file, options, **kwargs)
+    source = file.read_text(encoding="utf-8-sig")
+    # The dict that trace_source builds has exactly the shape that Transcript names.
+    return cast(Transcript, trace_source(source, file, options, on_step=on_step, source_name=source_name))
 
 
 def trace_source(
@@ -96,6 +85,17 @@ def trace_source(
         return _trace_source(source, path, options or TraceOptions(), on_step, source_name)
 
 
+def in_process(
+    source: str, path: Path, options: TraceOptions, name: str, *, limits: Any = None, pool: Any = None
+) -> dict[str, Any]:
+    """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
+
+    For trusted programs only (the lessons, ``--in-process``): there are no limits and no pool,
+    so ``limits`` and ``pool`` are ignored.
+    """
+    return trace_source(source, path, options, source_name=name)
+
+
 # A run changes process-wide state (sys.stdout, __main__, the working directory, SQLAlchemy's
 # class-level listeners): two in-process runs must never overlap. The sandbox gives each run its
 # own process; this lock covers callers that trace in-process from several threads.
@@ -117,15 +117,14 @@ def _trace_source(
         run.execute()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    transcript: dict[str, Any] = {
-        "version": TRANSCRIPT_VERSION,
-        "source": source_name if source_name is not None else os.fspath(path),
-        "mode": run.mode,
-        "options": {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
-        "versions": {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
-        "status": run.status,
-        "steps": run.steps.finished,
-    }
+    transcript = header(
+        source_name if source_name is not None else os.fspath(path),
+        run.mode,
+        {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
+        {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
+        run.status,
+    )
+    transcript["steps"] = run.steps.finished
     if run.steps.truncated:
         transcript["truncated"] = run.steps.truncated
     if run.internal_errors:

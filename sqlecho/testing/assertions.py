@@ -16,6 +16,7 @@ from typing import Any
 
 from .._record.capture import Capture
 from .._record.recorder import Event
+from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold
 from .listing import SQLAssertionError, heading, listing, params_text, require_capture
 
@@ -253,7 +254,7 @@ def assert_count(
 
 def _transactions(wanted: dict[str, Any]) -> bool:
     """Show BEGIN/COMMIT/ROLLBACK in the listing when the test counts them."""
-    return any(kind in ("begin", "commit", "rollback") for kind in wanted)
+    return any(kind in TRANSACTION_EVENTS for kind in wanted)
 
 
 # -- no_sql ---------------------------------------------------------------------------------

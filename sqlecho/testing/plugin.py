@@ -7,21 +7,25 @@
 
 With ``--sqlecho-report`` (or ``sqlecho_report = true`` in the ini file), a failing
 test's report gets a "Captured SQL" section listing what each of its captures saw.
+
+pytest loads this module at the start of every run of every project that installs sqlecho, so
+it imports nothing heavy at module level: SQLAlchemy's ORM and SQLModel are imported by the
+fixture, when a test uses it (as datasette's plugin does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .._record.capture import Capture, capture
-from .listing import heading, listing
+if TYPE_CHECKING:
+    from .._record.capture import Capture
 
 __all__ = ["pytest_addoption", "pytest_runtest_makereport", "sql_capture"]
 
-_CAPTURES = pytest.StashKey[list[Capture]]()
+_CAPTURES = pytest.StashKey["list[Capture]"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +51,8 @@ def sql_capture(request: pytest.FixtureRequest) -> Iterator[Callable[..., Captur
     Takes what ``capture()`` takes (engines, connections, sessions). Captures still
     open when the test ends are closed, so no listener outlives the test.
     """
+    from .._record.capture import capture
+
     captures = request.node.stash.setdefault(_CAPTURES, [])
 
     def factory(target: Any, *more: Any) -> Capture:
@@ -67,6 +73,8 @@ def _enabled(config: pytest.Config) -> bool:
 
 def report_text(captures: list[Capture]) -> str:
     """What the report section shows: each capture's statements with their lines."""
+    from .listing import heading, listing
+
     parts = []
     for number, cap in enumerate(captures, 1):
         title = f"sql_capture #{number}: " if len(captures) > 1 else ""
