@@ -7,15 +7,14 @@ reader moves, so that the address bar always links to exactly what is on screen.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from .._render.explain import describe_truncation
+from . import keys
 from .config import AppConfig
 from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
-from .view import config_for, navigator, runner_for, show_step, trace_cache, use_style
+from .view import navigator, runner_for, show_step, trace_cache, use_style
 
 __all__ = ["lesson_page"]
 
@@ -32,14 +31,14 @@ def _read_address(stems: list[str]) -> list[str]:
     """Apply the address when it is new to this session; returns messages about its bad parts."""
     state = st.session_state
     params = st.query_params.to_dict()
-    if "lesson" in state and (not params or params == state.get("_address")):
+    if keys.LESSON in state and (not params or params == state.get(keys.ADDRESS)):
         return []  # our own address, or back from another page: keep the reader's place
     request = parse_link(params, stems)
-    state["lesson"] = request.lesson
-    state["_requested_step"] = request.step
+    state[keys.LESSON] = request.lesson
+    state[keys.REQUESTED_STEP] = request.step
     for name in _SWITCHES:
-        state[name] = getattr(request.switches, name)
-    state["_address"] = params
+        state[keys.switch(name)] = getattr(request.switches, name)
+    state[keys.ADDRESS] = params
     return request.problems
 
 
@@ -47,33 +46,41 @@ def _write_address(lesson: str, step: int, switches: Switches) -> None:
     params = link_params(lesson, step, switches)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
-    st.session_state["_address"] = params
+    st.session_state[keys.ADDRESS] = params
 
 
 def _lesson_changed() -> None:
-    st.session_state["lesson"] = st.session_state["w_lesson"]
-    st.session_state["step"] = 1
+    st.session_state[keys.LESSON] = st.session_state[keys.LESSON_WIDGET]
+    st.session_state[keys.step(keys.LESSON_STEPS)] = 1
 
 
 def _switch_flipped(name: str) -> None:
-    st.session_state[name] = st.session_state[f"w_{name}"]
+    st.session_state[keys.switch(name)] = st.session_state[keys.switch_widget(name)]
 
 
 def _sidebar(lessons: list[Lesson]) -> Switches:
     """The lesson list and the teacher's switches; returns the switches."""
     state = st.session_state
     titles = {lesson.stem: lesson.title for lesson in lessons}
-    state["w_lesson"] = state["lesson"]
+    state[keys.LESSON_WIDGET] = state[keys.LESSON]
     st.sidebar.radio(
-        "Lessons", list(titles), key="w_lesson", format_func=titles.__getitem__, on_change=_lesson_changed
+        "Lessons",
+        list(titles),
+        key=keys.LESSON_WIDGET,
+        format_func=titles.__getitem__,
+        on_change=_lesson_changed,
     )
     st.sidebar.markdown("**Teacher switches**")
     for name in _SWITCHES:
-        state[f"w_{name}"] = bool(state.get(name, name != "presenter"))
+        state[keys.switch_widget(name)] = bool(state.get(keys.switch(name), name != "presenter"))
         st.sidebar.toggle(
-            _LABELS[name], key=f"w_{name}", help=_HELP[name], on_change=_switch_flipped, args=(name,)
+            _LABELS[name],
+            key=keys.switch_widget(name),
+            help=_HELP[name],
+            on_change=_switch_flipped,
+            args=(name,),
         )
-    return Switches(**{name: bool(state[f"w_{name}"]) for name in _SWITCHES})
+    return Switches(**{name: bool(state[keys.switch_widget(name)]) for name in _SWITCHES})
 
 
 def _trace(config: AppConfig, lesson: Lesson, switches: Switches) -> Traced:
@@ -87,24 +94,21 @@ def _trace(config: AppConfig, lesson: Lesson, switches: Switches) -> Traced:
         return cache.trace(*request)
 
 
-def lesson_page(app_root: Path) -> None:
-    """Draw the lesson page of the app whose ``app.py`` is in ``app_root``."""
+def lesson_page(config: AppConfig) -> None:
+    """Draw the lesson page with the deployment's settings (read by the app's frame)."""
     state = st.session_state
-    config = config_for(app_root)
     lessons = discover_lessons(config.lessons_dir)
     if not lessons:
         st.info(f"No lessons yet: add `NN_topic.py` files to `{config.lessons_dir}`.")
         return
     stems = [lesson.stem for lesson in lessons]
     problems = _read_address(stems)
-    if state.get("lesson") not in stems:
-        state["lesson"], state["step"] = stems[0], 1
+    if state.get(keys.LESSON) not in stems:
+        state[keys.LESSON], state[keys.step(keys.LESSON_STEPS)] = stems[0], 1
     switches = _sidebar(lessons)
-    for problem in config.problems:
-        st.sidebar.warning(problem)
     st.set_page_config(initial_sidebar_state="collapsed" if switches.presenter else "auto")
     use_style(switches.presenter)
-    lesson = next(item for item in lessons if item.stem == state["lesson"])
+    lesson = next(item for item in lessons if item.stem == state[keys.LESSON])
     try:
         traced = _trace(config, lesson, Switches())
     except TraceFailed as exc:
@@ -119,8 +123,8 @@ def lesson_page(app_root: Path) -> None:
                 f"The run with the switches could not be traced ({exc}); showing the lesson as written."
             )
     steps = traced.steps
-    if "_requested_step" in state:
-        state["step"], message = clamp_step(state.pop("_requested_step"), len(steps))
+    if keys.REQUESTED_STEP in state:
+        state[keys.step(keys.LESSON_STEPS)], message = clamp_step(state.pop(keys.REQUESTED_STEP), len(steps))
         if message:
             problems.append(message)
     st.title(lesson.title, anchor=False)
@@ -130,7 +134,7 @@ def lesson_page(app_root: Path) -> None:
         st.button(
             "Leave presenter mode",
             icon=":material/close_fullscreen:",
-            key="leave_presenter",
+            key=keys.LEAVE_PRESENTER_BUTTON,
             type="tertiary",
             on_click=state.update,
             kwargs={"presenter": False},
@@ -138,7 +142,7 @@ def lesson_page(app_root: Path) -> None:
     if not steps:
         st.info("This lesson has no code to run.")
         return
-    index = navigator([step.get("title") for step in steps], "") - 1
+    index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS) - 1
     _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
     if traced.transcript.get("truncated"):
         st.warning(describe_truncation(traced.transcript["truncated"]))

@@ -25,15 +25,27 @@ from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import Runner
 from .._trace.tracer import in_process
+from . import keys
 from .config import AppConfig
 from .traces import TraceCache, Traced, render_step
 
-__all__ = ["config_for", "navigator", "runner_for", "show_step", "trace_cache", "use_style"]
+__all__ = ["config_for", "navigator", "page_config", "runner_for", "show_step", "trace_cache", "use_style"]
 
 
 def config_for(app_root: Path) -> AppConfig:
-    """The deployment settings (environment variables; lessons beside ``app.py`` by default)."""
-    return AppConfig.from_env(os.environ, app_root / "lessons")
+    """The deployment settings (environment variables; lessons beside ``app.py`` by default).
+
+    The app's frame calls this once per run and keeps the result for the page it runs.
+    """
+    config = AppConfig.from_env(os.environ, app_root / "lessons")
+    st.session_state[keys.CONFIG] = config
+    return config
+
+
+def page_config(app_root: Path) -> AppConfig:
+    """The settings the frame read in this run (a page run on its own, as tests do, reads them)."""
+    config = st.session_state.get(keys.CONFIG)
+    return config if isinstance(config, AppConfig) else config_for(app_root)
 
 
 def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
@@ -86,64 +98,64 @@ def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) 
         shortcuts: arrow keys, Home and End move between steps.
     """
     count = len(titles)
-    key = f"{prefix}step"
+    key = keys.step(prefix)
     step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
     st.session_state[key] = step
-    keys: dict[str, str | None] = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
+    shortcut_of: dict[str, str | None] = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
     if not shortcuts:
-        keys = dict.fromkeys(keys)
+        shortcut_of = dict.fromkeys(shortcut_of)
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(
             "First",
             icon=":material/first_page:",
-            key=f"{prefix}first",
+            key=keys.nav_button(prefix, "first"),
             on_click=_go,
             args=(key, 1),
             disabled=step <= 1,
-            shortcut=keys["first"],
+            shortcut=shortcut_of["first"],
         )
         st.button(
             "Previous",
             icon=":material/chevron_left:",
-            key=f"{prefix}prev",
+            key=keys.nav_button(prefix, "prev"),
             on_click=_go,
             args=(key, step - 1),
             disabled=step <= 1,
-            shortcut=keys["prev"],
+            shortcut=shortcut_of["prev"],
         )
         st.button(
             "Next",
             icon=":material/chevron_right:",
             icon_position="right",
-            key=f"{prefix}next",
+            key=keys.nav_button(prefix, "next"),
             on_click=_go,
             args=(key, step + 1),
             disabled=step >= count,
-            shortcut=keys["next"],
+            shortcut=shortcut_of["next"],
             type="primary",
         )
         st.button(
             "Last",
             icon=":material/last_page:",
             icon_position="right",
-            key=f"{prefix}last",
+            key=keys.nav_button(prefix, "last"),
             on_click=_go,
             args=(key, count),
             disabled=step >= count,
-            shortcut=keys["last"],
+            shortcut=shortcut_of["last"],
         )
         title = titles[step - 1] if titles else None
         label = f"**Step {step} of {count}**" + (f" · {title}" if title else "")
         st.markdown(label, width="content")
     if count > 1:
-        st.session_state[f"{prefix}w_step"] = step
+        st.session_state[keys.step_widget(prefix)] = step
         st.slider(
             "Step",
             1,
             count,
-            key=f"{prefix}w_step",
+            key=keys.step_widget(prefix),
             on_change=_from_widget,
-            args=(key, f"{prefix}w_step"),
+            args=(key, keys.step_widget(prefix)),
             label_visibility="collapsed",
         )
     return step
@@ -151,7 +163,9 @@ def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) 
 
 def _whole_program(where: Any, html: str) -> None:
     """An expander with every line of the program, filled only while it is open (it is large)."""
-    expander = where.expander("Whole program", icon=":material/code:", key="w_whole", on_change="rerun")
+    expander = where.expander(
+        "Whole program", icon=":material/code:", key=keys.WHOLE_PROGRAM_WIDGET, on_change="rerun"
+    )
     if expander.open:
         expander.html(html)
 

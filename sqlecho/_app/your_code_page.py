@@ -15,10 +15,11 @@ import streamlit as st
 from .._render.explain import describe_truncation
 from .._sandbox.launch import sandbox_status
 from .._trace.options import TraceOptions
+from . import keys
 from .config import AppConfig
 from .lessons import discover_lessons
 from .traces import TraceFailed
-from .view import config_for, navigator, runner_for, show_step, trace_cache, use_style
+from .view import navigator, runner_for, show_step, trace_cache, use_style
 
 __all__ = ["MAX_SOURCE_CHARS", "STARTER", "sandbox_description", "user_code_page"]
 
@@ -67,73 +68,70 @@ def _program_path(kind: str) -> Path:
 
 
 def _typed() -> None:
-    st.session_state["user_code"] = st.session_state["w_user_code"]
+    st.session_state[keys.USER_CODE] = st.session_state[keys.USER_CODE_WIDGET]
 
 
 def _uploaded() -> None:
     state = st.session_state
-    upload = state.get("w_upload")
+    upload = state.get(keys.UPLOAD_WIDGET)
     if upload is None:
         return
     data = upload.getvalue()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        state["user_message"] = f"{upload.name} is not a text file in UTF-8; nothing was loaded."
+        state[keys.USER_MESSAGE] = f"{upload.name} is not a text file in UTF-8; nothing was loaded."
         return
     if "\x00" in text:
-        state["user_message"] = f"{upload.name} holds binary data, not Python source; nothing was loaded."
+        state[keys.USER_MESSAGE] = f"{upload.name} holds binary data, not Python source; nothing was loaded."
         return
-    state["user_code"] = text
-    state["user_message"] = f"Loaded {upload.name}. Press Run to trace it."
+    state[keys.USER_CODE] = text
+    state[keys.USER_MESSAGE] = f"Loaded {upload.name}. Press Run to trace it."
 
 
 def _from_lesson(config: AppConfig) -> None:
     state = st.session_state
     lessons = [lesson for lesson in discover_lessons(config.lessons_dir) if lesson.source is not None]
-    chosen = next((lesson for lesson in lessons if lesson.stem == state.get("lesson")), None)
+    chosen = next((lesson for lesson in lessons if lesson.stem == state.get(keys.LESSON)), None)
     chosen = chosen or (lessons[0] if lessons else None)
     if chosen is None or chosen.source is None:
-        state["user_message"] = "There is no lesson to start from."
+        state[keys.USER_MESSAGE] = "There is no lesson to start from."
         return
-    state["user_code"] = chosen.source
-    state["user_message"] = f"Started from the lesson {chosen.path.name}. Edit it, then press Run."
+    state[keys.USER_CODE] = chosen.source
+    state[keys.USER_MESSAGE] = f"Started from the lesson {chosen.path.name}. Edit it, then press Run."
 
 
 def _run() -> None:
     state = st.session_state
-    code = state.get("w_user_code", state.get("user_code", ""))
-    state["user_code"] = code
+    code = state.get(keys.USER_CODE_WIDGET, state.get(keys.USER_CODE, ""))
+    state[keys.USER_CODE] = code
     if not code.strip():
-        state["user_message"] = "Paste a program first: the box is empty."
-        state.pop("user_ran", None)
+        state[keys.USER_MESSAGE] = "Paste a program first: the box is empty."
+        state.pop(keys.USER_RAN, None)
     elif len(code) > MAX_SOURCE_CHARS:
-        state["user_message"] = (
+        state[keys.USER_MESSAGE] = (
             f"This program is {len(code):,} characters long; the limit is {MAX_SOURCE_CHARS:,}."
         )
-        state.pop("user_ran", None)
+        state.pop(keys.USER_RAN, None)
     else:
-        state["user_ran"] = code
-        state["u_step"] = 1
+        state[keys.USER_RAN] = code
+        state[keys.step(keys.USER_STEPS)] = 1
 
 
-def user_code_page(app_root: Path) -> None:
-    """Draw the "Your code" page of the app whose ``app.py`` is in ``app_root``."""
+def user_code_page(config: AppConfig) -> None:
+    """Draw the "Your code" page with the deployment's settings (read by the app's frame)."""
     state = st.session_state
-    config = config_for(app_root)
     use_style(False)
     st.title("Your code", anchor=False)
     if not config.allow_user_code:
         st.info("Tracing your own code is turned off on this server.")
         return
-    for problem in config.problems:
-        st.warning(problem)
     kind = runner_for(config, trusted=False)[1]
     st.caption(sandbox_description() if kind == "sandbox" else "Programs run inside this server process.")
-    state["w_user_code"] = state.setdefault("user_code", STARTER)
+    state[keys.USER_CODE_WIDGET] = state.setdefault(keys.USER_CODE, STARTER)
     st.text_area(
         "Your program",
-        key="w_user_code",
+        key=keys.USER_CODE_WIDGET,
         height=320,
         on_change=_typed,
         help="Any SQLModel/SQLAlchemy script: '# %%' cells become steps, otherwise every line is a step.",
@@ -143,20 +141,20 @@ def user_code_page(app_root: Path) -> None:
             "Run",
             icon=":material/play_arrow:",
             type="primary",
-            key="user_run_button",
+            key=keys.RUN_BUTTON,
             on_click=_run,
         )
         st.button(
             "Start from the current lesson",
             icon=":material/school:",
-            key="user_from_lesson",
+            key=keys.FROM_LESSON_BUTTON,
             on_click=_from_lesson,
             args=(config,),
         )
-        st.file_uploader("Or upload a .py file", type=["py"], key="w_upload", on_change=_uploaded)
-    if message := state.pop("user_message", None):
+        st.file_uploader("Or upload a .py file", type=["py"], key=keys.UPLOAD_WIDGET, on_change=_uploaded)
+    if message := state.pop(keys.USER_MESSAGE, None):
         st.info(message)
-    code = state.get("user_ran")
+    code = state.get(keys.USER_RAN)
     if not code:
         return
     try:
@@ -181,10 +179,10 @@ def user_code_page(app_root: Path) -> None:
         st.warning(f"Your program {what} at step {failed[-1]}: that step explains it.")
         st.button(
             f"Show step {failed[-1]}",
-            key="u_goto_error",
+            key=keys.GOTO_ERROR_BUTTON,
             icon=":material/error:",
             on_click=state.update,
             kwargs={"u_step": failed[-1]},
         )
-    index = navigator([step.get("title") for step in steps], "u_", shortcuts=False) - 1
+    index = navigator([step.get("title") for step in steps], keys.USER_STEPS, shortcuts=False) - 1
     show_step(traced, index)

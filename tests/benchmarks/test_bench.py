@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import benchmarks.__main__ as bench
 from benchmarks.stats import SPECS, Figure, Goal, Verdict, percentile
 from benchmarks.workload import cell_lesson, line_script, reference_workload, write_program
 from sqlecho._trace.tracer import trace
+from tests.helpers import ROOT
 
 
 def test_every_figure_is_in_exactly_one_part() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +9,9 @@ import pytest
 from sqlecho import TraceOptions, trace
 from sqlecho._render.diff import StepDiff, diff_transcripts, variant_label
 from sqlecho._render.explain import clean_message, docs_link, explain
+from tests import helpers
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
+FIXTURES = helpers.FIXTURES / "lessons"
 
 
 def _sql(statement: str, line: int = 1, cause: str = "query", parameters: Any = ()) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LESSONS, ROOT
 
 from sqlecho import trace
 from sqlecho._trace.cells import CellKind, parse_cells
+from tests.helpers import LESSONS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 LESSON_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from streamlit.testing.v1 import AppTest
+
+from tests.helpers import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "lessons"
 TIMEOUT = 30  # a first trace in a cold sandbox worker; every later run takes milliseconds
@@ -230,7 +231,7 @@ def sandboxed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _your_code(code: str | None = None) -> AppTest:
     at = _app()
-    at.switch_page("pages/your_code.py").run()
+    at.switch_page("app_pages/your_code.py").run()
     if code is not None:
         at.text_area(key="w_user_code").set_value(code)
         at.button(key="user_run_button").click().run()
@@ -297,8 +298,8 @@ def test_empty_code_upload_and_starting_from_a_lesson() -> None:
 @pytest.mark.usefixtures("sandboxed")
 def test_the_lesson_place_is_kept_while_visiting_your_code() -> None:
     at = _app(lesson="02_relationships", step="4")
-    at.switch_page("pages/your_code.py").run()
-    at.switch_page("pages/lesson.py").run()
+    at.switch_page("app_pages/your_code.py").run()
+    at.switch_page("app_pages/lesson.py").run()
     assert at.title[0].value == "Lazy loading" and _counter(at).startswith("**Step 4 of 5**")
 
 
@@ -307,8 +308,8 @@ def test_the_operator_can_turn_your_code_off(monkeypatch: pytest.MonkeyPatch) ->
     at = _app()
     _clean(at)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("pages/your_code.py")
-    page = AppTest.from_file(str(ROOT / "pages" / "your_code.py"), default_timeout=TIMEOUT).run()
+        at.switch_page("app_pages/your_code.py")
+    page = AppTest.from_file(str(ROOT / "app_pages" / "your_code.py"), default_timeout=TIMEOUT).run()
     assert page.info[0].value == "Tracing your own code is turned off on this server."
     assert not page.text_area
 

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
-from hero_models import Base, Hero, Team
 from sqlalchemy import (
     Column,
     Integer,
@@ -36,8 +34,10 @@ from sqlalchemy.orm import (
 
 from sqlecho import Capture, capture
 from sqlecho._transcript.sql import kind_of
+from tests.helpers import ROOT
+from tests.hero_models import Base, Hero, Team
 
-HERE = "tests/test_capture.py"
+HERE = "tests/record/test_capture.py"
 _EVENTS = ("begin", "commit", "rollback", "before_cursor_execute", "after_cursor_execute", "handle_error")
 
 

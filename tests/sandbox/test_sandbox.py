@@ -23,8 +23,8 @@ import pytest
 
 from sqlecho._sandbox.launch import sandbox_status
 from sqlecho._sandbox.runner import GRACE_S
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SMALL_LIMITS = {
     "wall_time": 10,  # long enough for the CPU-time cases to hit their limit first on a busy CI
     "cpu_time": 1,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LESSONS, ROOT
 from streamlit.testing.v1 import AppTest
+
+from tests.helpers import LESSONS, ROOT
 
 LESSON_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
 

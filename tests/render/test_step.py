@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from benchmarks.draw import time_render
@@ -13,8 +11,9 @@ from sqlecho._render.diff import StepDiff
 from sqlecho._render.events import render_events
 from sqlecho._render.step import Traced, diff_summary, draw_step, narrative_text
 from sqlecho._trace.tracer import in_process
+from tests.helpers import FIXTURES
 
-LESSON = Path(__file__).parent / "fixtures" / "lessons" / "01_first_steps.py"
+LESSON = FIXTURES / "lessons" / "01_first_steps.py"
 
 
 @pytest.fixture(scope="module")

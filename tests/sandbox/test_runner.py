@@ -22,6 +22,7 @@ from sqlecho._sandbox.limits import Limits, limit_message
 from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
 from sqlecho._trace.options import TraceOptions
+from tests.helpers import ROOT
 
 LESSON = """\
 # %% [markdown]
@@ -247,7 +248,7 @@ def test_concurrent_traces_of_lessons_with_the_same_table_each_get_their_own(
 
 
 def test_every_limit_and_setting_is_documented() -> None:
-    text = (Path(__file__).resolve().parent.parent / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "sandbox.md").read_text(encoding="utf-8")
     for item in dataclasses.fields(Limits):
         row = next((line for line in text.splitlines() if line.startswith(f"| `{item.name}`")), None)
         assert row is not None, f"limit {item.name} is not in docs/sandbox.md"

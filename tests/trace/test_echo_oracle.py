@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy.sql.util import _long_statement
 
 from sqlecho import trace
+from tests.helpers import TESTS
 
-PROGRAMS = sorted((Path(__file__).parent / "programs").glob("*.py"))
+PROGRAMS = sorted((TESTS / "programs").glob("*.py"))
 # Records of SQLAlchemy's echo logger, delimited so that multi-line SQL and the program's prints
 # separate cleanly. With a handler already on the logger, echo=True adds no default handler; the
 # records themselves are exactly what echo logs.

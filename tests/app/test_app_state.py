@@ -23,8 +23,9 @@ from sqlecho._app.lessons import (
 from sqlecho._app.traces import TraceCache, TraceFailed
 from sqlecho._sandbox.limits import Limits
 from sqlecho._trace.tracer import in_process
+from tests import helpers
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
+FIXTURES = helpers.FIXTURES / "lessons"
 STEMS = ["01_first_steps", "02_relationships"]
 
 # -- lessons ----------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
-from conftest import ROOT
-from hero_models import Base, Hero, Team
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
@@ -27,8 +25,10 @@ from sqlecho.testing import (
     n_plus_one_report,
     no_sql,
 )
+from tests.helpers import ROOT
+from tests.hero_models import Base, Hero, Team
 
-HERE = "tests/test_testing.py"
+HERE = "tests/testing/test_assertions.py"
 
 
 @pytest.fixture
