@@ -28,6 +28,9 @@ def test_the_wheel_holds_the_library_and_no_app_or_benchmarks() -> None:
     packages = _packages()
     assert {"sqlecho", "sqlecho.testing", "sqlecho._sandbox", "sqlecho._render"} <= set(packages)
     assert [name for name in packages if name.startswith(("benchmarks", "sqlecho._app", "tests"))] == []
+    # Otherwise setuptools ships every file git knows under sqlecho/ as package data, app included.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["tool"]["setuptools"]["include-package-data"] is False
 
 
 def test_no_module_of_the_wheel_imports_websockets() -> None:
