@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from .._transcript.schema import TRANSACTION_EVENTS
-from .._transcript.sql import TRANSACTION_KINDS, fold, kind_of
+from .._transcript.sql import fold, is_statement, kind_of
 from .locate import CallerLocator
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
@@ -218,11 +218,7 @@ class Capture:
         return [dict(record) for record in self._events]
 
     def _sql(self) -> list[Event]:
-        return [
-            record
-            for record in self._events
-            if record["kind"] == "sql" and kind_of(record["statement"]) not in TRANSACTION_KINDS
-        ]
+        return [record for record in self._events if is_statement(record)]
 
     @property
     def sql_events(self) -> list[Event]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["TRANSACTION_KINDS", "fold", "is_savepoint", "kind_of"]
+__all__ = ["TRANSACTION_KINDS", "fold", "is_savepoint", "is_statement", "kind_of"]
 
 # SQL-level transaction control that a driver or a recipe may send as a statement.
 TRANSACTION_KINDS = frozenset({"begin", "commit", "rollback", "start", "end"})
@@ -48,3 +50,11 @@ def kind_of(statement: str) -> str:
         elif depth <= 0 and token.lower() in _VERBS:
             return token.lower()
     return first
+
+
+def is_statement(event: Mapping[str, Any]) -> bool:
+    """An ``sql`` event that is not transaction control sent as SQL text (``BEGIN``, ``COMMIT``).
+
+    What ``capture().statements`` lists and the test API's listings number.
+    """
+    return event["kind"] == "sql" and kind_of(event["statement"]) not in TRANSACTION_KINDS

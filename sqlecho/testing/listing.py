@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from .._record.capture import Capture
 from .._record.recorder import Event
-from .._transcript.sql import TRANSACTION_KINDS, fold, kind_of
+from .._transcript.sql import fold, is_statement
 
 __all__ = ["LIMIT", "SQLAssertionError", "heading", "listing", "location", "params_text", "require_capture"]
 
@@ -37,18 +37,17 @@ def require_capture(value: object, function: str) -> None:
 
 def location(record: Event) -> str:
     """``file:line`` of the code that caused ``record``, or ``?`` when none was on the stack."""
-    if record.get("file") is None:
-        return "?"
-    return f"{record['file']}:{record['line']}"
+    return location_of(record.get("file"), record.get("line"))
+
+
+def location_of(file: str | None, line: int | None) -> str:
+    """``file:line``, or ``?`` when no file of the user's code was on the stack."""
+    return "?" if file is None else f"{file}:{line}"
 
 
 def params_text(parameters: object) -> str:
     """Parameters as a Python literal, the way a test would write them."""
     return repr(parameters)
-
-
-def _is_statement(record: Event) -> bool:
-    return record["kind"] == "sql" and kind_of(record["statement"]) not in TRANSACTION_KINDS
 
 
 def listing(
@@ -73,7 +72,7 @@ def listing(
     rows: list[tuple[str, str, str]] = []  # (number, location, text)
     shown = total = 0
     for record in events:
-        if _is_statement(record):
+        if is_statement(record):
             total += 1
             if shown < limit:
                 shown += 1

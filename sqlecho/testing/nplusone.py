@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .._record.capture import Capture
 from .._transcript.sql import fold, kind_of
-from .listing import SQLAssertionError, heading, listing, require_capture
+from .listing import SQLAssertionError, heading, listing, location_of, require_capture
 
 __all__ = ["NPlusOne", "assert_no_n_plus_one", "n_plus_one_report"]
 
@@ -38,7 +38,7 @@ class NPlusOne:
 
     @property
     def where(self) -> str:
-        return "?" if self.file is None else f"{self.file}:{self.line}"
+        return location_of(self.file, self.line)
 
     def advice(self) -> str:
         """How to load everything with one query instead."""
