@@ -2,21 +2,28 @@
 
     streamlit run app.py
 
-Pages: the lessons (at the root address, ``/?lesson=<stem>&step=<N>``) and "Your code", where a
-reader traces a program of their own in the sandbox (``SQLECHO_ALLOW_USER_CODE=0`` turns it off).
-See docs/app.md for the switches and the settings.
+The one frame of the app: it sets the page up, reads the deployment's settings and shows what
+was wrong with them, once per run, then runs the page the address names. The pages are thin
+shims in ``app_pages/`` (not ``pages/``, which Streamlit would also list on its own): the lessons
+(at the root address, ``/?lesson=<stem>&step=<N>``) and "Your code", where a reader traces a
+program of their own in the sandbox (``SQLECHO_ALLOW_USER_CODE=0`` turns it off). See
+docs/app.md for the switches and the settings.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from sqlecho._app_view import config_for
+from sqlecho._app.view import config_for
 
 ROOT = Path(__file__).resolve().parent
+PAGES = ROOT / "app_pages"
 
 st.set_page_config(page_title="sqlecho", page_icon=":material/database:", layout="wide")
-pages = [st.Page(ROOT / "pages" / "lesson.py", title="Lessons", icon=":material/school:", default=True)]
-if config_for(ROOT).allow_user_code:
-    pages.append(st.Page(ROOT / "pages" / "your_code.py", title="Your code", icon=":material/edit_note:"))
+config = config_for(ROOT)
+for problem in config.problems:
+    st.sidebar.warning(problem)
+pages = [st.Page(PAGES / "lesson.py", title="Lessons", icon=":material/school:", default=True)]
+if config.allow_user_code:
+    pages.append(st.Page(PAGES / "your_code.py", title="Your code", icon=":material/edit_note:"))
 st.navigation(pages).run()

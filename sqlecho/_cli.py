@@ -10,18 +10,18 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from ._text import format_transcript
-from ._tracer import TraceOptions, trace_source
+from ._render.text import format_transcript
+from ._sandbox.runner import run_sandboxed
+from ._trace.options import Runner, TraceOptions
+from ._trace.tracer import in_process
 
 __all__ = ["main", "read_program"]
 
 _C1 = re.compile(r"[\x7f-\x9f]")
-
-Runner = Callable[[str, Path, TraceOptions, str], dict[str, Any]]
 
 
 class UsageError(Exception):
@@ -76,19 +76,6 @@ def read_program(path: Path) -> str:
     return text
 
 
-def _in_process(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]:
-    return trace_source(source, path, options, source_name=name)
-
-
-def _default_runner() -> Runner:
-    try:
-        from ._runner import run_sandboxed
-    except ImportError:  # pragma: no cover - the sandbox module is part of the package
-        return _in_process
-    runner: Runner = run_sandboxed
-    return runner
-
-
 def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -108,7 +95,7 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         autoflush=False if args.no_autoflush else None,
     )
     if runner is None:
-        runner = _in_process if args.in_process else _default_runner()
+        runner = in_process if args.in_process else run_sandboxed
     transcript = runner(source, path, options, args.file)
     if args.json:
         # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character

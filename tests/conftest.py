@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ROOT / "lessons"
-CHROMIUM = "/usr/bin/chromium"
+from tests.helpers import CHROMIUM
 
 
 def _require(available: bool, reason: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sqlecho._cli import main
-from sqlecho._tracer import TraceOptions, trace_source
+from sqlecho._trace.tracer import TraceOptions, trace_source
 
 PROGRAM = """\
 # %% Setup

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import types
 
+import pytest
+
 import sqlecho
 import sqlecho.testing
 
 
 def _public(module: types.ModuleType) -> set[str]:
-    """Names a user could import from ``module``, submodules left out."""
+    """Names a user could import from ``module`` (loaded ones and lazy ones), submodules left out."""
     return {
         name
-        for name, value in vars(module).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
     }
 
 
 def test_sqlecho_all() -> None:
     assert sqlecho.__all__ == [
-        "TRANSCRIPT_VERSION",
         "Capture",
         "ObjectState",
+        "TRANSCRIPT_VERSION",
         "TraceOptions",
         "__version__",
         "capture",
@@ -45,3 +47,17 @@ def test_sqlecho_testing_all() -> None:
         "no_sql",
     ]
     assert _public(sqlecho.testing) == set(sqlecho.testing.__all__)
+
+
+def test_all_is_sorted_and_every_name_reports_its_public_module() -> None:
+    for module in (sqlecho, sqlecho.testing):
+        assert module.__all__ == sorted(module.__all__)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type) or callable(value):
+                assert value.__module__ == module.__name__, name
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        sqlecho.nothing  # noqa: B018

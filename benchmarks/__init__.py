@@ -1,0 +1,1 @@
+"""sqlecho's benchmarks, outside the package they measure: ``python -m benchmarks`` (docs/benchmarks.md)."""

@@ -1,0 +1,119 @@
+"""The operator's settings for ``streamlit run app.py``, read from environment variables.
+
+=============================  ===================================================================
+``SQLECHO_ALLOW_USER_CODE``    ``0`` turns the "Your code" page off (public deployments). Default 1.
+``SQLECHO_LESSONS``            The lessons folder. Default: ``lessons/`` beside ``app.py``.
+``SQLECHO_RUNNER``             ``sandbox`` (default when available) or ``in-process`` (trusted code
+                               only: a single user's own machine).
+``SQLECHO_USER_LIMITS``        Limits for pasted programs, e.g. ``wall_time=5,cpu_time=3,memory=256M``
+                               (names: the fields of :class:`sqlecho._sandbox.limits.Limits`).
+``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
+=============================  ===================================================================
+
+A value that cannot be read is ignored, with a message the app shows, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._sandbox.limits import Limits
+
+__all__ = ["DEFAULT_CACHE_MB", "AppConfig", "cache_bytes", "parse_limits"]
+
+_SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+DEFAULT_CACHE_MB = 256
+"""Enough for every lesson and a class's worth of pasted programs at the step limit (~10 MiB each)."""
+
+
+def cache_bytes(environ: Mapping[str, str]) -> tuple[int, str | None]:
+    """The budget of ``SQLECHO_CACHE_MB`` in bytes, and a message when the setting was ignored."""
+    raw = environ.get("SQLECHO_CACHE_MB", "").strip()
+    default = DEFAULT_CACHE_MB * 1024**2
+    if not raw:
+        return default, None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1024**2:  # also refuses nan and inf
+        return default, f"SQLECHO_CACHE_MB={raw!r} is not a positive number of MiB; using {DEFAULT_CACHE_MB}."
+    return int(value * 1024**2), None
+
+
+def _number(text: str, integer: bool) -> float | int:
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    scale = 1
+    if text and text[-1] in _SIZES:
+        scale, text = _SIZES[text[-1]], text[:-1]
+    value = float(text) * scale
+    return int(value) if integer else value
+
+
+def parse_limits(text: str) -> tuple[Limits, list[str]]:
+    """``Limits`` from ``"wall_time=5,memory=256M"``, and messages for the parts that were ignored."""
+    fields = {f.name: f for f in dataclasses.fields(Limits)}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in fields:
+            problems.append(f"SQLECHO_USER_LIMITS: unknown limit {name!r} (known: {', '.join(fields)}).")
+            continue
+        try:
+            value = _number(raw, integer=fields[name].type in ("int", int))
+            Limits(**{name: value})  # type: ignore[arg-type]  # one field at a time, checked above
+        except ValueError:
+            problems.append(f"SQLECHO_USER_LIMITS: {part!r} is not a positive number.")
+            continue
+        values[name] = value
+    return Limits(**values), problems
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """How this app is deployed."""
+
+    lessons_dir: Path
+    """Where the lessons are."""
+    allow_user_code: bool = True
+    """False hides the "Your code" page."""
+    runner: str = "sandbox"
+    """``sandbox`` or ``in-process``."""
+    user_limits: Limits | None = None
+    """Limits for pasted programs (None: the sandbox's defaults)."""
+    problems: tuple[str, ...] = field(default=())
+    """Settings that were ignored, and why."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], default_lessons: Path) -> AppConfig:
+        """Read the settings from ``environ`` (normally ``os.environ``)."""
+        problems: list[str] = []
+        allow = environ.get("SQLECHO_ALLOW_USER_CODE", "1").strip().lower()
+        if allow not in ("0", "1", "false", "true", "no", "yes", "off", "on", ""):
+            problems.append(f"SQLECHO_ALLOW_USER_CODE={allow!r} is not 0 or 1; the page stays off.")
+        runner = environ.get("SQLECHO_RUNNER", "sandbox").strip().lower().replace("_", "-") or "sandbox"
+        if runner not in ("sandbox", "in-process"):
+            problems.append(f"SQLECHO_RUNNER={runner!r} is not 'sandbox' or 'in-process'; using the sandbox.")
+            runner = "sandbox"
+        limits = None
+        if environ.get("SQLECHO_USER_LIMITS", "").strip():
+            limits, limit_problems = parse_limits(environ["SQLECHO_USER_LIMITS"])
+            problems.extend(limit_problems)
+        if problem := cache_bytes(environ)[1]:
+            problems.append(problem)
+        lessons = environ.get("SQLECHO_LESSONS", "").strip()
+        return cls(
+            lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
+            allow_user_code=allow in ("1", "true", "yes", "on", ""),
+            runner=runner,
+            user_limits=limits,
+            problems=tuple(problems),
+        )

@@ -1,0 +1,103 @@
+"""Every ``st.session_state`` key of the app, in one place.
+
+Streamlit forgets a widget's state when the widget is not drawn in a run, so the reader's
+position lives in plain keys, and each widget (``w_`` keys) is seeded from its plain key and
+writes back through its callback. The values are part of the app's behaviour: tests and
+browser sessions address widgets by them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADDRESS",
+    "CONFIG",
+    "FROM_LESSON_BUTTON",
+    "GOTO_ERROR_BUTTON",
+    "LEAVE_PRESENTER_BUTTON",
+    "LESSON",
+    "LESSON_STEPS",
+    "LESSON_WIDGET",
+    "REQUESTED_STEP",
+    "RUN_BUTTON",
+    "UPLOAD_WIDGET",
+    "USER_CODE",
+    "USER_CODE_WIDGET",
+    "USER_MESSAGE",
+    "USER_RAN",
+    "USER_STEPS",
+    "WHOLE_PROGRAM_WIDGET",
+    "nav_button",
+    "step",
+    "step_widget",
+    "switch",
+    "switch_widget",
+]
+
+CONFIG = "_config"
+"""The deployment's settings, read once per run by the app's frame for the page it runs."""
+
+# The lesson page.
+LESSON = "lesson"
+"""The stem of the lesson on screen."""
+REQUESTED_STEP = "_requested_step"
+"""The step a link asked for, until the lesson is traced and the step can be checked."""
+ADDRESS = "_address"
+"""The query parameters last read or written, so that the page knows when the reader edited them."""
+LESSON_WIDGET = "w_lesson"
+"""The lesson picker."""
+LEAVE_PRESENTER_BUTTON = "leave_presenter"
+"""The button that turns presenter mode off."""
+
+
+def switch(name: str) -> str:
+    """A switch of the lesson page (``expire_on_commit``, ``autoflush``, ``presenter``)."""
+    return name
+
+
+def switch_widget(name: str) -> str:
+    """The toggle of a switch."""
+    return f"w_{name}"
+
+
+# Step navigators: each page's navigator has its own prefix.
+LESSON_STEPS = ""
+"""The prefix of the lesson page's navigator."""
+USER_STEPS = "u_"
+"""The prefix of the "Your code" page's navigator."""
+
+
+def step(prefix: str) -> str:
+    """The 1-based step a navigator shows."""
+    return f"{prefix}step"
+
+
+def step_widget(prefix: str) -> str:
+    """A navigator's slider."""
+    return f"{prefix}w_step"
+
+
+def nav_button(prefix: str, which: str) -> str:
+    """A navigator's ``first``, ``prev``, ``next`` or ``last`` button."""
+    return f"{prefix}{which}"
+
+
+WHOLE_PROGRAM_WIDGET = "w_whole"
+"""The "Whole program" expander."""
+
+# The "Your code" page.
+USER_CODE = "user_code"
+"""The program in the editor."""
+USER_CODE_WIDGET = "w_user_code"
+"""The editor."""
+UPLOAD_WIDGET = "w_upload"
+"""The file uploader."""
+USER_MESSAGE = "user_message"
+"""A one-time message about the last action (loaded, empty, too long)."""
+USER_RAN = "user_ran"
+"""The program as it was when Run was pressed: the one traced."""
+RUN_BUTTON = "user_run_button"
+"""The Run button."""
+FROM_LESSON_BUTTON = "user_from_lesson"
+"""The button that copies the current lesson into the editor."""
+GOTO_ERROR_BUTTON = "u_goto_error"
+"""The button that jumps to the step that failed."""

@@ -1,0 +1,164 @@
+"""The lesson page: pick a lesson, step through it, flip the teacher's switches.
+
+The page address is part of the view: ``?lesson=<stem>&step=<N>`` (plus the switches when they
+are not the defaults) is read when it is new to this browser session, and rewritten whenever the
+reader moves, so that the address bar always links to exactly what is on screen.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .._render.explain import describe_truncation
+from .._render.plain import md_literal
+from . import keys
+from .config import AppConfig
+from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
+from .traces import Traced, TraceFailed
+from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
+
+__all__ = ["lesson_page"]
+
+_SWITCHES = ("expire_on_commit", "autoflush", "presenter")
+_LABELS = {"expire_on_commit": "expire_on_commit", "autoflush": "autoflush", "presenter": "Presenter mode"}
+_HELP = {
+    "expire_on_commit": "Off: run the lesson again as if every Session had expire_on_commit=False, and compare.",
+    "autoflush": "Off: run the lesson again as if every Session had autoflush=False, and compare.",
+    "presenter": "Larger type for a projector, with the sidebar folded away.",
+}
+
+
+def _read_address(stems: list[str]) -> list[str]:
+    """Apply the address when it is new to this session; returns messages about its bad parts."""
+    state = st.session_state
+    params = st.query_params.to_dict()
+    if keys.LESSON in state and (not params or params == state.get(keys.ADDRESS)):
+        return []  # our own address, or back from another page: keep the reader's place
+    request = parse_link(params, stems)
+    state[keys.LESSON] = request.lesson
+    state[keys.REQUESTED_STEP] = request.step
+    for name in _SWITCHES:
+        state[keys.switch(name)] = getattr(request.switches, name)
+    state[keys.ADDRESS] = params
+    return request.problems
+
+
+def _write_address(lesson: str, step: int, switches: Switches) -> None:
+    params = link_params(lesson, step, switches)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    st.session_state[keys.ADDRESS] = params
+
+
+def _lesson_changed() -> None:
+    st.session_state[keys.LESSON] = st.session_state[keys.LESSON_WIDGET]
+    st.session_state[keys.step(keys.LESSON_STEPS)] = 1
+
+
+def _switch_flipped(name: str) -> None:
+    st.session_state[keys.switch(name)] = st.session_state[keys.switch_widget(name)]
+
+
+def _sidebar(lessons: list[Lesson]) -> Switches:
+    """The lesson list and the teacher's switches; returns the switches."""
+    state = st.session_state
+    titles = {lesson.stem: lesson.title for lesson in lessons}
+    state[keys.LESSON_WIDGET] = state[keys.LESSON]
+    st.sidebar.radio(
+        "Lessons",
+        list(titles),
+        key=keys.LESSON_WIDGET,
+        format_func=titles.__getitem__,
+        on_change=_lesson_changed,
+    )
+    st.sidebar.markdown("**Teacher switches**")
+    for name in _SWITCHES:
+        state[keys.switch_widget(name)] = bool(state.get(keys.switch(name), name != "presenter"))
+        st.sidebar.toggle(
+            _LABELS[name],
+            key=keys.switch_widget(name),
+            help=_HELP[name],
+            on_change=_switch_flipped,
+            args=(name,),
+        )
+    return Switches(**{name: bool(state[keys.switch_widget(name)]) for name in _SWITCHES})
+
+
+def _trace(config: AppConfig, lesson: Lesson, switches: Switches) -> Traced:
+    if lesson.source is None:
+        raise TraceFailed(f"{lesson.path.name} is not UTF-8 text")
+    cache = trace_cache(runner_for(config, trusted=True)[1])
+    request = (lesson.source, lesson.path, switches.trace_options(), lesson.path.name)
+    if traced := cache.peek(*request):
+        return traced  # the common case: no spinner, whose thread would cost more than the lookup
+    with st.spinner(f"Running {lesson.path.name} and recording its SQL…", show_time=True):
+        return cache.trace(*request)
+
+
+def lesson_page(config: AppConfig) -> None:
+    """Draw the lesson page with the deployment's settings (read by the app's frame)."""
+    state = st.session_state
+    lessons = discover_lessons(config.lessons_dir)
+    if not lessons:
+        st.info(f"No lessons yet: add `NN_topic.py` files to `{config.lessons_dir}`.")
+        return
+    stems = [lesson.stem for lesson in lessons]
+    problems = _read_address(stems)
+    if state.get(keys.LESSON) not in stems:
+        state[keys.LESSON], state[keys.step(keys.LESSON_STEPS)] = stems[0], 1
+    switches = _sidebar(lessons)
+    st.set_page_config(initial_sidebar_state="collapsed" if switches.presenter else "auto")
+    use_style(switches.presenter)
+    lesson = next(item for item in lessons if item.stem == state[keys.LESSON])
+    try:
+        traced = _trace(config, lesson, Switches())
+    except TraceFailed as exc:
+        st.error(f"The lesson {lesson.path.name} could not be traced: {md_literal(str(exc))}")
+        return
+    other = None
+    if switches.changed:
+        try:
+            other = _trace(config, lesson, switches)
+        except TraceFailed as exc:
+            problems.append(
+                f"The run with the switches could not be traced ({exc}); showing the lesson as written."
+            )
+    with unless_malformed():  # a transcript the page cannot draw is one message, never a traceback
+        steps = traced.steps
+        if keys.REQUESTED_STEP in state:
+            state[keys.step(keys.LESSON_STEPS)], message = clamp_step(
+                state.pop(keys.REQUESTED_STEP), len(steps)
+            )
+            if message:
+                problems.append(message)
+        st.title(lesson.title, anchor=False)
+        for problem in problems:
+            st.warning(md_literal(problem), icon=":material/link_off:")  # the link's text, not markdown
+        if switches.presenter:
+            st.button(
+                "Leave presenter mode",
+                icon=":material/close_fullscreen:",
+                key=keys.LEAVE_PRESENTER_BUTTON,
+                type="tertiary",
+                on_click=state.update,
+                kwargs={"presenter": False},
+            )
+        if not steps:
+            st.info("This lesson has no code to run.")
+            return
+        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS) - 1
+        _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
+        if traced.transcript.get("truncated"):
+            st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
+        if other is None:
+            show_step(traced, index, lesson_title=lesson.title)
+        else:
+            diff = trace_cache(runner_for(config, trusted=True)[1]).diff(traced, other)
+            show_step(
+                traced,
+                index,
+                other=other,
+                diff=diff.for_a(index),
+                label=diff.label,
+                lesson_title=lesson.title,
+            )

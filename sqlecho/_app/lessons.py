@@ -1,0 +1,195 @@
+"""Where the reader is: the lesson list, and the page address that links to one step.
+
+The app's address is a promise to teachers: ``?lesson=<file stem>&step=<N>`` (N 1-based) opens
+that step, and the app keeps the address in step with the screen. Switches ride along when they
+differ from the defaults: ``&expire_on_commit=0``, ``&autoflush=0``, ``&presenter=1``. Parsing
+never fails: a bad value gives a message for the reader and the nearest sensible place. Messages
+are plain text quoting whoever wrote the link: the page shows them with ``_plain.md_literal``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._trace.cells import CellKind, parse_cells
+from .._trace.options import TraceOptions
+
+__all__ = [
+    "Lesson",
+    "LinkRequest",
+    "Switches",
+    "clamp_step",
+    "discover_lessons",
+    "lesson_title",
+    "link_params",
+    "parse_link",
+    "prettify_stem",
+]
+
+_HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
+_TRUE = frozenset({"1", "true", "on", "yes"})
+_FALSE = frozenset({"0", "false", "off", "no"})
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson file in the lessons folder."""
+
+    stem: str
+    """File name without ``.py``: the lesson's name in links."""
+    title: str
+    """The first markdown heading of the lesson (or the prettified stem)."""
+    path: Path
+    source: str | None = field(default=None, repr=False, compare=False)
+    """The program text (None when the file is not UTF-8 text)."""
+
+
+def prettify_stem(stem: str) -> str:
+    """``02_lazy_loading`` -> ``Lazy loading``."""
+    words = re.sub(r"^\d+[_\-\s]*", "", stem).replace("_", " ").replace("-", " ").strip()
+    return (words[:1].upper() + words[1:]) if words else stem
+
+
+def lesson_title(source: str, stem: str) -> str:
+    """The text of the lesson's first ``# Title`` heading (in a markdown cell), else the prettified stem."""
+    try:
+        cells = parse_cells(source)
+    except ValueError:
+        return prettify_stem(stem)
+    for cell in cells:
+        if cell.kind is CellKind.MARKDOWN:
+            for line in cell.text.splitlines():
+                if match := _HEADING.match(line):
+                    return match["title"]
+    return prettify_stem(stem)
+
+
+# path -> (mtime_ns, size, title, source): the app lists the lessons on every rerun, and reads
+# a file again only when it changed.
+_READ: dict[str, tuple[int, int, str, str | None]] = {}
+
+
+def discover_lessons(folder: Path) -> list[Lesson]:
+    """The ``*.py`` lessons of ``folder`` in file-name order (``01_...``, ``02_...``)."""
+    if not folder.is_dir():
+        return []
+    lessons = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith(("_", ".")):
+            continue
+        stat = path.stat()
+        known = _READ.get(str(path))
+        if known is None or known[:2] != (stat.st_mtime_ns, stat.st_size):
+            data = path.read_bytes()
+            try:
+                source: str | None = data.decode("utf-8")
+            except UnicodeDecodeError:
+                source = None
+            title = lesson_title(data.decode("utf-8", errors="replace"), path.stem)
+            known = _READ[str(path)] = (stat.st_mtime_ns, stat.st_size, title, source)
+        lessons.append(Lesson(path.stem, known[2], path, known[3]))
+    return lessons
+
+
+@dataclass(frozen=True)
+class Switches:
+    """The teacher's switches. The defaults run every lesson exactly as written."""
+
+    expire_on_commit: bool = True
+    """False: run as if every Session had ``expire_on_commit=False``."""
+    autoflush: bool = True
+    """False: run as if every Session had ``autoflush=False``."""
+    presenter: bool = False
+    """Larger type, sidebar out of the way."""
+
+    @property
+    def changed(self) -> bool:
+        """True when a switch changes how the program runs (then the app compares two runs)."""
+        return not (self.expire_on_commit and self.autoflush)
+
+    def trace_options(self) -> TraceOptions:
+        """The options of the "what if" run."""
+        return TraceOptions(
+            expire_on_commit=None if self.expire_on_commit else False,
+            autoflush=None if self.autoflush else False,
+        )
+
+
+def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    shown = raw if len(raw) <= 20 else raw[:17] + "..."
+    problems.append(f"“{name}={shown}” is not understood (use 0 or 1); it was ignored.")
+    return default
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """What an address asked for, checked against the lessons that exist."""
+
+    lesson: str | None
+    """A lesson stem that exists (the first lesson when the address named none or a wrong one)."""
+    step: str | None
+    """The raw ``step`` value, checked by :func:`clamp_step` once the lesson's steps are known."""
+    switches: Switches = Switches()
+    problems: list[str] = field(default_factory=list)
+    """Messages for the reader about parts of the address that were not usable."""
+
+
+def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
+    """Read ``lesson``, ``step`` and the switches from the query parameters."""
+    problems: list[str] = []
+    lesson = params.get("lesson")
+    if lesson is not None and lesson not in stems:
+        shown = lesson if len(lesson) <= 60 else lesson[:57] + "..."
+        first = f"; showing {stems[0]!s} instead" if stems else ""
+        problems.append(f"There is no lesson called “{shown}”{first}.")
+        lesson = None
+    if lesson is None:
+        lesson = stems[0] if stems else None
+    switches = Switches(
+        expire_on_commit=_flag(params, "expire_on_commit", True, problems),
+        autoflush=_flag(params, "autoflush", True, problems),
+        presenter=_flag(params, "presenter", False, problems),
+    )
+    return LinkRequest(lesson, params.get("step"), switches, problems)
+
+
+def clamp_step(raw: str | None, count: int) -> tuple[int, str | None]:
+    """A 1-based step within ``1..count`` from the address, and a message when it had to move.
+
+    >>> clamp_step("999", 5)
+    (5, 'This lesson has 5 steps; showing the last one.')
+    """
+    if raw is None or count < 1:
+        return 1, None
+    text = raw.strip()
+    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        return 1, f"“{shown}” is not a step number; showing step 1."
+    number = int(text)
+    if number < 1:
+        return 1, f"Steps are numbered from 1; showing step 1 (the address asked for {number})."
+    if number > count:
+        return count, f"This lesson has {count} step{'s' * (count != 1)}; showing the last one."
+    return number, None
+
+
+def link_params(lesson: str, step: int, switches: Switches) -> dict[str, str]:
+    """The query parameters that reopen exactly this view (switches only when not the defaults)."""
+    params = {"lesson": lesson, "step": str(step)}
+    if not switches.expire_on_commit:
+        params["expire_on_commit"] = "0"
+    if not switches.autoflush:
+        params["autoflush"] = "0"
+    if switches.presenter:
+        params["presenter"] = "1"
+    return params

@@ -1,0 +1,218 @@
+"""Traces for the app: run each program once, however many readers open it.
+
+A class of students opening the same lesson at the same moment costs one trace: results are
+kept by program text and options, and a trace already running for the same key is waited for
+rather than started again. What the page needs besides the transcript (statements per line,
+attribute order, comparisons of two runs) is computed once per trace and kept with it.
+
+What is kept is capped by memory, not by count: a pasted program decides how big its transcript
+is (up to the runner's limits), so each trace is weighed (:func:`transcript_bytes`), the least
+recently used go first beyond the budget, and one that would take more than a quarter of the
+budget is returned but not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from .._render.diff import TranscriptDiff, diff_transcripts
+from .._render.step import StepHTML, Traced, draw_step
+from .._trace.options import Runner, TraceOptions
+from .._transcript.derive import attribute_order, statement_counts
+from .config import cache_bytes
+
+__all__ = ["TraceCache", "TraceFailed", "Traced", "render_step", "transcript_bytes"]
+
+
+class TraceFailed(Exception):
+    """The runner itself failed (not the program: a program's errors are in its transcript)."""
+
+
+def transcript_bytes(value: object) -> int:
+    """About how many bytes of memory a decoded JSON value (a transcript) takes in this process.
+
+    The sizes of CPython's objects, summed over one walk: within ~10% of tracemalloc for both
+    lessons and transcripts of many tiny events, which take ~8 times their JSON's length (that
+    is why the JSON's length is not the measure). Dict keys are not counted: they are the same
+    few interned names in every event.
+    """
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            total += 64 + 40 * len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            total += 56 + 8 * len(item)
+            stack.extend(item)
+        elif isinstance(item, str):
+            total += 49 + len(item)
+        else:
+            total += 32
+    return total
+
+
+def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Any) -> Hashable:
+    # By content, not by file: an edited lesson is a new program, traced again.
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    return (digest, str(path), name, options, repr(limits))
+
+
+class TraceCache:
+    """Transcripts by (program text, options, limits), least recently used dropped first.
+
+    Args:
+        runner: runs a program (sandboxed or in-process).
+        maxsize: transcripts kept, at most.
+        max_bytes: memory for the kept transcripts (:func:`transcript_bytes`); one bigger than a
+            quarter of it is not kept.
+        pool: passed to the runner (a pool of warm worker processes, when it has one).
+    """
+
+    def __init__(
+        self, runner: Runner, *, maxsize: int = 48, max_bytes: int = 64 * 1024**2, pool: Any = None
+    ) -> None:
+        self.runner = runner
+        self.pool = pool
+        self.maxsize = maxsize
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        """The weight of the kept transcripts."""
+        self.hits = 0
+        self.misses = 0
+        self._lock = threading.Lock()
+        self._done: OrderedDict[Hashable, Traced] = OrderedDict()
+        self._running: dict[Hashable, Future[Traced]] = {}
+        self._diffs: OrderedDict[tuple[Hashable, Hashable], TranscriptDiff] = OrderedDict()
+
+    def peek(
+        self, source: str, path: Path, options: TraceOptions, name: str, limits: Any = None
+    ) -> Traced | None:
+        """The cached trace, or None (then :meth:`trace` runs the program: worth a spinner)."""
+        with self._lock:
+            return self._done.get(_key(source, path, options, name, limits))
+
+    def trace(
+        self,
+        source: str,
+        path: Path,
+        options: TraceOptions,
+        name: str,
+        limits: Any = None,
+        *,
+        private: bool = False,
+    ) -> Traced:
+        """The transcript of ``source`` run as ``path`` with ``options``: cached, or traced now.
+        ``private``: the program's folder exists only inside the sandbox (pasted code).
+
+        Raises:
+            TraceFailed: the runner could not produce a transcript.
+        """
+        key = _key(source, path, options, name, limits)
+        with self._lock:
+            if key in self._done:
+                self.hits += 1
+                self._done.move_to_end(key)
+                return self._done[key]
+            future = self._running.get(key)
+            owner = future is None
+            if future is None:
+                future = self._running[key] = Future()
+                self.misses += 1
+            else:
+                self.hits += 1
+        if not owner:
+            return future.result()
+        try:
+            transcript = self.runner(
+                source, path, options, name, limits=limits, pool=self.pool, private=private
+            )
+            traced = Traced(key, source, transcript, size=transcript_bytes(transcript))
+            try:
+                traced.counts = statement_counts(transcript["steps"])
+                traced.order = attribute_order(transcript["steps"])
+            except Exception:  # a malformed transcript: the page says so when it draws it
+                pass
+        except Exception as exc:
+            failure = TraceFailed(f"{type(exc).__name__}: {exc}")
+            with self._lock:
+                del self._running[key]
+            future.set_exception(failure)
+            raise failure from exc
+        with self._lock:
+            del self._running[key]
+            if traced.size <= self.max_bytes // 4:  # else: shown to whoever waits, never kept
+                self._done[key] = traced
+                self.bytes += traced.size
+            while self._done and (len(self._done) > self.maxsize or self.bytes > self.max_bytes):
+                self.bytes -= self._done.popitem(last=False)[1].size
+        future.set_result(traced)
+        return traced
+
+    def diff(self, a: Traced, b: Traced) -> TranscriptDiff:
+        """The step-by-step comparison of two traces, computed once per pair."""
+        pair = (a.key, b.key)
+        with self._lock:
+            if pair in self._diffs:
+                return self._diffs[pair]
+        result = diff_transcripts(a.transcript, b.transcript)
+        with self._lock:
+            self._diffs[pair] = result
+            while len(self._diffs) > self.maxsize:
+                self._diffs.popitem(last=False)
+        return result
+
+
+_RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
+_RENDERED_MAX = 512
+# By weight too: a step of a pasted program can draw to megabytes of HTML. A quarter of
+# SQLECHO_CACHE_MB (the trace caches have the rest); a step bigger than an eighth of it is redrawn.
+_RENDERED_BYTES = cache_bytes(os.environ)[0] // 4
+_RENDERED_LOCK = threading.Lock()
+_rendered_bytes = 0
+
+
+def _weight(blocks: StepHTML) -> int:
+    # About a byte a character (the HTML is mostly ASCII), plus each string object.
+    return sum(
+        len(text) + 49 for text in (blocks.code, blocks.events, blocks.objects, blocks.database, blocks.whole)
+    )
+
+
+def render_step(
+    traced: Traced, index: int, *, marks: tuple[int, ...] = (), heading: str = "What happened"
+) -> StepHTML:
+    """The HTML blocks of step ``index`` (0-based) of ``traced``, drawn once per trace and step.
+
+    Every reader of a lesson sees the same HTML for the same step, so it is kept (by the trace's
+    key) for the next reader, in every session of this server process.
+
+    Args:
+        traced: the transcript and what is derived from it.
+        index: the step.
+        marks: events to mark as "only in this run" (when two runs are compared).
+        heading: the heading of the events block ("As written", "With autoflush=False", ...).
+    """
+    key = (traced.key, index, tuple(marks), heading)
+    with _RENDERED_LOCK:
+        if key in _RENDERED:
+            _RENDERED.move_to_end(key)
+            return _RENDERED[key]
+    global _rendered_bytes
+    blocks = draw_step(traced, index, marks=marks, heading=heading)
+    weight = _weight(blocks)
+    with _RENDERED_LOCK:
+        if weight <= _RENDERED_BYTES // 8 and key not in _RENDERED:
+            _RENDERED[key] = blocks
+            _rendered_bytes += weight
+        while _RENDERED and (len(_RENDERED) > _RENDERED_MAX or _rendered_bytes > _RENDERED_BYTES):
+            _rendered_bytes -= _weight(_RENDERED.popitem(last=False)[1])
+    return blocks

@@ -1,0 +1,257 @@
+"""Streamlit layout shared by the app's pages: the step navigator and one step of a transcript.
+
+Everything drawn here comes from the pure renderers (:mod:`sqlecho._render.step` and the
+modules it uses); this module only places their HTML. A step is a handful of
+``st.html`` blocks rather than dozens of widgets, which keeps a step change to a few milliseconds.
+
+Streamlit forgets the state of a widget that is not drawn in a run (another page, a lesson with
+one step), so the reader's position lives in plain session-state keys, and widgets are seeded
+from them on every run and write back through their callbacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from .._render.code import esc
+from .._render.css import style_tag
+from .._render.diff import StepDiff
+from .._render.plain import md_no_remote_images
+from .._render.step import diff_summary, narrative_text
+from .._sandbox.pool import default_pool
+from .._sandbox.runner import run_sandboxed
+from .._trace.options import Runner
+from .._trace.tracer import in_process
+from . import keys
+from .config import AppConfig, cache_bytes
+from .traces import TraceCache, Traced, render_step
+
+__all__ = [
+    "config_for",
+    "navigator",
+    "page_config",
+    "runner_for",
+    "show_step",
+    "trace_cache",
+    "unless_malformed",
+    "use_style",
+]
+
+_log = logging.getLogger(__name__)
+
+# What a reader is told about a transcript the page cannot draw: the kind of problem, never the
+# exception's text (it may name server paths) nor a traceback (that goes to the server's log).
+_MALFORMED = {
+    KeyError: "a field is missing",
+    IndexError: "a list is too short",
+    TypeError: "a field has the wrong type",
+    AttributeError: "a field has the wrong type",
+    ValueError: "a field has a wrong value",
+}
+
+
+def config_for(app_root: Path) -> AppConfig:
+    """The deployment settings (environment variables; lessons beside ``app.py`` by default).
+
+    The app's frame calls this once per run and keeps the result for the page it runs.
+    """
+    config = AppConfig.from_env(os.environ, app_root / "lessons")
+    st.session_state[keys.CONFIG] = config
+    return config
+
+
+def page_config(app_root: Path) -> AppConfig:
+    """The settings the frame read in this run (a page run on its own, as tests do, reads them)."""
+    config = st.session_state.get(keys.CONFIG)
+    return config if isinstance(config, AppConfig) else config_for(app_root)
+
+
+def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
+    """The runner for lessons (``trusted``) or pasted programs, and its name.
+
+    Everything runs in the sandbox unless the operator chose ``in-process`` (``trusted`` is the
+    caller's statement of which programs these are, kept for the reader of the call site).
+    """
+    if config.runner == "in-process":
+        return in_process, "in-process"
+    return run_sandboxed, "sandbox"
+
+
+# Traces kept per server process: every lesson with a few switch combinations, and the most
+# recent pasted programs apart, so that a class pasting code does not push the lessons out.
+# Each gets its share of SQLECHO_CACHE_MB (drawn steps have the last quarter: _render_step).
+_KEPT = {"lessons": 96, "your code": 32}
+_SHARE = {"lessons": 0.25, "your code": 0.5}
+
+
+@st.cache_resource(show_spinner=False)
+def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
+    """The cache for one runner kind and purpose, shared by every session of this server process."""
+    budget = int(cache_bytes(os.environ)[0] * _SHARE[purpose])
+    if kind != "sandbox":
+        return TraceCache(in_process, maxsize=_KEPT[purpose], max_bytes=budget)
+    try:
+        pool = default_pool()
+    except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
+        pool = None
+    return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool)
+
+
+@contextlib.contextmanager
+def unless_malformed() -> Iterator[None]:
+    """Draw a transcript inside this block; if drawing fails, show one plain message instead.
+
+    Transcripts come from a worker that runs untrusted code; the runner checks them, and this is
+    the second line: a field of the wrong type must not become a traceback on the page.
+    """
+    try:
+        yield
+    except Exception as exc:  # Streamlit's own rerun/stop signals are BaseExceptions: they pass
+        _log.warning("a transcript could not be drawn", exc_info=True)
+        what = next((text for kind, text in _MALFORMED.items() if isinstance(exc, kind)), "it is malformed")
+        st.error(f"This trace could not be shown: {what} ({type(exc).__name__}).", icon=":material/error:")
+
+
+def use_style(presenter: bool) -> None:
+    """Add the stylesheet (a style-only ``st.html`` takes no room on the page)."""
+    st.html(style_tag(presenter))
+
+
+def _go(key: str, value: int) -> None:
+    st.session_state[key] = value
+
+
+def _from_widget(key: str, widget: str) -> None:
+    st.session_state[key] = st.session_state[widget]
+
+
+def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) -> int:
+    """First/previous/next/last buttons, "Step N of M" and a slider; returns the 1-based step.
+
+    Args:
+        titles: the title of each step (None for untitled steps); one entry per step.
+        prefix: session-state prefix of this navigator (each page has its own).
+        shortcuts: arrow keys, Home and End move between steps.
+    """
+    count = len(titles)
+    key = keys.step(prefix)
+    step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
+    st.session_state[key] = step
+    shortcut_of: dict[str, str | None] = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
+    if not shortcuts:
+        shortcut_of = dict.fromkeys(shortcut_of)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button(
+            "First",
+            icon=":material/first_page:",
+            key=keys.nav_button(prefix, "first"),
+            on_click=_go,
+            args=(key, 1),
+            disabled=step <= 1,
+            shortcut=shortcut_of["first"],
+        )
+        st.button(
+            "Previous",
+            icon=":material/chevron_left:",
+            key=keys.nav_button(prefix, "prev"),
+            on_click=_go,
+            args=(key, step - 1),
+            disabled=step <= 1,
+            shortcut=shortcut_of["prev"],
+        )
+        st.button(
+            "Next",
+            icon=":material/chevron_right:",
+            icon_position="right",
+            key=keys.nav_button(prefix, "next"),
+            on_click=_go,
+            args=(key, step + 1),
+            disabled=step >= count,
+            shortcut=shortcut_of["next"],
+            type="primary",
+        )
+        st.button(
+            "Last",
+            icon=":material/last_page:",
+            icon_position="right",
+            key=keys.nav_button(prefix, "last"),
+            on_click=_go,
+            args=(key, count),
+            disabled=step >= count,
+            shortcut=shortcut_of["last"],
+        )
+        title = titles[step - 1] if titles else None
+        # A pasted program's cell titles are markdown, like its narratives: without images.
+        label = f"**Step {step} of {count}**" + (f" · {md_no_remote_images(str(title))}" if title else "")
+        st.markdown(label, width="content")
+    if count > 1:
+        st.session_state[keys.step_widget(prefix)] = step
+        st.slider(
+            "Step",
+            1,
+            count,
+            key=keys.step_widget(prefix),
+            on_change=_from_widget,
+            args=(key, keys.step_widget(prefix)),
+            label_visibility="collapsed",
+        )
+    return step
+
+
+def _whole_program(where: Any, html: str) -> None:
+    """An expander with every line of the program, filled only while it is open (it is large)."""
+    expander = where.expander(
+        "Whole program", icon=":material/code:", key=keys.WHOLE_PROGRAM_WIDGET, on_change="rerun"
+    )
+    if expander.open:
+        expander.html(html)
+
+
+def show_step(
+    traced: Traced,
+    index: int,
+    *,
+    other: Traced | None = None,
+    diff: StepDiff | None = None,
+    label: str = "",
+    lesson_title: str | None = None,
+) -> None:
+    """Draw step ``index`` (0-based): narrative, code, events, objects, session and tables.
+
+    With ``other`` (the same program run with a teacher's switch) and ``diff``, the two runs are
+    drawn side by side with the statements that only one of them sent marked.
+    """
+    if text := narrative_text(traced.steps[index], lesson_title):
+        st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
+    if other is None or diff is None:
+        blocks = render_step(traced, index)
+        left, right = st.columns([6, 5], gap="medium")
+        left.html(blocks.code)
+        _whole_program(left, blocks.whole)
+        right.html(blocks.events)
+        left, right = st.columns([3, 2], gap="medium")
+        left.html(blocks.objects)
+        right.html(blocks.database)
+        return
+    blocks = render_step(traced, index, marks=diff.only_a, heading="As written")
+    st.html(diff_summary(diff, label) + blocks.code)
+    _whole_program(st.container(), blocks.whole)
+    left, right = st.columns(2, gap="medium")
+    left.html(blocks.events)
+    if diff.b_index is None:
+        right.html(
+            f'<div class="sqe-h">With {esc(label)}</div><div class="sqe-empty">The program never gets here.</div>'
+        )
+        return
+    theirs = render_step(other, diff.b_index, marks=diff.only_b, heading=f"With {label}")
+    right.html(theirs.events)
+    left, right = st.columns(2, gap="medium")
+    left.html(blocks.objects + blocks.database)
+    right.html(theirs.objects + theirs.database)

@@ -1,0 +1,259 @@
+"""Which line caused an event, and why SQLAlchemy sent a statement: one walk up the stack.
+
+The tracer asks for the innermost line of the traced file (:class:`Locator`); ``capture()`` asks
+for the first frame of the user's own code, whatever file it is in (:class:`CallerLocator`).
+Both walk the same stack the same way (:func:`frames`, which follows asyncio's greenlets) and
+read the reason from the same SQLAlchemy functions found on the way (:func:`cause_of`). A few of
+SQLAlchemy's functions mark the reason for a statement (``Session._autoflush``, the lazy loader,
+loading of expired attributes, ...); we know them by code object, which is a dict lookup per
+frame: far cheaper than ``sys.settrace``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from types import CodeType, FrameType
+from typing import Any, cast
+
+from sqlalchemy.orm import loading, strategies
+from sqlalchemy.orm.session import Session
+from sqlalchemy.sql import ddl
+
+from .._transcript.sql import is_savepoint
+from .recorder import Event
+
+__all__ = ["CallerLocator", "Locator", "cause_of", "frames"]
+
+# A marker turns a frame into a cause; it may read the frame's locals (never the ORM objects'
+# attributes: those could load).
+_Marker = Callable[[FrameType, Callable[[Any], str]], str]
+
+
+def _fixed(cause: str) -> _Marker:
+    return lambda _frame, _label: cause
+
+
+def _loader(verb: str) -> _Marker:
+    def cause(frame: FrameType, _label: Callable[[Any], str]) -> str:
+        strategy = frame.f_locals.get("self")
+        try:
+            return f"{verb} {strategy.parent.class_.__name__}.{strategy.key}"  # type: ignore[union-attr]
+        except AttributeError:
+            return verb
+
+    return cause
+
+
+def _of_state(verb: str, local: str) -> _Marker:
+    def cause(frame: FrameType, label: Callable[[Any], str]) -> str:
+        target = frame.f_locals.get(local)
+        if target is None:
+            return verb
+        obj = target.obj() if hasattr(target, "obj") and callable(target.obj) else target
+        return f"{verb} {label(obj)}" if obj is not None else verb
+
+    return cause
+
+
+def _code(owner: object, *names: str) -> CodeType | None:
+    """The code object of the first of ``names`` that ``owner`` has (names change across versions)."""
+    for name in names:
+        function = getattr(owner, name, None)
+        code = getattr(function, "__code__", None)
+        if isinstance(code, CodeType):
+            return code
+    return None
+
+
+def _strategy(*names: str) -> type | None:
+    for name in names:
+        cls = getattr(strategies, name, None)
+        if isinstance(cls, type):
+            return cls
+    return None
+
+
+def _build_markers() -> dict[CodeType, _Marker]:
+    lazy = _strategy("_LazyLoader", "LazyLoader")
+    deferred = _strategy("_DeferredColumnLoader", "DeferredColumnLoader")
+    selectin = _strategy("_SelectInLoader", "SelectInLoader")
+    subquery = _strategy("_SubqueryLoader", "SubqueryLoader")
+    immediate = _strategy("_ImmediateLoader", "ImmediateLoader")
+    candidates: list[tuple[CodeType | None, _Marker]] = [
+        (_code(Session, "_autoflush"), _fixed("autoflush")),
+        (_code(Session, "flush"), _fixed("flush")),
+        (_code(Session, "refresh"), _of_state("refresh", "instance")),
+        (_code(Session, "merge"), _fixed("merge")),
+        (_code(lazy, "_load_for_state"), _loader("lazy load")),
+        (_code(deferred, "_load_for_state"), _loader("load deferred")),
+        (_code(selectin, "_load_for_path"), _loader("selectin load")),
+        (_code(subquery, "_load", "_load_for_path"), _loader("subquery load")),
+        (_code(immediate, "_load_for_path"), _loader("immediate load")),
+        (
+            _code(loading, "_load_scalar_attributes", "load_scalar_attributes"),
+            _of_state("load expired", "state"),
+        ),
+        (_code(ddl.SchemaGenerator, "visit_metadata"), _fixed("ddl")),
+        (_code(ddl.SchemaGenerator, "visit_table"), _fixed("ddl")),
+        (_code(ddl.SchemaDropper, "visit_metadata"), _fixed("ddl")),
+        (_code(ddl.SchemaDropper, "visit_table"), _fixed("ddl")),
+    ]
+    return {code: marker for code, marker in candidates if code is not None}
+
+
+_MARKERS = _build_markers()
+_AUTOFLUSH = _code(Session, "_autoflush")
+
+
+def _parent_greenlet(glet: Any) -> tuple[Any, FrameType | None]:
+    """The greenlet above ``glet`` (None: the current one) and its suspended frame.
+
+    With asyncio, SQLAlchemy runs the ORM's sync code in a child greenlet whose stack ends where
+    it started; the program's coroutine that awaited it is on the parent greenlet's stack.
+    """
+    greenlet = sys.modules.get("greenlet")
+    if greenlet is None:
+        return None, None
+    parent = (glet if glet is not None else greenlet.getcurrent()).parent
+    return parent, parent.gr_frame if parent is not None else None
+
+
+def frames(frame: FrameType | None) -> Iterator[FrameType]:
+    """``frame`` and every frame that called it, innermost first, across asyncio's greenlets."""
+    glet: Any = None
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+        if frame is None:
+            glet, frame = _parent_greenlet(glet)
+
+
+Found = list[tuple[CodeType, FrameType]]
+"""The cause-marking SQLAlchemy frames met on the way up, innermost first."""
+
+
+def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], str]) -> str:
+    """Why ``statement`` was sent, from the marking frames met below the user's line.
+
+    Args:
+        statement: the SQL text.
+        found: the marking frames, innermost first.
+        default: the cause when no frame marks one (``query``, or ``ddl``).
+        label: gives an ORM object's label (``Hero#1``) for causes that name an object.
+    """
+    if is_savepoint(statement):
+        return "savepoint"
+    if not found:
+        return default
+    code, first = found[0]
+    cause = _MARKERS[code](first, label)
+    # A flush started by autoflush is an autoflush: the INSERT that a SELECT sent first.
+    if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
+        cause = "autoflush"
+    return cause
+
+
+class Locator:
+    """For the tracer: "which line of FILE, and why" for the event being handled right now."""
+
+    def __init__(self, filename: str, label: Callable[[Any], str]) -> None:
+        """Args:
+        filename: the traced file's path exactly as compiled into its code objects.
+        label: gives an ORM object's label (``Hero#1``) for causes that name an object.
+        """
+        self.filename = filename
+        self._label = label
+
+    def line(self, depth: int = 2) -> int | None:
+        """The line of the innermost frame of the traced file, or None when it is not on the stack."""
+        filename = self.filename
+        for frame in frames(sys._getframe(depth)):
+            if frame.f_code.co_filename == filename:
+                return frame.f_lineno
+        return None
+
+    def line_and_cause(self, statement: str, is_ddl: bool, depth: int = 2) -> tuple[int | None, str]:
+        """The causing line and the reason for ``statement``, from one walk of the stack."""
+        filename = self.filename
+        found: Found = []
+        line = None
+        for frame in frames(sys._getframe(depth)):
+            code = frame.f_code
+            if code.co_filename == filename:
+                line = frame.f_lineno
+                break
+            if code in _MARKERS:
+                found.append((code, frame))
+        return line, cause_of(statement, found, "ddl" if is_ddl else "query", self._label)
+
+
+# Frames of these packages are never "the caller": they send SQL on behalf of user code.
+_LIBRARIES = ("sqlalchemy", "sqlmodel", "sqlecho", "contextlib", "asyncio", "threading")
+# Cache values besides a user file's display path: library code (None), library code
+# that marks a cause, and a code object not seen yet.
+_MARKED = object()
+_UNSEEN = object()
+# Hashing a code object hashes its constants, every time: ids are ten times cheaper.
+# The marker functions live as long as SQLAlchemy, so their ids stay theirs.
+_MARKER_IDS = frozenset(id(code) for code in _MARKERS)
+
+
+class CallerLocator:
+    """For ``capture()``: the caller's file and line (the first frame of the user's own code),
+    and why SQLAlchemy sent a statement."""
+
+    def __init__(self, label: Callable[[Any], str]) -> None:
+        """Args:
+        label: gives an ORM object's label (``Hero#1``) for causes that name an object.
+        """
+        self._label = label
+        self._cwd = os.getcwd()
+        # id(code) -> what the code is (see _MARKED): one dict lookup per frame keeps
+        # capture cheaper than echo logging. The code objects are kept alive in _seen,
+        # so that their ids cannot be reused.
+        self._codes: dict[int, object] = {}
+        self._seen: list[CodeType] = []
+
+    def _learn(self, frame: FrameType) -> object:
+        code = frame.f_code
+        module = frame.f_globals.get("__name__") or ""
+        known: object
+        if id(code) in _MARKER_IDS:
+            known = _MARKED
+        elif any(module == name or module.startswith(name + ".") for name in _LIBRARIES):
+            known = None
+        else:
+            known = self._display(code.co_filename)
+        self._codes[id(code)] = known
+        self._seen.append(code)
+        return known
+
+    def _display(self, filename: str) -> str:
+        """A path relative to the working directory when under it, ``/`` separated."""
+        if filename.startswith("<") or not os.path.isabs(filename):
+            return filename
+        if filename.startswith(os.path.join(self._cwd, "")):
+            filename = os.path.relpath(filename, self._cwd)
+        return filename.replace(os.sep, "/")
+
+    def stamp(self, record: Event) -> None:
+        """Set ``file``, ``line`` (and ``cause`` for SQL) from one walk of the stack."""
+        get = self._codes.get
+        found: Found = []
+        file: str | None = None
+        line: int | None = None
+        for frame in frames(sys._getframe(1)):
+            known = get(id(frame.f_code), _UNSEEN)
+            if known is _UNSEEN:
+                known = self._learn(frame)
+            if known is not None:  # not plain library code, the common case
+                if known is not _MARKED:
+                    file, line = cast(str, known), frame.f_lineno
+                    break
+                found.append((frame.f_code, frame))
+        record["line"] = line
+        record["file"] = file
+        if record["kind"] == "sql":
+            record["cause"] = cause_of(record["statement"], found, record["cause"], self._label)

@@ -1,0 +1,300 @@
+"""Turn SQLAlchemy's public events into transcript events (plain dicts, see docs/transcript.md).
+
+Two recorders share one event sink:
+
+- :class:`EngineRecorder` listens to connection events (BEGIN, each statement as sent to the
+  driver, COMMIT, ROLLBACK, errors). The tracer installs it on the ``Engine`` class, so every
+  engine the program creates is heard; :func:`sqlecho.capture` installs it on one engine.
+- :class:`OrmRecorder` listens to session lifecycle and instance events (state transitions,
+  expiry, refresh, loads) for every session and mapped class.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import weakref
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import InstanceState, Mapper, Session
+
+from .._transcript.values import MAX_TEXT, jsonable, mask_addresses
+from .objects import ObjectRegistry
+
+__all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
+
+Event = dict[str, Any]
+Sink = Callable[[Event], None]
+# (statement, is_ddl) -> (line, cause); called from inside the listener, so it may walk the stack.
+Locate = Callable[[str, bool], tuple[Any, str]]
+
+
+def _row(row: Any) -> Any:
+    """One row of parameters, JSON-safe. Most rows are tuples of numbers, None and short strings:
+    those are copied as they are, without the general conversion (measurable on thousands of
+    statements)."""
+    if type(row) is not tuple:
+        return jsonable(row)
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_TEXT:
+                return jsonable(row)
+        elif kind is float:
+            if not math.isfinite(value):
+                return jsonable(row)
+        elif kind is not int and kind is not bool and value is not None:
+            return jsonable(row)
+    return list(row)
+
+
+def _parameters(parameters: Any, many: bool) -> Any:
+    if many:
+        return [_row(row) for row in parameters]
+    return _row(parameters)
+
+
+def _guard(fn: Callable[..., None], on_error: Callable[[BaseException], None] | None) -> Callable[..., None]:
+    """``fn`` as a listener that never raises into SQLAlchemy: a bug of ours must not change what
+    the traced program does. Failures go to ``on_error``."""
+
+    def guarded(*args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - reported through on_error
+            if on_error is not None:
+                on_error(exc)
+
+    return guarded
+
+
+def _batch(depth: int = 2, search: int = 6) -> list[int] | None:
+    """For an insertmanyvalues batch: [number, total], read from SQLAlchemy's loop variable."""
+    frame: FrameType | None = sys._getframe(depth)
+    for _ in range(search):
+        if frame is None:
+            return None
+        batch = frame.f_locals.get("imv_batch") if "imv_batch" in frame.f_code.co_varnames else None
+        if batch is not None:
+            return [batch.batchnum, batch.total_batches]
+        frame = frame.f_back
+    return None
+
+
+class EngineRecorder:
+    """Records transaction control and every cursor execution on ``target``."""
+
+    _EVENTS = (
+        "begin",
+        "commit",
+        "rollback",
+        "before_cursor_execute",
+        "after_cursor_execute",
+        "handle_error",
+    )
+
+    def __init__(
+        self,
+        target: Any,
+        sink: Sink,
+        locate: Locate,
+        line: Callable[[], Any],
+        on_internal_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Args:
+        target: the Engine class (every engine) or an Engine. (SQLAlchemy takes ``handle_error``
+            only at engine level; :mod:`sqlecho._record.capture` narrows an engine's events to one
+            Connection.)
+        sink: receives each event dict as it happens.
+        locate: gives (line, cause) for a statement, called from inside the listener.
+        line: gives the causing line for a transaction event, called from inside the listener.
+        on_internal_error: told about a failure inside a listener, which is swallowed: a bug of
+            ours must never make the program's statement fail.
+        """
+        self.target = target
+        self._on_internal_error = on_internal_error
+        self._guarded = {
+            name: _guard(getattr(self, "_on_" + name), on_internal_error) for name in self._EVENTS
+        }
+        self._sink = sink
+        self._locate = locate
+        self._line = line
+        self._pending: dict[int, tuple[Event, float]] = {}
+        self._last: Event | None = None
+        self._installed: list[str] = []
+
+    def install(self) -> None:
+        # Remember each listener as it goes on, so that a failure halfway leaves nothing behind
+        # once remove() runs.
+        for name in self._EVENTS:
+            event.listen(self.target, name, self._guarded[name])
+            self._installed.append(name)
+
+    def remove(self) -> None:
+        while self._installed:
+            name = self._installed.pop()
+            event.remove(self.target, name, self._guarded[name])
+
+    def _on_begin(self, _conn: Any) -> None:
+        self._sink({"kind": "begin", "line": self._line()})
+
+    def _on_commit(self, _conn: Any) -> None:
+        self._sink({"kind": "commit", "line": self._line()})
+
+    def _on_rollback(self, _conn: Any) -> None:
+        self._sink({"kind": "rollback", "line": self._line()})
+
+    def _on_before_cursor_execute(
+        self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        is_ddl = bool(getattr(context, "isddl", False))
+        line, cause = self._locate(statement, is_ddl)
+        batch = None
+        # insertmanyvalues passes executemany=True with one (flattened) row per batch.
+        if executemany and not isinstance(parameters, list):
+            batch = _batch()
+            executemany = False
+        record: Event = {
+            "kind": "sql",
+            "line": line,
+            "statement": statement,
+            "parameters": _parameters(parameters, executemany),
+            "executemany": executemany,
+            "cause": cause,
+        }
+        if batch is not None:
+            record["batch"] = batch
+        self._pending[id(cursor)] = (record, time.perf_counter())
+        self._last = record
+        self._sink(record)
+
+    def _on_after_cursor_execute(self, _conn: Any, cursor: Any, *_args: Any) -> None:
+        pending = self._pending.pop(id(cursor), None)
+        if pending is None:
+            return
+        record, started = pending
+        record["rowcount"] = getattr(cursor, "rowcount", -1)
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+
+    def _on_handle_error(self, context: Any) -> None:
+        record = None
+        cursor = getattr(context, "cursor", None)
+        if cursor is not None and id(cursor) in self._pending:
+            record, _started = self._pending.pop(id(cursor))
+        elif self._last is not None and "rowcount" not in self._last:
+            record = self._last
+        if record is not None:
+            error = context.original_exception
+            record["error"] = f"{type(error).__name__}: {mask_addresses(str(error))}"
+
+
+# Session events that move an object from one state to another: (event name, from, to).
+_TRANSITIONS = (
+    ("transient_to_pending", "transient", "pending"),
+    ("pending_to_transient", "pending", "transient"),
+    ("pending_to_persistent", "pending", "persistent"),
+    ("persistent_to_transient", "persistent", "transient"),
+    ("persistent_to_deleted", "persistent", "deleted"),
+    ("deleted_to_persistent", "deleted", "persistent"),
+    ("deleted_to_detached", "deleted", "detached"),
+    ("persistent_to_detached", "persistent", "detached"),
+    ("detached_to_persistent", "detached", "persistent"),
+)
+# Session events after which the session counts as "the one the program used last".
+# (Transitions count as use too: session.add() is a transient_to_pending.)
+_USE = ("after_begin", "do_orm_execute", "before_flush")
+
+
+class OrmRecorder:
+    """Records lifecycle transitions, loads, expiry and refresh for every session and object."""
+
+    def __init__(
+        self,
+        registry: ObjectRegistry,
+        sink: Sink,
+        line: Callable[[], Any],
+        on_internal_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Args:
+        registry: labels objects.
+        sink: receives each event dict.
+        line: gives the causing line, called from inside the listener.
+        on_internal_error: told about a failure inside a listener, which is swallowed: a bug of
+            ours must never change what the traced program does.
+        """
+        self._registry = registry
+        self._sink = sink
+        self._line = line
+        self._on_internal_error = on_internal_error
+        self.last_session: Callable[[], Session | None] = lambda: None
+        self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
+
+    def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
+        guarded = _guard(fn, self._on_internal_error)
+        event.listen(target, name, guarded, **kw)
+        self._listeners.append((target, name, guarded))
+
+    def install(self) -> None:
+        # raw=True hands us InstanceStates: no attribute access on the object, and no gap when
+        # the object itself has already been freed (SQLAlchemy still expires its state).
+        for name, before, after in _TRANSITIONS:
+            self._listen(Session, name, self._transition(before, after), raw=True)
+        self._listen(Session, "loaded_as_persistent", self._on_loaded, raw=True)
+        for name in _USE:
+            self._listen(Session, name, self._on_use)
+        self._listen(Mapper, "init", self._on_init, raw=True)
+        self._listen(Mapper, "expire", self._on_expire, raw=True)
+        self._listen(Mapper, "refresh", self._on_refresh, raw=True)
+
+    def remove(self) -> None:
+        while self._listeners:
+            target, name, fn = self._listeners.pop()
+            event.remove(target, name, fn)
+
+    def _on_use(self, session: Any, *_args: Any) -> None:
+        session = getattr(session, "session", session)  # do_orm_execute passes an ORMExecuteState
+        if self.last_session() is not session:
+            self.last_session = weakref.ref(session)
+
+    def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
+        def listener(session: Session, state: InstanceState[Any]) -> None:
+            self._on_use(session)
+            self._sink(
+                {
+                    "kind": "transition",
+                    "line": self._line(),
+                    "object": self._registry.label(state),
+                    "from": before,
+                    "to": after,
+                }
+            )
+
+        return listener
+
+    def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
+        # Fired per row, right after the instance event "load": labels follow the row order.
+        self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
+
+    def _on_init(self, state: InstanceState[Any], _args: Any, _kwargs: Any) -> None:
+        self._registry.label(state)
+
+    def _on_expire(self, state: InstanceState[Any], attrs: Any) -> None:
+        names = sorted(attrs) if attrs else sorted(state.expired_attributes)
+        self._sink(
+            {
+                "kind": "expire",
+                "line": self._line(),
+                "object": self._registry.label(state),
+                "attributes": names,
+            }
+        )
+
+    def _on_refresh(self, state: InstanceState[Any], _context: Any, attrs: Any) -> None:
+        record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(state)}
+        if attrs:
+            record["attributes"] = sorted(attrs)
+        self._sink(record)

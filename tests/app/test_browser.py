@@ -1,0 +1,217 @@
+"""The app in a real browser: Debian's Chromium, driven by Playwright, against ``streamlit run``.
+
+One server (a subprocess on a free port, polled until it answers, always stopped) serves the
+fixture lessons through the default runner. Screenshots land in test-artifacts/ for a look
+after a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+ARTIFACTS = ROOT / "test-artifacts"
+FIXTURES = ROOT / "tests" / "fixtures" / "lessons"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_S = 60
+WAIT_MS = 30_000  # a first trace runs in a fresh sandbox worker
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not answer within {STARTUP_S} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` serving the fixture lessons; stopped however the tests end."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "SQLECHO_LESSONS": str(FIXTURES), "SQLECHO_POOL_SIZE": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(url, server)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _shot(page: object, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def _open(browser: object, url: str) -> object:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
+def test_deep_link_then_step_forward(browser: object, app_url: str) -> None:
+    page = _open(browser, f"{app_url}/?lesson=01_first_steps&step=4")
+    try:
+        expect(page.get_by_text("Step 4 of 8", exact=False)).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator(".sqe-cause-expired")).to_have_text("load expired Hero#1")
+        expect(page.locator(".sqe-sql pre").first).to_contain_text("WHERE hero.id = ?")
+        expect(page.locator(".sqe-card .sqe-st-persistent").first).to_be_visible()
+        page.get_by_role("button", name="Next").click()
+        expect(page.get_by_text("Step 5 of 8", exact=False)).to_be_visible()
+        expect(page).to_have_url(re.compile(r"[?&]step=5(&|$)"))
+        expect(page.locator(".sqe-cause-autoflush")).to_have_text("autoflush")
+        expect(page.locator(".sqe-sql pre").first).to_contain_text(
+            "INSERT INTO hero (name, age) VALUES (?, ?)"
+        )
+        transition = page.locator(".sqe-obj", has_text=re.compile(r"Hero#3\W+pending → \W+persistent"))
+        expect(transition.locator(".sqe-st-pending")).to_have_text(re.compile("pending"))
+        expect(transition.locator(".sqe-st-persistent")).to_have_text(re.compile("persistent"))
+        _shot(page, "deep-link-step-5")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_two_readers_at_once_each_see_their_own_lesson(browser: object, app_url: str) -> None:
+    first = _open(browser, f"{app_url}/?lesson=01_first_steps&step=2")
+    second = _open(browser, f"{app_url}/?lesson=02_relationships&step=3")
+    try:
+        expect(first.get_by_role("heading", name="First steps with a Session")).to_be_visible(timeout=WAIT_MS)
+        expect(second.get_by_role("heading", name="Lazy loading")).to_be_visible(timeout=WAIT_MS)
+        first.get_by_role("button", name="Next").click()
+        expect(first.get_by_text("Step 3 of 8", exact=False)).to_be_visible()
+        second.get_by_role("button", name="Previous").click()
+        expect(second.get_by_text("Step 2 of 5", exact=False)).to_be_visible()
+        expect(first).to_have_url(re.compile(r"lesson=01_first_steps&step=3"))
+        expect(second).to_have_url(re.compile(r"lesson=02_relationships&step=2"))
+        expect(first.get_by_text("Step 3 of 8", exact=False)).to_be_visible()  # untouched by the other
+        expect(second.locator(".sqe-tx-commit")).to_be_visible()
+        _shot(first, "reader-one")
+        _shot(second, "reader-two")
+    finally:
+        first.context.close()  # type: ignore[attr-defined]
+        second.context.close()  # type: ignore[attr-defined]
+
+
+def test_a_bad_deep_link_shows_a_friendly_message(browser: object, app_url: str) -> None:
+    page = _open(browser, f"{app_url}/?lesson=no_such_lesson&step=abc")
+    try:
+        expect(page.get_by_text("There is no lesson called “no_such_lesson”", exact=False)).to_be_visible(
+            timeout=WAIT_MS
+        )
+        expect(page.get_by_text("Step 1 of 8", exact=False)).to_be_visible()
+        expect(page).to_have_url(re.compile(r"lesson=01_first_steps&step=1"))
+        assert page.locator("text=Traceback").count() == 0
+        _shot(page, "bad-deep-link")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_your_code_page_traces_a_pasted_program(browser: object, app_url: str) -> None:
+    page = _open(browser, f"{app_url}/your_code")
+    try:
+        box = page.get_by_role("textbox", name="Your program")
+        expect(box).to_be_visible(timeout=WAIT_MS)
+        box.fill("x = 1\nprint('<b>hello</b>')\n")
+        page.get_by_role("button", name="Run").click()
+        expect(page.get_by_text("Step 1 of 2", exact=False)).to_be_visible(timeout=WAIT_MS)
+        page.get_by_role("button", name="Next").click()
+        expect(page.locator(".sqe-out")).to_contain_text("<b>hello</b>")  # shown as text, not markup
+        _shot(page, "your-code")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+REMOTE = "http://127.0.0.1:9/sqlecho-remote"  # nothing listens; a request would still be seen
+
+
+def test_strangers_text_loads_nothing_and_links_nothing(browser: object, app_url: str) -> None:
+    """A crafted link and a pasted narrative: their images never load, raw HTML stays text."""
+    requested: list[str] = []
+    crafted = f"[click]({REMOTE}/link)![x]({REMOTE}/link.png)<img src={REMOTE}/html.png>"
+    page = _open(browser, f"{app_url}/?lesson={urllib.parse.quote(crafted)}")
+    page.on("request", lambda request: requested.append(request.url))  # type: ignore[attr-defined]
+    try:
+        alert = page.get_by_role("alert").filter(has_text="There is no lesson called")
+        expect(alert).to_be_visible(timeout=WAIT_MS)
+        shown = alert.inner_text().replace("\u2060", "")  # the invisible joiners that stop autolinks
+        assert f"“[click]({REMOTE}/link)![x]" in shown, shown
+        assert alert.locator("a, img").count() == 0, alert.inner_html()
+        page.goto(f"{app_url}/your_code")  # type: ignore[attr-defined]
+        box = page.get_by_role("textbox", name="Your program")  # type: ignore[attr-defined]
+        expect(box).to_be_visible(timeout=WAIT_MS)
+        box.fill(
+            f"# %% [markdown]\n# Look ![n]({REMOTE}/narrative.png) <img src='{REMOTE}/raw.png'>\n"
+            f"# %% Title ![t]({REMOTE}/title.png)\nx = 1\n"
+        )
+        page.get_by_role("button", name="Run").click()  # type: ignore[attr-defined]
+        expect(page.get_by_text("Step 1 of 1", exact=False)).to_be_visible(timeout=WAIT_MS)  # type: ignore[attr-defined]
+        shown = page.locator('[data-testid="stMarkdownContainer"] p')  # type: ignore[attr-defined]
+        expect(shown.filter(has_text="Look")).to_contain_text(f"Look ![n]({REMOTE}/narrative.png)")
+        expect(shown.filter(has_text="Step 1 of 1")).to_contain_text(f"Title ![t]({REMOTE}/title.png)")
+        assert page.locator(f'img[src^="{REMOTE}"]').count() == 0  # type: ignore[attr-defined]
+        _shot(page, "strangers-text")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+    assert [url for url in requested if url.startswith(REMOTE)] == []

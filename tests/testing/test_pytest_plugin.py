@@ -1,0 +1,273 @@
+"""The pytest plugin, run for real with pytester: the fixture, the report, snapshots, the docs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import ROOT
+
+pytest_plugins = ["pytester"]
+
+# The shared hero model (tests/hero_models.py), plus an engine with two heroes, as a module of
+# the test project.
+MODELS = (
+    (ROOT / "tests" / "hero_models.py").read_text(encoding="utf-8")
+    + """
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+
+def make_engine():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Hero(name=f"Hero {n}", team=Team(name=f"Team {n}")) for n in range(2)])
+        session.commit()
+    return engine
+"""
+)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A test project with two models and an ``engine`` fixture (plain SQLAlchemy)."""
+    pytester.makepyfile(example_models=MODELS)
+    pytester.makeconftest(
+        """
+        import pytest
+        from example_models import make_engine
+
+        @pytest.fixture
+        def engine():
+            engine = make_engine()
+            yield engine
+            engine.dispose()
+        """
+    )
+    return pytester
+
+
+def test_the_fixture_is_registered_by_the_installed_package(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        from sqlecho import Capture
+        from example_models import Hero
+
+        def test_it(engine, sql_capture):
+            cap = sql_capture(engine)
+            assert isinstance(cap, Capture)
+            with Session(engine) as session, cap:
+                session.scalars(select(Hero)).all()
+            assert cap.statements == ["SELECT hero.id, hero.name, hero.team_id FROM hero"]
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_capture_left_open_is_closed_when_the_test_ends(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import event, text
+        from example_models import make_engine
+
+        ENGINE = make_engine()
+        LISTENERS = []
+
+        def test_open(sql_capture):
+            sql_capture(ENGINE).__enter__()
+            LISTENERS.extend(ENGINE.dispatch.before_cursor_execute)
+            assert LISTENERS
+
+        def test_closed_afterwards():
+            assert not any(event.contains(ENGINE, "before_cursor_execute", fn) for fn in LISTENERS)
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+FAILING = """
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+    from example_models import Hero
+
+    def test_fails(engine, sql_capture):
+        with Session(engine) as session, sql_capture(session) as cap:
+            for hero in session.scalars(select(Hero)):
+                hero.team
+        assert cap.count("select") == 1
+
+    def test_passes(engine, sql_capture):
+        with sql_capture(engine) as cap:
+            pass
+        assert cap.count() == 0
+"""
+
+REPORT = """\
+captured 3 statements:
+     test_report.py:7  BEGIN (implicit)
+  1. test_report.py:7  SELECT hero.id, hero.name, hero.team_id FROM hero
+                       params: []
+  2. test_report.py:8  SELECT team.id, team.name FROM team WHERE team.id = ?
+                       params: [1]
+  3. test_report.py:8  SELECT team.id, team.name FROM team WHERE team.id = ?
+                       params: [2]
+"""
+
+
+@pytest.mark.parametrize(
+    "switch", [["--sqlecho-report"], ["-o", "sqlecho_report=true"]], ids=["option", "ini"]
+)
+def test_the_report_lists_the_sql_of_failing_tests(project: pytest.Pytester, switch: list[str]) -> None:
+    project.makepyfile(test_report=FAILING)
+    result = project.runpytest("-p", "no:cacheprovider", *switch)
+    result.assert_outcomes(passed=1, failed=1)
+    lines = _lines(result.stdout.str())
+    [start] = [
+        index for index, line in enumerate(lines) if "Captured SQL" in line
+    ]  # the passing test has none
+    assert re.fullmatch(r"-+ Captured SQL call -+", lines[start])
+    report = _lines(REPORT)
+    assert lines[start + 1 : start + 1 + len(report)] == report
+    assert lines[start + 1 + len(report)].startswith("=")  # the section ends there
+
+
+def test_the_report_numbers_several_captures(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_two="""
+        from sqlalchemy import text
+
+        def test_two(engine, sql_capture):
+            for number in (1, 2):
+                with sql_capture(engine), engine.connect() as conn:
+                    conn.execute(text(f"SELECT {number}"))
+            assert False
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "--sqlecho-report")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "sql_capture #1: captured 1 statement:",
+            "     test_two.py:6  BEGIN (implicit)",
+            "  1. test_two.py:6  SELECT 1",
+            "                    params: []",
+            "     test_two.py:5  ROLLBACK",
+            "",
+            "sql_capture #2: captured 1 statement:",
+            "     test_two.py:6  BEGIN (implicit)",
+            "  1. test_two.py:6  SELECT 2",
+            "                    params: []",
+            "     test_two.py:5  ROLLBACK",
+        ],
+        consecutive=True,
+    )
+
+
+def test_no_report_without_the_option(project: pytest.Pytester) -> None:
+    project.makepyfile(test_report=FAILING)
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "Captured SQL" not in result.stdout.str()
+
+
+def test_the_option_is_documented_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--sqlecho-report*", "*sqlecho_report*"])
+
+
+def test_a_capture_snapshot_works_with_syrupy(project: pytest.Pytester) -> None:
+    test = """
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        from sqlecho import capture
+        from example_models import Hero
+
+        def test_snapshot(engine, snapshot):
+            with Session(engine) as session, capture(session) as cap:
+                session.scalars(select(Hero).where(Hero.name == "{name}")).all()
+            assert cap.snapshot() == snapshot
+    """
+    project.makepyfile(test_snap=test.format(name="Hero 1"))
+    project.runpytest("-p", "no:cacheprovider", "--snapshot-update").assert_outcomes(passed=1)
+    stored = (project.path / "__snapshots__" / "test_snap.ambr").read_text()
+    assert "'sql': 'SELECT hero.id, hero.name, hero.team_id FROM hero WHERE hero.name = ?'" in stored
+    assert "'dialect': 'sqlite'" in stored
+    assert "'Hero 1'" in stored
+
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+    project.makepyfile(test_snap=test.format(name="Hero 2"))
+    changed = project.runpytest("-p", "no:cacheprovider")
+    changed.assert_outcomes(failed=1)
+    changed.stdout.fnmatch_lines(["*'Hero 1'*", "*'Hero 2'*"])
+
+
+# -- docs/testing.md ---------------------------------------------------------------------------------
+
+DOC = ROOT / "docs" / "testing.md"
+_BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
+_HEADER = re.compile(r"# (\S+\.py)(: fails on purpose)?")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def _doc_example() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The doc's files (name -> source) and, for those that fail on purpose, their shown output."""
+    files: dict[str, str] = {}
+    outputs: dict[str, list[str]] = {}
+    failing = None
+    for language, body in _BLOCK.findall(DOC.read_text(encoding="utf-8")):
+        header = _HEADER.match(body)
+        if language == "python" and header is not None:
+            files[header.group(1)] = body
+            failing = header.group(1) if header.group(2) else None
+        elif language == "text" and failing is not None:
+            outputs[failing] = _lines(body)
+            failing = None
+    return files, outputs
+
+
+def _in_order(expected: list[str], output: list[str]) -> list[str]:
+    """The expected lines not found in ``output`` in that order (empty when all are)."""
+    position = 0
+    for index, line in enumerate(expected):
+        try:
+            position = output.index(line, position) + 1
+        except ValueError:
+            return expected[index:]
+    return []
+
+
+def test_the_docs_example_runs_as_documented(pytester: pytest.Pytester) -> None:
+    files, outputs = _doc_example()
+    assert {"models.py", "conftest.py", "test_heroes.py", "test_grading.py", "test_snapshot.py"} <= set(files)
+    for name, source in files.items():
+        pytester.path.joinpath(name).write_text(source, encoding="utf-8")
+    tests = {name: len(re.findall(r"^def test_", source, re.MULTILINE)) for name, source in files.items()}
+    failed = sum(tests[name] for name in outputs)
+    passed = sum(tests.values()) - failed
+
+    # A subprocess: the doc's models use SQLModel's shared registry, as a user's would.
+    first = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sqlecho-report", "--snapshot-update")
+    first.assert_outcomes(passed=passed, failed=failed)
+    for name, shown in outputs.items():
+        assert _in_order(shown, _lines(first.stdout.str())) == [], f"output of {name} differs from the doc"
+
+    again = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    again.assert_outcomes(passed=passed, failed=failed)
+
+
+def test_the_docs_file_header_rule_finds_the_failing_example() -> None:
+    _, outputs = _doc_example()
+    assert list(outputs) == ["test_grading.py"]
+    assert "E       --- expected" in outputs["test_grading.py"]

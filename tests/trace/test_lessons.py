@@ -1,0 +1,325 @@
+"""The curriculum: every lesson runs, says what really happens, and matches its golden transcript.
+
+Each lesson in ``lessons/`` is traced in this process and held to the authoring rules of
+``lessons/README.md``: a title, narrative on (nearly) every step, 5 to 12 steps, errors only on the
+steps tagged ``raises-exception``, and every ``Expect:`` line in the narrative true of the step it
+introduces. The whole transcript is then compared with ``tests/golden/<lesson>.json``, timings
+masked. After an intended change, rewrite the goldens and review their diff like code::
+
+    python -m pytest tests/test_lessons.py --update-goldens
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqlecho import trace
+from sqlecho._trace.cells import CellKind, parse_cells
+from tests.helpers import LESSONS, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+LESSON_FILES = sorted(LESSONS.glob("[0-9][0-9]_*.py"))
+MIN_STEPS, MAX_STEPS = 5, 12
+# Share of steps that must have narrative; the rest may be a quick follow-up of the step before.
+NARRATED_SHARE = 0.75
+MASK = "<masked>"
+UPDATE_COMMAND = "python -m pytest tests/test_lessons.py --update-goldens"
+
+# -- Expect: claims ---------------------------------------------------------------------------
+
+_EXPECT_LINE = re.compile(r"^Expect:\s*(?P<claims>.*?)\s*$", re.MULTILINE)
+_CLAIM = re.compile(
+    r"^(?P<count>\d+)\s+(?P<kind>statements?|ROLLBACK TO|[A-Z]+)(?:\s+\((?P<cause>[^()]+)\))?$"
+)
+# Transaction control is counted from begin/commit/rollback events (echo's BEGIN (implicit) etc.).
+_TRANSACTION = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
+_STATEMENTS = {
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "PRAGMA",
+    "SAVEPOINT",
+    "RELEASE",
+    "ROLLBACK TO",
+}
+_DATABASE_EVENTS = {"sql", *_TRANSACTION.values()}
+
+
+def statement_keyword(statement: str) -> str:
+    """The kind an ``Expect:`` claim names for a statement: its first word, or ``ROLLBACK TO``."""
+    words = statement.split()
+    if not words:
+        return ""
+    if words[0].upper() == "ROLLBACK" and len(words) > 1 and words[1].upper() == "TO":
+        return "ROLLBACK TO"
+    return words[0].upper()
+
+
+def parse_expectations(narrative: str) -> list[tuple[int, str, str | None]] | None:
+    """The ``Expect:`` claims of a narrative as (count, kind, cause prefix); None when it has none.
+
+    ``Expect: no SQL`` is the claim (0, "SQL", None). Raises ValueError for a claim that does not
+    follow the syntax, so that a typo cannot silently check nothing.
+    """
+    lines = _EXPECT_LINE.findall(narrative)
+    if not lines:
+        return None
+    claims: list[tuple[int, str, str | None]] = []
+    for line in lines:
+        if line == "no SQL":
+            claims.append((0, "SQL", None))
+            continue
+        for part in line.split(","):
+            match = _CLAIM.match(part.strip())
+            kind = match["kind"] if match else ""
+            if match is None or (
+                kind not in _STATEMENTS and kind not in _TRANSACTION and not kind.startswith("statement")
+            ):
+                raise ValueError(f"not an Expect: claim: {part.strip()!r} (see lessons/README.md)")
+            if match["cause"] and kind in _TRANSACTION:
+                raise ValueError(f"{kind} events have no cause: {part.strip()!r} (see lessons/README.md)")
+            claims.append((int(match["count"]), kind, match["cause"]))
+    return claims
+
+
+def count_events(events: list[dict[str, Any]], kind: str, cause: str | None) -> int:
+    """How many of ``events`` a claim of ``kind`` (and optional cause prefix) counts."""
+    if kind == "SQL":
+        return sum(1 for event in events if event["kind"] in _DATABASE_EVENTS)
+    if kind in _TRANSACTION:
+        return sum(1 for event in events if event["kind"] == _TRANSACTION[kind])
+    return sum(
+        1
+        for event in events
+        if event["kind"] == "sql"
+        and (kind.startswith("statement") or statement_keyword(event["statement"]) == kind)
+        and (cause is None or (event.get("cause") or "").startswith(cause))
+    )
+
+
+def check_expectations(step: dict[str, Any]) -> list[str]:
+    """Every ``Expect:`` claim of ``step`` that its events contradict, as readable messages."""
+    claims = parse_expectations(step["narrative"]) or []
+    problems = []
+    for count, kind, cause in claims:
+        actual = count_events(step["events"], kind, cause)
+        if actual != count:
+            what = "SQL (statements or transaction events)" if kind == "SQL" else kind
+            what += f" ({cause})" if cause else ""
+            problems.append(
+                f"step {step['index'] + 1} ({step['title']}): expected {count} {what}, got {actual}"
+            )
+    return problems
+
+
+# -- tracing ----------------------------------------------------------------------------------
+
+
+def masked(value: Any) -> Any:
+    """``value`` with every field whose name ends in ``_ms`` or ``_s`` (a timing) masked."""
+    if isinstance(value, dict):
+        return {key: MASK if key.endswith(("_ms", "_s")) else masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
+def golden_text(transcript: dict[str, Any]) -> str:
+    return json.dumps(masked(transcript), indent=1, ensure_ascii=False) + "\n"
+
+
+def trace_lesson(path: Path) -> dict[str, Any]:
+    return trace(path, source_name=f"lessons/{path.name}")
+
+
+@functools.cache
+def traced(name: str) -> dict[str, Any]:
+    """The transcript of one lesson, traced once per test session."""
+    return trace_lesson(LESSONS / name)
+
+
+def authoring_problems(source: str, transcript: dict[str, Any]) -> list[str]:
+    """Every way in which a lesson (its source and its transcript) breaks the authoring rules."""
+    steps = transcript["steps"]
+    problems = []
+    if transcript["status"] != "ok":
+        problems.append(f"the run did not end well: {[step['error'] for step in steps if step['error']]}")
+    if not MIN_STEPS <= len(steps) <= MAX_STEPS:
+        problems.append(f"{len(steps)} steps; a lesson has {MIN_STEPS} to {MAX_STEPS}")
+    cells = parse_cells(source)
+    if not (cells and cells[0].kind is CellKind.MARKDOWN and re.match(r"# \S", cells[0].text)):
+        problems.append("the first cell is not a markdown cell starting with '# Title'")
+    if not all(step["title"] for step in steps):
+        problems.append("a code cell has no title")
+    narrated = sum(1 for step in steps if step["narrative"].strip())
+    if narrated < NARRATED_SHARE * len(steps):
+        problems.append(f"only {narrated} of {len(steps)} steps have narrative")
+    tagged = [cell.title for cell in cells if cell.kind is CellKind.CODE and cell.expects_error]
+    failed = [step["title"] for step in steps if step["error"]]
+    if failed != tagged or not all(step["error"]["expected"] for step in steps if step["error"]):
+        problems.append(f"errors on {failed}, but the cells tagged raises-exception are {tagged}")
+    return problems
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+lesson_params = pytest.mark.parametrize("path", LESSON_FILES, ids=[path.stem for path in LESSON_FILES])
+
+
+def test_there_is_a_curriculum() -> None:
+    numbers = [int(path.name[:2]) for path in LESSON_FILES]
+    assert len(numbers) >= 20
+    assert numbers == list(range(1, len(numbers) + 1)), "lessons are numbered 01, 02, ... without gaps"
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+\.py", path.name) for path in LESSON_FILES)
+
+
+@lesson_params
+def test_lesson_follows_the_authoring_rules(path: Path) -> None:
+    transcript = traced(path.name)
+    assert transcript["mode"] == "cells"
+    assert authoring_problems(path.read_text(encoding="utf-8"), transcript) == []
+
+
+@lesson_params
+def test_lesson_expectations_hold(path: Path) -> None:
+    steps = traced(path.name)["steps"]
+    assert any(parse_expectations(step["narrative"]) for step in steps), (
+        "each lesson states some Expect: counts"
+    )
+    problems = [problem for step in steps for problem in check_expectations(step)]
+    assert not problems, "\n".join(problems)
+
+
+@lesson_params
+def test_lesson_matches_golden(path: Path, update_goldens: bool) -> None:
+    golden = GOLDEN / f"{path.stem}.json"
+    text = golden_text(traced(path.name))
+    if update_goldens:
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+        return
+    assert golden.exists(), f"no golden transcript for {path.name}: run {UPDATE_COMMAND}"
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"transcript changed; review, then run {UPDATE_COMMAND}"
+    )
+
+
+def test_every_golden_has_a_lesson(update_goldens: bool) -> None:
+    stems = {path.stem for path in LESSON_FILES}
+    orphans = sorted(path for path in GOLDEN.glob("*.json") if path.stem not in stems)
+    if update_goldens:
+        for orphan in orphans:
+            orphan.unlink()
+        return
+    assert not orphans, f"golden transcripts without a lesson: {[path.name for path in orphans]}"
+
+
+def test_readme_lists_every_lesson() -> None:
+    readme = (LESSONS / "README.md").read_text(encoding="utf-8")
+    missing = [path.name for path in LESSON_FILES if path.name not in readme]
+    assert not missing, f"lessons/README.md does not list {missing}"
+
+
+def test_tracing_a_lesson_twice_gives_the_same_transcript() -> None:
+    path = LESSONS / "16_lazy_loading_n_plus_1.py"
+    assert golden_text(trace_lesson(path)) == golden_text(trace_lesson(path))
+
+
+def _folder_state(folder: Path) -> list[tuple[str, int]]:
+    return sorted((str(item.relative_to(folder)), item.stat().st_mtime_ns) for item in folder.rglob("*"))
+
+
+def test_lessons_run_as_plain_python(tmp_path: Path) -> None:
+    """``python lessons/NN_x.py`` exits 0, warns about nothing and leaves no file behind."""
+    before = _folder_state(LESSONS)
+
+    def run(path: Path) -> tuple[str, int, str, list[str]]:
+        cwd = tmp_path / path.stem
+        cwd.mkdir()
+        done = subprocess.run(
+            [sys.executable, str(path)], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        )
+        return path.name, done.returncode, done.stderr, [item.name for item in cwd.iterdir()]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, LESSON_FILES))
+    failures = [f"{name}: exit {code}\n{stderr}" for name, code, stderr, _left in results if code or stderr]
+    assert not failures, "\n".join(failures)
+    assert [(name, left) for name, _code, _err, left in results if left] == []
+    assert _folder_state(LESSONS) == before, "a plain run wrote into lessons/"
+
+
+# -- the Expect: checker itself ---------------------------------------------------------------
+
+
+def _step(narrative: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"index": 0, "title": "t", "narrative": narrative, "events": events}
+
+
+def _sql(statement: str, cause: str = "query") -> dict[str, Any]:
+    return {"kind": "sql", "statement": statement, "cause": cause}
+
+
+def test_expect_checker_reports_wrong_counts() -> None:
+    events = [
+        {"kind": "begin"},
+        _sql("INSERT INTO book (title) VALUES (?)", "autoflush"),
+        _sql("SELECT book.id FROM book"),
+    ]
+    assert check_expectations(_step("Expect: 1 INSERT (autoflush), 1 SELECT, 1 BEGIN", events)) == []
+    assert check_expectations(_step("Expect: 2 statements, 0 COMMIT", events)) == []
+    assert check_expectations(_step("Expect: 2 SELECT", events)) == ["step 1 (t): expected 2 SELECT, got 1"]
+    assert check_expectations(_step("Expect: 1 INSERT (flush)", events)) == [
+        "step 1 (t): expected 1 INSERT (flush), got 0"
+    ]
+    assert check_expectations(_step("Expect: no SQL", [{"kind": "begin"}])) != []
+    assert check_expectations(_step("Expect: no SQL", [{"kind": "output", "text": "hi"}])) == []
+    rollback_to = [_sql("ROLLBACK TO SAVEPOINT sa_savepoint_1", "savepoint"), {"kind": "rollback"}]
+    assert check_expectations(_step("Expect: 1 ROLLBACK TO, 1 ROLLBACK", rollback_to)) == []
+
+
+@pytest.mark.parametrize(
+    "line", ["Expect: 1 select", "Expect: one SELECT", "Expect: 2 MERGE", "Expect: 1 COMMIT (flush)"]
+)
+def test_expect_checker_rejects_unknown_claims(line: str) -> None:
+    with pytest.raises(ValueError, match="README"):
+        parse_expectations(line)
+
+
+# -- the authoring rules themselves -----------------------------------------------------------
+
+_GOOD_CELL = "# %% [markdown]\n# Narrative.\n\n# %% Step {n}\nx = {n}\n"
+
+
+def test_authoring_rules_accept_a_good_lesson(tmp_path: Path) -> None:
+    source = "# %% [markdown]\n# # A title\n\n# %% Step 0\nx = 0\n" + "".join(
+        _GOOD_CELL.format(n=n) for n in range(1, 5)
+    )
+    path = tmp_path / "good.py"
+    path.write_text(source, encoding="utf-8")
+    assert authoring_problems(source, trace(path)) == []
+
+
+def test_authoring_rules_catch_a_bad_lesson(tmp_path: Path) -> None:
+    source = (
+        "x = 1\n"  # no title cell, no narrative, an untitled step
+        '# %% Fine but tagged tags=["raises-exception"]\ny = 2\n'
+        "# %% Broken\nz = 1 / 0\n"
+    )
+    path = tmp_path / "bad.py"
+    path.write_text(source, encoding="utf-8")
+    problems = "\n".join(authoring_problems(source, trace(path)))
+    for broken in ("did not end well", "3 steps", "'# Title'", "has no title", "have narrative", "tagged"):
+        assert broken in problems

@@ -1,0 +1,506 @@
+"""The tracer: steps, states, causes, options, errors and isolation, on small programs."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqlecho import TraceOptions, trace
+
+MODELS = """\
+from sqlmodel import Field, Relationship, Session, SQLModel, create_engine, select
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    heroes: list["Hero"] = Relationship(back_populates="team")
+
+
+class Hero(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    age: int | None = None
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    team: Team | None = Relationship(back_populates="heroes")
+
+
+engine = create_engine("sqlite://", echo=True)
+SQLModel.metadata.create_all(engine)
+"""
+
+
+def write(tmp_path: Path, body: str, name: str = "program.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def lesson(tmp_path: Path, *cells: str) -> Path:
+    """A cell-format program: the models cell, then one cell per argument ("Title\\ncode")."""
+    parts = ["# %% Models\n" + MODELS]
+    for cell in cells:
+        title, _, code = textwrap.dedent(cell).strip("\n").partition("\n")
+        parts.append(f"# %% {title}\n{code}\n")
+    return write(tmp_path, "\n".join(parts))
+
+
+def step(transcript: dict[str, Any], title: str) -> dict[str, Any]:
+    return next(s for s in transcript["steps"] if s["title"] == title)
+
+
+def obj(s: dict[str, Any], label: str) -> dict[str, Any]:
+    return next(o for o in s["objects"] if o["label"] == label)
+
+
+def sql(s: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in s["events"] if e["kind"] == "sql"]
+
+
+def masked(transcript: dict[str, Any]) -> str:
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if not k.endswith(("_ms", "_s"))}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(transcript), sort_keys=True)
+
+
+def test_full_lifecycle_states_and_expiry(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Create\nhero = Hero(name='Deadpond', age=30)",
+        "Add\nsession = Session(engine)\nsession.add(hero)",
+        "Flush\nsession.flush()",
+        "Commit\nsession.commit()",
+        "Access\nprint(hero.name)",
+        "Partial expiry\nsession.expire(hero, ['age'])",
+        "Dirty\nhero.name = 'Pool'",
+        "Delete\nsession.delete(hero)\nsession.flush()",
+        "Commit delete\nsession.commit()",
+        "Another\nother = session.get(Hero, 1)\nother = Hero(name='Rusty')\nsession.add(other)\nsession.commit()\n"
+        "other_id = other.id",
+        "Close\nsession.close()",
+    )
+    t = trace(path)
+    assert t["status"] == "ok", t
+    assert obj(step(t, "Create"), "Hero#1")["state"] == "transient"
+    added = obj(step(t, "Add"), "Hero#1")
+    assert (added["state"], added["identity"], added["values"]["id"]) == ("pending", None, None)
+    assert step(t, "Add")["session"]["new"] == ["Hero#1"]
+    flushed = obj(step(t, "Flush"), "Hero#1")
+    assert (flushed["state"], flushed["identity"], flushed["values"]["id"]) == ("persistent", [1], 1)
+    committed = obj(step(t, "Commit"), "Hero#1")
+    # Relationships expire too: the next access to hero.team would load it.
+    assert committed["values"] == {} and set(committed["expired"]) == {"id", "name", "age", "team_id", "team"}
+    access = step(t, "Access")
+    assert [e["cause"] for e in sql(access)] == ["load expired Hero#1"]
+    assert obj(access, "Hero#1")["expired"] == [] and obj(access, "Hero#1")["values"]["name"] == "Deadpond"
+    partial = obj(step(t, "Partial expiry"), "Hero#1")
+    assert partial["expired"] == ["age"] and "age" not in partial["values"] and partial["values"]["name"]
+    assert step(t, "Dirty")["session"]["dirty"] == ["Hero#1"]
+    assert obj(step(t, "Delete"), "Hero#1")["state"] == "deleted"
+    assert obj(step(t, "Commit delete"), "Hero#1")["state"] == "detached"
+    close = step(t, "Close")
+    assert obj(close, "Hero#2")["state"] == "detached"
+    assert {"kind": "transition", "object": "Hero#2", "from": "persistent", "to": "detached"} in [
+        {k: v for k, v in e.items() if k != "line"} for e in close["events"]
+    ]
+
+
+def test_committed_rows_are_seen_by_another_connection_only_after_commit(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Flush\nsession = Session(engine)\nsession.add(Hero(name='A'))\nsession.flush()",
+        "Commit\nsession.commit()",
+    )
+    t = trace(path)
+    assert step(t, "Flush")["tables"]["hero"]["rows"] == []
+    assert step(t, "Commit")["tables"]["hero"]["rows"] == [[1, "A", None, None]]
+    assert step(t, "Commit")["tables"]["hero"]["columns"] == ["id", "name", "age", "team_id"]
+
+
+def test_causes_of_statements(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Seed\nsession = Session(engine)\nteam = Team(name='T')\nsession.add(Hero(name='A', team=team))\n"
+        "session.commit()",
+        "Autoflush\nsession.add(Hero(name='B'))\nfound = session.exec(select(Hero)).all()",
+        "Lazy\nother = Session(engine)\nfirst = other.get(Hero, 1)\nteam_of_first = first.team",
+        "Refresh\nother.refresh(first)",
+        "Expired\nother.expire(first)\nname = first.name",
+    )
+    t = trace(path)
+    assert [e["cause"] for e in sql(t["steps"][0])] == ["ddl"] * len(sql(t["steps"][0]))
+    assert [e["cause"] for e in sql(step(t, "Seed"))] == ["flush", "flush"]
+    assert [e["cause"] for e in sql(step(t, "Autoflush"))] == ["autoflush", "query"]
+    assert [e["cause"] for e in sql(step(t, "Lazy"))] == ["query", "lazy load Hero.team"]
+    first = next(o["label"] for o in step(t, "Refresh")["objects"] if "first" in o["names"])
+    assert [e["cause"] for e in sql(step(t, "Refresh"))] == [f"refresh {first}"]
+    assert [e["cause"] for e in sql(step(t, "Expired"))] == [f"load expired {first}"]
+    assert all(e["line"] is not None for s in t["steps"] for e in s["events"])
+
+
+def test_events_are_attributed_to_the_line_inside_a_function(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Define\ndef save(session, name):\n    session.add(Hero(name=name))\n    session.commit()",
+        "Call\nsave(Session(engine), 'A')",
+    )
+    t = trace(path)
+    text = path.read_text().splitlines()
+    commit_line = next(i for i, line in enumerate(text, 1) if line.strip() == "session.commit()")
+    events = step(t, "Call")["events"]
+    assert {e["line"] for e in events if e["kind"] in ("sql", "commit")} == {commit_line}
+
+
+def test_snapshots_have_no_observer_effect(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Seed\nsession = Session(engine)\nhero = Hero(name='A', team=Team(name='T'))\nsession.add(hero)\n"
+        "session.commit()",
+        "Look\nhero_id = hero.id\nsession.expire(hero, ['name'])",
+        "Use\nprint(hero.name, hero.team.name)",
+    )
+    with_snapshots = trace(path)
+    without = trace(path, TraceOptions(snapshots=False))
+    events = [s["events"] for s in json.loads(masked(with_snapshots))["steps"]]
+    events_without = [s["events"] for s in json.loads(masked(without))["steps"]]
+    assert events == events_without
+    # The snapshot after "Look" saw the object expired and did not load it: the load happens in "Use".
+    assert obj(step(with_snapshots, "Look"), "Hero#1")["expired"] == ["name"]
+    assert [e["cause"] for e in sql(step(with_snapshots, "Use"))][0] == "load expired Hero#1"
+
+
+def test_snapshot_of_an_expired_object_emits_no_sql_and_changes_nothing() -> None:
+    from sqlalchemy import event, inspect
+    from sqlmodel import Field, Session, SQLModel, create_engine
+
+    from sqlecho._record.objects import ObjectRegistry
+    from sqlecho._trace.isolation import reset_sqlmodel
+
+    reset_sqlmodel()
+    try:
+
+        class Pet(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            name: str
+
+        engine = create_engine("sqlite://")
+        SQLModel.metadata.create_all(engine)
+        statements: list[str] = []
+        with Session(engine) as session:
+            pet = Pet(name="Rex")
+            session.add(pet)
+            session.commit()
+            event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+            before = (dict(pet.__dict__), set(inspect(pet).expired_attributes))
+            snapshot = ObjectRegistry().snapshot(pet, "Pet#1", ["pet"])
+            after = (dict(pet.__dict__), set(inspect(pet).expired_attributes))
+        assert statements == []
+        assert before == after
+        assert snapshot["expired"] == ["id", "name"] and snapshot["values"] == {}
+    finally:
+        reset_sqlmodel()
+
+
+def test_same_program_same_json(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Many\nsession = Session(engine)\nsession.add_all([Hero(name=str(n), team=Team(name=str(n))) for n in range(8)])\n"
+        "session.commit()",
+        "Delete\nfor hero in session.exec(select(Hero)).all():\n    session.delete(hero)\nsession.commit()",
+    )
+    assert masked(trace(path)) == masked(trace(path))
+
+
+def test_what_if_switches(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Commit\nsession = Session(engine)\nhero = Hero(name='A')\nsession.add(hero)\nsession.commit()",
+        "Access\nprint(hero.name)",
+        "Autoflush\nsession.add(Hero(name='B'))\ncount = len(session.exec(select(Hero)).all())\nprint(count)",
+    )
+    plain = trace(path)
+    assert len(sql(step(plain, "Access"))) == 1
+    no_expire = trace(path, TraceOptions(expire_on_commit=False))
+    assert sql(step(no_expire, "Access")) == []
+    assert not [e for e in step(no_expire, "Commit")["events"] if e["kind"] == "expire"]
+    no_autoflush = trace(path, TraceOptions(autoflush=False))
+    assert [e["cause"] for e in sql(step(no_autoflush, "Autoflush"))] == ["query"]
+    assert [e["text"] for e in step(no_autoflush, "Autoflush")["events"] if e["kind"] == "output"] == ["1\n"]
+    assert no_autoflush["options"] == {"expire_on_commit": None, "autoflush": False}
+
+
+def test_expected_errors_continue_and_unexpected_errors_stop(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        # %% One
+        x = 1
+        # %% Boom tags=["raises-exception"]
+        raise ValueError("on purpose")
+        # %% Two
+        y = 1 / 0
+        # %% Never
+        print("unreachable")
+        """,
+    )
+    t = trace(path)
+    assert [s["title"] for s in t["steps"]] == ["One", "Boom", "Two"]
+    assert t["steps"][1]["error"] == {
+        "type": "ValueError",
+        "message": "on purpose",
+        "line": 4,
+        "expected": True,
+    }
+    assert t["steps"][2]["error"]["type"] == "ZeroDivisionError" and t["steps"][2]["error"]["line"] == 6
+    assert t["status"] == "error"
+
+
+def test_tagged_cell_that_does_not_raise_is_noted(tmp_path: Path) -> None:
+    t = trace(write(tmp_path, '# %% Fine tags=["raises-exception"]\nx = 1\n'))
+    assert t["steps"][0]["notes"] == ["Tagged raises-exception, but no error was raised."]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("sys.exit(0)", "ok"), ("sys.exit()", "ok"), ("sys.exit(3)", "error")]
+)
+def test_sys_exit(tmp_path: Path, code: str, status: str) -> None:
+    t = trace(write(tmp_path, f"import sys\nprint('hi')\n{code}\nprint('after')\n"))
+    assert t["status"] == status
+    outputs = [e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output"]
+    assert outputs == ["hi\n"]
+
+
+def test_syntax_error_is_reported_on_its_line(tmp_path: Path) -> None:
+    t = trace(write(tmp_path, "x = 1\ndef broken(:\n"))
+    assert t["status"] == "error"
+    assert t["steps"][-1]["error"]["type"] == "SyntaxError" and t["steps"][-1]["error"]["line"] == 2
+
+
+def test_plain_script_is_stepped_line_by_line_inside_functions(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        def double(n):
+            result = n * 2
+            return result
+
+
+        def main():
+            total = 0
+            for n in range(2):
+                total += double(n)
+            print(total)
+
+
+        if __name__ == "__main__":
+            main()
+        """,
+    )
+    t = trace(path)
+    assert t["mode"] == "lines" and t["status"] == "ok"
+    lines = [s["lines"][0] for s in t["steps"]]
+    assert lines == [1, 6, 13, 14, 7, 8, 9, 2, 3, 8, 9, 2, 3, 8, 10]
+    assert all(s["title"] is None and s["lines"][0] == s["lines"][1] for s in t["steps"])
+    assert [e["text"] for e in t["steps"][-1]["events"] if e["kind"] == "output"] == ["2\n"]
+
+
+def test_step_cap_is_said_in_the_transcript(tmp_path: Path) -> None:
+    path = write(tmp_path, "total = 0\nfor n in range(1000):\n    total += n\nprint(total)\n")
+    t = trace(path, TraceOptions(max_steps=50))
+    assert len(t["steps"]) == 51
+    assert t["truncated"] == {"steps": 50}
+    assert "stepping stopped after 50 steps" in t["steps"][-1]["title"]
+    assert [e["text"] for e in t["steps"][-1]["events"] if e["kind"] == "output"] == ["499500\n"]
+    assert t["status"] == "ok"
+
+
+def test_program_without_database_still_gets_a_transcript(tmp_path: Path) -> None:
+    t = trace(write(tmp_path, "# %% Hello\nprint('hello')\n"))
+    assert t["status"] == "ok"
+    assert t["steps"][0]["events"] == [{"kind": "output", "line": 2, "text": "hello\n"}]
+    assert t["steps"][0]["session"] is None and t["steps"][0]["tables"] == {}
+
+
+def test_echo_does_not_leak_and_output_interleaves_with_sql(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Talk\nprint('before')\nsession = Session(engine)\nsession.add(Hero(name='A'))\nsession.commit()\n"
+        "print('after')",
+    )
+    events = step(trace(path), "Talk")["events"]
+    kinds = [e["kind"] for e in events if e["kind"] in ("output", "sql", "begin", "commit")]
+    assert kinds == ["output", "begin", "sql", "commit", "output"]
+    assert [e["text"] for e in events if e["kind"] == "output"] == ["before\n", "after\n"]
+
+
+def test_names_follow_variables_and_list_items(tmp_path: Path) -> None:
+    path = lesson(tmp_path, "Make\nhero = Hero(name='A')\nsquad = [hero, Hero(name='B')]")
+    objects = step(trace(path), "Make")["objects"]
+    assert [(o["label"], o["names"]) for o in objects] == [
+        ("Hero#1", ["hero", "squad[0]"]),
+        ("Hero#2", ["squad[1]"]),
+    ]
+
+
+def test_relationship_values_are_labels(tmp_path: Path) -> None:
+    path = lesson(tmp_path, "Make\nteam = Team(name='T')\nhero = Hero(name='A', team=team)")
+    s = step(trace(path), "Make")
+    assert obj(s, "Hero#1")["values"]["team"] == "Team#1"
+    assert obj(s, "Team#1")["values"]["heroes"] == ["Hero#1"]
+
+
+def test_same_table_names_in_consecutive_runs(tmp_path: Path) -> None:
+    """Both define tables hero and team on SQLModel's shared metadata: the registry is reset."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = lesson(tmp_path / "a", "A\nx = 1")
+    second = lesson(tmp_path / "b", "B\ny = 2")
+    assert trace(first)["status"] == "ok"
+    assert trace(second)["status"] == "ok"
+
+
+def test_nothing_is_written_beside_the_program(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        from sqlmodel import SQLModel, create_engine, Field
+
+        class Thing(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+
+        engine = create_engine("sqlite:///data/things.db")
+        SQLModel.metadata.create_all(engine)
+        """,
+    )
+    (tmp_path / "data").mkdir()
+    t = trace(path)
+    assert t["status"] == "ok"
+    assert list((tmp_path / "data").iterdir()) == []
+    assert t["steps"][-1]["tables"] == {"thing": {"columns": ["id"], "rows": []}}
+
+
+def test_failed_statement_carries_the_driver_error(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        "Twice\nsession = Session(engine)\nsession.add(Hero(id=1, name='A'))\nsession.commit()\n"
+        "session.add(Hero(id=1, name='B'))\nsession.commit()",
+    )
+    t = trace(path)
+    failed = [e for e in sql(step(t, "Twice")) if "error" in e]
+    assert len(failed) == 1 and failed[0]["error"].startswith("IntegrityError: UNIQUE constraint failed")
+    assert step(t, "Twice")["error"]["type"] == "IntegrityError"
+    assert step(t, "Twice")["error"]["code"] == "gkpj"
+
+
+def test_long_values_are_cut_in_parameters_and_snapshots(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path, "Long\nsession = Session(engine)\nsession.add(Hero(name='x' * 5000))\nsession.commit()"
+    )
+    s = step(trace(path), "Long")
+    parameter = sql(s)[0]["parameters"][0]
+    assert parameter.startswith("x" * 500) and parameter.endswith("... (4500 more characters)")
+    assert s["tables"]["hero"]["rows"][0][1] == parameter
+
+
+def test_runs_like_python_file_from_its_folder(tmp_path: Path) -> None:
+    """Sibling imports, __file__, __name__ and a database path built from __file__."""
+    (tmp_path / "models.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Pet(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+        "    name: str\n"
+    )
+    path = write(
+        tmp_path,
+        """\
+        import sys
+        from pathlib import Path
+
+        from sqlmodel import Session, SQLModel, create_engine
+
+        from models import Pet
+
+        here = Path(__file__).parent
+        engine = create_engine(f"sqlite:///{here / 'pets.db'}")
+        SQLModel.metadata.create_all(engine)
+        with Session(engine) as session:
+            session.add(Pet(name="Rex"))
+            session.commit()
+        print(__name__, Path(sys.argv[0]).name, Path.cwd() == here)
+        """,
+        name="main.py",
+    )
+    t = trace(path)
+    assert t["status"] == "ok", t["steps"][-1]["error"]
+    outputs = [e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output"]
+    assert outputs == ["__main__ main.py True\n"]
+    assert t["steps"][-1]["tables"]["pet"]["rows"] == [[1, "Rex"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.py", "models.py"]
+    # A second run imports models.py afresh, against a cleared registry.
+    assert trace(path)["status"] == "ok"
+
+
+def test_async_programs_are_attributed_to_their_lines(tmp_path: Path) -> None:
+    """SQLAlchemy's asyncio layer runs the ORM in a greenlet; the awaiting line is found above it."""
+    pytest.importorskip("aiosqlite")
+    path = write(
+        tmp_path,
+        """\
+        import asyncio
+
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from sqlmodel import Field, SQLModel, select
+        from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+        class Hero(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            name: str
+
+
+        async def main():
+            engine = create_async_engine("sqlite+aiosqlite:///heroes.db")
+            async with engine.begin() as connection:
+                await connection.run_sync(SQLModel.metadata.create_all)
+            async with AsyncSession(engine) as session:
+                session.add(Hero(name="A"))
+                await session.commit()
+                print([hero.name for hero in (await session.exec(select(Hero))).all()])
+            await engine.dispose()
+
+
+        asyncio.run(main())
+        """,
+    )
+    t = trace(path)
+    assert t["status"] == "ok"
+    statements = {e["statement"].split()[0]: e for s in t["steps"] for e in sql(s)}
+    assert (statements["INSERT"]["line"], statements["INSERT"]["cause"]) == (19, "flush")
+    assert (statements["SELECT"]["line"], statements["SELECT"]["cause"]) == (20, "query")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["program.py"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_program(tmp_path: Path) -> None:
+    path = tmp_path / "bom.py"
+    path.write_bytes("\ufeffprint('hi')\n".encode())
+    t = trace(path)
+    assert t["status"] == "ok"
+    assert t["steps"][0]["events"] == [{"kind": "output", "line": 1, "text": "hi\n"}]
+
+
+def test_a_cell_that_does_not_compile_on_its_own_is_an_error_on_its_step(tmp_path: Path) -> None:
+    """The file compiles whole, but a marker inside a string splits the statement in two."""
+    t = trace(write(tmp_path, '# %% One\nx = """\n# %% inside a string\n"""\nprint(x)\n'))
+    assert t["status"] == "error"
+    (step_one,) = t["steps"]
+    assert step_one["title"] == "One" and step_one["error"]["type"] == "SyntaxError"
+    assert step_one["notes"] == ["This cell does not compile on its own: a # %% marker splits a statement."]
