@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._transcript.limits import LIMIT_KINDS
+
 __all__ = ["Explanation", "clean_message", "describe_truncation", "docs_link", "explain"]
 
 # SQLAlchemy appends this to its messages; the app shows the link separately.
@@ -108,16 +110,6 @@ _BY_TYPE: dict[str, tuple[str, str]] = {
 }
 
 # Limit names are the fields of sqlecho._sandbox.limits.Limits, as the sandbox records them in "limit".
-_LIMITS: dict[str, str] = {
-    "wall_time": "The program ran longer than its time limit and was stopped: an endless loop, or a long sleep?",
-    "cpu_time": "The program kept the processor busy longer than allowed: most often an endless loop.",
-    "memory": "The program needed more memory than allowed: a huge list, or a query that loads everything?",
-    "output": "The program produced more than the viewer accepts: too many statements, rows or prints.",
-    "processes": "The program started more processes or threads than allowed.",
-    "open_files": "The program opened more files than allowed.",
-    "file_size": "The program wrote a file larger than allowed (SQLite database files count too).",
-    "scratch": "The program filled its scratch folder past the limit.",
-}
 _LIMIT_FIX = "Programs traced here run with limits, so that one program cannot slow down everyone's."
 
 
@@ -144,7 +136,8 @@ def docs_link(code: str, versions: Mapping[str, Any] | None = None) -> str:
 
 def _limit_text(limit: Any) -> str:
     kind = str(limit)
-    return _LIMITS.get(kind, f"The program hit a limit ({kind}) and was stopped.")
+    known = LIMIT_KINDS.get(kind)
+    return known.hint if known else f"The program hit a limit ({kind}) and was stopped."
 
 
 def explain(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None) -> Explanation | None:

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .._transcript.limits import LIMIT_KINDS
+from .._transcript.schema import error
+
 __all__ = [
     "LimitExceeded",
     "Limits",
@@ -76,23 +79,6 @@ class Limits:
         return max(1, math.ceil(self.cpu_time))
 
 
-# name -> (exception type name, what the program did, unit of the value)
-_KINDS: dict[str, tuple[str, str, str]] = {
-    "wall_time": ("TimeLimitExceeded", "ran longer than the time limit", "s"),
-    "cpu_time": ("CpuTimeLimitExceeded", "used more CPU time than the limit", "s"),
-    "memory": ("MemoryLimitExceeded", "needed more memory than the limit", "bytes"),
-    "output": ("OutputLimitExceeded", "produced a transcript larger than the limit", "bytes"),
-    "processes": (
-        "ProcessLimitExceeded",
-        "started more processes or threads than the limit",
-        "",
-    ),
-    "open_files": ("OpenFilesLimitExceeded", "opened more files than the limit", ""),
-    "file_size": ("FileSizeLimitExceeded", "wrote a file larger than the limit", "bytes"),
-    "scratch": ("ScratchLimitExceeded", "filled its scratch folder past the limit", "bytes"),
-}
-
-
 def _amount(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value:g} s"
@@ -101,27 +87,18 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-# What a run did when its control group (all its processes together) hit the limit.
-_WHOLE_RUN = {"memory": "and its children needed more memory than the limit"}
-
-
 def limit_message(name: str, limits: Limits, *, whole_run: bool = False) -> str:
     """One plain sentence naming the limit and its value (``whole_run``: counted over every
     process of the run, by its control group)."""
-    _type, did, unit = _KINDS[name]
-    did = _WHOLE_RUN.get(name, did) if whole_run else did
-    return f"Stopped: the program {did} ({name} = {_amount(getattr(limits, name), unit)})."
+    kind = LIMIT_KINDS[name]
+    did = kind.whole_run or kind.did if whole_run else kind.did
+    return f"Stopped: the program {did} ({name} = {_amount(getattr(limits, name), kind.unit)})."
 
 
 def limit_error(name: str, limits: Limits, line: int | None, *, whole_run: bool = False) -> dict[str, Any]:
     """The ``error`` record of the step where limit ``name`` was hit (same keys as the tracer's)."""
-    return {
-        "type": _KINDS[name][0],
-        "message": limit_message(name, limits, whole_run=whole_run),
-        "line": line,
-        "expected": False,
-        "limit": name,
-    }
+    message = limit_message(name, limits, whole_run=whole_run)
+    return {**error(LIMIT_KINDS[name].error_type, message, line), "limit": name}
 
 
 class LimitExceeded(BaseException):
@@ -141,8 +118,8 @@ def exception_for(name: str, limits: Limits) -> LimitExceeded:
 
 
 _CLASSES: dict[str, type[LimitExceeded]] = {
-    name: type(type_name, (LimitExceeded,), {"sqlecho_limit": name, "__module__": __name__})
-    for name, (type_name, _did, _unit) in _KINDS.items()
+    name: type(kind.error_type, (LimitExceeded,), {"sqlecho_limit": name, "__module__": __name__})
+    for name, kind in LIMIT_KINDS.items()
 }
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._trace.options import TraceOptions
+from .._transcript import schema
+from .._transcript.derive import status_of
 from .launch import Sandbox, SandboxRefused, default_sandbox
 from .limits import Limits
 from .processes import GRACE_S, WorkerProcess
@@ -225,9 +227,7 @@ class _Reader:
             steps = self.steps
         else:
             steps = salvage_steps(self.steps, job.source, error, line)
-        status = "ok" if error is None else "error"
-        if any((step.get("error") or {}).get("limit") for step in steps):
-            status = "limit"
+        status = status_of(steps, "ok" if error is None else "error")
         return transcript_of(job.source, job.name, job.options, status, steps, elapsed)
 
 
@@ -269,7 +269,7 @@ def run_sandboxed(
         try:
             limits = Limits.from_environ(os.environ)
         except ValueError as exc:
-            error = {"type": "SandboxError", "message": str(exc), "line": None, "expected": False}
+            error = schema.error("SandboxError", str(exc))
             return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     job = Job(source, file, options, name, limits)
     folders = () if private else (file.parent,)
@@ -281,7 +281,7 @@ def run_sandboxed(
         else:
             worker = WorkerProcess(sandbox or default_sandbox(), folders, limits)
     except SandboxRefused as exc:
-        error = {"type": "SandboxError", "message": str(exc), "line": None, "expected": False}
+        error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     reader = _Reader(worker, job)
     try:

@@ -12,12 +12,9 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy
-import sqlmodel
-
-from .._trace.cells import code_steps, has_cells
+from .._trace.cells import code_steps, has_cells, run_header
 from .._trace.options import TraceOptions
-from .._transcript.schema import TRANSCRIPT_VERSION
+from .._transcript.schema import error
 from .limits import Limits, limit_error, limit_of_error
 
 CHANNEL_LOST = 86
@@ -28,7 +25,6 @@ __all__ = [
     "Ending",
     "crash_line",
     "error_for",
-    "mode_of",
     "salvage_steps",
     "transcript_of",
 ]
@@ -61,10 +57,6 @@ class Ending:
     """The run's control group ran out of memory (the kernel killed one of its processes)."""
 
 
-def mode_of(source: str) -> str:
-    return "cells" if has_cells(source) else "lines"
-
-
 def transcript_of(
     source: str,
     name: str,
@@ -74,16 +66,10 @@ def transcript_of(
     elapsed: float,
 ) -> dict[str, Any]:
     """A transcript made by the parent, with the tracer's fields in the tracer's order."""
-    return {
-        "version": TRANSCRIPT_VERSION,
-        "source": name,
-        "mode": mode_of(source),
-        "options": {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
-        "versions": {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
-        "status": status,
-        "steps": steps,
-        "duration_ms": round(elapsed * 1000, 1),
-    }
+    transcript = run_header(name, source, options, status)
+    transcript["steps"] = steps
+    transcript["duration_ms"] = round(elapsed * 1000, 1)
+    return transcript
 
 
 def _signal_of(ending: Ending) -> int | None:
@@ -108,7 +94,7 @@ def error_for(ending: Ending, limits: Limits, line: int | None) -> dict[str, Any
             f"The run was stopped: the tracer's channel carried a message that is no part of a "
             f"valid transcript ({ending.invalid}) The program may have written to that channel."
         )
-        return {"type": "SandboxError", "message": message, "line": line, "expected": False}
+        return error("SandboxError", message, line)
     if failed.get("limit") or ending.reason in ("wall_time", "output"):
         return limit_error(failed.get("limit") or str(ending.reason), limits, line)
     if ending.reason == "startup" or not ending.started:
@@ -116,13 +102,12 @@ def error_for(ending: Ending, limits: Limits, line: int | None) -> dict[str, Any
         if failed.get("message"):
             why = [f"{failed.get('type')}: {failed['message']}"]
         message = f"The sandbox did not start: {why[0]}"
-        return {"type": "SandboxError", "message": message, "line": None, "expected": False}
+        return error("SandboxError", message, None)
     if failed:
         name = limit_of_error(failed, fired, spawned=False)
         if name is not None:
             return limit_error(name, limits, line)
-        record = {"type": str(failed.get("type")), "message": str(failed.get("message"))}
-        return {**record, "line": line, "expected": False}
+        return error(str(failed.get("type")), str(failed.get("message")), line)
     number = _signal_of(ending)
     if fired is not None:
         return limit_error(fired, limits, line)
@@ -132,17 +117,17 @@ def error_for(ending: Ending, limits: Limits, line: int | None) -> dict[str, Any
         name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
         description = signal.strsignal(number) or name
         message = f"The program crashed: {name} ({description.lower()})."
-        return {"type": "ProgramCrashed", "message": message, "line": line, "expected": False}
+        return error("ProgramCrashed", message, line)
     if ending.returncode == 0:
         return None  # like sys.exit(0): the program chose to end here
     if ending.returncode == CHANNEL_LOST:
         message = "The program closed the pipe that carries its steps: the steps after that are lost."
-        return {"type": "SandboxError", "message": message, "line": line, "expected": False}
+        return error("SandboxError", message, line)
     message = (
         f"The program ended its process directly (exit status {ending.returncode}), "
         "without finishing its steps."
     )
-    return {"type": "ProcessExited", "message": message, "line": line, "expected": False}
+    return error("ProcessExited", message, line)
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in ', re.MULTILINE)
@@ -165,7 +150,7 @@ def salvage_steps(
         return steps  # the worker recorded the limit itself before it went
     exit_event = {"kind": "exit", "line": None, "code": 0}
     after = steps[-1]["lines"][1] if steps else 0
-    if mode_of(source) == "cells":
+    if has_cells(source):
         place = _next_cell(source, after, line)
     else:
         place = (None, "", [line, line]) if line is not None else None

@@ -17,12 +17,23 @@ for a signal), exact where bubblewrap would report 128 + N.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import selectors
 import sys
+from pathlib import Path
 
-# Kinds a worker sends; the tracer's encoder writes no space after the brace, so a prefix is exact.
-FORWARDED = (b'{"ready":', b'{"started":', b'{"step":', b'{"limit":', b'{"done":', b'{"failed":')
+
+def _protocol() -> tuple[bytes, ...]:
+    """``protocol.FORWARDED``, loaded by path: this program imports no package."""
+    spec = importlib.util.spec_from_file_location("sqlecho_protocol", Path(__file__).with_name("protocol.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.FORWARDED)
+
+
+FORWARDED = _protocol()
 _LONGEST = max(len(prefix) for prefix in FORWARDED)
 _PR_SET_DUMPABLE = 4
 

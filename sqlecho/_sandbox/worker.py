@@ -26,7 +26,6 @@ import resource
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 # The point of a warm worker: these imports are done before the job arrives.
@@ -38,11 +37,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .._trace.options import TraceOptions
-from .._trace.steps import StepBuilder
+from .._trace.steps import closing_a_step
 from .._trace.tracer import trace_source
+from .._transcript.derive import status_of
 from . import seccomp
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
+from .protocol import encode
 from .salvage import CHANNEL_LOST
 
 __all__ = ["main"]
@@ -67,7 +68,7 @@ class Channel:
     def send(self, message: dict[str, Any]) -> None:
         self.busy = True
         try:
-            self._write(_encode(message))
+            self._write(encode(message))
             while self._pending:
                 self._write(self._pending.pop(0))
         finally:
@@ -76,7 +77,7 @@ class Channel:
     def notice(self, message: dict[str, Any]) -> None:
         """Send from a signal handler: queued if a line is being written."""
         if self.busy:
-            self._pending.append(_encode(message))
+            self._pending.append(encode(message))
         else:
             self.send(message)
 
@@ -84,11 +85,6 @@ class Channel:
         view = memoryview(data)
         while view:
             view = view[os.write(self.fd, view) :]
-
-
-def _encode(message: dict[str, Any]) -> bytes:
-    # ASCII escapes keep lone surrogates (a program may print them) intact through the pipe.
-    return (json.dumps(message, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
 
 
 class Guard:
@@ -108,9 +104,9 @@ class Guard:
     def arm(self) -> None:
         """Signal handlers, timers and the crash reporter, just before the program starts."""
         limits = self.limits
-        signal.signal(signal.SIGALRM, lambda _s, frame: self._hit("wall_time", frame))
-        signal.signal(signal.SIGPROF, lambda _s, frame: self._hit("cpu_time", frame))
-        signal.signal(signal.SIGXCPU, lambda _s, frame: self._hit("cpu_time", frame))
+        signal.signal(signal.SIGALRM, lambda _s, _frame: self._hit("wall_time"))
+        signal.signal(signal.SIGPROF, lambda _s, _frame: self._hit("cpu_time"))
+        signal.signal(signal.SIGXCPU, lambda _s, _frame: self._hit("cpu_time"))
         # The write that crossed the file-size limit fails (EFBIG) where it happened: only note it.
         signal.signal(signal.SIGXFSZ, lambda _s, _frame: self._note("file_size"))
         # A crash or a hang in C code still tells the parent which line it was on (fd 2).
@@ -141,9 +137,9 @@ class Guard:
         if name == "file_size":
             self.fired = name
 
-    def _hit(self, name: str, frame: FrameType | None) -> None:
+    def _hit(self, name: str) -> None:
         self._note(name)
-        if self.channel.busy or _in_snapshot(frame):
+        if self.channel.busy or closing_a_step():
             # Raising now would break the transcript, not the program: try again shortly.
             if name == "wall_time":
                 signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
@@ -186,16 +182,6 @@ def _exit_with_report(status: int) -> NoReturn:
     """``os._exit`` for the program: first say where it was called (as a crash would, fd 2)."""
     faulthandler.dump_traceback(file=2, all_threads=False)
     _hard_exit(status)
-
-
-def _in_snapshot(frame: FrameType | None) -> bool:
-    """True while the tracer (not the program) is closing a step."""
-    finish = StepBuilder.finish.__code__
-    while frame is not None:
-        if frame.f_code is finish:
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _interruptible(dbapi_connection: Any, _record: Any) -> None:
@@ -278,8 +264,7 @@ def run(job: dict[str, Any], channel: Channel) -> None:
         channel.send({"failed": {"type": type(exc).__name__, "message": str(exc), "limit": limit}})
         return
     guard.disarm()
-    if any((step.get("error") or {}).get("limit") for step in transcript["steps"]):
-        transcript["status"] = "limit"
+    transcript["status"] = status_of(transcript["steps"], transcript["status"])
     transcript["steps"] = len(transcript["steps"])
     channel.send({"done": transcript})
 

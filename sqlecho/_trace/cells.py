@@ -18,8 +18,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
-__all__ = ["Cell", "CellKind", "code_steps", "has_cells", "parse_cells"]
+from .._transcript.schema import header
+from .options import TraceOptions
+
+__all__ = ["Cell", "CellKind", "code_steps", "has_cells", "parse_cells", "run_header"]
 
 # A cell marker is "# %%" at the start of a line, followed by nothing, a space, or the end.
 _MARKER = re.compile(r"^#\s?%%(?:\s+(?P<rest>.*))?\s*$")
@@ -67,6 +71,21 @@ class Cell:
 def has_cells(source: str) -> bool:
     """True when ``source`` has at least one ``# %%`` cell marker."""
     return any(_MARKER.match(line) for line in source.splitlines())
+
+
+def run_header(name: str, source: str, options: TraceOptions, status: str) -> dict[str, Any]:
+    """The header of ``source``'s transcript (mode, options, library versions), for the tracer
+    and for the sandbox's parent, which writes it for a run that did not finish its own."""
+    import sqlalchemy
+    import sqlmodel
+
+    return header(
+        name,
+        "cells" if has_cells(source) else "lines",
+        {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
+        {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
+        status,
+    )
 
 
 def _parse_header(rest: str | None) -> tuple[CellKind, str | None, tuple[str, ...]]:

@@ -14,9 +14,20 @@ from .scratch import ScratchDatabases
 if TYPE_CHECKING:
     from .._record.recorder import OrmRecorder
 
-__all__ = ["StepBuilder"]
+__all__ = ["StepBuilder", "closing_a_step"]
 
 _MAX_NAMES_PER_CONTAINER = 100
+
+
+_closing = 0
+"""How many steps are being closed right now (0 or 1: one run per process at a time)."""
+
+
+def closing_a_step() -> bool:
+    """True while the tracer, not the program, runs: a step's events are being put in order and
+    its snapshot taken. A limit that fires then is raised a moment later (see the sandbox's
+    worker), so that it interrupts the program and not the transcript."""
+    return _closing > 0
 
 
 class StepBuilder:
@@ -122,16 +133,21 @@ class StepBuilder:
         step = self.current
         if step is None:
             return
-        self.current = None
-        step["events"] = self._canonical(step["events"])
-        if self.options.snapshots:
-            try:
-                self._snapshot(step, [scope for scope in (local, namespace) if scope is not None])
-            except Exception as exc:  # noqa: BLE001 - a snapshot must never end the program's run
-                self._on_internal_error(exc)
-        self.finished.append(step)
-        if self.on_step is not None:
-            self.on_step(step)
+        global _closing
+        _closing += 1
+        try:
+            self.current = None
+            step["events"] = self._canonical(step["events"])
+            if self.options.snapshots:
+                try:
+                    self._snapshot(step, [scope for scope in (local, namespace) if scope is not None])
+                except Exception as exc:  # noqa: BLE001 - a snapshot must never end the program's run
+                    self._on_internal_error(exc)
+            self.finished.append(step)
+            if self.on_step is not None:
+                self.on_step(step)
+        finally:
+            _closing -= 1
 
     def _canonical(self, events: list[Event]) -> list[Event]:
         """Sort each run of lifecycle events of one line by object, since SQLAlchemy fires those

@@ -20,17 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-import sqlalchemy
-import sqlmodel
 from sqlalchemy.engine import Engine
 
 from .._record.locate import Locator
 from .._record.objects import ObjectRegistry
 from .._record.recorder import EngineRecorder, Event, OrmRecorder
-from .._transcript.schema import TRANSCRIPT_VERSION, header
+from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.values import mask_addresses
 from ..transcript import Transcript
-from .cells import code_steps, has_cells
+from .cells import code_steps, has_cells, run_header
 from .errors import CaughtError, error_record
 from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
@@ -124,12 +122,8 @@ def _trace_source(
         run.execute()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    transcript = header(
-        source_name if source_name is not None else os.fspath(path),
-        run.mode,
-        {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
-        {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
-        run.status,
+    transcript = run_header(
+        source_name if source_name is not None else os.fspath(path), source, options, run.status
     )
     transcript["steps"] = run.steps.finished
     if run.steps.truncated:

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["attribute_order", "statement_counts"]
+__all__ = ["attribute_order", "statement_counts", "status_of"]
 
 
 def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
@@ -35,3 +35,9 @@ def attribute_order(steps: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
                 for name in names:
                     known.setdefault(name, None)
     return {cls: list(names) for cls, names in order.items()}
+
+
+def status_of(steps: Iterable[Mapping[str, Any]], status: str) -> str:
+    """A transcript's ``status``: "limit" when a step was stopped by a sandbox limit, else
+    ``status`` ("ok" or "error", as the run ended)."""
+    return "limit" if any((step.get("error") or {}).get("limit") for step in steps) else status
