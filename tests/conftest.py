@@ -36,6 +36,16 @@ def bwrap() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def run_cgroup(bwrap: str) -> None:
+    """A control group per run can be made here (root, or a delegated subtree); skips elsewhere.
+    In CI, which runs as root, it must work."""
+    from sqlecho._sandbox.cgroup import cgroup_support
+
+    support = cgroup_support()
+    _require(bool(support.version), f"no control group per run here: {support.why}")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens",

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from sqlecho._sandbox.cgroup import cgroup_support
 from sqlecho._sandbox.launch import Sandbox, SandboxRefused
 from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
@@ -212,9 +211,7 @@ def test_the_pool_refuses_symlinks_and_folders_of_other_users(tmp_path: Path, bw
     assert pool.folders == []
 
 
-needs_cgroup = pytest.mark.skipif(
-    not cgroup_support().version, reason=f"no control group per run here: {cgroup_support().why}"
-)
+needs_cgroup = pytest.mark.usefixtures("run_cgroup")
 
 FORK_MEMORY = """\
 import os, time
