@@ -144,7 +144,7 @@ class Budget:
     """Characters of any one string (the tracer cuts output at 200,000 and values at ~500)."""
     max_depth: int = 20
     """Nesting of lists and dicts in a free-form value (object value, parameters, table cell)."""
-    max_dicts_per_line: int = 200_000
+    max_dicts_per_line: int = 100_000
     """Opening braces in one message line, counted before it is parsed: a line of a million
     tiny records would cost the server far more memory to parse than its bytes suggest."""
     steps: int = field(default=0, init=False)
