@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from .export import FIGURES as EXPORT_FIGURES
+from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
 from .render import RenderPlan, measure_step_render
 from .runner import RunnerPlan, measure_first_trace
@@ -51,6 +53,7 @@ GROUPS: dict[str, list[str]] = {
     "capture": ["capture_overhead"],
     "scaling": ["steps_scaling", "steps_scaling_lines"],
     "render": ["step_render_ms_p50", "step_render_ms_p95", "step_render_growth"],
+    "export": list(EXPORT_FIGURES),
     "sessions": list(SESSION_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
@@ -67,6 +70,7 @@ class Plan:
     capture_repeat: int = 5
     runner: RunnerPlan = RunnerPlan()
     render: RenderPlan = RenderPlan()
+    export: ExportPlan = ExportPlan()
     sessions: SessionsPlan = SessionsPlan()
 
 
@@ -79,6 +83,7 @@ QUICK = Plan(
     capture_repeat=2,
     runner=RunnerPlan(samples=8, cold_samples=2),
     render=RenderPlan(long_cells=30, rounds=2),
+    export=ExportPlan(loads=8),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
@@ -90,6 +95,7 @@ SMOKE = Plan(
     capture_repeat=1,
     runner=RunnerPlan(samples=2, cold_samples=1),
     render=RenderPlan(short_cells=2, long_cells=6, rounds=1),
+    export=ExportPlan(lessons=2, loads=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
@@ -107,6 +113,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "capture": lambda: measure_capture(plan.capture_rows, plan.capture_repeat),
         "scaling": lambda: measure_scaling(folder, plan.overhead),
         "render": lambda: measure_step_render(app, folder, plan.render),
+        "export": lambda: measure_export(folder, plan.export),
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
     }
 

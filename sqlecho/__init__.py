@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._notebook.viewer import show
     from ._record.capture import Capture, capture
     from ._record.objects import ObjectState
     from ._trace.options import TraceOptions
@@ -27,6 +28,7 @@ _HOMES = {
     "TRANSCRIPT_VERSION": "._transcript.schema",
     "TraceOptions": "._trace.options",
     "capture": "._record.capture",
+    "show": "._notebook.viewer",
     "trace": "._trace.tracer",
     "trace_source": "._trace.tracer",
 }
@@ -38,6 +40,8 @@ __all__ = [
     "TraceOptions",
     "__version__",
     "capture",
+    "load_ipython_extension",
+    "show",
     "trace",
     "trace_source",
 ]
@@ -53,6 +57,13 @@ def __getattr__(name: str) -> Any:
         value.__module__ = __name__  # users see sqlecho.Capture, not the private module's path
     globals()[name] = value
     return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext sqlecho``: register the ``%%sqlecho`` cell magic (IPython loads only then)."""
+    from ._notebook.magic import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __dir__() -> list[str]:

@@ -1,4 +1,5 @@
-"""``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]``.
+"""``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]`` and
+``python -m sqlecho export PATH... -o OUT [--switches]``.
 
 Exit status: 0 when the program ran to its end, 1 when it raised, exited with an error or hit a
 limit (the transcript is printed all the same), 2 for a usage problem (one line on stderr).
@@ -12,10 +13,12 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ._render.text import format_transcript
+from ._sandbox.pool import WorkerPool
 from ._sandbox.runner import run_sandboxed
+from ._site import Page, lesson_files, write_site
 from ._trace.options import Runner, TraceOptions
 from ._trace.tracer import in_process
 
@@ -48,6 +51,19 @@ def _parser() -> argparse.ArgumentParser:
         "--no-autoflush", action="store_true", help="run as if every Session had autoflush=False"
     )
     trace.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run in this process, without the sandbox (trusted code only; for debugging)",
+    )
+    export = commands.add_parser("export", help="write lessons as a static site of self-contained pages")
+    export.add_argument("paths", metavar="PATH", nargs="+", help="lesson files or folders of lessons")
+    export.add_argument("-o", "--output", metavar="OUT", required=True, help="the site's folder")
+    export.add_argument(
+        "--switches",
+        action="store_true",
+        help="also embed the expire_on_commit=False and autoflush=False runs, compared step by step",
+    )
+    export.add_argument(
         "--in-process",
         action="store_true",
         help="run in this process, without the sandbox (trusted code only; for debugging)",
@@ -85,6 +101,8 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
     """
     try:
         args = _parser().parse_args(argv)
+        if args.command == "export":
+            return _export(args, runner)
         path = Path(args.file)
         source = read_program(path)
     except UsageError as exc:
@@ -106,3 +124,32 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()
     return 0 if transcript.get("status") == "ok" else 1
+
+
+def _export(args: argparse.Namespace, runner: Runner | None) -> int:
+    """``export``: 0 when every lesson ran to its end, 1 when one did not (its page is written)."""
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file, not a folder")
+    try:
+        paths = lesson_files([Path(p) for p in args.paths])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    lessons = [(path, read_program(path)) for path in paths]
+
+    def report(page: Page) -> None:
+        problem = "" if page.ok else "  (the program stopped with an error)"
+        print(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}", file=sys.stderr)
+
+    if runner is not None or args.in_process:
+        pages = write_site(lessons, out, runner or in_process, switches=args.switches, progress=report)
+    else:
+        # Many traces in a row: warm workers wait for each next one, as the app's pool does.
+        with WorkerPool(2) as pool:
+
+            def pooled(source: str, path: Path, options: TraceOptions, name: str, **_: Any) -> dict[str, Any]:
+                return run_sandboxed(source, path, options, name, pool=pool)
+
+            pages = write_site(lessons, out, pooled, switches=args.switches, progress=report)
+    print(f"{out / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}", file=sys.stderr)
+    return 0 if all(page.ok for page in pages) else 1

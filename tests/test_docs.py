@@ -35,11 +35,12 @@ def test_readme_links_point_to_files() -> None:
 def test_readme_documents_every_cli_option() -> None:
     from sqlecho._cli import _parser
 
-    trace = _parser()._subparsers._group_actions[0].choices["trace"]  # type: ignore[union-attr]
-    for action in trace._actions:
-        for option in action.option_strings:
-            if option not in ("-h", "--help"):
-                assert option in README, option
+    commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in ("trace", "export"):
+        for action in commands[name]._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert option in README, (name, option)
 
 
 def _python_blocks(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The layers of the package, kept by a test (in the spirit of click's tests/test_imports.py).
 
-A layer imports only from the layers below it; only the app imports Streamlit; the subpackages
+A layer imports only from the layers below it; only the app imports Streamlit and only the
+notebook glue imports IPython; the subpackages
 import each other without a cycle; and ``import sqlecho.testing`` and the pytest plugin (which
 pytest loads in every project that installs sqlecho) import neither SQLModel, nor the ORM,
 nor Streamlit.
@@ -31,9 +32,10 @@ ALLOWED: dict[str, set[str]] = {
     "_render": {"_transcript", "transcript"},
     "_sandbox": {"_trace", "_record", "_transcript", "transcript"},
     "_app": {"_render", "_sandbox", "_trace", "_record", "_transcript", "transcript"},
-    "top": {"_sandbox", "_render", "_trace", "testing", "_record", "_transcript", "transcript"},
+    "_notebook": {"_render", "_sandbox", "_trace", "_record", "_transcript", "transcript"},
+    "top": {"_notebook", "_sandbox", "_render", "_trace", "testing", "_record", "_transcript", "transcript"},
 }
-HEAVY = ("sqlmodel", "sqlalchemy.orm", "streamlit")
+HEAVY = ("sqlmodel", "sqlalchemy.orm", "streamlit", "IPython")
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -80,6 +82,8 @@ def violations(package: Path = PACKAGE) -> list[str]:
         where = f"{module} (line {line})"
         if (target == "streamlit" or target.startswith("streamlit.")) and _layer(module) != "_app":
             found.append(f"{where} imports streamlit: only {name}._app may")
+        if (target == "IPython" or target.startswith("IPython.")) and _layer(module) != "_notebook":
+            found.append(f"{where} imports IPython: only {name}._notebook may")
         if target != name and not target.startswith(name + "."):
             continue
         source, dest = _layer(module), _layer(target)

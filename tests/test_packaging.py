@@ -39,7 +39,8 @@ def test_no_module_of_the_wheel_imports_websockets() -> None:
             assert not _WEBSOCKETS.search(path.read_text(encoding="utf-8")), path
 
 
-def test_the_stylesheets_ship_as_package_data() -> None:
+def test_the_stylesheets_and_the_viewer_script_ship_as_package_data() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css"]
-    assert (ROOT / "sqlecho" / "_render" / "style.css").is_file()
+    assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css", "*.js"]
+    for name in ("style.css", "export.css", "export.js"):
+        assert (ROOT / "sqlecho" / "_render" / name).is_file()

@@ -27,6 +27,8 @@ def test_sqlecho_all() -> None:
         "TraceOptions",
         "__version__",
         "capture",
+        "load_ipython_extension",
+        "show",
         "trace",
         "trace_source",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,13 @@ from pathlib import Path
 import pytest
 
 import benchmarks.__main__ as bench
+from benchmarks.export import FIGURES as EXPORT_FIGURES
 from benchmarks.stats import SPECS, Figure, Goal, Verdict, percentile
 from benchmarks.workload import cell_lesson, line_script, reference_workload, write_program
 from sqlecho._trace.tracer import trace
-from tests.helpers import ROOT
+from tests.helpers import CHROMIUM, ROOT
+
+CI = os.environ.get("CI") == "true"
 
 
 def test_every_figure_is_in_exactly_one_part() -> None:
@@ -38,6 +42,8 @@ def test_smoke_run_reports_every_figure_as_a_number() -> None:
     assert list(report["figures"]) == [name for names in bench.GROUPS.values() for name in names]
     for name, record in report["figures"].items():
         value = record["value"]
+        if value is None and name in EXPORT_FIGURES[1:] and not Path(CHROMIUM).exists() and not CI:
+            continue  # first paint needs Chromium, which CI installs
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, record)
         assert math.isfinite(value), (name, record)
         assert record["verdict"] in {"pass", "miss", "-"}, (name, record)
