@@ -24,7 +24,7 @@ from ._trace.tracer import in_process
 
 __all__ = ["main", "read_program"]
 
-_C1 = re.compile(r"[\x7f-\x9f]")
+_C1 = re.compile(r"[\x7f-\x9f\ud800-\udfff]")
 
 
 class UsageError(Exception):
@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
     transcript = runner(source, path, options, args.file)
     if args.json:
         # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
-        # CSI for some terminals); they only occur inside strings, where \u escapes mean the same.
+        # CSI for some terminals), nor a lone surrogate (a program may print one; UTF-8 cannot
+        # encode it); they only occur inside strings, where \u escapes mean the same.
         text = json.dumps(transcript, ensure_ascii=False)
         sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
     else:

@@ -27,7 +27,8 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _ADDRESS = re.compile(r"(?i)(?<=:)|(?<=@)|(?<=www)(?=\\?\.)")
 _JOINER = "\u2060"
 # C0 and C1 control characters and DEL, except tab and newline.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls but newline and tab; lone surrogates too (UTF-8 cannot even write them).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def md_literal(text: str) -> str:
@@ -59,4 +60,9 @@ def terminal_safe(text: str) -> str:
     >>> terminal_safe("a\x1b]0;pwned\x07b\tc")
     'a\\x1b]0;pwned\\x07b\tc'
     """
-    return _CONTROLS.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+    return _CONTROLS.sub(_shown, text)
+
+
+def _shown(match: re.Match[str]) -> str:
+    number = ord(match[0])
+    return f"\\x{number:02x}" if number < 0x100 else f"\\u{number:04x}"

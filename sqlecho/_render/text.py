@@ -69,6 +69,10 @@ def _object(obj: dict[str, Any]) -> str:
     return f"  {obj['label']}{names} [{obj['state']}] {values}{expired}".rstrip()
 
 
+_CODE_LINES = 60
+"""Lines of code printed for one step; the rest is counted."""
+
+
 def format_transcript(transcript: dict[str, Any], source: str | None = None) -> str:
     """The whole transcript as text; ``source`` (the program text) adds the code of each step.
 
@@ -84,9 +88,12 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
         out.append(f"{_RULE * 2} Step {step['index'] + 1}/{len(steps)}{title} · {where} {_RULE * 20}")
         if step.get("narrative"):
             out.extend("  # " + line for line in step["narrative"].splitlines())
-        # Within the program text: a step's line range says nothing about how long the loop is.
-        for number in range(max(first, 1), min(last, len(code_lines)) + 1):
-            out.append(f"{number:4d} | {code_lines[number - 1]}")
+        # Within the program text, and at most _CODE_LINES of it: a step's line range bounds
+        # neither the loop nor the output (a long cell, or a forged range on every step).
+        shown = range(max(first, 1), min(last, len(code_lines)) + 1)
+        out.extend(f"{number:4d} | {code_lines[number - 1]}" for number in shown[:_CODE_LINES])
+        if len(shown) > _CODE_LINES:
+            out.append(f"     | ... {len(shown) - _CODE_LINES} more lines")
         out.extend(format_event(event) for event in step["events"])
         if step["objects"]:
             out.append("  objects:")

@@ -216,37 +216,88 @@ def readable_by_others(folder: Path) -> bool:
 
 def _view_of(folder: Path, stage: Path | None) -> Path:
     """What to show at ``folder`` in the sandbox: the folder itself when the sandbox user can
-    read it, else (as root) a world-readable copy of it under ``stage``."""
+    read it, else (as root) a world-readable copy of it under ``stage``.
+
+    Only a copy gives the program more than any local user could read, so only the copy is made
+    with care: from the folder's real path (no symbolic link on the way, checked again on the
+    open descriptor, so that nobody can swap another folder in), through descriptors (a link
+    inside is copied as a link, never followed), regular files only (a named pipe or a device
+    would block or mean nothing), within a size that a copy per worker can afford.
+    """
     if stage is None or readable_by_others(folder):
         return folder
-    copy = stage / f"view-{len(list(stage.iterdir()))}"
+    if os.path.realpath(folder) != str(folder):
+        raise SandboxRefused(
+            f"The program's folder {folder} is readable only by its owner and is reached through "
+            f"a symbolic link; the sandbox copies such a folder only from its real path "
+            f"({os.path.realpath(folder)}), or make it readable by others (chmod o+rx)."
+        )
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    top = os.open(folder, flags)
+    try:
+        if os.readlink(f"/proc/self/fd/{top}") != str(folder):
+            raise SandboxRefused(f"The program's folder {folder} changed while it was being opened.")
+        copy = stage / f"view-{len(list(stage.iterdir()))}"
+        _copy_tree(top, copy, folder)
+    finally:
+        os.close(top)
+    return copy
+
+
+def _too_big(folder: Path) -> SandboxRefused:
+    return SandboxRefused(
+        f"The program's folder {folder} is readable only by its owner, and too big to copy into "
+        f"the sandbox (more than {_STAGE_MAX_FILES} files or {_STAGE_MAX_BYTES // (1024 * 1024)} "
+        f"MiB). Make it readable by others (chmod o+rx {folder}) or move the program into a "
+        "folder of its own."
+    )
+
+
+def _copy_tree(top: int, copy: Path, folder: Path) -> None:
+    """Copy the folder open at ``top`` into the new folder ``copy``, readable by everyone."""
     files, size = 0, 0
-    for top, dirs, names in os.walk(folder):
+    copy.mkdir(mode=0o755)
+    os.chmod(copy, 0o755)  # the umask must not take the others' bits away
+    for here, dirs, names, here_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
         dirs[:] = [name for name in dirs if name not in _STAGE_SKIP]
-        for name in names:
-            files += 1
+        target = copy / here
+        for name in (*dirs, *names):
             try:
-                size += os.lstat(os.path.join(top, name)).st_size
+                info = os.stat(name, dir_fd=here_fd, follow_symlinks=False)
             except OSError:
                 continue
-        if files > _STAGE_MAX_FILES or size > _STAGE_MAX_BYTES:
-            raise SandboxRefused(
-                f"The program's folder {folder} is readable only by its owner, and too big to "
-                f"copy into the sandbox (more than {_STAGE_MAX_FILES} files or "
-                f"{_STAGE_MAX_BYTES // (1024 * 1024)} MiB). Make it readable by others "
-                f"(chmod o+rx {folder}) or move the program into a folder of its own."
-            )
-    shutil.copytree(folder, copy, symlinks=True, ignore=shutil.ignore_patterns(*_STAGE_SKIP))
-    for top, dirs, names in os.walk(copy):
-        for name in dirs:
-            os.chmod(os.path.join(top, name), 0o755)
-        for name in names:
-            path = os.path.join(top, name)
-            mode = os.lstat(path).st_mode
-            if not stat.S_ISLNK(mode):
-                os.chmod(path, 0o755 if mode & 0o100 else 0o644)
-    os.chmod(copy, 0o755)
-    return copy
+            if stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(name, dir_fd=here_fd), target / name)
+            elif stat.S_ISDIR(info.st_mode):
+                (target / name).mkdir(mode=0o755)
+                os.chmod(target / name, 0o755)
+            elif stat.S_ISREG(info.st_mode):
+                files += 1
+                size += info.st_size
+                if files > _STAGE_MAX_FILES or size > _STAGE_MAX_BYTES:
+                    raise _too_big(folder)
+                _copy_file(here_fd, name, target / name, 0o755 if info.st_mode & 0o100 else 0o644)
+
+
+def _copy_file(dir_fd: int, name: str, target: Path, mode: int) -> None:
+    try:
+        source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return  # gone, or swapped for a link since it was listed: not copied
+    try:
+        if not stat.S_ISREG(os.fstat(source).st_mode):
+            return
+        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        try:
+            os.fchmod(out, mode)
+            while chunk := os.read(source, 1 << 20):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view) :]
+        finally:
+            os.close(out)
+    finally:
+        os.close(source)
 
 
 def _python_paths() -> list[Path]:

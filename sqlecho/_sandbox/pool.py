@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import os
 import stat
-import subprocess
 import threading
 from pathlib import Path
 
@@ -74,7 +73,7 @@ class WorkerPool:
                 folders = tuple(self.folders)
             try:
                 worker = self._start(folders)
-            except (OSError, subprocess.SubprocessError, SandboxRefused):  # e.g. out of memory: retry
+            except Exception:  # noqa: BLE001 - out of memory or processes, a folder refused: retry
                 with self._changed:
                     self._changed.wait(timeout=1.0)
                 continue
@@ -129,7 +128,7 @@ class WorkerPool:
             return chosen
         try:
             return self._start(folders)
-        except SandboxRefused:
+        except Exception:
             with self._changed:  # the next spares must not fail for this folder too
                 if folder in self.folders:
                     self.folders.remove(folder)

@@ -70,6 +70,7 @@ class _Reader:
         self._partial: list[bytes] = []  # the start of a line still being received
         self.source_lines = source_line_count(job.source)
         self.budget = Budget.for_options(job.options)
+        self.containers = 0  # objects and arrays received so far (Budget.max_containers)
         self._stderr = b""
 
     def transcript(self) -> dict[str, Any]:
@@ -182,8 +183,12 @@ class _Reader:
         to its channel, so every field is checked before the server keeps it."""
         if not line.strip():
             return False
-        if line.count(b"{") > self.budget.max_dicts_per_line:
+        containers = line.count(b"{") + line.count(b"[")
+        if containers > self.budget.max_containers_per_line:
             raise InvalidMessage("A message holds more records than any step can.")
+        self.containers += containers
+        if self.containers > self.budget.max_containers:
+            raise InvalidMessage("The messages hold more records than any run can.")
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):
@@ -191,7 +196,7 @@ class _Reader:
         if not isinstance(message, dict) or len(message) != 1:
             raise InvalidMessage("A message is not one record with one kind.")
         ((kind, value),) = message.items()
-        if kind == "ready":
+        if kind == "ready" and not self.ending.started and isinstance(value, dict):
             return False
         if kind == "started" and not self.ending.started:
             self.ending.started = True
@@ -280,7 +285,7 @@ def run_sandboxed(
             worker = pool.acquire(None if private else file.parent)
         else:
             worker = WorkerProcess(sandbox or default_sandbox(), folders, limits)
-    except SandboxRefused as exc:
+    except (SandboxRefused, OSError) as exc:  # e.g. a folder that cannot be copied or read
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     reader = _Reader(worker, job)

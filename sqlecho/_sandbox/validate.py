@@ -144,9 +144,12 @@ class Budget:
     """Characters of any one string (the tracer cuts output at 200,000 and values at ~500)."""
     max_depth: int = 20
     """Nesting of lists and dicts in a free-form value (object value, parameters, table cell)."""
-    max_dicts_per_line: int = 100_000
-    """Opening braces in one message line, counted before it is parsed: a line of a million
-    tiny records would cost the server far more memory to parse than its bytes suggest."""
+    max_containers_per_line: int = 250_000
+    """Objects and arrays (``{`` and ``[``) in one message line, counted before it is parsed: a
+    line of a million tiny records would cost the server far more memory to parse than its bytes
+    suggest (an empty list takes 56 bytes for 3 bytes of JSON)."""
+    max_containers: int = 2_000_000
+    """The same over the whole run: with ``Limits.output`` it bounds what the parent holds."""
     steps: int = field(default=0, init=False)
     """Steps accepted so far."""
     events: int = field(default=0, init=False)

@@ -339,3 +339,106 @@ def test_without_a_control_group_the_status_and_the_app_say_so(bwrap: str) -> No
     status, note = done.stdout.splitlines()
     assert status == "bubblewrap; limits per process only: turned off by SQLECHO_CGROUP=0"
     assert "not for a run as a whole (limits per process only: turned off by SQLECHO_CGROUP=0)" in note
+
+
+def _root_only() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root copies a folder that the sandbox user cannot read")
+
+
+def test_copying_a_700_folder_follows_no_link_and_changes_nothing_outside(tmp_path: Path, bwrap: str) -> None:
+    _root_only()
+    target = tmp_path / "root-only"
+    target.mkdir(mode=0o700)
+    (target / "secret.txt").write_text("TOPSECRET")
+    folder = tmp_path / "program"
+    folder.mkdir(mode=0o700)
+    (folder / "linkdir").symlink_to(target)
+    (folder / "linkfile").symlink_to(target / "secret.txt")
+    os.mkfifo(folder / "fifo")  # would block a copy that opens it
+    program = folder / "prog.py"
+    program.write_text(
+        "import os\nfor name in ('linkdir/secret.txt', 'linkfile', 'fifo'):\n"
+        "    try:\n        print(name, open(name).read())\n"
+        "    except OSError as exc:\n        print(name, type(exc).__name__)\n"
+    )
+    code, transcript = _trace(program)
+    assert code == 0, transcript["steps"][-1]["error"]
+    assert _outputs(transcript) == [
+        "linkdir/secret.txt FileNotFoundError\n",
+        "linkfile FileNotFoundError\n",
+        "fifo FileNotFoundError\n",
+    ]
+    assert target.stat().st_mode & 0o777 == 0o700  # not made readable on the host
+    assert (target / "secret.txt").stat().st_mode & 0o077 == (target / "secret.txt").stat().st_mode & 0o077
+
+
+def test_a_700_folder_reached_through_a_link_is_refused(tmp_path: Path, bwrap: str) -> None:
+    """A link can be swapped while the folder is copied; only the real path is copied."""
+    _root_only()
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (real / "prog.py").write_text("print('ran')\n")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    code, transcript = _trace(link / "prog.py")
+    assert code == 1
+    error = transcript["steps"][-1]["error"]
+    assert (
+        error["type"] == "SandboxError"
+        and "symbolic link" in error["message"]
+        and str(real) in error["message"]
+    )
+    assert _outputs(transcript) == []
+
+
+def test_a_folder_that_cannot_be_shown_does_not_spoil_the_pool(tmp_path: Path, bwrap: str) -> None:
+    _root_only()
+    bad = tmp_path / "bad"
+    bad.mkdir(mode=0o700)
+    for number in range(2_001):
+        (bad / f"f{number}").touch()
+    good = tmp_path / "good"
+    good.mkdir(mode=0o755)
+    with WorkerPool(1) as pool:
+        refused = run_sandboxed("print(1)\n", bad / "p.py", TraceOptions(), "p.py", pool=pool)
+        fine = run_sandboxed("print(2)\n", good / "p.py", TraceOptions(), "p.py", pool=pool)
+    assert refused["steps"][-1]["error"]["type"] == "SandboxError"
+    assert fine["status"] == "ok" and _outputs(fine) == ["2\n"]
+    assert bad not in pool.folders
+
+
+def test_a_lone_surrogate_in_the_output_is_shown_escaped_in_both_modes(tmp_path: Path, bwrap: str) -> None:
+    program = tmp_path / "surrogate.py"
+    program.write_text('print("a\\ud800b")\n')
+    code, transcript = _trace(program)
+    assert code == 0 and _outputs(transcript) == ["a\ud800b\n"]
+    text = subprocess.run(
+        [sys.executable, "-m", "sqlecho", "trace", str(program)],
+        capture_output=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert text.returncode == 0 and b"> a\\ud800b" in text.stdout
+
+
+FLOOD = """\
+import gc, os
+channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+line = b'{"ready":[' + b'[],' * 3_000_000 + b'[]]}\\n'
+view = memoryview(line)
+while view:
+    view = view[os.write(channel.fd, view):]
+print("sent")
+"""
+
+
+def test_a_message_of_millions_of_tiny_records_is_refused_before_it_is_parsed(
+    tmp_path: Path, bwrap: str
+) -> None:
+    program = tmp_path / "flood.py"
+    program.write_text(FLOOD)
+    code, transcript = _trace(program)
+    assert code == 1
+    error = transcript["steps"][-1]["error"]
+    assert error["type"] == "SandboxError" and "more records than any step can" in error["message"]
