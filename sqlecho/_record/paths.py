@@ -26,10 +26,15 @@ _folders: tuple[str, ...] | None = None
 _PACKAGES = ("sqlalchemy", "sqlmodel", "sqlecho")
 
 
-def set_root(path: str | os.PathLike[str] | None) -> None:
-    """Show paths relative to ``path`` (pytest's rootdir); None: the working directory."""
+def set_root(path: str | os.PathLike[str] | None) -> str | None:
+    """Show paths relative to ``path`` (pytest's rootdir); None: the working directory.
+
+    Returns:
+        The root it replaces, to put back.
+    """
     global _root
-    _root = None if path is None else os.fspath(path)
+    previous, _root = _root, None if path is None else os.fspath(path)
+    return previous
 
 
 def _package_folder(name: str) -> str | None:

@@ -125,9 +125,15 @@ def test_the_line_is_the_first_of_user_code_also_inside_a_helper(engine: Engine)
 def test_a_file_outside_the_working_directory_keeps_its_absolute_path(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sqlecho._record import paths
+
     monkeypatch.chdir(tmp_path)
-    with capture(engine) as cap, engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    previous = paths.set_root(None)  # outside pytest's plugin: relative to the working directory
+    try:
+        with capture(engine) as cap, engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        paths.set_root(previous)
     assert cap.events[0]["file"] == str(ROOT / HERE)
 
 
@@ -361,15 +367,15 @@ def test_the_line_skips_installed_packages_by_path_not_by_name(engine: Engine) -
     assert (record["file"], record["line"]) == (HERE, hook.__code__.co_firstlineno + 2)
 
 
-def test_paths_are_relative_to_the_root_the_plugin_sets(engine: Engine, tmp_path: Path) -> None:
+def test_paths_are_relative_to_the_root_the_plugin_sets(engine: Engine) -> None:
     from sqlecho._record import paths
 
-    paths.set_root(ROOT / "tests")
+    previous = paths.set_root(ROOT / "tests")
     try:
         with capture(engine) as cap, engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     finally:
-        paths.set_root(None)
+        paths.set_root(previous)
     assert cap.events[0]["file"] == "record/test_capture.py"
 
 
