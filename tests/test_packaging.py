@@ -43,3 +43,15 @@ def test_the_stylesheets_ship_as_package_data() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css"]
     assert (ROOT / "sqlecho" / "_render" / "style.css").is_file()
+
+
+def test_installing_the_package_brings_no_app_dependency() -> None:
+    """``pip install sqlecho`` is the test user's line: the ORM, not Streamlit (an extra)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {
+        re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0].lower() for requirement in project["dependencies"]
+    }
+    assert names == {"sqlmodel", "sqlalchemy"}
+    assert [req.split(">")[0] for req in project["optional-dependencies"]["app"]] == ["streamlit"]
+    # Ranges, not pins: a library must install beside the user's own versions.
+    assert all("==" not in requirement for requirement in project["dependencies"])
