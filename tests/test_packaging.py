@@ -44,3 +44,15 @@ def test_the_stylesheets_and_the_viewer_script_ship_as_package_data() -> None:
     assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css", "*.js"]
     for name in ("style.css", "export.css", "export.js"):
         assert (ROOT / "sqlecho" / "_render" / name).is_file()
+
+
+def test_installing_the_package_brings_no_app_dependency() -> None:
+    """``pip install sqlecho`` is the test user's line: the ORM, not Streamlit (an extra)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {
+        re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0].lower() for requirement in project["dependencies"]
+    }
+    assert names == {"sqlmodel", "sqlalchemy"}
+    assert [req.split(">")[0] for req in project["optional-dependencies"]["app"]] == ["streamlit"]
+    # Ranges, not pins: a library must install beside the user's own versions.
+    assert all("==" not in requirement for requirement in project["dependencies"])

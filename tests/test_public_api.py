@@ -39,12 +39,15 @@ def test_sqlecho_testing_all() -> None:
     assert sqlecho.testing.__all__ == [
         "AtLeast",
         "AtMost",
+        "EmptyCaptureWarning",
         "NPlusOne",
         "NoSQL",
+        "RequestCapture",
         "SQLAssertionError",
         "assert_count",
         "assert_no_n_plus_one",
         "assert_sql",
+        "capture_requests",
         "n_plus_one_report",
         "no_sql",
     ]

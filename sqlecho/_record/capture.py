@@ -1,9 +1,10 @@
 """``sqlecho.capture(engine)``: record the SQL a block of code sends, for tests.
 
 A :class:`Capture` installs an :class:`~sqlecho._record.recorder.EngineRecorder` on each
-engine or connection it watches and removes it on exit, also when the block raises.
-Every event is stamped with the file and line of the code that caused it
-(see ``_caller.py``).
+engine or connection it watches (with no target: on the ``Engine`` class, so every engine of the
+process, asyncio ones included, is heard) and removes it on exit, also when the block raises.
+Every event is stamped with the file and line of the user's code that caused it
+(see ``locate.CallerLocator``).
 
 Results are live: ``statements``, ``events`` and ``count()`` may be read inside the
 block and give what was captured so far. Unlike Rich's ``Console.capture()``, whose
@@ -21,15 +22,17 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, scoped_session, sessionmaker
 
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold, is_statement, kind_of
-from .locate import CallerLocator
+from .locate import CallerLocator, Where
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
 
-__all__ = ["Capture", "capture"]
+__all__ = ["Capture", "capture", "series"]
+
+_TRANSACTION_TEXT = {"begin": "BEGIN (implicit)", "commit": "COMMIT", "rollback": "ROLLBACK"}
 
 
 def _binds(session: Session) -> list[Any]:
@@ -130,12 +133,32 @@ class _ConnectionRecorder(EngineRecorder):
             self._failed(error)
 
 
+class _EveryEngineRecorder(EngineRecorder):
+    """An EngineRecorder on the ``Engine`` class (every engine), noting the dialects it hears."""
+
+    def __init__(self, sink: Sink, failed: Callable[[BaseException], None]) -> None:
+        super().__init__(Engine, sink, _preliminary, _no_line, failed)
+        self.dialects: set[str] = set()
+
+    def _on_before_cursor_execute(self, conn: Any, *args: Any) -> None:
+        self.dialects.add(conn.dialect.name)
+        super()._on_before_cursor_execute(conn, *args)
+
+
 def _recorder(
-    target: Engine | Connection, sink: Sink, failed: Callable[[BaseException], None]
+    target: Engine | Connection | None, sink: Sink, failed: Callable[[BaseException], None]
 ) -> EngineRecorder:
+    if target is None:
+        return _EveryEngineRecorder(sink, failed)
     if isinstance(target, Connection):
         return _ConnectionRecorder(target, sink, failed)
     return EngineRecorder(target, sink, _preliminary, _no_line, failed)
+
+
+def series(version: str) -> str:
+    """``major.minor`` of a version (``2.1.9`` -> ``2.1``): what snapshots record, so that a patch
+    release, which does not change the SQL, does not rewrite them."""
+    return ".".join(version.split(".")[:2])
 
 
 class _State(enum.Enum):
@@ -154,15 +177,27 @@ class Capture:
     again for a new block.
     """
 
-    def __init__(self, *targets: Any) -> None:
-        if not targets:
-            raise TypeError("capture() needs an engine, connection or session to watch")
-        self._targets = _targets(targets)
+    def __init__(self, *targets: Any, strict: bool = False) -> None:
+        """Args:
+        targets: what to watch (see :func:`capture`); none: every engine of the process.
+        strict: raise on exit when nothing at all was captured.
+        """
+        # None stands for "every engine": one recorder on the Engine class.
+        self._targets: list[Engine | Connection | None] = [*_targets(targets)] if targets else [None]
+        self._strict = strict
         self._events: list[Event] = []
+        # Label -> where its row was loaded: the line of a lazy load that no user frame caused.
+        self._loaded: dict[str, Where] = {}
         self._registry = ObjectRegistry()
         self._recorders: list[EngineRecorder] = []
+        self._all_recorders: list[EngineRecorder] = []  # also after exit, for snapshot()'s dialects
         self._failures: list[BaseException] = []
         self._state = _State.NEW
+
+    @property
+    def target(self) -> str:
+        """What this capture watches, for messages: ``Engine(sqlite://)``, or ``every engine``."""
+        return ", ".join("every engine" if item is None else repr(item) for item in self._targets)
 
     @property
     def active(self) -> bool:
@@ -173,21 +208,37 @@ class Capture:
         if self._state is not _State.NEW:
             raise RuntimeError("this Capture has already been used; call capture(...) again for a new block")
         self._state = _State.ACTIVE
-        locator = CallerLocator(self._registry.label)
+        locator = CallerLocator(self._registry.label, self._loaded_where)
+        last: list[Where] = [(None, None)]
 
         def sink(record: Event) -> None:
             locator.stamp(record)
             self._events.append(record)
+            if record["kind"] == "sql":
+                last[0] = (record["file"], record["line"])
 
+        def loaded(target: Any, _context: Any) -> None:
+            # An object built from a row: the row came with the statement heard last.
+            try:
+                self._loaded.setdefault(self._registry.label(target), last[0])
+            except Exception as error:  # noqa: BLE001 - never fail the load under test
+                self._failures.append(error)
+
+        self._on_load: Callable[[Any, Any], None] | None = loaded
         try:
             for target in self._targets:
                 recorder = _recorder(target, sink, self._failures.append)
                 self._recorders.append(recorder)  # first: removed even if install fails halfway
+                self._all_recorders.append(recorder)
                 recorder.install()
+            event.listen(Mapper, "load", loaded)
         except BaseException:
             self._remove()
             raise
         return self
+
+    def _loaded_where(self, label: str) -> Where:
+        return self._loaded.get(label, (None, None))
 
     def __exit__(
         self,
@@ -196,14 +247,24 @@ class Capture:
         tb: TracebackType | None,
     ) -> None:
         self._remove()
+        if exc_type is not None:
+            return
         # The recorder swallows its own failures so that the code under test runs on;
         # a test must not pass on results that are silently incomplete.
-        if self._failures and exc_type is None:
+        if self._failures:
             failure = self._failures[0]
             raise RuntimeError(f"sqlecho could not record an event: {failure!r}") from failure
+        if self._strict and not self._events:
+            raise AssertionError(
+                f"capture(strict=True) saw no SQL at all on {self.target}: does the code under test "
+                "use another engine? capture() with no target watches every engine"
+            )
 
     def _remove(self) -> None:
         self._state = _State.CLOSED
+        on_load = getattr(self, "_on_load", None)  # None until __enter__
+        if on_load is not None and event.contains(Mapper, "load", on_load):
+            event.remove(Mapper, "load", on_load)
         while self._recorders:
             self._recorders.pop().remove()
 
@@ -245,39 +306,61 @@ class Capture:
             return sum(1 for record in self._events if record["kind"] == kind)
         return sum(1 for record in self._sql() if kind_of(record["statement"]) == kind)
 
-    def snapshot(self, *, params: bool = True) -> dict[str, Any]:
+    def snapshot(
+        self, *, params: bool = True, causes: bool = True, transactions: bool = True
+    ) -> dict[str, Any]:
         """A stable structure for snapshot tests: ``assert cap.snapshot() == snapshot``.
 
-        Holds the SQLAlchemy version and the dialect (the SQL depends on both) and each
-        statement with its parameters; no timings, files or lines, which change for
-        other reasons.
+        Holds SQLAlchemy's ``major.minor`` version and the dialect (the SQL depends on both;
+        a patch release does not change it, so it does not rewrite snapshots) and the events:
+        each statement with its parameters and cause, and ``BEGIN``/``COMMIT``/``ROLLBACK``
+        where they happened. No timings, files or lines, which change for other reasons.
+
+        Args:
+            params: include each statement's parameters.
+            causes: include why each statement ran (``lazy load Hero.team``...).
+            transactions: include BEGIN/COMMIT/ROLLBACK, as ``"BEGIN (implicit)"``, ``"COMMIT"``...
         """
-        statements: list[dict[str, Any]] = []
-        for record in self._sql():
+        events: list[Any] = []
+        for record in self._events:
+            if record["kind"] in TRANSACTION_EVENTS:
+                if transactions:
+                    events.append(_TRANSACTION_TEXT[record["kind"]])
+                continue
+            if not is_statement(record):
+                continue
             entry: dict[str, Any] = {"sql": fold(record["statement"])}
             if params:
                 entry["params"] = record["parameters"]
-            statements.append(entry)
-        dialects = sorted({target.dialect.name for target in self._targets})
+            if causes:
+                entry["cause"] = record["cause"]
+            events.append(entry)
+        dialects: set[str] = set()
+        for recorder in self._all_recorders:
+            if isinstance(recorder, _EveryEngineRecorder):
+                dialects |= recorder.dialects
+        dialects.update(target.dialect.name for target in self._targets if target is not None)
         return {
-            "sqlalchemy": sqlalchemy.__version__,
-            "dialect": ", ".join(dialects),
-            "statements": statements,
+            "sqlalchemy": series(sqlalchemy.__version__),
+            "dialect": ", ".join(sorted(dialects)),
+            "events": events,
         }
 
     def __repr__(self) -> str:
         return f"<Capture {self._state.value}: {self.count()} statements>"
 
 
-def capture(target: Any, *more: Any) -> Capture:
-    """Capture the SQL sent through ``target`` (and ``more``) inside a ``with`` block.
+def capture(*targets: Any, strict: bool = False) -> Capture:
+    """Capture the SQL sent through ``targets`` inside a ``with`` block.
 
     Args:
-        target: an Engine, Connection, Session or sessionmaker, or their asyncio
-            versions. A Session is watched through its bind(s).
-        more: further targets, captured together in order.
+        targets: Engines, Connections, Sessions or sessionmakers, or their asyncio
+            versions, captured together in order. A Session is watched through its bind(s).
+            None: every Engine and AsyncEngine of the process, also those created inside the
+            block (no "wrong engine" trap when a test overrides the application's engine).
+        strict: raise ``AssertionError`` on exit when nothing at all was captured.
 
     Returns:
         A :class:`Capture`; use it as ``with capture(engine) as cap: ...``.
     """
-    return Capture(target, *more)
+    return Capture(*targets, strict=strict)

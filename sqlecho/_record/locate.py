@@ -11,7 +11,6 @@ frame: far cheaper than ``sys.settrace``.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from types import CodeType, FrameType
@@ -22,6 +21,7 @@ from sqlalchemy.orm.session import Session
 from sqlalchemy.sql import ddl
 
 from .._transcript.sql import is_savepoint
+from . import paths
 from .recorder import Event
 
 __all__ = ["CallerLocator", "Locator", "cause_of", "frames"]
@@ -189,27 +189,53 @@ class Locator:
         return line, cause_of(statement, found, "ddl" if is_ddl else "query", self._label)
 
 
-# Frames of these packages are never "the caller": they send SQL on behalf of user code.
-_LIBRARIES = ("sqlalchemy", "sqlmodel", "sqlecho", "contextlib", "asyncio", "threading")
 # Cache values besides a user file's display path: library code (None), library code
-# that marks a cause, and a code object not seen yet.
+# that marks a cause, ``Session.get`` (an explicit load by primary key), and a code object
+# not seen yet.
 _MARKED = object()
+_GET = object()
 _UNSEEN = object()
 # Hashing a code object hashes its constants, every time: ids are ten times cheaper.
 # The marker functions live as long as SQLAlchemy, so their ids stay theirs.
 _MARKER_IDS = frozenset(id(code) for code in _MARKERS)
+_GET_IDS = frozenset(id(code) for code in (_code(Session, "get"), _code(Session, "_get_impl")) if code)
+
+Where = tuple[str | None, int | None]
+"""``(file, line)`` of the user's code, as ``capture()`` shows it."""
+
+
+def _subject(frame: FrameType) -> Any:
+    """The ORM object a marking frame loads or refreshes (its ``state`` or ``instance``), or None."""
+    target = frame.f_locals.get("state", frame.f_locals.get("instance"))
+    if target is not None and hasattr(target, "obj") and callable(target.obj):
+        return target.obj()
+    return target
+
+
+def _module_file(frame: FrameType) -> str:
+    """The file of the module whose globals ``frame`` runs with ("" when unknown)."""
+    module = sys.modules.get(frame.f_globals.get("__name__") or "")
+    return getattr(module, "__file__", None) or ""
 
 
 class CallerLocator:
     """For ``capture()``: the caller's file and line (the first frame of the user's own code),
-    and why SQLAlchemy sent a statement."""
+    and why SQLAlchemy sent a statement.
 
-    def __init__(self, label: Callable[[Any], str]) -> None:
+    The user's code is every file outside the standard library, the installed packages and
+    SQLAlchemy/SQLModel (:mod:`sqlecho._record.paths`). When no such frame is on the stack (a
+    lazy load that FastAPI's response serialisation starts, in a thread of its own), a load of
+    an object's attributes is placed where that object's row was loaded (``loaded_at``), and
+    the event says so with ``"located": "parent rows"``.
+    """
+
+    def __init__(self, label: Callable[[Any], str], loaded_at: Callable[[str], Where] | None = None) -> None:
         """Args:
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
+        loaded_at: where the object of a label was loaded, for the fallback above.
         """
         self._label = label
-        self._cwd = os.getcwd()
+        self._loaded_at = loaded_at
         # id(code) -> what the code is (see _MARKED): one dict lookup per frame keeps
         # capture cheaper than echo logging. The code objects are kept alive in _seen,
         # so that their ids cannot be reused.
@@ -218,42 +244,56 @@ class CallerLocator:
 
     def _learn(self, frame: FrameType) -> object:
         code = frame.f_code
-        module = frame.f_globals.get("__name__") or ""
         known: object
         if id(code) in _MARKER_IDS:
             known = _MARKED
-        elif any(module == name or module.startswith(name + ".") for name in _LIBRARIES):
+        elif id(code) in _GET_IDS:
+            known = _GET
+        elif paths.is_library(code.co_filename) or (
+            # Code that a library generates (SQLAlchemy's "<sqlalchemy generated ...>"
+            # wrappers) belongs to the module it is generated for.
+            code.co_filename.startswith("<") and paths.is_library(_module_file(frame))
+        ):
             known = None
         else:
-            known = self._display(code.co_filename)
+            known = paths.display(code.co_filename)
         self._codes[id(code)] = known
         self._seen.append(code)
         return known
 
-    def _display(self, filename: str) -> str:
-        """A path relative to the working directory when under it, ``/`` separated."""
-        if filename.startswith("<") or not os.path.isabs(filename):
-            return filename
-        if filename.startswith(os.path.join(self._cwd, "")):
-            filename = os.path.relpath(filename, self._cwd)
-        return filename.replace(os.sep, "/")
-
     def stamp(self, record: Event) -> None:
-        """Set ``file``, ``line`` (and ``cause`` for SQL) from one walk of the stack."""
+        """Set ``file``, ``line`` (and for SQL: ``cause``, and where known ``object``, the label
+        of the object loaded, and ``via``: ``"get"`` for ``Session.get()``) from one walk of the
+        stack."""
         get = self._codes.get
         found: Found = []
         file: str | None = None
         line: int | None = None
+        by_get = False
         for frame in frames(sys._getframe(1)):
             known = get(id(frame.f_code), _UNSEEN)
             if known is _UNSEEN:
                 known = self._learn(frame)
             if known is not None:  # not plain library code, the common case
-                if known is not _MARKED:
+                if known is _MARKED:
+                    found.append((frame.f_code, frame))
+                elif known is _GET:
+                    by_get = True
+                else:
                     file, line = cast(str, known), frame.f_lineno
                     break
-                found.append((frame.f_code, frame))
         record["line"] = line
         record["file"] = file
-        if record["kind"] == "sql":
-            record["cause"] = cause_of(record["statement"], found, record["cause"], self._label)
+        if record["kind"] != "sql":
+            return
+        record["cause"] = cause_of(record["statement"], found, record["cause"], self._label)
+        if by_get:
+            record["via"] = "get"
+        subject = _subject(found[0][1]) if found else None
+        if subject is None:
+            return
+        record["object"] = label = self._label(subject)
+        if file is None and self._loaded_at is not None:
+            record["file"], record["line"] = self._loaded_at(label)
+            if record["file"] is not None:
+                record["located"] = "parent rows"

@@ -24,19 +24,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .assertions import AtLeast, AtMost, NoSQL, assert_count, assert_sql, no_sql
-    from .listing import SQLAssertionError
+    from .listing import EmptyCaptureWarning, SQLAssertionError
     from .nplusone import NPlusOne, assert_no_n_plus_one, n_plus_one_report
+    from .requests import RequestCapture, capture_requests
 
 # Public name -> the module of this package that defines it.
 _HOMES = {
     "AtLeast": ".assertions",
     "AtMost": ".assertions",
+    "EmptyCaptureWarning": ".listing",
     "NPlusOne": ".nplusone",
     "NoSQL": ".assertions",
+    "RequestCapture": ".requests",
     "SQLAssertionError": ".listing",
     "assert_count": ".assertions",
     "assert_no_n_plus_one": ".nplusone",
     "assert_sql": ".assertions",
+    "capture_requests": ".requests",
     "n_plus_one_report": ".nplusone",
     "no_sql": ".assertions",
 }
@@ -44,12 +48,15 @@ _HOMES = {
 __all__ = [
     "AtLeast",
     "AtMost",
+    "EmptyCaptureWarning",
     "NPlusOne",
     "NoSQL",
+    "RequestCapture",
     "SQLAssertionError",
     "assert_count",
     "assert_no_n_plus_one",
     "assert_sql",
+    "capture_requests",
     "n_plus_one_report",
     "no_sql",
 ]

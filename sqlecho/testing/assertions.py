@@ -18,9 +18,25 @@ from .._record.capture import Capture
 from .._record.recorder import Event
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold
-from .listing import SQLAssertionError, heading, listing, params_text, require_capture
+from .listing import SQLAssertionError, heading, listing, params_text, require_capture, warn_if_empty
 
-__all__ = ["AtLeast", "AtMost", "NoSQL", "assert_count", "assert_sql", "no_sql"]
+__all__ = ["KINDS", "AtLeast", "AtMost", "NoSQL", "assert_count", "assert_sql", "no_sql"]
+
+KINDS = (
+    "total",
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "savepoint",
+    "create",
+    "drop",
+    "alter",
+    "begin",
+    "commit",
+    "rollback",
+)
+"""What ``assert_count`` counts: statement kinds (see ``Capture.count``), transaction events, the total."""
 
 _WILDCARD = "..."
 # The params of an expectation that does not check them.
@@ -136,6 +152,7 @@ def assert_sql(
         if len(records) == len(expectations) and all(
             e.matches(r) for e, r in zip(expectations, records, strict=True)
         ):
+            warn_if_empty(cap, "assert_sql")
             return
         # A captured statement that its expectation matches is shown as the expected
         # line, so that the diff marks real differences, not what a ``...`` stood for.
@@ -147,6 +164,7 @@ def assert_sql(
     else:
         owner = _match_any_order(expectations, records)
         if len(owner) == len(records) == len(expectations):
+            warn_if_empty(cap, "assert_sql")
             return
         shown = sorted(_shown(r, expectations, checked, owner.get(i)) for i, r in enumerate(records))
         wanted = sorted(_line(e.sql, e.params) for e in expectations)
@@ -223,8 +241,10 @@ def assert_count(
     ``assert_count(cap, select=1, insert=AtMost(2))``: exactly one SELECT and at most two
     INSERTs; kinds not named are not checked. ``total`` counts every statement;
     ``begin``, ``commit`` and ``rollback`` count transactions (see ``Capture.count``).
+    Passing on a capture that saw no SQL at all warns (:class:`EmptyCaptureWarning`).
 
     Raises:
+        TypeError: for a kind not in :data:`KINDS` (``selects=0`` would otherwise pass).
         SQLAssertionError: naming each count that differs, with the numbered captured
             statements.
     """
@@ -235,6 +255,7 @@ def assert_count(
         wanted["total"] = total
     if not wanted:
         raise TypeError("assert_count() needs at least one count, e.g. assert_count(cap, select=1)")
+    check_kinds(wanted, "assert_count")
     problems = []
     for kind, expected in wanted.items():
         if not isinstance(expected, AtMost | AtLeast):
@@ -243,12 +264,23 @@ def assert_count(
         ok = expected.allows(count) if isinstance(expected, AtMost | AtLeast) else count == expected
         if not ok:
             problems.append(f"  {kind}: expected {expected}, captured {count}")
-    if problems:
-        statements = cap.count()
-        raise SQLAssertionError(
-            "statement counts differ from expected:\n"
-            + "\n".join(problems)
-            + f"\n\n{heading(statements)}\n{listing(cap, transactions=_transactions(wanted))}"
+    if not problems:
+        warn_if_empty(cap, "assert_count")
+        return
+    statements = cap.count()
+    raise SQLAssertionError(
+        "statement counts differ from expected:\n"
+        + "\n".join(problems)
+        + f"\n\n{heading(statements)}\n{listing(cap, transactions=_transactions(wanted))}"
+    )
+
+
+def check_kinds(wanted: dict[str, Any], function: str) -> None:
+    """TypeError for a count of an unknown kind, naming the valid ones."""
+    unknown = [kind for kind in wanted if kind not in KINDS]
+    if unknown:
+        raise TypeError(
+            f"{function}() got an unknown kind {unknown[0]!r}; the kinds it counts are: {', '.join(KINDS)}"
         )
 
 
@@ -291,3 +323,33 @@ def no_sql(target: Any, *more: Any) -> NoSQL:
     :func:`sqlecho.capture`; the ``as`` target is the Capture.
     """
     return NoSQL(target, *more)
+
+
+# -- counts asserted on exit ----------------------------------------------------------------------
+
+
+class _CountingCapture(Capture):
+    """A Capture that asserts counts when its block ends (``sql_capture(select=1)``)."""
+
+    def __init__(self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> None:
+        super().__init__(*targets, strict=strict)
+        self._counts = counts
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        __tracebackhide__ = True
+        super().__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            assert_count(self, **self._counts)
+
+
+def counting_capture(targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> Capture:
+    """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit.
+
+    Unknown kinds fail here, before the block runs.
+    """
+    if not counts:
+        return Capture(*targets, strict=strict)
+    check_kinds(counts, "sql_capture")
+    return _CountingCapture(targets, strict, counts)

@@ -6,13 +6,24 @@ where the unexpected SQL came from without re-running it under a debugger.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 from .._record.capture import Capture
 from .._record.recorder import Event
 from .._transcript.sql import fold, is_statement
 
-__all__ = ["LIMIT", "SQLAssertionError", "heading", "listing", "location", "params_text", "require_capture"]
+__all__ = [
+    "LIMIT",
+    "EmptyCaptureWarning",
+    "SQLAssertionError",
+    "heading",
+    "listing",
+    "location",
+    "params_text",
+    "require_capture",
+    "warn_if_empty",
+]
 
 # Past this many statements a listing stops: a thousand lines would bury the diff above.
 LIMIT = 50
@@ -23,8 +34,26 @@ class SQLAssertionError(AssertionError):
     """Captured SQL did not meet an assertion; the message shows what was captured."""
 
 
-# Public as sqlecho.testing.SQLAssertionError: say so in tracebacks.
+class EmptyCaptureWarning(UserWarning):
+    """An assertion passed on a capture that saw no SQL at all: most likely the wrong engine."""
+
+
+# Public in sqlecho.testing: say so in tracebacks.
 SQLAssertionError.__module__ = "sqlecho.testing"
+EmptyCaptureWarning.__module__ = "sqlecho.testing"
+
+
+def warn_if_empty(cap: Capture, function: str) -> None:
+    """Warn when ``function`` passed on a capture that heard nothing, not even a BEGIN: a test
+    that watches another engine than the code uses passes every zero count vacuously."""
+    if not cap.events:
+        warnings.warn(
+            f"{function}() passed on a capture that saw no SQL at all (watching {cap.target}): "
+            "is the code under test using another engine? capture() with no target watches every "
+            "engine; capture(..., strict=True) makes this an error",
+            EmptyCaptureWarning,
+            stacklevel=3,
+        )
 
 
 def require_capture(value: object, function: str) -> None:
@@ -36,8 +65,10 @@ def require_capture(value: object, function: str) -> None:
 
 
 def location(record: Event) -> str:
-    """``file:line`` of the code that caused ``record``, or ``?`` when none was on the stack."""
-    return location_of(record.get("file"), record.get("line"))
+    """``file:line`` of the code that caused ``record``, or ``?`` when none was on the stack;
+    ``(parent rows)`` after it when that is where the objects it loads for were loaded."""
+    where = location_of(record.get("file"), record.get("line"))
+    return f"{where} (parent rows)" if record.get("located") == "parent rows" else where
 
 
 def location_of(file: str | None, line: int | None) -> str:
@@ -57,7 +88,7 @@ def listing(
     transactions: bool = False,
     limit: int = LIMIT,
 ) -> str:
-    """Statements numbered as in ``Capture.statements``, each with ``file:line``.
+    """Statements numbered as in ``Capture.statements``, each with ``file:line`` and its cause.
 
     Args:
         source: a Capture, or events as ``Capture.events`` gives them.
@@ -69,7 +100,7 @@ def listing(
         Lines without a heading, or ``  (none)`` when nothing was captured.
     """
     events = source.events if isinstance(source, Capture) else list(source)
-    rows: list[tuple[str, str, str]] = []  # (number, location, text)
+    rows: list[tuple[str, str, str, str]] = []  # (number, location, cause, text)
     shown = total = 0
     for record in events:
         if is_statement(record):
@@ -79,17 +110,19 @@ def listing(
                 text = fold(record["statement"])
                 if record.get("error"):
                     text += f"  -> {record['error']}"
-                rows.append((f"{total}.", location(record), text))
+                rows.append((f"{total}.", location(record), record.get("cause") or "", text))
                 if params:
-                    rows.append(("", "", f"params: {params_text(record['parameters'])}"))
+                    rows.append(("", "", "", f"params: {params_text(record['parameters'])}"))
         elif transactions and shown < limit and record["kind"] in _MARKERS:
-            rows.append(("", location(record), _MARKERS[record["kind"]]))
+            rows.append(("", location(record), "", _MARKERS[record["kind"]]))
     if not rows:
         return "  (none)"
-    number_width = max(len(number) for number, _, _ in rows)
-    where_width = max(len(where) for _, where, _ in rows)
+    number_width = max(len(row[0]) for row in rows)
+    where_width = max(len(row[1]) for row in rows)
+    cause_width = max(len(row[2]) for row in rows)
     lines = [
-        f"  {number:>{number_width}} {where:<{where_width}}  {text}".rstrip() for number, where, text in rows
+        f"  {number:>{number_width}} {where:<{where_width}}  {cause:<{cause_width}}  {text}".rstrip()
+        for number, where, cause, text in rows
     ]
     if total > shown:
         lines.append(f"  ... and {total - shown} more")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import operator
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from sqlalchemy.orm import (
     scoped_session,
     sessionmaker,
 )
+from sqlalchemy.pool import StaticPool
 
 from sqlecho import Capture, capture
 from sqlecho._transcript.sql import kind_of
@@ -41,8 +43,8 @@ HERE = "tests/record/test_capture.py"
 _EVENTS = ("begin", "commit", "rollback", "before_cursor_execute", "after_cursor_execute", "handle_error")
 
 
-def _engine() -> Engine:
-    engine = create_engine("sqlite://")
+def _engine(**options: Any) -> Engine:
+    engine = create_engine("sqlite://", **options)
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         session.add_all([Hero(name=f"Hero {n}", team=Team(name=f"Team {n}")) for n in range(2)])
@@ -123,9 +125,15 @@ def test_the_line_is_the_first_of_user_code_also_inside_a_helper(engine: Engine)
 def test_a_file_outside_the_working_directory_keeps_its_absolute_path(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from sqlecho._record import paths
+
     monkeypatch.chdir(tmp_path)
-    with capture(engine) as cap, engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    previous = paths.set_root(None)  # outside pytest's plugin: relative to the working directory
+    try:
+        with capture(engine) as cap, engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        paths.set_root(previous)
     assert cap.events[0]["file"] == str(ROOT / HERE)
 
 
@@ -138,7 +146,8 @@ def test_causes_say_why_the_orm_sent_a_statement(engine: Engine) -> None:
         session.commit()
         hero.name  # noqa: B018 - reloads the expired attributes
     causes = [record["cause"] for record in cap.sql_events]
-    assert causes == ["autoflush", "query", "query", "load expired Hero#1"]
+    # Labels follow first appearance: "New" comes back from the query first.
+    assert causes == ["autoflush", "query", "query", "load expired Hero#2"]
 
 
 def test_savepoint_sql_appears_once(engine: Engine) -> None:
@@ -270,17 +279,136 @@ def test_a_capture_is_used_once(engine: Engine) -> None:
         pass
 
 
-def test_snapshot_records_versions_dialect_statements_and_params(engine: Engine) -> None:
+def test_snapshot_records_series_dialect_transactions_statements_params_and_causes(engine: Engine) -> None:
     import sqlalchemy
 
-    with capture(engine) as cap, engine.connect() as conn:
-        conn.execute(text("SELECT name FROM hero WHERE id = :id"), {"id": 1})
+    with capture(engine) as cap, Session(engine) as session:
+        session.scalars(select(Hero.name).where(Hero.id == 1)).one()
+        session.commit()
+    major, minor = sqlalchemy.__version__.split(".")[:2]
+    statement = "SELECT hero.name FROM hero WHERE hero.id = ?"
     assert cap.snapshot() == {
-        "sqlalchemy": sqlalchemy.__version__,
+        "sqlalchemy": f"{major}.{minor}",
         "dialect": "sqlite",
-        "statements": [{"sql": "SELECT name FROM hero WHERE id = ?", "params": [1]}],
+        "events": ["BEGIN (implicit)", {"sql": statement, "params": [1], "cause": "query"}, "COMMIT"],
     }
-    assert cap.snapshot(params=False)["statements"] == [{"sql": "SELECT name FROM hero WHERE id = ?"}]
+    assert cap.snapshot(params=False, causes=False, transactions=False)["events"] == [{"sql": statement}]
+
+
+def test_snapshots_keep_the_series_not_the_patch_release() -> None:
+    from sqlecho._record.capture import series
+
+    assert series("2.1.9") == series("2.1.10") == series("2.1.10rc1") == "2.1"
+    assert series("2.0.36") != series("2.1.0")
+
+
+def test_with_no_target_every_engine_is_captured_also_one_created_inside(engine: Engine) -> None:
+    with capture() as cap:
+        other = create_engine("sqlite://")
+        with engine.connect() as conn, other.connect() as conn2:
+            conn.execute(text("SELECT 1"))
+            conn2.execute(text("SELECT 2"))
+        other.dispose()
+    assert cap.statements == ["SELECT 1", "SELECT 2"]
+    assert cap.target == "every engine"
+    assert cap.snapshot()["dialect"] == "sqlite"
+
+
+def test_with_no_target_async_engines_are_captured() -> None:
+    async def main() -> None:
+        async_engine = create_async_engine("sqlite+aiosqlite://")
+        async with async_engine.connect() as conn:
+            await conn.execute(text("SELECT 3"))
+        await async_engine.dispose()
+
+    with capture() as cap:
+        asyncio.run(main())
+    assert cap.statements == ["SELECT 3"]
+    assert cap.events[-1]["file"] == HERE
+
+
+def test_strict_raises_when_nothing_at_all_was_captured(engine: Engine) -> None:
+    other = create_engine("sqlite://")
+    with pytest.raises(
+        AssertionError, match=r"capture\(strict=True\) saw no SQL at all on Engine\(sqlite://\)"
+    ):
+        with capture(engine, strict=True), other.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    with capture(other, strict=True) as cap, other.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert cap.count() == 1
+    # The block's own exception passes through unchanged.
+    with pytest.raises(ZeroDivisionError), capture(engine, strict=True):
+        1 / 0  # noqa: B018
+
+
+def test_the_line_skips_installed_packages_by_path_not_by_name(engine: Engine) -> None:
+    import json
+
+    from sqlecho._record import paths
+
+    assert paths.is_library(json.__file__)
+    assert paths.is_library(sqlite3.__file__)
+    assert paths.is_library("<frozen importlib._bootstrap>")
+    assert paths.is_library("/somewhere/lib/python3.11/site-packages/anything/mod.py")
+    assert paths.is_library("/usr/lib/python3/dist-packages/anything/mod.py")
+    assert not paths.is_library(str(ROOT / HERE))
+    assert not paths.is_library("<string>")
+
+    # A stdlib callback (json's object_hook) runs the query: the line is ours, not json's.
+    def hook(value: dict[str, Any]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return value
+
+    with capture(engine) as cap:
+        json.loads("{}", object_hook=hook)
+    [record] = cap.sql_events
+    assert (record["file"], record["line"]) == (HERE, hook.__code__.co_firstlineno + 2)
+
+
+def test_paths_are_relative_to_the_root_the_plugin_sets(engine: Engine) -> None:
+    from sqlecho._record import paths
+
+    previous = paths.set_root(ROOT / "tests")
+    try:
+        with capture(engine) as cap, engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        paths.set_root(previous)
+    assert cap.events[0]["file"] == "record/test_capture.py"
+
+
+def test_get_and_refresh_are_marked_and_name_their_object(engine: Engine) -> None:
+    with Session(engine) as session, capture(session) as cap:
+        hero = session.get(Hero, 1)
+        assert hero is not None
+        session.refresh(hero)
+    get, refresh = cap.sql_events
+    assert (get["via"], get["cause"]) == ("get", "query")
+    assert (refresh["cause"], refresh["object"]) == ("refresh Hero#1", "Hero#1")
+    assert "via" not in refresh
+
+
+def test_a_lazy_load_with_no_user_frame_is_placed_where_its_parent_rows_were_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    # One connection shared across threads, as a FastAPI test's StaticPool engine has.
+    engine = _engine(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    with Session(engine) as session:
+        with capture(session) as cap:
+            heroes = session.scalars(select(Hero).order_by(Hero.id)).all()
+            loaded_at = sys._getframe().f_lineno - 1
+            # A worker thread whose stack holds only the standard library, as when a web
+            # framework serialises the response: no frame of ours sends the lazy loads.
+            with ThreadPoolExecutor(1) as pool:
+                list(pool.map(operator.attrgetter("team"), heroes))
+    lazy = [record for record in cap.sql_events if record["cause"] == "lazy load Hero.team"]
+    assert lazy
+    for record in lazy:
+        assert (record["file"], record["line"], record["located"]) == (HERE, loaded_at, "parent rows")
+    assert [record["object"] for record in lazy] == [f"Hero#{n}" for n in range(1, len(lazy) + 1)]
 
 
 # -- listeners always go --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlecho import Capture, capture
 from sqlecho.testing import (
     AtLeast,
     AtMost,
+    EmptyCaptureWarning,
     NPlusOne,
     SQLAssertionError,
     assert_count,
@@ -100,8 +101,8 @@ def test_the_diff_shows_a_missing_statement(engine: Engine) -> None:
         " SELECT 1\n"
         "\n"
         "captured 2 statements:\n"
-        f"  1. {HERE}:{line}  INSERT INTO team (name) VALUES (?)\n"
-        f"  2. {HERE}:{line + 1}  SELECT 1"
+        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
+        f"  2. {HERE}:{line + 1}  query  SELECT 1"
     )
 
 
@@ -116,7 +117,7 @@ def test_the_diff_shows_parameters_when_they_are_checked(engine: Engine) -> None
     cap, line = _two_statements(engine)
     with pytest.raises(SQLAssertionError) as failure:
         assert_sql(cap, ["INSERT INTO team (name) VALUES (?)", "SELECT 1"], params=[["Y"], ANY])
-    indent = " " * len(f"  1. {HERE}:{line}  ")  # parameters go under their statement
+    indent = " " * len(f"  1. {HERE}:{line}  query  ")  # parameters go under their statement
     assert str(failure.value) == (
         "captured SQL differs from expected: 2 expected, 2 captured\n"
         "--- expected\n"
@@ -127,9 +128,9 @@ def test_the_diff_shows_parameters_when_they_are_checked(engine: Engine) -> None
         " SELECT 1  -- params: <ANY>\n"
         "\n"
         "captured 2 statements:\n"
-        f"  1. {HERE}:{line}  INSERT INTO team (name) VALUES (?)\n"
+        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
         f"{indent}params: ['X']\n"
-        f"  2. {HERE}:{line + 1}  SELECT 1\n"
+        f"  2. {HERE}:{line + 1}  query  SELECT 1\n"
         f"{indent}params: []"
     )
 
@@ -187,10 +188,10 @@ def test_assert_count_names_each_count_that_differs(engine: Engine) -> None:
         "  commit: expected 2, captured 1\n"
         "\n"
         "captured 2 statements:\n"
-        f"     {HERE}:{line - 2}  BEGIN (implicit)\n"
-        f"  1. {HERE}:{line}  INSERT INTO team (name) VALUES (?)\n"
-        f"  2. {HERE}:{line + 1}  SELECT 1\n"
-        f"     {HERE}:{line - 2}  COMMIT"
+        f"     {HERE}:{line - 2}         BEGIN (implicit)\n"
+        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
+        f"  2. {HERE}:{line + 1}  query  SELECT 1\n"
+        f"     {HERE}:{line - 2}         COMMIT"
     )
 
 
@@ -228,7 +229,7 @@ def test_no_sql_fails_naming_the_statement_and_its_line(engine: Engine) -> None:
                 session.get(Hero, 2)
     assert str(failure.value) == (
         "expected no SQL in this block, but it sent 1 statement:\n"
-        f"  1. {HERE}:{line}  SELECT hero.id, hero.name, hero.team_id FROM hero WHERE hero.id = ?"
+        f"  1. {HERE}:{line}  query  SELECT hero.id, hero.name, hero.team_id FROM hero WHERE hero.id = ?"
     )
 
 
@@ -258,6 +259,7 @@ def test_n_plus_one_report_names_statement_count_line_and_cause(engine: Engine) 
             file=HERE,
             line=line,
             cause="lazy load Hero.team",
+            objects=("Hero#1", "Hero#2", "Hero#3"),
         )
     ]
     assert n_plus_one_report(cap, threshold=4) == []
@@ -271,16 +273,16 @@ def test_assert_no_n_plus_one_explains_the_fix(engine: Engine) -> None:
         assert_no_n_plus_one(cap)
     where = f"{HERE}:{line}"
     assert str(failure.value) == (
-        "N+1 queries: 1 statement repeated from one line\n"
-        f"  {where}: the same SELECT ran 3 times (lazy load Hero.team)\n"
+        "N+1 queries: 1 load repeated one object at a time\n"
+        f"  {where}: lazy load Hero.team ran 3 times for Hero#1, Hero#2, Hero#3\n"
         "      SELECT team.id, team.name FROM team WHERE team.id = ?\n"
         "    fix: load Hero.team together with the Hero rows: select(Hero).options(selectinload(Hero.team))\n"
         "\n"
         "captured 4 statements:\n"
-        f"  1. {where}  SELECT hero.id, hero.name, hero.team_id FROM hero\n"
-        f"  2. {where}  SELECT team.id, team.name FROM team WHERE team.id = ?\n"
-        f"  3. {where}  SELECT team.id, team.name FROM team WHERE team.id = ?\n"
-        f"  4. {where}  SELECT team.id, team.name FROM team WHERE team.id = ?"
+        f"  1. {where}  query                SELECT hero.id, hero.name, hero.team_id FROM hero\n"
+        f"  2. {where}  lazy load Hero.team  SELECT team.id, team.name FROM team WHERE team.id = ?\n"
+        f"  3. {where}  lazy load Hero.team  SELECT team.id, team.name FROM team WHERE team.id = ?\n"
+        f"  4. {where}  lazy load Hero.team  SELECT team.id, team.name FROM team WHERE team.id = ?"
     )
 
 
@@ -302,14 +304,38 @@ def test_the_same_select_from_two_lines_is_not_n_plus_one(engine: Engine) -> Non
 
 def test_a_query_in_a_loop_and_expired_reloads_are_n_plus_one(engine: Engine) -> None:
     with Session(engine) as session, capture(session) as cap:
-        heroes = [session.get(Hero, number) for number in (1, 2, 3)]
+        heroes = [session.scalars(select(Hero).where(Hero.id == n)).one() for n in (1, 2, 3)]
         session.commit()
         [hero.name for hero in heroes if hero]  # noqa: B018 - each reloads after the commit's expiry
     query, expired = n_plus_one_report(cap)
-    assert (query.count, query.cause) == (3, "query")
+    assert (query.count, query.cause, query.objects) == (3, "query", ())
     assert query.advice().startswith("run one query for all the rows (WHERE ... IN (...))")
-    assert (expired.count, expired.cause) == (3, "load expired Hero#1")
+    assert (expired.count, expired.cause) == (3, "load expired Hero")
+    assert expired.objects == ("Hero#1", "Hero#2", "Hero#3")
     assert "expire_on_commit=False" in expired.advice()
+    assert "selectinload" not in expired.advice()
+
+
+def test_get_and_refresh_are_not_lazy_loads(engine: Engine) -> None:
+    with Session(engine) as session, capture(session) as cap:
+        heroes = [session.get(Hero, number) for number in (1, 2, 3)]
+        for hero in heroes:
+            session.refresh(hero)
+    assert cap.count("select") == 6
+    assert n_plus_one_report(cap) == []
+
+
+def test_repetitions_count_per_transaction(engine: Engine) -> None:
+    # Three requests, each its own transaction: add, commit, then read the new row back.
+    with capture(engine) as cap:
+        for number in range(3):
+            with Session(engine) as session:
+                hero = Hero(name=f"New {number}")
+                session.add(hero)
+                session.commit()
+                session.scalars(select(Hero).where(Hero.id == hero.id)).one()  # hero.id: a reload
+    assert cap.count("select") == 6
+    assert n_plus_one_report(cap) == []
 
 
 def test_threshold_must_be_two_or_more(engine: Engine) -> None:
@@ -332,7 +358,7 @@ def test_a_statement_with_no_user_code_on_the_stack_has_no_location(tmp_path: Pa
     assert (cap.sql_events[0]["file"], cap.sql_events[0]["line"]) == (None, None)
     with pytest.raises(SQLAssertionError) as failure:
         assert_sql(cap, [])
-    assert str(failure.value).endswith("captured 1 statement:\n  1. ?  SELECT 1")
+    assert str(failure.value).endswith("captured 1 statement:\n  1. ?  query  SELECT 1")
 
 
 def test_a_long_listing_stops_after_fifty_statements(engine: Engine) -> None:
@@ -364,3 +390,48 @@ def test_passing_something_else_than_a_capture_is_explained(
         pass
     with pytest.raises(TypeError, match=r"takes the Capture of `with capture\(engine\) as cap:`, not list"):
         check(cap.statements)
+
+
+# -- no silent passes -----------------------------------------------------------------------------
+
+
+def test_assert_count_rejects_an_unknown_kind_naming_the_valid_ones(engine: Engine) -> None:
+    with capture(engine) as cap, Session(engine) as session:
+        session.scalars(select(Hero)).all()
+    with pytest.raises(TypeError) as failure:
+        assert_count(cap, selects=0)
+    assert str(failure.value) == (
+        "assert_count() got an unknown kind 'selects'; the kinds it counts are: "
+        "total, select, insert, update, delete, savepoint, create, drop, alter, begin, commit, rollback"
+    )
+
+
+def test_a_pass_on_a_capture_that_saw_nothing_warns_naming_the_target(engine: Engine) -> None:
+    other = create_engine("sqlite://")
+    with capture(other) as cap, Session(engine) as session:  # the code uses another engine
+        session.scalars(select(Hero)).all()
+    message = r"assert_count\(\) passed on a capture that saw no SQL at all \(watching Engine\(sqlite://\)\)"
+    with pytest.warns(EmptyCaptureWarning, match=message):
+        assert_count(cap, select=0, insert=0)
+    with pytest.warns(EmptyCaptureWarning, match=r"assert_sql\(\) passed on a capture that saw no SQL"):
+        assert_sql(cap, [])
+    with pytest.warns(EmptyCaptureWarning, match=r"assert_sql\(\)"):
+        assert_sql(cap, [], ordered=False)
+
+
+def test_no_warning_when_something_was_captured(engine: Engine) -> None:
+    with capture(engine) as cap, Session(engine) as session:
+        session.get(Hero, 1)
+        session.rollback()
+    with capture(engine) as only_begin, engine.connect() as conn:
+        conn.begin()
+    assert_count(cap, select=1, insert=0)  # filterwarnings = error: a warning would fail here
+    assert_count(only_begin, select=0)
+
+
+def test_capture_with_no_target_sees_the_engine_the_code_really_uses(engine: Engine) -> None:
+    module_engine = create_engine("sqlite://")  # what the test meant to watch
+    with capture() as cap, Session(engine) as session:
+        session.scalars(select(Hero)).all()
+    assert_count(cap, select=1)
+    module_engine.dispose()

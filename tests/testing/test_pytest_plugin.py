@@ -5,8 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy
+import sqlalchemy.orm  # noqa: F401 - see below
 
 from tests.helpers import ROOT
+
+# pytester's in-process runs forget the modules first imported inside them; SQLAlchemy's ORM
+# imported twice in one process breaks (its enums no longer compare equal). Imported here, it
+# stays imported whichever test of this file runs first.
 
 pytest_plugins = ["pytester"]
 
@@ -112,13 +118,13 @@ FAILING = """
 
 REPORT = """\
 captured 3 statements:
-     test_report.py:7  BEGIN (implicit)
-  1. test_report.py:7  SELECT hero.id, hero.name, hero.team_id FROM hero
-                       params: []
-  2. test_report.py:8  SELECT team.id, team.name FROM team WHERE team.id = ?
-                       params: [1]
-  3. test_report.py:8  SELECT team.id, team.name FROM team WHERE team.id = ?
-                       params: [2]
+     test_report.py:7                       BEGIN (implicit)
+  1. test_report.py:7  query                SELECT hero.id, hero.name, hero.team_id FROM hero
+                                            params: []
+  2. test_report.py:8  lazy load Hero.team  SELECT team.id, team.name FROM team WHERE team.id = ?
+                                            params: [1]
+  3. test_report.py:8  lazy load Hero.team  SELECT team.id, team.name FROM team WHERE team.id = ?
+                                            params: [2]
 """
 
 
@@ -156,16 +162,16 @@ def test_the_report_numbers_several_captures(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "sql_capture #1: captured 1 statement:",
-            "     test_two.py:6  BEGIN (implicit)",
-            "  1. test_two.py:6  SELECT 1",
-            "                    params: []",
-            "     test_two.py:5  ROLLBACK",
+            "     test_two.py:6         BEGIN (implicit)",
+            "  1. test_two.py:6  query  SELECT 1",
+            "                           params: []",
+            "     test_two.py:5         ROLLBACK",
             "",
             "sql_capture #2: captured 1 statement:",
-            "     test_two.py:6  BEGIN (implicit)",
-            "  1. test_two.py:6  SELECT 2",
-            "                    params: []",
-            "     test_two.py:5  ROLLBACK",
+            "     test_two.py:6         BEGIN (implicit)",
+            "  1. test_two.py:6  query  SELECT 2",
+            "                           params: []",
+            "     test_two.py:5         ROLLBACK",
         ],
         consecutive=True,
     )
@@ -252,6 +258,7 @@ def test_the_docs_example_runs_as_documented(pytester: pytest.Pytester) -> None:
     files, outputs = _doc_example()
     assert {"models.py", "conftest.py", "test_heroes.py", "test_grading.py", "test_snapshot.py"} <= set(files)
     for name, source in files.items():
+        pytester.path.joinpath(name).parent.mkdir(exist_ok=True)  # api/: the FastAPI recipe
         pytester.path.joinpath(name).write_text(source, encoding="utf-8")
     tests = {name: len(re.findall(r"^def test_", source, re.MULTILINE)) for name, source in files.items()}
     failed = sum(tests[name] for name in outputs)
@@ -269,5 +276,164 @@ def test_the_docs_example_runs_as_documented(pytester: pytest.Pytester) -> None:
 
 def test_the_docs_file_header_rule_finds_the_failing_example() -> None:
     _, outputs = _doc_example()
-    assert list(outputs) == ["test_grading.py"]
+    assert list(outputs) == ["test_grading.py", "api/test_hero_list.py"]
     assert "E       --- expected" in outputs["test_grading.py"]
+
+
+# -- second edition: every engine, counts on exit, the automatic N+1 check, the rootdir ------------------
+
+
+def test_the_fixture_with_no_target_captures_every_engine(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        from sqlalchemy import create_engine, select, text
+        from sqlalchemy.orm import Session
+        from example_models import Hero
+
+        MODULE_ENGINE = create_engine("sqlite://")  # what the app would use outside tests
+
+        def test_it(engine, sql_capture):
+            with sql_capture() as cap, Session(engine) as session:
+                session.scalars(select(Hero)).all()
+            assert cap.count("select") == 1
+            with sql_capture(MODULE_ENGINE, strict=True):
+                with Session(engine) as session:
+                    session.scalars(select(Hero)).all()
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*AssertionError: capture(strict=True) saw no SQL at all on Engine(sqlite://)*"]
+    )
+
+
+def test_counts_given_to_the_fixture_are_asserted_on_exit(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        from example_models import Hero
+
+        def test_passes(engine, sql_capture):
+            with sql_capture(select=1, insert=0), Session(engine) as session:
+                session.scalars(select(Hero)).all()
+
+        def test_fails(engine, sql_capture):
+            with sql_capture(select=1), Session(engine) as session:
+                for hero in session.scalars(select(Hero)):
+                    hero.team
+
+        def test_unknown_kind(sql_capture):
+            with pytest.raises(TypeError, match="sql_capture\\\\(\\\\) got an unknown kind 'selects'"):
+                sql_capture(selects=1)
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*statement counts differ from expected:", "*  select: expected 1, captured 3"]
+    )
+
+
+N_PLUS_ONE = """
+    import pytest
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+    from example_models import Hero
+
+    def team_names(engine):
+        with Session(engine) as session:
+            return [hero.team.name for hero in session.scalars(select(Hero))]
+
+    {marker}
+    def test_team_names(engine):
+        assert team_names(engine) == ["Team 0", "Team 1"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("marker", "switch"),
+    [
+        ("@pytest.mark.sqlecho_no_n_plus_one", []),
+        ("", ["--sqlecho-no-n-plus-one"]),
+        ("", ["-o", "sqlecho_no_n_plus_one=true"]),
+    ],
+    ids=["marker", "option", "ini"],
+)
+def test_the_automatic_n_plus_one_check(project: pytest.Pytester, marker: str, switch: list[str]) -> None:
+    project.makepyfile(test_auto=N_PLUS_ONE.format(marker=marker))
+    result = project.runpytest("-p", "no:cacheprovider", *switch)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SQLAssertionError: N+1 queries: 1 load repeated one object at a time",
+            "*test_auto.py:8: lazy load Hero.team ran 2 times for Hero#1, Hero#2",
+        ]
+    )
+
+
+def test_the_automatic_check_is_off_by_default_and_takes_a_threshold(project: pytest.Pytester) -> None:
+    project.makepyfile(test_auto=N_PLUS_ONE.format(marker=""))
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    project.makepyfile(test_auto=N_PLUS_ONE.format(marker="@pytest.mark.sqlecho_no_n_plus_one(threshold=3)"))
+    project.runpytest("-p", "no:cacheprovider", "--strict-markers").assert_outcomes(passed=1)
+
+
+def test_paths_are_relative_to_the_rootdir(project: pytest.Pytester) -> None:
+    project.mkdir("tests")
+    project.path.joinpath("tests", "test_deep.py").write_text(
+        "from sqlalchemy import text\n"
+        "\n"
+        "def test_it(engine, sql_capture):\n"
+        "    with sql_capture(engine) as cap, engine.connect() as conn:\n"
+        "        conn.execute(text('SELECT 1'))\n"
+        "    assert cap.events[0]['file'] == 'tests/test_deep.py'\n"
+    )
+    project.makeini("[pytest]\n")  # the rootdir: the project's folder
+    # Run from inside tests/: the path stays relative to the rootdir, not the working directory.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project.path / "tests")
+        result = project.runpytest("-p", "no:cacheprovider", "--rootdir", str(project.path))
+    result.assert_outcomes(passed=1)
+
+
+def test_a_snapshot_survives_a_patch_release_of_sqlalchemy(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_snap="""
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+        from sqlecho import capture
+        from example_models import Hero
+
+        def test_snapshot(engine, snapshot):
+            with Session(engine) as session, capture(session) as cap:
+                session.scalars(select(Hero).where(Hero.id == 1)).one()
+                session.commit()
+            assert cap.snapshot() == snapshot
+        """
+    )
+    project.runpytest("-p", "no:cacheprovider", "--snapshot-update").assert_outcomes(passed=1)
+    stored = (project.path / "__snapshots__" / "test_snap.ambr").read_text()
+    assert "'BEGIN (implicit)'" in stored and "'COMMIT'" in stored and "'cause': 'query'" in stored
+
+    # The same project after an upgrade to the next patch release (and then the next minor one).
+    major, minor = (int(part) for part in sqlalchemy.__version__.split(".")[:2])
+    conftest = (project.path / "conftest.py").read_text()
+    for version, outcome in ((f"{major}.{minor}.99", "passed"), (f"{major}.{minor + 1}.0", "failed")):
+        # The project's conftest installs the "upgrade" before any test runs.
+        project.makeconftest(f"import sqlalchemy\nsqlalchemy.__version__ = {version!r}\n" + conftest)
+        project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(**{outcome: 1})
+
+
+def test_a_run_inside_a_run_leaves_the_outer_root_as_it_was(project: pytest.Pytester) -> None:
+    from sqlecho._record import paths
+
+    before = paths.set_root(None)
+    paths.set_root(before)
+    project.makepyfile("def test_nothing():\n    pass\n")
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    after = paths.set_root(None)
+    paths.set_root(after)
+    assert after == before == str(ROOT)
