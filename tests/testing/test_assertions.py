@@ -306,7 +306,7 @@ def test_a_query_in_a_loop_and_expired_reloads_are_n_plus_one(engine: Engine) ->
         session.commit()
         [hero.name for hero in heroes if hero]  # noqa: B018 - each reloads after the commit's expiry
     query, expired = n_plus_one_report(cap)
-    assert (query.count, query.cause) == (3, "query")
+    assert (query.count, query.cause) == (3, "get")
     assert query.advice().startswith("run one query for all the rows (WHERE ... IN (...))")
     assert (expired.count, expired.cause) == (3, "load expired Hero#1")
     assert "expire_on_commit=False" in expired.advice()
