@@ -127,7 +127,7 @@ session.flush()
 # whose attributes were *set*. `session.is_modified(obj)` compares the values, and says no. So
 # the flush finds nothing to send for `orbit`.
 #
-# Expect: 1 SELECT (query), 0 UPDATE
+# Expect: 1 SELECT (get), 0 UPDATE
 
 # %% Change a value, change it back, flush
 orbit = session.get(Book, 2)

@@ -59,7 +59,14 @@ Event = TypedDict(
     },
 )
 """One thing a step caused. ``kind`` and ``line`` are always there; the rest depends on ``kind``
-(the functional form, because ``from`` is a keyword)."""
+(the functional form, because ``from`` is a keyword).
+
+``cause`` (``sql`` events) is why the statement was sent: ``ddl``, ``query`` (an ORM select),
+``get``, ``execute`` (a textual or Core statement), ``bulk update`` / ``bulk delete`` /
+``bulk insert`` (ORM-enabled statements), ``event listener``, ``flush``, ``autoflush``,
+``savepoint``, ``merge``, or one that names what it loads: ``lazy load Hero.team``,
+``load expired Hero#1``, ``load expired Team#1 via Hero.team``, ``refresh Hero#1``,
+``selectin load Team.heroes``... ``attributes`` of a ``refresh`` are those the row filled."""
 
 
 class ErrorRecord(TypedDict):

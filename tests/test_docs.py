@@ -69,3 +69,16 @@ def test_readme_test_example_passes(tmp_path) -> None:  # type: ignore[no-untype
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_readme_terminal_example_is_what_the_command_line_prints() -> None:
+    """The README's text-form example is the real output for the fixture lesson it shows."""
+    from sqlecho import TraceOptions, trace
+    from sqlecho._render.text import format_transcript
+
+    start = README.index("      ── Step 3/8 · Commit")
+    example = README[start : README.index("\n\n", start)]
+    lesson = ROOT / "tests" / "fixtures" / "lessons" / "01_first_steps.py"
+    text = format_transcript(dict(trace(lesson, TraceOptions())), lesson.read_text(encoding="utf-8"))
+    expected = "\n".join(line.removeprefix("      ") for line in example.splitlines())
+    assert expected in text

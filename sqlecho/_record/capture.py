@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapper, Session, scoped_session, sessionmaker
 
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold, is_statement, kind_of
-from .locate import CallerLocator, Where
+from .locate import CallerLocator, Where, statement_cause
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
 
@@ -92,8 +92,8 @@ def _targets(targets: tuple[Any, ...]) -> list[Engine | Connection]:
 
 # EngineRecorder asks for locations while it builds a record; the sink fills them in,
 # where one walk of the stack gives file, line and cause together.
-def _preliminary(_statement: str, is_ddl: bool) -> tuple[None, str]:
-    return None, "ddl" if is_ddl else "query"
+def _preliminary(_statement: str, context: Any) -> tuple[None, str]:
+    return None, statement_cause(context)
 
 
 def _no_line() -> None:

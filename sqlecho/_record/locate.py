@@ -6,7 +6,9 @@ Both walk the same stack the same way (:func:`frames`, which follows asyncio's g
 read the reason from the same SQLAlchemy functions found on the way (:func:`cause_of`). A few of
 SQLAlchemy's functions mark the reason for a statement (``Session._autoflush``, the lazy loader,
 loading of expired attributes, ...); we know them by code object, which is a dict lookup per
-frame: far cheaper than ``sys.settrace``.
+frame: far cheaper than ``sys.settrace``. A statement that no such function sent is the program's
+own, and its compiled form says which kind (:func:`statement_cause`); one sent from inside an
+event listener of the program says so.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Callable, Iterator
 from types import CodeType, FrameType
 from typing import Any, cast
 
-from sqlalchemy.orm import loading, strategies
+from sqlalchemy.orm import bulk_persistence, loading, strategies
+from sqlalchemy.orm import context as orm_context
 from sqlalchemy.orm.session import Session
 from sqlalchemy.sql import ddl
 
@@ -24,7 +27,7 @@ from .._transcript.sql import is_savepoint
 from . import paths
 from .recorder import Event
 
-__all__ = ["CallerLocator", "Locator", "cause_of", "frames"]
+__all__ = ["CallerLocator", "Locator", "cause_of", "frames", "statement_cause"]
 
 # A marker turns a frame into a cause; it may read the frame's locals (never the ORM objects'
 # attributes: those could load).
@@ -86,6 +89,7 @@ def _build_markers() -> dict[CodeType, _Marker]:
         (_code(Session, "flush"), _fixed("flush")),
         (_code(Session, "refresh"), _of_state("refresh", "instance")),
         (_code(Session, "merge"), _fixed("merge")),
+        (_code(Session, "_get_impl", "get"), _fixed("get")),
         (_code(lazy, "_load_for_state"), _loader("lazy load")),
         (_code(deferred, "_load_for_state"), _loader("load deferred")),
         (_code(selectin, "_load_for_path"), _loader("selectin load")),
@@ -105,6 +109,69 @@ def _build_markers() -> dict[CodeType, _Marker]:
 
 _MARKERS = _build_markers()
 _AUTOFLUSH = _code(Session, "_autoflush")
+_LOAD_EXPIRED = _code(loading, "_load_scalar_attributes", "load_scalar_attributes")
+_MERGE = _code(Session, "merge")
+_LAZY_LOAD = _code(_strategy("_LazyLoader", "LazyLoader"), "_load_for_state")
+
+
+def _orm_class(module: object, *names: str) -> type | None:
+    """A class of SQLAlchemy's ORM by the first of ``names`` it has (private names change)."""
+    for name in names:
+        cls = getattr(module, name, None)
+        if isinstance(cls, type):
+            return cls
+    return None
+
+
+# The compile state of an ORM-enabled statement says what it is; checked most specific first.
+_STATEMENT_KINDS: list[tuple[type, str]] = [
+    (cls, cause)
+    for cls, cause in (
+        (_orm_class(bulk_persistence, "_BulkORMUpdate", "BulkORMUpdate"), "bulk update"),
+        (_orm_class(bulk_persistence, "_BulkORMDelete", "BulkORMDelete"), "bulk delete"),
+        (_orm_class(bulk_persistence, "_BulkORMInsert", "BulkORMInsert"), "bulk insert"),
+        (_orm_class(orm_context, "_ORMCompileState", "ORMCompileState"), "query"),
+    )
+    if cls is not None
+]
+
+
+def statement_cause(context: Any) -> str:
+    """The cause of a statement the program sent itself, from its execution context.
+
+    ``query`` for an ORM select (``session.exec(select(Hero))``), ``bulk update`` /
+    ``bulk delete`` / ``bulk insert`` for ORM-enabled ``update(Hero)`` / ``delete(Hero)`` /
+    ``insert(Hero)``, ``ddl`` for schema statements, and ``execute`` for everything else: a
+    textual statement, Core (``hero_table.select()``), ``exec_driver_sql``.
+    """
+    if getattr(context, "isddl", False):
+        return "ddl"
+    compile_state = getattr(getattr(context, "compiled", None), "compile_state", None)
+    if compile_state is not None:
+        for cls, cause in _STATEMENT_KINDS:
+            if isinstance(compile_state, cls):
+                return cause
+    return "execute"
+
+
+# Listeners are called through these modules (the listener collections, and the wrappers of
+# ORM events registered without raw=True); attribute events call them from fire_* methods.
+_DISPATCH_MODULES = frozenset({"sqlalchemy.event.attr", "sqlalchemy.event.legacy", "sqlalchemy.orm.events"})
+
+
+def _called_by_event(frame: FrameType, search: int = 3) -> bool:
+    """Is ``frame`` (the program's own) an event listener that SQLAlchemy is calling right now?"""
+    caller = frame.f_back
+    for _ in range(search):
+        if caller is None:
+            return False
+        module = caller.f_globals.get("__name__")
+        if module in _DISPATCH_MODULES:
+            return True
+        if module == "sqlalchemy.orm.attributes" and caller.f_code.co_name.startswith("fire_"):
+            return True
+        caller = caller.f_back
+    return False
 
 
 def _parent_greenlet(glet: Any) -> tuple[Any, FrameType | None]:
@@ -140,7 +207,7 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
     Args:
         statement: the SQL text.
         found: the marking frames, innermost first.
-        default: the cause when no frame marks one (``query``, or ``ddl``).
+        default: the cause when no frame marks one (see :func:`statement_cause`).
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
     """
     if is_savepoint(statement):
@@ -152,6 +219,20 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
     # A flush started by autoflush is an autoflush: the INSERT that a SELECT sent first.
     if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
         cause = "autoflush"
+    # A many-to-one lazy load that finds its target expired in the identity map reloads it:
+    # the SELECT is the target's, reached through the relationship. (A lazy load may also first
+    # reload its own object's expired foreign key: that one is a plain "load expired".)
+    elif code is _LOAD_EXPIRED:
+        for outer, frame in found[1:]:
+            if outer is _LAZY_LOAD:
+                relationship = _MARKERS[outer](frame, label).removeprefix("lazy load ")
+                own = frame.f_locals.get("state") is first.f_locals.get("state")
+                if relationship != "lazy load" and not own:
+                    cause += f" via {relationship}"
+                break
+    # merge() looks the object up with get(): the program asked for a merge.
+    elif cause == "get" and any(c is _MERGE for c, _ in found[1:]):
+        cause = "merge"
     return cause
 
 
@@ -174,8 +255,9 @@ class Locator:
                 return frame.f_lineno
         return None
 
-    def line_and_cause(self, statement: str, is_ddl: bool, depth: int = 2) -> tuple[int | None, str]:
-        """The causing line and the reason for ``statement``, from one walk of the stack."""
+    def line_and_cause(self, statement: str, context: Any, depth: int = 2) -> tuple[int | None, str]:
+        """The causing line and the reason for ``statement`` (sent with the execution
+        ``context``), from one walk of the stack."""
         filename = self.filename
         found: Found = []
         line = None
@@ -183,10 +265,12 @@ class Locator:
             code = frame.f_code
             if code.co_filename == filename:
                 line = frame.f_lineno
+                if not found and _called_by_event(frame):
+                    return line, "event listener"
                 break
             if code in _MARKERS:
                 found.append((code, frame))
-        return line, cause_of(statement, found, "ddl" if is_ddl else "query", self._label)
+        return line, cause_of(statement, found, statement_cause(context), self._label)
 
 
 # Cache values besides a user file's display path: library code (None), library code
@@ -281,6 +365,8 @@ class CallerLocator:
                     by_get = True
                 else:
                     file, line = cast(str, known), frame.f_lineno
+                    if not found and record["kind"] == "sql" and _called_by_event(frame):
+                        record["cause"] = "event listener"
                     break
         record["line"] = line
         record["file"] = file

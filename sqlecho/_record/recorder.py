@@ -29,8 +29,9 @@ __all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
-# (statement, is_ddl) -> (line, cause); called from inside the listener, so it may walk the stack.
-Locate = Callable[[str, bool], tuple[Any, str]]
+# (statement, execution context) -> (line, cause); called from inside the listener, so it may
+# walk the stack.
+Locate = Callable[[str, Any], tuple[Any, str]]
 
 
 def _row(row: Any) -> Any:
@@ -151,8 +152,7 @@ class EngineRecorder:
     def _on_before_cursor_execute(
         self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        is_ddl = bool(getattr(context, "isddl", False))
-        line, cause = self._locate(statement, is_ddl)
+        line, cause = self._locate(statement, context)
         batch = None
         # insertmanyvalues passes executemany=True with one (flattened) row per batch.
         if executemany and not isinstance(parameters, list):
@@ -296,5 +296,12 @@ class OrmRecorder:
     def _on_refresh(self, state: InstanceState[Any], _context: Any, attrs: Any) -> None:
         record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(state)}
         if attrs:
-            record["attributes"] = sorted(attrs)
+            # SQLAlchemy names the attributes it was asked to load, relationships included, but a
+            # row fills only columns: a relationship stays expired (or unloaded) until it is read.
+            # What the row filled is in the instance dict by now; a row that filled nothing (an
+            # object already loaded, met again by a query) refreshed nothing.
+            loaded = state.dict
+            record["attributes"] = sorted(key for key in attrs if key in loaded)
+            if not record["attributes"]:
+                return
         self._sink(record)

@@ -35,7 +35,11 @@ _MAX_PARAMETER_ROWS = 8
 
 # First word of a cause -> (css class, what it means for the reader).
 _CAUSES: dict[str, tuple[str, str]] = {
-    "query": ("query", "Your code ran a query or statement."),
+    "query": ("query", "Your code ran an ORM query."),
+    "get": ("query", "session.get() found no such object in the identity map, so it asked the database."),
+    "execute": ("query", "Your code ran a textual or Core statement."),
+    "bulk": ("query", "Your code ran an ORM-enabled UPDATE, DELETE or INSERT statement."),
+    "event": ("other", "An event listener of your program sent this statement."),
     "flush": ("flush", "flush() or commit() sent the pending changes of the Session."),
     "autoflush": ("autoflush", "The Session flushed pending changes before a query, so the query sees them."),
     "ddl": ("ddl", "Schema statements: creating or inspecting tables (create_all)."),

@@ -1,7 +1,9 @@
 """The terminal form of a transcript: an annotated echo log.
 
 Each step prints its code, then what it caused in order (BEGIN, each statement with its
-parameters and cause, COMMIT/ROLLBACK, state changes, printed output), then the objects.
+parameters and cause, COMMIT/ROLLBACK, state changes, printed output), then the objects (with
+their expired and not-yet-loaded attributes), the session's collections and identity map, and
+the committed rows of every table that changed: what a lesson's narrative points at in the app.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from .plain import terminal_safe
 __all__ = ["format_event", "format_transcript"]
 
 _RULE = "─"
+MAX_TABLE_ROWS = 20
+"""Rows printed per changed table; the rest are counted."""
 
 
 def _one_line(value: Any) -> str:
@@ -66,7 +70,60 @@ def _object(obj: dict[str, Any]) -> str:
     names = f" ({', '.join(obj['names'])})" if obj["names"] else ""
     values = " ".join(f"{key}={_one_line(value)}" for key, value in obj["values"].items())
     expired = f"  expired: {', '.join(obj['expired'])}" if obj["expired"] else ""
-    return f"  {obj['label']}{names} [{obj['state']}] {values}{expired}".rstrip()
+    unloaded = obj.get("unloaded") or []
+    not_loaded = f"  not loaded: {', '.join(unloaded)}" if unloaded else ""
+    return f"  {obj['label']}{names} [{obj['state']}] {values}{expired}{not_loaded}".rstrip()
+
+
+def _session(session: dict[str, Any]) -> str:
+    """The session's new/dirty/deleted collections and identity map, on one line."""
+    parts = []
+    for key, title in (
+        ("new", "new"),
+        ("dirty", "dirty"),
+        ("deleted", "deleted"),
+        ("identity_map", "identity map"),
+    ):
+        parts.append(f"{title} [{', '.join(session.get(key, []))}]")
+    return "  session: " + "  ".join(parts)
+
+
+def _row_mark(row: list[Any], before: dict[Any, list[Any]] | None) -> str:
+    """``+`` a new row, ``~`` a changed one (rows are matched by their first column), else blank."""
+    if before is None:
+        return " "
+    key = row[0] if row else None
+    if key not in before:
+        return "+"
+    return " " if before[key] == row else "~"
+
+
+def _tables(tables: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """The tables whose committed rows differ from ``previous`` (every table on the first step),
+    each with its rows marked new (+), changed (~) or removed (-)."""
+    lines: list[str] = []
+    for name, table in tables.items():
+        old = previous.get(name) if previous is not None else None
+        if old == table:
+            continue
+        rows = table["rows"]
+        total = table.get("total_rows", len(rows))
+        count = "no rows" if total == 0 else f"{total} row{'s' if total != 1 else ''}"
+        lines.append(f"    {name} ({', '.join(table['columns'])}): {count}")
+        before = {(row[0] if row else None): row for row in old["rows"]} if old is not None else None
+        for row in rows[:MAX_TABLE_ROWS]:
+            lines.append(f"      {_row_mark(row, before)} {_one_line(row)}")
+        if len(rows) > MAX_TABLE_ROWS or total > len(rows):
+            lines.append(f"        ... {total - min(len(rows), MAX_TABLE_ROWS)} more")
+        if before is not None:
+            keys = {(row[0] if row else None) for row in rows}
+            lines.extend(f"      - {_one_line(row)}" for key, row in before.items() if key not in keys)
+    for name in previous or {}:
+        if name not in tables:
+            lines.append(f"    {name}: gone")
+    if lines:
+        lines.insert(0, "  committed rows (changed):")
+    return lines
 
 
 _CODE_LINES = 60
@@ -81,6 +138,7 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     code_lines = source.splitlines() if source is not None else []
     out: list[str] = []
     steps = transcript["steps"]
+    previous_tables: dict[str, Any] | None = None
     for step in steps:
         first, last = step["lines"]
         title = f" · {step['title']}" if step.get("title") else ""
@@ -98,6 +156,10 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
         if step["objects"]:
             out.append("  objects:")
             out.extend("  " + _object(obj) for obj in step["objects"])
+        if step.get("session") is not None:
+            out.append(_session(step["session"]))
+        out.extend(_tables(step.get("tables") or {}, previous_tables))
+        previous_tables = step.get("tables") or {}
         error = step.get("error")
         if error:
             label = "expected error" if error.get("expected") else "error"

@@ -164,8 +164,8 @@ class _Run:
     def _emit(self, record: Event) -> None:
         self.steps.add(record)
 
-    def _locate(self, statement: str, is_ddl: bool) -> tuple[int | None, str]:
-        return self.locator.line_and_cause(statement, is_ddl, depth=1)
+    def _locate(self, statement: str, context: Any) -> tuple[int | None, str]:
+        return self.locator.line_and_cause(statement, context, depth=1)
 
     def _line(self) -> int | None:
         return self.locator.line(depth=1)

@@ -19,10 +19,12 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    delete,
     event,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -101,7 +103,7 @@ def test_an_event_says_what_was_sent_and_which_line_sent_it(engine: Engine) -> N
         "statement": "SELECT name FROM hero WHERE id = ?",
         "parameters": [2],
         "executemany": False,
-        "cause": "query",
+        "cause": "execute",  # a textual statement, not an ORM query
         "file": HERE,
         "rowcount": -1,
     }
@@ -147,7 +149,48 @@ def test_causes_say_why_the_orm_sent_a_statement(engine: Engine) -> None:
         hero.name  # noqa: B018 - reloads the expired attributes
     causes = [record["cause"] for record in cap.sql_events]
     # Labels follow first appearance: "New" comes back from the query first.
-    assert causes == ["autoflush", "query", "query", "load expired Hero#2"]
+    assert causes == ["autoflush", "query", "get", "load expired Hero#2"]
+
+
+def test_causes_name_statements_the_program_sent_itself(engine: Engine) -> None:
+    with Session(engine) as session, capture(session) as cap:
+        session.execute(text("SELECT name FROM hero")).all()
+        session.execute(update(Hero).where(Hero.id == 1).values(name="Renamed"))
+        session.execute(insert(Hero), [{"name": "C"}, {"name": "D"}])
+        session.execute(delete(Hero).where(Hero.name == "D"))
+    causes = [record["cause"] for record in cap.sql_events]
+    assert causes == ["execute", "bulk update", "bulk insert", "bulk delete"]
+
+
+def test_a_statement_sent_from_an_event_listener_says_so(engine: Engine) -> None:
+    def count_heroes(_mapper: Any, connection: Any, _target: Any) -> None:
+        connection.execute(text("SELECT count(*) FROM hero")).scalar()
+
+    event.listen(Hero, "after_insert", count_heroes)
+    try:
+        with Session(engine) as session, capture(session) as cap:
+            session.add(Hero(name="Listened"))
+            session.flush()
+    finally:
+        event.remove(Hero, "after_insert", count_heroes)
+    assert [record["cause"] for record in cap.sql_events] == ["flush", "event listener"]
+
+
+def test_an_expired_object_loaded_through_a_relationship_names_it(engine: Engine) -> None:
+    with Session(engine) as session, capture(session) as cap:
+        hero = session.get(Hero, 1)
+        assert hero is not None
+        team = hero.team
+        session.expire_all()
+        hero.team_id  # noqa: B018 - reloads the hero's own columns
+        assert hero.team is team  # the identity map gives the team back, expired: reloaded
+    causes = [record["cause"] for record in cap.sql_events]
+    assert causes == [
+        "get",
+        "lazy load Hero.team",
+        "load expired Hero#1",
+        "load expired Team#1 via Hero.team",
+    ]
 
 
 def test_savepoint_sql_appears_once(engine: Engine) -> None:
@@ -385,7 +428,7 @@ def test_get_and_refresh_are_marked_and_name_their_object(engine: Engine) -> Non
         assert hero is not None
         session.refresh(hero)
     get, refresh = cap.sql_events
-    assert (get["via"], get["cause"]) == ("get", "query")
+    assert (get["via"], get["cause"]) == ("get", "get")
     assert (refresh["cause"], refresh["object"]) == ("refresh Hero#1", "Hero#1")
     assert "via" not in refresh
 

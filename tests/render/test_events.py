@@ -189,6 +189,10 @@ def test_cause_chips_carry_a_class_and_an_explanation() -> None:
     )
     assert 'class="sqe-cause sqe-cause-expired"' in cause_chip("load expired Hero#1")
     assert 'class="sqe-cause sqe-cause-other"' in cause_chip("something new")
+    assert 'title="Your code ran a textual or Core statement."' in cause_chip("execute")
+    assert "ORM-enabled UPDATE" in cause_chip("bulk update")
+    assert "identity map" in cause_chip("get")
+    assert "event listener" in cause_chip("event listener")
     assert cause_chip(None) == ""
 
 

@@ -101,8 +101,8 @@ def test_the_diff_shows_a_missing_statement(engine: Engine) -> None:
         " SELECT 1\n"
         "\n"
         "captured 2 statements:\n"
-        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
-        f"  2. {HERE}:{line + 1}  query  SELECT 1"
+        f"  1. {HERE}:{line}  execute  INSERT INTO team (name) VALUES (?)\n"
+        f"  2. {HERE}:{line + 1}  execute  SELECT 1"
     )
 
 
@@ -117,7 +117,7 @@ def test_the_diff_shows_parameters_when_they_are_checked(engine: Engine) -> None
     cap, line = _two_statements(engine)
     with pytest.raises(SQLAssertionError) as failure:
         assert_sql(cap, ["INSERT INTO team (name) VALUES (?)", "SELECT 1"], params=[["Y"], ANY])
-    indent = " " * len(f"  1. {HERE}:{line}  query  ")  # parameters go under their statement
+    indent = " " * len(f"  1. {HERE}:{line}  execute  ")  # parameters go under their statement
     assert str(failure.value) == (
         "captured SQL differs from expected: 2 expected, 2 captured\n"
         "--- expected\n"
@@ -128,9 +128,9 @@ def test_the_diff_shows_parameters_when_they_are_checked(engine: Engine) -> None
         " SELECT 1  -- params: <ANY>\n"
         "\n"
         "captured 2 statements:\n"
-        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
+        f"  1. {HERE}:{line}  execute  INSERT INTO team (name) VALUES (?)\n"
         f"{indent}params: ['X']\n"
-        f"  2. {HERE}:{line + 1}  query  SELECT 1\n"
+        f"  2. {HERE}:{line + 1}  execute  SELECT 1\n"
         f"{indent}params: []"
     )
 
@@ -188,10 +188,10 @@ def test_assert_count_names_each_count_that_differs(engine: Engine) -> None:
         "  commit: expected 2, captured 1\n"
         "\n"
         "captured 2 statements:\n"
-        f"     {HERE}:{line - 2}         BEGIN (implicit)\n"
-        f"  1. {HERE}:{line}  query  INSERT INTO team (name) VALUES (?)\n"
-        f"  2. {HERE}:{line + 1}  query  SELECT 1\n"
-        f"     {HERE}:{line - 2}         COMMIT"
+        f"     {HERE}:{line - 2}           BEGIN (implicit)\n"
+        f"  1. {HERE}:{line}  execute  INSERT INTO team (name) VALUES (?)\n"
+        f"  2. {HERE}:{line + 1}  execute  SELECT 1\n"
+        f"     {HERE}:{line - 2}           COMMIT"
     )
 
 
@@ -229,7 +229,7 @@ def test_no_sql_fails_naming_the_statement_and_its_line(engine: Engine) -> None:
                 session.get(Hero, 2)
     assert str(failure.value) == (
         "expected no SQL in this block, but it sent 1 statement:\n"
-        f"  1. {HERE}:{line}  query  SELECT hero.id, hero.name, hero.team_id FROM hero WHERE hero.id = ?"
+        f"  1. {HERE}:{line}  get  SELECT hero.id, hero.name, hero.team_id FROM hero WHERE hero.id = ?"
     )
 
 
@@ -358,7 +358,7 @@ def test_a_statement_with_no_user_code_on_the_stack_has_no_location(tmp_path: Pa
     assert (cap.sql_events[0]["file"], cap.sql_events[0]["line"]) == (None, None)
     with pytest.raises(SQLAssertionError) as failure:
         assert_sql(cap, [])
-    assert str(failure.value).endswith("captured 1 statement:\n  1. ?  query  SELECT 1")
+    assert str(failure.value).endswith("captured 1 statement:\n  1. ?  execute  SELECT 1")
 
 
 def test_a_long_listing_stops_after_fifty_statements(engine: Engine) -> None:

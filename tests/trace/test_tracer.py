@@ -140,11 +140,96 @@ def test_causes_of_statements(tmp_path: Path) -> None:
     assert [e["cause"] for e in sql(t["steps"][0])] == ["ddl"] * len(sql(t["steps"][0]))
     assert [e["cause"] for e in sql(step(t, "Seed"))] == ["flush", "flush"]
     assert [e["cause"] for e in sql(step(t, "Autoflush"))] == ["autoflush", "query"]
-    assert [e["cause"] for e in sql(step(t, "Lazy"))] == ["query", "lazy load Hero.team"]
+    assert [e["cause"] for e in sql(step(t, "Lazy"))] == ["get", "lazy load Hero.team"]
     first = next(o["label"] for o in step(t, "Refresh")["objects"] if "first" in o["names"])
     assert [e["cause"] for e in sql(step(t, "Refresh"))] == [f"refresh {first}"]
     assert [e["cause"] for e in sql(step(t, "Expired"))] == [f"load expired {first}"]
     assert all(e["line"] is not None for s in t["steps"] for e in s["events"])
+
+
+def _seeded(tmp_path: Path, *cells: str) -> dict[str, Any]:
+    """The trace of a lesson that first commits Hero 'A' of Team 'T', then runs ``cells``."""
+    seed = (
+        "Seed\nsession = Session(engine)\nteam = Team(name='T')\nhero = Hero(name='A', team=team)\n"
+        "session.add(hero)\nsession.commit()"
+    )
+    return trace(lesson(tmp_path, seed, *cells))
+
+
+def test_session_get_is_a_get(tmp_path: Path) -> None:
+    t = _seeded(tmp_path, "Get\nother = Session(engine)\nfound = other.get(Hero, 1)")
+    assert [e["cause"] for e in sql(step(t, "Get"))] == ["get"]
+
+
+def test_merge_stays_a_merge_although_it_looks_the_object_up_with_get(tmp_path: Path) -> None:
+    t = _seeded(tmp_path, "Merge\nother = Session(engine)\ncopy = other.merge(Hero(id=1, name='B'))")
+    assert [e["cause"] for e in sql(step(t, "Merge"))] == ["merge"]
+
+
+def test_textual_and_core_statements_are_executes_and_orm_selects_queries(tmp_path: Path) -> None:
+    t = _seeded(
+        tmp_path,
+        "Text\nfrom sqlalchemy import text\nsession.execute(text('SELECT name FROM hero')).all()",
+        "Core\nsession.execute(Hero.__table__.select()).all()",
+        "Driver\nwith engine.connect() as connection:\n    connection.exec_driver_sql('SELECT 1').all()",
+        "Orm\nsession.exec(select(Hero.name)).all()",
+    )
+    assert [e["cause"] for e in sql(step(t, "Text"))] == ["execute"]
+    assert [e["cause"] for e in sql(step(t, "Core"))] == ["execute"]
+    assert [e["cause"] for e in sql(step(t, "Driver"))] == ["execute"]
+    assert [e["cause"] for e in sql(step(t, "Orm"))] == ["query"]
+
+
+def test_orm_enabled_update_delete_and_insert_are_bulk(tmp_path: Path) -> None:
+    t = _seeded(
+        tmp_path,
+        "Update\nfrom sqlalchemy import delete, insert, update\n"
+        "session.exec(update(Hero).where(Hero.name == 'A').values(age=30))",
+        "Insert\nsession.execute(insert(Hero), [{'name': 'B'}, {'name': 'C'}])",
+        "Delete\nsession.exec(delete(Hero).where(Hero.name == 'C'))",
+    )
+    assert [e["cause"] for e in sql(step(t, "Update"))] == ["bulk update"]
+    assert [e["cause"] for e in sql(step(t, "Insert"))] == ["bulk insert"]
+    assert [e["cause"] for e in sql(step(t, "Delete"))] == ["bulk delete"]
+
+
+def test_sql_sent_from_an_event_listener_says_so(tmp_path: Path) -> None:
+    listener = (
+        "Listener\nfrom sqlalchemy import event, text\n\n"
+        "@event.listens_for(Hero, 'after_insert')\n"
+        "def count_heroes(mapper, connection, target):\n"
+        "    connection.execute(text('SELECT count(*) FROM hero')).scalar()\n\n"
+        "session.add(Hero(name='B'))\nsession.flush()"
+    )
+    t = _seeded(tmp_path, listener)
+    causes = [(e["statement"].split()[0], e["cause"]) for e in sql(step(t, "Listener"))]
+    assert causes == [("INSERT", "flush"), ("SELECT", "event listener")]
+
+
+def test_an_expired_object_reached_through_a_relationship_says_through_which(tmp_path: Path) -> None:
+    t = _seeded(
+        tmp_path,
+        "Key\nteam_id = hero.team_id",
+        "Through\nthrough = hero.team",
+    )
+    team = obj(step(t, "Seed"), "Team#1")["label"]
+    # The hero's own foreign key is a plain reload; the team, expired in the identity map, is
+    # reloaded by the lazy load of Hero.team.
+    assert [e["cause"] for e in sql(step(t, "Key"))] == ["load expired Hero#1"]
+    assert [e["cause"] for e in sql(step(t, "Through"))] == [f"load expired {team} via Hero.team"]
+
+
+def test_a_refresh_lists_only_the_attributes_the_row_loaded(tmp_path: Path) -> None:
+    t = _seeded(tmp_path, "Reload\nname = hero.name", "Query again\nagain = session.exec(select(Hero)).all()")
+    refreshes = [e for e in step(t, "Reload")["events"] if e["kind"] == "refresh"]
+    # SQLAlchemy was asked for the expired relationship too, but a row fills only columns.
+    assert [(e["object"], e["attributes"]) for e in refreshes] == [
+        ("Hero#1", ["age", "id", "name", "team_id"])
+    ]
+    hero = obj(step(t, "Reload"), "Hero#1")
+    assert "team" not in hero["values"] and "team" in hero["expired"] + hero["unloaded"]
+    # A query that meets the loaded hero again fills nothing: no refresh event.
+    assert [e["kind"] for e in step(t, "Query again")["events"]] == ["sql"]
 
 
 def test_events_are_attributed_to_the_line_inside_a_function(tmp_path: Path) -> None:
