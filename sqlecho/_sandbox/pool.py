@@ -12,6 +12,7 @@ import atexit
 import os
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .launch import Sandbox, SandboxRefused, default_sandbox
@@ -56,6 +57,8 @@ class WorkerPool:
         self._changed = threading.Condition()
         self._filler = threading.Thread(target=self._fill, name="sqlecho-pool", daemon=True)
         self._filler.start()
+        # One thread closes finished workers, so a burst of runs queues up rather than piles up.
+        self._closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlecho-close")
 
     def _start(self, folders: tuple[Path, ...]) -> WorkerProcess:
         worker = WorkerProcess(self.sandbox, folders, self.limits)
@@ -134,6 +137,14 @@ class WorkerPool:
                     self.folders.remove(folder)
             raise
 
+    def retire(self, worker: WorkerProcess) -> None:
+        """Close a worker that sent its whole transcript, in the background: it ends by itself,
+        and its namespace and control group winding down is no part of anyone's wait."""
+        try:
+            self._closer.submit(worker.close, finished=True)
+        except RuntimeError:  # the pool is closed (or closing): close it here
+            worker.close(finished=True)
+
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until ``size`` spares are started (not necessarily done importing)."""
         with self._changed:
@@ -148,6 +159,7 @@ class WorkerPool:
             self._changed.notify_all()
         for worker in spares:
             worker.close()
+        self._closer.shutdown(wait=True)  # the retired ones too: nothing of the pool outlives it
         if self._filler is not threading.current_thread():
             self._filler.join(timeout=5)
 

@@ -13,7 +13,6 @@ import json
 import os
 import selectors
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,10 +235,6 @@ class _Reader:
         return transcript_of(job.source, job.name, job.options, status, steps, elapsed)
 
 
-_closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlecho-close")
-"""Closes finished workers in the background; one thread, so a burst of runs queues up."""
-
-
 def run_sandboxed(
     source: str,
     path: Path,
@@ -292,9 +287,9 @@ def run_sandboxed(
     try:
         return reader.transcript()
     finally:
-        if reader.done is not None:
+        if reader.done is not None and pool is not None:
             # The transcript is whole: the worker ends by itself, and waiting for its namespace
-            # to wind down (and its control group to go) is no part of the caller's time.
-            _closer.submit(worker.close, finished=True)
+            # to wind down (and its control group to go) is no part of the reader's time.
+            pool.retire(worker)
         else:
-            worker.close()
+            worker.close(finished=reader.done is not None)
