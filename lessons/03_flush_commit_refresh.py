@@ -47,7 +47,7 @@ session.add(garden)
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
-# %% Flush
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
 session.flush()
 print("id after flush:", garden.id)
 

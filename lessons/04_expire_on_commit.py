@@ -56,7 +56,7 @@ print("after commit:", repr(tides), repr(moons))
 #
 # Expect: 1 SELECT (load expired), 1 BEGIN
 
-# %% Read a title after the commit
+# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; prints 'title: Tides of Ink'" hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
 print("title:", tides.title)
 
 # %% [markdown]

@@ -56,7 +56,7 @@ session.expire(lantern, ["copies"])
 #
 # Expect: no SQL
 
-# %% Read an attribute that is still loaded
+# %% Read an attribute that is still loaded tags=["exercise"] check="sql == 0; prints 'title: The Lantern Map'" hint="Only expired attributes cost a SELECT; an attribute that is still loaded is read from memory."
 print("title:", lantern.title)
 
 # %% [markdown]

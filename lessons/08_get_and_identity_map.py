@@ -59,7 +59,7 @@ print(lantern.title)
 #
 # Expect: no SQL
 
-# %% Get book 1 again
+# %% Get book 1 again tags=["exercise"] check="sql == 0; prints 'same object? True'" hint="session.get() looks in the identity map before it asks the database."
 again = session.get(Book, 1)
 print("same object?", again is lantern)
 

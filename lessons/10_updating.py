@@ -73,7 +73,7 @@ print("title: ", inspect(lantern).attrs.title.history)
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Commit the change
+# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
 session.commit()
 
 # %% [markdown]

@@ -49,7 +49,7 @@ session.add(moons)
 #
 # Expect: 1 INSERT (autoflush), 1 SELECT (query)
 
-# %% Query while a book is pending
+# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1" hint="A query autoflushes pending objects first, so that the SELECT can see them."
 books = session.exec(select(Book).order_by(Book.id)).all()
 print([book.title for book in books])
 

@@ -59,7 +59,7 @@ session.flush()
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
 
-# %% A nested transaction, rolled back
+# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0" hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
 nested = session.begin_nested()
 orbit = Book(title="A Quiet Orbit", year=2016)
 session.add(orbit)

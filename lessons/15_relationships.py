@@ -76,7 +76,7 @@ print("pending:", len(session.new))
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
 
-# %% Commit
+# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent" hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()
 
 # %% [markdown]

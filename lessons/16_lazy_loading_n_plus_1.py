@@ -109,7 +109,7 @@ counts["lazy, from books"] = len(statements)
 #
 # Expect: 2 SELECT
 
-# %% selectinload
+# %% selectinload tags=["exercise"] check="select <= 2; lazy_load == 0; prints 'Ada Quill'" hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
 statements.clear()
 with Session(engine) as session:
     query = select(Author).options(selectinload(Author.books)).order_by(Author.id)

@@ -142,7 +142,7 @@ for loan in mina.loans:
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Extend the loan
+# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
 mina.loans[0].weeks = 4
 session.commit()
 session.close()

@@ -89,7 +89,7 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 #
 # Expect: 1 INSERT (flush), 0 SELECT
 
-# %% Flush
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; prints 'shelf: new arrivals'" hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
 session.flush()
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_at:", lantern.updated_at)
 

@@ -55,7 +55,7 @@ except IntegrityError as error:
 #
 # Expect: 2 SELECT, 1 INSERT (flush)
 
-# %% Get or create
+# %% Get or create tags=["exercise"] check="insert <= 1; raises nothing; prints '[1, 2]'" hint="Look the row up first and insert it only when it is missing: no IntegrityError."
 
 
 def get_or_create(name: str) -> Genre:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from sqlecho import trace
+from sqlecho._grade import exercises_of, grade
 from sqlecho._trace.cells import CellKind, parse_cells
 from sqlecho._transcript.expect import check_expectations, parse_expectations
 from tests.helpers import LESSONS, ROOT
@@ -234,3 +235,21 @@ def test_authoring_rules_catch_a_bad_lesson(tmp_path: Path) -> None:
     problems = "\n".join(authoring_problems(source, trace(path)))
     for broken in ("did not end well", "3 steps", "'# Title'", "has no title", "have narrative", "tagged"):
         assert broken in problems
+
+
+# -- exercises --------------------------------------------------------------------------------
+
+FIRST_WITH_EXERCISES = 3
+
+
+@lesson_params
+def test_lesson_exercises_pass_on_the_lessons_own_code(path: Path) -> None:
+    """From lesson 3 on, every lesson has an exercise with a hint, and its own code passes it."""
+    exercises = exercises_of(path.read_text(encoding="utf-8"), path.name)
+    if int(path.name[:2]) >= FIRST_WITH_EXERCISES:
+        assert exercises, "a lesson from 03 on has at least one exercise cell"
+    assert all(exercise.hint for exercise in exercises), "every exercise has a hint"
+    titles = [step["title"] for step in traced(path.name)["steps"]]
+    assert all(titles.count(exercise.title) == 1 for exercise in exercises), "exercise titles are unique"
+    report = grade(exercises, traced(path.name), file=path.name)
+    assert report.passed, report.text()
