@@ -62,14 +62,16 @@ found = session.exec(select(Book)).all()
 print("the session sees:", [book.title for book in found])
 
 # %% [markdown]
-# Commit. Predict: is there another INSERT? No: the INSERT was already sent by the flush, and
-# commit only flushes what is still pending (nothing here). It sends COMMIT, and now the database
-# panel shows the row.
+# Commit. Predict: is there another INSERT?
 #
 # Expect: 0 INSERT, 1 COMMIT
 
 # %% Commit
 session.commit()
+
+# %% [markdown] tags=["after"]
+# No: the INSERT was already sent by the flush, and commit only flushes what is still pending
+# (nothing here). It sends COMMIT, and now the database panel shows the row.
 
 # %% [markdown]
 # After the commit the book's attributes are expired (lesson 4 has the details). `refresh` loads

@@ -38,6 +38,10 @@ with Session(engine) as session:
     session.add(lantern)
     session.commit()
 
+# %% [markdown] tags=["after"]
+# The object panel has the answer: the state badge of `lantern` and the attributes it lists as
+# expired.
+
 # %% [markdown]
 # `lantern` is detached, and every attribute is expired, because the commit emptied it just
 # before the session closed. Reading the title needs a SELECT, and a detached object has nobody

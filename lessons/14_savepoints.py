@@ -68,14 +68,16 @@ nested.rollback()
 
 # %% [markdown]
 # Used as a context manager, `begin_nested()` releases the savepoint when the block ends without
-# an error (and rolls back to it if an exception escapes). Predict the order: SAVEPOINT, then the
-# INSERT (the block flushes at its end), then `RELEASE SAVEPOINT`.
+# an error (and rolls back to it if an exception escapes). Predict the order of the statements.
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE
 
 # %% A nested transaction, kept
 with session.begin_nested():
     session.add(Book(title="Paper Moons", year=2023))
+
+# %% [markdown] tags=["after"]
+# SAVEPOINT, then the INSERT (the block flushes at its end), then `RELEASE SAVEPOINT`.
 
 # %% [markdown]
 # Commit the outer transaction. The database panel shows the two books that were kept.

@@ -60,15 +60,17 @@ ada.books.append(orbit)
 print("orbit.author is ada?", orbit.author is ada)
 
 # %% [markdown]
-# Add only the author. Predict how many objects become pending: three. Adding an object also adds
-# everything linked to it through relationships (SQLAlchemy calls this the "save-update"
-# cascade).
+# Add only the author. Predict how many objects become pending.
 #
 # Expect: no SQL
 
 # %% Add the author, and with her, her books
 session.add(ada)
 print("pending:", len(session.new))
+
+# %% [markdown] tags=["after"]
+# Three. Adding an object also adds everything linked to it through relationships (SQLAlchemy
+# calls this the "save-update" cascade).
 
 # %% [markdown]
 # Commit. Look at the order of the INSERTs: the author first, because the books need her new id

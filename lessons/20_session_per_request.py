@@ -106,9 +106,7 @@ except DetachedInstanceError as error:
     print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
 # %% [markdown]
-# A request that creates a book: add, commit, return. Predict the state of the returned object:
-# detached, and **expired**, since the commit emptied it just before the session closed (lesson
-# 6).
+# A request that creates a book: add, commit, return. Predict the state of the returned object.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
@@ -124,6 +122,10 @@ def create_book(title: str, year: int) -> Book:
 
 
 created = create_book("Glass Rivers", 2024)
+
+# %% [markdown] tags=["after"]
+# Detached, and **expired**, since the commit emptied it just before the session closed (lesson
+# 6).
 
 # %% [markdown]
 # Serialize it the quick way, with the table model's own `model_dump()`. No error: `model_dump()`
