@@ -104,7 +104,10 @@ def _show_results(
     if isinstance(results, str):
         st.error(md_literal(results))
         return
-    lines = [f"- {'✅' if item.passed else '❌'} {md_literal(str(item))}" for item in results]
+    lines = [
+        f"- {':material/check:' if item.passed else ':material/close:'} {md_literal(str(item))}"
+        for item in results
+    ]
     if all(item.passed for item in results):
         done.add(index)
         st.success("Check passed.\n\n" + "\n".join(lines), icon=":material/check_circle:")

@@ -167,6 +167,8 @@ def lesson_page(config: AppConfig) -> None:
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
         step = steps[index]
         reveal = not (switches.predict and predict.hidden(lesson.stem, index, step))
+        if switches.predict and reveal:
+            predict.predict_panel(lesson.stem, index, step)  # the marks, above what happened
         if other is None:
             show_step(traced, index, lesson_title=lesson.title, reveal=reveal)
         else:
@@ -181,7 +183,8 @@ def lesson_page(config: AppConfig) -> None:
                 reveal=reveal,
             )
         if switches.predict:
-            predict.predict_panel(lesson.stem, index, step)
+            if not reveal:
+                predict.predict_panel(lesson.stem, index, step)  # the question, below the code
             predict.show_score(lesson.stem, steps)
         if reveal:
             predict.after_text(step)

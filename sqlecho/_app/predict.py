@@ -130,11 +130,10 @@ def predict_panel(stem: str, index: int, step: dict[str, Any]) -> None:
     if done.answers:
         lines = []
         for claim, answer, right in zip(claims, done.answers, done.right, strict=True):
-            mark = (
-                "✅ right" if right else f"❌ it was {count_events(step['events'], claim.kind, claim.cause)}"
-            )
+            actual = count_events(step["events"], claim.kind, claim.cause)
+            mark = ":material/check: right" if right else f":material/close: it was {actual}"
             lines.append(f"- {claim.question} You said {answer}: {mark}.")
-        verdict = "You predicted it." if done.all_right else "Not quite: compare with what happened below."
+        verdict = "You predicted it." if done.all_right else "Not quite: compare with what happened."
         (st.success if done.all_right else st.warning)(verdict + "\n\n" + "\n".join(lines))
 
 

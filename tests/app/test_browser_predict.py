@@ -102,7 +102,9 @@ def test_an_exercise_is_checked_in_the_sandbox(browser: object, predict_url: str
         box.fill("heroes = session.exec(select(Hero)).all()\nagain = session.exec(select(Hero)).all()\n")
         page.get_by_role("button", name="Check", exact=True).click()
         expect(page.get_by_text(re.compile("select == 1:\u2060? 2 SELECTs"))).to_be_visible(timeout=WAIT_MS)
-        expect(page.get_by_text(re.compile("Hint:\u2060? One SELECT of every hero is enough."))).to_be_visible()
+        expect(
+            page.get_by_text(re.compile("Hint:\u2060? One SELECT of every hero is enough."))
+        ).to_be_visible()
         box.fill("heroes = session.exec(select(Hero)).all()\nprint('heroes:', len(heroes))\n")
         page.get_by_role("button", name="Check", exact=True).click()
         expect(page.get_by_text("Check passed.")).to_be_visible(timeout=WAIT_MS)

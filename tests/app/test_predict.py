@@ -67,7 +67,11 @@ def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:
     at.number_input(key=_predict_key(1, 1)).set_value(2)
     at.button[4].click().run()  # the form's submit button (after the navigator's four)
     text = _text(at)
-    assert "Not quite" in text and "You said 1: ✅ right" in text and "You said 2: ❌ it was 1" in text
+    assert (
+        "Not quite" in text
+        and "You said 1: :material/check: right" in text
+        and "You said 2: :material/close: it was 1" in text
+    )
     assert INSERT in _html(at) and AFTER in text
     assert "Predictions: 0 of 1 right (1 answered)." in text
 
@@ -130,8 +134,8 @@ def test_an_exercise_check_fails_with_what_was_measured_and_the_hint() -> None:
     )
     at.button(key=_exercise(at, "check")).click().run()
     failed = _plain(at.error[-1].value)
-    assert failed.startswith("Not yet.") and "❌ select == 1: 2 SELECTs" in failed
-    assert "❌ prints 'heroes: 1': printed 'none'" in failed
+    assert failed.startswith("Not yet.") and ":material/close: select == 1: 2 SELECTs" in failed
+    assert ":material/close: prints 'heroes: 1': printed 'none'" in failed
     assert "Hint: One SELECT of every hero is enough." in _plain(at.info[-1].value)
 
 
