@@ -33,7 +33,7 @@ def with_cell(source: str, lines: list[int], code: str) -> str:
 
 def passed_exercises(stem: str) -> set[int]:
     """The 0-based steps of lesson ``stem`` whose exercise the reader has passed in this session."""
-    passed: dict[str, set[int]] = st.session_state.setdefault("_exercises_passed", {})
+    passed: dict[str, set[int]] = st.session_state.setdefault(keys.EXERCISES_PASSED, {})
     return passed.setdefault(stem, set())
 
 
@@ -51,8 +51,11 @@ def _results(step: dict[str, Any] | None, check: str) -> list[ClauseResult] | st
     return evaluate(clauses, step)
 
 
-def exercise_panel(config: AppConfig, stem: str, source: str, index: int, step: dict[str, Any]) -> None:
+def exercise_panel(
+    config: AppConfig, stem: str, source: str, steps: list[dict[str, Any]], index: int
+) -> None:
     """The exercise of step ``index`` (0-based) of a lesson, when the step is one."""
+    step = steps[index]
     exercise = step.get("exercise")
     if not isinstance(exercise, dict):
         return
@@ -94,6 +97,8 @@ def exercise_panel(config: AppConfig, stem: str, source: str, index: int, step: 
         st.error(f"Your cell could not be traced: {md_literal(str(exc))}")
         return
     _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
+    count = sum(1 for item in steps if isinstance(item.get("exercise"), dict))
+    st.caption(f"Exercises passed in this lesson: {len(done)} of {count}.")
 
 
 def _show_results(

@@ -17,6 +17,7 @@ __all__ = [
     "LESSON",
     "LESSON_STEPS",
     "LESSON_WIDGET",
+    "EXERCISES_PASSED",
     "PREDICT",
     "PREDICT_PRESENTER_WIDGET",
     "REQUESTED_STEP",
@@ -53,6 +54,8 @@ LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
 PREDICT_PRESENTER_WIDGET = "w_predict_presenter"
 """Presenter mode's own predict-mode toggle (the sidebar is folded away there)."""
+EXERCISES_PASSED = "_exercises_passed"
+"""Per lesson stem: the 0-based steps whose exercise the reader has passed."""
 PREDICT = "_predict"
 """Per lesson stem, per 0-based step: the reader's prediction (answers, right or wrong, revealed)."""
 

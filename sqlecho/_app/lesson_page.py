@@ -188,4 +188,4 @@ def lesson_page(config: AppConfig) -> None:
             predict.show_score(lesson.stem, steps)
         if reveal:
             predict.after_text(step)
-        exercise_panel(config, lesson.stem, traced.source, index, step)
+        exercise_panel(config, lesson.stem, traced.source, steps, index)

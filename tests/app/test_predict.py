@@ -125,6 +125,7 @@ def test_an_exercise_check_passes_for_the_lessons_code() -> None:
     assert at.success and at.success[-1].value.startswith("Check passed.")
     assert "select == 1: 1 SELECT" in _plain(at.success[-1].value)
     assert not at.info  # no hint after a passed check
+    assert at.caption[-1].value == "Exercises passed in this lesson: 1 of 1."
 
 
 def test_an_exercise_check_fails_with_what_was_measured_and_the_hint() -> None:
@@ -137,6 +138,7 @@ def test_an_exercise_check_fails_with_what_was_measured_and_the_hint() -> None:
     assert failed.startswith("Not yet.") and ":material/close: select == 1: 2 SELECTs" in failed
     assert ":material/close: prints 'heroes: 1': printed 'none'" in failed
     assert "Hint: One SELECT of every hero is enough." in _plain(at.info[-1].value)
+    assert at.caption[-1].value == "Exercises passed in this lesson: 0 of 1."
 
 
 def test_exercises_are_read_only_when_user_code_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
