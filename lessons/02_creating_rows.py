@@ -69,9 +69,19 @@ session.add(orbit)
 print("pending in the session:", [book.title for book in session.new])
 
 # %% [markdown]
-# `session.flush()` sends the pending changes to the database. Predict the SQL: one INSERT per
-# book. The database answers each INSERT with the new row's id, and SQLAlchemy stores it in the
-# object.
+# `session.flush()` sends the pending changes to the database. Predict the SQL before you step.
+#
+# Expect: 2 INSERT (flush), 1 BEGIN, 0 COMMIT
+
+# %% Flush
+session.flush()
+print("ids:", lantern.id, orbit.id)
+print("persistent?", inspect(lantern).persistent, "| identity:", inspect(lantern).identity)
+print("still pending:", list(session.new))
+
+# %% [markdown] tags=["after"]
+# One INSERT per book. The database answers each INSERT with the new row's id, and SQLAlchemy
+# stores it in the object.
 #
 # Look closely at the two INSERTs. Because two rows of the same table are flushed together,
 # SQLAlchemy uses its "insertmanyvalues" mode: it adds `RETURNING id` so that the database hands
@@ -83,14 +93,6 @@ print("pending in the session:", [book.title for book in session.new])
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
 # the database. The session now files each one in its **identity map** under its primary key:
 # `inspect(book).identity` is that key.
-#
-# Expect: 2 INSERT (flush), 1 BEGIN, 0 COMMIT
-
-# %% Flush
-session.flush()
-print("ids:", lantern.id, orbit.id)
-print("persistent?", inspect(lantern).persistent, "| identity:", inspect(lantern).identity)
-print("still pending:", list(session.new))
 
 # %% [markdown]
 # Notice the `BEGIN (implicit)` before the INSERTs: the first flush opened a transaction. It is

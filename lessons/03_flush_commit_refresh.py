@@ -47,7 +47,7 @@ session.add(garden)
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
-# %% Flush
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
 session.flush()
 print("id after flush:", garden.id)
 
@@ -62,14 +62,16 @@ found = session.exec(select(Book)).all()
 print("the session sees:", [book.title for book in found])
 
 # %% [markdown]
-# Commit. Predict: is there another INSERT? No: the INSERT was already sent by the flush, and
-# commit only flushes what is still pending (nothing here). It sends COMMIT, and now the database
-# panel shows the row.
+# Commit. Predict: is there another INSERT?
 #
 # Expect: 0 INSERT, 1 COMMIT
 
 # %% Commit
 session.commit()
+
+# %% [markdown] tags=["after"]
+# No: the INSERT was already sent by the flush, and commit only flushes what is still pending
+# (nothing here). It sends COMMIT, and now the database panel shows the row.
 
 # %% [markdown]
 # After the commit the book's attributes are expired (lesson 4 has the details). `refresh` loads

@@ -50,14 +50,17 @@ session.commit()
 print("after commit:", repr(tides), repr(moons))
 
 # %% [markdown]
-# Now read one attribute. The session notices the value is missing and loads it. Predict the SQL:
-# a SELECT by primary key that fetches **all** the expired columns of this one book, not only the
-# title. Because the commit ended the transaction, a new one begins first.
+# Now read one attribute. The session notices the value is missing and loads it. Predict the
+# SQL: what does the SELECT fetch, and does anything come before it?
 #
 # Expect: 1 SELECT (load expired), 1 BEGIN
 
-# %% Read a title after the commit
+# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; prints 'title: Tides of Ink'" hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
 print("title:", tides.title)
+
+# %% [markdown] tags=["after"]
+# A SELECT by primary key that fetches **all** the expired columns of this one book, not only
+# the title. Because the commit ended the transaction, a new one begins first.
 
 # %% [markdown]
 # The first access loaded every column of `tides`, so reading its other attributes costs nothing.

@@ -56,7 +56,7 @@ session.expire(lantern, ["copies"])
 #
 # Expect: no SQL
 
-# %% Read an attribute that is still loaded
+# %% Read an attribute that is still loaded tags=["exercise"] check="sql == 0; prints 'title: The Lantern Map'" hint="Only expired attributes cost a SELECT; an attribute that is still loaded is read from memory."
 print("title:", lantern.title)
 
 # %% [markdown]
@@ -91,13 +91,16 @@ print("copies:", salt.copies)
 session.expire_all()
 
 # %% [markdown]
-# `session.refresh(obj, ["title"])` reloads only the attributes you name, immediately. Predict what
-# the object panel shows afterwards: `title` loaded, the rest still expired.
+# `session.refresh(obj, ["title"])` reloads only the attributes you name, immediately. Predict
+# what the object panel shows afterwards.
 #
 # Expect: 1 SELECT (refresh)
 
 # %% Refresh one attribute
 session.refresh(salt, ["title"])
+
+# %% [markdown] tags=["after"]
+# `title` loaded, the rest still expired.
 
 # %% [markdown]
 # Reading an attribute that is still expired loads the remaining expired columns together, in one

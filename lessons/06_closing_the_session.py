@@ -38,6 +38,10 @@ with Session(engine) as session:
     session.add(lantern)
     session.commit()
 
+# %% [markdown] tags=["after"]
+# The object panel has the answer: the state badge of `lantern` and the attributes it lists as
+# expired.
+
 # %% [markdown]
 # `lantern` is detached, and every attribute is expired, because the commit emptied it just
 # before the session closed. Reading the title needs a SELECT, and a detached object has nobody
@@ -87,7 +91,7 @@ print(orbit.title, orbit.year, orbit.id)
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 2: keep the values at commit
+# %% Fix 2: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; state Book#3 detached; prints 'Paper Moons 2023 3'" hint="With expire_on_commit=False the values survive the commit, so the closed session's book can still be printed without a SELECT."
 moons = Book(title="Paper Moons", year=2023)
 with Session(engine, expire_on_commit=False) as session:
     session.add(moons)

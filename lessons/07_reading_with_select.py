@@ -79,7 +79,7 @@ print([(book.year, book.title) for book in session.exec(recent).all()])
 #
 # Expect: 1 SELECT (query)
 
-# %% The first match
+# %% The first match tags=["exercise"] check="select == 1; raises nothing; prints 'The Clockwork Garden'" hint="first() sends one SELECT and returns the first row, or None when nothing matches."
 first_the = session.exec(select(Book).where(Book.title.startswith("The")).order_by(Book.title)).first()
 print("first title starting with 'The':", first_the.title)
 

@@ -59,7 +59,7 @@ print(lantern.title)
 #
 # Expect: no SQL
 
-# %% Get book 1 again
+# %% Get book 1 again tags=["exercise"] check="sql == 0; prints 'same object? True'" hint="session.get() looks in the identity map before it asks the database."
 again = session.get(Book, 1)
 print("same object?", again is lantern)
 
@@ -120,9 +120,7 @@ print("copies in the first session:", lantern.copies, "| in the second:", other_
 
 # %% [markdown]
 # One more subtlety: what does `get` do with an object that is in the identity map but partly
-# expired? Here only `copies` is expired. Predict: `get` returns the object **without any SQL**.
-# It checks only whether the object as a whole is expired; the missing `copies` is loaded later,
-# when you read it.
+# expired? Here only `copies` is expired. Predict the SQL.
 #
 # Expect: no SQL
 
@@ -130,6 +128,10 @@ print("copies in the first session:", lantern.copies, "| in the second:", other_
 other.expire(other_lantern, ["copies"])
 print("same object?", other.get(Book, 1) is other_lantern)
 print("expired:", sorted(inspect(other_lantern).expired_attributes))
+
+# %% [markdown] tags=["after"]
+# `get` returns the object **without any SQL**. It checks only whether the object as a whole is
+# expired; the missing `copies` is loaded later, when you read it.
 
 # %% [markdown]
 # After a plain `expire(obj)` (or a commit), the **whole** object is expired. It is still in the

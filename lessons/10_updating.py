@@ -68,13 +68,16 @@ print("copies:", inspect(lantern).attrs.copies.history)
 print("title: ", inspect(lantern).attrs.title.history)
 
 # %% [markdown]
-# Commit flushes first. Predict the UPDATE: which columns does it set? Only `copies`, the one
-# with something in `added`. The WHERE clause uses the primary key from the identity map.
+# Commit flushes first. Predict the UPDATE: which columns does it set?
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Commit the change
+# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
 session.commit()
+
+# %% [markdown] tags=["after"]
+# Only `copies`, the one with something in `added`. The WHERE clause uses the primary key from
+# the identity map.
 
 # %% [markdown]
 # Web APIs often receive a dictionary of new values. SQLModel's `sqlmodel_update` sets each one as
@@ -92,14 +95,17 @@ print("year:  ", inspect(lantern).attrs.year.history)
 print("copies:", inspect(lantern).attrs.copies.history)
 
 # %% [markdown]
-# Predict the flush. Without the old values, the session cannot prove that `year` did not
-# change, so the UPDATE sets **both** columns. And to write `WHERE book.id = ?` it needs the id,
-# which is still expired: it loads the missing attributes first, with one SELECT.
+# Predict the flush: which columns does the UPDATE set, and does anything come before it?
 #
 # Expect: 1 SELECT (load expired), 1 UPDATE (flush)
 
 # %% Flush
 session.flush()
+
+# %% [markdown] tags=["after"]
+# Without the old values, the session cannot prove that `year` did not change, so the UPDATE
+# sets **both** columns. And to write `WHERE book.id = ?` it needs the id, which is still expired:
+# it loads the missing attributes first, with one SELECT.
 
 # %% [markdown]
 # Now the same dictionary update on a book whose values are loaded. This time the history knows

@@ -43,15 +43,17 @@ moons = Book(title="Paper Moons", year=2023)
 session.add(moons)
 
 # %% [markdown]
-# Now we only *read*: all books, ordered by id. Predict the SQL. The session flushes first, so
-# you will see an INSERT (its cause says "autoflush") and then the SELECT. Thanks to that, the new
-# book is part of the result.
+# Now we only *read*: all books, ordered by id. Predict the SQL.
 #
 # Expect: 1 INSERT (autoflush), 1 SELECT (query)
 
-# %% Query while a book is pending
+# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1" hint="A query autoflushes pending objects first, so that the SELECT can see them."
 books = session.exec(select(Book).order_by(Book.id)).all()
 print([book.title for book in books])
+
+# %% [markdown] tags=["after"]
+# The session flushes first, so you see an INSERT (its cause says "autoflush") and then the
+# SELECT. Thanks to that, the new book is part of the result.
 
 # %% [markdown]
 # Changes are flushed the same way. We change the number of copies of one book, then ask for

@@ -44,14 +44,17 @@ session = Session(engine)
 orbit = session.get(Book, 2)
 
 # %% [markdown]
-# Mark it for deletion. Predict the state: still **persistent**. The row exists and nothing was
-# sent; the session only lists the object in `session.deleted` (see the session panel).
+# Mark it for deletion. Predict the state, and the SQL.
 #
 # Expect: no SQL
 
 # %% Mark it
 session.delete(orbit)
 print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(orbit).persistent)
+
+# %% [markdown] tags=["after"]
+# Still **persistent**. The row exists and nothing was sent; the session only lists the object
+# in `session.deleted` (see the session panel).
 
 # %% [markdown]
 # The flush sends `DELETE FROM book WHERE book.id = ?` and the object becomes **deleted**: its row
@@ -60,7 +63,7 @@ print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(
 #
 # Expect: 1 DELETE (flush)
 
-# %% Flush
+# %% Flush tags=["exercise"] check="delete == 1; flush == 1; state Book#1 deleted; prints 'deleted? True'" hint="session.delete() only marks the object; the flush sends the DELETE."
 session.flush()
 print("deleted?", inspect(orbit).deleted)
 
@@ -122,10 +125,7 @@ print(lantern.title, lantern.year)
 
 # %% [markdown]
 # Now the statement `DELETE FROM book WHERE book.year < ?`. Predict the state of `lantern`
-# afterwards. By default (`synchronize_session="auto"`) the session evaluates the WHERE clause in
-# Python against the objects it has loaded, and marks those that match as **deleted**, just as a
-# flush would. Rows that were never loaded are deleted without any object. Lesson 27 compares the
-# other `synchronize_session` settings. Then we commit, and list the titles that are left.
+# afterwards. Then we commit, and list the titles that are left.
 #
 # Expect: 1 DELETE, 1 COMMIT, 1 SELECT
 
@@ -136,3 +136,9 @@ session.commit()
 print("lantern detached?", inspect(lantern).detached)
 print("left:", session.exec(select(Book.title)).all())
 session.close()
+
+# %% [markdown] tags=["after"]
+# By default (`synchronize_session="auto"`) the session evaluates the WHERE clause in Python
+# against the objects it has loaded, and marks those that match as **deleted**, just as a flush
+# would. Rows that were never loaded are deleted without any object. Lesson 27 compares the other
+# `synchronize_session` settings.

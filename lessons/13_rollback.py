@@ -73,20 +73,22 @@ moons = Book(title="Paper Moons", year=2023)
 session.add(moons)
 
 # %% [markdown]
-# Roll back. Predict each book's state before you step:
+# Roll back. Predict each book's state before you step: `lantern` (changed), `orbit` (deleted),
+# `garden` (inserted by the flush) and `moons` (pending).
 #
+# Expect: 1 ROLLBACK, 0 statements
+
+# %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#3 transient; prints 'garden: transient'" hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
+session.rollback()
+print("lantern:", state(lantern), "| orbit:", state(orbit))
+print("garden:", state(garden), "| moons:", state(moons))
+
+# %% [markdown] tags=["after"]
 # - `lantern` (changed): persistent, but **expired**: its new value was thrown away with the
 #   transaction, so the session will read the real one again;
 # - `orbit` (deleted): the DELETE is undone, so it is **persistent** again (and expired);
 # - `garden` (inserted by the flush): its row is gone, so it is **transient** again;
 # - `moons` (pending): never sent, so it simply leaves the session: **transient**.
-#
-# Expect: 1 ROLLBACK, 0 statements
-
-# %% Roll back
-session.rollback()
-print("lantern:", state(lantern), "| orbit:", state(orbit))
-print("garden:", state(garden), "| moons:", state(moons))
 
 # %% [markdown]
 # Rollback sent nothing but ROLLBACK. The expired books load again on first access, in a new
@@ -110,19 +112,22 @@ print("garden.id:", garden.id, "| in the session?", garden in session)
 
 # %% [markdown]
 # The transient books are ordinary objects again; you can add them to the session once more.
-# Predict the id that `moons` receives... Here: 3, the same id that `garden` still claims (look at
-# the object panel). Two objects, one id, only one of them true.
-#
-# > **SQLite note:** the 3 comes from SQLite, which gives a new row `max(rowid) + 1` of the rows
-# > that exist, so the rolled-back id is handed out again. PostgreSQL and MySQL take ids from a
-# > sequence or counter that a rollback does not wind back, so there `moons` would normally get 4.
-# > Either way, `garden.id` is a stale id that no longer means anything.
+# Predict the id that `moons` receives...
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
 # %% Add one again and commit
 session.add(moons)
 session.commit()
+
+# %% [markdown] tags=["after"]
+# Here: 3, the same id that `garden` still claims (look at the object panel). Two objects, one
+# id, only one of them true.
+#
+# > **SQLite note:** the 3 comes from SQLite, which gives a new row `max(rowid) + 1` of the rows
+# > that exist, so the rolled-back id is handed out again. PostgreSQL and MySQL take ids from a
+# > sequence or counter that a rollback does not wind back, so there `moons` would normally get 4.
+# > Either way, `garden.id` is a stale id that no longer means anything.
 
 # %% [markdown]
 # Rollback is also how you recover from a failed flush. This book has no title (NOT NULL!), so the

@@ -59,7 +59,7 @@ session.flush()
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
 
-# %% A nested transaction, rolled back
+# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0" hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
 nested = session.begin_nested()
 orbit = Book(title="A Quiet Orbit", year=2016)
 session.add(orbit)
@@ -68,14 +68,16 @@ nested.rollback()
 
 # %% [markdown]
 # Used as a context manager, `begin_nested()` releases the savepoint when the block ends without
-# an error (and rolls back to it if an exception escapes). Predict the order: SAVEPOINT, then the
-# INSERT (the block flushes at its end), then `RELEASE SAVEPOINT`.
+# an error (and rolls back to it if an exception escapes). Predict the order of the statements.
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE
 
 # %% A nested transaction, kept
 with session.begin_nested():
     session.add(Book(title="Paper Moons", year=2023))
+
+# %% [markdown] tags=["after"]
+# SAVEPOINT, then the INSERT (the block flushes at its end), then `RELEASE SAVEPOINT`.
 
 # %% [markdown]
 # Commit the outer transaction. The database panel shows the two books that were kept.

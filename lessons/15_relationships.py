@@ -60,9 +60,7 @@ ada.books.append(orbit)
 print("orbit.author is ada?", orbit.author is ada)
 
 # %% [markdown]
-# Add only the author. Predict how many objects become pending: three. Adding an object also adds
-# everything linked to it through relationships (SQLAlchemy calls this the "save-update"
-# cascade).
+# Add only the author. Predict how many objects become pending.
 #
 # Expect: no SQL
 
@@ -70,13 +68,17 @@ print("orbit.author is ada?", orbit.author is ada)
 session.add(ada)
 print("pending:", len(session.new))
 
+# %% [markdown] tags=["after"]
+# Three. Adding an object also adds everything linked to it through relationships (SQLAlchemy
+# calls this the "save-update" cascade).
+
 # %% [markdown]
 # Commit. Look at the order of the INSERTs: the author first, because the books need her new id
 # for their `author_id`. SQLAlchemy works the order out from the foreign key.
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
 
-# %% Commit
+# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent" hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()
 
 # %% [markdown]

@@ -66,9 +66,7 @@ def count_statement(_connection, _cursor, statement, _parameters, _context, _exe
 counts: dict[str, int] = {}
 
 # %% [markdown]
-# Each author with their titles, the naive way. Predict the SQL before you step: one SELECT for
-# the authors, then, inside the loop, one SELECT per author when `author.books` is first read.
-# Each of those says "lazy load Author.books" as its cause.
+# Each author with their titles, the naive way. Predict the SQL before you step.
 #
 # Expect: 1 SELECT (query), 3 SELECT (lazy load)
 
@@ -80,15 +78,17 @@ with Session(engine) as session:
         print(author.name, [book.title for book in author.books])
 counts["lazy"] = len(statements)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
+# One SELECT for the authors, then, inside the loop, one SELECT per author when `author.books`
+# is first read. Each of those says "lazy load Author.books" as its cause.
+#
 # Four statements for three authors. With 500 authors it would be 501, each a round trip to the
 # database. It does not show in a tiny example, and then it makes a real page slow. (The `with`
 # block closed the session at the end, so the objects panel lists the authors and books as
 # detached.)
-#
-# The other direction is lazy too: `book.author`. Six books, but predict the count: only three
-# lazy loads. Once an author is in the identity map, the next book by that author finds her there
-# (lesson 8) without any SQL.
+
+# %% [markdown]
+# The other direction is lazy too: `book.author`. Six books: predict the count of lazy loads.
 #
 # Expect: 1 SELECT (query), 3 SELECT (lazy load)
 
@@ -100,6 +100,10 @@ with Session(engine) as session:
         print(book.title, "by", book.author.name)
 counts["lazy, from books"] = len(statements)
 
+# %% [markdown] tags=["after"]
+# Only three lazy loads. Once an author is in the identity map, the next book by that author
+# finds her there (lesson 8) without any SQL.
+
 # %% [markdown]
 # **`selectinload`** tells the query to load the books of *all* the authors it returns, right
 # away, with one extra SELECT: `... WHERE book.author_id IN (?, ?, ?)`. Two statements here; the
@@ -109,7 +113,7 @@ counts["lazy, from books"] = len(statements)
 #
 # Expect: 2 SELECT
 
-# %% selectinload
+# %% selectinload tags=["exercise"] check="select <= 2; lazy_load == 0; prints 'Ada Quill'" hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
 statements.clear()
 with Session(engine) as session:
     query = select(Author).options(selectinload(Author.books)).order_by(Author.id)

@@ -69,14 +69,17 @@ print("mystery books:", [book.title for book in mystery.books])
 
 # %% [markdown]
 # Add the book and commit. Its genres come along (adding follows relationships). Predict the
-# INSERTs: the book and the genres first, since they need ids (one statement each); then the link
-# rows, which are only pairs of ids, both in a single executemany INSERT.
+# INSERTs: which come first, and how many statements?
 #
 # Expect: 4 INSERT (flush), 1 COMMIT
 
 # %% Commit
 session.add(lantern)
 session.commit()
+
+# %% [markdown] tags=["after"]
+# The book and the genres first, since they need ids (one statement each); then the link rows,
+# which are only pairs of ids, both in a single executemany INSERT.
 
 # %% [markdown]
 # A second mystery, added from the genre's side this time: appending to `mystery.books`. To append,
@@ -142,7 +145,7 @@ for loan in mina.loans:
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Extend the loan
+# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
 mina.loans[0].weeks = 4
 session.commit()
 session.close()

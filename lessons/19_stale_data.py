@@ -74,16 +74,18 @@ print("same object?", web_book is desk_book)
 print("copies at the desk:", desk_book.copies)
 
 # %% [markdown]
-# Surely a fresh query fixes it? Predict the printed value. The SELECT runs and the row it gets
-# back says 2, but the session finds primary key 1 in its identity map and returns `desk_book`
-# **unchanged**: a query never overwrites attributes that are already loaded. Inside a
-# transaction, the session takes the values it holds to be current.
+# Surely a fresh query fixes it? Predict the printed value.
 #
 # Expect: 1 SELECT (query)
 
 # %% The desk queries again
 again = desk.exec(select(Book).where(Book.id == 1)).one()
 print("same object?", again is desk_book, "| copies at the desk:", again.copies)
+
+# %% [markdown] tags=["after"]
+# The SELECT runs and the row it gets back says 2, but the session finds primary key 1 in its
+# identity map and returns `desk_book` **unchanged**: a query never overwrites attributes that are
+# already loaded. Inside a transaction, the session takes the values it holds to be current.
 
 # %% [markdown]
 # `execution_options(populate_existing=True)` tells the query to overwrite the loaded attributes
@@ -93,7 +95,7 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 #
 # Expect: 1 SELECT (query)
 
-# %% Query with populate_existing
+# %% Query with populate_existing tags=["exercise"] check="select == 1; prints 'copies at the desk: 2'" hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
 fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
 print("copies at the desk:", fresh.copies)
 

@@ -106,9 +106,7 @@ except DetachedInstanceError as error:
     print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
 # %% [markdown]
-# A request that creates a book: add, commit, return. Predict the state of the returned object:
-# detached, and **expired**, since the commit emptied it just before the session closed (lesson
-# 6).
+# A request that creates a book: add, commit, return. Predict the state of the returned object.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
@@ -124,6 +122,10 @@ def create_book(title: str, year: int) -> Book:
 
 
 created = create_book("Glass Rivers", 2024)
+
+# %% [markdown] tags=["after"]
+# Detached, and **expired**, since the commit emptied it just before the session closed (lesson
+# 6).
 
 # %% [markdown]
 # Serialize it the quick way, with the table model's own `model_dump()`. No error: `model_dump()`
@@ -197,7 +199,7 @@ print(BookPublic.model_validate(create_book_refreshed("Tides of Ink", 2021)).mod
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 3: keep the values at commit
+# %% Fix 3: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; prints 'A Quiet Orbit'" hint="With expire_on_commit=False the new book keeps its values after the commit, so serializing it needs no SELECT."
 
 
 def create_book_kept(title: str, year: int) -> Book:

@@ -166,8 +166,7 @@ run(fixes())
 
 # %% [markdown]
 # The other trap is lazy loading (lesson 16). The columns of `lantern` are loaded now, but
-# `lantern.author` was never loaded, and following it needs a SELECT. Predict the outcome: the
-# same `MissingGreenlet`, this time for `SELECT author...`. Again no SELECT goes out.
+# `lantern.author` was never loaded, and following it needs a SELECT. Predict the outcome.
 #
 # Expect: 0 SELECT
 
@@ -182,6 +181,9 @@ try:
     run(author_of(lantern))
 except StatementError as error:
     print(f"{type(error.orig).__name__}: see https://sqlalche.me/e/21/{error.orig.code}")
+
+# %% [markdown] tags=["after"]
+# The same `MissingGreenlet`, this time for `SELECT author...`. Again no SELECT goes out.
 
 # %% [markdown]
 # **Fix 3: refresh with attribute names.** `await session.refresh(lantern, ["author"])` loads only
@@ -203,7 +205,7 @@ print("author:", lantern.author.name)
 #
 # Expect: 1 SELECT (query), 1 SELECT (selectin load)
 
-# %% Fix 4: selectinload
+# %% Fix 4: selectinload tags=["exercise"] check="select == 2; lazy_load == 0; raises nothing" hint="In async code a lazy load cannot run on attribute access: load the relationship with the query, with selectinload."
 
 
 async def authors_with_books() -> None:

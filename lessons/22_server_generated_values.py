@@ -64,10 +64,7 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# A new book, not yet flushed. Predict `created_at`: `None`. The database has not been asked
-# yet, and `None` is only the Python-side default of the field. (Passing `created_at=None`
-# explicitly would change nothing: for a column with a default, SQLAlchemy leaves a `None` out of
-# the INSERT, so that the database's default applies.)
+# A new book, not yet flushed. Predict `created_at`.
 #
 # Expect: no SQL
 
@@ -75,6 +72,11 @@ session = Session(engine)
 lantern = Book(title="The Lantern Map")
 session.add(lantern)
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
+
+# %% [markdown] tags=["after"]
+# `None`. The database has not been asked yet, and `None` is only the Python-side default of the
+# field. (Passing `created_at=None` explicitly would change nothing: for a column with a default,
+# SQLAlchemy leaves a `None` out of the INSERT, so that the database's default applies.)
 
 # %% [markdown]
 # Flush. Look at the end of the INSERT: `RETURNING id, shelf, created_at, updated_at`. With the
@@ -89,7 +91,7 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 #
 # Expect: 1 INSERT (flush), 0 SELECT
 
-# %% Flush
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; prints 'shelf: new arrivals'" hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
 session.flush()
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_at:", lantern.updated_at)
 

@@ -113,7 +113,7 @@ with Session(engine) as session:
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
 
-# %% joinedload
+# %% joinedload tags=["exercise"] check="select == 1; lazy_load == 0" hint="joinedload(Author.books) fetches the authors and their books in one SELECT."
 with Session(engine) as session:
     authors = (
         session.exec(select(Author).options(joinedload(Author.books)).order_by(Author.id)).unique().all()

@@ -53,15 +53,18 @@ print("attached to the desk?", inspect(lantern).session is desk)
 # %% [markdown]
 # The web session wants to work with the same book. `web.add(lantern)` would raise
 # `InvalidRequestError: Object '<Book ...>' is already attached to session '...' (this is '...')`.
-# `web.merge(lantern)` is the way: the web session looks up primary key 1 in its own identity map,
-# finds nothing, loads the row (one SELECT), copies `lantern`'s values onto its own object and
-# returns that. Predict: `web_copy is lantern`? No. Two sessions, two objects (lesson 19).
+# `web.merge(lantern)` is the way. Predict: `web_copy is lantern`?
 #
 # Expect: 1 SELECT
 
 # %% Merge into a second session
 web_copy = web.merge(lantern)
 print("same object?", web_copy is lantern, "| lantern still at the desk?", inspect(lantern).session is desk)
+
+# %% [markdown] tags=["after"]
+# No. The web session looks up primary key 1 in its own identity map, finds nothing, loads the
+# row (one SELECT), copies `lantern`'s values onto its own object and returns that. Two sessions,
+# two objects (lesson 19).
 
 # %% [markdown]
 # Now the desk closes, and `lantern` is detached (lesson 6). Try `web.add(lantern)`: the web
@@ -86,7 +89,7 @@ except InvalidRequestError as error:
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
 
-# %% Merge an API payload
+# %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'payload transient? True'" hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
 payload = Book(id=1, title="The Lantern Map", copies=5)
 merged = web.merge(payload)
 print("merged is web_copy?", merged is web_copy, "| payload transient?", inspect(payload).transient)

@@ -55,7 +55,7 @@ except IntegrityError as error:
 #
 # Expect: 2 SELECT, 1 INSERT (flush)
 
-# %% Get or create
+# %% Get or create tags=["exercise"] check="insert <= 1; raises nothing; prints '[1, 2]'" hint="Look the row up first and insert it only when it is missing: no IntegrityError."
 
 
 def get_or_create(name: str) -> Genre:
@@ -72,8 +72,7 @@ print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
 # %% [markdown]
 # **A savepoint per row** (lesson 14): try each INSERT inside `begin_nested()`. A duplicate rolls
 # back only its own savepoint (`ROLLBACK TO SAVEPOINT`), and the rest of the transaction, with
-# the other rows, carries on. Predict which names fail: "Mystery" (from the step before) and the
-# second "Travel". Then we commit.
+# the other rows, carries on. Predict which names fail. Then we commit.
 #
 # > **SQLite note:** this is safe here because the INSERT of the step before already opened a
 # > real transaction. Lesson 14 shows the `sqlite3` driver trap when a savepoint comes first.
@@ -89,6 +88,9 @@ for name in ["Travel", "Mystery", "History", "Travel"]:
     except IntegrityError:
         print("skipped", name, "(already there)")
 session.commit()
+
+# %% [markdown] tags=["after"]
+# "Mystery" (from the step before) and the second "Travel".
 
 # %% [markdown]
 # **An upsert** lets the database decide, in one statement. SQLite (like PostgreSQL) has

@@ -70,7 +70,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 #
 # Expect: 1 UPDATE, 0 SELECT
 
-# %% fetch: ask the database
+# %% fetch: ask the database tags=["exercise"] check="update == 1; select == 0" hint="With synchronize_session='fetch' the session learns from the database which rows changed and updates the objects it holds."
 session.exec(
     update(Book).where(Book.year > 2020).values(copies=5).execution_options(synchronize_session="fetch")
 )

@@ -64,8 +64,7 @@ print("desk sees", desk_book.copies, "| web sees", web_book.copies)
 
 # %% [markdown]
 # Both lend a copy, computing in Python from what they read: each writes `copies=2`. Predict the
-# final value: two loans from 3 should leave 1, but the database ends with 2 (see the database
-# panel). The website's loan is lost, and nobody got an error.
+# final value.
 #
 # Expect: 2 UPDATE (flush), 2 COMMIT
 
@@ -74,6 +73,10 @@ web_book.copies -= 1
 web.commit()
 desk_book.copies -= 1
 desk.commit()
+
+# %% [markdown] tags=["after"]
+# Two loans from 3 should leave 1, but the database ends with 2 (see the database panel). The
+# website's loan is lost, and nobody got an error.
 
 # %% [markdown]
 # The same race on the versioned `Shelf`. Both sessions load it at version 1, and the website
@@ -121,19 +124,22 @@ print("free slots:", desk.exec(select(Shelf.free_slots)).one())
 # %% [markdown]
 # A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
 # it until the transaction ends, so that a second session doing the same waits. Predict the SQL
-# on SQLite... there is no `FOR UPDATE` in it at all.
+# on SQLite...
+#
+# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% with_for_update tags=["exercise"] check="select == 1; update == 1; commit == 1" hint="Read the row with with_for_update(), change it and commit: one SELECT, one UPDATE."
+book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+book.copies -= 1
+desk.commit()
+
+# %% [markdown] tags=["after"]
+# ...there is no `FOR UPDATE` in it at all.
 #
 # > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
 # > `FOR UPDATE` out. SQLite locks the whole database while a transaction writes. On PostgreSQL
 # > and MySQL the same code sends `SELECT ... FOR UPDATE`, and the second session's SELECT
 # > waits until the first one commits.
-#
-# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
-
-# %% with_for_update
-book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
-book.copies -= 1
-desk.commit()
 
 # %% [markdown]
 # Tidy up: close both sessions and the engine, and remove the temporary folder. The web session

@@ -54,14 +54,17 @@ with LibrarySession() as session:
 
 # %% [markdown]
 # `with LibrarySession.begin() as session:` opens a session **and** a transaction. When the block
-# ends normally it commits (you write no `commit()`), then closes. Predict the SQL: the INSERT
-# (the commit's flush) and COMMIT, both on the line of the `with`.
+# ends normally it commits (you write no `commit()`), then closes. Predict the SQL, and the line
+# it is attributed to.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
-# %% begin() commits at the end
+# %% begin() commits at the end tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" hint="with Session.begin() as session: commits when the block ends without an error."
 with LibrarySession.begin() as session:
     session.add(Book(title="A Quiet Orbit"))
+
+# %% [markdown] tags=["after"]
+# The INSERT (the commit's flush) and COMMIT, both on the line of the `with`.
 
 # %% [markdown]
 # If an exception leaves the block, it rolls back instead, and the exception goes on to the

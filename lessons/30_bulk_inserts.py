@@ -59,7 +59,7 @@ print("objects in the identity map:", len(session.identity_map))
 #
 # Expect: 1 INSERT, 0 SELECT
 
-# %% Bulk insert from dictionaries
+# %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; prints 'objects in the identity map: 3'" hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
 rows = [
     {"title": "Tides of Ink", "year": 2021},
     {"title": "Glass Rivers", "year": 2024},
@@ -88,9 +88,7 @@ print([(book.id, book.title, inspect(book).persistent) for book in new_books])
 # with the primary key and the new values. SQLAlchemy turns it into one executemany
 # `UPDATE book SET copies=? WHERE book.id = ?`. Books 1 and 2 are still loaded (the `books`
 # list of the `add_all` step), so `session.get(Book, 1)` answers from the identity map without
-# SQL. Predict `lantern.copies` after the UPDATE: 6, with no SELECT. The session copies the new
-# values onto the objects it has loaded for those primary keys (the transcript says `copies`
-# was refreshed for both); a row with no loaded object would simply be updated in the database.
+# SQL. Predict `lantern.copies` after the UPDATE, and whether it costs a SELECT.
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -98,6 +96,11 @@ print([(book.id, book.title, inspect(book).persistent) for book in new_books])
 lantern = session.get(Book, 1)
 session.execute(update(Book), [{"id": 1, "copies": 6}, {"id": 2, "copies": 5}])
 print("lantern.copies in memory:", lantern.copies)
+
+# %% [markdown] tags=["after"]
+# 6, with no SELECT. The session copies the new values onto the objects it has loaded for those
+# primary keys (the transcript says `copies` was refreshed for both); a row with no loaded object
+# would simply be updated in the database.
 
 # %% [markdown]
 # The commit ends the transaction and expires everything, so the next read of `lantern` loads

@@ -1,8 +1,10 @@
 """``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]`` and
-``python -m sqlecho export PATH... -o OUT [--switches]``.
+``python -m sqlecho export PATH... -o OUT [--switches]``, and
+``python -m sqlecho check FILE [--against LESSON] [--json] [--junit-xml PATH]``.
 
-Exit status: 0 when the program ran to its end, 1 when it raised, exited with an error or hit a
-limit (the transcript is printed all the same), 2 for a usage problem (one line on stderr).
+Exit status: 0 when the program ran to its end (``check``: and every exercise passed), 1 when it
+raised, exited with an error or hit a limit (the transcript is printed all the same), or a check
+failed; 2 for a usage problem, a malformed check or a file without exercises (one line on stderr).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._grade import MalformedCheck, exercises_of, grade, junit_xml
+from ._render.plain import terminal_safe
 from ._render.text import format_transcript
 from ._sandbox.pool import WorkerPool
 from ._sandbox.runner import run_sandboxed
@@ -68,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in this process, without the sandbox (trusted code only; for debugging)",
     )
+    check = commands.add_parser("check", help="run FILE and evaluate the checks of its exercise cells")
+    check.add_argument("file", metavar="FILE", help="a lesson in # %% cell format with exercise cells")
+    check.add_argument(
+        "--against",
+        metavar="LESSON",
+        help="take the checks from LESSON (matched by cell title) and only the code from FILE",
+    )
+    check.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    check.add_argument("--junit-xml", metavar="PATH", help="also write the result as JUnit XML to PATH")
+    check.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -92,6 +106,42 @@ def read_program(path: Path) -> str:
     return text
 
 
+def _write_json(document: object) -> None:
+    # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
+    # CSI for some terminals), nor a lone surrogate (a program may print one; UTF-8 cannot
+    # encode it); they only occur inside strings, where \u escapes mean the same.
+    text = json.dumps(document, ensure_ascii=False)
+    sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
+
+
+def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | None) -> int:
+    """``check``: grade FILE's exercises (or LESSON's, against FILE's code); the exit status."""
+    checks_from, checks_name = source, args.file
+    if args.against is not None:
+        checks_from, checks_name = read_program(Path(args.against)), args.against
+    try:
+        exercises = exercises_of(checks_from, checks_name)
+    except MalformedCheck as exc:
+        raise UsageError(str(exc)) from None
+    if not exercises:
+        raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
+    if runner is None:
+        runner = in_process if args.in_process else run_sandboxed
+    transcript = runner(source, path, TraceOptions(), args.file)
+    report = grade(exercises, dict(transcript), file=args.file, against=args.against)
+    if args.junit_xml:
+        try:
+            Path(args.junit_xml).write_text(junit_xml(report), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.junit_xml}: {exc.strerror}") from None
+    if args.json:
+        _write_json(report.as_json())
+    else:
+        sys.stdout.write(terminal_safe(report.text()) + "\n")
+    sys.stdout.flush()
+    return 0 if report.passed else 1
+
+
 def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -105,6 +155,8 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
             return _export(args, runner)
         path = Path(args.file)
         source = read_program(path)
+        if args.command == "check":
+            return _check(args, path, source, runner)
     except UsageError as exc:
         print(f"sqlecho: {exc}", file=sys.stderr)
         return 2
@@ -116,11 +168,7 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         runner = in_process if args.in_process else run_sandboxed
     transcript = runner(source, path, options, args.file)
     if args.json:
-        # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
-        # CSI for some terminals), nor a lone surrogate (a program may print one; UTF-8 cannot
-        # encode it); they only occur inside strings, where \u escapes mean the same.
-        text = json.dumps(transcript, ensure_ascii=False)
-        sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
+        _write_json(transcript)
     else:
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()

@@ -14,6 +14,7 @@ __all__ = [
     "ErrorRecord",
     "Event",
     "EventKind",
+    "ExerciseRecord",
     "Mode",
     "ObjectRecord",
     "ObjectStateName",
@@ -114,6 +115,13 @@ class TableRecord(TypedDict):
     total_rows: NotRequired[int]
 
 
+class ExerciseRecord(TypedDict):
+    """An exercise cell's check (docs/exercises.md) and the hint shown after a failed check."""
+
+    check: str
+    hint: str
+
+
 class Step(TypedDict):
     """One step: a code cell, or one executed line."""
 
@@ -127,6 +135,8 @@ class Step(TypedDict):
     tables: dict[str, TableRecord]
     error: ErrorRecord | None
     notes: NotRequired[list[str]]
+    after: NotRequired[str]
+    exercise: NotRequired[ExerciseRecord]
 
 
 class Transcript(TypedDict):

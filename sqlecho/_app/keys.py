@@ -17,6 +17,9 @@ __all__ = [
     "LESSON",
     "LESSON_STEPS",
     "LESSON_WIDGET",
+    "EXERCISES_PASSED",
+    "PREDICT",
+    "PREDICT_PRESENTER_WIDGET",
     "REQUESTED_STEP",
     "RUN_BUTTON",
     "UPLOAD_WIDGET",
@@ -26,6 +29,8 @@ __all__ = [
     "USER_RAN",
     "USER_STEPS",
     "WHOLE_PROGRAM_WIDGET",
+    "exercise",
+    "predict_form",
     "nav_button",
     "step",
     "step_widget",
@@ -47,6 +52,22 @@ LESSON_WIDGET = "w_lesson"
 """The lesson picker."""
 LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
+PREDICT_PRESENTER_WIDGET = "w_predict_presenter"
+"""Presenter mode's own predict-mode toggle (the sidebar is folded away there)."""
+EXERCISES_PASSED = "_exercises_passed"
+"""Per lesson stem: the 0-based steps whose exercise the reader has passed."""
+PREDICT = "_predict"
+"""Per lesson stem, per 0-based step: the reader's prediction (answers, right or wrong, revealed)."""
+
+
+def predict_form(stem: str, index: int) -> str:
+    """The prediction form of one step of a lesson (its widgets' keys start with this)."""
+    return f"predict_{stem}_{index}"
+
+
+def exercise(stem: str, index: int, what: str) -> str:
+    """An exercise's widgets and records: ``code``, ``check`` (the button), ``result``, ``passed``."""
+    return f"exercise_{stem}_{index}_{what}"
 
 
 def switch(name: str) -> str:

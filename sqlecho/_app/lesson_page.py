@@ -11,20 +11,27 @@ import streamlit as st
 
 from .._render.explain import describe_truncation
 from .._render.plain import md_literal
-from . import keys
+from . import keys, predict
 from .config import AppConfig
+from .exercise import exercise_panel
 from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
 from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
 
 __all__ = ["lesson_page"]
 
-_SWITCHES = ("expire_on_commit", "autoflush", "presenter")
-_LABELS = {"expire_on_commit": "expire_on_commit", "autoflush": "autoflush", "presenter": "Presenter mode"}
+_SWITCHES = ("expire_on_commit", "autoflush", "presenter", "predict")
+_LABELS = {
+    "expire_on_commit": "expire_on_commit",
+    "autoflush": "autoflush",
+    "presenter": "Presenter mode",
+    "predict": "Predict mode",
+}
 _HELP = {
     "expire_on_commit": "Off: run the lesson again as if every Session had expire_on_commit=False, and compare.",
     "autoflush": "Off: run the lesson again as if every Session had autoflush=False, and compare.",
     "presenter": "Larger type for a projector, with the sidebar folded away.",
+    "predict": "Hide what a step did until the reader answers its question (or presses Reveal).",
 }
 
 
@@ -143,15 +150,27 @@ def lesson_page(config: AppConfig) -> None:
                 on_click=state.update,
                 kwargs={"presenter": False},
             )
+            # The sidebar is folded away in presenter mode: predict mode gets its own switch here.
+            state[keys.PREDICT_PRESENTER_WIDGET] = switches.predict
+            st.toggle(
+                _LABELS["predict"],
+                key=keys.PREDICT_PRESENTER_WIDGET,
+                on_change=lambda: state.update(predict=state[keys.PREDICT_PRESENTER_WIDGET]),
+            )
         if not steps:
             st.info("This lesson has no code to run.")
             return
-        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS) - 1
+        hold = predict.hold_unanswered(lesson.stem, steps) if switches.predict else None
+        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold) - 1
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
+        step = steps[index]
+        reveal = not (switches.predict and predict.hidden(lesson.stem, index, step))
+        if switches.predict and reveal:
+            predict.predict_panel(lesson.stem, index, step)  # the marks, above what happened
         if other is None:
-            show_step(traced, index, lesson_title=lesson.title)
+            show_step(traced, index, lesson_title=lesson.title, reveal=reveal)
         else:
             diff = trace_cache(runner_for(config, trusted=True)[1]).diff(traced, other)
             show_step(
@@ -161,4 +180,12 @@ def lesson_page(config: AppConfig) -> None:
                 diff=diff.for_a(index),
                 label=diff.label,
                 lesson_title=lesson.title,
+                reveal=reveal,
             )
+        if switches.predict:
+            if not reveal:
+                predict.predict_panel(lesson.stem, index, step)  # the question, below the code
+            predict.show_score(lesson.stem, steps)
+        if reveal:
+            predict.after_text(step)
+        exercise_panel(config, lesson.stem, traced.source, steps, index)

@@ -2,7 +2,8 @@
 
 The app's address is a promise to teachers: ``?lesson=<file stem>&step=<N>`` (N 1-based) opens
 that step, and the app keeps the address in step with the screen. Switches ride along when they
-differ from the defaults: ``&expire_on_commit=0``, ``&autoflush=0``, ``&presenter=1``. Parsing
+differ from the defaults: ``&expire_on_commit=0``, ``&autoflush=0``, ``&presenter=1``,
+``&predict=0``. Parsing
 never fails: a bad value gives a message for the reader and the nearest sensible place. Messages
 are plain text quoting whoever wrote the link: the page shows them with ``_plain.md_literal``.
 """
@@ -104,6 +105,8 @@ class Switches:
     """False: run as if every Session had ``autoflush=False``."""
     presenter: bool = False
     """Larger type, sidebar out of the way."""
+    predict: bool = True
+    """Predict mode: a step with an ``Expect:`` line hides what happened until answered or revealed."""
 
     @property
     def changed(self) -> bool:
@@ -159,6 +162,7 @@ def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
         expire_on_commit=_flag(params, "expire_on_commit", True, problems),
         autoflush=_flag(params, "autoflush", True, problems),
         presenter=_flag(params, "presenter", False, problems),
+        predict=_flag(params, "predict", True, problems),
     )
     return LinkRequest(lesson, params.get("step"), switches, problems)
 
@@ -192,4 +196,6 @@ def link_params(lesson: str, step: int, switches: Switches) -> dict[str, str]:
         params["autoflush"] = "0"
     if switches.presenter:
         params["presenter"] = "1"
+    if not switches.predict:
+        params["predict"] = "0"
     return params

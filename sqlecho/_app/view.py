@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from .._render.code import esc
 from .._render.css import style_tag
 from .._render.diff import StepDiff
 from .._render.plain import md_no_remote_images
-from .._render.step import diff_summary, narrative_text
+from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import Runner
@@ -132,13 +132,26 @@ def _from_widget(key: str, widget: str) -> None:
     st.session_state[key] = st.session_state[widget]
 
 
-def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) -> int:
+def _next(key: str, value: int, hold: Callable[[int], bool] | None) -> None:
+    if hold is None or not hold(value - 2):  # the 0-based index of the step on screen
+        st.session_state[key] = value
+
+
+def navigator(
+    titles: list[str | None],
+    prefix: str,
+    *,
+    shortcuts: bool = True,
+    hold: Callable[[int], bool] | None = None,
+) -> int:
     """First/previous/next/last buttons, "Step N of M" and a slider; returns the 1-based step.
 
     Args:
         titles: the title of each step (None for untitled steps); one entry per step.
         prefix: session-state prefix of this navigator (each page has its own).
         shortcuts: arrow keys, Home and End move between steps.
+        hold: called with the 0-based index of the step on screen when Next is pressed; True keeps the reader
+            there (predict mode reveals an unanswered step first).
     """
     count = len(titles)
     key = keys.step(prefix)
@@ -171,8 +184,8 @@ def navigator(titles: list[str | None], prefix: str, *, shortcuts: bool = True) 
             icon=":material/chevron_right:",
             icon_position="right",
             key=keys.nav_button(prefix, "next"),
-            on_click=_go,
-            args=(key, step + 1),
+            on_click=_next,
+            args=(key, step + 1, hold),
             disabled=step >= count,
             shortcut=shortcut_of["next"],
             type="primary",
@@ -222,14 +235,19 @@ def show_step(
     diff: StepDiff | None = None,
     label: str = "",
     lesson_title: str | None = None,
+    reveal: bool = True,
 ) -> None:
     """Draw step ``index`` (0-based): narrative, code, events, objects, session and tables.
 
     With ``other`` (the same program run with a teacher's switch) and ``diff``, the two runs are
-    drawn side by side with the statements that only one of them sent marked.
+    drawn side by side with the statements that only one of them sent marked. With ``reveal``
+    False only the narrative and the code are drawn (predict mode, before the reader answers).
     """
     if text := narrative_text(traced.steps[index], lesson_title):
         st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
+    if not reveal:
+        st.html(draw_code_only(traced, index))
+        return
     if other is None or diff is None:
         blocks = render_step(traced, index)
         left, right = st.columns([6, 5], gap="medium")

@@ -18,7 +18,7 @@ from .diff import StepDiff
 from .events import render_code, render_error, render_events, sql_total
 from .panels import render_objects, render_session, render_tables
 
-__all__ = ["StepHTML", "Traced", "diff_summary", "draw_step", "narrative_text"]
+__all__ = ["StepHTML", "Traced", "diff_summary", "draw_code_only", "draw_step", "narrative_text"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -103,6 +103,18 @@ def draw_step(
     )
     whole = render_code(_highlighted(traced.source), step, traced.counts, whole=True)
     return StepHTML(code, events, objects, database, whole)
+
+
+def draw_code_only(traced: Traced, index: int) -> str:
+    """The code block of step ``index`` without its statement counts: what a reader sees while
+    predicting what the step will send (the counts would give the answer away)."""
+    step = traced.steps[index]
+    first, last = step["lines"]
+    where = f"line {first}" if first == last else f"lines {first}–{last}"
+    context = 1 if traced.transcript.get("mode") == "cells" else 4
+    return _heading("Code", where) + render_code(
+        _highlighted(traced.source), step, Counter(), context=context
+    )
 
 
 def diff_summary(diff: StepDiff, label: str) -> str:

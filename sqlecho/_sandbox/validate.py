@@ -56,7 +56,8 @@ _MODES = ("cells", "lines")
 _LIMIT_NAMES = frozenset(item.name for item in dataclasses.fields(Limits))
 
 _STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error")
-_STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes"})
+_STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes", "after", "exercise"})
+_EXERCISE_KEYS = ("check", "hint")
 _STEP_USUAL = frozenset(_STEP_REQUIRED)
 _OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded")
 _OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
@@ -426,6 +427,13 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
             raise wrong.under("error") from None
     if "notes" in step:
         _str_list(step["notes"], "notes", budget)
+    if "after" in step:
+        _str(step["after"], "after", budget)
+    if "exercise" in step:
+        exercise = _dict(step["exercise"], "exercise", "an exercise record")
+        _keys_at(exercise, _EXERCISE_KEYS, frozenset(_EXERCISE_KEYS), "exercise")
+        for key in _EXERCISE_KEYS:
+            _str(exercise[key], f"exercise.{key}", budget)
 
 
 def _lines_ok(lines: list[Any], source_lines: int) -> bool:

@@ -58,7 +58,15 @@ class StepBuilder:
 
     # -- collecting ---------------------------------------------------------------------------
 
-    def start(self, title: str | None, narrative: str, lines: list[int]) -> None:
+    def start(
+        self,
+        title: str | None,
+        narrative: str,
+        lines: list[int],
+        after: str = "",
+        exercise: dict[str, str] | None = None,
+    ) -> None:
+        """Open a step; ``after`` and ``exercise`` are written only when the cell has them."""
         self.current = {
             "index": len(self.finished),
             "title": title,
@@ -70,6 +78,10 @@ class StepBuilder:
             "tables": {},
             "error": None,
         }
+        if after:
+            self.current["after"] = after
+        if exercise is not None:
+            self.current["exercise"] = exercise
         self._early = []
 
     def add(self, record: Event) -> None:

@@ -28,7 +28,7 @@ from .._record.recorder import EngineRecorder, Event, OrmRecorder
 from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.values import mask_addresses
 from ..transcript import Transcript
-from .cells import code_steps, has_cells, run_header
+from .cells import has_cells, run_header, step_cells
 from .errors import CaughtError, error_record
 from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
@@ -213,8 +213,11 @@ class _Run:
                 gc.enable()
 
     def _run_cells(self, namespace: dict[str, Any]) -> None:
-        for cell, narrative in code_steps(self.source):
-            self.steps.start(cell.title, narrative, [cell.first_line, cell.last_line])
+        for step in step_cells(self.source):
+            cell = step.cell
+            self.steps.start(
+                cell.title, step.narrative, [cell.first_line, cell.last_line], step.after, cell.exercise
+            )
             try:
                 code = compile(cell.source, self.filename, "exec", dont_inherit=True)
             except SyntaxError as exc:

@@ -22,7 +22,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("lesson", LESSON_FILES, ids=lambda path: path.stem)
 def test_every_step_of_the_lesson_draws(lesson: Path) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update(lesson=lesson.stem, step="1")
+    at.query_params.update(lesson=lesson.stem, step="1", predict="0")  # every step drawn whole
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.warning and not at.error, [w.value for w in [*at.warning, *at.error]]
@@ -31,6 +31,6 @@ def test_every_step_of_the_lesson_draws(lesson: Path) -> None:
     for step in range(2, count + 1):
         at.button(key="next").click().run()
         assert not at.exception, (step, [e.value for e in at.exception])
-        assert at.query_params == {"lesson": lesson.stem, "step": str(step)}
+        assert at.query_params == {"lesson": lesson.stem, "step": str(step), "predict": "0"}
         html = "\n".join(element.value for element in at.get("html"))
         assert '<div class="sqe-h">What happened' in html and '<div class="sqe-h">Objects' in html

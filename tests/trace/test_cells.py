@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlecho._trace.cells import CellKind, code_steps, has_cells, parse_cells
+from pathlib import Path
+
+from sqlecho import trace
+from sqlecho._trace.cells import CellKind, code_steps, has_cells, parse_cells, step_cells
 
 SOURCE = '''\
 import os
@@ -67,3 +70,67 @@ def test_titles_keep_python_keywords_and_drop_jupytext_metadata() -> None:
 def test_code_steps_skip_comment_only_cells_and_carry_their_narrative() -> None:
     source = "# %% [markdown]\n# First.\n\n# %% Only a comment\n# nothing to run\n\n# %% Run\nx = 1\n"
     assert [(cell.title, narrative) for cell, narrative in code_steps(source)] == [("Run", "First.")]
+
+
+# -- "after" cells and exercises ------------------------------------------------------------------
+
+_EXERCISES = """\
+# %% [markdown]
+# Before the first step.
+
+# %% [markdown] tags=["after"]
+# An after cell with no step before it is narrative.
+
+# %% Setup
+x = 1
+
+# %% [markdown] tags=["after"]
+# Why x is 1.
+
+# %% [markdown] tags=["after"]
+# And more.
+
+# %% [markdown]
+# The question.
+
+# %% Count tags=["exercise"] check="select <= 2; prints 'a; b'" hint="Use one query."
+y = 2
+
+# %% Plain
+z = 3
+"""
+
+
+def test_after_cells_belong_to_the_step_before_them() -> None:
+    steps = step_cells(_EXERCISES)
+    assert [(step.cell.title, step.narrative, step.after) for step in steps] == [
+        (
+            "Setup",
+            "Before the first step.\n\nAn after cell with no step before it is narrative.",
+            "Why x is 1.\n\nAnd more.",
+        ),
+        ("Count", "The question.", ""),
+        ("Plain", "", ""),
+    ]
+    assert [(cell, narrative) for cell, narrative in code_steps(_EXERCISES)] == [
+        (step.cell, step.narrative) for step in steps
+    ]
+
+
+def test_exercise_cells_carry_their_check_and_hint() -> None:
+    setup, count, plain = (step.cell for step in step_cells(_EXERCISES))
+    assert count.title == "Count" and count.tags == ("exercise",)
+    assert count.exercise == {"check": "select <= 2; prints 'a; b'", "hint": "Use one query."}
+    assert count.marker_line == 19
+    assert setup.exercise is None and plain.exercise is None
+    bare = parse_cells('# %% Try tags=["exercise"]\nx = 1\n')[0]
+    assert bare.exercise == {"check": "", "hint": ""}
+
+
+def test_the_transcript_carries_after_and_exercise_only_where_present(tmp_path: Path) -> None:
+    path = tmp_path / "lesson.py"
+    path.write_text(_EXERCISES, encoding="utf-8")
+    steps = trace(path)["steps"]
+    assert steps[0]["after"] == "Why x is 1.\n\nAnd more." and "exercise" not in steps[0]
+    assert steps[1]["exercise"] == {"check": "select <= 2; prints 'a; b'", "hint": "Use one query."}
+    assert "after" not in steps[1] and "after" not in steps[2] and "exercise" not in steps[2]

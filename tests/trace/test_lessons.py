@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 
 from sqlecho import trace
+from sqlecho._grade import exercises_of, grade
 from sqlecho._trace.cells import CellKind, parse_cells
+from sqlecho._transcript.expect import check_expectations, parse_expectations
 from tests.helpers import LESSONS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -33,96 +35,6 @@ MIN_STEPS, MAX_STEPS = 5, 12
 NARRATED_SHARE = 0.75
 MASK = "<masked>"
 UPDATE_COMMAND = "python -m pytest tests/test_lessons.py --update-goldens"
-
-# -- Expect: claims ---------------------------------------------------------------------------
-
-_EXPECT_LINE = re.compile(r"^Expect:\s*(?P<claims>.*?)\s*$", re.MULTILINE)
-_CLAIM = re.compile(
-    r"^(?P<count>\d+)\s+(?P<kind>statements?|ROLLBACK TO|[A-Z]+)(?:\s+\((?P<cause>[^()]+)\))?$"
-)
-# Transaction control is counted from begin/commit/rollback events (echo's BEGIN (implicit) etc.).
-_TRANSACTION = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
-_STATEMENTS = {
-    "SELECT",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "CREATE",
-    "DROP",
-    "PRAGMA",
-    "SAVEPOINT",
-    "RELEASE",
-    "ROLLBACK TO",
-}
-_DATABASE_EVENTS = {"sql", *_TRANSACTION.values()}
-
-
-def statement_keyword(statement: str) -> str:
-    """The kind an ``Expect:`` claim names for a statement: its first word, or ``ROLLBACK TO``."""
-    words = statement.split()
-    if not words:
-        return ""
-    if words[0].upper() == "ROLLBACK" and len(words) > 1 and words[1].upper() == "TO":
-        return "ROLLBACK TO"
-    return words[0].upper()
-
-
-def parse_expectations(narrative: str) -> list[tuple[int, str, str | None]] | None:
-    """The ``Expect:`` claims of a narrative as (count, kind, cause prefix); None when it has none.
-
-    ``Expect: no SQL`` is the claim (0, "SQL", None). Raises ValueError for a claim that does not
-    follow the syntax, so that a typo cannot silently check nothing.
-    """
-    lines = _EXPECT_LINE.findall(narrative)
-    if not lines:
-        return None
-    claims: list[tuple[int, str, str | None]] = []
-    for line in lines:
-        if line == "no SQL":
-            claims.append((0, "SQL", None))
-            continue
-        for part in line.split(","):
-            match = _CLAIM.match(part.strip())
-            kind = match["kind"] if match else ""
-            if match is None or (
-                kind not in _STATEMENTS and kind not in _TRANSACTION and not kind.startswith("statement")
-            ):
-                raise ValueError(f"not an Expect: claim: {part.strip()!r} (see lessons/README.md)")
-            if match["cause"] and kind in _TRANSACTION:
-                raise ValueError(f"{kind} events have no cause: {part.strip()!r} (see lessons/README.md)")
-            claims.append((int(match["count"]), kind, match["cause"]))
-    return claims
-
-
-def count_events(events: list[dict[str, Any]], kind: str, cause: str | None) -> int:
-    """How many of ``events`` a claim of ``kind`` (and optional cause prefix) counts."""
-    if kind == "SQL":
-        return sum(1 for event in events if event["kind"] in _DATABASE_EVENTS)
-    if kind in _TRANSACTION:
-        return sum(1 for event in events if event["kind"] == _TRANSACTION[kind])
-    return sum(
-        1
-        for event in events
-        if event["kind"] == "sql"
-        and (kind.startswith("statement") or statement_keyword(event["statement"]) == kind)
-        and (cause is None or (event.get("cause") or "").startswith(cause))
-    )
-
-
-def check_expectations(step: dict[str, Any]) -> list[str]:
-    """Every ``Expect:`` claim of ``step`` that its events contradict, as readable messages."""
-    claims = parse_expectations(step["narrative"]) or []
-    problems = []
-    for count, kind, cause in claims:
-        actual = count_events(step["events"], kind, cause)
-        if actual != count:
-            what = "SQL (statements or transaction events)" if kind == "SQL" else kind
-            what += f" ({cause})" if cause else ""
-            problems.append(
-                f"step {step['index'] + 1} ({step['title']}): expected {count} {what}, got {actual}"
-            )
-    return problems
-
 
 # -- tracing ----------------------------------------------------------------------------------
 
@@ -323,3 +235,21 @@ def test_authoring_rules_catch_a_bad_lesson(tmp_path: Path) -> None:
     problems = "\n".join(authoring_problems(source, trace(path)))
     for broken in ("did not end well", "3 steps", "'# Title'", "has no title", "have narrative", "tagged"):
         assert broken in problems
+
+
+# -- exercises --------------------------------------------------------------------------------
+
+FIRST_WITH_EXERCISES = 3
+
+
+@lesson_params
+def test_lesson_exercises_pass_on_the_lessons_own_code(path: Path) -> None:
+    """From lesson 3 on, every lesson has an exercise with a hint, and its own code passes it."""
+    exercises = exercises_of(path.read_text(encoding="utf-8"), path.name)
+    if int(path.name[:2]) >= FIRST_WITH_EXERCISES:
+        assert exercises, "a lesson from 03 on has at least one exercise cell"
+    assert all(exercise.hint for exercise in exercises), "every exercise has a hint"
+    titles = [step["title"] for step in traced(path.name)["steps"]]
+    assert all(titles.count(exercise.title) == 1 for exercise in exercises), "exercise titles are unique"
+    report = grade(exercises, traced(path.name), file=path.name)
+    assert report.passed, report.text()

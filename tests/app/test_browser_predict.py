@@ -1,0 +1,113 @@
+"""Predict mode and an exercise in a real browser (Chromium through Playwright), keyboard only."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.app.test_browser import CHROMIUM_ARGS, WAIT_MS, _free_port, _shot, _wait_until_up
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+FIXTURES = ROOT / "tests" / "fixtures" / "predict"
+
+
+@pytest.fixture(scope="module")
+def predict_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` serving the predict fixture lesson; stopped however the tests end."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "SQLECHO_LESSONS": str(FIXTURES), "SQLECHO_POOL_SIZE": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(url, server)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _open(browser: object, url: str) -> object:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
+def test_a_prediction_answered_from_the_keyboard_reveals_the_step(browser: object, predict_url: str) -> None:
+    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=2")
+    try:
+        question = page.get_by_label("How many INSERT statements caused by flush?")
+        expect(question).to_be_visible(timeout=WAIT_MS)
+        assert page.locator(".sqe-sql").count() == 0  # the SQL stays hidden until answered
+        question.focus()  # type: ignore[attr-defined]
+        page.keyboard.type("1")  # type: ignore[attr-defined]
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        expect(page.get_by_label("How many COMMIT events?")).to_be_focused()
+        page.keyboard.type("1")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        expect(page.get_by_text("You predicted it.")).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator(".sqe-sql pre").first).to_contain_text("INSERT INTO hero")
+        expect(page.get_by_text("The commit flushed first")).to_be_visible()
+        _shot(page, "predict-answered")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_reveal_and_predict_0(browser: object, predict_url: str) -> None:
+    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=2&predict=0")
+    try:
+        expect(page.locator(".sqe-sql pre").first).to_contain_text("INSERT INTO hero", timeout=WAIT_MS)
+        assert page.get_by_role("button", name="Reveal").count() == 0
+        page.goto(f"{predict_url}/?lesson=01_predict&step=2")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Reveal").click()  # type: ignore[attr-defined]
+        expect(page.locator(".sqe-sql pre").first).to_contain_text("INSERT INTO hero", timeout=WAIT_MS)
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_an_exercise_is_checked_in_the_sandbox(browser: object, predict_url: str) -> None:
+    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=3")
+    try:
+        box = page.get_by_role("textbox", name="The cell's code")
+        expect(box).to_be_visible(timeout=WAIT_MS)
+        box.fill("heroes = session.exec(select(Hero)).all()\nagain = session.exec(select(Hero)).all()\n")
+        page.get_by_role("button", name="Check", exact=True).click()
+        expect(page.get_by_text(re.compile("select == 1:\u2060? 2 SELECTs"))).to_be_visible(timeout=WAIT_MS)
+        expect(
+            page.get_by_text(re.compile("Hint:\u2060? One SELECT of every hero is enough."))
+        ).to_be_visible()
+        box.fill("heroes = session.exec(select(Hero)).all()\nprint('heroes:', len(heroes))\n")
+        page.get_by_role("button", name="Check", exact=True).click()
+        expect(page.get_by_text("Check passed.")).to_be_visible(timeout=WAIT_MS)
+        _shot(page, "exercise-passed")
+    finally:
+        page.context.close()  # type: ignore[attr-defined]

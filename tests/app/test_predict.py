@@ -1,0 +1,148 @@
+"""Predict mode and exercises in the app, driven through AppTest (tests/fixtures/predict)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.helpers import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "predict"
+LESSON = "01_predict"
+TIMEOUT = 30
+WHAT_HAPPENED = '<div class="sqe-h">What happened'
+INSERT = '<span class="sqe-kw">INSERT</span>'
+AFTER = "The commit flushed first"
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLECHO_LESSONS", str(FIXTURES))
+    monkeypatch.setenv("SQLECHO_RUNNER", "in-process")
+    monkeypatch.delenv("SQLECHO_ALLOW_USER_CODE", raising=False)
+    monkeypatch.delenv("SQLECHO_USER_LIMITS", raising=False)
+
+
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"lesson": LESSON, **params})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(element.value for element in at.get("html"))  # type: ignore[attr-defined]
+
+
+def _text(at: AppTest) -> str:
+    return "\n".join(element.value for element in [*at.markdown, *at.success, *at.warning, *at.caption])
+
+
+def _plain(markdown: str) -> str:
+    """What the reader reads: markdown escapes and md_literal's word joiners undone."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
+def _predict_key(index: int, part: int) -> str:
+    return f"predict_{LESSON}_{index}_{part}"
+
+
+def test_a_predicted_step_hides_what_happened_until_revealed() -> None:
+    at = _app(step="2")
+    assert "Expect: 1 INSERT (flush), 1 COMMIT" in _text(at)  # the question is shown...
+    assert INSERT not in _html(at) and WHAT_HAPPENED not in _html(at)  # ...not the answer
+    assert "session.commit()" in _html(at) and "statement" not in _html(at)  # the code, not its counts
+    assert AFTER not in _text(at)
+    at.button(key=f"predict_{LESSON}_1_reveal").click().run()
+    assert INSERT in _html(at) and WHAT_HAPPENED in _html(at)
+    assert AFTER in _text(at)
+
+
+def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:
+    at = _app(step="2")
+    at.number_input(key=_predict_key(1, 0)).set_value(1)
+    at.number_input(key=_predict_key(1, 1)).set_value(2)
+    at.button[4].click().run()  # the form's submit button (after the navigator's four)
+    text = _text(at)
+    assert (
+        "Not quite" in text
+        and "You said 1: :material/check: right" in text
+        and "You said 2: :material/close: it was 1" in text
+    )
+    assert INSERT in _html(at) and AFTER in text
+    assert "Predictions: 0 of 1 right (1 answered)." in text
+
+
+def test_a_right_prediction_counts_in_the_score() -> None:
+    at = _app(step="2")
+    at.number_input(key=_predict_key(1, 0)).set_value(1)
+    at.number_input(key=_predict_key(1, 1)).set_value(1)
+    at.button[4].click().run()
+    assert "You predicted it." in _text(at) and "Predictions: 1 of 1 right" in _text(at)
+
+
+def test_next_on_an_unanswered_step_reveals_it_first() -> None:
+    at = _app(step="2")
+    at.button(key="next").click().run()
+    assert at.query_params["step"] == "2" and WHAT_HAPPENED in _html(at)
+    at.button(key="next").click().run()
+    assert at.query_params["step"] == "3"
+
+
+def test_predict_0_in_the_link_shows_everything_at_once() -> None:
+    at = _app(step="2", predict="0")
+    assert INSERT in _html(at) and AFTER in _text(at)
+    assert at.query_params == {"lesson": LESSON, "step": "2", "predict": "0"}
+    assert not at.toggle(key="w_predict").value
+
+
+def test_the_sidebar_toggle_turns_predict_mode_off_and_on() -> None:
+    at = _app(step="2")
+    at.toggle(key="w_predict").set_value(False).run()
+    assert INSERT in _html(at) and at.query_params["predict"] == "0"
+    at.toggle(key="w_predict").set_value(True).run()
+    assert INSERT not in _html(at) and "predict" not in at.query_params
+
+
+def test_presenter_mode_has_its_own_predict_switch() -> None:
+    at = _app(step="2", presenter="1")
+    assert INSERT not in _html(at)
+    at.toggle(key="w_predict_presenter").set_value(False).run()
+    assert INSERT in _html(at) and at.query_params["predict"] == "0"
+
+
+def _exercise(at: AppTest, what: str) -> str:
+    return f"exercise_{LESSON}_2_{what}"
+
+
+def test_an_exercise_check_passes_for_the_lessons_code() -> None:
+    at = _app(step="3")
+    at.button(key=_exercise(at, "check")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success and at.success[-1].value.startswith("Check passed.")
+    assert "select == 1: 1 SELECT" in _plain(at.success[-1].value)
+    assert not at.info  # no hint after a passed check
+    assert at.caption[-1].value == "Exercises passed in this lesson: 1 of 1."
+
+
+def test_an_exercise_check_fails_with_what_was_measured_and_the_hint() -> None:
+    at = _app(step="3")
+    at.text_area(key=_exercise(at, "code")).input(
+        "heroes = session.exec(select(Hero)).all()\nagain = session.exec(select(Hero)).all()\nprint('none')\n"
+    )
+    at.button(key=_exercise(at, "check")).click().run()
+    failed = _plain(at.error[-1].value)
+    assert failed.startswith("Not yet.") and ":material/close: select == 1: 2 SELECTs" in failed
+    assert ":material/close: prints 'heroes: 1': printed 'none'" in failed
+    assert "Hint: One SELECT of every hero is enough." in _plain(at.info[-1].value)
+    assert at.caption[-1].value == "Exercises passed in this lesson: 0 of 1."
+
+
+def test_exercises_are_read_only_when_user_code_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLECHO_ALLOW_USER_CODE", "0")
+    at = _app(step="3")
+    assert "Editing is turned off" in at.info[-1].value
+    assert not at.text_area
