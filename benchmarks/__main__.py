@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from .capacity import FIGURES as CAPACITY_FIGURES
+from .capacity import CapacityPlan, measure_capacity
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
 from .render import RenderPlan, measure_step_render
 from .runner import RunnerPlan, measure_first_trace
@@ -52,6 +54,7 @@ GROUPS: dict[str, list[str]] = {
     "scaling": ["steps_scaling", "steps_scaling_lines"],
     "render": ["step_render_ms_p50", "step_render_ms_p95", "step_render_growth"],
     "sessions": list(SESSION_FIGURES),
+    "capacity": list(CAPACITY_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -68,6 +71,7 @@ class Plan:
     runner: RunnerPlan = RunnerPlan()
     render: RenderPlan = RenderPlan()
     sessions: SessionsPlan = SessionsPlan()
+    capacity: CapacityPlan = CapacityPlan()
 
 
 FULL = Plan()
@@ -80,6 +84,7 @@ QUICK = Plan(
     runner=RunnerPlan(samples=8, cold_samples=2),
     render=RenderPlan(long_cells=30, rounds=2),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
+    capacity=CapacityPlan(steps=3),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -91,6 +96,7 @@ SMOKE = Plan(
     runner=RunnerPlan(samples=2, cold_samples=1),
     render=RenderPlan(short_cells=2, long_cells=6, rounds=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
+    capacity=CapacityPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -108,6 +114,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "scaling": lambda: measure_scaling(folder, plan.overhead),
         "render": lambda: measure_step_render(app, folder, plan.render),
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
+        "capacity": lambda: measure_capacity(app, folder, plan.capacity),
     }
 
 
