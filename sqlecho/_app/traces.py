@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -195,8 +195,11 @@ class TraceCache:
             store.save(source, path, options, name, transcript)
         return transcript
 
-    def warm(self, requests: Iterable[TraceRequest]) -> threading.Thread:
-        """Trace ``requests`` in a background thread, one after the other, in their order.
+    def warm(
+        self, requests: Iterable[TraceRequest], then: Callable[[], None] | None = None
+    ) -> threading.Thread:
+        """Trace ``requests`` in a background thread, one after the other, in their order, then
+        call ``then`` (in that thread).
 
         A reader who asks for one of them meanwhile waits only for that one: if it is being
         traced they share the run, if not their own request starts it at once. Failures are
@@ -211,6 +214,8 @@ class TraceCache:
                         self.trace(*request)
                     except TraceFailed as exc:
                         _log.warning("warming %s failed: %s", request[3], exc)
+                if then is not None:
+                    then()
             finally:
                 self.warmed.set()
 

@@ -12,6 +12,7 @@ from them on every run and write back through their callbacks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -132,7 +133,11 @@ def warm_lessons(kind: str, lessons_dir: str, _lessons: list[Lesson]) -> TraceCa
     """Start tracing every lesson in the background, once per server process and lessons folder
     (the first run of the lesson page calls it; later runs find it done). Returns the cache."""
     cache = trace_cache(kind)
-    cache.warm(warm_requests(_lessons))
+    # Then move what is alive (the transcripts above all: about a hundred thousand objects that
+    # live as long as the server) out of the cyclic collector's sight: a full collection walks
+    # every tracked object and holds the GIL meanwhile, a few hundred milliseconds that fell on
+    # whichever reader's step was running. They are still freed when no longer referenced.
+    cache.warm(warm_requests(_lessons), then=gc.freeze)
     return cache
 
 

@@ -154,8 +154,9 @@ def test_warming_traces_every_lesson_once(tmp_path: Path) -> None:
     runner = _Runner()
     cache = TraceCache(runner, store=_store(tmp_path))
     requests = warm_requests(discover_lessons(FIXTURES))
-    cache.warm(requests).join(60)
-    assert cache.warmed.is_set()
+    finished = threading.Event()
+    cache.warm(requests, then=finished.set).join(60)
+    assert cache.warmed.is_set() and finished.is_set()
     for request in requests:
         cache.trace(*request)
     assert len(runner.runs) == len(requests) == 3 * 3
