@@ -2,14 +2,15 @@
 
 One ``streamlit run app.py`` serves the shipped lessons (every one traced in the background
 after the first page, as in a real deployment, into a transcript folder of this run's own). Then,
-for 50, 100, 200, 400 ... readers (each level a new set of tabs; the search stops at the first
-level whose p95 misses the goal), every reader arrives at a random moment within the first
+for 50, 100, 200, 400 ... readers (each level a new set of tabs), every reader arrives at a random moment within the first
 pause, opens a lesson (reader i reads lesson i mod the number of lessons), and steps through it
 with a random 2-4 s pause before each step, as a student reading the narrative would. Only the
 steps count; opening is the arrivals' figure (``session_open_ms_p95``).
 
 The readers are websocket clients in this process (:class:`benchmarks.client.Tab`): they share
 the machine's cores with the server, and their own CPU use is reported beside the server's.
+The figure is the largest level that met the goal; the search goes on past a level that missed
+it by less than 4x (on a shared machine, one burst of other work can spoil one level's p95).
 """
 
 from __future__ import annotations
@@ -162,7 +163,9 @@ def measure_capacity(app_file: Path, folder: Path, plan: CapacityPlan) -> list[F
                 ]
                 found = asyncio.run(_level(server, tabs, plan))
                 curve.append(found)
-                if found["p95_ms"] is None or found["p95_ms"] > GOAL_MS or found["failed_readers"]:
+                # On to the next level unless this one was clearly past the goal: a level that
+                # misses by a little on a busy machine may be noise, and the curve shows it.
+                if found["p95_ms"] is None or found["p95_ms"] > 4 * GOAL_MS or found["failed_readers"]:
                     break
     except ServerFailed as exc:
         return unavailable(FIGURES, str(exc))

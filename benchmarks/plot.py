@@ -44,12 +44,14 @@ def plot_capacity(report: dict[str, Any], out: Path) -> None:
                 fontsize=7,
             )
     axes.set_xscale("log", base=2)
+    axes.margins(x=0.2)  # room for the notes beside the last point
     axes.set_xticks(readers, [str(count) for count in readers])
     axes.set_xlabel("concurrent readers (2-4 s pauses, every lesson)")
     axes.set_ylabel("step latency (ms)")
     machine = report["machine"]
+    load = f"{machine['load'][0]:g}" + (f"-{machine['load_end'][0]:g}" if machine.get("load_end") else "")
     axes.set_title(
-        f"One app server, {machine['cpus']} cores, load {machine['load'][0]:g}: "
+        f"One app server, {machine['cpus']} cores, load average {load}: "
         f"{figure['value']} readers within 250 ms p95",
         fontsize=9,
     )
