@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from .capacity import FIGURES as CAPACITY_FIGURES
+from .capacity import CapacityPlan, measure_capacity
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
@@ -55,6 +57,7 @@ GROUPS: dict[str, list[str]] = {
     "render": ["step_render_ms_p50", "step_render_ms_p95", "step_render_growth"],
     "export": list(EXPORT_FIGURES),
     "sessions": list(SESSION_FIGURES),
+    "capacity": list(CAPACITY_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -72,6 +75,7 @@ class Plan:
     render: RenderPlan = RenderPlan()
     export: ExportPlan = ExportPlan()
     sessions: SessionsPlan = SessionsPlan()
+    capacity: CapacityPlan = CapacityPlan()
 
 
 FULL = Plan()
@@ -85,6 +89,7 @@ QUICK = Plan(
     render=RenderPlan(long_cells=30, rounds=2),
     export=ExportPlan(loads=8),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
+    capacity=CapacityPlan(steps=3),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -97,6 +102,7 @@ SMOKE = Plan(
     render=RenderPlan(short_cells=2, long_cells=6, rounds=1),
     export=ExportPlan(lessons=2, loads=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
+    capacity=CapacityPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -115,6 +121,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "render": lambda: measure_step_render(app, folder, plan.render),
         "export": lambda: measure_export(folder, plan.export),
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
+        "capacity": lambda: measure_capacity(app, folder, plan.capacity),
     }
 
 

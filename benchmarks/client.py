@@ -50,7 +50,8 @@ class Tab:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         request = BackMsg()
-        request.rerun_script.query_string = f"lesson={self.stem}&step={step}"
+        # Predict mode off: every step is drawn whole, the heaviest case (and the same for all).
+        request.rerun_script.query_string = f"lesson={self.stem}&step={step}&predict=0"
         # The page the server last ran (from its new_session message), as a browser sends it.
         request.rerun_script.page_script_hash = self._page
         request.rerun_script.widget_states.SetInParent()

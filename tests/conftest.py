@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,32 @@ def run_cgroup(bwrap: str) -> None:
 
     support = cgroup_support()
     _require(bool(support.version), f"no control group per run here: {support.why}")
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """Path of Debian's nginx; skips the test where it is not installed."""
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    _require(path is not None, "nginx not found (apt-get install nginx)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def transcript_cache_dir() -> Iterator[Path]:
+    """The app servers and pages of this test run keep lesson transcripts in a folder of their
+    own (``SQLECHO_CACHE_DIR``, inherited by the servers the tests start), never in the user's."""
+    folder = Path(tempfile.mkdtemp(prefix="sqlecho-cache-"))
+    previous = os.environ.get("SQLECHO_CACHE_DIR")
+    os.environ["SQLECHO_CACHE_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop("SQLECHO_CACHE_DIR", None)
+        else:
+            os.environ["SQLECHO_CACHE_DIR"] = previous
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

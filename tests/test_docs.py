@@ -23,7 +23,7 @@ def test_readme_has_the_two_setup_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     _, tests = _commands()
     assert tests in CI.splitlines()
-    assert "apt-get install -y chromium bubblewrap" in CI
+    assert "apt-get install -y chromium bubblewrap nginx" in CI
 
 
 def test_readme_links_point_to_files() -> None:

@@ -8,6 +8,7 @@
 ``SQLECHO_USER_LIMITS``        Limits for pasted programs, e.g. ``wall_time=5,cpu_time=3,memory=256M``
                                (names: the fields of :class:`sqlecho._sandbox.limits.Limits`).
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
+``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
 =============================  ===================================================================
 
 A value that cannot be read is ignored, with a message the app shows, never a traceback.

@@ -16,7 +16,7 @@ from .config import AppConfig
 from .exercise import exercise_panel
 from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
-from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
+from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style, warm_lessons
 
 __all__ = ["lesson_page"]
 
@@ -109,6 +109,12 @@ def lesson_page(config: AppConfig) -> None:
     if not lessons:
         st.info(f"No lessons yet: add `NN_topic.py` files to `{config.lessons_dir}`.")
         return
+    kind = runner_for(config, trusted=True)[1]
+    if kind == "sandbox":
+        # Every lesson, traced in the background while this reader reads (or read from disk).
+        # Not in-process: there a trace holds the whole process (its stdout, its working folder),
+        # and that runner is for one person on their own machine, not a class arriving at once.
+        warm_lessons(kind, str(config.lessons_dir), lessons)
     stems = [lesson.stem for lesson in lessons]
     problems = _read_address(stems)
     if state.get(keys.LESSON) not in stems:

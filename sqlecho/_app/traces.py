@@ -9,15 +9,21 @@ What is kept is capped by memory, not by count: a pasted program decides how big
 is (up to the runner's limits), so each trace is weighed (:func:`transcript_bytes`), the least
 recently used go first beyond the budget, and one that would take more than a quarter of the
 budget is returned but not kept.
+
+Lessons also outlive the process: with a :class:`~sqlecho._app.store.TranscriptStore`, a trace
+is first looked for on disk (where a restart or another replica left it) and a new one is kept
+there, and :meth:`TraceCache.warm` traces a list of programs in the background, one at a time,
+so that the first readers of a class find them ready.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -27,8 +33,14 @@ from .._render.step import StepHTML, Traced, draw_step
 from .._trace.options import Runner, TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
 from .config import cache_bytes
+from .store import TranscriptStore
 
-__all__ = ["TraceCache", "TraceFailed", "Traced", "render_step", "transcript_bytes"]
+__all__ = ["TraceCache", "TraceFailed", "TraceRequest", "Traced", "render_step", "transcript_bytes"]
+
+_log = logging.getLogger(__name__)
+
+TraceRequest = tuple[str, Path, TraceOptions, str]
+"""What :meth:`TraceCache.trace` needs for a lesson: source, path, options, name."""
 
 
 class TraceFailed(Exception):
@@ -75,13 +87,26 @@ class TraceCache:
         max_bytes: memory for the kept transcripts (:func:`transcript_bytes`); one bigger than a
             quarter of it is not kept.
         pool: passed to the runner (a pool of warm worker processes, when it has one).
+        store: transcripts on disk, read before a program is traced and written after (only
+            runs with the default limits that ended normally; never private programs).
     """
 
     def __init__(
-        self, runner: Runner, *, maxsize: int = 48, max_bytes: int = 64 * 1024**2, pool: Any = None
+        self,
+        runner: Runner,
+        *,
+        maxsize: int = 48,
+        max_bytes: int = 64 * 1024**2,
+        pool: Any = None,
+        store: TranscriptStore | None = None,
     ) -> None:
         self.runner = runner
         self.pool = pool
+        self.store = store
+        self.stored = 0
+        """Traces read from the store rather than run."""
+        self.warmed = threading.Event()
+        """Set when the last :meth:`warm` has gone through its list."""
         self.maxsize = maxsize
         self.max_bytes = max_bytes
         self.bytes = 0
@@ -132,9 +157,7 @@ class TraceCache:
         if not owner:
             return future.result()
         try:
-            transcript = self.runner(
-                source, path, options, name, limits=limits, pool=self.pool, private=private
-            )
+            transcript = self._run(source, path, options, name, limits, private)
             traced = Traced(key, source, transcript, size=transcript_bytes(transcript))
             try:
                 traced.counts = statement_counts(transcript["steps"])
@@ -156,6 +179,49 @@ class TraceCache:
                 self.bytes -= self._done.popitem(last=False)[1].size
         future.set_result(traced)
         return traced
+
+    def _run(
+        self, source: str, path: Path, options: TraceOptions, name: str, limits: Any, private: bool
+    ) -> dict[str, Any]:
+        """The transcript from the store if it has it, else from the runner (then stored)."""
+        store = self.store if limits is None and not private else None
+        if store is not None and (transcript := store.load(source, path, options, name)) is not None:
+            self.stored += 1
+            return transcript
+        transcript = self.runner(source, path, options, name, limits=limits, pool=self.pool, private=private)
+        # Only a run that ended as the program meant: a limit hit on a busy machine or a worker
+        # that crashed says nothing about the next run.
+        if store is not None and transcript.get("status") == "ok" and "internal_errors" not in transcript:
+            store.save(source, path, options, name, transcript)
+        return transcript
+
+    def warm(
+        self, requests: Iterable[TraceRequest], then: Callable[[], None] | None = None
+    ) -> threading.Thread:
+        """Trace ``requests`` in a background thread, one after the other, in their order, then
+        call ``then`` (in that thread).
+
+        A reader who asks for one of them meanwhile waits only for that one: if it is being
+        traced they share the run, if not their own request starts it at once. Failures are
+        logged; the reader who asks again sees them.
+        """
+        self.warmed.clear()
+
+        def run() -> None:
+            try:
+                for request in requests:
+                    try:
+                        self.trace(*request)
+                    except TraceFailed as exc:
+                        _log.warning("warming %s failed: %s", request[3], exc)
+                if then is not None:
+                    then()
+            finally:
+                self.warmed.set()
+
+        thread = threading.Thread(target=run, name="sqlecho-warm", daemon=True)
+        thread.start()
+        return thread
 
     def diff(self, a: Traced, b: Traced) -> TranscriptDiff:
         """The step-by-step comparison of two traces, computed once per pair."""

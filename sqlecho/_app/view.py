@@ -12,6 +12,7 @@ from them on every run and write back through their callbacks.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -31,7 +32,9 @@ from .._trace.options import Runner
 from .._trace.tracer import in_process
 from . import keys
 from .config import AppConfig, cache_bytes
-from .traces import TraceCache, Traced, render_step
+from .lessons import Lesson, Switches
+from .store import TranscriptStore, cache_dir
+from .traces import TraceCache, Traced, TraceRequest, render_step
 
 __all__ = [
     "config_for",
@@ -42,6 +45,7 @@ __all__ = [
     "trace_cache",
     "unless_malformed",
     "use_style",
+    "warm_lessons",
 ]
 
 _log = logging.getLogger(__name__)
@@ -93,15 +97,48 @@ _SHARE = {"lessons": 0.25, "your code": 0.5}
 
 @st.cache_resource(show_spinner=False)
 def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
-    """The cache for one runner kind and purpose, shared by every session of this server process."""
+    """The cache for one runner kind and purpose, shared by every session of this server process.
+
+    The lessons' cache keeps its transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts
+    and the other replicas; pasted programs are never written anywhere.
+    """
     budget = int(cache_bytes(os.environ)[0] * _SHARE[purpose])
+    folder = cache_dir(os.environ) if purpose == "lessons" else None
+    store = TranscriptStore(folder, kind) if folder is not None else None
     if kind != "sandbox":
-        return TraceCache(in_process, maxsize=_KEPT[purpose], max_bytes=budget)
+        return TraceCache(in_process, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     try:
         pool = default_pool()
     except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
         pool = None
-    return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool)
+    return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
+
+
+WARMED_SWITCHES = (Switches(), Switches(expire_on_commit=False), Switches(autoflush=False))
+"""The runs the lesson page offers with one click: as written, and each teacher switch alone."""
+
+
+def warm_requests(lessons: list[Lesson]) -> list[TraceRequest]:
+    """Every lesson as written first (what every reader opens), then with each switch."""
+    return [
+        (lesson.source, lesson.path, switches.trace_options(), lesson.path.name)
+        for switches in WARMED_SWITCHES
+        for lesson in lessons
+        if lesson.source is not None
+    ]
+
+
+@st.cache_resource(show_spinner=False)
+def warm_lessons(kind: str, lessons_dir: str, _lessons: list[Lesson]) -> TraceCache:
+    """Start tracing every lesson in the background, once per server process and lessons folder
+    (the first run of the lesson page calls it; later runs find it done). Returns the cache."""
+    cache = trace_cache(kind)
+    # Then move what is alive (the transcripts above all: about a hundred thousand objects that
+    # live as long as the server) out of the cyclic collector's sight: a full collection walks
+    # every tracked object and holds the GIL meanwhile, a few hundred milliseconds that fell on
+    # whichever reader's step was running. They are still freed when no longer referenced.
+    cache.warm(warm_requests(_lessons), then=gc.freeze)
+    return cache
 
 
 @contextlib.contextmanager

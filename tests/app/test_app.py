@@ -401,6 +401,7 @@ def test_a_malformed_transcript_is_one_plain_message(
     from sqlecho._app import view as _app_view
 
     monkeypatch.setattr(_app_view, "in_process", lambda *_, **__: transcript)
+    monkeypatch.setenv("SQLECHO_CACHE_DIR", "off")  # else the lesson comes from an earlier test's file
     # Steps drawn by earlier tests are kept by program text: draw these afresh.
     monkeypatch.setattr(_traces, "_RENDERED", OrderedDict())
     monkeypatch.setattr(_traces, "_rendered_bytes", 0)

@@ -137,3 +137,45 @@ def test_generated_programs_have_the_shape_the_figures_assume(tmp_path: Path) ->
     kinds = {e.get("cause", "") for s in reference["steps"] for e in s["events"] if e["kind"] == "sql"}
     assert reference["status"] == "ok"
     assert any(kind.startswith("lazy load") for kind in kinds), kinds
+
+
+def _capacity_report(curve: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "machine": {"cpus": 2, "load": [1.0, 1.0, 1.0]},
+        "figures": {"readers_at_250ms_p95": {"value": 100, "details": {"goal_ms": 250.0, "curve": curve}}},
+    }
+
+
+def test_the_capacity_curve_is_drawn_as_a_png(tmp_path: Path) -> None:
+    from benchmarks.plot import main
+
+    level = {"p50_ms": 30.0, "p95_ms": 120.0, "server_cpu_cores": 0.8, "server_rss_mib": 300.0}
+    curve = [{"readers": 50, **level}, {"readers": 100, **level, "p95_ms": 400.0}]
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(_capacity_report(curve)))
+    assert main([str(report), str(tmp_path / "curve.png")]) == 0
+    assert (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_report_without_a_curve_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.plot import main
+
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(_capacity_report([])))
+    assert main([str(report), str(tmp_path / "curve.png")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main([]) == 2
+
+
+def test_capacity_reads_lesson_lengths_from_stored_transcripts(tmp_path: Path) -> None:
+    from benchmarks.capacity import lesson_steps, wait_for_files
+
+    plain = {"source": "01_a.py", "options": {"expire_on_commit": None, "autoflush": None}, "steps": [{}, {}]}
+    switched = {**plain, "options": {"expire_on_commit": False, "autoflush": None}, "steps": [{}]}
+    (tmp_path / "1.json").write_text(json.dumps({"transcript": plain}))
+    (tmp_path / "2.json").write_text(json.dumps({"transcript": switched}))
+    (tmp_path / "3.json").write_text("cut sho")
+    assert lesson_steps(tmp_path) == {"01_a": 2}
+    assert wait_for_files(tmp_path, 3, timeout=5) is not None
+    assert wait_for_files(tmp_path, 4, timeout=5, settle=0.5) is not None  # no new file: settled
+    assert wait_for_files(tmp_path / "none", 1, timeout=0.5) is None
