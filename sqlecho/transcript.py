@@ -15,6 +15,7 @@ __all__ = [
     "Event",
     "EventKind",
     "Mode",
+    "NamedSessionRecord",
     "ObjectRecord",
     "ObjectStateName",
     "SessionRecord",
@@ -85,6 +86,7 @@ ObjectRecord = TypedDict(
         "values": dict[str, Any],
         "expired": list[str],
         "unloaded": NotRequired[list[str]],
+        "session": NotRequired[str | None],
     },
 )
 """An ORM object after a step (the functional form: ``class`` is a keyword)."""
@@ -97,6 +99,13 @@ class SessionRecord(TypedDict):
     dirty: list[str]
     deleted: list[str]
     identity_map: list[str]
+
+
+class NamedSessionRecord(SessionRecord):
+    """One of the step's sessions: named by the program's variable (else its label)."""
+
+    name: str
+    label: str
 
 
 class TableRecord(TypedDict):
@@ -117,6 +126,8 @@ class Step(TypedDict):
     events: list[Event]
     objects: list[ObjectRecord]
     session: SessionRecord | None
+    sessions: NotRequired[list[NamedSessionRecord]]
+    variables: NotRequired[dict[str, str]]
     tables: dict[str, TableRecord]
     error: ErrorRecord | None
     notes: NotRequired[list[str]]

@@ -55,13 +55,33 @@ _STATUSES = ("ok", "error", "limit")
 _MODES = ("cells", "lines")
 _LIMIT_NAMES = frozenset(item.name for item in dataclasses.fields(Limits))
 
-_STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error")
+_STEP_REQUIRED = (
+    "index",
+    "title",
+    "narrative",
+    "lines",
+    "events",
+    "objects",
+    "session",
+    "sessions",
+    "variables",
+    "tables",
+    "error",
+)
 _STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes"})
 _STEP_USUAL = frozenset(_STEP_REQUIRED)
-_OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded")
+_OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded", "session")
 _OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
 _SESSION_KEYS = ("new", "dirty", "deleted", "identity_map")
 _SESSION_KEY_SET = frozenset(_SESSION_KEYS)
+_NAMED_SESSION_KEYS = ("name", "label", *_SESSION_KEYS)
+_NAMED_SESSION_KEY_SET = frozenset(_NAMED_SESSION_KEYS)
+MAX_SESSIONS_PER_STEP = 1000
+"""Sessions one step can list (a program that opens more in one step is not one to read)."""
+MAX_VARIABLES_PER_STEP = 20
+"""Plain values one step shows (the tracer's cap)."""
+MAX_VARIABLE_REPR = 64
+"""Characters of one value's short repr (the tracer cuts at about 45)."""
 _ERROR_REQUIRED = ("type", "message", "line", "expected")
 _ERROR_KEYS = frozenset({*_ERROR_REQUIRED, "code", "limit", "caught"})
 _TABLE_KEYS = frozenset({"columns", "rows", "total_rows"})
@@ -154,6 +174,7 @@ class Budget:
     _last_objects: list[Any] = field(default_factory=list, init=False, repr=False)
     _last_tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _last_session: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _last_sessions: list[Any] = field(default_factory=list, init=False, repr=False)
     """The objects, tables and session of the last accepted step. Most records come again unchanged in the
     next step, and one equal (as JSON values) to an accepted record is valid too: comparing them
     (in C) is much cheaper than checking them again."""
@@ -393,6 +414,7 @@ def check_step(value: object, *, index: int, source_lines: int, budget: Budget) 
     budget._last_objects = value["objects"]
     budget._last_tables = value["tables"]
     budget._last_session = value["session"]
+    budget._last_sessions = value["sessions"]
     return value
 
 
@@ -415,6 +437,8 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
     _events(step["events"], index, source_lines, budget)
     _objects(step["objects"], index, budget)
     _session(step["session"], budget)
+    _sessions(step["sessions"], budget)
+    _variables(step["variables"], budget)
     _tables(step["tables"], index, budget)
     if step["error"] is not None:
         try:
@@ -570,6 +594,9 @@ def _object(record: object, budget: Budget) -> None:
         _str(name, "class", budget)
     if type(state) is not str or state not in _STATES:
         raise _bad("state", state, "an object state")
+    session = record["session"]
+    if session is not None and (type(session) is not str or len(session) > longest):
+        raise _bad("session", session, "a session name or null")
     for key in ("names", "expired", "unloaded"):
         names = record[key]
         if type(names) is not list or names:
@@ -607,6 +634,34 @@ def _session(session: object, budget: Budget) -> None:
         labels = session[key]
         if type(labels) is not list or labels:
             _str_list(labels, f"session.{key}", budget)
+
+
+def _sessions(sessions: object, budget: Budget) -> None:
+    if type(sessions) is not list:
+        raise _bad("sessions", sessions, "a list")
+    if sessions == budget._last_sessions:
+        return
+    if len(sessions) > MAX_SESSIONS_PER_STEP:
+        raise _bad("sessions", sessions, f"at most {MAX_SESSIONS_PER_STEP} sessions")
+    for position, session in enumerate(sessions):
+        path = f"sessions[{position}]"
+        session = _dict(session, path, "an object")
+        if session.keys() != _NAMED_SESSION_KEY_SET:
+            _keys_at(session, _NAMED_SESSION_KEYS, _NAMED_SESSION_KEY_SET, path)
+        for key in ("name", "label"):
+            _str(session[key], f"{path}.{key}", budget)
+        for key in _SESSION_KEYS:
+            _str_list(session[key], f"{path}.{key}", budget)
+
+
+def _variables(variables: object, budget: Budget) -> None:
+    variables = _dict(variables, "variables", "an object")
+    if len(variables) > MAX_VARIABLES_PER_STEP:
+        raise _bad("variables", variables, f"at most {MAX_VARIABLES_PER_STEP} values")
+    for name, text in variables.items():
+        _str(name, "variables", budget)
+        if type(text) is not str or len(text) > MAX_VARIABLE_REPR:
+            raise _bad(f"variables.{name}", text, f"a short text (at most {MAX_VARIABLE_REPR} characters)")
 
 
 def _tables(tables: object, index: int, budget: Budget) -> None:
