@@ -7,6 +7,10 @@ reader moves, so that the address bar always links to exactly what is on screen.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+
 import streamlit as st
 
 from .._render.explain import describe_truncation
@@ -17,7 +21,7 @@ from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params
 from .traces import Traced, TraceFailed
 from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
 
-__all__ = ["lesson_page"]
+__all__ = ["lesson_page", "numbered"]
 
 _SWITCHES = ("expire_on_commit", "autoflush", "presenter")
 _LABELS = {"expire_on_commit": "expire_on_commit", "autoflush": "autoflush", "presenter": "Presenter mode"}
@@ -55,6 +59,32 @@ def _lesson_changed() -> None:
     st.session_state[keys.step(keys.LESSON_STEPS)] = 1
 
 
+def _open_lesson(stem: str) -> None:
+    """The last step's "Next lesson": the next lesson, at its first step."""
+    st.session_state[keys.LESSON] = stem
+    st.session_state[keys.step(keys.LESSON_STEPS)] = 1
+
+
+def numbered(lessons: list[Lesson]) -> dict[str, str]:
+    """Each lesson's title as the sidebar lists it: with its number (``19. Stale data``), the
+    number the lessons' own text uses (the file's leading digits, else its place in the list)."""
+    out = {}
+    for place, lesson in enumerate(lessons, 1):
+        digits = re.match(r"\d+", lesson.stem)
+        out[lesson.stem] = f"{int(digits[0]) if digits else place}. {lesson.title}"
+    return out
+
+
+def _onward(lessons: list[Lesson], stem: str) -> tuple[str, Callable[[], None]] | None:
+    """The label and action of the last step's Next: the lesson after ``stem``, if any."""
+    stems = [lesson.stem for lesson in lessons]
+    at = stems.index(stem)
+    if at + 1 >= len(stems):
+        return None
+    following = stems[at + 1]
+    return f"Next lesson: {numbered(lessons)[following]}", functools.partial(_open_lesson, following)
+
+
 def _switch_flipped(name: str) -> None:
     st.session_state[keys.switch(name)] = st.session_state[keys.switch_widget(name)]
 
@@ -62,7 +92,7 @@ def _switch_flipped(name: str) -> None:
 def _sidebar(lessons: list[Lesson]) -> Switches:
     """The lesson list and the teacher's switches; returns the switches."""
     state = st.session_state
-    titles = {lesson.stem: lesson.title for lesson in lessons}
+    titles = numbered(lessons)
     state[keys.LESSON_WIDGET] = state[keys.LESSON]
     st.sidebar.radio(
         "Lessons",
@@ -146,7 +176,8 @@ def lesson_page(config: AppConfig) -> None:
         if not steps:
             st.info("This lesson has no code to run.")
             return
-        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS) - 1
+        onward = _onward(lessons, lesson.stem)
+        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS, onward=onward) - 1
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
