@@ -77,8 +77,16 @@ def render_code(
     start, stop = (
         (1, len(highlighted)) if whole else (max(1, first - context), min(len(highlighted), last + context))
     )
+    shown = list(range(start, stop + 1))
+    if isinstance(error_line, int) and 1 <= error_line <= len(highlighted) and error_line not in shown:
+        # The error was raised outside the step's lines (in a with block that the step leaves, or
+        # in a function): its line is shown too, so the red line is the one that raised.
+        around = range(max(1, error_line - 1), min(len(highlighted), error_line + 1) + 1)
+        shown = sorted({*shown, *around})
     rows = []
-    for number in range(start, stop + 1):
+    for position, number in enumerate(shown):
+        if position and number != shown[position - 1] + 1:
+            rows.append('<div class="sqe-line sqe-gap"><span class="sqe-ln">⋯</span></div>')
         classes = ["sqe-line"]
         if first <= number <= last:
             classes.append("sqe-current")

@@ -313,3 +313,14 @@ def test_the_rollback_of_closing_a_session_is_calm_and_says_why() -> None:
     failed = closing | {"error": {"type": "IntegrityError", "message": "", "line": 2, "expected": False}}
     assert "sqe-tx-calm" not in render_events(failed, source=source)
     assert "sqe-tx-calm" not in render_events(closing)  # without the source, no guess
+
+
+def test_an_error_raised_outside_the_steps_lines_shows_and_marks_its_own_line() -> None:
+    lines = [f"line_{number} = {number}" for number in range(1, 21)]
+    error = {"type": "ValueError", "message": "boom", "line": 17, "expected": False}
+    step = {"lines": [12, 12], "events": [], "error": error}  # leaving a with block that raised
+    html = render_code(highlight_python_lines("\n".join(lines)), step, Counter(), context=1)
+    numbers = re.findall(r'class="sqe-ln">([^<]+)<', html)
+    assert numbers == ["11", "12", "13", "⋯", "16", "17", "18"]
+    assert re.findall(r'sqe-error-line"><span class="sqe-ln">(\d+)<', html) == ["17"]
+    assert re.findall(r'sqe-current"><span class="sqe-ln">(\d+)<', html) == ["12"]
