@@ -16,6 +16,7 @@ __all__ = [
     "EventKind",
     "ExerciseRecord",
     "Mode",
+    "NamedSessionRecord",
     "ObjectRecord",
     "ObjectStateName",
     "SessionRecord",
@@ -93,6 +94,7 @@ ObjectRecord = TypedDict(
         "values": dict[str, Any],
         "expired": list[str],
         "unloaded": NotRequired[list[str]],
+        "session": NotRequired[str | None],
     },
 )
 """An ORM object after a step (the functional form: ``class`` is a keyword)."""
@@ -105,6 +107,13 @@ class SessionRecord(TypedDict):
     dirty: list[str]
     deleted: list[str]
     identity_map: list[str]
+
+
+class NamedSessionRecord(SessionRecord):
+    """One of the step's sessions: named by the program's variable (else its label)."""
+
+    name: str
+    label: str
 
 
 class TableRecord(TypedDict):
@@ -132,6 +141,8 @@ class Step(TypedDict):
     events: list[Event]
     objects: list[ObjectRecord]
     session: SessionRecord | None
+    sessions: NotRequired[list[NamedSessionRecord]]
+    variables: NotRequired[dict[str, str]]
     tables: dict[str, TableRecord]
     error: ErrorRecord | None
     notes: NotRequired[list[str]]

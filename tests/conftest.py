@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CHROMIUM
+from tests.helpers import AXE, CHROMIUM
 
 
 def _require(available: bool, reason: str) -> None:
@@ -27,6 +27,15 @@ def chromium() -> str:
     """Path of Debian's Chromium for Playwright; skips the test where it is not installed."""
     _require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> str:
+    """The text of axe-core's axe.min.js; skips the test where it is not installed."""
+    _require(
+        AXE.exists(), f"axe-core not found at {AXE} (see .ci/run: npm install --prefix tests/.axe axe-core)"
+    )
+    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ def test_readme_has_the_two_setup_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     _, tests = _commands()
     assert tests in CI.splitlines()
-    assert "apt-get install -y chromium bubblewrap nginx" in CI
+    # The system tools the browser, sandbox and replica tests need, and the accessibility checker.
+    assert 'packages="chromium bubblewrap nginx"' in CI and "apt-get install -y $packages" in CI
+    assert "npm install --prefix tests/.axe" in CI and "axe-core@" in CI
 
 
 def test_readme_links_point_to_files() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ADDRESS",
     "CONFIG",
+    "DATABASE_WIDGET",
     "FROM_LESSON_BUTTON",
     "GOTO_ERROR_BUTTON",
     "LEAVE_PRESENTER_BUTTON",
@@ -33,6 +34,7 @@ __all__ = [
     "predict_form",
     "nav_button",
     "step",
+    "step_bar",
     "step_widget",
     "switch",
     "switch_widget",
@@ -97,6 +99,12 @@ def step_widget(prefix: str) -> str:
     return f"{prefix}w_step"
 
 
+def step_bar(prefix: str) -> str:
+    """A navigator's container (its CSS class is ``st-key-<this>``: the page's style and keyboard
+    script find the bar by it)."""
+    return f"{prefix}stepbar"
+
+
 def nav_button(prefix: str, which: str) -> str:
     """A navigator's ``first``, ``prev``, ``next`` or ``last`` button."""
     return f"{prefix}{which}"
@@ -104,6 +112,8 @@ def nav_button(prefix: str, which: str) -> str:
 
 WHOLE_PROGRAM_WIDGET = "w_whole"
 """The "Whole program" expander."""
+DATABASE_WIDGET = "w_database"
+"""The "Database: committed rows" expander below the objects."""
 
 # The "Your code" page.
 USER_CODE = "user_code"

@@ -7,6 +7,10 @@ reader moves, so that the address bar always links to exactly what is on screen.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+
 import streamlit as st
 
 from .._render.explain import describe_truncation
@@ -18,7 +22,7 @@ from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params
 from .traces import Traced, TraceFailed
 from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style, warm_lessons
 
-__all__ = ["lesson_page"]
+__all__ = ["lesson_page", "numbered"]
 
 _SWITCHES = ("expire_on_commit", "autoflush", "presenter", "predict")
 _LABELS = {
@@ -62,6 +66,32 @@ def _lesson_changed() -> None:
     st.session_state[keys.step(keys.LESSON_STEPS)] = 1
 
 
+def _open_lesson(stem: str) -> None:
+    """The last step's "Next lesson": the next lesson, at its first step."""
+    st.session_state[keys.LESSON] = stem
+    st.session_state[keys.step(keys.LESSON_STEPS)] = 1
+
+
+def numbered(lessons: list[Lesson]) -> dict[str, str]:
+    """Each lesson's title as the sidebar lists it: with its number (``19. Stale data``), the
+    number the lessons' own text uses (the file's leading digits, else its place in the list)."""
+    out = {}
+    for place, lesson in enumerate(lessons, 1):
+        digits = re.match(r"\d+", lesson.stem)
+        out[lesson.stem] = f"{int(digits[0]) if digits else place}. {lesson.title}"
+    return out
+
+
+def _onward(lessons: list[Lesson], stem: str) -> tuple[str, Callable[[], None]] | None:
+    """The label and action of the last step's Next: the lesson after ``stem``, if any."""
+    stems = [lesson.stem for lesson in lessons]
+    at = stems.index(stem)
+    if at + 1 >= len(stems):
+        return None
+    following = stems[at + 1]
+    return f"Next lesson: {numbered(lessons)[following]}", functools.partial(_open_lesson, following)
+
+
 def _switch_flipped(name: str) -> None:
     st.session_state[keys.switch(name)] = st.session_state[keys.switch_widget(name)]
 
@@ -69,7 +99,7 @@ def _switch_flipped(name: str) -> None:
 def _sidebar(lessons: list[Lesson]) -> Switches:
     """The lesson list and the teacher's switches; returns the switches."""
     state = st.session_state
-    titles = {lesson.stem: lesson.title for lesson in lessons}
+    titles = numbered(lessons)
     state[keys.LESSON_WIDGET] = state[keys.LESSON]
     st.sidebar.radio(
         "Lessons",
@@ -167,7 +197,10 @@ def lesson_page(config: AppConfig) -> None:
             st.info("This lesson has no code to run.")
             return
         hold = predict.hold_unanswered(lesson.stem, steps) if switches.predict else None
-        index = navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold) - 1
+        onward = _onward(lessons, lesson.stem)
+        index = (
+            navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
+        )
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))

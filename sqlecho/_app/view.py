@@ -32,6 +32,7 @@ from .._trace.options import Runner
 from .._trace.tracer import in_process
 from . import keys
 from .config import AppConfig, cache_bytes
+from .keyboard import use_keyboard
 from .lessons import Lesson, Switches
 from .store import TranscriptStore, cache_dir
 from .traces import TraceCache, Traced, TraceRequest, render_step
@@ -180,79 +181,111 @@ def navigator(
     *,
     shortcuts: bool = True,
     hold: Callable[[int], bool] | None = None,
+    onward: tuple[str, Callable[[], None]] | None = None,
 ) -> int:
-    """First/previous/next/last buttons, "Step N of M" and a slider; returns the 1-based step.
+    """The step bar: Previous/Next, "Step N of M" and the title, First/Last, and a slider;
+    returns the 1-based step. It sticks to the top of the page (to the bottom on a phone).
 
     Args:
         titles: the title of each step (None for untitled steps); one entry per step.
         prefix: session-state prefix of this navigator (each page has its own).
-        shortcuts: arrow keys, Home and End move between steps.
+        shortcuts: arrow keys, Home and End move between steps (:mod:`sqlecho._app.keyboard`),
+            wherever focus is except in a text field.
         hold: called with the 0-based index of the step on screen when Next is pressed; True keeps the reader
             there (predict mode reveals an unanswered step first).
+        onward: a label and a callback for the last step's Next ("Next lesson"), so that the
+            last step is not a dead end.
     """
     count = len(titles)
     key = keys.step(prefix)
     step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
     st.session_state[key] = step
-    shortcut_of: dict[str, str | None] = {"first": "Home", "prev": "Left", "next": "Right", "last": "End"}
-    if not shortcuts:
-        shortcut_of = dict.fromkeys(shortcut_of)
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.button(
-            "First",
-            icon=":material/first_page:",
-            key=keys.nav_button(prefix, "first"),
-            on_click=_go,
-            args=(key, 1),
-            disabled=step <= 1,
-            shortcut=shortcut_of["first"],
-        )
-        st.button(
-            "Previous",
-            icon=":material/chevron_left:",
-            key=keys.nav_button(prefix, "prev"),
-            on_click=_go,
-            args=(key, step - 1),
-            disabled=step <= 1,
-            shortcut=shortcut_of["prev"],
-        )
-        st.button(
-            "Next",
-            icon=":material/chevron_right:",
-            icon_position="right",
-            key=keys.nav_button(prefix, "next"),
-            on_click=_next,
-            args=(key, step + 1, hold),
-            disabled=step >= count,
-            shortcut=shortcut_of["next"],
-            type="primary",
-        )
-        st.button(
-            "Last",
-            icon=":material/last_page:",
-            icon_position="right",
-            key=keys.nav_button(prefix, "last"),
-            on_click=_go,
-            args=(key, count),
-            disabled=step >= count,
-            shortcut=shortcut_of["last"],
-        )
-        title = titles[step - 1] if titles else None
-        # A pasted program's cell titles are markdown, like its narratives: without images.
-        label = f"**Step {step} of {count}**" + (f" · {md_no_remote_images(str(title))}" if title else "")
-        st.markdown(label, width="content")
-    if count > 1:
-        st.session_state[keys.step_widget(prefix)] = step
-        st.slider(
-            "Step",
-            1,
-            count,
-            key=keys.step_widget(prefix),
-            on_change=_from_widget,
-            args=(key, keys.step_widget(prefix)),
-            label_visibility="collapsed",
-        )
+    if shortcuts:
+        use_keyboard()
+    with st.container(key=keys.step_bar(prefix), gap="small"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.button(
+                "Previous",
+                icon=":material/chevron_left:",
+                key=keys.nav_button(prefix, "prev"),
+                on_click=_go,
+                args=(key, step - 1),
+                disabled=step <= 1,
+                help="Left arrow" if shortcuts else None,
+            )
+            at_end = step >= count
+            if at_end and onward is not None:
+                st.button(
+                    onward[0],
+                    icon=":material/skip_next:",
+                    icon_position="right",
+                    key=keys.nav_button(prefix, "next"),
+                    on_click=onward[1],
+                    type="primary",
+                    help="Right arrow" if shortcuts else None,
+                )
+            else:
+                st.button(
+                    "Next",
+                    icon=":material/chevron_right:",
+                    icon_position="right",
+                    key=keys.nav_button(prefix, "next"),
+                    on_click=_next,
+                    args=(key, step + 1, hold),
+                    disabled=at_end,
+                    type="primary",
+                    help="Right arrow" if shortcuts else None,
+                )
+            title = titles[step - 1] if titles else None
+            # A pasted program's cell titles are markdown, like its narratives: without images.
+            label = f"**Step {step} of {count}**" + (f" · {md_no_remote_images(str(title))}" if title else "")
+            st.markdown(label, width="content")
+            st.button(
+                "First",
+                icon=":material/first_page:",
+                key=keys.nav_button(prefix, "first"),
+                on_click=_go,
+                args=(key, 1),
+                disabled=step <= 1,
+                type="tertiary",
+                help="Home" if shortcuts else None,
+            )
+            st.button(
+                "Last",
+                icon=":material/last_page:",
+                icon_position="right",
+                key=keys.nav_button(prefix, "last"),
+                on_click=_go,
+                args=(key, count),
+                disabled=step >= count,
+                type="tertiary",
+                help="End" if shortcuts else None,
+            )
+        if count > 1:
+            st.session_state[keys.step_widget(prefix)] = step
+            st.slider(
+                "Step",
+                1,
+                count,
+                key=keys.step_widget(prefix),
+                on_change=_from_widget,
+                args=(key, keys.step_widget(prefix)),
+                label_visibility="collapsed",
+            )
     return step
+
+
+def _database(where: Any, html: str) -> None:
+    """The committed tables, folded below the objects (open by default; the reader may fold them)."""
+    expander = where.expander(
+        "Database: committed rows",
+        icon=":material/table:",
+        expanded=True,
+        key=keys.DATABASE_WIDGET,
+        on_change="rerun",
+    )
+    if expander.open:
+        expander.html(html)
 
 
 def _whole_program(where: Any, html: str) -> None:
@@ -280,21 +313,31 @@ def show_step(
     drawn side by side with the statements that only one of them sent marked. With ``reveal``
     False only the narrative and the code are drawn (predict mode, before the reader answers).
     """
-    if text := narrative_text(traced.steps[index], lesson_title):
-        st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
+    text = narrative_text(traced.steps[index], lesson_title)
     if not reveal:
-        st.html(draw_code_only(traced, index))
+        # Predict mode: the question and the code, in the column they always have.
+        code, _events, _objects = st.columns([5, 4, 4], gap="small")
+        with code:
+            if text:
+                st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
+            st.html(draw_code_only(traced, index))
         return
     if other is None or diff is None:
+        # Three columns whose tops do not move from step to step: the narrative sits with the
+        # code, so a long one pushes neither the events nor the objects down.
         blocks = render_step(traced, index)
-        left, right = st.columns([6, 5], gap="medium")
-        left.html(blocks.code)
-        _whole_program(left, blocks.whole)
-        right.html(blocks.events)
-        left, right = st.columns([3, 2], gap="medium")
-        left.html(blocks.objects)
-        right.html(blocks.database)
+        code, events, objects = st.columns([5, 4, 4], gap="small")
+        with code:
+            if text:
+                st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
+            st.html(blocks.code)
+            _whole_program(st.container(), blocks.whole)
+        events.html(blocks.events)
+        objects.html(blocks.objects + blocks.sessions)
+        _database(objects, blocks.tables)
         return
+    if text:
+        st.markdown(md_no_remote_images(text))
     blocks = render_step(traced, index, marks=diff.only_a, heading="As written")
     st.html(diff_summary(diff, label) + blocks.code)
     _whole_program(st.container(), blocks.whole)

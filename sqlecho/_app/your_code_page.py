@@ -201,5 +201,5 @@ def user_code_page(config: AppConfig) -> None:
                 on_click=state.update,
                 kwargs={"u_step": failed[-1]},
             )
-        index = navigator([step.get("title") for step in steps], keys.USER_STEPS, shortcuts=False) - 1
+        index = navigator([step.get("title") for step in steps], keys.USER_STEPS) - 1
         show_step(traced, index)

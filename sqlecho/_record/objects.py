@@ -119,8 +119,14 @@ class ObjectRegistry:
             self._mapper_keys[mapper] = keys
         return keys
 
-    def snapshot(self, obj: Any, label: str, names: list[str]) -> dict[str, Any]:
-        """The OBJECT record of the transcript for ``obj``. Reads nothing that could load."""
+    def snapshot(
+        self, obj: Any, label: str, names: list[str], sessions: Mapping[int, str] | None = None
+    ) -> dict[str, Any]:
+        """The OBJECT record of the transcript for ``obj``. Reads nothing that could load.
+
+        ``sessions`` maps a session's ``hash_key`` to its name in the step; the record's
+        ``session`` is the name of the session that holds the object, or None.
+        """
         state: InstanceState[Any] = inspect(obj)
         columns, relationships = self._keys(state.mapper)
         loaded = state.dict
@@ -144,6 +150,7 @@ class ObjectRegistry:
             "values": values,
             "expired": sorted(expired_keys),
             "unloaded": unloaded,
+            "session": (sessions or {}).get(state.session_id) if state.session_id is not None else None,
         }
 
     def _related(self, value: Any) -> Any:

@@ -231,6 +231,8 @@ class OrmRecorder:
         self._line = line
         self._on_internal_error = on_internal_error
         self.last_session: Callable[[], Session | None] = lambda: None
+        self._sessions: list[tuple[str, weakref.ref[Session]]] = []
+        self._session_ids: set[int] = set()
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
 
     def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
@@ -259,6 +261,16 @@ class OrmRecorder:
         session = getattr(session, "session", session)  # do_orm_execute passes an ORMExecuteState
         if self.last_session() is not session:
             self.last_session = weakref.ref(session)
+            if session.hash_key not in self._session_ids:
+                # Numbered in order of first use; hash_key is never reused within a process.
+                self._session_ids.add(session.hash_key)
+                self._sessions.append((f"Session#{len(self._sessions) + 1}", weakref.ref(session)))
+
+    def sessions(self) -> list[tuple[str, Session]]:
+        """(label, session) for every session the program used that is still alive, in order of
+        first use (``Session#1``, ``Session#2``...)."""
+        alive = [(label, ref()) for label, ref in self._sessions]
+        return [(label, session) for label, session in alive if session is not None]
 
     def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
         def listener(session: Session, state: InstanceState[Any]) -> None:

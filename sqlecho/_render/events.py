@@ -81,8 +81,16 @@ def render_code(
     start, stop = (
         (1, len(highlighted)) if whole else (max(1, first - context), min(len(highlighted), last + context))
     )
+    shown = list(range(start, stop + 1))
+    if isinstance(error_line, int) and 1 <= error_line <= len(highlighted) and error_line not in shown:
+        # The error was raised outside the step's lines (in a with block that the step leaves, or
+        # in a function): its line is shown too, so the red line is the one that raised.
+        around = range(max(1, error_line - 1), min(len(highlighted), error_line + 1) + 1)
+        shown = sorted({*shown, *around})
     rows = []
-    for number in range(start, stop + 1):
+    for position, number in enumerate(shown):
+        if position and number != shown[position - 1] + 1:
+            rows.append('<div class="sqe-line sqe-gap"><span class="sqe-ln">⋯</span></div>')
         classes = ["sqe-line"]
         if first <= number <= last:
             classes.append("sqe-current")
@@ -149,12 +157,32 @@ def _sql(event: Mapping[str, Any], marked: bool) -> str:
     )
 
 
-def _marker(event: Mapping[str, Any], marked: bool) -> str:
+_CALM_ROLLBACK = (
+    " <i>a session or connection closed (close(), or the end of its with block) and ended its open "
+    "transaction; nothing committed is undone</i>"
+)
+
+
+def _marker(event: Mapping[str, Any], marked: bool, calm: bool = False) -> str:
     kind = event["kind"]
     word = {"begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK"}[kind]
-    note = {"begin": " (implicit)", "commit": "", "rollback": ""}[kind]
+    note = {"begin": " (implicit)", "commit": "", "rollback": _CALM_ROLLBACK if calm else ""}[kind]
     only = '<span class="sqe-only">only in this run</span>' if marked else ""
-    return f'<div class="sqe-ev sqe-tx sqe-tx-{kind}"><b>{word}</b>{note}{_where(event)}{only}</div>'
+    cls = f"sqe-tx-{kind} sqe-tx-calm" if calm else f"sqe-tx-{kind}"
+    return f'<div class="sqe-ev sqe-tx {cls}"><b>{word}</b>{note}{_where(event)}{only}</div>'
+
+
+def _closing(event: Mapping[str, Any], step: Mapping[str, Any], source: Sequence[str] | None) -> bool:
+    """True for the harmless ROLLBACK of closing a session: no error, no failed statement in the
+    step, and a causing line that does not ask for a rollback itself."""
+    if event["kind"] != "rollback" or source is None or step.get("error"):
+        return False
+    if any(other.get("error") for other in step["events"] if other["kind"] == "sql"):
+        return False
+    line = event.get("line")
+    if not isinstance(line, int) or not 1 <= line <= len(source):
+        return False
+    return "rollback" not in source[line - 1]
 
 
 def _object_events(events: Sequence[Mapping[str, Any]]) -> str:
@@ -195,7 +223,11 @@ def _output(events: Sequence[Mapping[str, Any]]) -> str:
 
 
 def render_events(
-    step: Mapping[str, Any], *, marks: Iterable[int] = (), limit: int = MAX_EVENTS_SHOWN
+    step: Mapping[str, Any],
+    *,
+    marks: Iterable[int] = (),
+    limit: int = MAX_EVENTS_SHOWN,
+    source: Sequence[str] | None = None,
 ) -> str:
     """The step's events in order: transaction markers, statements, state changes, output.
 
@@ -203,6 +235,8 @@ def render_events(
         step: the step.
         marks: indexes of events to mark as "only in this run" (from :mod:`sqlecho._render.diff`).
         limit: events drawn at most; the rest are counted.
+        source: the program's lines; with them, the ROLLBACK of closing a session is drawn
+            calmly and says why it happens.
     """
     marked = set(marks)
     events = step["events"]
@@ -215,7 +249,7 @@ def render_events(
         elif kind == "sql":
             blocks.append(_sql(group[0], key[1] in marked))
         elif kind in TRANSACTION_EVENTS:
-            blocks.append(_marker(group[0], key[1] in marked))
+            blocks.append(_marker(group[0], key[1] in marked, _closing(group[0], step, source)))
         elif kind in LIFECYCLE_EVENTS:
             blocks.append(_object_events(group))
         elif kind == "exit":

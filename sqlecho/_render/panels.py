@@ -20,6 +20,7 @@ __all__ = [
     "render_objects",
     "render_session",
     "render_tables",
+    "render_variables",
     "state_badge",
 ]
 
@@ -43,6 +44,20 @@ def state_badge(state: str) -> str:
         f'<span class="sqe-badge sqe-st-{esc(state)}" title="{esc(meaning)}">'
         f'<span aria-hidden="true">{shape}</span> {esc(state)}</span>'
     )
+
+
+# What reading an attribute that is not in __dict__ does, per state: expired attributes, then
+# relationships never loaded. A card must not promise a load that would raise.
+_EXPIRED_ACCESS = {
+    "persistent": "next access loads",
+    "detached": "access raises DetachedInstanceError: there is no session to load them from",
+}
+_UNLOADED_ACCESS = {
+    "persistent": "loads on first access",
+    "detached": "access raises DetachedInstanceError: a lazy load needs a session",
+    "pending": "access gives None or an empty collection: no row to load from yet",
+    "transient": "access gives None or an empty collection: nothing is loaded",
+}
 
 
 def _value(value: Any, labels: set[str]) -> str:
@@ -87,21 +102,31 @@ def _card(
             for name in _ordered(expired, order)
         )
         note = "newly expired: " if fresh else ""
+        access = _EXPIRED_ACCESS.get(obj["state"], "next access loads")
+        raises = " sqe-v-raises" if "raises" in access else ""
         rows.append(
-            f'<tr class="sqe-v-expired{" sqe-v-new-expired" if fresh else ""}"><th>expired</th>'
-            f'<td>{shown} <span class="sqe-vnote">{note}next access loads</span></td></tr>'
+            f'<tr class="sqe-v-expired{" sqe-v-new-expired" if fresh else ""}{raises}"><th>expired</th>'
+            f'<td>{shown} <span class="sqe-vnote">{note}{esc(access)}</span></td></tr>'
         )
     if unloaded:
         shown = ", ".join(esc(name) for name in _ordered(unloaded, order))
+        access = _UNLOADED_ACCESS.get(obj["state"], "loads on first access")
+        raises = " sqe-v-raises" if "raises" in access else ""
         rows.append(
-            f'<tr class="sqe-v-unloaded"><th>not loaded</th><td>{shown} '
-            '<span class="sqe-vnote">loads on first access</span></td></tr>'
+            f'<tr class="sqe-v-unloaded{raises}"><th>not loaded</th><td>{shown} '
+            f'<span class="sqe-vnote">{esc(access)}</span></td></tr>'
         )
     names_line = ", ".join(obj["names"]) if obj["names"] else "no variable"
+    held = obj.get("session")
+    where = (
+        f'<span class="sqe-held" title="the session that holds it">in <b>{esc(held)}</b></span>'
+        if held
+        else ""
+    )
     head = (
         f'<div class="sqe-card-head"><span class="sqe-label">{esc(obj["label"])}</span>'
         f"{state_badge(obj['state'])}{''.join(tags)}</div>"
-        f'<div class="sqe-names" title="variables that refer to it">{esc(names_line)}</div>'
+        f'<div class="sqe-names"><span title="variables that refer to it">{esc(names_line)}</span>{where}</div>'
     )
     table = f'<table class="sqe-vals">{"".join(rows)}</table>' if rows else ""
     return f'<div class="{" ".join(classes)}">{head}{table}</div>'
@@ -127,13 +152,47 @@ def render_objects(
         return '<div class="sqe-objs sqe-empty">No ORM objects yet.</div>'
     before = {obj["label"]: obj for obj in previous["objects"]} if previous is not None else None
     labels = {obj["label"] for obj in objects}
-    cards = []
-    for obj in objects[:limit]:
+    changed, kept, folded = [], [], []
+    for obj in objects:
         prior = before.get(obj["label"]) if before is not None else obj
-        cards.append(_card(obj, prior, (order or {}).get(obj["class"], ()), labels))
+        if prior is None or prior != obj:
+            changed.append((obj, prior))  # what this step did comes first
+        elif obj["names"]:
+            kept.append((obj, prior))
+        else:
+            folded.append((obj, prior))  # unchanged and no variable refers to it: folded away
+    shown = [*changed, *kept, *folded][:limit]
+    cards = [_card(obj, prior, (order or {}).get(obj["class"], ()), labels) for obj, prior in shown]
+    visible = len(changed) + len(kept)
+    rest = cards[visible:]
+    html = "".join(cards[:visible])
+    if rest:
+        word = "object" if len(folded) == 1 else "objects"
+        html += (
+            f'<details class="sqe-fold"><summary>{len(folded)} more {word} '
+            f'<span class="sqe-note">unchanged, no variable refers to them</span></summary>{"".join(rest)}</details>'
+        )
     if len(objects) > limit:
-        cards.append(f'<div class="sqe-more">… and {len(objects) - limit} more objects</div>')
-    return f'<div class="sqe-objs">{"".join(cards)}</div>'
+        html += f'<div class="sqe-more">… and {len(objects) - limit} more objects</div>'
+    return f'<div class="sqe-objs">{html}</div>'
+
+
+def render_variables(step: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
+    """The program's plain values after the step, one line, those that changed marked."""
+    variables = step.get("variables") or {}
+    if not variables:
+        return ""
+    before = (previous.get("variables") or {}) if previous is not None else dict(variables)
+    parts = []
+    for name, text in variables.items():
+        fresh = before.get(name) != text
+        cls = "sqe-var sqe-var-changed" if fresh else "sqe-var"
+        mark = '<span class="sqe-visually-hidden"> (changed)</span>' if fresh else ""
+        parts.append(f'<span class="{cls}"><b>{esc(name)}</b> = <code>{esc(text)}</code>{mark}</span>')
+    return (
+        '<div class="sqe-vars" title="the program\'s plain values after this step">'
+        f'<span class="sqe-vars-h">Variables</span>{"".join(parts)}</div>'
+    )
 
 
 def _chips(labels: Sequence[str], before: Sequence[str] | None) -> str:
@@ -147,11 +206,33 @@ def _chips(labels: Sequence[str], before: Sequence[str] | None) -> str:
 
 
 def render_session(step: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
-    """The Session's new/dirty/deleted collections and identity map; new entries marked."""
-    session = step.get("session")
-    if session is None:
+    """Every session's new/dirty/deleted collections and identity map, each headed by its name;
+    new entries marked. A transcript without ``sessions`` shows its one ``session``, unnamed."""
+    sessions = step.get("sessions")
+    if sessions is None:
+        session = step.get("session")
+        if session is None:
+            return '<div class="sqe-session sqe-empty">No Session yet.</div>'
+        prior = (previous.get("session") or {}) if previous is not None else None
+        return _session_table(session, prior)
+    if not sessions:
         return '<div class="sqe-session sqe-empty">No Session yet.</div>'
-    prior = (previous.get("session") or {}) if previous is not None else None
+    earlier = (
+        {item["label"]: item for item in (previous.get("sessions") or [])} if previous is not None else None
+    )
+    blocks = []
+    for session in sessions:
+        prior = earlier.get(session["label"], {}) if earlier is not None else None
+        name, label = str(session["name"]), str(session["label"])
+        also = f' <span class="sqe-note">{esc(label)}</span>' if name != label else ""
+        blocks.append(
+            f'<div class="sqe-session-block"><div class="sqe-session-name">'
+            f'<span class="sqe-label">{esc(name)}</span>{also}</div>{_session_table(session, prior)}</div>'
+        )
+    return "".join(blocks)
+
+
+def _session_table(session: Mapping[str, Any], prior: Mapping[str, Any] | None) -> str:
     rows = []
     for key, title in (
         ("new", "new"),

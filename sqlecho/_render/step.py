@@ -16,7 +16,7 @@ from typing import Any
 from .code import esc, highlight_python_lines
 from .diff import StepDiff
 from .events import render_code, render_error, render_events, sql_total
-from .panels import render_objects, render_session, render_tables
+from .panels import render_objects, render_session, render_tables, render_variables
 
 __all__ = ["StepHTML", "Traced", "diff_summary", "draw_code_only", "draw_step", "narrative_text"]
 
@@ -30,6 +30,11 @@ def _highlighted(source: str) -> tuple[str, ...]:
 def _heading(text: str, detail: str = "") -> str:
     extra = f' <span class="sqe-note">{esc(detail)}</span>' if detail else ""
     return f'<div class="sqe-h">{esc(text)}{extra}</div>'
+
+
+@functools.lru_cache(maxsize=64)
+def _lines(source: str) -> tuple[str, ...]:
+    return tuple(source.splitlines())
 
 
 @dataclass
@@ -68,6 +73,10 @@ class StepHTML:
     """The Session's collections and the committed tables."""
     whole: str
     """Every line of the program, the step's lines highlighted."""
+    sessions: str = ""
+    """Every session's collections (the first half of ``database``)."""
+    tables: str = ""
+    """The committed tables (the second half of ``database``)."""
 
 
 def draw_step(
@@ -90,19 +99,21 @@ def draw_step(
     context = 1 if traced.transcript.get("mode") == "cells" else 4
     code = _heading("Code", f"{where} · {total} statement{'s' * (total != 1)} in this step")
     code += render_code(_highlighted(traced.source), step, traced.counts, context=context)
-    events = _heading(heading, "in order") + render_events(step, marks=marks)
+    code += render_variables(step, previous)
+    events = _heading(heading, "in order") + render_events(step, marks=marks, source=_lines(traced.source))
     if step.get("error"):
         events += render_error(step["error"], traced.transcript.get("versions"))
     objects = _heading("Objects", "after this step; changes since the step before are marked")
     objects += render_objects(step, previous, traced.order)
-    database = (
-        _heading("Session", "what the Session tracks")
-        + render_session(step, previous)
-        + _heading("Database", "committed rows, as another connection sees them")
-        + render_tables(step, previous)
+    many = len(step.get("sessions") or ()) > 1
+    sessions = _heading(
+        "Sessions" if many else "Session", "what each session tracks" if many else "what the Session tracks"
+    ) + render_session(step, previous)
+    tables = _heading("Database", "committed rows, as another connection sees them") + render_tables(
+        step, previous
     )
     whole = render_code(_highlighted(traced.source), step, traced.counts, whole=True)
-    return StepHTML(code, events, objects, database, whole)
+    return StepHTML(code, events, objects, sessions + tables, whole, sessions, tables)
 
 
 def draw_code_only(traced: Traced, index: int) -> str:

@@ -128,6 +128,12 @@ def _tables(tables: dict[str, Any], previous: dict[str, Any] | None) -> list[str
 
 _CODE_LINES = 60
 """Lines of code printed for one step; the rest is counted."""
+_CODE_WIDTH = 300
+"""Characters of one code line printed; the rest is counted."""
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= _CODE_WIDTH else f"{line[:_CODE_WIDTH]}... ({len(line) - _CODE_WIDTH} more)"
 
 
 def format_transcript(transcript: dict[str, Any], source: str | None = None) -> str:
@@ -149,7 +155,7 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
         # Within the program text, and at most _CODE_LINES of it: a step's line range bounds
         # neither the loop nor the output (a long cell, or a forged range on every step).
         shown = range(max(first, 1), min(last, len(code_lines)) + 1)
-        out.extend(f"{number:4d} | {code_lines[number - 1]}" for number in shown[:_CODE_LINES])
+        out.extend(f"{number:4d} | {_cut(code_lines[number - 1])}" for number in shown[:_CODE_LINES])
         if len(shown) > _CODE_LINES:
             out.append(f"     | ... {len(shown) - _CODE_LINES} more lines")
         out.extend(format_event(event) for event in step["events"])

@@ -49,8 +49,10 @@ TOKEN_VARIABLE = "SQLECHO_WORKER"
 UID_BASE = 1_000_000
 """As root, sandboxed runs take user ids from UID_BASE up (see Sandbox.command)."""
 """Outside bubblewrap, the worker's token is also in its environment (see _processes.sweep)."""
-# A copy of a folder the sandbox user cannot read is made only up to this size.
+# A copy of a folder the sandbox user cannot read is made only up to this size: entries (files,
+# folders and links), levels of folders, bytes.
 _STAGE_MAX_FILES = 2_000
+_STAGE_MAX_DEPTH = 32
 _STAGE_MAX_BYTES = 64 * 1024 * 1024
 # Not copied into such a view: version control, environments, caches.
 _STAGE_SKIP = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".tox"})
@@ -128,8 +130,13 @@ class Sandbox:
         scratch_bytes: int,
         result_fd: int,
         cgroup: RunCgroup | None = None,
+        program: Path | None = None,
+        source: str | None = None,
     ) -> WorkerCommand:
         """The command for a worker that may read ``folders`` and reports on ``result_fd``.
+
+        ``program`` and ``source``: the file this worker is started for and its text, so that a
+        copy of its folder (see :func:`_view_of`) is made only of the folder that holds it.
 
         Raises SandboxRefused when a folder cannot be shown to the sandbox user.
         """
@@ -145,7 +152,10 @@ class Sandbox:
             readable = _top_folders(folders)
             stage = Path(tempfile.mkdtemp(prefix="sqlecho-view-")) if os.geteuid() == 0 else None
             try:
-                binds = [(_view_of(folder, stage), folder) for folder in readable]
+                binds = [
+                    (_view_of(folder, stage, _program_in(folder, program, source)), folder)
+                    for folder in readable
+                ]
             except BaseException:
                 if stage is not None:
                     shutil.rmtree(stage, ignore_errors=True)
@@ -214,15 +224,22 @@ def readable_by_others(folder: Path) -> bool:
         return False
 
 
-def _view_of(folder: Path, stage: Path | None) -> Path:
+def _view_of(folder: Path, stage: Path | None, program: tuple[str, str] | None = None) -> Path:
     """What to show at ``folder`` in the sandbox: the folder itself when the sandbox user can
     read it, else (as root) a world-readable copy of it under ``stage``.
 
     Only a copy gives the program more than any local user could read, so only the copy is made
-    with care: from the folder's real path (no symbolic link on the way, checked again on the
-    open descriptor, so that nobody can swap another folder in), through descriptors (a link
-    inside is copied as a link, never followed), regular files only (a named pipe or a device
-    would block or mean nothing), within a size that a copy per worker can afford.
+    with care:
+
+    - from the folder's real path (no symbolic link on the way, checked again on the open
+      descriptor), and, when ``program`` (its file name and text) is given, only if that folder
+      still holds that very program: a folder renamed into its place is not copied;
+    - through descriptors: a link inside is copied as a link, never followed; regular files
+      only (a named pipe or a device would block or mean nothing);
+    - only what the folder's owner may read: root's copy never shows the program a file that its
+      owner could not have read;
+    - within a bounded number of entries, depth and bytes (a file that grows while it is copied
+      is cut at the size it had), which a copy per worker can afford.
     """
     if stage is None or readable_by_others(folder):
         return folder
@@ -237,31 +254,72 @@ def _view_of(folder: Path, stage: Path | None) -> Path:
     try:
         if os.readlink(f"/proc/self/fd/{top}") != str(folder):
             raise SandboxRefused(f"The program's folder {folder} changed while it was being opened.")
+        if program is not None and not _holds(top, *program):
+            raise SandboxRefused(f"The program's folder {folder} changed while the program was being read.")
         copy = stage / f"view-{len(list(stage.iterdir()))}"
-        _copy_tree(top, copy, folder)
+        _copy_tree(top, copy, folder, os.fstat(top))
     finally:
         os.close(top)
     return copy
 
 
+def _program_in(folder: Path, program: Path | None, source: str | None) -> tuple[str, str] | None:
+    if program is None or source is None or Path(os.path.abspath(program)).parent != folder:
+        return None
+    return program.name, source
+
+
+def _holds(top: int, name: str, source: str) -> bool:
+    """Does the folder open at ``top`` hold the file ``name`` with the text ``source``?"""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=top)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = b""
+        while len(data) <= 4 * len(source) + 4 and (chunk := os.read(fd, 1 << 20)):
+            data += chunk
+    finally:
+        os.close(fd)
+    return data.decode("utf-8-sig", errors="replace") == source
+
+
 def _too_big(folder: Path) -> SandboxRefused:
     return SandboxRefused(
         f"The program's folder {folder} is readable only by its owner, and too big to copy into "
-        f"the sandbox (more than {_STAGE_MAX_FILES} files or {_STAGE_MAX_BYTES // (1024 * 1024)} "
-        f"MiB). Make it readable by others (chmod o+rx {folder}) or move the program into a "
-        "folder of its own."
+        f"the sandbox (more than {_STAGE_MAX_FILES} entries, {_STAGE_MAX_DEPTH} levels or "
+        f"{_STAGE_MAX_BYTES // (1024 * 1024)} MiB). Make it readable by others "
+        f"(chmod o+rx {folder}) or move the program into a folder of its own."
     )
 
 
-def _copy_tree(top: int, copy: Path, folder: Path) -> None:
+def _owner_reads(info: os.stat_result, owner: os.stat_result) -> bool:
+    """Could the owner of the folder (``owner``) read the file described by ``info``?"""
+    if owner.st_uid == 0:
+        return True
+    if info.st_uid == owner.st_uid:
+        return bool(info.st_mode & stat.S_IRUSR)
+    if info.st_gid == owner.st_gid:
+        return bool(info.st_mode & stat.S_IRGRP)
+    return bool(info.st_mode & stat.S_IROTH)
+
+
+def _copy_tree(top: int, copy: Path, folder: Path, owner: os.stat_result) -> None:
     """Copy the folder open at ``top`` into the new folder ``copy``, readable by everyone."""
-    files, size = 0, 0
+    entries, size = 0, 0
     copy.mkdir(mode=0o755)
     os.chmod(copy, 0o755)  # the umask must not take the others' bits away
     for here, dirs, names, here_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+        if here.count("/") >= _STAGE_MAX_DEPTH:
+            raise _too_big(folder)
         dirs[:] = [name for name in dirs if name not in _STAGE_SKIP]
         target = copy / here
         for name in (*dirs, *names):
+            entries += 1
+            if entries > _STAGE_MAX_FILES:
+                raise _too_big(folder)
             try:
                 info = os.stat(name, dir_fd=here_fd, follow_symlinks=False)
             except OSError:
@@ -271,33 +329,38 @@ def _copy_tree(top: int, copy: Path, folder: Path) -> None:
             elif stat.S_ISDIR(info.st_mode):
                 (target / name).mkdir(mode=0o755)
                 os.chmod(target / name, 0o755)
-            elif stat.S_ISREG(info.st_mode):
-                files += 1
-                size += info.st_size
-                if files > _STAGE_MAX_FILES or size > _STAGE_MAX_BYTES:
+            elif stat.S_ISREG(info.st_mode) and _owner_reads(info, owner):
+                budget = _STAGE_MAX_BYTES - size
+                if info.st_size > budget:
                     raise _too_big(folder)
-                _copy_file(here_fd, name, target / name, 0o755 if info.st_mode & 0o100 else 0o644)
+                size += _copy_file(
+                    here_fd, name, target / name, 0o755 if info.st_mode & 0o100 else 0o644, info.st_size
+                )
 
 
-def _copy_file(dir_fd: int, name: str, target: Path, mode: int) -> None:
+def _copy_file(dir_fd: int, name: str, target: Path, mode: int, most: int) -> int:
+    """Copy at most ``most`` bytes of the regular file ``name``; the bytes copied."""
     try:
         source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
-        return  # gone, or swapped for a link since it was listed: not copied
+        return 0  # gone, or swapped for a link since it was listed: not copied
+    copied = 0
     try:
         if not stat.S_ISREG(os.fstat(source).st_mode):
-            return
+            return 0
         out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         try:
             os.fchmod(out, mode)
-            while chunk := os.read(source, 1 << 20):
+            while copied < most and (chunk := os.read(source, min(1 << 20, most - copied))):
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(out, view) :]
+                copied += len(chunk)
         finally:
             os.close(out)
     finally:
         os.close(source)
+    return copied
 
 
 def _python_paths() -> list[Path]:

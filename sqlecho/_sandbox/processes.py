@@ -29,13 +29,21 @@ how long a worker that sent its whole transcript gets to end by itself."""
 class WorkerProcess:
     """A started worker: importing its libraries, then waiting for the one job it will run."""
 
-    def __init__(self, sandbox: Sandbox, folders: tuple[Path, ...], limits: Limits) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        folders: tuple[Path, ...],
+        limits: Limits,
+        program: tuple[Path, str] | None = None,
+    ) -> None:
         """Start a worker that may read ``folders``, in a control group of its own sized for
-        ``limits`` where this machine allows one (see :meth:`limit`)."""
+        ``limits`` where this machine allows one (see :meth:`limit`). ``program``: the file (and
+        its text) the worker is started for, when it is started for one."""
         self.cgroup = _cgroup_for(limits)
         read_end, write_end = os.pipe()
         try:
-            self.command = sandbox.command(folders, limits.scratch, write_end, self.cgroup)
+            file, source = program if program is not None else (None, None)
+            self.command = sandbox.command(folders, limits.scratch, write_end, self.cgroup, file, source)
         except BaseException:
             os.close(read_end)
             os.close(write_end)

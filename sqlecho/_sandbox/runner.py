@@ -69,7 +69,7 @@ class _Reader:
         self._partial: list[bytes] = []  # the start of a line still being received
         self.source_lines = source_line_count(job.source)
         self.budget = Budget.for_options(job.options)
-        self.containers = 0  # objects and arrays received so far (Budget.max_containers)
+        self.values = 0  # values received so far (Budget.value_bytes)
         self._stderr = b""
 
     def transcript(self) -> dict[str, Any]:
@@ -174,6 +174,9 @@ class _Reader:
             except InvalidMessage as exc:
                 self.ending.invalid = str(exc)
                 break
+            except Exception as exc:  # noqa: BLE001 - a check that itself failed: still refused
+                self.ending.invalid = f"A message could not be checked ({type(exc).__name__})."
+                break
         return just_started
 
     def _message(self, line: bytes) -> bool:
@@ -182,11 +185,11 @@ class _Reader:
         to its channel, so every field is checked before the server keeps it."""
         if not line.strip():
             return False
-        containers = line.count(b"{") + line.count(b"[")
-        if containers > self.budget.max_containers_per_line:
+        values = line.count(b"{") + line.count(b"[") + line.count(b",")
+        if values > self.budget.max_values_per_line:
             raise InvalidMessage("A message holds more records than any step can.")
-        self.containers += containers
-        if self.containers > self.budget.max_containers:
+        self.values += values
+        if self.values > self.job.limits.output // self.budget.value_bytes:
             raise InvalidMessage("The messages hold more records than any run can.")
         try:
             message = json.loads(line)
@@ -279,8 +282,8 @@ def run_sandboxed(
         if pool is not None:
             worker = pool.acquire(None if private else file.parent)
         else:
-            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits)
-    except (SandboxRefused, OSError) as exc:  # e.g. a folder that cannot be copied or read
+            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source))
+    except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     reader = _Reader(worker, job)

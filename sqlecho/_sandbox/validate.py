@@ -56,13 +56,23 @@ _MODES = ("cells", "lines")
 _LIMIT_NAMES = frozenset(item.name for item in dataclasses.fields(Limits))
 
 _STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error")
-_STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes", "after", "exercise"})
+# Written by the tracer of today; optional so that transcripts of older versions and steps the
+# parent rebuilt for a run that died (which know no variables) still read.
+_STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes", "after", "exercise", "sessions", "variables"})
 _EXERCISE_KEYS = ("check", "hint")
 _STEP_USUAL = frozenset(_STEP_REQUIRED)
-_OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded")
+_OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded", "session")
 _OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
 _SESSION_KEYS = ("new", "dirty", "deleted", "identity_map")
 _SESSION_KEY_SET = frozenset(_SESSION_KEYS)
+_NAMED_SESSION_KEYS = ("name", "label", *_SESSION_KEYS)
+_NAMED_SESSION_KEY_SET = frozenset(_NAMED_SESSION_KEYS)
+MAX_SESSIONS_PER_STEP = 1000
+"""Sessions one step can list (a program that opens more in one step is not one to read)."""
+MAX_VARIABLES_PER_STEP = 20
+"""Plain values one step shows (the tracer's cap)."""
+MAX_VARIABLE_REPR = 64
+"""Characters of one value's short repr (the tracer cuts at about 45)."""
 _ERROR_REQUIRED = ("type", "message", "line", "expected")
 _ERROR_KEYS = frozenset({*_ERROR_REQUIRED, "code", "limit", "caught"})
 _TABLE_KEYS = frozenset({"columns", "rows", "total_rows"})
@@ -145,12 +155,14 @@ class Budget:
     """Characters of any one string (the tracer cuts output at 200,000 and values at ~500)."""
     max_depth: int = 20
     """Nesting of lists and dicts in a free-form value (object value, parameters, table cell)."""
-    max_containers_per_line: int = 250_000
-    """Objects and arrays (``{`` and ``[``) in one message line, counted before it is parsed: a
-    line of a million tiny records would cost the server far more memory to parse than its bytes
-    suggest (an empty list takes 56 bytes for 3 bytes of JSON)."""
-    max_containers: int = 2_000_000
-    """The same over the whole run: with ``Limits.output`` it bounds what the parent holds."""
+    max_values_per_line: int = 400_000
+    """Values in one message line (``{``, ``[`` and ``,``: each object, array and item), counted
+    before it is parsed: a line of a million tiny values costs the server far more memory to
+    parse and keep than its bytes suggest (an empty list takes 56 bytes for 3 bytes of JSON)."""
+    value_bytes: int = 12
+    """With ``Limits.output``, the values of a whole run: one per this many bytes of output
+    (transcripts the tracer writes hold one per 13 bytes or more), which bounds what the server
+    holds to a few times the output limit."""
     steps: int = field(default=0, init=False)
     """Steps accepted so far."""
     events: int = field(default=0, init=False)
@@ -158,6 +170,7 @@ class Budget:
     _last_objects: list[Any] = field(default_factory=list, init=False, repr=False)
     _last_tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _last_session: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _last_sessions: list[Any] = field(default_factory=list, init=False, repr=False)
     """The objects, tables and session of the last accepted step. Most records come again unchanged in the
     next step, and one equal (as JSON values) to an accepted record is valid too: comparing them
     (in C) is much cheaper than checking them again."""
@@ -397,6 +410,7 @@ def check_step(value: object, *, index: int, source_lines: int, budget: Budget) 
     budget._last_objects = value["objects"]
     budget._last_tables = value["tables"]
     budget._last_session = value["session"]
+    budget._last_sessions = value.get("sessions", [])
     return value
 
 
@@ -419,6 +433,10 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
     _events(step["events"], index, source_lines, budget)
     _objects(step["objects"], index, budget)
     _session(step["session"], budget)
+    if "sessions" in step:
+        _sessions(step["sessions"], budget)
+    if "variables" in step:
+        _variables(step["variables"], budget)
     _tables(step["tables"], index, budget)
     if step["error"] is not None:
         try:
@@ -581,6 +599,9 @@ def _object(record: object, budget: Budget) -> None:
         _str(name, "class", budget)
     if type(state) is not str or state not in _STATES:
         raise _bad("state", state, "an object state")
+    session = record["session"]
+    if session is not None and (type(session) is not str or len(session) > longest):
+        raise _bad("session", session, "a session name or null")
     for key in ("names", "expired", "unloaded"):
         names = record[key]
         if type(names) is not list or names:
@@ -618,6 +639,34 @@ def _session(session: object, budget: Budget) -> None:
         labels = session[key]
         if type(labels) is not list or labels:
             _str_list(labels, f"session.{key}", budget)
+
+
+def _sessions(sessions: object, budget: Budget) -> None:
+    if type(sessions) is not list:
+        raise _bad("sessions", sessions, "a list")
+    if sessions == budget._last_sessions:
+        return
+    if len(sessions) > MAX_SESSIONS_PER_STEP:
+        raise _bad("sessions", sessions, f"at most {MAX_SESSIONS_PER_STEP} sessions")
+    for position, session in enumerate(sessions):
+        path = f"sessions[{position}]"
+        session = _dict(session, path, "an object")
+        if session.keys() != _NAMED_SESSION_KEY_SET:
+            _keys_at(session, _NAMED_SESSION_KEYS, _NAMED_SESSION_KEY_SET, path)
+        for key in ("name", "label"):
+            _str(session[key], f"{path}.{key}", budget)
+        for key in _SESSION_KEYS:
+            _str_list(session[key], f"{path}.{key}", budget)
+
+
+def _variables(variables: object, budget: Budget) -> None:
+    variables = _dict(variables, "variables", "an object")
+    if len(variables) > MAX_VARIABLES_PER_STEP:
+        raise _bad("variables", variables, f"at most {MAX_VARIABLES_PER_STEP} values")
+    for name, text in variables.items():
+        _str(name, "variables", budget)
+        if type(text) is not str or len(text) > MAX_VARIABLE_REPR:
+            raise _bad(f"variables.{name}", text, f"a short text (at most {MAX_VARIABLE_REPR} characters)")
 
 
 def _tables(tables: object, index: int, budget: Budget) -> None:

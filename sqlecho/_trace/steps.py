@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["StepBuilder", "closing_a_step"]
 
 _MAX_NAMES_PER_CONTAINER = 100
+_MAX_VARIABLES = 20  # plain values shown per step
+_MAX_REPR = 40  # characters of one value's repr
+_PLAIN = (int, float, str, bool, type(None))
+# tempfile.mkdtemp() names a folder "tmp" + 8 random characters: a value holding such a path
+# (a lesson's database URL) would make the same program give a different transcript each run.
+_TEMP_NAME = re.compile(r"(?<=[/\\])tmp[a-z0-9_]{8}(?=[/\\'\"]|$)")
 
 
 _closing = 0
@@ -75,6 +83,8 @@ class StepBuilder:
             "events": self._early,
             "objects": [],
             "session": None,
+            "sessions": [],
+            "variables": {},
             "tables": {},
             "error": None,
         }
@@ -181,22 +191,93 @@ class StepBuilder:
 
     def _snapshot(self, step: dict[str, Any], scopes: list[Mapping[str, Any]]) -> None:
         names = _names(scopes)
+        sessions = self._sessions(names)
+        by_key = {session.hash_key: record["name"] for session, record in sessions}
         step["objects"] = [
-            self.registry.snapshot(obj, label, names.get(id(obj), [])) for label, obj in self.registry.alive()
+            self.registry.snapshot(obj, label, names.get(id(obj), []), by_key)
+            for label, obj in self.registry.alive()
         ]
-        session = self.session.last_session() if self.session is not None else None
-        if session is not None:
-            labels = self.registry.labels_of
-            step["session"] = {
-                "new": labels(session.new),
-                "dirty": labels(session.dirty),
-                "deleted": labels(session.deleted),
-                "identity_map": labels(session.identity_map.values()),
-            }
+        step["sessions"] = [record for _, record in sessions]
+        last = self.session.last_session() if self.session is not None else None
+        for session, record in sessions:
+            if session is last:
+                step["session"] = {key: record[key] for key in ("new", "dirty", "deleted", "identity_map")}
+        step["variables"] = _variables(scopes)
         if self._database_touched or self._tables is None:
             self._tables = self.databases.tables()
             self._database_touched = False
         step["tables"] = self._tables
+
+    def _sessions(self, names: dict[int, list[str]]) -> list[tuple[Any, dict[str, Any]]]:
+        """Every live session the program used, in order of first use, as SESSION records named
+        by the variable that refers to it (else by its label). A session that no variable holds
+        and that tracks nothing is left out: it is gone for the program."""
+        if self.session is None:
+            return []
+        labels = self.registry.labels_of
+        last = self.session.last_session()
+        taken: set[str] = set()
+        out: list[tuple[Any, dict[str, Any]]] = []
+        for label, session in self.session.sessions():
+            held = [
+                name
+                for name in names.get(id(session), []) + _proxy_names(session, names)
+                if name not in taken
+            ]
+            identity_map = labels(session.identity_map.values())
+            new = labels(session.new)
+            if not held and not identity_map and not new and session is not last:
+                continue
+            name = held[0] if held else label
+            taken.add(name)
+            record = {
+                "name": name,
+                "label": label,
+                "new": new,
+                "dirty": labels(session.dirty),
+                "deleted": labels(session.deleted),
+                "identity_map": identity_map,
+            }
+            out.append((session, record))
+        return out
+
+
+def _proxy_names(session: Any, names: dict[int, list[str]]) -> list[str]:
+    """Names of the AsyncSession that wraps ``session``, if the program made one (asyncio is
+    looked up only when the program imported it)."""
+    module = sys.modules.get("sqlalchemy.ext.asyncio.session")
+    if module is None:
+        return []
+    proxy = module.AsyncSession._retrieve_proxy_for_target(session, regenerate=False)
+    return names.get(id(proxy), []) if proxy is not None else []
+
+
+def _variables(scopes: list[Mapping[str, Any]]) -> dict[str, str]:
+    """The program's plain values (numbers, strings, booleans, None) as short reprs, like a
+    debugger's frame view. Only exact built-in types are shown: their repr runs no code of the
+    program's, so looking cannot change anything."""
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    for scope in scopes:
+        for name, value in list(scope.items()):
+            if name.startswith("_") or name in seen:
+                continue
+            seen.add(name)
+            if type(value) not in _PLAIN:
+                continue
+            if len(found) >= _MAX_VARIABLES:
+                break
+            if type(value) is str and len(value) > _MAX_REPR:
+                text = repr(value[:_MAX_REPR]) + "..."  # cut before repr: a huge string stays cheap
+            elif type(value) is int and value.bit_length() > 128:
+                # repr of a huge int is slow, and above 4,300 digits it raises ValueError
+                text = "<a very large int>"
+            else:
+                text = repr(value)
+            if type(value) is str:
+                text = _TEMP_NAME.sub("tmp…", text)
+            found[name] = text if len(text) <= _MAX_REPR + 5 else text[:_MAX_REPR] + "..."
+    return found
 
 
 def _names(scopes: list[Mapping[str, Any]]) -> dict[int, list[str]]:

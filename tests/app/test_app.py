@@ -72,9 +72,9 @@ def test_no_address_opens_the_first_lesson_at_step_one() -> None:
     assert _counter(at) == "**Step 1 of 8** · Setup"
     assert at.query_params == {"lesson": "01_first_steps", "step": "1"}
     assert at.radio(key="w_lesson").options == [
-        "First steps with a Session",
-        "Lazy loading",
-        "When a query finds nothing",
+        "1. First steps with a Session",  # numbered, as the lessons' own text numbers them
+        "2. Lazy loading",
+        "3. When a query finds nothing",
     ]
     assert 'CREATE</span> <span class="sqe-kw">TABLE</span> hero' in _html(at)
     assert _messages(at) == []
@@ -90,7 +90,8 @@ def test_buttons_and_slider_move_between_steps_and_the_address_follows() -> None
     assert any("`session.add()` sends nothing" in m.value for m in at.markdown)  # the narrative
     at.button(key="last").click().run()
     assert _counter(at) == "**Step 8 of 8** · Detached" and at.query_params["step"] == "8"
-    assert at.button(key="next").disabled and at.button(key="last").disabled
+    assert at.button(key="last").disabled
+    assert at.button(key="next").label == "Next lesson: 2. Lazy loading"  # the last step leads on
     at.button(key="prev").click().run()
     assert _counter(at).startswith("**Step 7 of 8**") and at.slider(key="w_step").value == 7
     at.slider(key="w_step").set_value(4).run()
@@ -98,6 +99,16 @@ def test_buttons_and_slider_move_between_steps_and_the_address_follows() -> None
     assert "load expired Hero#1" in _html(at)
     at.button(key="first").click().run()
     assert _counter(at).startswith("**Step 1 of 8**") and at.query_params["step"] == "1"
+    _clean(at)
+
+
+def test_the_last_step_opens_the_next_lesson_and_the_last_lesson_ends_there() -> None:
+    at = _app(lesson="01_first_steps", step="8")
+    at.button(key="next").click().run()
+    assert at.title[0].value == "Lazy loading" and _counter(at).startswith("**Step 1 of 5**")
+    assert at.query_params == {"lesson": "02_relationships", "step": "1"}
+    at = _app(lesson="03_unexpected_error", step="99")
+    assert at.button(key="next").label == "Next" and at.button(key="next").disabled
     _clean(at)
 
 
@@ -179,12 +190,12 @@ def test_a_step_that_is_the_same_in_both_runs_says_so() -> None:
 
 def test_presenter_mode_makes_type_larger_and_can_be_left() -> None:
     at = _app(lesson="02_relationships", step="2")
-    assert "font-size: 1.3rem" not in _html(at)
+    assert "font-size: 24px" not in _html(at)
     at.toggle(key="w_presenter").set_value(True).run()
-    assert "font-size: 1.3rem" in _html(at)
+    assert "font-size: 24px" in _html(at)
     assert at.query_params == {"lesson": "02_relationships", "step": "2", "presenter": "1"}
     at.button(key="leave_presenter").click().run()
-    assert "font-size: 1.3rem" not in _html(at) and "presenter" not in at.query_params
+    assert "font-size: 24px" not in _html(at) and "presenter" not in at.query_params
     assert at.toggle(key="w_presenter").value is False
 
 
@@ -322,7 +333,7 @@ def test_the_operator_can_turn_your_code_off(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_whole_program_is_one_click_away() -> None:
     at = _app(lesson="02_relationships", step="4")
-    assert [expander.label for expander in at.expander] == ["Whole program"]
+    assert [expander.label for expander in at.expander] == ["Whole program", "Database: committed rows"]
     assert not at.expander[0].get("html")  # closed: the program's lines are not even sent
     at.session_state["w_whole"] = True  # what opening it in the browser does
     at.run()

@@ -301,3 +301,30 @@ def test_a_run_of_like_object_events_is_one_line() -> None:
         "Hero#1, Hero#2 expired: id, name (next access loads)line 9",
         "Hero#3 expired: id, name (next access loads)line 10",  # another line: another event
     ]
+
+
+def test_the_rollback_of_closing_a_session_is_calm_and_says_why() -> None:
+    source = ["with Session(engine) as session:", "    session.get(Hero, 1)", "session.rollback()"]
+    closing = {"lines": [1, 2], "events": [{"kind": "rollback", "line": 1}], "error": None}
+    html = render_events(closing, source=source)
+    assert (
+        "sqe-tx-calm" in html
+        and "closed (close(), or the end of its with block)" in html
+        and "nothing committed is undone" in html
+    )
+    asked = {"lines": [3, 3], "events": [{"kind": "rollback", "line": 3}], "error": None}
+    assert "sqe-tx-calm" not in render_events(asked, source=source)  # the program asked for it
+    failed = closing | {"error": {"type": "IntegrityError", "message": "", "line": 2, "expected": False}}
+    assert "sqe-tx-calm" not in render_events(failed, source=source)
+    assert "sqe-tx-calm" not in render_events(closing)  # without the source, no guess
+
+
+def test_an_error_raised_outside_the_steps_lines_shows_and_marks_its_own_line() -> None:
+    lines = [f"line_{number} = {number}" for number in range(1, 21)]
+    error = {"type": "ValueError", "message": "boom", "line": 17, "expected": False}
+    step = {"lines": [12, 12], "events": [], "error": error}  # leaving a with block that raised
+    html = render_code(highlight_python_lines("\n".join(lines)), step, Counter(), context=1)
+    numbers = re.findall(r'class="sqe-ln">([^<]+)<', html)
+    assert numbers == ["11", "12", "13", "⋯", "16", "17", "18"]
+    assert re.findall(r'sqe-error-line"><span class="sqe-ln">(\d+)<', html) == ["17"]
+    assert re.findall(r'sqe-current"><span class="sqe-ln">(\d+)<', html) == ["12"]

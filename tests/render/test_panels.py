@@ -11,6 +11,7 @@ from sqlecho._render.panels import (
     render_objects,
     render_session,
     render_tables,
+    render_variables,
     state_badge,
 )
 from sqlecho._transcript.derive import attribute_order
@@ -67,7 +68,7 @@ def test_a_card_shows_label_names_state_values_expired_and_unloaded() -> None:
     html = render_objects(_step([hero, team]), None, attribute_order([_step([hero, team])]))
     card = _cards(html)["Hero#1"]
     assert state_badge("persistent") in card
-    assert '<div class="sqe-names" title="variables that refer to it">hero_1</div>' in card
+    assert '<span title="variables that refer to it">hero_1</span>' in card
     assert "<tr><th>name</th><td>&#x27;Deadpond&#x27;</td></tr>" in re.sub(r' class=""', "", card)
     assert '<span class="sqe-ref">→ Team#1</span>' in card  # a reference to another object
     assert '<th>expired</th><td>age <span class="sqe-vnote">next access loads</span>' in card
@@ -170,3 +171,71 @@ def test_a_table_appearing_or_empty() -> None:
     html = render_tables(after, _step())
     assert '<tr class="sqe-row-new"><td>1</td><td class="sqe-rowtag">new</td></tr>' in html
     assert '<td colspan="1" class="sqe-none">no committed rows</td>' in html
+
+
+def test_a_detached_card_says_that_access_raises_and_why() -> None:
+    detached = _obj("Book#1", "detached", {"id": 1}, ["title"], unloaded=["author"])
+    card = render_objects(_step([detached]), None)
+    assert "next access loads" not in card and "loads on first access" not in card
+    assert "access raises DetachedInstanceError: there is no session to load them from" in card
+    assert "access raises DetachedInstanceError: a lazy load needs a session" in card
+    persistent = render_objects(_step([_obj("Book#1", "persistent", {"id": 1}, ["title"])]), None)
+    assert "next access loads" in persistent and "DetachedInstanceError" not in persistent
+
+
+def test_pending_and_transient_cards_say_what_access_gives() -> None:
+    for state in ("pending", "transient"):
+        card = render_objects(_step([_obj("Team#1", state, {"name": "T"}, unloaded=["heroes"])]), None)
+        assert "access gives None or an empty collection" in card
+
+
+def test_a_card_names_the_session_that_holds_it() -> None:
+    html = render_objects(_step([_obj("Book#1", "persistent", {}, session="other")]), None)
+    assert '<span class="sqe-held" title="the session that holds it">in <b>other</b></span>' in html
+    assert "sqe-held" not in render_objects(_step([_obj("Book#1", "detached", {}, session=None)]), None)
+
+
+def test_changed_objects_come_first_and_unreferenced_ones_fold() -> None:
+    old = [_obj(f"Hero#{n}", "persistent", {"id": n}, names=[]) for n in range(1, 4)]
+    named = _obj("Hero#4", "persistent", {"id": 4})
+    before = _step([*old, named])
+    fresh = _obj("Hero#5", "pending", {"name": "new"}, names=["hero"])
+    html = render_objects(_step([*old, named, fresh]), before)
+    visible, _, folded = html.partition('<details class="sqe-fold">')
+    assert list(_cards(visible)) == ["Hero#5", "Hero#4"]  # the new one first, then what a name holds
+    assert list(_cards(folded)) == ["Hero#1", "Hero#2", "Hero#3"]
+    assert "3 more objects" in folded and "no variable refers to them" in folded
+    assert "sqe-fold" not in render_objects(_step([named]), _step([named]))
+
+
+def test_every_session_gets_a_named_panel() -> None:
+    def named(name: str, label: str, identity_map: list[str]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "label": label,
+            "new": [],
+            "dirty": [],
+            "deleted": [],
+            "identity_map": identity_map,
+        }
+
+    step = _step() | {
+        "sessions": [named("session", "Session#1", []), named("Session#2", "Session#2", ["Book#1"])]
+    }
+    html = render_session(step, None)
+    blocks = html.split('<div class="sqe-session-block">')[1:]
+    assert len(blocks) == 2
+    assert '<span class="sqe-label">session</span> <span class="sqe-note">Session#1</span>' in blocks[0]
+    assert '<span class="sqe-label">Session#2</span></div>' in blocks[1]  # its label only once
+    assert "Book#1" in blocks[1] and "Book#1" not in blocks[0]
+    assert "No Session yet." in render_session(_step() | {"sessions": []}, None)
+
+
+def test_variables_line_marks_what_changed() -> None:
+    before = _step() | {"variables": {"count": "1", "name": "'A'"}}
+    after = _step() | {"variables": {"count": "2", "name": "'A'"}}
+    html = render_variables(after, before)
+    assert '<span class="sqe-var sqe-var-changed"><b>count</b> = <code>2</code>' in html
+    assert '<span class="sqe-var"><b>name</b> = <code>&#x27;A&#x27;</code></span>' in html
+    assert render_variables(_step(), None) == ""
+    assert "<b>&lt;x&gt;</b>" in render_variables(_step() | {"variables": {"<x>": "1"}}, None)

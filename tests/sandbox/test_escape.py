@@ -442,3 +442,95 @@ def test_a_message_of_millions_of_tiny_records_is_refused_before_it_is_parsed(
     assert code == 1
     error = transcript["steps"][-1]["error"]
     assert error["type"] == "SandboxError" and "more records than any step can" in error["message"]
+
+
+def test_a_copy_is_made_only_of_the_folder_that_holds_the_program(tmp_path: Path) -> None:
+    """A folder renamed into the program's place (after its text was read) is not copied."""
+    _root_only()
+    from sqlecho._sandbox.launch import _view_of
+
+    folder = tmp_path / "program"
+    folder.mkdir(mode=0o700)
+    (folder / "prog.py").write_text("print('the program')\n")
+    stage = tmp_path / "stage"
+    stage.mkdir(mode=0o700)
+    assert (_view_of(folder, stage, ("prog.py", "print('the program')\n")) / "prog.py").exists()
+    with pytest.raises(SandboxRefused, match="changed while the program was being read"):
+        _view_of(folder, stage, ("prog.py", "print('what was read before the swap')\n"))
+
+
+def test_a_copy_shows_only_what_the_folders_owner_may_read(tmp_path: Path) -> None:
+    _root_only()
+    from sqlecho._sandbox.launch import _view_of
+
+    folder = tmp_path / "users"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 12345, 12345)
+    (folder / "mine.py").write_text("x = 1\n")
+    os.chown(folder / "mine.py", 12345, 12345)
+    (folder / "roots.txt").write_text("root only\n")  # root's, mode 644 minus the others: 600
+    (folder / "roots.txt").chmod(0o600)
+    stage = tmp_path / "stage"
+    stage.mkdir(mode=0o700)
+    copy = _view_of(folder, stage)
+    assert sorted(path.name for path in copy.iterdir()) == ["mine.py"]
+
+
+@pytest.mark.parametrize("shape", ["deep", "wide"])
+def test_a_copy_is_bounded_in_depth_and_entries(tmp_path: Path, shape: str) -> None:
+    _root_only()
+    from sqlecho._sandbox.launch import _view_of
+
+    folder = tmp_path / "tree"
+    folder.mkdir(mode=0o700)
+    if shape == "deep":
+        (folder / "/".join(["a"] * 200)).mkdir(parents=True)
+    else:
+        for number in range(2_100):
+            (folder / f"d{number}").mkdir()
+    stage = tmp_path / "stage"
+    stage.mkdir(mode=0o700)
+    with pytest.raises(SandboxRefused, match="too big to copy"):
+        _view_of(folder, stage)
+
+
+def test_the_terminal_cuts_wide_code_lines(tmp_path: Path) -> None:
+    from sqlecho._render.text import format_transcript
+
+    source = "x = 1  # " + "z" * 5_000 + "\n"
+    step = {
+        "index": 0,
+        "title": None,
+        "narrative": "",
+        "lines": [1, 1],
+        "events": [],
+        "objects": [],
+        "error": None,
+    }
+    text = format_transcript({"steps": [step], "status": "ok"}, source)
+    assert len(text) < 1_000 and "(4709 more)" in text
+
+
+MANY_VALUES = """\
+exec('''
+import gc, json
+channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+record = {"label": "A#1", "class": "A", "names": [], "state": "transient", "identity": None,
+          "values": {"v": ["a"] * 250_000}, "expired": [], "unloaded": [], "session": None}
+for index in range(8):
+    step = {"index": index, "title": None, "narrative": "", "lines": [1, 1], "events": [],
+            "objects": [record], "session": None, "tables": {}, "error": None}
+    channel._write(json.dumps({"step": step}, separators=(",", ":")).encode() + b"\\\\n")
+''')
+"""
+
+
+def test_many_lines_of_tiny_values_are_refused_over_the_run(tmp_path: Path, bwrap: str) -> None:
+    """Each line is under the per-line cap; together they would make the server hold far more
+    than the output limit suggests."""
+    program = tmp_path / "values.py"
+    program.write_text(MANY_VALUES)
+    code, transcript = _trace(program)
+    assert code == 1
+    error = transcript["steps"][-1]["error"]
+    assert error["type"] == "SandboxError" and "more records than any run can" in error["message"]

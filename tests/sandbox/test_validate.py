@@ -204,9 +204,21 @@ def _step(**changes: Any) -> dict[str, Any]:
                 "values": {"id": 1, "name": "Ada", "team": "Team#1"},
                 "expired": [],
                 "unloaded": ["powers"],
+                "session": "session",
             }
         ],
         "session": {"new": [], "dirty": [], "deleted": [], "identity_map": ["Hero#1"]},
+        "sessions": [
+            {
+                "name": "session",
+                "label": "Session#1",
+                "new": [],
+                "dirty": [],
+                "deleted": [],
+                "identity_map": ["Hero#1"],
+            }
+        ],
+        "variables": {"count": "3"},
         "tables": {"hero": {"columns": ["id", "name"], "rows": [[1, "Ada"]]}},
         "error": None,
     }
@@ -383,6 +395,8 @@ def test_objects_of_the_wrong_shape_are_refused() -> None:
     _reject(lambda: _check(_with("objects.0.identity", 1)), "objects[0].identity", "a list or null")
     _reject(lambda: _check(_with("objects.0", "Hero#1")), "objects[0]", "an object record")
     _reject(lambda: _check(_step(objects={})), "objects", "a list")
+    _reject(lambda: _check(_with("objects.0.session", 1)), "objects[0].session", "a session name or null")
+    assert _check(_with("objects.0.session", None))["objects"][0]["session"] is None
 
 
 def test_too_many_objects_in_a_step_are_over_budget() -> None:
@@ -403,6 +417,33 @@ def test_too_many_objects_in_a_step_are_over_budget() -> None:
 )
 def test_a_session_of_the_wrong_type_is_refused(session: object, words: tuple[str, ...]) -> None:
     _reject(lambda: _check(_step(session=session)), *words)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "words"),
+    [
+        ("sessions", {}, ("sessions", "a list")),
+        ("sessions.0", "session", ("sessions[0]", "an object")),
+        ("sessions.0.name", 1, ("sessions[0].name", "a string")),
+        ("sessions.0.identity_map", [1], ("sessions[0].identity_map[0]", "a string")),
+        ("sessions.0.extra", [], ("sessions[0]", "extra")),
+        ("variables", [], ("variables", "an object")),
+        ("variables.count", 3, ("variables.count", "a short text")),
+        ("variables.count", "9" * 65, ("variables.count", "at most 64 characters")),
+    ],
+)
+def test_sessions_and_variables_of_the_wrong_shape_are_refused(
+    path: str, value: object, words: tuple[str, ...]
+) -> None:
+    _reject(lambda: _check(_with(path, value)), *words)
+
+
+def test_a_step_without_sessions_is_read_but_too_many_variables_are_refused() -> None:
+    step = _step()
+    del step["sessions"], step["variables"]  # a transcript of an older version
+    assert _check(step) is step
+    many = {f"v{number}": "1" for number in range(21)}
+    _reject(lambda: _check(_step(variables=many)), "variables", "at most 20 values")
 
 
 def test_tables_of_the_wrong_shape_are_refused() -> None:

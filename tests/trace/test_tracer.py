@@ -436,6 +436,67 @@ def test_names_follow_variables_and_list_items(tmp_path: Path) -> None:
     ]
 
 
+def test_every_session_is_named_by_its_variable_and_objects_say_which_holds_them(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        """
+        Two
+        session = Session(engine)
+        other = Session(engine)
+        hero = Hero(name='A')
+        session.add(hero)
+        session.commit()
+        theirs = other.get(Hero, 1)
+        Session(engine).add(Team(name='T'))
+        """,
+        "Close\nother.close()",
+    )
+    two = step(trace(path), "Two")
+    assert [(n["name"], n["label"], n["new"], n["identity_map"]) for n in two["sessions"]] == [
+        ("session", "Session#1", [], ["Hero#1"]),
+        ("other", "Session#2", [], ["Hero#2"]),
+        ("Session#3", "Session#3", ["Team#1"], []),  # no variable holds it: named by its label
+    ]
+    assert [(o["label"], o["session"]) for o in two["objects"]] == [
+        ("Hero#1", "session"),
+        ("Hero#2", "other"),
+        ("Team#1", "Session#3"),
+    ]
+    assert two["session"] == {"new": ["Team#1"], "dirty": [], "deleted": [], "identity_map": []}  # used last
+    closed = step(trace(path), "Close")
+    assert obj(closed, "Hero#2")["state"] == "detached"
+    assert obj(closed, "Hero#2")["session"] is None
+
+
+def test_variables_show_plain_values_only_without_running_program_code(tmp_path: Path) -> None:
+    path = lesson(
+        tmp_path,
+        """
+        Loop
+        class Loud(str):
+            def __repr__(self):
+                raise AssertionError("looked at")
+        total = 0
+        for count in range(3):
+            total += count
+        loud = Loud("x")
+        hero = Hero(name="A")
+        label, ratio, done, nothing, _hidden = "heroes", 0.5, True, None, 1
+        url = "sqlite:////tmp/tmpab12cd34/library.db"
+        """,
+    )
+    variables = step(trace(path), "Loop")["variables"]
+    assert variables == {
+        "total": "3",
+        "count": "2",
+        "label": "'heroes'",
+        "ratio": "0.5",
+        "done": "True",
+        "nothing": "None",
+        "url": "'sqlite:////tmp/tmp…/library.db'",  # a temporary folder's random name is not shown
+    }
+
+
 def test_relationship_values_are_labels(tmp_path: Path) -> None:
     path = lesson(tmp_path, "Make\nteam = Team(name='T')\nhero = Hero(name='A', team=team)")
     s = step(trace(path), "Make")
@@ -572,6 +633,8 @@ def test_async_programs_are_attributed_to_their_lines(tmp_path: Path) -> None:
     assert (statements["INSERT"]["line"], statements["INSERT"]["cause"]) == (19, "flush")
     assert (statements["SELECT"]["line"], statements["SELECT"]["cause"]) == (20, "query")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["program.py"]
+    # The sync Session inside is named by the AsyncSession variable that wraps it.
+    assert any(named["name"] == "session" for s in t["steps"] for named in s["sessions"])
 
 
 def test_a_byte_order_mark_is_not_part_of_the_program(tmp_path: Path) -> None:

@@ -1,0 +1,55 @@
+"""Keyboard stepping for the pages with a step bar.
+
+Streamlit's own button shortcuts stop working while a sidebar radio or a switch has focus (the
+radio takes the arrow keys for itself), so one listener on the window, in the capture phase,
+steps the page's navigator wherever focus is, except in a text field or a slider, which need the
+keys themselves. The navigator is found by its container's key (``<prefix>stepbar``), so the same
+script serves the lesson page and "Your code". After a pick in the sidebar, focus leaves the radio
+or switch that had it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+__all__ = ["STEP_KEYS", "use_keyboard"]
+
+STEP_KEYS = {"ArrowLeft": "prev", "ArrowRight": "next", "Home": "first", "End": "last"}
+"""Key -> navigator button (see :func:`sqlecho._app.keys.nav_button`)."""
+
+_SCRIPT = """<script>
+(() => {
+  const win = window.parent && window.parent.document ? window.parent : window;
+  if (win.sqeKeyboard) return;
+  win.sqeKeyboard = true;
+  const doc = win.document;
+  const keys = %(keys)s;
+  const typing = (el) => el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT"
+    || (el.tagName === "INPUT" && !["radio", "checkbox", "button"].includes(el.type))
+    || el.getAttribute("role") === "slider");
+  win.addEventListener("keydown", (event) => {
+    const which = keys[event.key];
+    if (!which || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || typing(event.target)) return;
+    const bar = doc.querySelector('[class*="stepbar"][class*="st-key-"]');
+    if (!bar) return;
+    const prefix = (bar.className.match(/st-key-(\\S*)stepbar/) || [])[1];
+    if (prefix === undefined) return;
+    const button = bar.querySelector(`.st-key-${prefix}${which} button`);
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (button && !button.disabled) button.click();
+  }, true);
+  doc.addEventListener("change", (event) => {
+    const sidebar = event.target.closest && event.target.closest('[data-testid="stSidebar"]');
+    if (!sidebar) return;
+    // Give the arrow keys back to the page.
+    win.setTimeout(() => { if (doc.activeElement && doc.activeElement.blur) doc.activeElement.blur(); }, 0);
+  }, true);
+})();
+</script>"""
+
+
+def use_keyboard() -> None:
+    """Install the listener (once per browser tab; a style-like block takes no room)."""
+    keys = "{" + ", ".join(f'"{key}": "{button}"' for key, button in STEP_KEYS.items()) + "}"
+    st.html(_SCRIPT % {"keys": keys}, unsafe_allow_javascript=True)
