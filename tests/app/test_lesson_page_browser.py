@@ -65,13 +65,17 @@ def browser(chromium: str) -> Iterator[Any]:
 
 @pytest.fixture
 def open_page(browser: Any, app_url: str) -> Iterator[Any]:
-    """Opens ``app_url + query`` at a viewport and waits for the step bar; closes what it opened."""
+    """Opens ``app_url + query`` (predict mode off unless the query says) at a viewport and waits
+    for the step bar; closes what it opened."""
     contexts: list[Any] = []
 
     def opener(query: str, viewport: dict[str, int] = LAPTOP, counter: str = "Step ") -> Any:
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         page = context.new_page()
+        # These tests are about the revealed step: predict mode (tests/app/test_predict.py) off.
+        if query.startswith("?") and "predict=" not in query:
+            query += "&predict=0"
         page.goto(f"{app_url}/{query}")
         expect(page.get_by_text(counter, exact=False).first).to_be_visible(timeout=WAIT_MS)
         page.wait_for_timeout(300)  # the last blocks of the run settle
