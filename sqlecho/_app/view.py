@@ -313,7 +313,7 @@ def show_step(
     drawn side by side with the statements that only one of them sent marked. With ``reveal``
     False only the narrative and the code are drawn (predict mode, before the reader answers).
     """
-    text = narrative_text(traced.steps[index], lesson_title)
+    text = narrative_text(traced.steps[index], lesson_title, expectations=reveal)
     if not reveal:
         # Predict mode: the question and the code, in the column they always have.
         code, _events, _objects = st.columns([5, 4, 4], gap="small")

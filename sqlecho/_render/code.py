@@ -59,11 +59,17 @@ def _span(cls: str, text: str) -> str:
     return "\n".join(f'<span class="sqe-{cls}">{part}</span>' if part else "" for part in escaped.split("\n"))
 
 
+_MARKER_DATA = re.compile(r"^(\s*#\s*%%.*?)[ \t]+(?:tags=\[|[A-Za-z_]+=\").*?(\r?\n)?$")
+
+
 def highlight_python_lines(source: str) -> list[str]:
     """One HTML string per line of ``source`` (``source.splitlines()`` order), highlighted.
 
     A program that does not tokenize (a syntax error in a pasted script) is shown escaped but plain.
     """
+    # A cell marker's metadata (tags, an exercise's check and hint) is the teacher's, not the
+    # program's; shown, a check would give its answer away. The marker keeps its title.
+    source = "".join(_MARKER_DATA.sub(r"\1\2", line) for line in source.splitlines(keepends=True))
     lines = source.splitlines()
     offsets = [0]
     for line in source.splitlines(keepends=True):

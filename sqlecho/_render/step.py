@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._transcript.expect import without_expectations
 from .code import esc, highlight_python_lines
 from .diff import StepDiff
 from .events import render_code, render_error, render_events, sql_total
@@ -136,9 +137,14 @@ def diff_summary(diff: StepDiff, label: str) -> str:
     return f'<div class="sqe-diff"><b>Compared with {esc(label)}:</b><ul>{notes}</ul></div>'
 
 
-def narrative_text(step: dict[str, Any], lesson_title: str | None = None) -> str:
-    """The step's narrative markdown, without the lesson's title heading (shown above it already)."""
+def narrative_text(
+    step: dict[str, Any], lesson_title: str | None = None, *, expectations: bool = True
+) -> str:
+    """The step's narrative markdown, without the lesson's title heading (shown above it already),
+    and, unless ``expectations``, without its ``Expect:`` lines (they are the answer)."""
     text = str(step.get("narrative") or "")
+    if not expectations:
+        text = without_expectations(text)
     lines = text.splitlines()
     if lesson_title and lines and lines[0].startswith("# ") and lines[0][2:].strip() == lesson_title:
         text = "\n".join(lines[1:]).strip()

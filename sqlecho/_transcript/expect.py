@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Claim", "check_expectations", "count_events", "parse_expectations", "statement_keyword"]
+__all__ = [
+    "Claim",
+    "check_expectations",
+    "count_events",
+    "parse_expectations",
+    "statement_keyword",
+    "without_expectations",
+]
 
 _EXPECT_LINE = re.compile(r"^Expect:\s*(?P<claims>.*?)\s*$", re.MULTILINE)
 _CLAIM = re.compile(
@@ -126,3 +133,8 @@ def check_expectations(step: Mapping[str, Any]) -> list[str]:
                 f"step {step['index'] + 1} ({step['title']}): expected {claim.count} {claim.what}, got {actual}"
             )
     return problems
+
+
+def without_expectations(narrative: str) -> str:
+    """``narrative`` without its ``Expect:`` lines: the question, before the reader answers it."""
+    return _EXPECT_LINE.sub("", narrative).strip()

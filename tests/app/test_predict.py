@@ -52,13 +52,14 @@ def _predict_key(index: int, part: int) -> str:
 
 def test_a_predicted_step_hides_what_happened_until_revealed() -> None:
     at = _app(step="2")
-    assert "Expect: 1 INSERT (flush), 1 COMMIT" in _text(at)  # the question is shown...
-    assert INSERT not in _html(at) and WHAT_HAPPENED not in _html(at)  # ...not the answer
+    # The question is asked; neither the answer nor the "Expect:" line that states it is shown.
+    assert "Expect: 1 INSERT (flush), 1 COMMIT" not in _text(at)
+    assert INSERT not in _html(at) and WHAT_HAPPENED not in _html(at)
     assert "session.commit()" in _html(at) and "statement" not in _html(at)  # the code, not its counts
     assert AFTER not in _text(at)
     at.button(key=f"predict_{LESSON}_1_reveal").click().run()
     assert INSERT in _html(at) and WHAT_HAPPENED in _html(at)
-    assert AFTER in _text(at)
+    assert AFTER in _text(at) and "Expect: 1 INSERT (flush), 1 COMMIT" in _text(at)
 
 
 def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:

@@ -328,3 +328,12 @@ def test_an_error_raised_outside_the_steps_lines_shows_and_marks_its_own_line() 
     assert numbers == ["11", "12", "13", "⋯", "16", "17", "18"]
     assert re.findall(r'sqe-error-line"><span class="sqe-ln">(\d+)<', html) == ["17"]
     assert re.findall(r'sqe-current"><span class="sqe-ln">(\d+)<', html) == ["12"]
+
+
+def test_a_cell_markers_tags_and_check_are_not_shown_in_the_code() -> None:
+    from sqlecho._render.code import highlight_python_lines
+
+    source = 'x = 1\n# %% Count tags=["exercise"] check="select == 1" hint="one"\nprint(x)\n'
+    lines = highlight_python_lines(source)
+    assert len(lines) == 3 and "# %% Count</span>" in lines[1]
+    assert "check" not in lines[1] and "exercise" not in lines[1] and "print" in lines[2]

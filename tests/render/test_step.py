@@ -117,3 +117,9 @@ def test_drawn_steps_are_kept_by_weight(traced: Traced, monkeypatch: pytest.Monk
     monkeypatch.setattr(_render_step, "_RENDERED", OrderedDict())
     monkeypatch.setattr(_render_step, "_rendered_bytes", 0)
     assert render_step(traced, 0) is not render_step(traced, 0)
+
+
+def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectation() -> None:
+    step = {"narrative": "Predict the SQL of the commit.\n\nExpect: 1 INSERT (flush), 1 COMMIT"}
+    assert narrative_text(step, expectations=False) == "Predict the SQL of the commit."
+    assert narrative_text(step).endswith("Expect: 1 INSERT (flush), 1 COMMIT")
