@@ -310,7 +310,9 @@ class Locator:
             frame = frame.f_back
             if frame is None:
                 glet, frame = _parent_greenlet(glet)
-        return line, cause_of(statement, found, statement_cause(context), self._label)
+        # A marking frame decides the cause: the statement's own kind is needed only without one.
+        default = "" if found else statement_cause(context)
+        return line, cause_of(statement, found, default, self._label)
 
 
 # Cache values besides a user file's display path: library code (None), library code

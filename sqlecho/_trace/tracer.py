@@ -149,8 +149,12 @@ class _Run:
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
         self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
         # The recorders hand their events straight to the step builder: one call less per event.
-        self.engine = EngineRecorder(Engine, self.steps.add, self._locate, self._line, self._internal_error)
-        self.orm = OrmRecorder(self.registry, self.steps.add, self._line, self._internal_error)
+        # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
+        locator = self.locator
+        self.engine = EngineRecorder(
+            Engine, self.steps.add, locator.line_and_cause, locator.line, self._internal_error
+        )
+        self.orm = OrmRecorder(self.registry, self.steps.add, locator.line, self._internal_error)
         self.internal_errors: list[str] = []
         self.output = OutputCapture(self._output)
         self.mode = "cells" if has_cells(source) else "lines"
@@ -161,12 +165,6 @@ class _Run:
 
     def _internal_error(self, exc: BaseException) -> None:
         self.internal_errors.append(f"{type(exc).__name__}: {mask_addresses(str(exc))}")
-
-    def _locate(self, statement: str, context: Any) -> tuple[int | None, str]:
-        return self.locator.line_and_cause(statement, context, depth=1)
-
-    def _line(self) -> int | None:
-        return self.locator.line(depth=1)
 
     def _output(self, stream: str, text: str) -> None:
         self.steps.output(stream, text, self.locator.line(depth=1))
