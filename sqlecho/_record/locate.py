@@ -108,6 +108,10 @@ def _build_markers() -> dict[CodeType, _Marker]:
 
 
 _MARKERS = _build_markers()
+# Hashing a code object hashes its constants, every time: ids are ten times cheaper.
+# The marker functions live as long as SQLAlchemy, so their ids stay theirs.
+_MARKER_BY_ID = {id(code): marker for code, marker in _MARKERS.items()}
+_MARKER_IDS = frozenset(_MARKER_BY_ID)
 _AUTOFLUSH = _code(Session, "_autoflush")
 _LOAD_EXPIRED = _code(loading, "_load_scalar_attributes", "load_scalar_attributes")
 _MERGE = _code(Session, "merge")
@@ -147,11 +151,33 @@ def statement_cause(context: Any) -> str:
     if getattr(context, "isddl", False):
         return "ddl"
     compile_state = getattr(getattr(context, "compiled", None), "compile_state", None)
-    if compile_state is not None:
-        for cls, cause in _STATEMENT_KINDS:
-            if isinstance(compile_state, cls):
-                return cause
-    return "execute"
+    if compile_state is None:
+        return "execute"
+    kind = type(compile_state)
+    cause = _CAUSE_OF_KIND.get(kind)
+    if cause is None:
+        cause = next((cause for cls, cause in _STATEMENT_KINDS if issubclass(kind, cls)), "execute")
+        _CAUSE_OF_KIND[kind] = cause
+    return cause
+
+
+# Compile-state class -> cause: a program uses a handful of these classes, met thousands of times.
+_CAUSE_OF_KIND: dict[type, str] = {}
+
+# Statement text -> is it a savepoint's: a program sends the same few texts over and over (the
+# compiled cache hands back the same string). Bounded, for programs that build texts by the
+# thousand.
+_SAVEPOINTS: dict[str, bool] = {}
+_SAVEPOINTS_KEPT = 1024
+
+
+def _is_savepoint(statement: str) -> bool:
+    known = _SAVEPOINTS.get(statement)
+    if known is None:
+        known = is_savepoint(statement)
+        if len(_SAVEPOINTS) < _SAVEPOINTS_KEPT:
+            _SAVEPOINTS[statement] = known
+    return known
 
 
 # Listeners are called through these modules (the listener collections, and the wrappers of
@@ -210,12 +236,12 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
         default: the cause when no frame marks one (see :func:`statement_cause`).
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
     """
-    if is_savepoint(statement):
+    if _is_savepoint(statement):
         return "savepoint"
     if not found:
         return default
     code, first = found[0]
-    cause = _MARKERS[code](first, label)
+    cause = _MARKER_BY_ID[id(code)](first, label)
     # A flush started by autoflush is an autoflush: the INSERT that a SELECT sent first.
     if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
         cause = "autoflush"
@@ -225,7 +251,7 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
     elif code is _LOAD_EXPIRED:
         for outer, frame in found[1:]:
             if outer is _LAZY_LOAD:
-                relationship = _MARKERS[outer](frame, label).removeprefix("lazy load ")
+                relationship = _MARKER_BY_ID[id(outer)](frame, label).removeprefix("lazy load ")
                 own = frame.f_locals.get("state") is first.f_locals.get("state")
                 if relationship != "lazy load" and not own:
                     cause += f" via {relationship}"
@@ -247,30 +273,46 @@ class Locator:
         self.filename = filename
         self._label = label
 
+    # Both walks below are :func:`frames` written out as loops: they run for every event, and a
+    # generator's resumption per frame costs more than the rest of the walk.
+
     def line(self, depth: int = 2) -> int | None:
         """The line of the innermost frame of the traced file, or None when it is not on the stack."""
         filename = self.filename
-        for frame in frames(sys._getframe(depth)):
+        frame: FrameType | None = sys._getframe(depth)
+        glet: Any = None
+        while frame is not None:
             if frame.f_code.co_filename == filename:
                 return frame.f_lineno
+            frame = frame.f_back
+            if frame is None:
+                glet, frame = _parent_greenlet(glet)
         return None
 
     def line_and_cause(self, statement: str, context: Any, depth: int = 2) -> tuple[int | None, str]:
         """The causing line and the reason for ``statement`` (sent with the execution
         ``context``), from one walk of the stack."""
         filename = self.filename
+        marked = _MARKER_IDS
         found: Found = []
         line = None
-        for frame in frames(sys._getframe(depth)):
+        frame: FrameType | None = sys._getframe(depth)
+        glet: Any = None
+        while frame is not None:
             code = frame.f_code
             if code.co_filename == filename:
                 line = frame.f_lineno
                 if not found and _called_by_event(frame):
                     return line, "event listener"
                 break
-            if code in _MARKERS:
+            if id(code) in marked:  # not ``code in _MARKERS``: see _MARKER_IDS
                 found.append((code, frame))
-        return line, cause_of(statement, found, statement_cause(context), self._label)
+            frame = frame.f_back
+            if frame is None:
+                glet, frame = _parent_greenlet(glet)
+        # A marking frame decides the cause: the statement's own kind is needed only without one.
+        default = "" if found else statement_cause(context)
+        return line, cause_of(statement, found, default, self._label)
 
 
 # Cache values besides a user file's display path: library code (None), library code
@@ -279,9 +321,6 @@ class Locator:
 _MARKED = object()
 _GET = object()
 _UNSEEN = object()
-# Hashing a code object hashes its constants, every time: ids are ten times cheaper.
-# The marker functions live as long as SQLAlchemy, so their ids stay theirs.
-_MARKER_IDS = frozenset(id(code) for code in _MARKERS)
 _GET_IDS = frozenset(id(code) for code in (_code(Session, "get"), _code(Session, "_get_impl")) if code)
 
 Where = tuple[str | None, int | None]

@@ -12,7 +12,7 @@ import enum
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
@@ -46,6 +46,10 @@ def state_of(state: InstanceState[Any]) -> ObjectState:
     return ObjectState.TRANSIENT
 
 
+_LABEL = "_sqlecho_label"
+"""The key of (registry token, label) in an InstanceState's ``__dict__``."""
+
+
 @dataclass
 class _Entry:
     label: str
@@ -62,6 +66,9 @@ class ObjectRegistry:
     """
 
     def __init__(self) -> None:
+        # The label also goes on the InstanceState itself (see label()), under this registry's
+        # own token: another registry (another run, another capture) does not read it.
+        self._token = object()
         self._by_id: dict[int, _Entry] = {}
         self._counts: dict[str, int] = {}
         self._orders: dict[str, int] = {}
@@ -78,9 +85,16 @@ class ObjectRegistry:
     def label(self, target: Any) -> str:
         """The label of an object (or its InstanceState), assigning the next one on first sight."""
         state: InstanceState[Any] = target if isinstance(target, InstanceState) else instance_state(target)
+        # Asked for thousands of times per run: read from the state's own __dict__ (no attribute
+        # of the ORM's, so no observer effect), the dict lookup and weakref call below are the
+        # fallback. A merge() makes a new state, hence a new label, as without the cache.
+        cached = state.__dict__.get(_LABEL)
+        if cached is not None and cached[0] is self._token:
+            return cast(str, cached[1])
         key = id(state)
         entry = self._by_id.get(key)
         if entry is not None and entry.ref() is state:
+            state.__dict__[_LABEL] = (self._token, entry.label)
             return entry.label
         name = state.class_.__name__
         count = self._counts.get(name, 0) + 1
@@ -88,6 +102,7 @@ class ObjectRegistry:
         label = f"{name}#{count}"
         order = self._orders[label] = len(self._orders)
         self._by_id[key] = _Entry(label, order, weakref.ref(state, self._forget(key)))
+        state.__dict__[_LABEL] = (self._token, label)
         return label
 
     def order(self, label: str) -> int:

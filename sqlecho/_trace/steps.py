@@ -101,7 +101,8 @@ class StepBuilder:
             self.truncated["events_dropped"] = self.truncated.get("events_dropped", 0) + 1
             return
         self._events += 1
-        self._open_events().append(record)
+        # _open_events() written out: this runs for every event.
+        (self.current["events"] if self.current else self._early).append(record)
 
     def _open_events(self) -> list[Event]:
         """Where an event goes now: the current step, or the next one if none is open."""
