@@ -56,6 +56,10 @@ class Job:
     limits: Limits
 
 
+class _OutputFull(Exception):
+    """The transcript has more values than the output limit allows for (Budget.value_bytes)."""
+
+
 class _Reader:
     """The parent's side of one run: send the job, read the stream, stop at the first end."""
 
@@ -106,7 +110,13 @@ class _Reader:
             selector.register(job_in, selectors.EVENT_WRITE)
             selector.register(errors, selectors.EVENT_READ)
             selector.register(results, selectors.EVENT_READ)
-            while not (self.done or self.ending.failed or self.ending.reported or self.ending.invalid):
+            while not (
+                self.done
+                or self.ending.failed
+                or self.ending.reported
+                or self.ending.invalid
+                or self.ending.reason
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.ending.reason = "wall_time" if self.ending.started else "startup"
@@ -174,6 +184,9 @@ class _Reader:
             except InvalidMessage as exc:
                 self.ending.invalid = str(exc)
                 break
+            except _OutputFull:
+                self.ending.reason = "output"
+                break
             except Exception as exc:  # noqa: BLE001 - a check that itself failed: still refused
                 self.ending.invalid = f"A message could not be checked ({type(exc).__name__})."
                 break
@@ -186,11 +199,14 @@ class _Reader:
         if not line.strip():
             return False
         values = line.count(b"{") + line.count(b"[") + line.count(b",")
-        if values > self.budget.max_values_per_line:
-            raise InvalidMessage("A message holds more records than any step can.")
         self.values += values
-        if self.values > self.job.limits.output // self.budget.value_bytes:
-            raise InvalidMessage("The messages hold more records than any run can.")
+        if (
+            values > self.budget.max_values_per_line
+            or self.values > self.job.limits.output // self.budget.value_bytes
+        ):
+            # Measured in values rather than bytes, the transcript is over the output limit: what
+            # the server would hold once parsed grows with the values, not the bytes.
+            raise _OutputFull
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):

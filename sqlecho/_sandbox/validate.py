@@ -161,8 +161,9 @@ class Budget:
     parse and keep than its bytes suggest (an empty list takes 56 bytes for 3 bytes of JSON)."""
     value_bytes: int = 12
     """With ``Limits.output``, the values of a whole run: one per this many bytes of output
-    (transcripts the tracer writes hold one per 13 bytes or more), which bounds what the server
-    holds to a few times the output limit."""
+    (lessons hold one per 13 bytes; the tiny steps of a line-by-line run one per 11), which
+    bounds what the server holds to a few times the output limit. A run over it, or a line over
+    ``max_values_per_line``, stops at the output limit."""
     steps: int = field(default=0, init=False)
     """Steps accepted so far."""
     events: int = field(default=0, init=False)
