@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from tests.app.test_browser import CHROMIUM_ARGS, WAIT_MS, _free_port, _shot, _wait_until_up
+from tests.browsing import WAIT_MS, chromium_browser, streamlit_app
+from tests.browsing import shot as _shot
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -25,34 +22,15 @@ FIXTURES = ROOT / "tests" / "fixtures" / "predict"
 @pytest.fixture(scope="module")
 def predict_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run app.py`` serving the predict fixture lesson; stopped however the tests end."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "SQLECHO_LESSONS": str(FIXTURES), "SQLECHO_POOL_SIZE": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_up(url, server)
-            yield url
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    env = {"SQLECHO_LESSONS": str(FIXTURES), "SQLECHO_POOL_SIZE": "1"}
+    with streamlit_app(tmp_path_factory.mktemp("streamlit"), env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_browser(chromium) as launched:
+        yield launched
 
 
 def _open(browser: object, url: str) -> object:

@@ -6,18 +6,14 @@ Screenshots land in test-artifacts/ (``page-*.png``): they are meant to be looke
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.app.test_browser import ARTIFACTS, CHROMIUM_ARGS, WAIT_MS, _free_port, _wait_until_up
-from tests.helpers import LESSONS, ROOT
+from tests.browsing import ARTIFACTS, WAIT_MS, chromium_browser, streamlit_app
+from tests.helpers import LESSONS
 
 pytestmark = pytest.mark.browser
 
@@ -33,34 +29,15 @@ SERIOUS = ("serious", "critical")
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run app.py`` serving the real lessons (trusted code: traced in-process)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "SQLECHO_LESSONS": str(LESSONS), "SQLECHO_RUNNER": "in-process"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_up(url, server)
-            yield url
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    env = {"SQLECHO_LESSONS": str(LESSONS), "SQLECHO_RUNNER": "in-process"}
+    with streamlit_app(tmp_path_factory.mktemp("streamlit"), env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_browser(chromium) as launched:
+        yield launched
 
 
 @pytest.fixture

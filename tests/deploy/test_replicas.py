@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.browsing import chromium_browser
 from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.nginx]
@@ -28,7 +29,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 FIXTURES = ROOT / "tests" / "fixtures" / "lessons"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 WAIT_MS = 60_000
 STARTUP_S = 120.0
 
@@ -86,12 +86,8 @@ def deployment(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium_browser(chromium) as launched:
+        yield launched
 
 
 def _reader(browser: object, deployment: Deployment, route: str, address: str) -> object:
