@@ -107,9 +107,9 @@ print("lantern.copies in memory:", lantern.copies)
 
 # %% [markdown] tags=["after"]
 # SQLAlchemy turns the list into one executemany `UPDATE book SET copies=? WHERE book.id = ?`.
-# `lantern.copies` is 6, with no SELECT. The session copies the new values onto the objects it has loaded for those
-# primary keys (the transcript says `copies` was refreshed for both); a row with no loaded object
-# would simply be updated in the database.
+# `lantern.copies` is 6, with no SELECT. The session copies the new values onto the objects it has
+# loaded for those primary keys (the transcript says `copies` was refreshed for both); a row with
+# no loaded object would simply be updated in the database.
 
 # %% [markdown]
 # Commit, read `lantern.copies` again, and count the books. Predict the SQL and both numbers.
