@@ -5,8 +5,7 @@
 # we watch every piece of SQL that it sends to the database.
 #
 # A SQLModel class with `table=True` describes one table: each annotated attribute becomes a
-# column. Defining the class only builds a description in Python memory. Nothing talks to a
-# database yet.
+# column. What does defining such a class send to the database?
 #
 # Expect: no SQL
 #
@@ -24,6 +23,10 @@ class Book(SQLModel, table=True):
     copies: int = 1
 
 
+# %% [markdown] tags=["after"]
+# Nothing: defining the class only builds a description in Python memory. Nothing talks to a
+# database yet.
+
 # %% [markdown]
 # The **engine** is the object that knows how to reach the database. `sqlite://` (nothing after
 # the slashes) means a SQLite database that lives in memory and disappears when the program ends:
@@ -33,12 +36,16 @@ class Book(SQLModel, table=True):
 # `python` and you will see that log in your terminal; sqlecho shows the same statements, step by
 # step, with the reason each one was sent.
 #
-# Creating an engine does not even open a connection: it connects the first time it is needed.
+# Does creating the engine send anything?
 #
 # Expect: no SQL
 
 # %% Create the engine
 engine = create_engine("sqlite://", echo=True)
+
+# %% [markdown] tags=["after"]
+# No: creating an engine does not even open a connection. It connects the first time it is
+# needed.
 
 # %% [markdown]
 # `SQLModel.metadata` collects every table class defined so far. `create_all` creates the ones
@@ -49,7 +56,7 @@ engine = create_engine("sqlite://", echo=True)
 # %% Create the tables
 SQLModel.metadata.create_all(engine)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
 # Look at the order of what happened:
 #
 # 1. `BEGIN (implicit)`: SQLAlchemy opened a transaction. "Implicit" means it did not send a
@@ -67,7 +74,8 @@ SQLModel.metadata.create_all(engine)
 # > transaction only before INSERT, UPDATE or DELETE), so each statement here takes effect on its
 # > own. On PostgreSQL the same `create_all` really runs in one transaction. Lesson 14 shows where
 # > this driver behaviour becomes a trap.
-#
+
+# %% [markdown]
 # So what happens if we call `create_all` a second time?
 #
 # Expect: 1 PRAGMA, 0 CREATE
@@ -75,12 +83,13 @@ SQLModel.metadata.create_all(engine)
 # %% Create the tables again
 SQLModel.metadata.create_all(engine)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
 # A single check this time: the main database already has `book`, so there is no need to look
 # among the temporary tables, and nothing to create. This is why
 # calling `create_all` at every start of an application is safe. It never changes a table that
 # already exists, though: adding a column to the class later does not add it to the table.
-#
+
+# %% [markdown]
 # Now we add a second class and run `create_all` once more. Which tables get checked, and which
 # get created?
 #
@@ -95,13 +104,14 @@ class Reader(SQLModel, table=True):
 
 SQLModel.metadata.create_all(engine)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
 # Both tables were checked (`book` once, `reader` twice, since it was found nowhere), and only
 # `reader` was created.
-#
+
+# %% [markdown]
 # You can also ask SQLite directly which tables it has, with plain SQL. `engine.connect()` gives a
-# connection; it opens a transaction on first use, just like `create_all` did. We only read, so we
-# never commit: leaving the `with` block rolls the transaction back, which changes nothing.
+# connection. We only read, so we never call `commit`: does a transaction begin, and how does it
+# end when the `with` block closes?
 #
 # Expect: 1 SELECT, 1 BEGIN, 1 ROLLBACK
 
@@ -110,12 +120,19 @@ with engine.connect() as connection:
     names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     print("tables:", names.scalars().all())
 
+# %% [markdown] tags=["after"]
+# The connection opened a transaction on first use, just like `create_all` did. Leaving the
+# `with` block without a commit rolled it back, which changes nothing: we only read.
+
 # %% [markdown]
-# One last look: the table description lives on the class, so Python can tell you the columns
-# without asking the database at all.
+# One last look: the table description lives on the class. Does Python need the database to
+# list the columns?
 #
 # Expect: no SQL
 
 # %% Read the columns from Python
 print("columns of book:", list(Book.__table__.columns.keys()))
 print("columns of reader:", list(Reader.__table__.columns.keys()))
+
+# %% [markdown] tags=["after"]
+# No: Python reads the columns from the class, without asking the database at all.

@@ -28,9 +28,8 @@ engine = create_engine("sqlite://")
 SQLModel.metadata.create_all(engine)
 
 # %% [markdown]
-# Creating a `Book` is just creating a Python object. It is **transient**: no session knows it,
-# and the database has never heard of it. Its `id` is `None`, because ids are handed out by the
-# database and we have not asked the database anything yet.
+# Creating a `Book` is just creating a Python object. Which state is it in, what is its `id`, and
+# does the database hear of it?
 #
 # `inspect(obj)` gives SQLAlchemy's bookkeeping for an object, including its state.
 #
@@ -42,13 +41,16 @@ orbit = Book(title="A Quiet Orbit", year=2016, copies=2)
 print("lantern.id:", lantern.id)
 print("transient?", inspect(lantern).transient)
 
+# %% [markdown] tags=["after"]
+# The book is **transient**: no session knows it, and the database has never heard of it. Its
+# `id` is `None`, because ids are handed out by the database and we have not asked the database
+# anything yet.
+
 # %% [markdown]
-# A **session** is the workspace where you stage changes before they go to the database. Opening
-# one costs nothing: it does not connect until it has something to do.
+# A **session** is the workspace where you stage changes before they go to the database.
 #
-# `session.add` puts the book into the session. It becomes **pending**: the session plans to
-# INSERT it, but has not done so. Still no SQL, and still no id. `session.new` lists everything
-# that is pending.
+# `session.add` puts the book into the session. Predict its new state, its `id`, and the SQL.
+# `session.new` lists what the session plans to INSERT.
 #
 # Expect: no SQL
 
@@ -58,15 +60,23 @@ session.add(lantern)
 print("pending?", inspect(lantern).pending, "| id:", lantern.id)
 print("pending in the session:", [book.title for book in session.new])
 
+# %% [markdown] tags=["after"]
+# The book is **pending**: the session plans to INSERT it, but has not done so. No SQL, and still
+# no id. Opening the session cost nothing either: it does not connect until it has something to
+# do.
+
 # %% [markdown]
-# Adding the second book changes nothing in the database either. A session can collect as many
-# changes as you like; it sends them together later.
+# Now add the second book. Does the database hear of it?
 #
 # Expect: no SQL
 
 # %% Add the second book
 session.add(orbit)
 print("pending in the session:", [book.title for book in session.new])
+
+# %% [markdown] tags=["after"]
+# No: adding the second book changes nothing in the database either. A session can collect as
+# many changes as you like; it sends them together later.
 
 # %% [markdown]
 # `session.flush()` sends the pending changes to the database. Predict the SQL before you step.
@@ -93,30 +103,36 @@ print("still pending:", list(session.new))
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
 # the database. The session now files each one in its **identity map** under its primary key:
 # `inspect(book).identity` is that key.
-
-# %% [markdown]
+#
 # Notice the `BEGIN (implicit)` before the INSERTs: the first flush opened a transaction. It is
 # still open, so the rows are not final yet. (Look at the database panel: it shows what another
 # connection would see, and it does not see our books yet. Lesson 3 is all about this.)
-#
-# `session.commit()` ends the transaction. The INSERTs were already sent, so commit sends no
-# INSERT at all: it only says COMMIT.
+
+# %% [markdown]
+# `session.commit()` ends the transaction. The INSERTs were already sent by the flush: predict
+# what the commit sends.
 #
 # Expect: 1 COMMIT, 0 INSERT
 
 # %% Commit
 session.commit()
 
+# %% [markdown] tags=["after"]
+# Commit sends no INSERT at all: it only says COMMIT. The rows are permanent now, and the
+# database panel shows them. The books are still persistent, but the object panel lists all their
+# attributes as *expired*: after a commit the session forgets the values it had loaded, to read
+# them fresh next time. Lesson 4 explains why.
+
 # %% [markdown]
-# The rows are permanent now, and the database panel shows them. The books are still persistent,
-# but the object panel lists all their attributes as *expired*: after a commit the session forgets
-# the values it had loaded, to read them fresh next time. Lesson 4 explains why.
-#
-# Finally we close the session. The books stay in memory, but they are no longer attached to any
-# session: they are **detached**. Lesson 6 shows what that means for you.
+# Finally we close the session. The books stay in memory: which state are they in now, and does
+# closing send anything?
 #
 # Expect: no SQL
 
 # %% Close the session
 session.close()
 print("detached?", inspect(lantern).detached, inspect(orbit).detached)
+
+# %% [markdown] tags=["after"]
+# Nothing is sent, and the books are no longer attached to any session: they are **detached**.
+# Lesson 6 shows what that means for you.

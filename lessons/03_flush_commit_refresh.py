@@ -31,7 +31,7 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# We add one book. It is pending: nothing is sent yet.
+# We add one book. Predict its state, and the SQL.
 #
 # Expect: no SQL
 
@@ -39,11 +39,12 @@ session = Session(engine)
 garden = Book(title="The Clockwork Garden", year=2012)
 session.add(garden)
 
+# %% [markdown] tags=["after"]
+# It is pending: nothing is sent yet.
+
 # %% [markdown]
-# Now flush. The INSERT goes to the database and the book gets its id... but look at the
-# database panel after this step: the table is still empty for everybody else. The INSERT happened
-# inside a transaction that is not committed, and uncommitted rows are invisible to other
-# connections.
+# Now flush. Predict the SQL, then look at the database panel after this step: does everybody
+# else see the new row?
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
@@ -51,15 +52,23 @@ session.add(garden)
 session.flush()
 print("id after flush:", garden.id)
 
+# %% [markdown] tags=["after"]
+# The INSERT went to the database and the book got its id... but the table in the database panel
+# is still empty for everybody else. The INSERT happened inside a transaction that is not
+# committed, and uncommitted rows are invisible to other connections.
+
 # %% [markdown]
-# Our own session, however, *does* see the row: it is inside that same transaction. A query
-# returns it (and returns the very same Python object, as lesson 8 will explain).
+# Does our own session see the row? A query will tell: predict what it sends.
 #
 # Expect: 1 SELECT (query), 0 INSERT
 
 # %% Query inside the transaction
 found = session.exec(select(Book)).all()
 print("the session sees:", [book.title for book in found])
+
+# %% [markdown] tags=["after"]
+# One SELECT, and our own session *does* see the row: it is inside that same transaction. The
+# query returns it (and returns the very same Python object, as lesson 8 will explain).
 
 # %% [markdown]
 # Commit. Predict: is there another INSERT?
@@ -75,9 +84,8 @@ session.commit()
 
 # %% [markdown]
 # After the commit the book's attributes are expired (lesson 4 has the details). `refresh` loads
-# them right away, instead of waiting for the first attribute access. Watch how it works: it marks
-# every attribute as expired, then loads them all back with one SELECT by primary key. The commit
-# ended the old transaction, so that SELECT starts a new one.
+# them right away, instead of waiting for the first attribute access. Predict the SQL: how many
+# statements, and does a transaction begin?
 #
 # Expect: 1 SELECT (refresh), 1 BEGIN
 
@@ -85,10 +93,14 @@ session.commit()
 session.refresh(garden)
 print("refreshed:", garden.title, garden.year, garden.copies)
 
+# %% [markdown] tags=["after"]
+# `refresh` marks every attribute as expired, then loads them all back with one SELECT by primary
+# key. The commit ended the old transaction, so that SELECT starts a new one.
+
 # %% [markdown]
 # Refresh matters when the row changed **behind the ORM's back**: a database trigger, another
-# program, or plain SQL like this UPDATE. The session did not see it happen, so the object keeps
-# its old value and printing it sends no SELECT.
+# program, or plain SQL like this UPDATE. Does the object see the new value, and does printing it
+# send a SELECT?
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -96,8 +108,12 @@ print("refreshed:", garden.title, garden.year, garden.copies)
 session.connection().exec_driver_sql("UPDATE book SET copies = 3 WHERE id = 1")
 print("copies in Python:", garden.copies)
 
+# %% [markdown] tags=["after"]
+# No: the session did not see the UPDATE happen, so the object keeps its old value and printing
+# it sends no SELECT.
+
 # %% [markdown]
-# `refresh` asks the database again and overwrites every column attribute with what it finds.
+# Now `refresh` again. Predict the SQL and the number of copies it prints.
 #
 # Expect: 1 SELECT (refresh)
 
@@ -105,9 +121,13 @@ print("copies in Python:", garden.copies)
 session.refresh(garden)
 print("copies after refresh:", garden.copies)
 
+# %% [markdown] tags=["after"]
+# `refresh` asked the database again with one SELECT and overwrote every column attribute with
+# what it found: 3 copies.
+
 # %% [markdown]
-# Careful: refresh overwrites *your* changes too, if they were not flushed. Here we change the
-# title, then refresh before any flush: the change is gone, and no UPDATE is ever sent.
+# Here we change the title, then refresh before any flush. Predict the SQL and the title that
+# gets printed.
 #
 # Expect: 1 SELECT (refresh), 0 UPDATE
 
@@ -115,6 +135,10 @@ print("copies after refresh:", garden.copies)
 garden.title = "The Clockwork Gardne"
 session.refresh(garden)
 print("title after refresh:", garden.title)
+
+# %% [markdown] tags=["after"]
+# Careful: refresh overwrites *your* changes too, if they were not flushed. The change is gone,
+# and no UPDATE is ever sent.
 
 # %% [markdown]
 # Finally we commit the plain-SQL UPDATE (it was part of our open transaction) and close.

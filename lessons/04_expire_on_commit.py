@@ -34,10 +34,8 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# Add two books and commit. The commit flushes first (two INSERTs), then commits.
-#
-# Right after the commit, every attribute of both books is **expired**: the session has emptied
-# them. Printing the object with `repr` reads only what is loaded, so it shows an empty `Book()`.
+# Add two books and commit. Predict the SQL, and what printing both books with `repr` shows right
+# after the commit.
 #
 # Expect: 2 INSERT (flush), 1 COMMIT, 0 SELECT
 
@@ -48,6 +46,11 @@ session.add(tides)
 session.add(moons)
 session.commit()
 print("after commit:", repr(tides), repr(moons))
+
+# %% [markdown] tags=["after"]
+# The commit flushed first (two INSERTs), then committed. Right after the commit, every attribute
+# of both books is **expired**: the session has emptied them. Printing the object with `repr`
+# reads only what is loaded, so it shows an empty `Book()`.
 
 # %% [markdown]
 # Now read one attribute. The session notices the value is missing and loads it. Predict the
@@ -63,21 +66,27 @@ print("title:", tides.title)
 # the title. Because the commit ended the transaction, a new one begins first.
 
 # %% [markdown]
-# The first access loaded every column of `tides`, so reading its other attributes costs nothing.
+# Now read the other attributes of `tides`. What do they cost?
 #
 # Expect: no SQL
 
 # %% Read more of the same book
 print("year:", tides.year, "| copies:", tides.copies, "| id:", tides.id)
 
+# %% [markdown] tags=["after"]
+# Nothing: the first access loaded every column of `tides`.
+
 # %% [markdown]
-# Expiry is per object: `moons` is still expired, so its first access sends its own SELECT. With a
-# hundred objects you would see a hundred SELECTs, one the first time each object is touched.
+# And the other book, `moons`? Predict the SQL of its first access.
 #
 # Expect: 1 SELECT (load expired)
 
 # %% Read the other book
 print("title:", moons.title)
+
+# %% [markdown] tags=["after"]
+# Expiry is per object: `moons` was still expired, so its first access sent its own SELECT. With a
+# hundred objects you would see a hundred SELECTs, one the first time each object is touched.
 
 # %% [markdown]
 # **Why does the session do this?** Once a transaction is committed, other programs are free to
@@ -96,14 +105,19 @@ lantern = Book(title="The Lantern Map", year=2019)
 keeper.add(lantern)
 keeper.commit()
 
+# %% [markdown] tags=["after"]
+# The object panel shows `lantern` still full of values after its commit.
+
 # %% [markdown]
-# The object panel shows `lantern` still full of values after its commit. Reading them sends
-# nothing. (The id is known too: the flush stored it.)
+# Now read `lantern`'s title and id. Predict the SQL.
 #
 # Expect: no SQL
 
 # %% Read after that commit
 print("title:", lantern.title, "| id:", lantern.id)
+
+# %% [markdown] tags=["after"]
+# Reading them sends nothing: the values were kept. (The id is known too: the flush stored it.)
 
 # %% [markdown]
 # The price: those values can go stale. Another session changes the same row and commits...
@@ -117,13 +131,10 @@ with Session(engine) as other:
     other.commit()
 
 # %% [markdown]
-# ...and `lantern` in the `keeper` session still says 1 copy, with no SQL to check. With the
-# default `expire_on_commit=True`, its commit would have expired `lantern`, and this read would
-# have fetched 7. Lesson 19 looks at stale data in detail.
+# ...and what does `lantern` in the `keeper` session say now? Does reading it send any SQL?
 #
 # Then we close both sessions and remove the database file. `session` still has the transaction
-# that its reads opened; closing ends it with a ROLLBACK, which is harmless: there was nothing
-# left to commit.
+# that its reads opened: how does closing end it?
 #
 # Expect: 0 SELECT, 1 ROLLBACK
 
@@ -133,3 +144,11 @@ keeper.close()
 session.close()
 engine.dispose()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# `lantern` still says 1 copy, with no SQL to check. With the default `expire_on_commit=True`,
+# its commit would have expired `lantern`, and this read would have fetched 7. Lesson 19 looks at
+# stale data in detail.
+#
+# Closing `session` ended its transaction with a ROLLBACK, which is harmless: there was nothing
+# left to commit.

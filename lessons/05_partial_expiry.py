@@ -33,45 +33,55 @@ session.add(salt)
 session.commit()
 
 # %% [markdown]
-# Reading one attribute of each book loads all of that book's columns (lesson 4): one SELECT per
-# book.
+# Read one attribute of each book. Remember lesson 4, and predict the SQL.
 #
 # Expect: 2 SELECT (load expired)
 
 # %% Load both books
 print(lantern.title, "/", salt.title)
 
+# %% [markdown] tags=["after"]
+# Reading one attribute of each book loaded all of that book's columns: one SELECT per book.
+
 # %% [markdown]
-# Now expire a single attribute: `session.expire(obj, ["copies"])`. Expiring never sends SQL; it
-# only marks the value as "read it again next time". The object panel lists `copies` as expired
-# while the other attributes keep their values.
+# Now expire a single attribute: `session.expire(obj, ["copies"])`. Predict the SQL, and what the
+# object panel shows afterwards.
 #
 # Expect: no SQL
 
 # %% Expire one attribute
 session.expire(lantern, ["copies"])
 
+# %% [markdown] tags=["after"]
+# Expiring never sends SQL; it only marks the value as "read it again next time". The object panel
+# lists `copies` as expired while the other attributes keep their values.
+
 # %% [markdown]
-# The title was not expired, so reading it is free.
+# Read the title, which we did not expire. What does it cost?
 #
 # Expect: no SQL
 
 # %% Read an attribute that is still loaded tags=["exercise"] check="sql == 0; prints 'title: The Lantern Map'" hint="Only expired attributes cost a SELECT; an attribute that is still loaded is read from memory."
 print("title:", lantern.title)
 
+# %% [markdown] tags=["after"]
+# Nothing: the title was not expired, so reading it is free.
+
 # %% [markdown]
-# Reading `copies` loads it. Look at the SELECT: it asks for `book.copies` only, because nothing
-# else is missing.
+# Now read `copies`. Predict the SQL: which columns does it ask for?
 #
 # Expect: 1 SELECT (load expired)
 
 # %% Read the expired attribute
 print("copies:", lantern.copies)
 
+# %% [markdown] tags=["after"]
+# Reading `copies` loaded it. The SELECT asks for `book.copies` only, because nothing else is
+# missing.
+
 # %% [markdown]
-# Expiring throws away changes that were not flushed yet. We change `copies`, then expire the
-# whole object (no list of names means every attribute). The change is gone: the next read gets
-# the value from the database, and no UPDATE is ever sent.
+# We change `copies`, then expire the whole object (no list of names means every attribute), and
+# read `copies` again. Predict the SQL, and the number printed.
 #
 # Expect: 1 SELECT (load expired), 0 UPDATE
 
@@ -80,15 +90,22 @@ salt.copies = 10
 session.expire(salt)
 print("copies:", salt.copies)
 
+# %% [markdown] tags=["after"]
+# Expiring throws away changes that were not flushed yet. The change is gone: the read got the
+# value from the database, and no UPDATE is ever sent.
+
 # %% [markdown]
 # `session.expire_all()` expires every object in the session at once. It is what commit does for
 # you; you can call it yourself when you know that the database was changed by somebody else.
-# Again: no SQL, only marks.
+# Predict the SQL.
 #
 # Expect: no SQL
 
 # %% Expire everything
 session.expire_all()
+
+# %% [markdown] tags=["after"]
+# None: like `expire`, it only marks.
 
 # %% [markdown]
 # `session.refresh(obj, ["title"])` reloads only the attributes you name, immediately. Predict
@@ -103,11 +120,15 @@ session.refresh(salt, ["title"])
 # `title` loaded, the rest still expired.
 
 # %% [markdown]
-# Reading an attribute that is still expired loads the remaining expired columns together, in one
-# SELECT that leaves out `title`.
+# Now read two attributes that are still expired. Predict the SQL: how many SELECTs, and which
+# columns?
 #
 # Expect: 1 SELECT (load expired)
 
 # %% Read the rest
 print("year:", salt.year, "| copies:", salt.copies)
 session.close()
+
+# %% [markdown] tags=["after"]
+# Reading an attribute that is still expired loaded the remaining expired columns together, in
+# one SELECT that leaves out `title`.

@@ -40,16 +40,14 @@ with Session(engine) as session:
 
 # %% [markdown] tags=["after"]
 # The object panel has the answer: the state badge of `lantern` and the attributes it lists as
-# expired.
+# expired: `lantern` is detached, and every attribute is expired, because the commit emptied it
+# just before the session closed.
 
 # %% [markdown]
-# `lantern` is detached, and every attribute is expired, because the commit emptied it just
-# before the session closed. Reading the title needs a SELECT, and a detached object has nobody
-# to send it. SQLAlchemy raises `DetachedInstanceError`.
+# Now read its title. What happens, and is any SQL sent?
 #
 # This cell catches the error and prints where to read about it, so that the file also runs to
 # the end with plain `python`; sqlecho still shows it as this step's error, with the full message.
-# Notice that no SQL was sent: SQLAlchemy refuses before it even tries.
 #
 # Expect: no SQL
 
@@ -58,6 +56,10 @@ try:
     print(lantern.title)
 except DetachedInstanceError as error:
     print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
+
+# %% [markdown] tags=["after"]
+# Reading the title needs a SELECT, and a detached object has nobody to send it. SQLAlchemy raises
+# `DetachedInstanceError`. Notice that no SQL was sent: SQLAlchemy refuses before it even tries.
 
 # %% [markdown]
 # There are four common fixes. **Fix 1: refresh before the session closes.** `refresh` loads the
@@ -72,22 +74,26 @@ with Session(engine) as session:
     session.commit()
     session.refresh(orbit)
 
+# %% [markdown] tags=["after"]
+# The ROLLBACK at the end of that step is the `with` block closing the session: the refresh had
+# opened a new transaction, and closing ends it. Nothing is lost, the commit came before.
+
 # %% [markdown]
-# (The ROLLBACK at the end of that step is the `with` block closing the session: the refresh had
-# opened a new transaction, and closing ends it. Nothing is lost, the commit came before.)
-#
-# The session is closed and `orbit` is detached, but its values were loaded, so reading them
-# needs no database at all.
+# The session is closed and `orbit` is detached. Does reading its values work, and what does it
+# send?
 #
 # Expect: no SQL
 
 # %% Read the refreshed book
 print(orbit.title, orbit.year, orbit.id)
 
+# %% [markdown] tags=["after"]
+# It works and sends nothing: the values were loaded, so reading them needs no database at all.
+
 # %% [markdown]
 # **Fix 2: do not expire on commit.** With `expire_on_commit=False` the commit leaves the values in
-# place, so there is nothing to reload, not even a SELECT. (Remember the price from lesson 4: the
-# values are not re-checked.)
+# place. (Remember the price from lesson 4: the values are not re-checked.) Predict the SQL of
+# adding, committing and then printing the book.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
@@ -98,9 +104,12 @@ with Session(engine, expire_on_commit=False) as session:
     session.commit()
 print(moons.title, moons.year, moons.id)
 
+# %% [markdown] tags=["after"]
+# There is nothing to reload, not even a SELECT.
+
 # %% [markdown]
-# **Fix 3: finish your work before the block ends.** Inside the block the session is open, so the
-# expired attributes load normally (one SELECT) and everything works.
+# **Fix 3: finish your work before the block ends.** Inside the block the session is open: predict
+# the SQL of reading the book right after its commit.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (load expired)
 
@@ -111,10 +120,13 @@ with Session(engine) as session:
     session.commit()
     print(tides.title, tides.year, tides.id)
 
+# %% [markdown] tags=["after"]
+# The expired attributes load normally (one SELECT) and everything works.
+
 # %% [markdown]
 # **Fix 4: re-attach the detached object.** And `lantern`, the broken one? A detached object can
-# join a session again with `session.add`: it becomes persistent in the new session, which can
-# then load its expired attributes.
+# join a session again with `session.add`. Which state does it take, and what does reading it
+# send?
 #
 # Expect: 1 SELECT (load expired)
 
@@ -122,3 +134,7 @@ with Session(engine) as session:
 with Session(engine) as session:
     session.add(lantern)
     print(lantern.title, lantern.id)
+
+# %% [markdown] tags=["after"]
+# It becomes persistent in the new session, which can then load its expired attributes with one
+# SELECT.

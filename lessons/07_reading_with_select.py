@@ -43,8 +43,7 @@ with engine.begin() as connection:
 session = Session(engine)
 
 # %% [markdown]
-# The simplest query: every book. `.all()` returns a list of `Book` objects, one per row, and each
-# one is loaded into the session (the object panel fills up).
+# The simplest query: every book. Predict the SQL, and what the object panel shows afterwards.
 #
 # Expect: 1 SELECT (query)
 
@@ -52,9 +51,13 @@ session = Session(engine)
 books = session.exec(select(Book)).all()
 print(len(books), "books:", [book.title for book in books])
 
+# %% [markdown] tags=["after"]
+# `.all()` returns a list of `Book` objects, one per row, and each one is loaded into the session:
+# the object panel fills up.
+
 # %% [markdown]
-# A query is an ordinary Python object until you run it. Printing it shows the SQL it *would*
-# send, with placeholders like `:year_1` for the values. Building it sends nothing.
+# Printing a query shows the SQL it *would* send, with placeholders like `:year_1` for the values.
+# Does building it send anything?
 #
 # Expect: no SQL
 
@@ -62,20 +65,25 @@ print(len(books), "books:", [book.title for book in books])
 recent = select(Book).where(Book.year >= 2019).order_by(Book.year.desc())
 print(recent)
 
+# %% [markdown] tags=["after"]
+# Nothing: a query is an ordinary Python object until you run it.
+
 # %% [markdown]
-# Run it. `where` became `WHERE book.year >= ?` with 2019 as a parameter; `order_by` became
-# `ORDER BY book.year DESC`. No new objects appear: these rows are already in the session, so
-# the query hands back the objects it already has (lesson 8 explains this identity map).
+# Run it. Predict the SQL, and whether new objects appear in the object panel.
 #
 # Expect: 1 SELECT (query)
 
 # %% Run it
 print([(book.year, book.title) for book in session.exec(recent).all()])
 
+# %% [markdown] tags=["after"]
+# `where` became `WHERE book.year >= ?` with 2019 as a parameter; `order_by` became
+# `ORDER BY book.year DESC`. No new objects appear: these rows are already in the session, so
+# the query hands back the objects it already has (lesson 8 explains this identity map).
+
 # %% [markdown]
-# `.first()` gives the first row, or `None` when there is none. Look closely at the SQL: there is
-# no `LIMIT`. The database may send every matching row and SQLAlchemy throws away all but the
-# first. On a big table, add `.limit(1)` yourself (lesson 9).
+# `.first()` gives the first row, or `None` when there is none. Look closely at the SQL: does it
+# ask the database for one row only?
 #
 # Expect: 1 SELECT (query)
 
@@ -83,13 +91,20 @@ print([(book.year, book.title) for book in session.exec(recent).all()])
 first_the = session.exec(select(Book).where(Book.title.startswith("The")).order_by(Book.title)).first()
 print("first title starting with 'The':", first_the.title)
 
+# %% [markdown] tags=["after"]
+# There is no `LIMIT`. The database may send every matching row and SQLAlchemy throws away all but
+# the first. On a big table, add `.limit(1)` yourself (lesson 9).
+
 # %% [markdown]
-# When nothing matches, `.first()` quietly returns `None`.
+# And when nothing matches?
 #
 # Expect: 1 SELECT (query)
 
 # %% No match with first
 print("a book from 1999:", session.exec(select(Book).where(Book.year == 1999)).first())
+
+# %% [markdown] tags=["after"]
+# `.first()` quietly returns `None`.
 
 # %% [markdown]
 # `.one()` is stricter: it insists on **exactly one** row. Use it when anything else would be a
@@ -102,9 +117,8 @@ orbit = session.exec(select(Book).where(Book.title == "A Quiet Orbit")).one()
 print("found:", orbit.title, orbit.year)
 
 # %% [markdown]
-# With no row at all, `.one()` raises `NoResultFound`. The query still ran: the error comes from
-# counting the rows it got back. (The cell catches the error so that a plain `python` run goes on;
-# sqlecho shows it as the step's error.)
+# What does `.one()` do when no row matches? Does the query still run? (The cell catches the error
+# so that a plain `python` run goes on; sqlecho shows it as the step's error.)
 #
 # Expect: 1 SELECT (query)
 
@@ -114,9 +128,12 @@ try:
 except NoResultFound as error:
     print("NoResultFound:", error)
 
+# %% [markdown] tags=["after"]
+# With no row at all, `.one()` raises `NoResultFound`. The query still ran: the error comes from
+# counting the rows it got back.
+
 # %% [markdown]
-# With more than one row, `.one()` raises `MultipleResultsFound`. (Use `.one_or_none()` when "no
-# row" is fine but "several rows" is not.)
+# And when several rows match?
 #
 # Expect: 1 SELECT (query)
 
@@ -126,10 +143,13 @@ try:
 except MultipleResultsFound as error:
     print("MultipleResultsFound:", error)
 
+# %% [markdown] tags=["after"]
+# With more than one row, `.one()` raises `MultipleResultsFound`, again after the query ran. (Use
+# `.one_or_none()` when "no row" is fine but "several rows" is not.)
+
 # %% [markdown]
-# Finally, you do not always need whole objects. Selecting columns returns plain rows (tuples),
-# which are not tracked by the session: no new objects appear. (The last line closes the session,
-# which detaches the five books it had loaded.)
+# Finally, you do not always need whole objects: here we select two columns. Predict the SQL, and
+# whether new objects appear. (The last line closes the session.)
 #
 # Expect: 1 SELECT (query)
 
@@ -137,3 +157,7 @@ except MultipleResultsFound as error:
 for title, year in session.exec(select(Book.title, Book.year).where(Book.copies > 1)).all():
     print(year, title)
 session.close()
+
+# %% [markdown] tags=["after"]
+# Selecting columns returns plain rows (tuples), which are not tracked by the session: no new
+# objects appear. Closing the session detached the five books it had loaded.

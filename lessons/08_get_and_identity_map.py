@@ -45,14 +45,17 @@ with engine.begin() as connection:
 session = Session(engine)
 
 # %% [markdown]
-# `session.get(Book, 1)` looks up a row by primary key. The identity map is empty, so the session
-# has to ask the database.
+# `session.get(Book, 1)` looks up a row by primary key, in a session that has loaded nothing yet.
+# Predict the SQL.
 #
 # Expect: 1 SELECT
 
 # %% Get book 1
 lantern = session.get(Book, 1)
 print(lantern.title)
+
+# %% [markdown] tags=["after"]
+# The identity map was empty, so the session had to ask the database.
 
 # %% [markdown]
 # Ask for the same primary key again. Predict the SQL before you step...
@@ -63,13 +66,13 @@ print(lantern.title)
 again = session.get(Book, 1)
 print("same object?", again is lantern)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
 # Nothing was sent: `get` found key 1 in the identity map and returned **the very same object**
 # (`is` compares identity, not values). The object panel shows one object with two names.
-#
-# A query is different: it always runs, because the session cannot know which rows a WHERE clause
-# matches without asking. But when the row comes back, the session looks up its primary key in
-# the identity map and hands you the object it already has.
+
+# %% [markdown]
+# Now look the same row up with a query, by its title. Does the query reach the database, and
+# which object does it return?
 #
 # Expect: 1 SELECT (query)
 
@@ -77,26 +80,37 @@ print("same object?", again is lantern)
 by_title = session.exec(select(Book).where(Book.title == "The Lantern Map")).one()
 print("same object?", by_title is lantern)
 
+# %% [markdown] tags=["after"]
+# A query always runs, because the session cannot know which rows a WHERE clause matches without
+# asking. But when the row comes back, the session looks up its primary key in the identity map
+# and hands you the object it already has.
+
 # %% [markdown]
-# The identity map only remembers rows that exist. Asking for a key with no row sends a SELECT
-# that finds nothing, and `get` returns `None`...
+# What does `get` send, and return, for a key with no row?
 #
 # Expect: 1 SELECT
 
 # %% Get a missing book
 print("book 42:", session.get(Book, 42))
 
+# %% [markdown] tags=["after"]
+# A SELECT that finds nothing, and `get` returns `None`.
+
 # %% [markdown]
-# ...and asking again sends the same SELECT again: "no such row" is not remembered.
+# Ask for the missing key once more. Predict the SQL.
 #
 # Expect: 1 SELECT
 
 # %% Get the missing book again
 print("book 42:", session.get(Book, 42))
 
+# %% [markdown] tags=["after"]
+# The same SELECT again: the identity map only remembers rows that exist, so "no such row" is not
+# remembered.
+
 # %% [markdown]
-# One object per row means a change made through one name is visible through every other name.
-# There is only one book here, after all.
+# We change `copies` through the name `again`. What do `lantern` and `by_title` say, and does
+# anything reach the database?
 #
 # Expect: no SQL
 
@@ -104,11 +118,13 @@ print("book 42:", session.get(Book, 42))
 again.copies = 4
 print("lantern.copies:", lantern.copies, "| by_title.copies:", by_title.copies)
 
+# %% [markdown] tags=["after"]
+# One object per row means a change made through one name is visible through every other name.
+# There is only one book here, after all. Nothing was sent: the change waits in the session.
+
 # %% [markdown]
-# The identity map belongs to one session. A second session has its own, empty map: its `get`
-# sends a SELECT and builds a **different** object for the same row. The two objects know nothing
-# about each other; notice that the second one has the database value of `copies`, not the 4 we
-# set in the first session and never flushed.
+# The identity map belongs to one session. What does a second session's `get` of the same row
+# send, and which object, with which `copies`, does it return?
 #
 # Expect: 1 SELECT
 
@@ -117,6 +133,11 @@ other = Session(engine)
 other_lantern = other.get(Book, 1)
 print("same object?", other_lantern is lantern)
 print("copies in the first session:", lantern.copies, "| in the second:", other_lantern.copies)
+
+# %% [markdown] tags=["after"]
+# A second session has its own, empty map: its `get` sends a SELECT and builds a **different**
+# object for the same row. The two objects know nothing about each other; notice that the second
+# one has the database value of `copies`, not the 4 we set in the first session and never flushed.
 
 # %% [markdown]
 # One more subtlety: what does `get` do with an object that is in the identity map but partly
@@ -135,10 +156,9 @@ print("expired:", sorted(inspect(other_lantern).expired_attributes))
 
 # %% [markdown]
 # After a plain `expire(obj)` (or a commit), the **whole** object is expired. It is still in the
-# identity map, but now `get` loads it first: one SELECT.
+# identity map: what does `get` do now? Predict the SQL.
 #
-# At the end both sessions close and we remove the database file. The change to `copies` in the
-# first session was never flushed, so it simply disappears with the session.
+# At the end both sessions close and we remove the database file.
 #
 # Expect: 1 SELECT (load expired)
 
@@ -149,3 +169,9 @@ other.close()
 session.close()
 engine.dispose()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# Now `get` loads the object first: one SELECT.
+#
+# The change to `copies` in the first session was never flushed, so it simply disappeared with the
+# session.

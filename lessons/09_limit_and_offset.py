@@ -42,8 +42,8 @@ session = Session(engine)
 PAGE_SIZE = 3
 
 # %% [markdown]
-# Page 1: the first three books in title order. Look at the end of the SQL: `LIMIT ? OFFSET ?`
-# with the parameters `[3, 0]`.
+# Page 1: the first three books in title order. Predict the SQL: how does it ask for three rows
+# only?
 #
 # A page needs a fixed order. Without `order_by`, the database may return rows in any order it
 # likes, and the same row could show up on two pages or on none. The order must also be
@@ -56,8 +56,11 @@ PAGE_SIZE = 3
 page_1 = session.exec(select(Book).order_by(Book.title, Book.id).limit(PAGE_SIZE)).all()
 print([book.title for book in page_1])
 
+# %% [markdown] tags=["after"]
+# Look at the end of the SQL: `LIMIT ? OFFSET ?` with the parameters `[3, 0]`.
+
 # %% [markdown]
-# Page 2 skips the three books of page 1. Same SQL, new parameters: `[3, 3]`.
+# Page 2 skips the three books of page 1. Predict the SQL and its parameters.
 #
 # Expect: 1 SELECT (query)
 
@@ -65,9 +68,11 @@ print([book.title for book in page_1])
 page_2 = session.exec(select(Book).order_by(Book.title, Book.id).offset(PAGE_SIZE).limit(PAGE_SIZE)).all()
 print([book.title for book in page_2])
 
+# %% [markdown] tags=["after"]
+# Same SQL, new parameters: `[3, 3]`.
+
 # %% [markdown]
-# Seven books make two full pages and one book on page 3. The database simply returns fewer rows
-# than the limit.
+# Seven books, three to a page: what does page 3 return?
 #
 # Expect: 1 SELECT (query)
 
@@ -75,20 +80,25 @@ print([book.title for book in page_2])
 page_3 = session.exec(select(Book).order_by(Book.title, Book.id).offset(2 * PAGE_SIZE).limit(PAGE_SIZE)).all()
 print([book.title for book in page_3])
 
+# %% [markdown] tags=["after"]
+# Seven books make two full pages and one book on page 3. The database simply returns fewer rows
+# than the limit.
+
 # %% [markdown]
-# Past the end, the query still runs and returns an empty list: no error.
+# And past the end? Predict the SQL and the result.
 #
 # Expect: 1 SELECT (query)
 
 # %% Page 4
 print(session.exec(select(Book).order_by(Book.title, Book.id).offset(3 * PAGE_SIZE).limit(PAGE_SIZE)).all())
 
+# %% [markdown] tags=["after"]
+# Past the end, the query still runs and returns an empty list: no error.
+
 # %% [markdown]
 # In an application you write the paging once. This function takes a page number (starting at 1)
-# and computes the offset. Defining it sends nothing; calling it runs one query.
-#
-# Asking for page 2 again gives the same rows, and the same objects: the identity map (lesson 8)
-# recognizes every row it already loaded, so no new objects appear.
+# and computes the offset. We define it and ask it for page 2 again: predict the SQL, and whether
+# new objects appear.
 #
 # Expect: 1 SELECT (query)
 
@@ -101,6 +111,11 @@ def titles_on_page(number: int) -> list[str]:
 
 
 print(titles_on_page(2))
+
+# %% [markdown] tags=["after"]
+# Defining the function sent nothing; calling it ran one query. Page 2 again gives the same rows,
+# and the same objects: the identity map (lesson 8) recognizes every row it already loaded, so no
+# new objects appear.
 
 # %% [markdown]
 # To show "page 1 of 3" you need the number of rows. `func.count()` counts in the database and

@@ -47,14 +47,17 @@ session = Session(engine)
 lantern = session.get(Book, 1)
 
 # %% [markdown]
-# Set an attribute. Nothing is sent, but the object is now **dirty**: `session.dirty` lists it,
-# and the session panel shows it under "dirty".
+# Set an attribute. Predict the SQL, and where the session panel lists the book afterwards.
 #
 # Expect: no SQL
 
 # %% Change the number of copies
 lantern.copies = 4
 print("dirty?", lantern in session.dirty)
+
+# %% [markdown] tags=["after"]
+# Nothing is sent, but the object is now **dirty**: `session.dirty` lists it, and the session
+# panel shows it under "dirty".
 
 # %% [markdown]
 # How does the session know what changed? Every attribute keeps a **history**: `added` is the new
@@ -83,9 +86,8 @@ session.commit()
 # Web APIs often receive a dictionary of new values. SQLModel's `sqlmodel_update` sets each one as
 # an attribute. Here `year` gets the value it already has; only `copies` really changes.
 #
-# But the commit expired the book, and **setting** an attribute does not load anything. So the
-# session does not know the old values: the history has the new value in `added` and nothing in
-# `deleted`.
+# But the commit expired the book. Does **setting** an attribute load it? Predict the SQL, and the
+# history of both attributes.
 #
 # Expect: no SQL
 
@@ -93,6 +95,10 @@ session.commit()
 lantern.sqlmodel_update({"year": 2019, "copies": 5})
 print("year:  ", inspect(lantern).attrs.year.history)
 print("copies:", inspect(lantern).attrs.copies.history)
+
+# %% [markdown] tags=["after"]
+# Setting an attribute does not load anything. So the session does not know the old values: the
+# history has the new value in `added` and nothing in `deleted`.
 
 # %% [markdown]
 # Predict the flush: which columns does the UPDATE set, and does anything come before it?
@@ -108,8 +114,7 @@ session.flush()
 # it loads the missing attributes first, with one SELECT.
 
 # %% [markdown]
-# Now the same dictionary update on a book whose values are loaded. This time the history knows
-# better: `year` is `unchanged`, and only `copies` has a `deleted` value to replace.
+# Now the same dictionary update on a book whose values are loaded. Predict the history this time.
 #
 # Expect: no SQL
 
@@ -118,20 +123,25 @@ lantern.sqlmodel_update({"year": 2019, "copies": 6})
 print("year:  ", inspect(lantern).attrs.year.history)
 print("copies:", inspect(lantern).attrs.copies.history)
 
+# %% [markdown] tags=["after"]
+# This time the history knows better: `year` is `unchanged`, and only `copies` has a `deleted`
+# value to replace.
+
 # %% [markdown]
-# And so the UPDATE sets `copies` alone. Assigning the value a column already has is not a
-# change.
+# Predict the flush again: which columns does the UPDATE set, and does anything come before it?
 #
 # Expect: 1 UPDATE (flush), 0 SELECT
 
 # %% Flush the loaded book
 session.flush()
 
+# %% [markdown] tags=["after"]
+# The UPDATE sets `copies` alone: assigning the value a column already has is not a change. And
+# nothing was expired, so nothing is loaded first.
+
 # %% [markdown]
-# A change that is undone before the flush is no change at all. Both assignments below make the
-# book count as "dirty", because `session.dirty` is quick and optimistic: it lists every object
-# whose attributes were *set*. `session.is_modified(obj)` compares the values, and says no. So
-# the flush finds nothing to send for `orbit`.
+# Now a change that is undone before the flush: we set `copies` to 9, then back to 2. Is the book
+# dirty? Is it modified? What does the flush send?
 #
 # Expect: 1 SELECT (get), 0 UPDATE
 
@@ -142,12 +152,21 @@ orbit.copies = 2
 print("dirty?", orbit in session.dirty, "| modified?", session.is_modified(orbit))
 session.flush()
 
+# %% [markdown] tags=["after"]
+# A change that is undone before the flush is no change at all. Both assignments make the book
+# count as "dirty", because `session.dirty` is quick and optimistic: it lists every object whose
+# attributes were *set*. `session.is_modified(obj)` compares the values, and says no. So the
+# flush finds nothing to send for `orbit`: the only statement is the SELECT of `get`.
+
 # %% [markdown]
-# The commit sends no UPDATE: both UPDATEs for `lantern` went out with the earlier flushes, and
-# commit only makes them permanent. Check the database panel: `copies` is 6.
+# Commit. Predict the SQL, and the number of copies of "The Lantern Map" in the database panel.
 #
 # Expect: 0 UPDATE, 1 COMMIT
 
 # %% Commit
 session.commit()
 session.close()
+
+# %% [markdown] tags=["after"]
+# The commit sends no UPDATE: both UPDATEs for `lantern` went out with the earlier flushes, and
+# commit only makes them permanent. The database panel says `copies` is 6.

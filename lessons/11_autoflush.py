@@ -34,13 +34,16 @@ with engine.begin() as connection:
 session = Session(engine)
 
 # %% [markdown]
-# A new book, added to the session: pending, no SQL, as in lesson 2.
+# A new book, added to the session. Remember lesson 2: predict its state and the SQL.
 #
 # Expect: no SQL
 
 # %% Add a book
 moons = Book(title="Paper Moons", year=2023)
 session.add(moons)
+
+# %% [markdown] tags=["after"]
+# Pending, and no SQL, as in lesson 2.
 
 # %% [markdown]
 # Now we only *read*: all books, ordered by id. Predict the SQL.
@@ -56,8 +59,8 @@ print([book.title for book in books])
 # SELECT. Thanks to that, the new book is part of the result.
 
 # %% [markdown]
-# Changes are flushed the same way. We change the number of copies of one book, then ask for
-# books with more than two copies: the UPDATE goes first, so the answer is right.
+# And a change to a loaded book? We change the number of copies of one book, then ask for books
+# with more than two copies. Predict the SQL, in order.
 #
 # Expect: 1 UPDATE (autoflush), 1 SELECT (query)
 
@@ -66,10 +69,13 @@ books[0].copies = 5
 popular = session.exec(select(Book).where(Book.copies > 2)).all()
 print([book.title for book in popular])
 
+# %% [markdown] tags=["after"]
+# Changes are flushed the same way: the UPDATE goes first, so the answer is right.
+
 # %% [markdown]
 # Sometimes you want to query *without* flushing, for example to check the database before you
 # finish building an object. `with session.no_autoflush:` switches autoflush off inside the
-# block. The new book stays pending, and the query does not find it.
+# block. Predict the SQL, and whether the query finds the new book.
 #
 # Expect: 0 INSERT, 1 SELECT (query)
 
@@ -80,13 +86,19 @@ with session.no_autoflush:
     found = session.exec(select(Book).where(Book.title == "The Clockwork Garden")).first()
 print("found:", found, "| still pending?", garden in session.new)
 
+# %% [markdown] tags=["after"]
+# The new book stays pending, and the query does not find it.
+
 # %% [markdown]
-# The pending book is not forgotten: the next flush or commit sends it. Here it is the commit.
+# Commit. What happens to the book that stayed pending?
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
 # %% Commit
 session.commit()
+
+# %% [markdown] tags=["after"]
+# The pending book is not forgotten: the next flush or commit sends it. Here it is the commit.
 
 # %% [markdown]
 # The dark side of autoflush: problems show up at a distance. This book has no title, which the
@@ -94,10 +106,8 @@ session.commit()
 # SQLModel **skips validation for table models** (`table=True`): the constructor just sets the
 # attributes you pass, so a missing title stays missing. (A model without `table=True`, like the
 # response models of lesson 20, would raise a `ValidationError` right here; `Book.model_validate`
-# validates a table model on request.) `session.add` is happy too; the error appears only when
-# a later *query* autoflushes, and the traceback points at the query, not at the book. Read the
-# error message in full: SQLAlchemy says itself that it was "raised as a result of Query-invoked
-# autoflush".
+# validates a table model on request.) `session.add` is happy too. Then comes a query: predict
+# what it sends, and whether its SELECT runs.
 #
 # Expect: 1 INSERT (autoflush), 0 SELECT, 1 ROLLBACK
 
@@ -110,17 +120,27 @@ except IntegrityError as error:
     print("IntegrityError:", error.orig)
     session.rollback()
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
+# The error appears only when the *query* autoflushes: the INSERT fails, the SELECT is never sent,
+# and the traceback points at the query, not at the book. Read the error message in full:
+# SQLAlchemy says itself that it was "raised as a result of Query-invoked autoflush".
+#
 # When a flush fails, SQLAlchemy rolls the database transaction back at once (the ROLLBACK in
-# the step above). Look at when the objects changed: the other books were expired and the broken
-# book became transient again **during that failed flush's own rollback**, on the line of the
-# query, before the `except` block ran (lesson 13 has more on rollback). The session then refuses
-# to do anything else until you call `session.rollback()` yourself, as the cell did in its
-# `except` block; that call ends the failed transaction and sends nothing more. The query now
-# works, with no INSERT.
+# this step). Look at when the objects changed: the other books were expired and the broken book
+# became transient again **during that failed flush's own rollback**, on the line of the query,
+# before the `except` block ran (lesson 13 has more on rollback). The session then refuses to do
+# anything else until you call `session.rollback()` yourself, as the cell did in its `except`
+# block; that call ends the failed transaction and sends nothing more.
+
+# %% [markdown]
+# Now the same query again. Predict the SQL.
 #
 # Expect: 0 INSERT, 1 SELECT (query)
 
 # %% Query again after the rollback
 print([book.title for book in session.exec(select(Book).where(Book.year > 2020)).all()])
 session.close()
+
+# %% [markdown] tags=["after"]
+# The query now works, with no INSERT: the broken book is transient again, no longer in the
+# session.

@@ -57,9 +57,8 @@ print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(
 # in `session.deleted` (see the session panel).
 
 # %% [markdown]
-# The flush sends `DELETE FROM book WHERE book.id = ?` and the object becomes **deleted**: its row
-# is gone inside our transaction, but the transaction is not committed. (The database panel still
-# shows three books, since others do not see uncommitted changes.)
+# Now flush. Predict the SQL and the state of `orbit` afterwards. How many books does the database
+# panel show then?
 #
 # Expect: 1 DELETE (flush)
 
@@ -67,18 +66,25 @@ print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(
 session.flush()
 print("deleted?", inspect(orbit).deleted)
 
+# %% [markdown] tags=["after"]
+# The flush sends `DELETE FROM book WHERE book.id = ?` and the object becomes **deleted**: its row
+# is gone inside our transaction, but the transaction is not committed. (The database panel still
+# shows three books, since others do not see uncommitted changes.)
+
 # %% [markdown]
-# The object left the identity map. Asking for id 2 cannot be answered from memory any more, so
-# `get` sends a SELECT, and the row is not there.
+# Ask for id 2 again. Predict the SQL and the result.
 #
 # Expect: 1 SELECT
 
 # %% Look for it again
 print("book 2:", session.get(Book, 2))
 
+# %% [markdown] tags=["after"]
+# The object left the identity map. Asking for id 2 cannot be answered from memory any more, so
+# `get` sends a SELECT, and the row is not there.
+
 # %% [markdown]
-# The commit makes the deletion permanent. A deleted object then becomes **detached**: it belongs
-# to no session and has no row.
+# Commit. Predict the SQL, and the state of `orbit` afterwards.
 #
 # Expect: 0 DELETE, 1 COMMIT
 
@@ -86,23 +92,31 @@ print("book 2:", session.get(Book, 2))
 session.commit()
 print("detached?", inspect(orbit).detached)
 
-# %% [markdown]
+# %% [markdown] tags=["after"]
+# The commit makes the deletion permanent; the DELETE itself went out with the flush. A deleted
+# object then becomes **detached**: it belongs to no session and has no row.
+#
 # Notice that `orbit` was **not** expired by the commit: commit expires the objects in the
 # identity map, and `orbit` left the identity map when the flush deleted its row. It had not left
 # the *session*, though: a deleted object still belongs to its session until the commit, so that
-# a rollback could make it persistent again (lesson 13). Its values are still in memory (it is a
-# perfectly normal Python object), and reading them sends no SQL. Handy for a "deleted ..."
-# message.
+# a rollback could make it persistent again (lesson 13).
+
+# %% [markdown]
+# Can we still read the values of `orbit`? Predict the SQL.
 #
 # Expect: no SQL
 
 # %% Read the deleted book
 print("deleted:", orbit.title, orbit.year)
 
+# %% [markdown] tags=["after"]
+# Its values are still in memory (it is a perfectly normal Python object), and reading them sends
+# no SQL. Handy for a "deleted ..." message.
+
 # %% [markdown]
 # Deleting something you only just added is a different thing: a pending object has no row yet.
-# To take it back before it is flushed, use `session.expunge(obj)`, and it becomes transient
-# again without any SQL.
+# To take it back before it is flushed, use `session.expunge(obj)`. Predict its state afterwards,
+# and the SQL.
 #
 # Expect: no SQL
 
@@ -111,6 +125,9 @@ draft = Book(title="Glass Rivers", year=2024)
 session.add(draft)
 session.expunge(draft)
 print("transient again?", inspect(draft).transient)
+
+# %% [markdown] tags=["after"]
+# It becomes transient again, without any SQL.
 
 # %% [markdown]
 # To delete rows without loading them first, run a DELETE statement through the session: one

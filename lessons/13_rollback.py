@@ -50,9 +50,8 @@ lantern = session.get(Book, 1)
 orbit = session.get(Book, 2)
 
 # %% [markdown]
-# Now three kinds of change, then a flush: `lantern` gets a new number of copies (UPDATE), `orbit`
-# is deleted (DELETE), and a new book is added (INSERT). All three are sent, inside one open
-# transaction.
+# Now three kinds of change, then a flush: `lantern` gets a new number of copies, `orbit` is
+# deleted, and a new book is added. Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 1 DELETE (flush), 1 INSERT (flush)
 
@@ -63,14 +62,20 @@ garden = Book(title="The Clockwork Garden", year=2012)
 session.add(garden)
 session.flush()
 
+# %% [markdown] tags=["after"]
+# An UPDATE, a DELETE and an INSERT: all three are sent, inside one open transaction.
+
 # %% [markdown]
-# And one more book, added but not flushed: it is pending.
+# And one more book, added but not flushed. Predict its state, and the SQL.
 #
 # Expect: no SQL
 
 # %% Add without flushing
 moons = Book(title="Paper Moons", year=2023)
 session.add(moons)
+
+# %% [markdown] tags=["after"]
+# It is pending, and nothing is sent.
 
 # %% [markdown]
 # Roll back. Predict each book's state before you step: `lantern` (changed), `orbit` (deleted),
@@ -89,26 +94,35 @@ print("garden:", state(garden), "| moons:", state(moons))
 # - `orbit` (deleted): the DELETE is undone, so it is **persistent** again (and expired);
 # - `garden` (inserted by the flush): its row is gone, so it is **transient** again;
 # - `moons` (pending): never sent, so it simply leaves the session: **transient**.
+#
+# Rollback sent nothing but ROLLBACK.
 
 # %% [markdown]
-# Rollback sent nothing but ROLLBACK. The expired books load again on first access, in a new
-# transaction, and their values are the ones from the database: 1 copy for `lantern`, not 9; and
-# `orbit`, whose DELETE was undone, is readable again.
+# Now read the copies of `lantern` and the year of `orbit`. Predict the SQL, and the values.
 #
 # Expect: 2 SELECT (load expired), 1 BEGIN
 
 # %% Read the restored values
 print("lantern copies:", lantern.copies, "| orbit year:", orbit.year)
 
+# %% [markdown] tags=["after"]
+# The expired books load again on first access, in a new transaction, and their values are the
+# ones from the database: 1 copy for `lantern`, not 9; and `orbit`, whose DELETE was undone, is
+# readable again.
+
 # %% [markdown]
-# What rollback does **not** undo: plain Python values of objects that left the session. `garden`
-# still carries the id its INSERT received, although no row has that id any more. Do not trust
-# the id of an object that was rolled back.
+# What does rollback **not** undo? Look at `garden`, which left the session: predict its id, and
+# the SQL of reading it.
 #
 # Expect: no SQL
 
 # %% The stale id of a rolled-back object
 print("garden.id:", garden.id, "| in the session?", garden in session)
+
+# %% [markdown] tags=["after"]
+# Rollback does not undo plain Python values of objects that left the session. `garden` still
+# carries the id its INSERT received, although no row has that id any more, and reading it sends
+# nothing. Do not trust the id of an object that was rolled back.
 
 # %% [markdown]
 # The transient books are ordinary objects again; you can add them to the session once more.
@@ -130,8 +144,8 @@ session.commit()
 # > Either way, `garden.id` is a stale id that no longer means anything.
 
 # %% [markdown]
-# Rollback is also how you recover from a failed flush. This book has no title (NOT NULL!), so the
-# flush fails with an `IntegrityError`. SQLAlchemy rolls back the database transaction at once.
+# Rollback is also how you recover from a failed flush. This book has no title (NOT NULL!).
+# Predict what the flush sends.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK
 
@@ -142,10 +156,13 @@ try:
 except IntegrityError as error:
     print("IntegrityError:", error.orig)
 
+# %% [markdown] tags=["after"]
+# The INSERT fails with an `IntegrityError`, and SQLAlchemy rolls back the database transaction at
+# once.
+
 # %% [markdown]
-# We caught the error but did not call `session.rollback()`. The session remembers that its
-# transaction failed, and refuses any further work, even a harmless query, with
-# `PendingRollbackError`. No SQL is sent.
+# We caught the error but did not call `session.rollback()`. Can the session still run a harmless
+# query? Predict the SQL.
 #
 # Expect: no SQL
 
@@ -155,9 +172,12 @@ try:
 except PendingRollbackError as error:
     print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
 
+# %% [markdown] tags=["after"]
+# No: the session remembers that its transaction failed, and refuses any further work, even a
+# harmless query, with `PendingRollbackError`. No SQL is sent.
+
 # %% [markdown]
-# `session.rollback()` acknowledges the failure. The session is usable again, and the broken book
-# was thrown out of it.
+# `session.rollback()` acknowledges the failure; then we run the query again. Predict the SQL.
 #
 # Expect: 1 SELECT (query), 0 INSERT
 
@@ -165,3 +185,7 @@ except PendingRollbackError as error:
 session.rollback()
 print([book.title for book in session.exec(select(Book).order_by(Book.id)).all()])
 session.close()
+
+# %% [markdown] tags=["after"]
+# The session is usable again, and the broken book was thrown out of it: the query sends no
+# INSERT.

@@ -49,13 +49,8 @@ session.add(Book(title="The Lantern Map", year=2019))
 session.flush()
 
 # %% [markdown]
-# `begin_nested()` starts a nested transaction. Before anything else it **flushes** whatever is
-# pending, so that changes made before the savepoint cannot be undone with it (here the outer work
-# is already flushed, so there is nothing to send). The `SAVEPOINT sa_savepoint_1` statement goes
-# out the next time the session uses its connection: here, at the flush, just before the INSERT of
-# the second book. Then we roll back the nested transaction only: `ROLLBACK TO SAVEPOINT` undoes
-# the second INSERT and nothing before it. The second book becomes transient; the first one is
-# untouched, and the outer transaction goes on.
+# `begin_nested()` starts a nested transaction. We add a second book, flush, then roll back the
+# nested transaction only. Predict the SQL, in order, and the state of the second book afterwards.
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
 
@@ -65,6 +60,15 @@ orbit = Book(title="A Quiet Orbit", year=2016)
 session.add(orbit)
 session.flush()
 nested.rollback()
+
+# %% [markdown] tags=["after"]
+# Before anything else `begin_nested()` **flushes** whatever is pending, so that changes made
+# before the savepoint cannot be undone with it (here the outer work was already flushed, so there
+# was nothing to send). The `SAVEPOINT sa_savepoint_1` statement goes out the next time the
+# session uses its connection: here, at the flush, just before the INSERT of the second book.
+# Rolling back the nested transaction sends `ROLLBACK TO SAVEPOINT`, which undoes the second INSERT
+# and nothing before it. The second book becomes transient; the first one is untouched, and the
+# outer transaction goes on.
 
 # %% [markdown]
 # Used as a context manager, `begin_nested()` releases the savepoint when the block ends without
@@ -80,17 +84,20 @@ with session.begin_nested():
 # SAVEPOINT, then the INSERT (the block flushes at its end), then `RELEASE SAVEPOINT`.
 
 # %% [markdown]
-# Commit the outer transaction. The database panel shows the two books that were kept.
+# Commit the outer transaction. How many books does the database panel show afterwards?
 #
 # Expect: 1 COMMIT
 
 # %% Commit
 session.commit()
 
+# %% [markdown] tags=["after"]
+# Two: the two books that were kept.
+
 # %% [markdown]
 # Now the trap. A new session starts with a savepoint, before any other statement, adds a book,
-# and releases the savepoint. Look at the database panel after this step: the book is already
-# there for everybody, **committed**, although we never called `commit()`.
+# and releases the savepoint. Predict the SQL, then look at the database panel after this step: do
+# the others see the new book?
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE
 
@@ -99,20 +106,26 @@ trap = Session(engine)
 with trap.begin_nested():
     trap.add(Book(title="Salt and Starlight", year=2020))
 
+# %% [markdown] tags=["after"]
+# They do: the book is already there for everybody, **committed**, although we never called
+# `commit()`.
+
 # %% [markdown]
-# And rolling back the whole transaction does not remove it.
-#
-# Why? Python's `sqlite3` driver, in its default "legacy" mode, sends `BEGIN` to SQLite only just
-# before an INSERT, UPDATE or DELETE. SQLAlchemy's `BEGIN (implicit)` sends nothing. So here the
-# SAVEPOINT came first, and SQLite, seeing a savepoint outside any transaction, started one of its
-# own that the RELEASE committed. In the first part of the lesson the flushed INSERT had already
-# made the driver send `BEGIN`, which is why everything worked there.
+# Does rolling back the whole transaction remove it? Predict the SQL and the titles printed.
 #
 # Expect: 1 ROLLBACK, 1 SELECT (query)
 
 # %% Roll back and look
 trap.rollback()
 print("after rollback:", trap.exec(select(Book.title).order_by(Book.id)).all())
+
+# %% [markdown] tags=["after"]
+# It does not. Why? Python's `sqlite3` driver, in its default "legacy" mode, sends `BEGIN` to
+# SQLite only just before an INSERT, UPDATE or DELETE. SQLAlchemy's `BEGIN (implicit)` sends
+# nothing. So here the
+# SAVEPOINT came first, and SQLite, seeing a savepoint outside any transaction, started one of its
+# own that the RELEASE committed. In the first part of the lesson the flushed INSERT had already
+# made the driver send `BEGIN`, which is why everything worked there.
 
 # %% [markdown]
 # The fix, from the SQLAlchemy docs: tell the driver to stop managing transactions
@@ -137,9 +150,8 @@ def _send_begin(connection):
 
 
 # %% [markdown]
-# The same savepoint-first code on the fixed engine. This time a `BEGIN` statement goes out first
-# (one more statement in the list), so the savepoint lives inside a real transaction, and the
-# database panel shows no new book after the RELEASE.
+# The same savepoint-first code on the fixed engine. Predict the statements, and whether the
+# database panel shows a new book after the RELEASE.
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE, 4 statements
 
@@ -148,8 +160,12 @@ fixed = Session(fixed_engine)
 with fixed.begin_nested():
     fixed.add(Book(title="Tides of Ink", year=2021))
 
+# %% [markdown] tags=["after"]
+# This time a `BEGIN` statement goes out first (one more statement in the list), so the savepoint
+# lives inside a real transaction, and the database panel shows no new book after the RELEASE.
+
 # %% [markdown]
-# Rolling back the transaction now undoes everything in it, savepoint included.
+# Roll back again, and look. Predict the titles this time.
 #
 # Expect: 1 ROLLBACK, 1 SELECT (query)
 
@@ -157,9 +173,12 @@ with fixed.begin_nested():
 fixed.rollback()
 print("after rollback:", fixed.exec(select(Book.title).order_by(Book.id)).all())
 
+# %% [markdown] tags=["after"]
+# Rolling back the transaction now undoes everything in it, savepoint included.
+
 # %% [markdown]
-# Tidy up: close the sessions (the two ROLLBACKs end the transactions that our last queries
-# opened), close the engines' connections and remove the temporary folder.
+# Tidy up: close the sessions, close the engines' connections and remove the temporary folder.
+# Which sessions still have a transaction to end?
 #
 # Expect: 0 statements, 2 ROLLBACK
 
@@ -170,3 +189,6 @@ fixed.close()
 engine.dispose()
 fixed_engine.dispose()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# `trap` and `fixed`: the two ROLLBACKs end the transactions that our last queries opened.

@@ -36,9 +36,8 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# Set the relationship from the book's side: `lantern.author = ada`. Thanks to `back_populates`,
-# `ada.books` now contains `lantern`, immediately, with no SQL. But `lantern.author_id` is still
-# `None`: Ada has no id yet, and foreign key columns are filled in only at flush time.
+# Set the relationship from the book's side: `lantern.author = ada`. What do `ada.books` and
+# `lantern.author_id` say afterwards, and is any SQL sent?
 #
 # Expect: no SQL
 
@@ -49,8 +48,13 @@ lantern.author = ada
 print("ada.books:", [book.title for book in ada.books])
 print("lantern.author_id:", lantern.author_id)
 
+# %% [markdown] tags=["after"]
+# Thanks to `back_populates`, `ada.books` now contains `lantern`, immediately, with no SQL. But
+# `lantern.author_id` is still `None`: Ada has no id yet, and foreign key columns are filled in
+# only at flush time.
+
 # %% [markdown]
-# It works the other way around too: appending to `ada.books` sets `orbit.author`.
+# Now the other way around: append a book to `ada.books`. What does `orbit.author` say?
 #
 # Expect: no SQL
 
@@ -58,6 +62,10 @@ print("lantern.author_id:", lantern.author_id)
 orbit = Book(title="A Quiet Orbit", year=2016)
 ada.books.append(orbit)
 print("orbit.author is ada?", orbit.author is ada)
+
+# %% [markdown] tags=["after"]
+# It works the other way around too: appending to `ada.books` sets `orbit.author`, again with no
+# SQL.
 
 # %% [markdown]
 # Add only the author. Predict how many objects become pending.
@@ -73,29 +81,31 @@ print("pending:", len(session.new))
 # calls this the "save-update" cascade).
 
 # %% [markdown]
-# Commit. Look at the order of the INSERTs: the author first, because the books need her new id
-# for their `author_id`. SQLAlchemy works the order out from the foreign key.
+# Commit. Predict the INSERTs, and their order.
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
 
 # %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent" hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()
 
+# %% [markdown] tags=["after"]
+# The author first, because the books need her new id for their `author_id`. SQLAlchemy works the
+# order out from the foreign key.
+
 # %% [markdown]
-# After the commit, reading `lantern.author_id` loads the expired book: the foreign key column now
-# holds Ada's id.
+# After the commit, read `lantern.author_id`. Predict the SQL and the value.
 #
 # Expect: 1 SELECT (load expired)
 
 # %% Read the foreign key
 print("lantern.author_id:", lantern.author_id)
 
+# %% [markdown] tags=["after"]
+# Reading `lantern.author_id` loads the expired book: the foreign key column now holds Ada's id.
+
 # %% [markdown]
-# Now follow the relationship, in two lines. `lantern.author` looks up the author by her primary
-# key in the identity map and finds `ada` there, so it needs no query to *find* her. But Ada is
-# expired (the commit), and the identity-map lookup returns only a loaded object: so
-# `lantern.author` itself sends the SELECT, which reloads Ada. Reading `.name` afterwards sends
-# nothing. Check the line numbers of the SQL.
+# Now follow the relationship, in two lines: `lantern.author`, then `.name`. Ada is in the
+# identity map, but the commit expired her. Predict the SQL, and which of the two lines sends it.
 #
 # Expect: 1 SELECT
 
@@ -103,11 +113,15 @@ print("lantern.author_id:", lantern.author_id)
 author = lantern.author
 print("author:", author.name)
 
+# %% [markdown] tags=["after"]
+# `lantern.author` looks up the author by her primary key in the identity map and finds `ada`
+# there, so it needs no query to *find* her. But the identity-map lookup returns only a loaded
+# object: so `lantern.author` itself sends the SELECT, which reloads Ada. Reading `.name`
+# afterwards sends nothing. Check the line numbers of the SQL.
+
 # %% [markdown]
-# Move a book to a new author. Setting `orbit.author` removes `orbit` from `ada.books` in memory
-# and adds it to `cora.books`. (Reading `ada.books` first loads that list: one SELECT, a *lazy
-# load*, the subject of the next lesson.) Notice that Cora becomes pending the moment she is linked
-# to a book that is in the session.
+# Move a book to a new author. Predict what `ada.books` and `cora.books` say, the SQL, and the
+# state of Cora, whom we never add to the session.
 #
 # Expect: 1 SELECT, 0 INSERT, 0 UPDATE
 
@@ -118,21 +132,27 @@ orbit.author = cora
 print("ada's books after:", [book.title for book in ada.books])
 print("cora's books:", [book.title for book in cora.books])
 
+# %% [markdown] tags=["after"]
+# Setting `orbit.author` removes `orbit` from `ada.books` in memory and adds it to `cora.books`.
+# (Reading `ada.books` first loads that list: one SELECT, a *lazy load*, the subject of the next
+# lesson.) Notice that Cora becomes pending the moment she is linked to a book that is in the
+# session.
+
 # %% [markdown]
-# The commit sends an INSERT for Cora (she came into the session through `orbit`) and an UPDATE of
-# `orbit`'s foreign key.
+# Commit the move. Predict the SQL.
 #
 # Expect: 1 INSERT (flush), 1 UPDATE (flush), 1 COMMIT
 
 # %% Commit the move
 session.commit()
 
+# %% [markdown] tags=["after"]
+# The commit sends an INSERT for Cora (she came into the session through `orbit`) and an UPDATE of
+# `orbit`'s foreign key.
+
 # %% [markdown]
-# A trap to know: setting the foreign key **column** yourself does not update the relationship
-# attribute in memory. Here `lantern.author` is loaded (Ada), then we set `lantern.author_id` to
-# Cora's id. The relationship still says Ada, and no UPDATE is sent yet. The object panel shows
-# the contradiction plainly: `author_id` is 2 while `author` is still Ada's object. (The SELECTs
-# in this step only load what the previous commit expired.)
+# A trap to know. Here `lantern.author` is loaded (Ada), then we set the foreign key **column**
+# `lantern.author_id` to Cora's id. What does the relationship say afterwards? Is an UPDATE sent?
 #
 # Expect: 0 UPDATE
 
@@ -141,10 +161,14 @@ print("author:", lantern.author.name)
 lantern.author_id = cora.id
 print("author after setting author_id:", lantern.author.name)
 
+# %% [markdown] tags=["after"]
+# Setting the foreign key column yourself does not update the relationship attribute in memory.
+# The relationship still says Ada, and no UPDATE is sent yet. The object panel shows the
+# contradiction plainly: `author_id` is 2 while `author` is still Ada's object. (The SELECTs in
+# this step only load what the previous commit expired.)
+
 # %% [markdown]
-# The commit sends the UPDATE and expires everything; the next read of `lantern.author` follows
-# the new foreign key, and the two finally agree. Prefer setting the relationship attribute
-# (`lantern.author = cora`), which keeps both in step from the start.
+# Commit, then read `lantern.author` again. Predict the SQL, and the author's name.
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
@@ -152,3 +176,8 @@ print("author after setting author_id:", lantern.author.name)
 session.commit()
 print("author after commit:", lantern.author.name)
 session.close()
+
+# %% [markdown] tags=["after"]
+# The commit sends the UPDATE and expires everything; the next read of `lantern.author` follows
+# the new foreign key, and the two finally agree. Prefer setting the relationship attribute
+# (`lantern.author = cora`), which keeps both in step from the start.

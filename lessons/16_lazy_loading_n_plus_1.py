@@ -106,10 +106,7 @@ counts["lazy, from books"] = len(statements)
 
 # %% [markdown]
 # **`selectinload`** tells the query to load the books of *all* the authors it returns, right
-# away, with one extra SELECT: `... WHERE book.author_id IN (?, ?, ?)`. Two statements here; the
-# count grows only slowly with the number of authors, since the IN list holds up to 500 of them
-# and every further 500 authors add one more SELECT. The loop then reads `author.books` without
-# any SQL.
+# away. Predict how many statements the same loop sends now.
 #
 # Expect: 2 SELECT
 
@@ -122,10 +119,14 @@ with Session(engine) as session:
         print(author.name, [book.title for book in author.books])
 counts["selectinload"] = len(statements)
 
+# %% [markdown] tags=["after"]
+# One extra SELECT: `... WHERE book.author_id IN (?, ?, ?)`. Two statements here; the count grows
+# only slowly with the number of authors, since the IN list holds up to 500 of them and every
+# further 500 authors add one more SELECT. The loop then reads `author.books` without any SQL.
+
 # %% [markdown]
-# **`joinedload`** gets everything in a single statement with a `LEFT OUTER JOIN`. The join
-# repeats each author once per book, so the result must be de-duplicated: for a collection like
-# `books`, SQLAlchemy insists on `.unique()` before `.all()`.
+# **`joinedload`** loads the books by joining the two tables. Predict the number of statements.
+# And why does the code call `.unique()` before `.all()`?
 #
 # Expect: 1 SELECT
 
@@ -137,6 +138,11 @@ with Session(engine) as session:
     for author in authors:
         print(author.name, [book.title for book in author.books])
 counts["joinedload"] = len(statements)
+
+# %% [markdown] tags=["after"]
+# Everything comes in a single statement with a `LEFT OUTER JOIN`. The join repeats each author
+# once per book, so the result must be de-duplicated: for a collection like `books`, SQLAlchemy
+# insists on `.unique()` before `.all()`.
 
 # %% [markdown]
 # Side by side. Rule of thumb: `selectinload` for collections (one-to-many, many-to-many),
@@ -153,7 +159,7 @@ for strategy, count in counts.items():
 # %% [markdown]
 # To make sure an N+1 never sneaks back in, forbid lazy loading where you expect eager loading:
 # `raiseload(Author.books)` makes any lazy load of that attribute an error, instead of a silent
-# extra query. The query itself runs; reading `books` raises.
+# extra query. Predict the SQL of this step.
 #
 # Expect: 1 SELECT (query), 0 SELECT (lazy load)
 
@@ -164,3 +170,6 @@ with Session(engine) as session:
         print(first_author.books)
     except InvalidRequestError as error:
         print("InvalidRequestError:", error)
+
+# %% [markdown] tags=["after"]
+# The query itself runs; reading `books` raises, and no lazy load is sent.

@@ -78,12 +78,9 @@ with engine.begin() as connection:
     )
 
 # %% [markdown]
-# Delete Ada. Because of `cascade_delete=True` on `Author.books`, `session.delete(ada)` loads her
-# books (a lazy load) so that it can delete them too. At the commit the flush sends one DELETE for
-# the books (both rows in one go) and one for the author, children first.
-#
-# For the reviews, the ORM does nothing at all: `passive_deletes=True` says "the database will
-# handle it".
+# Delete Ada, with `cascade_delete=True` on `Author.books` and `passive_deletes=True` on the
+# reviews. Predict the SQL: what does the session load, and which DELETEs does it send, in which
+# order?
 #
 # Expect: 2 SELECT, 2 DELETE (flush), 1 COMMIT
 
@@ -93,10 +90,18 @@ with Session(engine) as session:
     session.delete(ada)
     session.commit()
 
+# %% [markdown] tags=["after"]
+# Because of `cascade_delete=True` on `Author.books`, `session.delete(ada)` loads her books (a
+# lazy load) so that it can delete them too. At the commit the flush sends one DELETE for the books
+# (both rows in one go) and one for the author, children first.
+#
+# For the reviews, the ORM does nothing at all: `passive_deletes=True` says "the database will
+# handle it". Look at the database panel: the books are gone, but their three reviews are still
+# there, and point to books that do not exist. **Orphans.** The `ON DELETE CASCADE` in the table
+# definition did nothing.
+
 # %% [markdown]
-# Look at the database panel: the books are gone, but their three reviews are still there, and
-# point to books that do not exist. **Orphans.** The `ON DELETE CASCADE` in the table definition
-# did nothing. This query finds the reviews whose book is missing.
+# This query finds the reviews whose book is missing.
 #
 # Expect: 1 SELECT (query)
 
@@ -106,8 +111,8 @@ with Session(engine) as session:
     print("orphan reviews:", orphans)
 
 # %% [markdown]
-# The reason: SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection has
-# switched it on with `PRAGMA foreign_keys = ON`. It is off by default, for every new connection.
+# Why did the database not cascade? Ask SQLite whether it enforces foreign keys on a connection of
+# our engine.
 #
 # Expect: 1 PRAGMA
 
@@ -115,12 +120,15 @@ with Session(engine) as session:
 with engine.connect() as connection:
     print("foreign_keys:", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
 
+# %% [markdown] tags=["after"]
+# It does not: SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection has
+# switched it on with `PRAGMA foreign_keys = ON`. It is off by default, for every new connection.
+
 # %% [markdown]
 # The setting belongs to each connection, and an engine opens connections whenever it needs them.
 # The reliable way is a `connect` event: a function that runs on every new connection of an
-# engine. Here it is on a second engine for the same file. (The PRAGMA in the listener goes
-# straight to the driver, below SQLAlchemy, so it does not appear in the list of statements; the
-# check afterwards does.)
+# engine. Here it is on a second engine for the same file, followed by the same check. Predict
+# the PRAGMA statements you will see.
 #
 # Expect: 1 PRAGMA
 
@@ -138,10 +146,13 @@ def _foreign_keys_on(dbapi_connection, _connection_record):
 with strict_engine.connect() as connection:
     print("foreign_keys:", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
 
+# %% [markdown] tags=["after"]
+# Only one: the PRAGMA in the listener goes straight to the driver, below SQLAlchemy, so it does
+# not appear in the list of statements; the check afterwards does, and says 1 (on).
+
 # %% [markdown]
-# Delete Ben through the strict engine. The SQL the ORM sends is the same as before: load the
-# author, load the books, delete the books, delete the author. But this time the database panel
-# shows his reviews gone as well: SQLite deleted them itself, without any statement from us.
+# Delete Ben through the strict engine. Predict the SQL, and what the database panel shows of his
+# reviews afterwards.
 #
 # Expect: 2 SELECT, 2 DELETE (flush), 1 COMMIT
 
@@ -151,8 +162,13 @@ with Session(strict_engine) as session:
     session.delete(ben)
     session.commit()
 
+# %% [markdown] tags=["after"]
+# The SQL the ORM sends is the same as before: load the author, load the books, delete the books,
+# delete the author. But this time the database panel shows his reviews gone as well: SQLite
+# deleted them itself, without any statement from us.
+
 # %% [markdown]
-# Only Ada's three orphans are left, from the time the foreign keys were off.
+# Look for orphans again. How many are there now?
 #
 # Expect: 1 SELECT (query)
 
@@ -160,6 +176,9 @@ with Session(strict_engine) as session:
 with Session(strict_engine) as session:
     orphans = session.exec(select(Review.text).where(Review.book_id.not_in(select(Book.id)))).all()
     print("orphan reviews:", orphans)
+
+# %% [markdown] tags=["after"]
+# Only Ada's three orphans are left, from the time the foreign keys were off.
 
 # %% [markdown]
 # Which one to choose? The ORM cascade works everywhere but loads every child first: fine for a

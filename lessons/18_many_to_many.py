@@ -56,8 +56,8 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# Give a book two genres. As with one-to-many (lesson 15), `back_populates` keeps the other side
-# in step in memory: `mystery.books` lists the book before anything is sent.
+# Give a book two genres. Remember one-to-many (lesson 15): what does `mystery.books` say now, and
+# is anything sent?
 #
 # Expect: no SQL
 
@@ -66,6 +66,10 @@ adventure = Genre(name="Adventure")
 mystery = Genre(name="Mystery")
 lantern = Book(title="The Lantern Map", genres=[adventure, mystery])
 print("mystery books:", [book.title for book in mystery.books])
+
+# %% [markdown] tags=["after"]
+# As with one-to-many, `back_populates` keeps the other side in step in memory: `mystery.books`
+# lists the book before anything is sent.
 
 # %% [markdown]
 # Add the book and commit. Its genres come along (adding follows relationships). Predict the
@@ -82,10 +86,9 @@ session.commit()
 # which are only pairs of ids, both in a single executemany INSERT.
 
 # %% [markdown]
-# A second mystery, added from the genre's side this time: appending to `mystery.books`. To append,
-# the session first loads the list. Look at the FROM clause of that lazy load: it joins the book
-# table with the link table. Appending also puts the new book in the session, and the commit
-# inserts it and its link row.
+# A second mystery, added from the genre's side this time: appending to `mystery.books`, then
+# committing. Predict the SQL: what must the session load before it can append, and what does the
+# commit insert?
 #
 # Expect: 1 SELECT (load expired), 1 SELECT (lazy load), 2 INSERT (flush), 1 COMMIT
 
@@ -94,18 +97,25 @@ orbit = Book(title="A Quiet Orbit")
 mystery.books.append(orbit)
 session.commit()
 
+# %% [markdown] tags=["after"]
+# To append, the session first loads the list (after reloading `mystery`, which the commit had
+# expired). Look at the FROM clause of that lazy load: it joins the book table with the link
+# table. Appending also put the new book in the session, and the commit inserted it and its link
+# row.
+
 # %% [markdown]
-# Reading the list again, after the commit expired it, sends the same lazy load, and now it finds
-# both books.
+# Read the list again, now that the commit expired it. Predict the SQL and the titles.
 #
 # Expect: 1 SELECT (load expired), 1 SELECT (lazy load)
 
 # %% Follow the link
 print("mystery books:", [book.title for book in mystery.books])
 
+# %% [markdown] tags=["after"]
+# The same lazy load as before, and now it finds both books.
+
 # %% [markdown]
-# Remove a genre from a book. The ORM deletes the link row (and never the genre or the book).
-# Reading `lantern.genres` to remove from it loads that list first.
+# Remove a genre from a book, and commit. Which rows does the ORM delete?
 #
 # Expect: 1 DELETE (flush), 1 COMMIT
 
@@ -113,12 +123,14 @@ print("mystery books:", [book.title for book in mystery.books])
 lantern.genres.remove(mystery)
 session.commit()
 
+# %% [markdown] tags=["after"]
+# Only the link row: the ORM never deletes the genre or the book here. Reading `lantern.genres` to
+# remove from it loaded that list first.
+
 # %% [markdown]
 # Now a link **with data**: a loan says which member borrowed which book, and for how many weeks.
 # `Loan` is a table model with two foreign keys (together its primary key), an extra column, and a
-# relationship to each side. Adding the member brings the loan along (through `mina.loans`). The
-# book is already in the database, but the loan needs its id for `book_id`, and the last commit
-# expired it: the flush reads it back first.
+# relationship to each side. We add only the member, then commit. Predict the SQL.
 #
 # Expect: 2 INSERT (flush), 1 SELECT (load expired), 1 COMMIT
 
@@ -128,10 +140,14 @@ mina_loan = Loan(member=mina, book=orbit, weeks=3)
 session.add(mina)
 session.commit()
 
+# %% [markdown] tags=["after"]
+# Adding the member brings the loan along (through `mina.loans`). The book is already in the
+# database, but the loan needs its id for `book_id`, and the last commit expired it: the flush
+# reads it back first.
+
 # %% [markdown]
 # To reach the book from the member you go through the loan: `mina.loans`, then `loan.book`.
-# Each hop is a lazy load, unless the object is already in the identity map: `loan.book` finds
-# `orbit` there and sends no lazy load. The other SELECTs reload what the commit expired.
+# Predict the lazy loads: one for each hop?
 #
 # Expect: 1 SELECT (lazy load Member.loans), 0 SELECT (lazy load Loan.book)
 
@@ -139,9 +155,12 @@ session.commit()
 for loan in mina.loans:
     print(mina.name, "has", loan.book.title, "for", loan.weeks, "weeks")
 
+# %% [markdown] tags=["after"]
+# Each hop is a lazy load, unless the object is already in the identity map: `loan.book` finds
+# `orbit` there and sends no lazy load. The other SELECTs reload what the commit expired.
+
 # %% [markdown]
-# The extra column is updated like any other attribute. Look at the WHERE clause of the UPDATE: a
-# loan is identified by *both* its foreign keys.
+# The extra column is updated like any other attribute. Predict the WHERE clause of the UPDATE.
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
@@ -149,3 +168,6 @@ for loan in mina.loans:
 mina.loans[0].weeks = 4
 session.commit()
 session.close()
+
+# %% [markdown] tags=["after"]
+# A loan is identified by *both* its foreign keys.

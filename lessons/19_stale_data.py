@@ -50,8 +50,8 @@ desk_book = desk.get(Book, 1)
 print("copies at the desk:", desk_book.copies)
 
 # %% [markdown]
-# Meanwhile the website, with its own session, lends one copy and commits. Its session has its own
-# identity map, so it builds its own object for the same row.
+# Meanwhile the website, with its own session, lends one copy and commits. Predict the SQL, and
+# whether the website works on the desk's object.
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -62,16 +62,22 @@ web_book.copies -= 1
 web.commit()
 print("same object?", web_book is desk_book)
 
+# %% [markdown] tags=["after"]
+# The website's session has its own identity map, so it builds its own object for the same row.
+# The database now says 2 (see the database panel).
+
 # %% [markdown]
-# The database now says 2 (see the database panel). The desk's object still says 3, and reading
-# it sends nothing: the value is loaded, and the desk has no reason to doubt it. If the desk now
-# lent a copy too, computing `desk_book.copies - 1` from its stale 3, it would write 2 and
-# silently undo the website's loan: a **lost update**.
+# What does the desk's object say now, and does reading it send anything?
 #
 # Expect: no SQL
 
 # %% The desk reads its object
 print("copies at the desk:", desk_book.copies)
+
+# %% [markdown] tags=["after"]
+# It still says 3, and reading it sends nothing: the value is loaded, and the desk has no reason to
+# doubt it. If the desk now lent a copy too, computing `desk_book.copies - 1` from its stale 3, it
+# would write 2 and silently undo the website's loan: a **lost update**.
 
 # %% [markdown]
 # Surely a fresh query fixes it? Predict the printed value.
@@ -89,15 +95,18 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 
 # %% [markdown]
 # `execution_options(populate_existing=True)` tells the query to overwrite the loaded attributes
-# with what it reads. Same SQL, different result. Careful: it overwrites **everything** it
-# loads, so a change you made to `desk_book` and had not flushed yet would be silently thrown
-# away (just like `refresh`, lesson 3).
+# with what it reads. Predict the SQL and the printed value.
 #
 # Expect: 1 SELECT (query)
 
 # %% Query with populate_existing tags=["exercise"] check="select == 1; prints 'copies at the desk: 2'" hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
 fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
 print("copies at the desk:", fresh.copies)
+
+# %% [markdown] tags=["after"]
+# Same SQL, different result: 2. Careful: it overwrites **everything** it loads, so a change you
+# made to `desk_book` and had not flushed yet would be silently thrown away (just like `refresh`,
+# lesson 3).
 
 # %% [markdown]
 # The website lends another copy...
@@ -109,20 +118,24 @@ web_book.copies -= 1
 web.commit()
 
 # %% [markdown]
-# ...and this time the desk simply ends its transaction. `desk.commit()` has nothing to write, but
-# like every commit it expires the desk's objects (lesson 4), so the next read fetches the
-# current value. `desk.refresh(desk_book)` or `desk.expire(desk_book)` would work too.
-#
-# (The desk never had a real SQLite transaction open, by the way: Python's `sqlite3` driver sends
-# `BEGIN` only before writing, lesson 14. A database that keeps a snapshot for each reading
-# transaction, like PostgreSQL with REPEATABLE READ, would even show the old row to the queries
-# above until the desk's transaction ended.)
+# ...and this time the desk simply ends its transaction with `desk.commit()`, then reads its
+# object. Predict the SQL and the value.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired)
 
 # %% The desk ends its transaction
 desk.commit()
 print("copies at the desk:", desk_book.copies)
+
+# %% [markdown] tags=["after"]
+# `desk.commit()` has nothing to write, but like every commit it expires the desk's objects
+# (lesson 4), so the next read fetches the current value. `desk.refresh(desk_book)` or
+# `desk.expire(desk_book)` would work too.
+#
+# (The desk never had a real SQLite transaction open, by the way: Python's `sqlite3` driver sends
+# `BEGIN` only before writing, lesson 14. A database that keeps a snapshot for each reading
+# transaction, like PostgreSQL with REPEATABLE READ, would even show the old row to the queries
+# above until the desk's transaction ended.)
 
 # %% [markdown]
 # Fresh data is not yet safe data. `refresh`, `populate_existing` or a new transaction only
@@ -135,14 +148,17 @@ print("copies at the desk:", desk_book.copies)
 # - a row lock with `select(...).with_for_update()`, or a version counter (`version_id_col`)
 #   that makes a stale write fail: both in lesson 28.
 #
-# Predict the SQL: `UPDATE book SET copies=(book.copies - ?) WHERE book.id = ?`. Whatever another
-# session committed in between, the database subtracts from the value it has now.
+# Predict the SQL of this statement: which value does it subtract from?
 #
 # Expect: 1 UPDATE, 1 COMMIT
 
 # %% The cure: an atomic update
 desk.exec(update(Book).where(Book.id == 1).values(copies=Book.copies - 1))
 desk.commit()
+
+# %% [markdown] tags=["after"]
+# `UPDATE book SET copies=(book.copies - ?) WHERE book.id = ?`. Whatever another session committed
+# in between, the database subtracts from the value it has now.
 
 # %% [markdown]
 # Tidy up: close both sessions and the engine, and remove the temporary folder.

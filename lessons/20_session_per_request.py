@@ -67,8 +67,8 @@ with engine.begin() as connection:
     connection.execute(insert(Book).values(title="The Lantern Map", year=2019, author_id=1))
 
 # %% [markdown]
-# A request that reads a book: the session opens, loads the book, and closes (the ROLLBACK) before
-# the function returns. The book we get back is **detached**, but its columns were loaded.
+# A request that reads a book: the session opens, loads the book, and closes before the function
+# returns. Predict the SQL, and the state of the book we get back.
 #
 # Expect: 1 SELECT, 1 ROLLBACK
 
@@ -82,20 +82,25 @@ def read_book(book_id: int) -> Book | None:
 
 book = read_book(1)
 
+# %% [markdown] tags=["after"]
+# Closing the session sent the ROLLBACK. The book we got back is **detached**, but its columns
+# were loaded.
+
 # %% [markdown]
 # The framework serializes the result with the response model: `BookPublic.model_validate(book)`
-# reads the attributes it needs, like FastAPI does with `response_model=BookPublic`. They were all
-# loaded before the session closed: it works, with no SQL.
+# reads the attributes it needs, like FastAPI does with `response_model=BookPublic`. Does it work,
+# and does it send any SQL?
 #
 # Expect: no SQL
 
 # %% Serialize it
 print(BookPublic.model_validate(book).model_dump())
 
+# %% [markdown] tags=["after"]
+# The attributes were all loaded before the session closed: it works, with no SQL.
+
 # %% [markdown]
-# Now the author. `book.author` was never loaded (relationships are lazy, lesson 16), and lazy
-# loading needs a session. The book has none any more: `DetachedInstanceError`, with the words
-# "lazy load operation of attribute 'author' cannot proceed".
+# Now the author: `book.author`. What happens, and is any SQL sent?
 #
 # Expect: no SQL
 
@@ -104,6 +109,11 @@ try:
     print(book.author)
 except DetachedInstanceError as error:
     print(f"{type(error).__name__}: see https://sqlalche.me/e/21/{error.code}")
+
+# %% [markdown] tags=["after"]
+# `book.author` was never loaded (relationships are lazy, lesson 16), and lazy loading needs a
+# session. The book has none any more: `DetachedInstanceError`, with the words "lazy load
+# operation of attribute 'author' cannot proceed", and no SQL.
 
 # %% [markdown]
 # A request that creates a book: add, commit, return. Predict the state of the returned object.
@@ -128,20 +138,20 @@ created = create_book("Glass Rivers", 2024)
 # 6).
 
 # %% [markdown]
-# Serialize it the quick way, with the table model's own `model_dump()`. No error: `model_dump()`
-# reads only what is loaded, which is nothing, and quietly returns an empty dictionary. An API
-# would answer `{}`. A silent bug is worse than a loud one.
+# Serialize it the quick way, with the table model's own `model_dump()`. Predict what it prints,
+# and the SQL.
 #
 # Expect: no SQL
 
 # %% Serialize the new book
 print(created.model_dump())
 
+# %% [markdown] tags=["after"]
+# No error: `model_dump()` reads only what is loaded, which is nothing, and quietly returns an
+# empty dictionary. An API would answer `{}`. A silent bug is worse than a loud one.
+
 # %% [markdown]
-# The response model, which reads each attribute, is loud instead: reading an expired attribute
-# of a detached object raises `DetachedInstanceError`, and pydantic reports it for every field as
-# a `ValidationError` (read the message of this step). In FastAPI the client would get an
-# "Internal Server Error".
+# Now the response model, which reads each attribute. What happens?
 #
 # Expect: no SQL
 
@@ -151,10 +161,16 @@ try:
 except ValidationError as error:
     print("ValidationError, fields that could not be read:", [detail["loc"][0] for detail in error.errors()])
 
+# %% [markdown] tags=["after"]
+# The response model is loud instead: reading an expired attribute of a detached object raises
+# `DetachedInstanceError`, and pydantic reports it for every field as a `ValidationError` (read
+# the message of this step). No SQL is sent. In FastAPI the client would get an "Internal Server
+# Error".
+
 # %% [markdown]
 # **Fix 1 (the most robust): build the response inside the session.** Converting to the response
-# model while the session is open loads what it needs (one SELECT for the expired book) and
-# returns a plain object that no session can break.
+# model while the session is open loads what it needs and returns a plain object that no session
+# can break. Predict the SQL.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (load expired)
 
@@ -170,6 +186,9 @@ def create_book_public(title: str, year: int) -> BookPublic:
 
 
 print(create_book_public("Paper Moons", 2023).model_dump())
+
+# %% [markdown] tags=["after"]
+# One SELECT loads the expired book while the session is still open.
 
 # %% [markdown]
 # **Fix 2: refresh before returning.** `session.refresh` reloads the columns while the session is
@@ -193,9 +212,9 @@ def create_book_refreshed(title: str, year: int) -> Book:
 print(BookPublic.model_validate(create_book_refreshed("Tides of Ink", 2021)).model_dump())
 
 # %% [markdown]
-# **Fix 3: keep the values at commit.** With `expire_on_commit=False` nothing is emptied, and not
-# even a SELECT is needed: the flush already stored the new id. (Fine here, since the request ends
-# right after the commit; lesson 4 showed the risk of stale values in long-lived sessions.)
+# **Fix 3: keep the values at commit.** With `expire_on_commit=False` nothing is emptied. (Fine
+# here, since the request ends right after the commit; lesson 4 showed the risk of stale values in
+# long-lived sessions.) Predict the SQL.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
@@ -212,10 +231,13 @@ def create_book_kept(title: str, year: int) -> Book:
 
 print(BookPublic.model_validate(create_book_kept("A Quiet Orbit", 2016)).model_dump())
 
+# %% [markdown] tags=["after"]
+# Not even a SELECT is needed: the flush already stored the new id.
+
 # %% [markdown]
 # **Fix 4, for relationships: load them eagerly.** A response that includes the author needs
-# `book.author` loaded before the session closes. `joinedload` (lesson 16) fetches book and author
-# in one statement, and the detached result serializes completely, nested author included.
+# `book.author` loaded before the session closes, here with `joinedload` (lesson 16). Predict the
+# SQL.
 #
 # Expect: 1 SELECT (query)
 
@@ -229,3 +251,7 @@ def read_book_with_author(book_id: int) -> Book:
 
 
 print(BookPublicWithAuthor.model_validate(read_book_with_author(1)).model_dump())
+
+# %% [markdown] tags=["after"]
+# `joinedload` fetches book and author in one statement, and the detached result serializes
+# completely, nested author included.

@@ -80,14 +80,8 @@ run(create_tables())
 session = AsyncSession(engine)
 
 # %% [markdown]
-# Add a book and `await session.flush()`. Predict the SQL: one INSERT. Look at its end:
-# `RETURNING id, created_at`. SQLAlchemy's default `eager_defaults="auto"` asks the database for
-# server-generated values in the INSERT itself when the driver supports `RETURNING`, so
-# `created_at` is loaded right after the flush (lesson 22 looks closer).
-#
-# > **SQLite note:** SQLite (3.35+) and PostgreSQL support `RETURNING`; MySQL does not. There
-# > `created_at` would be *expired* after the flush, and reading it in async code would raise the
-# > error of step 5. That is why so many async examples `await session.refresh(obj)` next.
+# Add a book and `await session.flush()`. Predict the SQL, and whether `created_at`, which the
+# database fills in, is known right after the flush.
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
@@ -98,10 +92,18 @@ run(session.flush())
 print("id:", lantern.id, "| created_at:", lantern.created_at)
 print("expired:", sorted(inspect(lantern).expired_attributes))
 
+# %% [markdown] tags=["after"]
+# One INSERT. Look at its end: `RETURNING id, created_at`. SQLAlchemy's default
+# `eager_defaults="auto"` asks the database for server-generated values in the INSERT itself when
+# the driver supports `RETURNING`, so `created_at` is loaded right after the flush (lesson 22
+# looks closer).
+#
+# > **SQLite note:** SQLite (3.35+) and PostgreSQL support `RETURNING`; MySQL does not. There
+# > `created_at` would be *expired* after the flush, and reading it in async code would raise the
+# > error of step 5. That is why so many async examples `await session.refresh(obj)` next.
+
 # %% [markdown]
-# `await session.refresh(lantern)` reads the whole row again: one SELECT of every column. It is
-# what you need when some value is expired or was changed by the database behind your back; here
-# it only confirms what the flush already knew.
+# `await session.refresh(lantern)` reads the row again. Predict the SQL.
 #
 # Expect: 1 SELECT (refresh)
 
@@ -109,9 +111,13 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 run(session.refresh(lantern))
 print("created_at:", lantern.created_at)
 
+# %% [markdown] tags=["after"]
+# One SELECT of every column. It is what you need when some value is expired or was changed by the
+# database behind your back; here it only confirms what the flush already knew.
+
 # %% [markdown]
-# `await session.commit()` commits, and (lesson 4) expires every object in the session. The
-# object panel shows `lantern` fully expired.
+# `await session.commit()`. Remember lesson 4: predict the SQL, and what the object panel shows of
+# `lantern` afterwards.
 #
 # Expect: 1 COMMIT, 0 SELECT
 
@@ -119,12 +125,13 @@ print("created_at:", lantern.created_at)
 run(session.commit())
 print("expired:", sorted(inspect(lantern).expired_attributes))
 
+# %% [markdown] tags=["after"]
+# The commit sends COMMIT, and expires every object in the session: the object panel shows
+# `lantern` fully expired.
+
 # %% [markdown]
 # Now read `lantern.title` in an async function, as an endpoint would after its commit. With a
-# plain `Session` this would send a SELECT (lesson 4). An `AsyncSession` cannot: loading would
-# have to wait for the database, and a plain attribute access has no `await` to wait with. It
-# raises `MissingGreenlet` (SQLAlchemy wraps it in a `StatementError` that shows the SELECT it
-# wanted to send). The session begins a transaction for the load, but no SELECT goes out.
+# plain `Session` this would send a SELECT (lesson 4). And with an `AsyncSession`?
 #
 # Expect: 0 SELECT
 
@@ -139,6 +146,12 @@ try:
     run(title_after_commit())
 except StatementError as error:
     print(f"{type(error.orig).__name__}: see https://sqlalche.me/e/21/{error.orig.code}")
+
+# %% [markdown] tags=["after"]
+# An `AsyncSession` cannot load here: loading would have to wait for the database, and a plain
+# attribute access has no `await` to wait with. It raises `MissingGreenlet` (SQLAlchemy wraps it
+# in a `StatementError` that shows the SELECT it wanted to send). The session begins a transaction
+# for the load, but no SELECT goes out.
 
 # %% [markdown]
 # **Fix 1: load it with an await.** `await session.refresh(lantern)` reloads the row inside the
@@ -187,10 +200,7 @@ except StatementError as error:
 
 # %% [markdown]
 # **Fix 3: refresh with attribute names.** `await session.refresh(lantern, ["author"])` loads only
-# the attributes you name, relationships included. Look at the two SELECTs: the refresh reads the
-# row's key (`SELECT book.id`), then loads the relationship with its usual loader (the author,
-# cause "lazy load"), all inside the awaited call. Afterwards `lantern.author` is loaded and
-# reading it is plain Python.
+# the attributes you name, relationships included. Predict the SQL.
 #
 # Expect: 1 SELECT (refresh), 1 SELECT (lazy load)
 
@@ -198,10 +208,14 @@ except StatementError as error:
 run(session.refresh(lantern, ["author"]))
 print("author:", lantern.author.name)
 
+# %% [markdown] tags=["after"]
+# Two SELECTs: the refresh reads the row's key (`SELECT book.id`), then loads the relationship with
+# its usual loader (the author, cause "lazy load"), all inside the awaited call. Afterwards
+# `lantern.author` is loaded and reading it is plain Python.
+
 # %% [markdown]
-# **Fix 4: load relationships eagerly**, in the query itself. `selectinload(Author.books)` sends
-# the SELECT of the authors and then one SELECT of their books, both inside
-# `await session.exec(...)`. Then the loop over `author.books` sends nothing.
+# **Fix 4: load relationships eagerly**, in the query itself, with `selectinload(Author.books)`.
+# Predict the SQL of the query, and of the loop over `author.books`.
 #
 # Expect: 1 SELECT (query), 1 SELECT (selectin load)
 
@@ -216,12 +230,15 @@ async def authors_with_books() -> None:
 
 run(authors_with_books())
 
+# %% [markdown] tags=["after"]
+# `selectinload(Author.books)` sends the SELECT of the authors and then one SELECT of their books,
+# both inside `await session.exec(...)`. Then the loop over `author.books` sends nothing.
+
 # %% [markdown]
 # **Fix 5: await the attribute.** A class that mixes in `AsyncAttrs` (both of ours do) gets
 # `obj.awaitable_attrs`: `await book.awaitable_attrs.author` runs the lazy load as an awaitable.
 # Handy when you did not know in advance what you would need. Here in a new session, as in a new
-# request: `get` loads the book, the awaited attribute lazy-loads its author, and the `async with`
-# block ends the session (the ROLLBACK).
+# request. Predict the SQL.
 #
 # Expect: 1 SELECT (lazy load), 2 SELECT, 1 ROLLBACK
 
@@ -237,9 +254,13 @@ async def author_in_a_new_request() -> None:
 
 run(author_in_a_new_request())
 
+# %% [markdown] tags=["after"]
+# `get` loads the book, the awaited attribute lazy-loads its author, and the `async with` block
+# ends the session (the ROLLBACK).
+
 # %% [markdown]
-# Tidy up: close the session (the ROLLBACK ends its read-only transaction), dispose of the engine,
-# close the event loop and remove the temporary folder.
+# Tidy up: close the session, dispose of the engine, close the event loop and remove the temporary
+# folder. Does closing the session send anything?
 #
 # Expect: 0 statements, 1 ROLLBACK
 
@@ -248,3 +269,6 @@ run(session.close())
 run(engine.dispose())
 loop.close()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# A ROLLBACK, which ends the session's read-only transaction.

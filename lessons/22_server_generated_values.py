@@ -79,15 +79,7 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 # SQLAlchemy leaves a `None` out of the INSERT, so that the database's default applies.)
 
 # %% [markdown]
-# Flush. Look at the end of the INSERT: `RETURNING id, shelf, created_at, updated_at`. With the
-# default `eager_defaults="auto"`, SQLAlchemy asks for every server-generated column in the
-# INSERT itself when the database supports `RETURNING`, so the object is complete after the flush
-# and reading the values sends nothing. (Our clock moves on at every call, so `created_at` and
-# `updated_at` differ by a minute; a real `now()` gives both the same time.)
-#
-# > **SQLite note:** SQLite (3.35+) and PostgreSQL support `INSERT ... RETURNING`; MySQL does
-# > not. There the INSERT returns only the new id (from the driver), and these columns are
-# > *expired* after the flush, as the review shows two steps below.
+# Flush, then read the server-generated values. Predict the SQL: does reading them need a SELECT?
 #
 # Expect: 1 INSERT (flush), 0 SELECT
 
@@ -95,10 +87,20 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 session.flush()
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_at:", lantern.updated_at)
 
+# %% [markdown] tags=["after"]
+# Look at the end of the INSERT: `RETURNING id, shelf, created_at, updated_at`. With the default
+# `eager_defaults="auto"`, SQLAlchemy asks for every server-generated column in the INSERT itself
+# when the database supports `RETURNING`, so the object is complete after the flush and reading
+# the values sends nothing. (Our clock moves on at every call, so `created_at` and `updated_at`
+# differ by a minute; a real `now()` gives both the same time.)
+#
+# > **SQLite note:** SQLite (3.35+) and PostgreSQL support `INSERT ... RETURNING`; MySQL does
+# > not. There the INSERT returns only the new id (from the driver), and these columns are
+# > *expired* after the flush, as the review shows two steps below.
+
 # %% [markdown]
-# Change the title and flush. The UPDATE sets `updated_at=library_now()` too: that is `onupdate`.
-# But "auto" fetches server values for INSERTs only, so after this UPDATE `updated_at` is
-# **expired** (the object panel says so), and reading it sends a SELECT of that one column.
+# Change the title and flush, then read `updated_at`. Predict the SQL: what does the UPDATE set,
+# and does reading `updated_at` cost anything?
 #
 # Expect: 1 UPDATE (flush), 1 SELECT (load expired)
 
@@ -108,11 +110,15 @@ session.flush()
 print("expired after the UPDATE:", sorted(inspect(lantern).expired_attributes))
 print("updated_at:", lantern.updated_at)
 
+# %% [markdown] tags=["after"]
+# The UPDATE sets `updated_at=library_now()` too: that is `onupdate`. But "auto" fetches server
+# values for INSERTs only, so after this UPDATE `updated_at` is **expired** (the object panel says
+# so), and reading it sends a SELECT of that one column.
+
 # %% [markdown]
 # `Review` turns eager defaults off (`__mapper_args__ = {"eager_defaults": False}`), which is also
-# what every class gets on a database without `RETURNING`. The INSERT asks for nothing back,
-# `created_at` is expired after the flush, and the first read loads it with a SELECT. In async
-# code that read would raise `MissingGreenlet` instead (lesson 21).
+# what every class gets on a database without `RETURNING`. Predict the SQL of adding and flushing
+# a review, then reading its `created_at`.
 #
 # Expect: 1 INSERT (flush), 1 SELECT (load expired)
 
@@ -123,9 +129,14 @@ session.flush()
 print("expired after the INSERT:", sorted(inspect(review).expired_attributes))
 print("created_at:", review.created_at)
 
+# %% [markdown] tags=["after"]
+# The INSERT asks for nothing back, `created_at` is expired after the flush, and the first read
+# loads it with a SELECT. In async code that read would raise `MissingGreenlet` instead (lesson
+# 21).
+
 # %% [markdown]
-# `Member` asks for eager defaults always (`"eager_defaults": True`). Then the UPDATE, too, ends
-# in `RETURNING member.updated_at`, and nothing is left expired.
+# `Member` asks for eager defaults always (`"eager_defaults": True`). Predict the SQL of an INSERT
+# and an UPDATE, and what is left expired afterwards.
 #
 # Expect: 1 INSERT (flush), 1 UPDATE (flush), 0 SELECT
 
@@ -137,10 +148,11 @@ ada.name = "Ada Quill"
 session.flush()
 print("updated_at:", ada.updated_at, "| expired:", sorted(inspect(ada).expired_attributes))
 
+# %% [markdown] tags=["after"]
+# The UPDATE, too, ends in `RETURNING member.updated_at`, and nothing is left expired.
+
 # %% [markdown]
-# What does `refresh` fetch? Every column of the row, in one SELECT, whatever was loaded before,
-# and it discards unflushed changes (lesson 3). Here nothing changed since the flush, so the values
-# come back the same. The commit expires everything again (lesson 4).
+# What does `refresh` fetch? Predict its SQL, then the commit's.
 #
 # Expect: 1 SELECT (refresh), 1 COMMIT
 
@@ -149,3 +161,8 @@ session.refresh(lantern)
 print("title:", lantern.title, "| updated_at:", lantern.updated_at)
 session.commit()
 session.close()
+
+# %% [markdown] tags=["after"]
+# Every column of the row, in one SELECT, whatever was loaded before, and it discards unflushed
+# changes (lesson 3). Here nothing changed since the flush, so the values come back the same. The
+# commit expires everything again (lesson 4).

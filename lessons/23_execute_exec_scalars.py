@@ -39,8 +39,8 @@ session = Session(engine)
 query = select(Book).order_by(Book.id)
 
 # %% [markdown]
-# SQLModel's `session.exec()` is made for `select()`: when you select **one** thing (an entity or
-# a column), it hands you that thing directly. Here: three `Book` objects.
+# SQLModel's `session.exec()` is made for `select()`. What does it hand you for `select(Book)`?
+# Predict the SQL, and the type it prints.
 #
 # Expect: 1 SELECT
 
@@ -48,11 +48,13 @@ query = select(Book).order_by(Book.id)
 books = session.exec(query).all()
 print(type(books[0]).__name__, "->", [book.title for book in books])
 
+# %% [markdown] tags=["after"]
+# When you select **one** thing (an entity or a column), `exec` hands you that thing directly.
+# Here: three `Book` objects.
+
 # %% [markdown]
-# SQLAlchemy's `session.execute()` always returns **rows**, even for one entity. Each row is a
-# small named tuple, here with a single element, the book, in a field named `Book`. Same SELECT,
-# different wrapping.
-# (The objects are the same ones: the identity map of lesson 8 sees to that.)
+# SQLAlchemy's `session.execute()` runs the same query. Predict the SQL, what comes back, and
+# whether the books are the same objects as before.
 #
 # Expect: 1 SELECT
 
@@ -61,10 +63,14 @@ rows = session.execute(query).all()
 print(type(rows[0]).__name__, "of length", len(rows[0]), "| its fields:", rows[0]._fields)
 print("the same object?", rows[0][0] is books[0])
 
+# %% [markdown] tags=["after"]
+# `execute()` always returns **rows**, even for one entity. Each row is a small named tuple, here
+# with a single element, the book, in a field named `Book`. Same SELECT, different wrapping. (The
+# objects are the same ones: the identity map of lesson 8 sees to that.)
+
 # %% [markdown]
-# Now the classic mistake: treating a row as the object. A row has one attribute per *selected
-# item* (here one, named `Book`), not the book's columns. `rows[0].title` raises an
-# `AttributeError`. The query already ran, so this step sends no SQL.
+# Now the classic mistake: treating a row as the object, `rows[0].title`. What happens, and is any
+# SQL sent?
 #
 # Expect: no SQL
 
@@ -74,10 +80,15 @@ try:
 except AttributeError as error:
     print("AttributeError on a Row:", error)
 
+# %% [markdown] tags=["after"]
+# A row has one attribute per *selected item* (here one, named `Book`), not the book's columns, so
+# `rows[0].title` raises an `AttributeError`. The query already ran, so this step sends no SQL.
+
 # %% [markdown]
 # Three ways out: take element 0 of each row (`rows[0][0]`, or `rows[0].Book`), call
 # `.scalars()` on the result of `execute`, or use `session.scalars(query)`, which does the same in
-# one call. `.scalars()` means "the first element of each row". The last two run the query again.
+# one call. `.scalars()` means "the first element of each row". Predict how many SELECTs the
+# three lines send.
 #
 # Expect: 2 SELECT
 
@@ -86,15 +97,22 @@ print("by name:", rows[0].Book.title)
 print("execute().scalars():", [book.title for book in session.execute(query).scalars()])
 print("session.scalars():", [book.title for book in session.scalars(query)])
 
+# %% [markdown] tags=["after"]
+# Two: element 0 of a row we already have costs nothing, and the last two lines run the query
+# again.
+
 # %% [markdown]
-# Select **several** things and every method returns rows, `exec` included: there is no single
-# "thing" to unwrap. The rows have one attribute per column, so `row.title` works here.
+# Select **several** things. What does `exec` return now?
 #
 # Expect: 1 SELECT
 
 # %% Several columns: rows
 for row in session.exec(select(Book.title, Book.year).order_by(Book.year)):
     print(row.title, row.year, "| as a tuple:", tuple(row))
+
+# %% [markdown] tags=["after"]
+# Rows: with several things selected every method returns rows, `exec` included, since there is
+# no single "thing" to unwrap. The rows have one attribute per column, so `row.title` works here.
 
 # %% [markdown]
 # One value: a count. `exec(...).one()` gives the number itself; with `execute` you ask for

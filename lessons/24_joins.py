@@ -53,8 +53,8 @@ with engine.begin() as connection:
 # %% [markdown]
 # Filtering on a related table: the books of Ada. `join(Book.author)` adds
 # `JOIN author ON author.id = book.author_id` (the ORM knows the ON clause from the
-# relationship), and the WHERE can then name `Author.name`. Look at the SELECT list: only the
-# book's columns. The join is there to filter, nothing more.
+# relationship), and the WHERE can then name `Author.name`. Predict the SELECT list: whose columns
+# does it fetch, and is `book.author` loaded afterwards?
 #
 # Expect: 1 SELECT, 1 ROLLBACK
 
@@ -64,10 +64,12 @@ with Session(engine) as session:
     print("Ada's books:", [book.title for book in books])
     print("author loaded?", "author" not in inspect(books[0]).unloaded)
 
+# %% [markdown] tags=["after"]
+# Only the book's columns: the join is there to filter, nothing more. So the author's row took
+# part in the JOIN, yet `book.author` is not loaded (the last line).
+
 # %% [markdown]
-# So the author's data came through the JOIN, yet `book.author` is not loaded (the last line
-# above). Reading it now lazy-loads Ada: one SELECT. The second book finds her in the identity
-# map, so it costs nothing (lesson 15).
+# The same query, then `book.author` for each of Ada's two books. Predict the lazy loads.
 #
 # Expect: 1 SELECT (lazy load), 1 ROLLBACK
 
@@ -76,12 +78,13 @@ with Session(engine) as session:
     books = session.exec(select(Book).join(Book.author).where(Author.name == "Ada Quill")).all()
     print([f"{book.title} by {book.author.name}" for book in books])
 
+# %% [markdown] tags=["after"]
+# Reading `book.author` lazy-loads Ada: one SELECT. The second book finds her in the identity map,
+# so it costs nothing (lesson 15).
+
 # %% [markdown]
 # Select **two** entities, `select(Book, Author)`, and each result row holds a book and its author
-# (rows, not objects: lesson 23). One SELECT with the columns of both tables. The authors are
-# loaded into the session, but the books' `author` relationship is still marked unloaded:
-# selecting an entity never fills another entity's relationship; only a loader option does
-# (below).
+# (rows, not objects: lesson 23). Predict the SQL, and whether `book.author` is loaded.
 #
 # Expect: 1 SELECT, 1 ROLLBACK
 
@@ -90,10 +93,14 @@ with Session(engine) as session:
     for book, author in session.exec(select(Book, Author).join(Book.author).order_by(Book.id)):
         print(book.title, "|", author.name, "| book.author loaded?", "author" not in inspect(book).unloaded)
 
+# %% [markdown] tags=["after"]
+# One SELECT with the columns of both tables. The authors are loaded into the session, but the
+# books' `author` relationship is still marked unloaded: selecting an entity never fills another
+# entity's relationship; only a loader option does (below).
+
 # %% [markdown]
-# `join()` is an INNER JOIN: Ben, who wrote nothing, has no book row to join with and vanishes.
-# `outerjoin()` sends a LEFT OUTER JOIN, which keeps every author, with NULLs for the missing
-# book. Counting `Book.id` (not rows) gives Ben his 0.
+# Count the books of each author, once with `join()` and once with `outerjoin()`. Ben wrote
+# nothing: predict the SQL, and whether Ben appears in each count.
 #
 # Expect: 2 SELECT, 1 ROLLBACK
 
@@ -103,13 +110,14 @@ with Session(engine) as session:
     print("join:     ", session.exec(per_author.join(Book)).all())
     print("outerjoin:", session.exec(per_author.outerjoin(Book)).all())
 
+# %% [markdown] tags=["after"]
+# `join()` is an INNER JOIN: Ben, who wrote nothing, has no book row to join with and vanishes.
+# `outerjoin()` sends a LEFT OUTER JOIN, which keeps every author, with NULLs for the missing
+# book. Counting `Book.id` (not rows) gives Ben his 0.
+
 # %% [markdown]
-# `joinedload(Author.books)` is a loader option: it adds its own
-# `LEFT OUTER JOIN book AS book_1` and fills `author.books` from it. One SELECT, and the loop
-# sends nothing. Two details: the join uses an alias (`book_1`) so that it never changes what
-# your query returns, which also means a `.where(Book.year > 2020)` would not filter the loaded
-# books (it would bring the un-aliased `book` table into the FROM clause instead); and a joined
-# collection repeats each author once per book, so SQLAlchemy asks you for `.unique()`.
+# `joinedload(Author.books)` is a loader option. Predict the SQL of the query, and what the loop
+# over `author.books` sends.
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
 
@@ -121,10 +129,18 @@ with Session(engine) as session:
     for author in authors:
         print(author.name, "wrote", [book.title for book in author.books])
 
+# %% [markdown] tags=["after"]
+# `joinedload` adds its own `LEFT OUTER JOIN book AS book_1` and fills `author.books` from it. One
+# SELECT, and the loop sends nothing. Two details: the join uses an alias (`book_1`) so that it
+# never changes what your query returns, which also means a `.where(Book.year > 2020)` would not
+# filter the loaded books (it would bring the un-aliased `book` table into the FROM clause
+# instead); and a joined collection repeats each author once per book, so SQLAlchemy asks you for
+# `.unique()`.
+
 # %% [markdown]
 # To filter on the related table **and** fill the relationship from the same JOIN, combine your
-# own `join()` with `contains_eager(Book.author)`. The SELECT list now has the author's columns
-# too, and `book.author` is filled from them: reading it sends nothing.
+# own `join()` with `contains_eager(Book.author)`. Predict the SELECT list, and the cost of reading
+# `book.author`.
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
 
@@ -135,3 +151,7 @@ with Session(engine) as session:
     )
     for book in session.exec(query):
         print(book.title, "by", book.author.name)
+
+# %% [markdown] tags=["after"]
+# The SELECT list now has the author's columns too, and `book.author` is filled from them: reading
+# it sends nothing.

@@ -41,14 +41,16 @@ desk = Session(engine)
 web = Session(engine)
 
 # %% [markdown]
-# The desk session loads the book. `lantern` now belongs to `desk`: an object is attached to at
-# most one session at a time.
+# The desk session loads the book. Which session is `lantern` attached to?
 #
 # Expect: 1 SELECT
 
 # %% The desk loads the book
 lantern = desk.get(Book, 1)
 print("attached to the desk?", inspect(lantern).session is desk)
+
+# %% [markdown] tags=["after"]
+# `lantern` now belongs to `desk`: an object is attached to at most one session at a time.
 
 # %% [markdown]
 # The web session wants to work with the same book. `web.add(lantern)` would raise
@@ -67,10 +69,8 @@ print("same object?", web_copy is lantern, "| lantern still at the desk?", inspe
 # two objects (lesson 19).
 
 # %% [markdown]
-# Now the desk closes, and `lantern` is detached (lesson 6). Try `web.add(lantern)`: the web
-# session already holds an object with the key `(Book, (1,))`, `web_copy`, and one session never
-# has two objects for one row. `InvalidRequestError`: "another instance with key ... is already
-# present in this session". No SQL.
+# Now the desk closes, and we try `web.add(lantern)`. Predict the state of `lantern`, what
+# happens, and the SQL.
 #
 # Expect: 1 ROLLBACK, 0 SELECT
 
@@ -81,11 +81,16 @@ try:
 except InvalidRequestError as error:
     print("InvalidRequestError:", str(error).split("; ")[1])
 
+# %% [markdown] tags=["after"]
+# Closing the desk sent its ROLLBACK, and `lantern` is detached (lesson 6). The web session already
+# holds an object with the key `(Book, (1,))`, `web_copy`, and one session never has two objects
+# for one row. `InvalidRequestError`: "another instance with key ... is already present in this
+# session". No SELECT.
+
 # %% [markdown]
 # An API payload: a new, **transient** `Book` with `id=1` and a new number of copies, built from
-# JSON. `add` would treat it as new and send an INSERT, which fails on the primary key. `merge`
-# copies its values onto `web_copy` (found in the identity map: no SELECT) and marks it dirty;
-# the commit sends the UPDATE. The payload object itself stays transient.
+# JSON. `add` would treat it as new and send an INSERT, which fails on the primary key. We merge it
+# and commit instead: predict the SQL, and the payload's state afterwards.
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -95,12 +100,13 @@ merged = web.merge(payload)
 print("merged is web_copy?", merged is web_copy, "| payload transient?", inspect(payload).transient)
 web.commit()
 
+# %% [markdown] tags=["after"]
+# `merge` copies its values onto `web_copy` (found in the identity map: no SELECT) and marks it
+# dirty; the commit sends the UPDATE. The payload object itself stays transient.
+
 # %% [markdown]
-# To **copy** a row, take a loaded object out of its identity with `make_transient(obj)`: it
-# becomes transient, keeps its loaded values, and forgets its key. Clear the id, change the title,
-# `add` it, and the commit INSERTs a new row. (`lantern` is detached but still loaded, so this
-# works; `make_transient` drops *expired* attributes, so an expired object would lose them.)
-# Reading the new id after the commit loads the expired copy again: one SELECT.
+# To **copy** a row, take a loaded object out of its identity with `make_transient(obj)`. Clear
+# the id, change the title, `add` it and commit, then read the new id. Predict the SQL.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 1 SELECT (load expired)
 
@@ -112,11 +118,16 @@ web.add(lantern)
 web.commit()
 print("new id:", lantern.id)
 
+# %% [markdown] tags=["after"]
+# `make_transient` made `lantern` transient: it keeps its loaded values and forgets its key, so
+# the commit INSERTs a new row. (`lantern` was detached but still loaded, so this works;
+# `make_transient` drops *expired* attributes, so an expired object would lose them.) Reading the
+# new id after the commit loads the expired copy again: one SELECT.
+
 # %% [markdown]
-# `web.expunge_all()` detaches every object of the session and empties its identity map, without
-# any SQL. Afterwards `get` cannot answer from memory and sends a SELECT, returning a new object.
-# A last query lists the titles: the original and its copy. Then we close the session and remove
-# the database file.
+# `web.expunge_all()` detaches every object of the session and empties its identity map. Then we
+# `get` book 1 again, and a last query lists the titles. Predict the SQL, and whether `get`
+# returns `web_copy`. Then we close the session and remove the database file.
 #
 # Expect: 2 SELECT, 0 UPDATE
 
@@ -129,3 +140,7 @@ print("titles:", web.exec(select(Book.title).order_by(Book.id)).all())
 web.close()
 engine.dispose()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# `expunge_all` itself sends no SQL. Afterwards `get` cannot answer from memory and sends a SELECT,
+# returning a new object. The last query lists the original and its copy.

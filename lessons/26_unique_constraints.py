@@ -32,9 +32,7 @@ session = Session(engine)
 
 # %% [markdown]
 # Look at the `CREATE TABLE` of the setup: `UNIQUE (name)`. Now add a second "Poetry" and commit.
-# `add` accepts it; the INSERT at the flush fails, SQLAlchemy rolls back, and the commit raises
-# `IntegrityError`. As in lesson 13, the session then needs `session.rollback()` before it can
-# be used again.
+# Predict the SQL, and where it fails.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
 
@@ -46,12 +44,15 @@ except IntegrityError as error:
     print("IntegrityError:", error.orig)
     session.rollback()
 
+# %% [markdown] tags=["after"]
+# `add` accepts it; the INSERT at the flush fails, SQLAlchemy rolls back, and the commit raises
+# `IntegrityError`. As in lesson 13, the session then needs `session.rollback()` before it can be
+# used again.
+
 # %% [markdown]
-# **Get-or-create**: look first, insert only what is missing. "Poetry" is found (one SELECT),
-# "Mystery" is not (a SELECT, then an INSERT at the flush). Simple, but not safe under
-# concurrency: two requests can both see "not there" and both insert, and then one of them gets
-# the `IntegrityError` anyway. Hence the next step. (We flush without committing, so that the
-# next step runs in the same transaction.)
+# **Get-or-create**: look first, insert only what is missing. Predict the SQL for "Poetry", which
+# exists, and for "Mystery", which does not. (We flush without committing, so that the next step
+# runs in the same transaction.)
 #
 # Expect: 2 SELECT, 1 INSERT (flush)
 
@@ -68,6 +69,11 @@ def get_or_create(name: str) -> Genre:
 
 
 print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
+
+# %% [markdown] tags=["after"]
+# "Poetry" is found (one SELECT), "Mystery" is not (a SELECT, then an INSERT at the flush).
+# Simple, but not safe under concurrency: two requests can both see "not there" and both insert,
+# and then one of them gets the `IntegrityError` anyway. Hence the next step.
 
 # %% [markdown]
 # **A savepoint per row** (lesson 14): try each INSERT inside `begin_nested()`. A duplicate rolls
@@ -96,7 +102,7 @@ session.commit()
 # **An upsert** lets the database decide, in one statement. SQLite (like PostgreSQL) has
 # `INSERT ... ON CONFLICT (name) DO NOTHING`: rows whose name exists are silently skipped.
 # SQLAlchemy builds it with the *dialect's* `insert`, here `sqlalchemy.dialects.sqlite.insert`.
-# No `IntegrityError`, no savepoints. Only "Science" is new, so one row is inserted.
+# Predict the SQL, and how many rows are inserted.
 #
 # Expect: 1 INSERT, 1 COMMIT
 
@@ -106,10 +112,14 @@ result = session.execute(sqlite_insert(Genre).values(names).on_conflict_do_nothi
 print("rows inserted:", result.rowcount)
 session.commit()
 
+# %% [markdown] tags=["after"]
+# One INSERT statement: no `IntegrityError`, no savepoints. Only "Science" is new, so one row is
+# inserted.
+
 # %% [markdown]
 # `on_conflict_do_update` turns the conflict into an UPDATE instead: `DO UPDATE SET shelf =
-# excluded.shelf`, where `excluded` is the row that could not be inserted. Poetry moves to shelf
-# "Q", and the new "Drama" is inserted. The last query lists every genre with its shelf.
+# excluded.shelf`, where `excluded` is the row that could not be inserted. Predict the SQL: is an
+# UPDATE statement sent? The last query lists every genre with its shelf.
 #
 # > **SQLite note:** PostgreSQL has the same two methods in `sqlalchemy.dialects.postgresql`;
 # > MySQL spells it `on_duplicate_key_update` (`INSERT ... ON DUPLICATE KEY UPDATE`).
@@ -122,3 +132,7 @@ session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"she
 session.commit()
 print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
 session.close()
+
+# %% [markdown] tags=["after"]
+# One INSERT statement does both jobs, with no UPDATE statement: Poetry moves to shelf "Q", and
+# the new "Drama" is inserted.

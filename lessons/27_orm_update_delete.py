@@ -48,12 +48,8 @@ lantern, orbit, moons = session.exec(select(Book).order_by(Book.id)).all()
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
 # %% [markdown]
-# One copy of every book before 2020 is lent out: `values(copies=Book.copies - 1)` sends
-# `SET copies=(book.copies - ?)`, so the database subtracts from the value it has *now* (the cure
-# for lost updates, lesson 19). With the default `"auto"`, the session first tries `"evaluate"`:
-# it runs the WHERE clause and the new values in Python against the loaded objects. `lantern` and
-# `orbit` match and get their new `copies` in memory; `moons` (2023) does not match and is left
-# alone. One UPDATE, and no SELECT to read the results.
+# One copy of every book before 2020 is lent out: `values(copies=Book.copies - 1)`, with the
+# default `synchronize_session="auto"`. Predict the SQL, and which loaded objects change in memory.
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -61,12 +57,16 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 session.exec(update(Book).where(Book.year < 2020).values(copies=Book.copies - 1))
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
+# %% [markdown] tags=["after"]
+# The UPDATE sends `SET copies=(book.copies - ?)`, so the database subtracts from the value it has
+# *now* (the cure for lost updates, lesson 19). With the default `"auto"`, the session first tries
+# `"evaluate"`: it runs the WHERE clause and the new values in Python against the loaded objects.
+# `lantern` and `orbit` match and get their new `copies` in memory; `moons` (2023) does not match
+# and is left alone. One UPDATE, and no SELECT to read the results.
+
 # %% [markdown]
-# `synchronize_session="fetch"` asks the database which rows matched instead. On a database with
-# `RETURNING` (SQLite 3.35+, PostgreSQL) it adds `RETURNING book.id` to the UPDATE; MySQL would
-# get a SELECT before it. The matched objects are then brought up to date, here `moons`, whose
-# row got 5 copies. `"auto"` falls back to `"fetch"` when a WHERE clause cannot be evaluated in
-# Python.
+# `synchronize_session="fetch"` asks the database which rows matched instead. Predict the SQL: how
+# does it ask?
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -76,11 +76,15 @@ session.exec(
 )
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
+# %% [markdown] tags=["after"]
+# On a database with `RETURNING` (SQLite 3.35+, PostgreSQL) it adds `RETURNING book.id` to the
+# UPDATE; MySQL would get a SELECT before it. The matched objects are then brought up to date,
+# here `moons`, whose row got 5 copies. `"auto"` falls back to `"fetch"` when a WHERE clause
+# cannot be evaluated in Python.
+
 # %% [markdown]
-# `synchronize_session=False` does nothing about loaded objects. The UPDATE sets every book to 10
-# copies, but the objects keep their old numbers, with no SQL to check: stale data (lesson 19),
-# which the object panel shows as perfectly normal values. Use it only when you load nothing
-# you will read again, or expire afterwards.
+# `synchronize_session=False`: the UPDATE sets every book to 10 copies. Predict the SQL, and what
+# the objects say afterwards.
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -88,9 +92,14 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 session.exec(update(Book).values(copies=10).execution_options(synchronize_session=False))
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
+# %% [markdown] tags=["after"]
+# `False` does nothing about loaded objects: they keep their old numbers, with no SQL to check:
+# stale data (lesson 19), which the object panel shows as perfectly normal values. Use it only
+# when you load nothing you will read again, or expire afterwards.
+
 # %% [markdown]
-# `session.expire_all()` is the way out after `False`: the next read of each object sends a SELECT
-# and sees 10. One SELECT per object, three in all.
+# `session.expire_all()` is the way out after `False`. Predict the SQL of reading the three books
+# afterwards.
 #
 # Expect: 3 SELECT (load expired)
 
@@ -98,10 +107,12 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 session.expire_all()
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
+# %% [markdown] tags=["after"]
+# The next read of each object sends a SELECT and sees 10: one SELECT per object, three in all.
+
 # %% [markdown]
-# A DELETE statement synchronizes the same way (lesson 12): with `"evaluate"` the loaded objects
-# that match the WHERE become **deleted**, as after a flush, and leave the identity map. `orbit`
-# (2016) matches; the others stay persistent. The commit then makes it detached.
+# A DELETE statement synchronizes the same way (lesson 12). With `"evaluate"`, predict the state of
+# each book after the DELETE, and of `orbit` after the commit.
 #
 # Expect: 1 DELETE, 1 COMMIT
 
@@ -111,3 +122,8 @@ print({book.title: inspect(book).deleted for book in (lantern, orbit, moons)})
 session.commit()
 print("orbit detached?", inspect(orbit).detached)
 session.close()
+
+# %% [markdown] tags=["after"]
+# The loaded objects that match the WHERE become **deleted**, as after a flush, and leave the
+# identity map. `orbit` (2016) matches; the others stay persistent. The commit then makes it
+# detached.

@@ -80,9 +80,8 @@ desk.commit()
 
 # %% [markdown]
 # The same race on the versioned `Shelf`. Both sessions load it at version 1, and the website
-# takes a slot and commits. Look at its UPDATE: `SET free_slots=?, version=? WHERE shelf.id = ?
-# AND shelf.version = ?`. The ORM raises the version to 2, and writes only if the row is still at
-# the version it read. A last query reads the version from the database: 2.
+# takes a slot and commits. Predict the website's UPDATE: what does it set, and what does its WHERE
+# check? A last query reads the version from the database.
 #
 # Expect: 3 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -93,11 +92,13 @@ web_shelf.free_slots -= 1
 web.commit()
 print("version after the web's write:", web.exec(select(Shelf.version)).one())
 
+# %% [markdown] tags=["after"]
+# The UPDATE says `SET free_slots=?, version=? WHERE shelf.id = ? AND shelf.version = ?`. The ORM
+# raises the version to 2, and writes only if the row is still at the version it read. The last
+# query reads the version from the database: 2.
+
 # %% [markdown]
-# Now the desk writes from its stale copy. Its UPDATE says `WHERE ... AND shelf.version = 1`,
-# which matches no row any more. The ORM sees "0 rows matched" instead of 1 and raises
-# `StaleDataError`: the lost update became an error you can handle (reload, recompute, retry).
-# The session rolls back.
+# Now the desk writes from its stale copy, read at version 1. What happens? Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
 
@@ -109,10 +110,14 @@ except StaleDataError as error:
     print("StaleDataError:", error)
     desk.rollback()
 
+# %% [markdown] tags=["after"]
+# Its UPDATE says `WHERE ... AND shelf.version = 1`, which matches no row any more. The ORM sees
+# "0 rows matched" instead of 1 and raises `StaleDataError`: the lost update became an error you
+# can handle (reload, recompute, retry). The session rolls back.
+
 # %% [markdown]
-# The retry: after the rollback the desk's shelf is expired, so reading it loads version 2 and
-# 2 free slots; the desk takes its slot from there, and this time the UPDATE matches (version 2
-# becomes 3). A last query reads the free slots: 1.
+# The retry: after the rollback the desk takes its slot again. Predict the SQL, and the free slots
+# that a last query reads.
 #
 # Expect: 1 SELECT (load expired), 1 UPDATE (flush), 1 COMMIT
 
@@ -120,6 +125,11 @@ except StaleDataError as error:
 desk_shelf.free_slots -= 1
 desk.commit()
 print("free slots:", desk.exec(select(Shelf.free_slots)).one())
+
+# %% [markdown] tags=["after"]
+# After the rollback the desk's shelf was expired, so reading it loaded version 2 and 2 free slots;
+# the desk took its slot from there, and this time the UPDATE matched (version 2 became 3). The
+# last query reads 1 free slot.
 
 # %% [markdown]
 # A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
@@ -142,8 +152,8 @@ desk.commit()
 # > waits until the first one commits.
 
 # %% [markdown]
-# Tidy up: close both sessions and the engine, and remove the temporary folder. The web session
-# still has the transaction its last read opened: closing ends it with a ROLLBACK.
+# Tidy up: close both sessions and the engine, and remove the temporary folder. Does either session
+# still have a transaction to end?
 #
 # Expect: 0 statements
 
@@ -152,3 +162,6 @@ desk.close()
 web.close()
 engine.dispose()
 shutil.rmtree(folder)
+
+# %% [markdown] tags=["after"]
+# The web session does: its last read opened one, and closing ends it with a ROLLBACK.

@@ -40,9 +40,9 @@ with engine.begin() as connection:
 
 # %% [markdown]
 # The factory holds the settings for every session it makes: the engine, `class_=Session` (so
-# that we get SQLModel's session, with `exec`), and here `expire_on_commit=False`. Creating it
-# sends nothing. Calling it gives a new, ordinary session; used in a `with` block, the session
-# closes at the end (the ROLLBACK ends its read-only transaction).
+# that we get SQLModel's session, with `exec`), and here `expire_on_commit=False`. Calling it gives
+# a new, ordinary session. Predict the SQL of creating the factory, then reading with one of its
+# sessions in a `with` block.
 #
 # Expect: 1 SELECT, 1 ROLLBACK
 
@@ -51,6 +51,10 @@ LibrarySession = sessionmaker(engine, class_=Session, expire_on_commit=False)
 with LibrarySession() as session:
     print("expire_on_commit:", session.expire_on_commit)
     print("books:", session.exec(select(Book.title)).all())
+
+# %% [markdown] tags=["after"]
+# Creating the factory sends nothing. The session closes at the end of the `with` block: the
+# ROLLBACK ends its read-only transaction.
 
 # %% [markdown]
 # `with LibrarySession.begin() as session:` opens a session **and** a transaction. When the block
@@ -67,9 +71,8 @@ with LibrarySession.begin() as session:
 # The INSERT (the commit's flush) and COMMIT, both on the line of the `with`.
 
 # %% [markdown]
-# If an exception leaves the block, it rolls back instead, and the exception goes on to the
-# caller. Here the flush already sent the INSERT; the ROLLBACK undoes it. The database panel still
-# shows two books.
+# And if an exception leaves the block? Predict the SQL, and the number of books in the database
+# panel afterwards.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
 
@@ -82,12 +85,15 @@ try:
 except ValueError as error:
     print("rolled back:", error)
 
+# %% [markdown] tags=["after"]
+# The block rolls back instead, and the exception goes on to the caller. Here the flush had
+# already sent the INSERT; the ROLLBACK undoes it. The database panel still shows two books.
+
 # %% [markdown]
 # **One session per thread.** A `Session` is not thread-safe: it is one unit of work with one
 # connection, and two threads using it at once would mix their transactions. So each thread
 # asks the factory for its own session. Three threads lend a copy each (we start them one after
-# the other, so that the transcript is always in the same order). Each has its own transaction:
-# a SELECT, an UPDATE and a COMMIT.
+# the other, so that the transcript is always in the same order). Predict the SQL.
 #
 # Expect: 3 SELECT, 3 UPDATE (flush), 3 COMMIT
 
@@ -106,12 +112,15 @@ for number, book_id in enumerate([1, 1, 2]):
     worker.start()
     worker.join()
 
+# %% [markdown] tags=["after"]
+# Each thread has its own transaction: a SELECT, an UPDATE and a COMMIT.
+
 # %% [markdown]
 # **`check_same_thread`.** Python's `sqlite3` driver normally refuses to use a connection in a
 # thread other than the one that opened it. SQLAlchemy passes `check_same_thread=False` for a
 # SQLite *file*, because its pool hands a connection to whichever thread checks it out next (look
 # at the `connect_args` it computes below). That makes *connections* movable between threads; it
-# does not make a *session* shareable. Checking the result needs no database.
+# does not make a *session* shareable. Does checking the setting need the database?
 #
 # > **SQLite note:** an in-memory `sqlite://` database lives inside one connection, and
 # > SQLAlchemy's pool for it keeps one connection per thread: a second thread would get a new,
@@ -124,6 +133,9 @@ for number, book_id in enumerate([1, 1, 2]):
 # %% What check_same_thread is set to
 print("connect_args:", engine.dialect.create_connect_args(engine.url)[1])
 print("pool:", type(engine.pool).__name__)
+
+# %% [markdown] tags=["after"]
+# No: the settings live in Python, so checking them sends no SQL.
 
 # %% [markdown]
 # The result of the three loans, and the number of books, with a last factory session. Then we

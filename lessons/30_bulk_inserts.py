@@ -28,14 +28,7 @@ SQLModel.metadata.create_all(engine)
 session = Session(engine)
 
 # %% [markdown]
-# `add_all` and a flush. Look at the INSERTs: `RETURNING id`, "insertmanyvalues batch 1/3",
-# "2/3", "3/3" (lesson 2). The session needs every new id, and must know which id belongs to
-# which object; on SQLite, SQLAlchemy makes sure of that by sending one row per batch. Then all
-# three objects are in the identity map (the list `books` keeps them alive: the identity map
-# itself holds objects only weakly).
-#
-# > **SQLite note:** on PostgreSQL, SQLAlchemy can put many rows into one batch (up to 1,000 by
-# > default) and still match the returned ids to the objects, so the same flush is one statement.
+# `add_all` of three new books, and a flush. Remember lesson 2: predict the INSERTs.
 #
 # Expect: 3 INSERT (flush)
 
@@ -49,13 +42,19 @@ session.add_all(books)
 session.flush()
 print("objects in the identity map:", len(session.identity_map))
 
+# %% [markdown] tags=["after"]
+# Look at the INSERTs: `RETURNING id`, "insertmanyvalues batch 1/3", "2/3", "3/3" (lesson 2). The
+# session needs every new id, and must know which id belongs to which object; on SQLite,
+# SQLAlchemy makes sure of that by sending one row per batch. Then all three objects are in the
+# identity map (the list `books` keeps them alive: the identity map itself holds objects only
+# weakly).
+#
+# > **SQLite note:** on PostgreSQL, SQLAlchemy can put many rows into one batch (up to 1,000 by
+# > default) and still match the returned ids to the objects, so the same flush is one statement.
+
 # %% [markdown]
-# Now the bulk way: `session.execute(insert(Book), [dict, dict, ...])`. No objects are created,
-# no ids are needed, so SQLAlchemy sends **one** executemany: one INSERT statement with a list of
-# parameter rows (the transcript shows them all). The identity map does not grow. `copies` comes
-# from the field's default, since no dictionary gives it. All four dictionaries have the same
-# keys; SQLAlchemy groups rows by their keys, so a dictionary with other keys would start another
-# statement.
+# Now the bulk way: `session.execute(insert(Book), [dict, dict, ...])`, with four dictionaries.
+# Predict the SQL, and whether the identity map grows.
 #
 # Expect: 1 INSERT, 0 SELECT
 
@@ -69,12 +68,16 @@ rows = [
 session.execute(insert(Book), rows)
 print("objects in the identity map:", len(session.identity_map))
 
+# %% [markdown] tags=["after"]
+# No objects are created, no ids are needed, so SQLAlchemy sends **one** executemany: one INSERT
+# statement with a list of parameter rows (the transcript shows them all). The identity map does
+# not grow. `copies` comes from the field's default, since no dictionary gives it. All four
+# dictionaries have the same keys; SQLAlchemy groups rows by their keys, so a dictionary with other
+# keys would start another statement.
+
 # %% [markdown]
-# Want the new objects after all? Add `.returning(Book)` and use `session.scalars`: the INSERT
-# ends in `RETURNING id, title, year, copies`, and you get persistent `Book` objects, now in the
-# identity map. This time both rows go into **one** statement (`VALUES (...), (...)`, batch 1/1):
-# the objects are built from the returned rows, so no id has to be matched to an object that
-# already exists.
+# Want the new objects after all? Add `.returning(Book)` and use `session.scalars`. Predict the SQL
+# for two new rows, and the state of the objects you get.
 #
 # Expect: 1 INSERT
 
@@ -83,12 +86,17 @@ more = [{"title": "Paper Boats", "year": 2018}, {"title": "Night Library", "year
 new_books = session.scalars(insert(Book).returning(Book), more).all()
 print([(book.id, book.title, inspect(book).persistent) for book in new_books])
 
+# %% [markdown] tags=["after"]
+# The INSERT ends in `RETURNING id, title, year, copies`, and you get persistent `Book` objects,
+# now in the identity map. This time both rows go into **one** statement (`VALUES (...), (...)`,
+# batch 1/1): the objects are built from the returned rows, so no id has to be matched to an
+# object that already exists.
+
 # %% [markdown]
 # A **bulk UPDATE by primary key**: `session.execute(update(Book), [dicts])`, each dictionary
-# with the primary key and the new values. SQLAlchemy turns it into one executemany
-# `UPDATE book SET copies=? WHERE book.id = ?`. Books 1 and 2 are still loaded (the `books`
-# list of the `add_all` step), so `session.get(Book, 1)` answers from the identity map without
-# SQL. Predict `lantern.copies` after the UPDATE, and whether it costs a SELECT.
+# with the primary key and the new values. Books 1 and 2 are still loaded (the `books` list of the
+# `add_all` step), so `session.get(Book, 1)` answers from the identity map without SQL. Predict the
+# SQL, `lantern.copies` after the UPDATE, and whether it costs a SELECT.
 #
 # Expect: 1 UPDATE, 0 SELECT
 
@@ -98,14 +106,13 @@ session.execute(update(Book), [{"id": 1, "copies": 6}, {"id": 2, "copies": 5}])
 print("lantern.copies in memory:", lantern.copies)
 
 # %% [markdown] tags=["after"]
-# 6, with no SELECT. The session copies the new values onto the objects it has loaded for those
-# primary keys (the transcript says `copies` was refreshed for both); a row with no loaded object
-# would simply be updated in the database.
+# SQLAlchemy turns the list into one executemany `UPDATE book SET copies=? WHERE book.id = ?`.
+# `lantern.copies` is 6, with no SELECT. The session copies the new values onto the objects it has
+# loaded for those primary keys (the transcript says `copies` was refreshed for both); a row with
+# no loaded object would simply be updated in the database.
 
 # %% [markdown]
-# The commit ends the transaction and expires everything, so the next read of `lantern` loads
-# the row again: still 6. A last query counts the books: three objects from `add_all`, four
-# dictionaries, two more with RETURNING.
+# Commit, read `lantern.copies` again, and count the books. Predict the SQL and both numbers.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired), 2 SELECT
 
@@ -114,3 +121,8 @@ session.commit()
 print("lantern.copies from the database:", lantern.copies)
 print("books:", session.exec(select(func.count()).select_from(Book)).one())
 session.close()
+
+# %% [markdown] tags=["after"]
+# The commit ends the transaction and expires everything, so the next read of `lantern` loads the
+# row again: still 6. The last query counts 9 books: three objects from `add_all`, four
+# dictionaries, two more with RETURNING.
