@@ -16,6 +16,7 @@ world-readable copy, made for the worker and deleted with it; the program never 
 from __future__ import annotations
 
 import os
+import platform
 import secrets
 import shutil
 import site
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroup import RunCgroup, cgroup_support
+from .seccomp import filter_program
 
 __all__ = [
     "TOKEN_VARIABLE",
@@ -417,5 +419,9 @@ def default_sandbox() -> Sandbox:
 
 def sandbox_status() -> str:
     """How programs are confined here, in one line: "bubblewrap" or "limits only: <why>", then
-    how a run is limited as a whole (a control group, or per process only, and why)."""
-    return f"{default_sandbox().status()}; {cgroup_support().describe()}"
+    how a run is limited as a whole (a control group, or per process only, and why), and, on an
+    architecture without one, that there is no system-call filter."""
+    status = f"{default_sandbox().status()}; {cgroup_support().describe()}"
+    if filter_program() is None:
+        status += f"; no system-call filter on {platform.machine()}"
+    return status

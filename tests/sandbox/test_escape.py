@@ -534,3 +534,12 @@ def test_many_lines_of_tiny_values_are_refused_over_the_run(tmp_path: Path, bwra
     assert code == 1
     error = transcript["steps"][-1]["error"]
     assert error["type"] == "OutputLimitExceeded" and error["limit"] == "output"
+
+
+def test_the_filter_exists_for_x86_64_and_aarch64_only() -> None:
+    from sqlecho._sandbox.seccomp import filter_program
+
+    for machine in ("x86_64", "aarch64"):
+        program = filter_program(machine)
+        assert program is not None and len(program) % 8 == 0
+    assert filter_program("riscv64") is None  # the status then says there is no filter
