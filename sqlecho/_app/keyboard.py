@@ -5,7 +5,8 @@ radio takes the arrow keys for itself), so one listener on the window, in the ca
 steps the page's navigator wherever focus is, except in a text field or a slider, which need the
 keys themselves. The navigator is found by its container's key (``<prefix>stepbar``), so the same
 script serves the lesson page and "Your code". After a pick in the sidebar, focus leaves the radio
-or switch that had it.
+or switch that had it, and on a phone the sidebar, which covers the page there, folds away once a
+lesson is picked.
 """
 
 from __future__ import annotations
@@ -44,7 +45,25 @@ _SCRIPT = """<script>
     if (!sidebar) return;
     // Give the arrow keys back to the page.
     win.setTimeout(() => { if (doc.activeElement && doc.activeElement.blur) doc.activeElement.blur(); }, 0);
+    if (event.target.type === "radio") foldOnPhone(sidebar);
   }, true);
+  // A tap on a lesson sends no change event (the radio picks it from the label's click), so the
+  // pick is heard as a click too: with a finger, a mouse, or the keyboard (the change above).
+  doc.addEventListener("click", (event) => {
+    const sidebar = event.target.closest && event.target.closest('[data-testid="stSidebar"]');
+    if (sidebar && event.target.closest('[role="radiogroup"] label')) foldOnPhone(sidebar);
+  }, true);
+  // On a phone the sidebar covers the page: once a lesson is picked, fold it away to show it.
+  // Below Streamlit's 768 px breakpoint only, where the sidebar overlays rather than sits beside.
+  let folding = 0;
+  const foldOnPhone = (sidebar) => {
+    if (win.innerWidth >= 768) return;
+    win.clearTimeout(folding);
+    folding = win.setTimeout(() => {
+      const fold = sidebar.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (fold) fold.click();
+    }, 0);
+  };
 })();
 </script>"""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ADDRESS",
+    "CANCEL_BUTTON",
     "CONFIG",
     "DATABASE_WIDGET",
     "FROM_LESSON_BUTTON",
@@ -28,6 +29,7 @@ __all__ = [
     "USER_CODE_WIDGET",
     "USER_MESSAGE",
     "USER_RAN",
+    "USER_RUNNING",
     "USER_STEPS",
     "WHOLE_PROGRAM_WIDGET",
     "exercise",
@@ -128,6 +130,10 @@ USER_RAN = "user_ran"
 """The program as it was when Run was pressed: the one traced."""
 RUN_BUTTON = "user_run_button"
 """The Run button."""
+USER_RUNNING = "user_running"
+"""The trace in progress (a :class:`~sqlecho._app.your_code_page.Running`), until it ends."""
+CANCEL_BUTTON = "user_cancel_button"
+"""The Cancel button shown while a trace runs."""
 FROM_LESSON_BUTTON = "user_from_lesson"
 """The button that copies the current lesson into the editor."""
 GOTO_ERROR_BUTTON = "u_goto_error"

@@ -30,6 +30,7 @@ from typing import Any
 
 from .._render.diff import TranscriptDiff, diff_transcripts
 from .._render.step import StepHTML, Traced, draw_step
+from .._sandbox.runner import RunCancelled
 from .._trace.options import Runner, TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
 from .config import cache_bytes
@@ -134,12 +135,16 @@ class TraceCache:
         limits: Any = None,
         *,
         private: bool = False,
+        cancel: threading.Event | None = None,
     ) -> Traced:
         """The transcript of ``source`` run as ``path`` with ``options``: cached, or traced now.
         ``private``: the program's folder exists only inside the sandbox (pasted code).
+        ``cancel``: set from another thread to stop the run (when this call starts it); a
+        cancelled run is not kept.
 
         Raises:
             TraceFailed: the runner could not produce a transcript.
+            RunCancelled: ``cancel`` was set before the run ended.
         """
         key = _key(source, path, options, name, limits)
         with self._lock:
@@ -157,13 +162,19 @@ class TraceCache:
         if not owner:
             return future.result()
         try:
-            transcript = self._run(source, path, options, name, limits, private)
+            transcript = self._run(source, path, options, name, limits, private, cancel)
             traced = Traced(key, source, transcript, size=transcript_bytes(transcript))
             try:
                 traced.counts = statement_counts(transcript["steps"])
                 traced.order = attribute_order(transcript["steps"])
             except Exception:  # a malformed transcript: the page says so when it draws it
                 pass
+        except RunCancelled:
+            with self._lock:
+                del self._running[key]
+            # Whoever waits for the same program did not cancel it: for them it is a failed run.
+            future.set_exception(TraceFailed("the run was cancelled by another reader; run it again"))
+            raise
         except Exception as exc:
             failure = TraceFailed(f"{type(exc).__name__}: {exc}")
             with self._lock:
@@ -181,14 +192,23 @@ class TraceCache:
         return traced
 
     def _run(
-        self, source: str, path: Path, options: TraceOptions, name: str, limits: Any, private: bool
+        self,
+        source: str,
+        path: Path,
+        options: TraceOptions,
+        name: str,
+        limits: Any,
+        private: bool,
+        cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
         """The transcript from the store if it has it, else from the runner (then stored)."""
         store = self.store if limits is None and not private else None
         if store is not None and (transcript := store.load(source, path, options, name)) is not None:
             self.stored += 1
             return transcript
-        transcript = self.runner(source, path, options, name, limits=limits, pool=self.pool, private=private)
+        transcript = self.runner(
+            source, path, options, name, limits=limits, pool=self.pool, private=private, cancel=cancel
+        )
         # Only a run that ended as the program meant: a limit hit on a busy machine or a worker
         # that crashed says nothing about the next run.
         if store is not None and transcript.get("status") == "ok" and "internal_errors" not in transcript:

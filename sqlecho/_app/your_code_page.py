@@ -3,11 +3,19 @@
 Pasted programs run only in the sandbox (unless the operator chose ``SQLECHO_RUNNER=in-process``
 for a single user's own machine), with the limits of ``SQLECHO_USER_LIMITS``. The reader's text
 is kept in session state, so an error, a rerun or a visit to the lessons loses nothing.
+
+A sandboxed trace runs in a thread of its own while the page waits for it in short slices, with a
+Cancel button: Streamlit stops a run of the page only at its next Streamlit call, so a page that
+waited inside the runner could not hear the press until the program ended (an endless loop: the
+whole time limit).
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
+from concurrent.futures import Future, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -15,14 +23,16 @@ import streamlit as st
 from .._render.explain import describe_truncation
 from .._render.plain import md_literal
 from .._sandbox.launch import sandbox_status
+from .._sandbox.limits import Limits
+from .._sandbox.runner import RunCancelled
 from .._trace.options import TraceOptions
 from . import keys
 from .config import AppConfig
 from .lessons import discover_lessons
-from .traces import TraceFailed
+from .traces import TraceCache, Traced, TraceFailed, TraceRequest
 from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
 
-__all__ = ["MAX_SOURCE_CHARS", "STARTER", "sandbox_description", "user_code_page"]
+__all__ = ["CANCELLED", "MAX_SOURCE_CHARS", "STARTER", "Running", "sandbox_description", "user_code_page"]
 
 MAX_SOURCE_CHARS = 100_000
 """Longer programs are refused before they run."""
@@ -45,6 +55,10 @@ with Session(engine) as session:
     hero = session.exec(select(Hero)).one()
     print(hero.name)
 """
+CANCELLED = "Stopped: you cancelled the run."
+"""What the page says after Cancel (nothing of the run is shown or kept)."""
+_POLL_S = 0.1
+"""How often a waiting page makes a Streamlit call, the point where a press of Cancel is heard."""
 _NAME = "your_code.py"
 # Literally /tmp: the one writable folder inside the sandbox, whatever TMPDIR says out here.
 _PRIVATE_FOLDER = Path("/tmp/sqlecho-your-code")
@@ -76,6 +90,64 @@ def _program_path(kind: str) -> Path:
     folder = Path(tempfile.gettempdir()) / "sqlecho-your-code"
     folder.mkdir(exist_ok=True)
     return folder / _NAME
+
+
+@dataclass(frozen=True)
+class Running:
+    """A trace of the reader's program in progress, in a thread of its own."""
+
+    code: str
+    cancel: threading.Event
+    """Set by the Cancel button: the runner kills the worker and the cache keeps nothing."""
+    result: Future[Traced]
+
+    @classmethod
+    def start(cls, cache: TraceCache, request: TraceRequest, limits: Limits | None) -> Running:
+        """Start tracing ``request`` (a private program: pasted code) in a new thread."""
+        cancel, result = threading.Event(), Future[Traced]()
+
+        def work() -> None:
+            try:
+                result.set_result(cache.trace(*request, limits=limits, private=True, cancel=cancel))
+            except Exception as exc:  # noqa: BLE001 - handed to the page, which says what it was
+                result.set_exception(exc)
+
+        threading.Thread(target=work, name="sqlecho-your-code", daemon=True).start()
+        return cls(request[0], cancel, result)
+
+
+def _cancellable_trace(cache: TraceCache, request: TraceRequest, limits: Limits | None) -> Traced | None:
+    """The trace of ``request`` in the sandbox, waited for with a Cancel button beside the
+    spinner; None when the reader cancelled it (the page then says so and shows nothing).
+
+    Raises:
+        TraceFailed: the runner could not produce a transcript.
+    """
+    state = st.session_state
+    running: Running | None = state.get(keys.USER_RUNNING)
+    if running is not None and running.code != request[0]:
+        running.cancel.set()  # Run was pressed on another program: the old one is of no use
+        running = None
+    if running is None:
+        if cache.peek(*request, limits) is not None:
+            return cache.trace(*request, limits=limits, private=True)
+        running = state[keys.USER_RUNNING] = Running.start(cache, request, limits)
+    if not running.cancel.is_set():
+        with st.spinner("Running your program in the sandbox…", show_time=True):
+            st.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.cancel.set)
+            pulse = st.empty()
+            while not running.result.done():
+                wait([running.result], timeout=_POLL_S)
+                pulse.empty()  # a Streamlit call: where a press of Cancel stops this run of the page
+    state.pop(keys.USER_RUNNING, None)
+    try:
+        if running.cancel.is_set():
+            raise RunCancelled  # whether or not the worker had finished: the reader asked to stop
+        return running.result.result()
+    except RunCancelled:
+        state.pop(keys.USER_RAN, None)
+        st.info(CANCELLED)
+        return None
 
 
 def _typed() -> None:
@@ -168,16 +240,17 @@ def user_code_page(config: AppConfig) -> None:
     code = state.get(keys.USER_RAN)
     if not code:
         return
+    cache = trace_cache(kind, "your code")
+    request: TraceRequest = (code, _program_path(kind), TraceOptions(), _NAME)
     try:
-        with st.spinner("Running your program in the sandbox…", show_time=True):
-            traced = trace_cache(kind, "your code").trace(
-                code,
-                _program_path(kind),
-                TraceOptions(),
-                _NAME,
-                limits=config.user_limits,
-                private=kind != "in-process",
-            )
+        if kind == "sandbox":
+            cancellable = _cancellable_trace(cache, request, config.user_limits)
+            if cancellable is None:
+                return
+            traced = cancellable
+        else:  # in this process: nothing to kill, so nothing to cancel
+            with st.spinner("Running your program…", show_time=True):
+                traced = cache.trace(*request, limits=config.user_limits)
     except TraceFailed as exc:
         st.error(f"Your program could not be traced: {md_literal(str(exc))}")
         return

@@ -4,6 +4,8 @@ The parent never runs the program: it hands a job to a worker (see :mod:`sqlecho
 reads the steps the worker streams on a dedicated pipe, and kills everything the worker started
 once the transcript is complete, a limit is hit, or the worker dies. Whatever the program does,
 the parent gets a transcript with the steps up to that point and the error on the last one.
+A run can also be cancelled from another thread (the reader pressed Cancel): then there is no
+transcript at all, only :class:`RunCancelled`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import json
 import os
 import selectors
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,7 @@ from .validate import (
 if TYPE_CHECKING:
     from .pool import WorkerPool
 
-__all__ = ["GRACE_S", "Job", "run_sandboxed"]
+__all__ = ["GRACE_S", "Job", "RunCancelled", "run_sandboxed"]
 
 STARTUP_TIMEOUT_S = 30.0
 _STDERR_KEPT = 64 * 1024
@@ -56,6 +59,11 @@ class Job:
     limits: Limits
 
 
+class RunCancelled(Exception):
+    """The run was cancelled before it ended: its worker is killed and no transcript is made
+    (half a run, cut wherever the reader happened to press, is no result to show or keep)."""
+
+
 class _OutputFull(Exception):
     """The transcript has more values than the output limit allows for (Budget.value_bytes)."""
 
@@ -63,9 +71,11 @@ class _OutputFull(Exception):
 class _Reader:
     """The parent's side of one run: send the job, read the stream, stop at the first end."""
 
-    def __init__(self, worker: WorkerProcess, job: Job) -> None:
+    def __init__(self, worker: WorkerProcess, job: Job, cancel: threading.Event | None = None) -> None:
         self.worker = worker
         self.job = job
+        self.cancel = cancel
+        self.cancelled = False
         self.steps: list[dict[str, Any]] = []
         self.done: dict[str, Any] | None = None
         self.ending = Ending(confined=worker.command.confined)
@@ -79,6 +89,8 @@ class _Reader:
     def transcript(self) -> dict[str, Any]:
         started = time.monotonic()
         self._read()
+        if self.cancelled:
+            raise RunCancelled("the run was cancelled")
         self.ending.elapsed = time.monotonic() - started
         if self.done is not None and not self.worker.oom_killed():
             return {key: self.steps if key == "steps" else value for key, value in self.done.items()}
@@ -117,10 +129,14 @@ class _Reader:
                 or self.ending.invalid
                 or self.ending.reason
             ):
+                if self.cancel is not None and self.cancel.is_set():
+                    self.cancelled = True
+                    return
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.ending.reason = "wall_time" if self.ending.started else "startup"
                     return
+                # The poll bounds how long a cancel waits too (a quiet run wakes every _OOM_POLL_S).
                 ready = selector.select(min(remaining, _OOM_POLL_S))
                 # Asked only when the run is quiet (reading the group costs ~0.5 ms): a process
                 # of the run killed for memory leaves the rest waiting, not writing.
@@ -264,6 +280,7 @@ def run_sandboxed(
     pool: WorkerPool | None = None,
     sandbox: Sandbox | None = None,
     private: bool = False,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Trace ``source`` as the file ``path`` in a sandboxed worker; same transcript as
     :func:`sqlecho.trace_source`, plus the errors of limits and crashes.
@@ -280,6 +297,11 @@ def run_sandboxed(
         private: the program's folder exists only inside the sandbox (pasted code): it is made
             in the worker's private ``/tmp`` and never shown from this machine, even if a folder
             of that name exists here. ``path`` must then be under ``/tmp``.
+        cancel: set from another thread to stop the run: the worker and everything it started
+            are killed within a fraction of a second, and :class:`RunCancelled` is raised.
+
+    Raises:
+        RunCancelled: ``cancel`` was set before the run ended.
     """
     file = Path(path).absolute()
     if limits is None and pool is not None:
@@ -302,7 +324,7 @@ def run_sandboxed(
     except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
-    reader = _Reader(worker, job)
+    reader = _Reader(worker, job, cancel)
     try:
         return reader.transcript()
     finally:

@@ -40,6 +40,8 @@ class Runner(Protocol):
     ``limits`` and ``pool`` are the sandbox's ``Limits`` and ``WorkerPool``; they are typed
     ``Any`` here because the sandbox is a layer above this one, and an in-process runner
     ignores them. ``private``: the program's folder exists only where it runs (pasted code).
+    ``cancel``: a ``threading.Event`` that stops the run when set (a runner that cannot stop a
+    run ignores it).
     """
 
     def __call__(
@@ -52,4 +54,5 @@ class Runner(Protocol):
         limits: Any = None,
         pool: Any = None,
         private: bool = False,
+        cancel: Any = None,
     ) -> dict[str, Any]: ...

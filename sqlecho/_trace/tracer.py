@@ -92,11 +92,13 @@ def in_process(
     limits: Any = None,
     pool: Any = None,
     private: bool = False,
+    cancel: Any = None,
 ) -> dict[str, Any]:
     """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
 
-    For trusted programs only (the lessons, ``--in-process``): there are no limits, no pool and
-    no private folder, so ``limits``, ``pool`` and ``private`` are ignored.
+    For trusted programs only (the lessons, ``--in-process``): there are no limits, no pool, no
+    private folder and no way to stop a run halfway, so ``limits``, ``pool``, ``private`` and
+    ``cancel`` are ignored.
     """
     return trace_source(source, path, options, source_name=name)
 

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlecho._app.lessons import (
 )
 from sqlecho._app.traces import TraceCache, TraceFailed, transcript_bytes
 from sqlecho._sandbox.limits import Limits
+from sqlecho._sandbox.runner import RunCancelled
 from sqlecho._trace.tracer import in_process
 from tests import helpers
 
@@ -267,6 +269,36 @@ def test_a_failed_runner_is_reported_and_not_cached() -> None:
         with pytest.raises(TraceFailed, match="RuntimeError: worker died"):
             cache.trace("x", Path("p.py"), TraceOptions(), "p")
     assert len(runner.calls) == 2
+
+
+def test_a_cancelled_run_is_not_kept_and_whoever_waited_for_it_is_told() -> None:
+    started = threading.Event()
+
+    def runner(source: str, path: Path, options: TraceOptions, name: str, **kwargs: Any) -> dict[str, Any]:
+        started.set()
+        assert kwargs["cancel"].wait(5), "the cache hands the cancel event to the runner"
+        raise RunCancelled("the run was cancelled")
+
+    cache, cancel = TraceCache(runner), threading.Event()
+    waited: list[BaseException] = []
+
+    def wait_for_it() -> None:
+        try:
+            cache.trace("x", Path("p.py"), TraceOptions(), "p")
+        except TraceFailed as exc:
+            waited.append(exc)
+
+    owner = ThreadPoolExecutor(1).submit(cache.trace, "x", Path("p.py"), TraceOptions(), "p", cancel=cancel)
+    assert started.wait(5)
+    other = threading.Thread(target=wait_for_it)
+    other.start()
+    time.sleep(0.2)  # the second reader now waits for the run in flight
+    cancel.set()
+    with pytest.raises(RunCancelled):
+        owner.result(5)
+    other.join(5)
+    assert cache.peek("x", Path("p.py"), TraceOptions(), "p") is None
+    assert [str(exc) for exc in waited] == ["the run was cancelled by another reader; run it again"]
 
 
 def test_in_process_traces_a_lesson() -> None:

@@ -121,6 +121,31 @@ def test_your_code_page_traces_a_pasted_program(browser: object, app_url: str) -
         page.context.close()  # type: ignore[attr-defined]
 
 
+def test_a_running_trace_can_be_cancelled(browser: object, app_url: str) -> None:
+    page = _open(browser, f"{app_url}/your_code")
+    try:
+        box = page.get_by_role("textbox", name="Your program")
+        expect(box).to_be_visible(timeout=WAIT_MS)
+        box.fill("import time\nprint('sleeping')\ntime.sleep(30)\n")
+        page.get_by_role("button", name="Run").click()
+        cancel = page.get_by_role("button", name="Cancel")
+        expect(cancel).to_be_visible(timeout=WAIT_MS)
+        _shot(page, "your-code-running")
+        cancel.click()
+        # Well before the program's 30 s (or the time limit) would end the run.
+        expect(page.get_by_text("Stopped: you cancelled the run.")).to_be_visible(timeout=10_000)
+        expect(cancel).to_have_count(0)
+        expect(page.get_by_text("Step 1 of", exact=False)).to_have_count(0)
+        _shot(page, "your-code-cancelled")
+        # Nothing was kept for it: Run again runs it again (and Cancel is offered again).
+        page.get_by_role("button", name="Run").click()
+        expect(cancel).to_be_visible(timeout=WAIT_MS)
+        cancel.click()
+        expect(page.get_by_text("Stopped: you cancelled the run.")).to_be_visible(timeout=10_000)
+    finally:
+        page.context.close()  # type: ignore[attr-defined]
+
+
 REMOTE = "http://127.0.0.1:9/sqlecho-remote"  # nothing listens; a request would still be seen
 
 

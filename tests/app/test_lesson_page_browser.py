@@ -42,12 +42,15 @@ def browser(chromium: str) -> Iterator[Any]:
 
 @pytest.fixture
 def open_page(browser: Any, app_url: str) -> Iterator[Any]:
-    """Opens ``app_url + query`` (predict mode off unless the query says) at a viewport and waits
-    for the step bar; closes what it opened."""
+    """Opens ``app_url + query`` (predict mode off unless the query says) at a viewport, with a
+    touch screen when ``touch`` (a phone: taps, not clicks), and waits for the step bar; closes
+    what it opened."""
     contexts: list[Any] = []
 
-    def opener(query: str, viewport: dict[str, int] = LAPTOP, counter: str = "Step ") -> Any:
-        context = browser.new_context(viewport=viewport)
+    def opener(
+        query: str, viewport: dict[str, int] = LAPTOP, counter: str = "Step ", touch: bool = False
+    ) -> Any:
+        context = browser.new_context(viewport=viewport, has_touch=touch, is_mobile=touch)
         contexts.append(context)
         page = context.new_page()
         # These tests are about the revealed step: predict mode (tests/app/test_predict.py) off.
@@ -199,6 +202,19 @@ def test_a_phone_gets_next_at_the_bottom_and_the_sql_under_the_code(open_page: A
     code, sql, card = _box(page, ".sqe-code"), _box(page, ".sqe-sql"), _box(page, ".sqe-card")
     assert code["y"] < sql["y"] < card["y"] and sql["y"] - (code["y"] + code["height"]) < 200
     _shot(page, "phone")
+
+
+def test_a_phone_folds_the_sidebar_away_after_a_lesson_is_tapped(open_page: Any) -> None:
+    page = open_page("?lesson=01_engine_and_first_table", PHONE, touch=True)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar).not_to_be_in_viewport()  # a phone starts with the sidebar folded
+    page.locator('[data-testid="stExpandSidebarButton"]').tap()
+    expect(sidebar).to_be_in_viewport()
+    sidebar.locator("label").filter(has_text="3. Flush").tap()  # a real tap: no change event fires
+    expect(page.get_by_role("heading", name="Flush, commit and refresh")).to_be_visible(timeout=WAIT_MS)
+    expect(sidebar).not_to_be_in_viewport()
+    expect(page.locator(".st-key-next button >> visible=true").first).to_be_in_viewport()
+    _shot(page, "phone-after-pick")
 
 
 # -- "Your code" ----------------------------------------------------------------------------------

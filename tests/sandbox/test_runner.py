@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from sqlecho._sandbox.launch import Sandbox
 from sqlecho._sandbox.limits import Limits, limit_message
 from sqlecho._sandbox.pool import WorkerPool
-from sqlecho._sandbox.runner import run_sandboxed
+from sqlecho._sandbox.runner import RunCancelled, run_sandboxed
 from sqlecho._trace.options import TraceOptions
 from tests.helpers import ROOT
 
@@ -214,6 +215,42 @@ def _running(tag: str) -> bool:
         except (OSError, ValueError):
             continue
     return False
+
+
+def test_a_cancelled_run_is_killed_at_once_with_everything_it_started(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    tmp_path.chmod(0o755)
+    program = tmp_path / "sleeper.py"
+    child = f"{sandbox.tag}-child"  # on the child's command line, to find it from outside
+    program.write_text(
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', {child!r}])\n"
+        "time.sleep(30)\n"
+    )
+    cancel = threading.Event()
+    with ThreadPoolExecutor(1) as executor:
+        run = executor.submit(
+            run_sandboxed,
+            program.read_text(),
+            program,
+            TraceOptions(),
+            "sleeper",
+            sandbox=sandbox,
+            cancel=cancel,
+        )
+        deadline = time.monotonic() + 30
+        while not _running(child) and time.monotonic() < deadline and not run.done():
+            time.sleep(0.05)
+        assert _running(child), "the program started its child"
+        cancelled = time.monotonic()
+        cancel.set()
+        with pytest.raises(RunCancelled):
+            run.result(timeout=25)
+        stopped = time.monotonic() - cancelled
+    # Well under the 30 s the program would sleep (about 0.3 s here; generous for a busy machine).
+    assert stopped < 5, f"the run took {stopped:.1f} s to stop"
+    assert not _running(sandbox.tag), "the worker and its child are gone"
 
 
 def test_concurrent_traces_of_lessons_with_the_same_table_each_get_their_own(
