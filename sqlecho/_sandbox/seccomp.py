@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 import struct
 
@@ -157,7 +158,13 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 def filter_program(machine: str | None = None) -> bytes | None:
     """The filter as an array of ``struct sock_filter``; None where this architecture is unknown."""
-    table = _TABLES.get(machine or platform.machine())
+    return _program_for(machine or platform.machine())
+
+
+@functools.cache
+def _program_for(machine: str) -> bytes | None:
+    # Built once per architecture: the worker, sandbox_status() and the app page all ask.
+    table = _TABLES.get(machine)
     if table is None:
         return None
     arch, numbers, clone, clone3 = table
