@@ -134,7 +134,7 @@ class _Reader:
                     return
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self.ending.reason = "wall_time" if self.ending.started else "startup"
+                    self._time_is_up()
                     return
                 # The poll bounds how long a cancel waits too (a quiet run wakes every _OOM_POLL_S).
                 ready = selector.select(min(remaining, _OOM_POLL_S))
@@ -169,11 +169,15 @@ class _Reader:
                         if self._lines(data):
                             deadline = time.monotonic() + limits.wall_time + GRACE_S
 
+    def _time_is_up(self) -> None:
+        # Before the job arrived the worker never started; after, the program ran too long.
+        self.ending.reason = "wall_time" if self.ending.started else "startup"
+
     def _await_exit(self, deadline: float) -> None:
         if self.worker.process.wait(deadline - time.monotonic()):
             self.ending.returncode = self.worker.exit_status()
         else:
-            self.ending.reason = "wall_time" if self.ending.started else "startup"
+            self._time_is_up()
 
     def _drain_stderr(self) -> None:
         """What the worker wrote to fd 2 just before it died (faulthandler's report)."""
