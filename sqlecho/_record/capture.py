@@ -140,9 +140,9 @@ class _EveryEngineRecorder(EngineRecorder):
         super().__init__(Engine, sink, _preliminary, _no_line, failed)
         self.dialects: set[str] = set()
 
-    def _on_before_cursor_execute(self, conn: Any, *args: Any) -> None:
+    def _before_cursor_execute(self, conn: Any, *args: Any) -> tuple[str, Any]:
         self.dialects.add(conn.dialect.name)
-        super()._on_before_cursor_execute(conn, *args)
+        return super()._before_cursor_execute(conn, *args)
 
 
 def _recorder(

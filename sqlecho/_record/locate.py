@@ -242,6 +242,8 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
         return default
     code, first = found[0]
     cause = _MARKER_BY_ID[id(code)](first, label)
+    if len(found) == 1:  # the common case: nothing above the marking frame can change the cause
+        return cause
     # A flush started by autoflush is an autoflush: the INSERT that a SELECT sent first.
     if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
         cause = "autoflush"

@@ -9,9 +9,9 @@ keep them alive in the session's weak identity map either.
 from __future__ import annotations
 
 import enum
+import itertools
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import inspect
@@ -47,63 +47,55 @@ def state_of(state: InstanceState[Any]) -> ObjectState:
 
 
 _LABEL = "_sqlecho_label"
-"""The key of (registry token, label) in an InstanceState's ``__dict__``."""
-
-
-@dataclass
-class _Entry:
-    label: str
-    order: int
-    ref: weakref.ref[InstanceState[Any]]
+"""The prefix of a registry's key for its label in an InstanceState's ``__dict__``."""
+_REGISTRIES = itertools.count(1)
 
 
 class ObjectRegistry:
     """Gives every ORM object a stable label (``Hero#1``) in order of first appearance.
 
-    Entries are keyed by the object's InstanceState, not the object: SQLAlchemy still fires
-    events (expiry on commit) for a state whose object was just freed, and those must keep the
-    label the object had.
+    Labels belong to the object's InstanceState, not the object: SQLAlchemy still fires events
+    (expiry on commit) for a state whose object was just freed, and those must keep the label
+    the object had.
     """
 
     def __init__(self) -> None:
-        # The label also goes on the InstanceState itself (see label()), under this registry's
-        # own token: another registry (another run, another capture) does not read it.
-        self._token = object()
-        self._by_id: dict[int, _Entry] = {}
+        # The label goes on the InstanceState itself (see label()), under a key of this
+        # registry's own: another registry (another run, another capture) keeps its own.
+        self._key = f"{_LABEL}_{next(_REGISTRIES)}"
+        # (label, weak reference to its state), in order of first appearance. Dead references
+        # are dropped when the list is read (alive()) or has doubled since the last sweep.
+        self._states: list[tuple[str, weakref.ref[InstanceState[Any]]]] = []
+        self._sweep_at = 1024
         self._counts: dict[str, int] = {}
         self._orders: dict[str, int] = {}
         self._mapper_keys: dict[Any, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
-    def _forget(self, key: int) -> Callable[[weakref.ref[Any]], None]:
-        def callback(ref: weakref.ref[Any]) -> None:
-            entry = self._by_id.get(key)
-            if entry is not None and entry.ref is ref:
-                del self._by_id[key]
-
-        return callback
-
     def label(self, target: Any) -> str:
         """The label of an object (or its InstanceState), assigning the next one on first sight."""
         state: InstanceState[Any] = target if isinstance(target, InstanceState) else instance_state(target)
-        # Asked for thousands of times per run: read from the state's own __dict__ (no attribute
-        # of the ORM's, so no observer effect), the dict lookup and weakref call below are the
-        # fallback. A merge() makes a new state, hence a new label, as without the cache.
-        cached = state.__dict__.get(_LABEL)
-        if cached is not None and cached[0] is self._token:
-            return cast(str, cached[1])
-        key = id(state)
-        entry = self._by_id.get(key)
-        if entry is not None and entry.ref() is state:
-            state.__dict__[_LABEL] = (self._token, entry.label)
-            return entry.label
+        # Asked for thousands of times per run: the label lives in the state's own __dict__ (no
+        # attribute of the ORM's, so no observer effect). A merge() makes a new state, hence a
+        # new label.
+        cached = state.__dict__.get(self._key)
+        if cached is not None:
+            return cast(str, cached)
         name = state.class_.__name__
         count = self._counts.get(name, 0) + 1
         self._counts[name] = count
         label = f"{name}#{count}"
-        order = self._orders[label] = len(self._orders)
-        self._by_id[key] = _Entry(label, order, weakref.ref(state, self._forget(key)))
-        state.__dict__[_LABEL] = (self._token, label)
+        self._orders[label] = len(self._orders)
+        self._states.append((label, weakref.ref(state)))
+        if len(self._states) >= self._sweep_at:
+            self._sweep()
+        state.__dict__[self._key] = label
         return label
+
+    def _sweep(self) -> None:
+        """Drop the entries of freed states: a program that makes objects by the million keeps
+        only the live ones here."""
+        self._states = [(label, ref) for label, ref in self._states if ref() is not None]
+        self._sweep_at = max(1024, 2 * len(self._states))
 
     def order(self, label: str) -> int:
         """Sort key of a label: order of first appearance (unknown labels last)."""
@@ -111,12 +103,13 @@ class ObjectRegistry:
 
     def alive(self) -> list[tuple[str, Any]]:
         """(label, object) for every tracked object still alive, in order of first appearance."""
+        self._sweep()
         pairs = []
-        for entry in sorted(self._by_id.values(), key=lambda e: e.order):
-            state = entry.ref()
+        for label, ref in self._states:
+            state = ref()
             obj = state.obj() if state is not None else None
             if obj is not None:
-                pairs.append((entry.label, obj))
+                pairs.append((label, obj))
         return pairs
 
     def labels_of(self, objects: Iterable[Any]) -> list[str]:

@@ -11,18 +11,17 @@ Two recorders share one event sink:
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import weakref
 from collections.abc import Callable
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import InstanceState, Mapper, Session
 
-from .._transcript.values import MAX_TEXT, jsonable, mask_addresses
+from .._transcript.values import jsonable_row, mask_addresses
 from .objects import ObjectRegistry
 
 __all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
@@ -34,29 +33,10 @@ Sink = Callable[[Event], None]
 Locate = Callable[[str, Any], tuple[Any, str]]
 
 
-def _row(row: Any) -> Any:
-    """One row of parameters, JSON-safe. Most rows are tuples of numbers, None and short strings:
-    those are copied as they are, without the general conversion (measurable on thousands of
-    statements)."""
-    if type(row) is not tuple:
-        return jsonable(row)
-    for value in row:
-        kind = type(value)
-        if kind is str:
-            if len(value) > MAX_TEXT:
-                return jsonable(row)
-        elif kind is float:
-            if not math.isfinite(value):
-                return jsonable(row)
-        elif kind is not int and kind is not bool and value is not None:
-            return jsonable(row)
-    return list(row)
-
-
 def _parameters(parameters: Any, many: bool) -> Any:
     if many:
-        return [_row(row) for row in parameters]
-    return _row(parameters)
+        return [jsonable_row(row) for row in parameters]
+    return jsonable_row(parameters)
 
 
 def _guard(fn: Callable[..., None], on_error: Callable[[BaseException], None] | None) -> Callable[..., None]:
@@ -79,11 +59,23 @@ def _batch(depth: int = 2, search: int = 6) -> list[int] | None:
     for _ in range(search):
         if frame is None:
             return None
-        batch = frame.f_locals.get("imv_batch") if "imv_batch" in frame.f_code.co_varnames else None
-        if batch is not None:
-            return [batch.batchnum, batch.total_batches]
+        code = frame.f_code
+        has = _HAS_BATCH.get(id(code))
+        if has is None:
+            has = _HAS_BATCH[id(code)] = "imv_batch" in code.co_varnames
+            _SEEN.append(code)  # keeps its id from being reused
+        if has:
+            batch = frame.f_locals.get("imv_batch")
+            if batch is not None:
+                return [batch.batchnum, batch.total_batches]
         frame = frame.f_back
     return None
+
+
+# id(code object) -> does it have the ``imv_batch`` variable (looked up by name once per code
+# object: a few of SQLAlchemy's functions, whose code lives as long as the process).
+_HAS_BATCH: dict[int, bool] = {}
+_SEEN: list[CodeType] = []
 
 
 class EngineRecorder:
@@ -118,8 +110,16 @@ class EngineRecorder:
         """
         self.target = target
         self._on_internal_error = on_internal_error
-        self._guarded = {
-            name: _guard(getattr(self, "_on_" + name), on_internal_error) for name in self._EVENTS
+        # The two cursor listeners run for every statement: they catch their own failures (one
+        # call less than a guarding wrapper), and before_cursor_execute is registered with
+        # retval=True, which spares the wrapper SQLAlchemy puts around a listener without it.
+        self._listeners: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+            "begin": (_guard(self._on_begin, on_internal_error), {}),
+            "commit": (_guard(self._on_commit, on_internal_error), {}),
+            "rollback": (_guard(self._on_rollback, on_internal_error), {}),
+            "before_cursor_execute": (self._before_cursor_execute, {"retval": True}),
+            "after_cursor_execute": (self._after_cursor_execute, {}),
+            "handle_error": (_guard(self._on_handle_error, on_internal_error), {}),
         }
         self._sink = sink
         self._locate = locate
@@ -132,13 +132,18 @@ class EngineRecorder:
         # Remember each listener as it goes on, so that a failure halfway leaves nothing behind
         # once remove() runs.
         for name in self._EVENTS:
-            event.listen(self.target, name, self._guarded[name])
+            fn, options = self._listeners[name]
+            event.listen(self.target, name, fn, **options)
             self._installed.append(name)
 
     def remove(self) -> None:
         while self._installed:
             name = self._installed.pop()
-            event.remove(self.target, name, self._guarded[name])
+            event.remove(self.target, name, self._listeners[name][0])
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._on_internal_error is not None:
+            self._on_internal_error(exc)
 
     def _on_begin(self, _conn: Any) -> None:
         self._sink({"kind": "begin", "line": self._line()})
@@ -149,36 +154,44 @@ class EngineRecorder:
     def _on_rollback(self, _conn: Any) -> None:
         self._sink({"kind": "rollback", "line": self._line()})
 
-    def _on_before_cursor_execute(
+    def _before_cursor_execute(
         self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        line, cause = self._locate(statement, context)
-        batch = None
-        # insertmanyvalues passes executemany=True with one (flattened) row per batch.
-        if executemany and not isinstance(parameters, list):
-            batch = _batch()
-            executemany = False
-        record: Event = {
-            "kind": "sql",
-            "line": line,
-            "statement": statement,
-            "parameters": _parameters(parameters, executemany),
-            "executemany": executemany,
-            "cause": cause,
-        }
-        if batch is not None:
-            record["batch"] = batch
-        self._pending[id(cursor)] = (record, time.perf_counter())
-        self._last = record
-        self._sink(record)
+    ) -> tuple[str, Any]:
+        try:
+            line, cause = self._locate(statement, context)
+            batch = None
+            # insertmanyvalues passes executemany=True with one (flattened) row per batch.
+            if executemany and not isinstance(parameters, list):
+                batch = _batch()
+                executemany = False
+            record: Event = {
+                "kind": "sql",
+                "line": line,
+                "statement": statement,
+                "parameters": _parameters(parameters, executemany),
+                "executemany": executemany,
+                "cause": cause,
+            }
+            if batch is not None:
+                record["batch"] = batch
+            self._pending[id(cursor)] = (record, time.perf_counter())
+            self._last = record
+            self._sink(record)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
+            self._failed(exc)
+        return statement, parameters
 
-    def _on_after_cursor_execute(self, _conn: Any, cursor: Any, *_args: Any) -> None:
-        pending = self._pending.pop(id(cursor), None)
-        if pending is None:
-            return
-        record, started = pending
-        record["rowcount"] = getattr(cursor, "rowcount", -1)
-        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    def _after_cursor_execute(self, _conn: Any, cursor: Any, *_args: Any) -> None:
+        try:
+            pending = self._pending.pop(id(cursor), None)
+            if pending is None:
+                return
+            record, started = pending
+            record["rowcount"] = getattr(cursor, "rowcount", -1)
+            # Microseconds rounded, then milliseconds: round(x, 3) costs three times as much.
+            record["duration_ms"] = round((time.perf_counter() - started) * 1_000_000) / 1000
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
+            self._failed(exc)
 
     def _on_handle_error(self, context: Any) -> None:
         record = None
@@ -236,21 +249,26 @@ class OrmRecorder:
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
 
     def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
-        guarded = _guard(fn, self._on_internal_error)
-        event.listen(target, name, guarded, **kw)
-        self._listeners.append((target, name, guarded))
+        event.listen(target, name, fn, **kw)
+        self._listeners.append((target, name, fn))
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._on_internal_error is not None:
+            self._on_internal_error(exc)
 
     def install(self) -> None:
         # raw=True hands us InstanceStates: no attribute access on the object, and no gap when
         # the object itself has already been freed (SQLAlchemy still expires its state).
+        # The listeners that fire per object catch their own failures (a guarding wrapper
+        # would be one call more per event); the rare ones are guarded.
         for name, before, after in _TRANSITIONS:
             self._listen(Session, name, self._transition(before, after), raw=True)
         self._listen(Session, "loaded_as_persistent", self._on_loaded, raw=True)
         for name in _USE:
-            self._listen(Session, name, self._on_use)
+            self._listen(Session, name, _guard(self._on_use, self._on_internal_error))
         self._listen(Mapper, "init", self._on_init, raw=True)
         self._listen(Mapper, "expire", self._on_expire, raw=True)
-        self._listen(Mapper, "refresh", self._on_refresh, raw=True)
+        self._listen(Mapper, "refresh", _guard(self._on_refresh, self._on_internal_error), raw=True)
 
     def remove(self) -> None:
         while self._listeners:
@@ -260,11 +278,14 @@ class OrmRecorder:
     def _on_use(self, session: Any, *_args: Any) -> None:
         session = getattr(session, "session", session)  # do_orm_execute passes an ORMExecuteState
         if self.last_session() is not session:
-            self.last_session = weakref.ref(session)
-            if session.hash_key not in self._session_ids:
-                # Numbered in order of first use; hash_key is never reused within a process.
-                self._session_ids.add(session.hash_key)
-                self._sessions.append((f"Session#{len(self._sessions) + 1}", weakref.ref(session)))
+            self._use(session)
+
+    def _use(self, session: Session) -> None:
+        self.last_session = weakref.ref(session)
+        if session.hash_key not in self._session_ids:
+            # Numbered in order of first use; hash_key is never reused within a process.
+            self._session_ids.add(session.hash_key)
+            self._sessions.append((f"Session#{len(self._sessions) + 1}", weakref.ref(session)))
 
     def sessions(self) -> list[tuple[str, Session]]:
         """(label, session) for every session the program used that is still alive, in order of
@@ -274,36 +295,49 @@ class OrmRecorder:
 
     def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
         def listener(session: Session, state: InstanceState[Any]) -> None:
-            self._on_use(session)
-            self._sink(
-                {
-                    "kind": "transition",
-                    "line": self._line(),
-                    "object": self._registry.label(state),
-                    "from": before,
-                    "to": after,
-                }
-            )
+            try:
+                if self.last_session() is not session:
+                    self._use(session)
+                self._sink(
+                    {
+                        "kind": "transition",
+                        "line": self._line(),
+                        "object": self._registry.label(state),
+                        "from": before,
+                        "to": after,
+                    }
+                )
+            except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+                self._failed(exc)
 
         return listener
 
     def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
         # Fired per row, right after the instance event "load": labels follow the row order.
-        self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
+        try:
+            self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _on_init(self, state: InstanceState[Any], _args: Any, _kwargs: Any) -> None:
-        self._registry.label(state)
+        try:
+            self._registry.label(state)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _on_expire(self, state: InstanceState[Any], attrs: Any) -> None:
-        names = sorted(attrs) if attrs else sorted(state.expired_attributes)
-        self._sink(
-            {
-                "kind": "expire",
-                "line": self._line(),
-                "object": self._registry.label(state),
-                "attributes": names,
-            }
-        )
+        try:
+            names = sorted(attrs) if attrs else sorted(state.expired_attributes)
+            self._sink(
+                {
+                    "kind": "expire",
+                    "line": self._line(),
+                    "object": self._registry.label(state),
+                    "attributes": names,
+                }
+            )
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _on_refresh(self, state: InstanceState[Any], _context: Any, attrs: Any) -> None:
         record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(state)}

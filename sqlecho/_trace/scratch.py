@@ -2,15 +2,22 @@
 
 The rewrite happens in SQLAlchemy's public ``do_connect`` dialect event, just before the driver
 connects: the engine, its URL, its pool and what echo logs stay exactly as the program made them;
-only the file the driver opens moves. An in-memory database becomes a file too, one per engine, so
-that a second connection can show the committed rows (the "database" panel of a step).
+only the file the driver opens moves. An in-memory database becomes a file too, so that a second
+connection can show the committed rows (the "database" panel of a step).
+
+Like ``:memory:``, each connection to an in-memory database gets a database of its own (a second
+thread of a ``sqlite://`` engine sees no tables, as without sqlecho), and only that connection
+ever uses its file. So the file is opened in SQLite's exclusive locking mode, without the lock
+and change-counter system calls that every statement on a shared file pays (a tenth of a plain
+run's time). The panel reads such a file without locking (the ``unix-none`` VFS): the program's
+connection never spills uncommitted pages into it (``cache_spill = OFF``), and between two steps
+no commit is halfway, so the file holds exactly the committed rows.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .._transcript.values import jsonable
+from .._transcript.values import jsonable_row
 
 __all__ = ["ScratchDatabases"]
 
@@ -40,7 +47,9 @@ class ScratchDatabases:
         self.root = root
         self.max_rows = max_rows
         self.files: list[Path] = []
-        self._memory: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+        self._memory = 0
+        # Stand-ins for in-memory databases: one connection each, locked for good (see above).
+        self._exclusive: set[Path] = set()
         self._installed = False
 
     def install(self) -> None:
@@ -56,14 +65,11 @@ class ScratchDatabases:
         if path not in self.files:
             self.files.append(path)
 
-    def _memory_file(self, dialect: Any) -> Path:
-        path = self._memory.get(dialect)
-        if path is None:
-            path = self.folder / f"memory-{len(self._memory) + 1}.sqlite"
-            self._memory[dialect] = path
-        return path
+    def _memory_file(self) -> Path:
+        self._memory += 1
+        return self.folder / f"memory-{self._memory}.sqlite"
 
-    def redirect(self, database: str, dialect: Any, uri: bool) -> str:
+    def redirect(self, database: str, uri: bool) -> str:
         """Where the driver should open ``database`` (a filename, or a ``file:`` URI if ``uri``)."""
         if uri and database.startswith("file:"):
             parts = urlsplit(database)
@@ -80,7 +86,7 @@ class ScratchDatabases:
                 self._remember(Path(parts.path))
             return database
         if database in _MEMORY:
-            target = self._memory_file(dialect)
+            target = self._memory_file()
         else:
             relative = self._relative(database)
             if relative is None:
@@ -105,19 +111,25 @@ class ScratchDatabases:
             return None
         uri = bool(cparams.get("uri"))
         if cargs and isinstance(cargs[0], str):
-            cargs[0] = database = self.redirect(cargs[0], dialect, uri)
+            original = cargs[0]
+            cargs[0] = database = self.redirect(original, uri)
         elif isinstance(cparams.get("database"), str):
-            cparams["database"] = database = self.redirect(cparams["database"], dialect, uri)
+            original = cparams["database"]
+            cparams["database"] = database = self.redirect(original, uri)
         else:
             return None
         if dialect.driver != "pysqlite" or not database.startswith(str(self.folder)):
             return None
-        # A scratch file stands in for an in-memory database: skip the fsync on every COMMIT that
-        # a real file pays, or a traced run would be several times slower than a plain one. The
-        # PRAGMA goes to the driver directly, so neither echo nor our events see it.
+        # A scratch file stands in for the program's database: skip the fsync on every COMMIT
+        # that a real file pays, or a traced run would be several times slower than a plain one.
+        # The PRAGMAs go to the driver directly, so neither echo nor our events see them.
         connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA journal_mode = MEMORY")
+        if original in _MEMORY:
+            connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+            connection.execute("PRAGMA cache_spill = OFF")
+            self._exclusive.add(Path(database))
         return connection
 
     def tables(self) -> dict[str, Any]:
@@ -130,15 +142,19 @@ class ScratchDatabases:
         for path in self.files:
             if not path.exists():
                 continue
-            for name, table in _read(path, self.max_rows).items():
+            for name, table in _read(path, self.max_rows, path in self._exclusive).items():
                 key = f"{path.name}:{name}" if several and name in result else name
                 result[key] = table
         return result
 
 
-def _read(path: Path, max_rows: int) -> dict[str, Any]:
+def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:
+    """The tables of ``path``; ``unlocked``: without taking SQLite's locks (see the module)."""
+    # A WAL file holds commits that the main file does not have yet: only a locking reader
+    # finds them (and waits for nobody: a locked file says so in the panel).
+    vfs = "&vfs=unix-none" if unlocked and not Path(f"{path}-wal").exists() else ""
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0)
+        connection = sqlite3.connect(f"file:{path}?mode=ro{vfs}", uri=True, timeout=0)
     except sqlite3.Error:
         return {}
     tables: dict[str, Any] = {}
@@ -153,13 +169,13 @@ def _read(path: Path, max_rows: int) -> dict[str, Any]:
             quoted = '"' + name.replace('"', '""') + '"'
             cursor = connection.execute(f"SELECT * FROM {quoted} LIMIT {max_rows + 1}")
             columns = [d[0] for d in cursor.description]
-            rows = [jsonable(list(row)) for row in cursor.fetchall()]
+            rows = [jsonable_row(row) for row in cursor.fetchall()]
             table: dict[str, Any] = {"columns": columns, "rows": rows[:max_rows]}
             if len(rows) > max_rows:
                 (total,) = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()
                 table["total_rows"] = total
             tables[name] = table
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
         tables["(unavailable)"] = {"columns": ["reason"], "rows": [[str(exc)]]}
     finally:
         connection.close()

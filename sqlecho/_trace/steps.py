@@ -60,6 +60,7 @@ class StepBuilder:
         self.truncated: dict[str, Any] = {}
         self._early: list[Event] = []
         self._events = 0
+        self._max_events = options.max_events
         self._output = 0
         self._tables: dict[str, Any] | None = None
         self._database_touched = True
@@ -97,7 +98,7 @@ class StepBuilder:
     def add(self, record: Event) -> None:
         if record["kind"] in DATABASE_EVENTS:  # only then is the database read again
             self._database_touched = True
-        if self._events >= self.options.max_events:
+        if self._events >= self._max_events:
             self.truncated["events_dropped"] = self.truncated.get("events_dropped", 0) + 1
             return
         self._events += 1
@@ -177,13 +178,15 @@ class StepBuilder:
         of one flush in set order, which changes from run to run."""
         out: list[Event] = []
         run: list[Event] = []
+        order = self.registry.order
         for record in [*events, {"kind": "", "line": None}]:
             if record["kind"] in LIFECYCLE_EVENTS and (not run or run[0]["line"] == record["line"]):
                 run.append(record)
                 continue
-            if run:
-                out.extend(sorted(run, key=lambda r: self.registry.order(r["object"])))
-                run = []
+            if len(run) > 1:
+                run.sort(key=lambda r: order(r["object"]))  # stable: one object's events keep their order
+            out.extend(run)
+            run = []
             if record["kind"] in LIFECYCLE_EVENTS:
                 run.append(record)
             elif record["kind"]:

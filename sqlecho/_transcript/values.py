@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import math
 import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_TEXT", "jsonable", "mask_addresses"]
+__all__ = ["MAX_TEXT", "jsonable", "jsonable_row", "mask_addresses"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -58,3 +59,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     return _text(mask_addresses(repr(value)))
+
+
+def jsonable_row(row: Any) -> Any:
+    """:func:`jsonable` of one row (a tuple of parameters, or a row read from a table).
+
+    Most rows are tuples of numbers, None and short strings: those are copied as they are,
+    without the general conversion (measurable on thousands of statements).
+    """
+    if type(row) is not tuple:
+        return jsonable(row)
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_TEXT:
+                return jsonable(row)
+        elif kind is float:
+            if not math.isfinite(value):
+                return jsonable(row)
+        elif kind is not int and kind is not bool and value is not None:
+            return jsonable(row)
+    return list(row)

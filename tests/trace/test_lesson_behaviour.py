@@ -118,22 +118,21 @@ def test_a_recorder_that_fails_to_install_halfway_leaves_no_listener() -> None:
     engine = create_engine("sqlite://")
     recorder = EngineRecorder(engine, lambda _e: None, lambda _s, _d: (None, "query"), lambda: None)
     recorder._EVENTS = ("begin", "commit", "no_such_event")  # type: ignore[misc]
-    recorder._guarded["no_such_event"] = lambda *_a: None
+    recorder._listeners["no_such_event"] = (lambda *_a: None, {})
     try:
         recorder.install()
     except Exception:  # noqa: BLE001 - SQLAlchemy's error for an unknown event name
         pass
     recorder.remove()
-    assert not event.contains(engine, "begin", recorder._guarded["begin"])
-    assert not event.contains(engine, "commit", recorder._guarded["commit"])
+    assert not event.contains(engine, "begin", recorder._listeners["begin"][0])
+    assert not event.contains(engine, "commit", recorder._listeners["commit"][0])
 
 
 def test_fast_parameter_rows_equal_the_general_conversion() -> None:
     import datetime
     import decimal
 
-    from sqlecho._record.recorder import _row
-    from sqlecho._transcript.values import jsonable
+    from sqlecho._transcript.values import jsonable, jsonable_row
 
     rows = [
         (1, "a", None, True, 2.5),
@@ -146,4 +145,4 @@ def test_fast_parameter_rows_equal_the_general_conversion() -> None:
         (),
     ]
     for row in rows:
-        assert _row(row) == jsonable(row), row
+        assert jsonable_row(row) == jsonable(row), row
