@@ -112,7 +112,6 @@ class _ConnectionRecorder(EngineRecorder):
 
     def __init__(self, target: Connection, sink: Sink, failed: Callable[[BaseException], None]) -> None:
         super().__init__(target, sink, _preliminary, _no_line, failed)
-        self._failed = failed
 
     def install(self) -> None:
         super().install()

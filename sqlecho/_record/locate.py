@@ -112,6 +112,9 @@ _MARKERS = _build_markers()
 # The marker functions live as long as SQLAlchemy, so their ids stay theirs.
 _MARKER_BY_ID = {id(code): marker for code, marker in _MARKERS.items()}
 _MARKER_IDS = frozenset(_MARKER_BY_ID)
+# The files those functions live in: most frames of a walk are in none of them, and a test of
+# the file name, which the walk reads anyway, spares them the id lookup.
+_MARKER_FILES = frozenset(code.co_filename for code in _MARKERS)
 _AUTOFLUSH = _code(Session, "_autoflush")
 _LOAD_EXPIRED = _code(loading, "_load_scalar_attributes", "load_scalar_attributes")
 _MERGE = _code(Session, "merge")
@@ -236,7 +239,10 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
         default: the cause when no frame marks one (see :func:`statement_cause`).
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
     """
-    if _is_savepoint(statement):
+    savepoint = _SAVEPOINTS.get(statement)  # _is_savepoint() written out: this runs per statement
+    if savepoint is None:
+        savepoint = _is_savepoint(statement)
+    if savepoint:
         return "savepoint"
     if not found:
         return default
@@ -245,8 +251,10 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
     if len(found) == 1:  # the common case: nothing above the marking frame can change the cause
         return cause
     # A flush started by autoflush is an autoflush: the INSERT that a SELECT sent first.
-    if cause == "flush" and any(c is _AUTOFLUSH for c, _ in found[1:]):
-        cause = "autoflush"
+    if cause == "flush":
+        for outer, _frame in found[1:]:
+            if outer is _AUTOFLUSH:
+                return "autoflush"
     # A many-to-one lazy load that finds its target expired in the identity map reloads it:
     # the SELECT is the target's, reached through the relationship. (A lazy load may also first
     # reload its own object's expired foreign key: that one is a plain "load expired".)
@@ -295,19 +303,20 @@ class Locator:
         """The causing line and the reason for ``statement`` (sent with the execution
         ``context``), from one walk of the stack."""
         filename = self.filename
-        marked = _MARKER_IDS
+        marked, marker_files = _MARKER_IDS, _MARKER_FILES
         found: Found = []
         line = None
         frame: FrameType | None = sys._getframe(depth)
         glet: Any = None
         while frame is not None:
             code = frame.f_code
-            if code.co_filename == filename:
+            name = code.co_filename
+            if name == filename:
                 line = frame.f_lineno
                 if not found and _called_by_event(frame):
                     return line, "event listener"
                 break
-            if id(code) in marked:  # not ``code in _MARKERS``: see _MARKER_IDS
+            if name in marker_files and id(code) in marked:  # not ``code in _MARKERS``: see _MARKER_IDS
                 found.append((code, frame))
             frame = frame.f_back
             if frame is None:

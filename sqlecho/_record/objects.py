@@ -12,7 +12,7 @@ import enum
 import itertools
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import InstanceState
@@ -77,9 +77,9 @@ class ObjectRegistry:
         # Asked for thousands of times per run: the label lives in the state's own __dict__ (no
         # attribute of the ORM's, so no observer effect). A merge() makes a new state, hence a
         # new label.
-        cached = state.__dict__.get(self._key)
+        cached: str | None = state.__dict__.get(self._key)
         if cached is not None:
-            return cast(str, cached)
+            return cached
         name = state.class_.__name__
         count = self._counts.get(name, 0) + 1
         self._counts[name] = count

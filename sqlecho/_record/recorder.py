@@ -217,9 +217,8 @@ _TRANSITIONS = (
     ("persistent_to_detached", "persistent", "detached"),
     ("detached_to_persistent", "detached", "persistent"),
 )
-# Session events after which the session counts as "the one the program used last".
-# (Transitions count as use too: session.add() is a transient_to_pending.)
-_USE = ("after_begin", "do_orm_execute", "before_flush")
+# The session events after_begin, before_flush and do_orm_execute make their session "the one
+# the program used last"; transitions count as use too (session.add() is a transient_to_pending).
 
 
 class OrmRecorder:
@@ -264,8 +263,9 @@ class OrmRecorder:
         for name, before, after in _TRANSITIONS:
             self._listen(Session, name, self._transition(before, after), raw=True)
         self._listen(Session, "loaded_as_persistent", self._on_loaded, raw=True)
-        for name in _USE:
-            self._listen(Session, name, _guard(self._on_use, self._on_internal_error))
+        self._listen(Session, "after_begin", self._on_use)
+        self._listen(Session, "before_flush", self._on_use)
+        self._listen(Session, "do_orm_execute", self._on_execute)
         self._listen(Mapper, "init", self._on_init, raw=True)
         self._listen(Mapper, "expire", self._on_expire, raw=True)
         self._listen(Mapper, "refresh", _guard(self._on_refresh, self._on_internal_error), raw=True)
@@ -275,10 +275,15 @@ class OrmRecorder:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)
 
-    def _on_use(self, session: Any, *_args: Any) -> None:
-        session = getattr(session, "session", session)  # do_orm_execute passes an ORMExecuteState
-        if self.last_session() is not session:
-            self._use(session)
+    def _on_use(self, session: Session, *_args: Any) -> None:
+        try:
+            if self.last_session() is not session:
+                self._use(session)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
+
+    def _on_execute(self, execute_state: Any) -> None:
+        self._on_use(execute_state.session)
 
     def _use(self, session: Session) -> None:
         self.last_session = weakref.ref(session)
