@@ -652,3 +652,65 @@ def test_a_cell_that_does_not_compile_on_its_own_is_an_error_on_its_step(tmp_pat
     (step_one,) = t["steps"]
     assert step_one["title"] == "One" and step_one["error"]["type"] == "SyntaxError"
     assert step_one["notes"] == ["This cell does not compile on its own: a # %% marker splits a statement."]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.strip() == text)
+
+
+def test_rows_fetched_in_chunks_load_on_the_line_that_fetched_them(tmp_path: Path) -> None:
+    """The rows of one chunk load together; yield_per spreads the chunks over the program's lines."""
+    path = lesson(
+        tmp_path,
+        "Add\nwith Session(engine) as s:\n    s.add_all([Hero(name=str(i)) for i in range(6)])\n    s.commit()",
+        "Per query\nsession = Session(engine)\nresult = session.execute(select(Hero).execution_options(yield_per=2))\n"
+        "first = result.fetchmany(2)\nsecond = result.fetchmany(2)\nresult.close()\nsession.close()",
+        "Per result\nsession = Session(engine)\nresult = session.exec(select(Hero)).yield_per(3)\n"
+        "a = result.fetchmany(3)\nb = result.fetchmany(3)\nsession.close()",
+        "All at once\nsession = Session(engine)\nrows = session.exec(select(Hero)).all()\nsession.close()",
+    )
+    t = trace(path)
+
+    def load_lines(title: str) -> list[int]:
+        return [e["line"] for e in step(t, title)["events"] if e["kind"] == "load"]
+
+    first, second = (
+        _line_of(path, "first = result.fetchmany(2)"),
+        _line_of(path, "second = result.fetchmany(2)"),
+    )
+    assert load_lines("Per query") == [first, first, second, second]
+    a, b = _line_of(path, "a = result.fetchmany(3)"), _line_of(path, "b = result.fetchmany(3)")
+    assert load_lines("Per result") == [a, a, a, b, b, b]
+    assert load_lines("All at once") == [_line_of(path, "rows = session.exec(select(Hero)).all()")] * 6
+
+
+def test_each_connection_to_an_in_memory_database_has_its_own(tmp_path: Path) -> None:
+    """As with :memory: itself, a second thread of a sqlite:// engine sees an empty database."""
+    path = lesson(
+        tmp_path,
+        "Threads\nimport threading\nfound = []\n"
+        "def look():\n    with engine.connect() as c:\n"
+        '        found.append(c.exec_driver_sql("SELECT name FROM sqlite_master").all())\n'
+        "worker = threading.Thread(target=look)\nworker.start()\nworker.join()\n"
+        'with engine.connect() as c:\n    here = c.exec_driver_sql("SELECT name FROM sqlite_master").all()\n'
+        "print(len(found[0]), len(here))",
+    )
+    t = trace(path)
+    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
+    assert output == "0 2\n"
+
+
+def test_the_database_panel_shows_committed_rows_while_a_write_is_open(tmp_path: Path) -> None:
+    """The stand-in file of an in-memory database is read without locks, and holds only commits."""
+    path = lesson(
+        tmp_path,
+        "Commit one\nsession = Session(engine)\nsession.add(Hero(name='A'))\nsession.commit()",
+        # A one-page cache: a connection that may spill writes its uncommitted pages out at once.
+        "Open a write\nsession.connection().exec_driver_sql('PRAGMA cache_size = 1')\n"
+        "session.get(Hero, 1).name = 'Z'\nsession.add(Hero(name='B'))\nsession.flush()\n"
+        "session.add_all([Hero(name='x' * 4000) for _ in range(500)])\nsession.flush()",
+        "Roll back\nsession.rollback()",
+    )
+    t = trace(path)
+    for title in ("Commit one", "Open a write", "Roll back"):
+        assert step(t, title)["tables"]["hero"]["rows"] == [[1, "A", None, None]], title
