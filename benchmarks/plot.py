@@ -45,6 +45,8 @@ def plot_capacity(report: dict[str, Any], out: Path) -> None:
             )
     axes.set_xscale("log", base=2)
     axes.margins(x=0.2)  # room for the notes beside the last point
+    # and above the highest one, below the title
+    axes.set_ylim(top=max(max(level["p95_ms"] for level in curve), figure["details"]["goal_ms"]) * 1.25)
     axes.set_xticks(readers, [str(count) for count in readers])
     axes.set_xlabel("concurrent readers (2-4 s pauses, every lesson)")
     axes.set_ylabel("step latency (ms)")
