@@ -246,9 +246,6 @@ class OrmRecorder:
         self._sessions: list[tuple[str, weakref.ref[Session]]] = []
         self._session_ids: set[int] = set()
         self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
-        # The chunk of result rows being loaded, and its line (see _on_loaded).
-        self._chunk: object | None = None
-        self._chunk_line: Any = None
 
     def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
         event.listen(target, name, fn, **kw)
@@ -265,7 +262,7 @@ class OrmRecorder:
         # would be one call more per event); the rare ones are guarded.
         for name, before, after in _TRANSITIONS:
             self._listen(Session, name, self._transition(before, after), raw=True)
-        self._listen(Mapper, "load", self._on_loaded, raw=True)
+        self._listen(Session, "loaded_as_persistent", self._on_loaded, raw=True)
         self._listen(Session, "after_begin", self._on_use)
         self._listen(Session, "before_flush", self._on_use)
         self._listen(Session, "do_orm_execute", self._on_execute)
@@ -320,18 +317,10 @@ class OrmRecorder:
 
         return listener
 
-    def _on_loaded(self, state: InstanceState[Any], context: Any) -> None:
-        # Fired per row of a query result for each object that the row creates, in row order:
-        # labels follow the row order.
+    def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
+        # Fired per row, right after the instance event "load": labels follow the row order.
         try:
-            # The rows of one chunk (all of them, without yield_per) become objects in one go,
-            # between two moments of the program: they all load on the same line. SQLAlchemy
-            # gives each chunk a new ``partials`` dict; it is held here, so that a later chunk
-            # cannot get a dict at the same address.
-            partials = getattr(context, "partials", None)
-            if partials is None or partials is not self._chunk:
-                self._chunk, self._chunk_line = partials, self._line()
-            self._sink({"kind": "load", "line": self._chunk_line, "object": self._registry.label(state)})
+            self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
             self._failed(exc)
 

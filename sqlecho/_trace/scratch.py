@@ -6,12 +6,15 @@ only the file the driver opens moves. An in-memory database becomes a file too, 
 connection can show the committed rows (the "database" panel of a step).
 
 Like ``:memory:``, each connection to an in-memory database gets a database of its own (a second
-thread of a ``sqlite://`` engine sees no tables, as without sqlecho), and only that connection
-ever uses its file. So the file is opened in SQLite's exclusive locking mode, without the lock
-and change-counter system calls that every statement on a shared file pays (a tenth of a plain
-run's time). The panel reads such a file without locking (the ``unix-none`` VFS): the program's
-connection never spills uncommitted pages into it (``cache_spill = OFF``), and between two steps
-no commit is halfway, so the file holds exactly the committed rows.
+thread of a ``sqlite://`` engine sees no tables, as without sqlecho), which is gone once the
+connection closes (the panel forgets it then), and only that connection ever uses its file. So
+the file is opened in SQLite's exclusive locking mode, without the lock and change-counter
+system calls that every statement on a shared file pays (a tenth of a plain run's time). The
+panel reads such a file without locking (the ``unix-none`` VFS): the program's connection never
+spills uncommitted pages into it (``cache_spill = OFF``), and between two steps no commit is
+halfway, so the file holds exactly the committed rows. It is opened with ``nolock=1`` (no
+locking at all), which also makes SQLite refuse WAL as it does for ``:memory:``: ``PRAGMA
+journal_mode=WAL`` answers ``memory``, and no commit hides in a WAL file the panel cannot read.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from .._transcript.values import jsonable_row
 
@@ -48,18 +52,38 @@ class ScratchDatabases:
         self.max_rows = max_rows
         self.files: list[Path] = []
         self._memory = 0
-        # Stand-ins for in-memory databases: one connection each, locked for good (see above).
+        # Stand-ins for in-memory databases: one connection each, locked for good (see above),
+        # by id of the connection that has it.
         self._exclusive: set[Path] = set()
+        self._stand_ins: dict[int, Path] = {}
+        self.forgotten = 0
+        """How many databases have left the panel (their connection closed): a reason to read the
+        tables again although no statement ran."""
         self._installed = False
 
     def install(self) -> None:
         event.listen(Engine, "do_connect", self._on_connect)
+        event.listen(Pool, "close", self._on_close)
+        event.listen(Pool, "close_detached", self._on_close)
         self._installed = True
 
     def remove(self) -> None:
         if self._installed:
             event.remove(Engine, "do_connect", self._on_connect)
+            event.remove(Pool, "close", self._on_close)
+            event.remove(Pool, "close_detached", self._on_close)
             self._installed = False
+
+    def _on_close(self, dbapi_connection: Any, *_record: Any) -> None:
+        """An in-memory database ends with its connection: its stand-in leaves the panel."""
+        path = self._stand_ins.pop(id(dbapi_connection), None)
+        if path is None:
+            return
+        self._exclusive.discard(path)
+        if path in self.files:
+            self.files.remove(path)
+        self.forgotten += 1
+        path.unlink(missing_ok=True)
 
     def _remember(self, path: Path) -> None:
         if path not in self.files:
@@ -123,13 +147,24 @@ class ScratchDatabases:
         # A scratch file stands in for the program's database: skip the fsync on every COMMIT
         # that a real file pays, or a traced run would be several times slower than a plain one.
         # The PRAGMAs go to the driver directly, so neither echo nor our events see them.
+        stand_in = original in _MEMORY
+        if stand_in:
+            target = f"file:{quote(database)}?nolock=1"
+            cparams = {**cparams, "uri": True}
+            if cargs and isinstance(cargs[0], str):
+                cargs[0] = target
+            else:
+                cparams["database"] = target
         connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA journal_mode = MEMORY")
-        if original in _MEMORY:
-            connection.execute("PRAGMA locking_mode = EXCLUSIVE")
-            connection.execute("PRAGMA cache_spill = OFF")
+        if stand_in:
+            # "main." only: a database the program attaches keeps normal locking (and an
+            # unqualified "PRAGMA locking_mode" still answers "normal", as for :memory:).
+            connection.execute("PRAGMA main.locking_mode = EXCLUSIVE")
+            connection.execute("PRAGMA main.cache_spill = OFF")
             self._exclusive.add(Path(database))
+            self._stand_ins[id(connection)] = Path(database)
         return connection
 
     def tables(self) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class StepBuilder:
         self._max_events = options.max_events
         self._output = 0
         self._tables: dict[str, Any] | None = None
+        self._forgotten = 0
         self._database_touched = True
 
     # -- collecting ---------------------------------------------------------------------------
@@ -207,9 +208,10 @@ class StepBuilder:
             if session is last:
                 step["session"] = {key: record[key] for key in ("new", "dirty", "deleted", "identity_map")}
         step["variables"] = _variables(scopes)
-        if self._database_touched or self._tables is None:
+        if self._database_touched or self._tables is None or self._forgotten != self.databases.forgotten:
             self._tables = self.databases.tables()
             self._database_touched = False
+            self._forgotten = self.databases.forgotten
         step["tables"] = self._tables
 
     def _sessions(self, names: dict[int, list[str]]) -> list[tuple[Any, dict[str, Any]]]:

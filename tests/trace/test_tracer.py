@@ -714,3 +714,62 @@ def test_the_database_panel_shows_committed_rows_while_a_write_is_open(tmp_path:
     t = trace(path)
     for title in ("Commit one", "Open a write", "Roll back"):
         assert step(t, title)["tables"]["hero"]["rows"] == [[1, "A", None, None]], title
+
+
+def test_an_in_memory_database_keeps_its_journal_in_memory(tmp_path: Path) -> None:
+    """WAL, which :memory: refuses, would hide the commits from the panel: the stand-in refuses it."""
+    path = lesson(
+        tmp_path,
+        "WAL\nwith engine.connect() as c:\n    mode = c.exec_driver_sql('PRAGMA journal_mode=WAL').scalar()\n"
+        "    c.exec_driver_sql('PRAGMA journal_mode=wal')\n"
+        "with Session(engine) as session:\n    session.add(Hero(name='A'))\n    session.commit()\n"
+        "with engine.connect() as c:\n    print(mode, c.exec_driver_sql('PRAGMA journal_mode').scalar())",
+    )
+    t = trace(path)
+    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
+    assert output == "memory memory\n"  # what a plain run prints
+    assert step(t, "WAL")["tables"]["hero"]["rows"] == [[1, "A", None, None]]
+
+
+def test_an_in_memory_database_leaves_the_panel_with_its_connection(tmp_path: Path) -> None:
+    """Each NullPool connection to sqlite:// is a new, empty database, gone when it closes."""
+    path = write(
+        tmp_path,
+        """\
+        # %% Three databases
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine("sqlite://", poolclass=NullPool)
+        for i in range(3):
+            with engine.begin() as c:
+                c.execute(text("CREATE TABLE t (x INTEGER)"))
+                c.execute(text(f"INSERT INTO t VALUES ({i})"))
+        # %% One that stays open
+        kept = engine.connect()
+        kept.execute(text("CREATE TABLE u (x INTEGER)"))
+        kept.commit()
+        # %% Closed
+        kept.close()
+        """,
+    )
+    t = trace(path)
+    assert step(t, "Three databases")["tables"] == {}
+    assert step(t, "One that stays open")["tables"] == {"u": {"columns": ["x"], "rows": []}}
+    assert step(t, "Closed")["tables"] == {}
+
+
+def test_tracing_keeps_no_object_alive_after_its_session_is_gone(tmp_path: Path) -> None:
+    """A modified object that a query loaded into again is freed with its session, as in a plain run."""
+    path = lesson(
+        tmp_path,
+        "Add\nwith Session(engine) as s:\n    s.add(Team(id=1, name='a', heroes=[Hero(name='x'), Hero(name='y')]))\n"
+        "    s.commit()",
+        "Drop\nimport gc, weakref\nfrom sqlalchemy.orm import joinedload\n"
+        "s = Session(engine, autoflush=False)\nteam = s.get(Team, 1)\nteam.name = 'changed'\n"
+        "s.exec(select(Team).options(joinedload(Team.heroes))).unique().all()\n"
+        "ref = weakref.ref(team)\ndel team, s\ngc.collect()\nprint('alive:', ref() is not None)",
+    )
+    t = trace(path)
+    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
+    assert output == "alive: False\n"
