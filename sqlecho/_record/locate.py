@@ -284,7 +284,8 @@ class Locator:
         self._label = label
 
     # Both walks below are :func:`frames` written out as loops: they run for every event, and a
-    # generator's resumption per frame costs more than the rest of the walk.
+    # generator's resumption per frame costs more than the rest of the walk. The inner loop climbs
+    # one greenlet's stack; the outer one, rarely taken, goes on to the greenlet above (asyncio).
 
     def line(self, depth: int = 2) -> int | None:
         """The line of the innermost frame of the traced file, or None when it is not on the stack."""
@@ -292,11 +293,11 @@ class Locator:
         frame: FrameType | None = sys._getframe(depth)
         glet: Any = None
         while frame is not None:
-            if frame.f_code.co_filename == filename:
-                return frame.f_lineno
-            frame = frame.f_back
-            if frame is None:
-                glet, frame = _parent_greenlet(glet)
+            while frame is not None:
+                if frame.f_code.co_filename == filename:
+                    return frame.f_lineno
+                frame = frame.f_back
+            glet, frame = _parent_greenlet(glet)
         return None
 
     def line_and_cause(self, statement: str, context: Any, depth: int = 2) -> tuple[int | None, str]:
@@ -309,18 +310,21 @@ class Locator:
         frame: FrameType | None = sys._getframe(depth)
         glet: Any = None
         while frame is not None:
-            code = frame.f_code
-            name = code.co_filename
-            if name == filename:
-                line = frame.f_lineno
-                if not found and _called_by_event(frame):
-                    return line, "event listener"
-                break
-            if name in marker_files and id(code) in marked:  # not ``code in _MARKERS``: see _MARKER_IDS
-                found.append((code, frame))
-            frame = frame.f_back
-            if frame is None:
+            while frame is not None:
+                code = frame.f_code
+                name = code.co_filename
+                if name == filename:
+                    line = frame.f_lineno
+                    if not found and _called_by_event(frame):
+                        return line, "event listener"
+                    break
+                if name in marker_files and id(code) in marked:  # not ``code in _MARKERS``: see _MARKER_IDS
+                    found.append((code, frame))
+                frame = frame.f_back
+            else:  # no frame of the file on this greenlet's stack: go on to the one above
                 glet, frame = _parent_greenlet(glet)
+                continue
+            break
         # A marking frame decides the cause: the statement's own kind is needed only without one.
         default = "" if found else statement_cause(context)
         return line, cause_of(statement, found, default, self._label)

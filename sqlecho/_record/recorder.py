@@ -110,13 +110,13 @@ class EngineRecorder:
         """
         self.target = target
         self._on_internal_error = on_internal_error
-        # The two cursor listeners run for every statement: they catch their own failures (one
-        # call less than a guarding wrapper), and before_cursor_execute is registered with
+        # The listeners that run per statement or transaction catch their own failures (one call
+        # less than a guarding wrapper), and before_cursor_execute is registered with
         # retval=True, which spares the wrapper SQLAlchemy puts around a listener without it.
         self._listeners: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
-            "begin": (_guard(self._on_begin, on_internal_error), {}),
-            "commit": (_guard(self._on_commit, on_internal_error), {}),
-            "rollback": (_guard(self._on_rollback, on_internal_error), {}),
+            "begin": (self._on_begin, {}),
+            "commit": (self._on_commit, {}),
+            "rollback": (self._on_rollback, {}),
             "before_cursor_execute": (self._before_cursor_execute, {"retval": True}),
             "after_cursor_execute": (self._after_cursor_execute, {}),
             "handle_error": (_guard(self._on_handle_error, on_internal_error), {}),
@@ -146,13 +146,22 @@ class EngineRecorder:
             self._on_internal_error(exc)
 
     def _on_begin(self, _conn: Any) -> None:
-        self._sink({"kind": "begin", "line": self._line()})
+        try:
+            self._sink({"kind": "begin", "line": self._line()})
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _on_commit(self, _conn: Any) -> None:
-        self._sink({"kind": "commit", "line": self._line()})
+        try:
+            self._sink({"kind": "commit", "line": self._line()})
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _on_rollback(self, _conn: Any) -> None:
-        self._sink({"kind": "rollback", "line": self._line()})
+        try:
+            self._sink({"kind": "rollback", "line": self._line()})
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+            self._failed(exc)
 
     def _before_cursor_execute(
         self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool

@@ -59,6 +59,9 @@ class StepBuilder:
         self.current: dict[str, Any] | None = None
         self.truncated: dict[str, Any] = {}
         self._early: list[Event] = []
+        # Where an event goes now: the open step's events, or the next step's (_early) when no
+        # step is open.
+        self._open = self._early
         self._events = 0
         self._max_events = options.max_events
         self._output = 0
@@ -95,6 +98,7 @@ class StepBuilder:
         if exercise is not None:
             self.current["exercise"] = exercise
         self._early = []
+        self._open = self.current["events"]
 
     def add(self, record: Event) -> None:
         if record["kind"] in DATABASE_EVENTS:  # only then is the database read again
@@ -103,12 +107,7 @@ class StepBuilder:
             self.truncated["events_dropped"] = self.truncated.get("events_dropped", 0) + 1
             return
         self._events += 1
-        # _open_events() written out: this runs for every event.
-        (self.current["events"] if self.current else self._early).append(record)
-
-    def _open_events(self) -> list[Event]:
-        """Where an event goes now: the current step, or the next one if none is open."""
-        return self.current["events"] if self.current else self._early
+        self._open.append(record)
 
     def output(self, stream: str, text: str, line: int | None) -> None:
         room = self.options.max_output_chars - self._output
@@ -120,7 +119,7 @@ class StepBuilder:
             self.truncated["output"] = True
         self._output += len(text)
         marker = None if stream == "stdout" else stream  # stdout output carries no "stream" field
-        events = self._open_events()
+        events = self._open
         last = events[-1] if events else None
         if last and last["kind"] == "output" and last["line"] == line and last.get("stream") == marker:
             last["text"] += text
@@ -162,6 +161,7 @@ class StepBuilder:
         _closing += 1
         try:
             self.current = None
+            self._open = self._early
             step["events"] = self._canonical(step["events"])
             if self.options.snapshots:
                 try:
