@@ -7,20 +7,27 @@ connection can show the committed rows (the "database" panel of a step).
 
 Like ``:memory:``, each connection to an in-memory database gets a database of its own (a second
 thread of a ``sqlite://`` engine sees no tables, as without sqlecho), which is gone once the
-connection closes (the panel forgets it then), and only that connection ever uses its file. So
-the file is opened in SQLite's exclusive locking mode, without the lock and change-counter
-system calls that every statement on a shared file pays (a tenth of a plain run's time). The
-panel reads such a file without locking (the ``unix-none`` VFS): the program's connection never
-spills uncommitted pages into it (``cache_spill = OFF``), and between two steps no commit is
-halfway, so the file holds exactly the committed rows. It is opened with ``nolock=1`` (no
-locking at all), which also makes SQLite refuse WAL as it does for ``:memory:``: ``PRAGMA
-journal_mode=WAL`` answers ``memory``, and no commit hides in a WAL file the panel cannot read.
+connection closes: the panel forgets it then.
+
+Most of those connections are confined to the thread that runs the program's steps (SQLAlchemy
+opens ``sqlite://`` with ``check_same_thread=True``, and the tracer reads the panel between two
+steps, in that thread): nothing else can touch their file while the panel is read. Such a file
+is opened with ``nolock=1`` and in SQLite's exclusive locking mode, without the lock and
+change-counter system calls that every statement on a shared file pays (a tenth of a plain
+run's time), and the panel reads it without locking (the ``unix-none`` VFS). The file holds
+exactly the committed rows then: no commit is halfway between two steps, and the connection
+never spills uncommitted pages into it (``cache_spill = OFF``, which the program cannot turn
+back on: the PRAGMA is ignored). ``nolock=1`` also makes SQLite refuse WAL as it does for
+``:memory:``: ``PRAGMA journal_mode=WAL`` answers ``memory``. A connection opened by another
+thread, or shareable between threads, may be writing while the panel is read: its file keeps
+SQLite's locking, and the panel waits for nobody (a locked file says so).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -52,17 +59,23 @@ class ScratchDatabases:
         self.max_rows = max_rows
         self.files: list[Path] = []
         self._memory = 0
-        # Stand-ins for in-memory databases: one connection each, locked for good (see above),
-        # by id of the connection that has it.
+        # Stand-ins of in-memory databases read without locks (see above).
         self._exclusive: set[Path] = set()
-        self._stand_ins: dict[int, Path] = {}
+        # A stand-in being connected, by thread, until the pool's "connect" event names its
+        # connection; then by id of that connection: (file, thread that opened it, whether only
+        # that thread may use it).
+        self._connecting: dict[int, tuple[Path, bool]] = {}
+        self._stand_ins: dict[int, tuple[Path, int, bool]] = {}
+        self._thread = threading.get_ident()
         self.forgotten = 0
         """How many databases have left the panel (their connection closed): a reason to read the
         tables again although no statement ran."""
         self._installed = False
 
     def install(self) -> None:
+        self._thread = threading.get_ident()  # the thread that runs the steps and reads the panel
         event.listen(Engine, "do_connect", self._on_connect)
+        event.listen(Pool, "connect", self._on_pool_connect)
         event.listen(Pool, "close", self._on_close)
         event.listen(Pool, "close_detached", self._on_close)
         self._installed = True
@@ -70,15 +83,30 @@ class ScratchDatabases:
     def remove(self) -> None:
         if self._installed:
             event.remove(Engine, "do_connect", self._on_connect)
+            event.remove(Pool, "connect", self._on_pool_connect)
             event.remove(Pool, "close", self._on_close)
             event.remove(Pool, "close_detached", self._on_close)
             self._installed = False
 
+    def _on_pool_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        """Name the connection of the stand-in that ``do_connect`` just made (any driver)."""
+        thread = threading.get_ident()
+        connecting = self._connecting.pop(thread, None)
+        if connecting is not None:
+            path, same_thread = connecting
+            self._stand_ins[id(dbapi_connection)] = (path, thread, same_thread)
+
     def _on_close(self, dbapi_connection: Any, *_record: Any) -> None:
         """An in-memory database ends with its connection: its stand-in leaves the panel."""
-        path = self._stand_ins.pop(id(dbapi_connection), None)
-        if path is None:
+        entry = self._stand_ins.get(id(dbapi_connection))
+        if entry is None:
             return
+        path, owner, same_thread = entry
+        if same_thread and threading.get_ident() != owner:
+            # sqlite3 refuses to close it from here (a SingletonThreadPool tidying up another
+            # thread's connection): the database lives on with its thread.
+            return
+        del self._stand_ins[id(dbapi_connection)]
         self._exclusive.discard(path)
         if path in self.files:
             self.files.remove(path)
@@ -142,12 +170,19 @@ class ScratchDatabases:
             cparams["database"] = database = self.redirect(original, uri)
         else:
             return None
-        if dialect.driver != "pysqlite" or not database.startswith(str(self.folder)):
+        pysqlite = dialect.driver == "pysqlite"
+        same_thread = False
+        if original in _MEMORY:
+            # sqlite3 refuses a connection made with check_same_thread=True (SQLAlchemy's choice
+            # for sqlite://) in any other thread; other drivers run theirs in threads of their own.
+            same_thread = pysqlite and bool(cparams.get("check_same_thread", True))
+            self._connecting[threading.get_ident()] = (Path(database), same_thread)
+        if not pysqlite or not database.startswith(str(self.folder)):
             return None
         # A scratch file stands in for the program's database: skip the fsync on every COMMIT
         # that a real file pays, or a traced run would be several times slower than a plain one.
         # The PRAGMAs go to the driver directly, so neither echo nor our events see them.
-        stand_in = original in _MEMORY
+        stand_in = original in _MEMORY and same_thread and threading.get_ident() == self._thread
         if stand_in:
             target = f"file:{quote(database)}?nolock=1"
             cparams = {**cparams, "uri": True}
@@ -163,8 +198,8 @@ class ScratchDatabases:
             # unqualified "PRAGMA locking_mode" still answers "normal", as for :memory:).
             connection.execute("PRAGMA main.locking_mode = EXCLUSIVE")
             connection.execute("PRAGMA main.cache_spill = OFF")
+            connection.set_authorizer(_no_cache_spill_change)
             self._exclusive.add(Path(database))
-            self._stand_ins[id(connection)] = Path(database)
         return connection
 
     def tables(self) -> dict[str, Any]:
@@ -181,6 +216,14 @@ class ScratchDatabases:
                 key = f"{path.name}:{name}" if several and name in result else name
                 result[key] = table
         return result
+
+
+def _no_cache_spill_change(action: int, name: str | None, value: str | None, *_where: Any) -> int:
+    """The authorizer of a stand-in read without locks: ``PRAGMA cache_spill = ...`` is ignored
+    (it answers no row either way), so that no uncommitted page reaches the file."""
+    if action == sqlite3.SQLITE_PRAGMA and value is not None and (name or "").lower() == "cache_spill":
+        return sqlite3.SQLITE_IGNORE
+    return sqlite3.SQLITE_OK
 
 
 def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:

@@ -773,3 +773,116 @@ def test_tracing_keeps_no_object_alive_after_its_session_is_gone(tmp_path: Path)
     t = trace(path)
     output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
     assert output == "alive: False\n"
+
+
+def test_the_panel_never_shows_what_another_thread_has_not_committed(tmp_path: Path) -> None:
+    """Another thread's database may be mid-write when a step ends: it is read with SQLite's locks."""
+    path = write(
+        tmp_path,
+        """\
+        # %% A thread writes and waits
+        import threading
+
+        from sqlalchemy import create_engine
+
+        engine = create_engine("sqlite://")
+        ready, done = threading.Event(), threading.Event()
+
+
+        def writer():
+            with engine.connect() as c:
+                c.exec_driver_sql("CREATE TABLE w (x INTEGER, pad TEXT)")
+                c.exec_driver_sql("INSERT INTO w SELECT 1, hex(randomblob(200)) FROM "
+                                  "(WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
+                                  "WHERE i < 3000) SELECT i FROM r)")
+                c.commit()
+                c.exec_driver_sql("PRAGMA cache_size = 1")  # its uncommitted pages reach the file
+                c.exec_driver_sql("UPDATE w SET x = 2")
+                ready.set()
+                done.wait()
+                c.rollback()
+
+
+        worker = threading.Thread(target=writer)
+        worker.start()
+        ready.wait()
+        # %% It lets go
+        done.set()
+        worker.join()
+        """,
+    )
+    t = trace(path)
+    assert t["status"] == "ok"
+    for s in t["steps"]:
+        for name, table in s["tables"].items():
+            if name == "w" or name.endswith(":w"):
+                assert {row[0] for row in table["rows"]} == {1}, s["title"]
+    assert "(unavailable)" in step(t, "A thread writes and waits")["tables"]
+
+
+def test_the_program_cannot_make_its_in_memory_database_spill_uncommitted_pages(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        # %% Fill
+        from sqlalchemy import create_engine
+
+        engine = create_engine("sqlite://")
+        c = engine.connect()
+        c.exec_driver_sql("PRAGMA cache_spill = ON")
+        c.exec_driver_sql("PRAGMA cache_size = 1")
+        c.exec_driver_sql("CREATE TABLE w (x INTEGER, pad TEXT)")
+        c.exec_driver_sql("INSERT INTO w SELECT 1, hex(randomblob(200)) FROM "
+                          "(WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r "
+                          "WHERE i < 3000) SELECT i FROM r)")
+        c.commit()
+        # %% Update, not committed
+        c.exec_driver_sql("UPDATE w SET x = 2")
+        # %% Roll back
+        c.rollback()
+        """,
+    )
+    t = trace(path)
+    assert [{row[0] for row in s["tables"]["w"]["rows"]} for s in t["steps"]] == [{1}, {1}, {1}]
+
+
+def test_a_database_lives_on_when_the_pool_cannot_close_its_thread_s_connection(tmp_path: Path) -> None:
+    """SingletonThreadPool tidies up beyond five threads by closing other threads' connections,
+    which sqlite3 refuses: those databases live on, in the program and in the panel."""
+    path = write(
+        tmp_path,
+        """\
+        # %% Seven threads
+        import threading
+
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine("sqlite://")
+        made, checked = threading.Barrier(7), threading.Barrier(7)
+        seen = {}
+
+
+        def work(i):
+            c = engine.connect()
+            c.execute(text("CREATE TABLE t (x INTEGER)"))
+            c.execute(text(f"INSERT INTO t VALUES ({i})"))
+            c.commit()
+            made.wait()
+            seen[i] = c.execute(text("SELECT x FROM t")).scalars().all()
+            checked.wait()
+            c.close()
+
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(7)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(sorted(seen.items()))
+        """,
+    )
+    t = trace(path)
+    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
+    assert output == str([(i, [i]) for i in range(7)]) + "\n"
+    tables = t["steps"][-1]["tables"]
+    assert sorted(row[0] for table in tables.values() for row in table["rows"]) == list(range(7))
