@@ -61,6 +61,11 @@ def sql(s: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for e in s["events"] if e["kind"] == "sql"]
 
 
+def printed(transcript: dict[str, Any]) -> str:
+    """Everything the program printed, all steps together."""
+    return "".join(e["text"] for s in transcript["steps"] for e in s["events"] if e["kind"] == "output")
+
+
 def masked(transcript: dict[str, Any]) -> str:
     def clean(value: Any) -> Any:
         if isinstance(value, dict):
@@ -696,8 +701,7 @@ def test_each_connection_to_an_in_memory_database_has_its_own(tmp_path: Path) ->
         "print(len(found[0]), len(here))",
     )
     t = trace(path)
-    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
-    assert output == "0 2\n"
+    assert printed(t) == "0 2\n"
 
 
 def test_the_database_panel_shows_committed_rows_while_a_write_is_open(tmp_path: Path) -> None:
@@ -726,8 +730,7 @@ def test_an_in_memory_database_keeps_its_journal_in_memory(tmp_path: Path) -> No
         "with engine.connect() as c:\n    print(mode, c.exec_driver_sql('PRAGMA journal_mode').scalar())",
     )
     t = trace(path)
-    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
-    assert output == "memory memory\n"  # what a plain run prints
+    assert printed(t) == "memory memory\n"  # what a plain run prints
     assert step(t, "WAL")["tables"]["hero"]["rows"] == [[1, "A", None, None]]
 
 
@@ -771,8 +774,7 @@ def test_tracing_keeps_no_object_alive_after_its_session_is_gone(tmp_path: Path)
         "ref = weakref.ref(team)\ndel team, s\ngc.collect()\nprint('alive:', ref() is not None)",
     )
     t = trace(path)
-    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
-    assert output == "alive: False\n"
+    assert printed(t) == "alive: False\n"
 
 
 def test_the_panel_never_shows_what_another_thread_has_not_committed(tmp_path: Path) -> None:
@@ -882,7 +884,6 @@ def test_a_database_lives_on_when_the_pool_cannot_close_its_thread_s_connection(
         """,
     )
     t = trace(path)
-    output = "".join(e["text"] for s in t["steps"] for e in s["events"] if e["kind"] == "output")
-    assert output == str([(i, [i]) for i in range(7)]) + "\n"
+    assert printed(t) == str([(i, [i]) for i in range(7)]) + "\n"
     tables = t["steps"][-1]["tables"]
     assert sorted(row[0] for table in tables.values() for row in table["rows"]) == list(range(7))
