@@ -239,10 +239,7 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
         default: the cause when no frame marks one (see :func:`statement_cause`).
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
     """
-    savepoint = _SAVEPOINTS.get(statement)  # _is_savepoint() written out: this runs per statement
-    if savepoint is None:
-        savepoint = _is_savepoint(statement)
-    if savepoint:
+    if _is_savepoint(statement):
         return "savepoint"
     if not found:
         return default

@@ -114,9 +114,9 @@ class EngineRecorder:
         # less than a guarding wrapper), and before_cursor_execute is registered with
         # retval=True, which spares the wrapper SQLAlchemy puts around a listener without it.
         self._listeners: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
-            "begin": (self._on_begin, {}),
-            "commit": (self._on_commit, {}),
-            "rollback": (self._on_rollback, {}),
+            "begin": (self._transaction("begin"), {}),
+            "commit": (self._transaction("commit"), {}),
+            "rollback": (self._transaction("rollback"), {}),
             "before_cursor_execute": (self._before_cursor_execute, {"retval": True}),
             "after_cursor_execute": (self._after_cursor_execute, {}),
             "handle_error": (_guard(self._on_handle_error, on_internal_error), {}),
@@ -145,23 +145,16 @@ class EngineRecorder:
         if self._on_internal_error is not None:
             self._on_internal_error(exc)
 
-    def _on_begin(self, _conn: Any) -> None:
-        try:
-            self._sink({"kind": "begin", "line": self._line()})
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
-            self._failed(exc)
+    def _transaction(self, kind: str) -> Callable[[Any], None]:
+        """The listener of the BEGIN, COMMIT or ROLLBACK event ``kind``."""
 
-    def _on_commit(self, _conn: Any) -> None:
-        try:
-            self._sink({"kind": "commit", "line": self._line()})
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
-            self._failed(exc)
+        def listener(_conn: Any) -> None:
+            try:
+                self._sink({"kind": kind, "line": self._line()})
+            except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
+                self._failed(exc)
 
-    def _on_rollback(self, _conn: Any) -> None:
-        try:
-            self._sink({"kind": "rollback", "line": self._line()})
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
-            self._failed(exc)
+        return listener
 
     def _before_cursor_execute(
         self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool

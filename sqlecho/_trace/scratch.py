@@ -162,14 +162,14 @@ class ScratchDatabases:
         if dialect.name != "sqlite":
             return None
         uri = bool(cparams.get("uri"))
-        if cargs and isinstance(cargs[0], str):
+        in_cargs = bool(cargs) and isinstance(cargs[0], str)
+        if in_cargs:
             original = cargs[0]
-            cargs[0] = database = self.redirect(original, uri)
         elif isinstance(cparams.get("database"), str):
             original = cparams["database"]
-            cparams["database"] = database = self.redirect(original, uri)
         else:
             return None
+        database = self.redirect(original, uri)
         pysqlite = dialect.driver == "pysqlite"
         same_thread = False
         if original in _MEMORY:
@@ -177,19 +177,19 @@ class ScratchDatabases:
             # for sqlite://) in any other thread; other drivers run theirs in threads of their own.
             same_thread = pysqlite and bool(cparams.get("check_same_thread", True))
             self._connecting[threading.get_ident()] = (Path(database), same_thread)
-        if not pysqlite or not database.startswith(str(self.folder)):
-            return None
         # A scratch file stands in for the program's database: skip the fsync on every COMMIT
         # that a real file pays, or a traced run would be several times slower than a plain one.
         # The PRAGMAs go to the driver directly, so neither echo nor our events see them.
-        stand_in = original in _MEMORY and same_thread and threading.get_ident() == self._thread
+        stand_in = same_thread and threading.get_ident() == self._thread
+        opened = f"file:{quote(database)}?nolock=1" if stand_in else database
+        if in_cargs:
+            cargs[0] = opened
+        else:
+            cparams["database"] = opened
+        if not pysqlite or not database.startswith(str(self.folder)):
+            return None
         if stand_in:
-            target = f"file:{quote(database)}?nolock=1"
-            cparams = {**cparams, "uri": True}
-            if cargs and isinstance(cargs[0], str):
-                cargs[0] = target
-            else:
-                cparams["database"] = target
+            cparams["uri"] = True  # SQLAlchemy hands each connect its own copy of the arguments
         connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA journal_mode = MEMORY")
