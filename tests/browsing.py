@@ -94,6 +94,13 @@ def chromium_browser(chromium: str) -> Iterator[Any]:
             launched.close()
 
 
+def open_page(browser: Any, url: str, width: int = 1280, height: int = 720) -> Any:
+    """A new page of its own context, ``width`` x ``height``, at ``url``."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(url)
+    return page
+
+
 def shot(page: Any, name: str) -> Path:
     """Save a screenshot of ``page`` as ``test-artifacts/<name>.png`` (to look at after a run)."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -7,9 +7,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.browsing import chromium_browser
 from tests.helpers import AXE, CHROMIUM
 
 
@@ -27,6 +29,13 @@ def chromium() -> str:
     """Path of Debian's Chromium for Playwright; skips the test where it is not installed."""
     _require(Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    """A headless Chromium (Playwright) shared by one test module's tests, closed after them."""
+    with chromium_browser(chromium) as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browsing import WAIT_MS, chromium_browser, shot, streamlit_app
+from tests.browsing import WAIT_MS, open_page, shot, streamlit_app
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -33,24 +33,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[object]:
-    with chromium_browser(chromium) as launched:
-        yield launched
-
-
 _shot = shot
 
 
-def _open(browser: object, url: str) -> object:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.goto(url)
-    return page
-
-
 def test_deep_link_then_step_forward(browser: object, app_url: str) -> None:
-    page = _open(browser, f"{app_url}/?lesson=01_first_steps&step=4")
+    page = open_page(browser, f"{app_url}/?lesson=01_first_steps&step=4", 1400, 1000)
     try:
         expect(page.get_by_text("Step 4 of 8", exact=False)).to_be_visible(timeout=WAIT_MS)
         expect(page.locator(".sqe-cause-expired")).to_have_text("load expired Hero#1")
@@ -72,8 +59,8 @@ def test_deep_link_then_step_forward(browser: object, app_url: str) -> None:
 
 
 def test_two_readers_at_once_each_see_their_own_lesson(browser: object, app_url: str) -> None:
-    first = _open(browser, f"{app_url}/?lesson=01_first_steps&step=2")
-    second = _open(browser, f"{app_url}/?lesson=02_relationships&step=3")
+    first = open_page(browser, f"{app_url}/?lesson=01_first_steps&step=2", 1400, 1000)
+    second = open_page(browser, f"{app_url}/?lesson=02_relationships&step=3", 1400, 1000)
     try:
         expect(first.get_by_role("heading", name="First steps with a Session")).to_be_visible(timeout=WAIT_MS)
         expect(second.get_by_role("heading", name="Lazy loading")).to_be_visible(timeout=WAIT_MS)
@@ -93,7 +80,7 @@ def test_two_readers_at_once_each_see_their_own_lesson(browser: object, app_url:
 
 
 def test_a_bad_deep_link_shows_a_friendly_message(browser: object, app_url: str) -> None:
-    page = _open(browser, f"{app_url}/?lesson=no_such_lesson&step=abc")
+    page = open_page(browser, f"{app_url}/?lesson=no_such_lesson&step=abc", 1400, 1000)
     try:
         expect(page.get_by_text("There is no lesson called “no_such_lesson”", exact=False)).to_be_visible(
             timeout=WAIT_MS
@@ -107,7 +94,7 @@ def test_a_bad_deep_link_shows_a_friendly_message(browser: object, app_url: str)
 
 
 def test_your_code_page_traces_a_pasted_program(browser: object, app_url: str) -> None:
-    page = _open(browser, f"{app_url}/your_code")
+    page = open_page(browser, f"{app_url}/your_code", 1400, 1000)
     try:
         box = page.get_by_role("textbox", name="Your program")
         expect(box).to_be_visible(timeout=WAIT_MS)
@@ -122,7 +109,7 @@ def test_your_code_page_traces_a_pasted_program(browser: object, app_url: str) -
 
 
 def test_a_running_trace_can_be_cancelled(browser: object, app_url: str) -> None:
-    page = _open(browser, f"{app_url}/your_code")
+    page = open_page(browser, f"{app_url}/your_code", 1400, 1000)
     try:
         box = page.get_by_role("textbox", name="Your program")
         expect(box).to_be_visible(timeout=WAIT_MS)
@@ -153,7 +140,7 @@ def test_strangers_text_loads_nothing_and_links_nothing(browser: object, app_url
     """A crafted link and a pasted narrative: their images never load, raw HTML stays text."""
     requested: list[str] = []
     crafted = f"[click]({REMOTE}/link)![x]({REMOTE}/link.png)<img src={REMOTE}/html.png>"
-    page = _open(browser, f"{app_url}/?lesson={urllib.parse.quote(crafted)}")
+    page = open_page(browser, f"{app_url}/?lesson={urllib.parse.quote(crafted)}", 1400, 1000)
     page.on("request", lambda request: requested.append(request.url))  # type: ignore[attr-defined]
     try:
         alert = page.get_by_role("alert").filter(has_text="There is no lesson called")

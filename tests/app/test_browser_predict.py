@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browsing import WAIT_MS, chromium_browser, streamlit_app
+from tests.browsing import WAIT_MS, open_page, streamlit_app
 from tests.browsing import shot as _shot
 from tests.helpers import ROOT
 
@@ -27,21 +27,8 @@ def predict_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[object]:
-    with chromium_browser(chromium) as launched:
-        yield launched
-
-
-def _open(browser: object, url: str) -> object:
-    context = browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.goto(url)
-    return page
-
-
 def test_a_prediction_answered_from_the_keyboard_reveals_the_step(browser: object, predict_url: str) -> None:
-    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=2")
+    page = open_page(browser, f"{predict_url}/?lesson=01_predict&step=2")
     try:
         question = page.get_by_label("How many INSERT statements caused by flush?")
         expect(question).to_be_visible(timeout=WAIT_MS)
@@ -61,7 +48,7 @@ def test_a_prediction_answered_from_the_keyboard_reveals_the_step(browser: objec
 
 
 def test_reveal_and_predict_0(browser: object, predict_url: str) -> None:
-    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=2&predict=0")
+    page = open_page(browser, f"{predict_url}/?lesson=01_predict&step=2&predict=0")
     try:
         expect(page.locator(".sqe-sql pre").first).to_contain_text("INSERT INTO hero", timeout=WAIT_MS)
         assert page.get_by_role("button", name="Reveal").count() == 0
@@ -73,7 +60,7 @@ def test_reveal_and_predict_0(browser: object, predict_url: str) -> None:
 
 
 def test_an_exercise_is_checked_in_the_sandbox(browser: object, predict_url: str) -> None:
-    page = _open(browser, f"{predict_url}/?lesson=01_predict&step=3")
+    page = open_page(browser, f"{predict_url}/?lesson=01_predict&step=3")
     try:
         box = page.get_by_role("textbox", name="The cell's code")
         expect(box).to_be_visible(timeout=WAIT_MS)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browsing import ARTIFACTS, WAIT_MS, chromium_browser, streamlit_app
+from tests.browsing import ARTIFACTS, WAIT_MS, streamlit_app
 from tests.helpers import LESSONS
 
 pytestmark = pytest.mark.browser
@@ -32,12 +32,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {"SQLECHO_LESSONS": str(LESSONS), "SQLECHO_RUNNER": "in-process"}
     with streamlit_app(tmp_path_factory.mktemp("streamlit"), env) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    with chromium_browser(chromium) as launched:
-        yield launched
 
 
 @pytest.fixture

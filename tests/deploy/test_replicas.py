@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.browsing import chromium_browser
 from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.nginx]
@@ -82,12 +81,6 @@ def deployment(nginx: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             server.wait()
         if server.stdout is not None:
             server.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[object]:
-    with chromium_browser(chromium) as launched:
-        yield launched
 
 
 def _reader(browser: object, deployment: Deployment, route: str, address: str) -> object:
