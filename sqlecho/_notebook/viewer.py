@@ -58,8 +58,9 @@ def show(
 
     Args:
         what: a Python file (a ``# %%`` lesson or any script), or a transcript.
-        source: the traced program's text, for a transcript (default: read from the file its
-            ``source`` field names, when there is one).
+        source: the traced program's text, for a transcript. Without it the viewer shows the
+            transcript without the program's lines: a file the transcript's ``source`` field
+            names is never opened (a transcript may come from anyone, and name any file).
         runner: traces a file; default: in a sandboxed worker process, so that the program's
             models and sessions never mix with the notebook's own.
 
@@ -71,8 +72,7 @@ def show(
         if not isinstance(what.get("steps"), list):
             raise ValueError("sqlecho.show: a transcript needs a 'steps' list")
         if source is None:
-            named = Path(str(what.get("source", "")))
-            source = named.read_text(encoding="utf-8-sig") if named.is_file() else ""
+            source = ""
         stem = Path(str(what.get("source", "transcript"))).stem
         display_transcript(what, source, title=lesson_title(what, stem))
         return

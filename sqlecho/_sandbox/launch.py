@@ -9,8 +9,9 @@ Started by root, the sandbox has no user namespace (it would map to root outside
 run by root keeps every capability unless told otherwise, so the worker starts with
 ``--cap-drop ALL`` plus only CAP_SETPCAP, CAP_SETUID and CAP_SETGID, which it spends on giving
 everything up and becoming users of its own before the program starts (see _privileges.py).
-A program folder that those users could not read (mode 700, say) is shown to them as a
-world-readable copy, made for the worker and deleted with it; the program never runs as uid 0.
+A program folder that those users could not read (mode 700, say) is shown to them as a copy
+of what any user could read in it (and of the program itself), made for the worker and deleted
+with it; the program never runs as uid 0.
 """
 
 from __future__ import annotations
@@ -236,10 +237,14 @@ def _view_of(folder: Path, stage: Path | None, program: tuple[str, str] | None =
     - from the folder's real path (no symbolic link on the way, checked again on the open
       descriptor), and, when ``program`` (its file name and text) is given, only if that folder
       still holds that very program: a folder renamed into its place is not copied;
-    - through descriptors: a link inside is copied as a link, never followed; regular files
-      only (a named pipe or a device would block or mean nothing);
-    - only what the folder's owner may read: root's copy never shows the program a file that its
-      owner could not have read;
+    - each entry opened once, without following a link (``O_PATH | O_NOFOLLOW``); what it is and
+      who may read it is decided on that descriptor, and its bytes are read through it: a name
+      swapped between a check and a copy (a readable decoy, then a root-only file) cannot
+      change what is copied;
+    - only what any user of the machine ("others") could read: files with o+r, folders with
+      o+rx, links as links (never followed); no named pipe, socket or device. The one
+      exception is the program itself, which its invoker asked to run: it is written from the
+      text already read, not copied from the folder;
     - within a bounded number of entries, depth and bytes (a file that grows while it is copied
       is cut at the size it had), which a copy per worker can afford.
     """
@@ -259,7 +264,10 @@ def _view_of(folder: Path, stage: Path | None, program: tuple[str, str] | None =
         if program is not None and not _holds(top, *program):
             raise SandboxRefused(f"The program's folder {folder} changed while the program was being read.")
         copy = stage / f"view-{len(list(stage.iterdir()))}"
-        _copy_tree(top, copy, folder, os.fstat(top))
+        _make_folder(copy)
+        _Copy(folder).tree(top, copy, 0, program[0] if program else None)
+        if program is not None:
+            _write_new(copy / program[0], program[1].encode("utf-8", "surrogatepass"), 0o644)
     finally:
         os.close(top)
     return copy
@@ -297,71 +305,91 @@ def _too_big(folder: Path) -> SandboxRefused:
     )
 
 
-def _owner_reads(info: os.stat_result, owner: os.stat_result) -> bool:
-    """Could the owner of the folder (``owner``) read the file described by ``info``?"""
-    if owner.st_uid == 0:
-        return True
-    if info.st_uid == owner.st_uid:
-        return bool(info.st_mode & stat.S_IRUSR)
-    if info.st_gid == owner.st_gid:
-        return bool(info.st_mode & stat.S_IRGRP)
-    return bool(info.st_mode & stat.S_IROTH)
+def _make_folder(path: Path) -> None:
+    path.mkdir(mode=0o755)
+    os.chmod(path, 0o755)  # the umask must not take the others' bits away
 
 
-def _copy_tree(top: int, copy: Path, folder: Path, owner: os.stat_result) -> None:
-    """Copy the folder open at ``top`` into the new folder ``copy``, readable by everyone."""
-    entries, size = 0, 0
-    copy.mkdir(mode=0o755)
-    os.chmod(copy, 0o755)  # the umask must not take the others' bits away
-    for here, dirs, names, here_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
-        if here.count("/") >= _STAGE_MAX_DEPTH:
-            raise _too_big(folder)
-        dirs[:] = [name for name in dirs if name not in _STAGE_SKIP]
-        target = copy / here
-        for name in (*dirs, *names):
-            entries += 1
-            if entries > _STAGE_MAX_FILES:
-                raise _too_big(folder)
-            try:
-                info = os.stat(name, dir_fd=here_fd, follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISLNK(info.st_mode):
-                os.symlink(os.readlink(name, dir_fd=here_fd), target / name)
-            elif stat.S_ISDIR(info.st_mode):
-                (target / name).mkdir(mode=0o755)
-                os.chmod(target / name, 0o755)
-            elif stat.S_ISREG(info.st_mode) and _owner_reads(info, owner):
-                budget = _STAGE_MAX_BYTES - size
-                if info.st_size > budget:
-                    raise _too_big(folder)
-                size += _copy_file(
-                    here_fd, name, target / name, 0o755 if info.st_mode & 0o100 else 0o644, info.st_size
-                )
-
-
-def _copy_file(dir_fd: int, name: str, target: Path, mode: int, most: int) -> int:
-    """Copy at most ``most`` bytes of the regular file ``name``; the bytes copied."""
+def _write_new(target: Path, data: bytes, mode: int) -> None:
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
-        source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return 0  # gone, or swapped for a link since it was listed: not copied
-    copied = 0
-    try:
-        if not stat.S_ISREG(os.fstat(source).st_mode):
-            return 0
-        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-        try:
-            os.fchmod(out, mode)
-            while copied < most and (chunk := os.read(source, min(1 << 20, most - copied))):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(out, view) :]
-                copied += len(chunk)
-        finally:
-            os.close(out)
+        os.fchmod(out, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
     finally:
-        os.close(source)
+        os.close(out)
+
+
+class _Copy:
+    """One copy of a folder (see :func:`_view_of`): counts what it has copied against the bounds."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.entries = 0
+        self.bytes = 0
+
+    def tree(self, here: int, copy: Path, depth: int, program: str | None = None) -> None:
+        """Copy the folder open at ``here`` into the existing folder ``copy``; ``program``: the
+        name (at this level) of the program, which :func:`_view_of` writes itself."""
+        if depth >= _STAGE_MAX_DEPTH:
+            raise _too_big(self.folder)
+        for name in sorted(os.listdir(here)):
+            self.entries += 1
+            if self.entries > _STAGE_MAX_FILES:
+                raise _too_big(self.folder)
+            if name in _STAGE_SKIP or name == program:
+                continue
+            try:
+                entry = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=here)
+            except OSError:
+                continue  # gone since it was listed
+            try:
+                self._entry(entry, os.fstat(entry), copy / name, depth)
+            finally:
+                os.close(entry)
+
+    def _entry(self, entry: int, info: os.stat_result, target: Path, depth: int) -> None:
+        """Copy the entry open (``O_PATH``) at ``entry``, described by ``info``, to ``target``."""
+        mode = info.st_mode
+        if stat.S_ISLNK(mode):
+            os.symlink(os.readlink("", dir_fd=entry), target)
+        elif stat.S_ISDIR(mode) and mode & 0o005 == 0o005:
+            inside = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=entry)
+            try:
+                _make_folder(target)
+                self.tree(inside, target, depth + 1)
+            finally:
+                os.close(inside)
+        elif stat.S_ISREG(mode) and mode & stat.S_IROTH:
+            budget = _STAGE_MAX_BYTES - self.bytes
+            if info.st_size > budget:
+                raise _too_big(self.folder)
+            # Reopened through the descriptor itself: the very file that was just looked at.
+            source = os.open(f"/proc/self/fd/{entry}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                again = os.fstat(source)
+                if (again.st_dev, again.st_ino) != (info.st_dev, info.st_ino):
+                    return
+                self.bytes += _copy_file(source, target, 0o755 if mode & 0o100 else 0o644, info.st_size)
+            finally:
+                os.close(source)
+
+
+def _copy_file(source: int, target: Path, mode: int, most: int) -> int:
+    """Copy at most ``most`` bytes from the open file ``source`` to the new file ``target``;
+    the bytes copied."""
+    copied = 0
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(out, mode)
+        while copied < most and (chunk := os.read(source, min(1 << 20, most - copied))):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view) :]
+            copied += len(chunk)
+    finally:
+        os.close(out)
     return copied
 
 

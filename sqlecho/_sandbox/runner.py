@@ -93,7 +93,10 @@ class _Reader:
             raise RunCancelled("the run was cancelled")
         self.ending.elapsed = time.monotonic() - started
         if self.done is not None and not self.worker.oom_killed():
-            return {key: self.steps if key == "steps" else value for key, value in self.done.items()}
+            # The name of the program is the parent's to say: the program shares the tracer's
+            # process and may have rewritten it (a reader of the transcript might open it).
+            fields = {"steps": self.steps, "source": self.job.name}
+            return {key: fields.get(key, value) for key, value in self.done.items()}
         return self._salvaged(self.ending.elapsed)
 
     def _payload(self) -> bytes:

@@ -101,13 +101,13 @@ def _outputs(transcript: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(params=[0o755, 0o700], ids=["folder-755", "folder-700"])
 def program_folder(request: pytest.FixtureRequest, tmp_path: Path, bwrap: str) -> Path:
-    """A folder of the program's own, at the mode under test, with a sibling module that only
-    its owner can read (so a 700 folder's program still imports it: it sees a readable copy)."""
+    """A folder of the program's own, at the mode under test, with a sibling module that any
+    user may read (so a 700 folder's program still imports it: it sees a copy of it)."""
     folder = tmp_path / "program"
     folder.mkdir()
     sibling = folder / "sibling.py"
     sibling.write_text("VALUE = 'imported'\n")
-    sibling.chmod(0o600 if request.param == 0o700 else 0o644)
+    sibling.chmod(0o644)
     folder.chmod(request.param)
     return folder
 

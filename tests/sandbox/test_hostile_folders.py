@@ -1,0 +1,198 @@
+"""Program folders set up by someone hostile to whoever runs sqlecho as root: names swapped
+while the folder is copied, files only root may read, sockets, and a transcript that names a
+host file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sqlecho._sandbox.launch import _view_of
+from sqlecho._sandbox.runner import run_sandboxed
+from sqlecho._trace.options import TraceOptions
+
+pytestmark = pytest.mark.sandbox
+
+
+def _root_only() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root copies a folder that the sandbox user cannot read")
+
+
+def _outputs(transcript: dict[str, Any]) -> list[str]:
+    return [e["text"] for s in transcript["steps"] for e in s["events"] if e["kind"] == "output"]
+
+
+def _trace(program: Path) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "sqlecho", "trace", str(program), "--json"],
+        capture_output=True,
+        cwd="/",
+        timeout=120,
+    )
+    assert done.stderr == b"", done.stderr.decode()
+    return done.returncode, json.loads(done.stdout)
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two names in one step (renameat2 RENAME_EXCHANGE), as an attacker's loop does."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, bytes(a), at_fdcwd, bytes(b), rename_exchange) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+
+
+def test_a_name_swapped_during_the_copy_never_shows_a_root_only_file(tmp_path: Path) -> None:
+    """The folder's owner swaps a readable decoy with a file only root may read, in a loop,
+    while root copies the folder: no copy ever holds the root-only text."""
+    _root_only()
+    folder = tmp_path / "student"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 12345, 12345)
+    decoy = folder / "data.txt"
+    decoy.write_text("decoy\n")
+    decoy.chmod(0o644)
+    secret = folder / "other.txt"
+    secret.write_text("ROOT-ONLY\n")
+    secret.chmod(0o600)  # root's
+    stage = tmp_path / "stage"
+    stage.mkdir(mode=0o700)
+    stop = threading.Event()
+
+    def swap() -> None:
+        while not stop.is_set():
+            _exchange(decoy, secret)
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    leaked = 0
+    try:
+        for _ in range(300):
+            copy = _view_of(folder, stage)
+            leaked += sum("ROOT-ONLY" in path.read_text() for path in copy.iterdir())
+    finally:
+        stop.set()
+        swapper.join()
+    assert leaked == 0
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o755], ids=["folder-700", "folder-755"])
+def test_files_only_root_may_read_stay_hidden_from_the_program(tmp_path: Path, bwrap: str, mode: int) -> None:
+    """A root-owned app folder: its 600 files (grades, secrets) are not the program's to read,
+    but the program itself (600 too) runs and can read its own text."""
+    _root_only()
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / ".streamlit").mkdir()
+    (folder / ".streamlit" / "secrets.toml").write_text("password = 'hunter2'\n")
+    (folder / "grades.csv").write_text("alice,A\n")
+    (folder / "public.txt").write_text("anyone\n")
+    program = folder / "prog.py"
+    program.write_text(
+        "import os\n"
+        "for name in ('grades.csv', '.streamlit/secrets.toml', 'public.txt', 'prog.py'):\n"
+        "    try:\n"
+        "        print(name, open(name).read().splitlines()[0])\n"
+        "    except OSError as exc:\n"
+        "        print(name, type(exc).__name__)\n"
+    )
+    for path in (folder / ".streamlit" / "secrets.toml", folder / "grades.csv", program):
+        path.chmod(0o600)
+    (folder / "public.txt").chmod(0o644)
+    folder.chmod(mode)
+    code, transcript = _trace(program)
+    assert code == 0, transcript["steps"][-1]["error"]
+    assert _outputs(transcript)[:3] == [
+        "grades.csv PermissionError\n" if mode == 0o755 else "grades.csv FileNotFoundError\n",
+        ".streamlit/secrets.toml PermissionError\n"
+        if mode == 0o755
+        else ".streamlit/secrets.toml FileNotFoundError\n",
+        "public.txt anyone\n",
+    ]
+    last = _outputs(transcript)[3]
+    # In a 755 folder a 600 program is not the sandbox user's to read (it ran from its text);
+    # in a copy it is there, written from the text its invoker read.
+    assert last == ("prog.py PermissionError\n" if mode == 0o755 else "prog.py import os\n")
+
+
+def test_a_host_socket_in_a_copied_folder_is_not_there(tmp_path: Path, bwrap: str) -> None:
+    """A unix socket of the host in a 700 program folder: the copy has none to connect to."""
+    _root_only()
+    folder = tmp_path / "app"
+    folder.mkdir(mode=0o700)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "host.sock"))
+    os.chmod(folder / "host.sock", 0o777)
+    server.listen()
+    try:
+        program = folder / "prog.py"
+        program.write_text(
+            "import socket\ns = socket.socket(socket.AF_UNIX)\n"
+            "try:\n    s.connect('host.sock'); print('connected')\n"
+            "except OSError as exc:\n    print(type(exc).__name__)\n"
+        )
+        code, transcript = _trace(program)
+    finally:
+        server.close()
+    assert code == 0 and _outputs(transcript) == ["FileNotFoundError\n"]
+
+
+FORGED_SOURCE = """\
+import gc, json, os
+channel = next(o for o in gc.get_objects() if type(o).__name__ == "Channel")
+real = channel.send
+
+def send(message):
+    if "done" in message:
+        message = {"done": {**message["done"], "source": "/etc/shadow"}}
+    real(message)
+
+channel.send = send
+print("hello")
+"""
+
+
+def test_a_transcript_names_the_file_the_parent_ran_whatever_the_program_says(
+    tmp_path: Path, bwrap: str
+) -> None:
+    program = tmp_path / "forge.py"
+    program.write_text(FORGED_SOURCE)
+    transcript = run_sandboxed(FORGED_SOURCE, program, TraceOptions(), "forge.py")
+    assert _outputs(transcript) == ["hello\n"]
+    assert transcript["source"] == "forge.py"
+
+
+def test_show_of_a_transcript_opens_no_file_it_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever a transcript's ``source`` says, show() renders what it is given, never a host file."""
+    from sqlecho._notebook.viewer import show, viewer_bundle
+
+    secret = tmp_path / "shadow"
+    secret.write_text("root:SECRET-HASH:19000:0:99999:7:::\n")
+    transcript = {
+        "version": 1,
+        "source": str(secret),
+        "mode": "lines",
+        "options": {"expire_on_commit": None, "autoflush": None},
+        "versions": {},
+        "status": "ok",
+        "steps": [],
+        "duration_ms": 0.0,
+    }
+    show(transcript)
+    assert "SECRET-HASH" not in capsys.readouterr().out
+    assert "SECRET-HASH" not in str(viewer_bundle(transcript, ""))
+    show(transcript, source="print('given')\n")
+    assert "SECRET-HASH" not in capsys.readouterr().out
