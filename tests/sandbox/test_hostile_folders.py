@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +42,15 @@ def _trace(program: Path) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(done.stdout)
 
 
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two names in one step (renameat2 RENAME_EXCHANGE), as an attacker's loop does."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    at_fdcwd, rename_exchange = -100, 2
-    if libc.renameat2(at_fdcwd, bytes(a), at_fdcwd, bytes(b), rename_exchange) != 0:
-        raise OSError(ctypes.get_errno(), "renameat2")
+# Swaps two names in one step (renameat2 RENAME_EXCHANGE), in a loop, as an attacker does: a
+# process of its own, so that it runs while the copy runs (not in turns, as threads would).
+SWAPPER = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+while True:
+    libc.renameat2(-100, a, -100, b, 2)
+"""
 
 
 def test_a_name_swapped_during_the_copy_never_shows_a_root_only_file(tmp_path: Path) -> None:
@@ -61,29 +61,25 @@ def test_a_name_swapped_during_the_copy_never_shows_a_root_only_file(tmp_path: P
     folder.mkdir(mode=0o700)
     os.chown(folder, 12345, 12345)
     decoy = folder / "data.txt"
-    decoy.write_text("decoy\n")
+    decoy.write_text("a decoy!!\n")  # as long as the secret: a copy is cut at the size seen
     decoy.chmod(0o644)
     secret = folder / "other.txt"
     secret.write_text("ROOT-ONLY\n")
     secret.chmod(0o600)  # root's
     stage = tmp_path / "stage"
     stage.mkdir(mode=0o700)
-    stop = threading.Event()
-
-    def swap() -> None:
-        while not stop.is_set():
-            _exchange(decoy, secret)
-
-    swapper = threading.Thread(target=swap)
-    swapper.start()
-    leaked = 0
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(decoy), str(secret)])
+    leaked = copied = 0
     try:
-        for _ in range(300):
+        for _ in range(400):
             copy = _view_of(folder, stage)
-            leaked += sum("ROOT-ONLY" in path.read_text() for path in copy.iterdir())
+            texts = [path.read_text() for path in copy.iterdir()]
+            copied += len(texts)
+            leaked += sum("ROOT-ONLY" in text for text in texts)
     finally:
-        stop.set()
-        swapper.join()
+        swapper.kill()
+        swapper.wait()
+    assert copied > 0  # the decoy was copied now and then: the race was run
     assert leaked == 0
 
 
