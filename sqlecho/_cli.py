@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import _files
+from ._files import FileRefused, SiteFolder
 from ._grade import MalformedCheck, exercises_of, grade, junit_xml
-from ._render.plain import terminal_safe
+from ._render.plain import terminal_line, terminal_safe
 from ._render.text import format_transcript
 from ._sandbox.pool import WorkerPool
 from ._sandbox.runner import run_sandboxed
@@ -86,24 +88,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def read_program(path: Path) -> str:
-    """The program text of ``path``, or :class:`UsageError` saying in one line why there is none."""
-    if not path.exists():
-        raise UsageError(f"no such file: {path}")
-    if path.is_dir():
-        raise UsageError(f"{path} is a folder, not a Python file")
-    data = path.read_bytes()
+    """The program text of ``path``, or :class:`UsageError` saying in one line why there is none
+    (see :func:`sqlecho._files.read_program`: a regular file of bounded size, no link to
+    another user's file)."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not Python source (not UTF-8 text)") from None
-    if "\x00" in text:
-        raise UsageError(f"{path} is not Python source (binary data)")
-    if path.suffix not in (".py", ".pyw"):
-        try:
-            compile(text, str(path), "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            raise UsageError(f"{path} is not Python source") from None
-    return text
+        return _files.read_program(path)
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _say(message: str) -> None:
+    """One line on stderr, with what strangers wrote in it (file names, lesson titles, error
+    messages) unable to drive the terminal: control characters are shown, not sent."""
+    print(terminal_line(message), file=sys.stderr)
 
 
 def _write_json(document: object) -> None:
@@ -131,9 +128,9 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
     report = grade(exercises, dict(transcript), file=args.file, against=args.against)
     if args.junit_xml:
         try:
-            Path(args.junit_xml).write_text(junit_xml(report), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.junit_xml}: {exc.strerror}") from None
+            _files.write_file(Path(args.junit_xml), junit_xml(report).encode("utf-8"))
+        except FileRefused as exc:
+            raise UsageError(str(exc)) from None
     if args.json:
         _write_json(report.as_json())
     else:
@@ -158,7 +155,7 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         if args.command == "check":
             return _check(args, path, source, runner)
     except UsageError as exc:
-        print(f"sqlecho: {exc}", file=sys.stderr)
+        _say(f"sqlecho: {exc}")
         return 2
     options = TraceOptions(
         expire_on_commit=False if args.no_expire_on_commit else None,
@@ -177,28 +174,36 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
 
 def _export(args: argparse.Namespace, runner: Runner | None) -> int:
     """``export``: 0 when every lesson ran to its end, 1 when one did not (its page is written)."""
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} is a file, not a folder")
     try:
         paths = lesson_files([Path(p) for p in args.paths])
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     lessons = [(path, read_program(path)) for path in paths]
+    try:
+        folder = SiteFolder(Path(args.output))
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
 
     def report(page: Page) -> None:
         problem = "" if page.ok else "  (the program stopped with an error)"
-        print(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}", file=sys.stderr)
+        _say(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}")
 
-    if runner is not None or args.in_process:
-        pages = write_site(lessons, out, runner or in_process, switches=args.switches, progress=report)
-    else:
-        # Many traces in a row: warm workers wait for each next one, as the app's pool does.
-        with WorkerPool(2) as pool:
+    try:
+        if runner is not None or args.in_process:
+            pages = write_site(lessons, folder, runner or in_process, switches=args.switches, progress=report)
+        else:
+            # Many traces in a row: warm workers wait for each next one, as the app's pool does.
+            with WorkerPool(2) as pool:
 
-            def pooled(source: str, path: Path, options: TraceOptions, name: str, **_: Any) -> dict[str, Any]:
-                return run_sandboxed(source, path, options, name, pool=pool)
+                def pooled(
+                    source: str, path: Path, options: TraceOptions, name: str, **_: Any
+                ) -> dict[str, Any]:
+                    return run_sandboxed(source, path, options, name, pool=pool)
 
-            pages = write_site(lessons, out, pooled, switches=args.switches, progress=report)
-    print(f"{out / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}", file=sys.stderr)
+                pages = write_site(lessons, folder, pooled, switches=args.switches, progress=report)
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        folder.close()
+    _say(f"{folder.path / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}")
     return 0 if all(page.ok for page in pages) else 1

@@ -7,6 +7,7 @@ nothing but its transcript is looked at.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,25 +155,43 @@ def grade(
     return report
 
 
+# What XML 1.0 cannot hold at all, not even as a character reference: C0 controls but tab,
+# newline and carriage return; lone surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with every character XML cannot hold written as ``\\xNN`` (``\\uNNNN``)."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
 def junit_xml(report: Report) -> str:
-    """The report as JUnit XML: one ``testcase`` per exercise, a ``failure`` for each that failed."""
+    """The report as JUnit XML: one ``testcase`` per exercise, a ``failure`` for each that failed.
+
+    A student's program controls much of the text (its error messages, what it printed, cell
+    titles): characters that XML cannot hold are written as ``\\xNN``, so the file always parses.
+    """
     cases = report.results
     failures = sum(not result.passed for result in cases)
     suite = ET.Element(
         "testsuite",
-        name=f"sqlecho check {report.file}",
+        name=_xml_text(f"sqlecho check {report.file}"),
         tests=str(len(cases)),
         failures=str(failures),
         errors="1" if report.program_error else "0",
     )
     for result in cases:
-        case = ET.SubElement(suite, "testcase", classname=report.file, name=result.exercise.title)
+        case = ET.SubElement(
+            suite, "testcase", classname=_xml_text(report.file), name=_xml_text(result.exercise.title)
+        )
         if not result.passed:
-            failure = ET.SubElement(case, "failure", message="; ".join(result.failures()))
-            failure.text = "\n".join(result.failures())
+            failure = ET.SubElement(case, "failure", message=_xml_text("; ".join(result.failures())))
+            failure.text = _xml_text("\n".join(result.failures()))
     if report.program_error:
-        case = ET.SubElement(suite, "testcase", classname=report.file, name="the program runs to its end")
-        ET.SubElement(case, "error", message=report.program_error)
+        case = ET.SubElement(
+            suite, "testcase", classname=_xml_text(report.file), name="the program runs to its end"
+        )
+        ET.SubElement(case, "error", message=_xml_text(report.program_error))
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._files import SiteFolder
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, lesson_title, viewer_page
 from ._trace.options import Runner, TraceOptions
@@ -60,7 +61,7 @@ def lesson_files(paths: Sequence[Path]) -> list[Path]:
 
 def write_site(
     lessons: Sequence[tuple[Path, str]],
-    out: Path,
+    out: Path | SiteFolder,
     runner: Runner,
     *,
     switches: bool = False,
@@ -70,12 +71,14 @@ def write_site(
 
     Args:
         lessons: (path, program text) of each lesson, in the order of the index.
-        out: the site's folder (created if missing; pages of the same names are replaced).
+        out: the site's folder (created if missing; pages of the same names are replaced), or
+            one already opened (:class:`~sqlecho._files.SiteFolder`: a folder of the invoker's,
+            written into through new files only).
         runner: traces one program (sandboxed or in-process).
         switches: also run each lesson with every teacher switch and embed the comparisons.
         progress: called after each page is written.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    folder = out if isinstance(out, SiteFolder) else SiteFolder(out)
     pages: list[Page] = []
     entries: list[tuple[str, str, int]] = []
     for path, source in lessons:
@@ -90,13 +93,14 @@ def write_site(
                 variants.append(Variant(label, other))
         title = lesson_title(transcript, path.stem)
         html = viewer_page(transcript, source, title=title, variants=variants)
-        target = out / f"{path.stem}.html"
         data = html.encode("utf-8")
-        target.write_bytes(data)
+        target = folder.write(f"{path.stem}.html", data)
         page = Page(target, title, len(data), transcript.get("status") == "ok")
         pages.append(page)
         entries.append((path.stem, title, len(transcript["steps"])))
         if progress is not None:
             progress(page)
-    (out / "index.html").write_text(index_page(entries), encoding="utf-8")
+    folder.write("index.html", index_page(entries).encode("utf-8"))
+    if folder is not out:
+        folder.close()
     return pages

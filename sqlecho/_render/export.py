@@ -182,13 +182,24 @@ def step_viewer(
         f'<input type="range" class="sqx-slider" min="1" max="{max(count, 1)}" value="1" '
         f'aria-label="Step"{" hidden" if count < 2 else ""}>'
     )
-    data = json.dumps({"titles": titles, "follow": follow_address}).replace("</", "<\\/")
+    data = _json_in_html({"titles": titles, "follow": follow_address})
     return (
         f'<div class="sqx-viewer">{style_tag()}<style>{_EXPORT_CSS}</style>'
         f'<script type="application/json" class="sqx-data">{data}</script>'
         f'{navigator}<div class="sqx-steps">{"".join(sections)}</div>'
         f"<script>{EXPORT_JS}</script></div>"
     )
+
+
+def _json_in_html(value: object) -> str:
+    """``value`` as JSON that can sit inside a ``<script>`` element whatever its strings hold.
+
+    Every ``<``, ``>`` and ``&`` is written as a ``\\u`` escape (JSON reads the same): an HTML
+    parser looks for ``</script`` and, after ``<!--``, for ``<script`` too, in which case the
+    rest of the page becomes part of the script and the page shows nothing.
+    """
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _document(title: str, body: str) -> str:

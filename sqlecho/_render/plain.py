@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["md_literal", "md_no_remote_images", "terminal_safe"]
+__all__ = ["md_literal", "md_no_remote_images", "terminal_line", "terminal_safe"]
 
 # Every ASCII punctuation character: CommonMark lets a backslash escape any of them, and all of
 # markdown's syntax (and Streamlit's :color[...] and $math$) is made of them.
@@ -66,3 +66,13 @@ def terminal_safe(text: str) -> str:
 def _shown(match: re.Match[str]) -> str:
     number = ord(match[0])
     return f"\\x{number:02x}" if number < 0x100 else f"\\u{number:04x}"
+
+
+def terminal_line(text: str) -> str:
+    r"""``text`` as one line for a terminal: :func:`terminal_safe`, and a newline shown as ``\x0a``
+    too (a file name or a title with a newline cannot make a message look like two).
+
+    >>> terminal_line("a\nb\x1b[2J")
+    'a\\x0ab\\x1b[2J'
+    """
+    return terminal_safe(text).replace("\n", "\\x0a")

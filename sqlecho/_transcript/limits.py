@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LIMIT_KINDS", "LimitKind"]
+__all__ = ["LIMIT_KINDS", "MAX_PROGRAM_BYTES", "LimitKind"]
+
+MAX_PROGRAM_BYTES = 1024 * 1024
+"""The largest program file the command line reads (``trace``, ``check``, ``export``): a lesson
+is a few KiB; a bound keeps ``prog.py -> /dev/zero`` (or a huge file) from eating memory."""
 
 
 @dataclass(frozen=True)
