@@ -32,6 +32,7 @@ from pathlib import Path
 
 from .cgroup import RunCgroup, cgroup_support
 from .seccomp import filter_program
+from .stale import sweep_stale_once
 
 __all__ = [
     "TOKEN_VARIABLE",
@@ -153,7 +154,9 @@ class Sandbox:
         join = ["/bin/sh", "-c", _JOIN_CGROUP, "sqlecho-cgroup", *cgroup.procs_files, "--"] if cgroup else []
         if confined:
             readable = _top_folders(folders)
-            stage = Path(tempfile.mkdtemp(prefix="sqlecho-view-")) if os.geteuid() == 0 else None
+            stage = (
+                Path(tempfile.mkdtemp(prefix=f"sqlecho-view-{os.getpid()}-")) if os.geteuid() == 0 else None
+            )
             try:
                 binds = [
                     (_view_of(folder, stage, _program_in(folder, program, source)), folder)
@@ -166,7 +169,7 @@ class Sandbox:
             bwrap = shutil.which(self.bwrap or "") or "bwrap"
             argv = [*join, bwrap, *self._bwrap_args(binds, scratch_bytes), "--", *python]
             return WorkerCommand(argv, _environment("/tmp"), "/", None, readable, True, token, stage)
-        home = Path(tempfile.mkdtemp(prefix="sqlecho-worker-"))
+        home = Path(tempfile.mkdtemp(prefix=f"sqlecho-worker-{os.getpid()}-"))
         env = {**_environment(str(home)), TOKEN_VARIABLE: token}
         return WorkerCommand([*join, *python], env, str(home), home, (), False, token)
 
@@ -439,6 +442,8 @@ def default_sandbox() -> Sandbox:
     """The process-wide sandbox: bubblewrap from PATH when it works; ``SQLECHO_WORKER_TAG``
     names its workers (to tell apart those of several servers on one machine)."""
     global _default
+    # At a server's start: clear what one that was killed outright left behind (stale.py).
+    sweep_stale_once()
     with _default_lock:
         if _default is None:
             _default = Sandbox(tag=os.environ.get("SQLECHO_WORKER_TAG") or "sqlecho-worker")

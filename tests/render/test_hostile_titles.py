@@ -36,7 +36,10 @@ def test_the_embedded_data_holds_no_markup_and_reads_back_the_titles(tmp_path: P
     html = step_viewer(transcript, PROGRAM)
     (data,) = _DATA.findall(html)
     assert "<" not in data and ">" not in data
-    assert json.loads(data)["titles"][:2] == ["First <!--<script>", "Second </script><script>alert(1)</script>"]
+    assert json.loads(data)["titles"][:2] == [
+        "First <!--<script>",
+        "Second </script><script>alert(1)</script>",
+    ]
 
 
 @pytest.mark.browser
@@ -48,9 +51,9 @@ def test_the_exported_page_and_the_notebook_viewer_still_step(tmp_path: Path, br
     bundle = viewer_bundle(trace_source(PROGRAM, program), PROGRAM)
     notebook = tmp_path / "notebook.html"
     notebook.write_text(f"<!DOCTYPE html><html><body>{bundle['text/html']}</body></html>")
+    errors: list[str] = []
     for page_file in (site / "hostile.html", notebook):
         page = open_page(browser, page_file.as_uri())
-        errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         assert page.locator(".sqx-step").count() == 3
         page.get_by_role("button", name="Next ›").click()

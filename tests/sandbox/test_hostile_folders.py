@@ -192,3 +192,85 @@ def test_show_of_a_transcript_opens_no_file_it_names(
     assert "SECRET-HASH" not in str(viewer_bundle(transcript, ""))
     show(transcript, source="print('given')\n")
     assert "SECRET-HASH" not in capsys.readouterr().out
+
+
+KILLED_SERVER = """
+import sys
+from pathlib import Path
+from sqlecho._sandbox.runner import run_sandboxed
+from sqlecho._trace.options import TraceOptions
+program = Path(sys.argv[1])
+run_sandboxed(program.read_text(), program, TraceOptions(), "sleep.py")
+"""
+
+
+def _leftovers(pid: int, places: list[Path]) -> list[Path]:
+    return [path for place in places for path in place.glob(f"sqlecho-*-{pid}-*")]
+
+
+@pytest.mark.usefixtures("run_cgroup")
+def test_a_server_killed_outright_leaves_nothing_after_the_next_start(tmp_path: Path, bwrap: str) -> None:
+    """SIGKILL leaves a run's control group and its copy of a 700 folder; the next start
+    removes them (and nothing of a server still running: this one's own are kept)."""
+    _root_only()
+    import tempfile
+    import time
+
+    from sqlecho._sandbox.cgroup import cgroup_support
+
+    support = cgroup_support()
+    places = [Path(tempfile.gettempdir()), *{p for p in (support.memory, support.pids) if p is not None}]
+    folder = tmp_path / "app"
+    folder.mkdir(mode=0o700)
+    (folder / "sleep.py").write_text("import time\ntime.sleep(120)\n")
+    server = subprocess.Popen([sys.executable, "-c", KILLED_SERVER, str(folder / "sleep.py")])
+    try:
+        deadline = time.monotonic() + 60
+        kinds: set[str] = set()
+        while kinds != {"view", "run"} and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = _leftovers(server.pid, places)
+            kinds = {path.name.split("-")[1] for path in left}
+        assert any(p.name.startswith("sqlecho-view-") for p in left), left
+        assert any(p.name.startswith("sqlecho-run-") for p in left), left
+    finally:
+        server.kill()
+        server.wait()
+    alive = Path(tempfile.mkdtemp(prefix=f"sqlecho-view-{os.getpid()}-"))  # a live server's
+    try:
+        program = tmp_path / "next.py"
+        program.write_text("print('next')\n")
+        code, transcript = _trace(program)  # the next start
+        assert code == 0 and _outputs(transcript) == ["next\n"]
+        assert _leftovers(server.pid, places) == []
+        assert alive.exists()
+    finally:
+        alive.rmdir()
+
+
+def test_the_sweep_removes_only_folders_of_gone_processes_and_follows_no_link(tmp_path: Path) -> None:
+    from sqlecho._sandbox.cgroup import CgroupSupport
+    from sqlecho._sandbox.stale import sweep_stale
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    dead = int(gone.stdout)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("keep")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    (temporary / f"sqlecho-view-{dead}-abc").mkdir()
+    (temporary / f"sqlecho-worker-{dead}-abc").mkdir()
+    (temporary / f"sqlecho-view-{dead}-link").symlink_to(victim)
+    (temporary / f"sqlecho-view-{os.getpid()}-abc").mkdir()
+    (temporary / "sqlecho-view-abc").mkdir()  # no process id: not ours to judge
+    removed = sweep_stale(CgroupSupport(0, why="none"), temporary)
+    assert sorted(removed) == [f"sqlecho-view-{dead}-abc", f"sqlecho-worker-{dead}-abc"]
+    assert {p.name for p in temporary.iterdir()} == {
+        f"sqlecho-view-{dead}-link",
+        f"sqlecho-view-{os.getpid()}-abc",
+        "sqlecho-view-abc",
+    }
+    assert (victim / "keep").read_text() == "keep"
