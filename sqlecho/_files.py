@@ -10,10 +10,15 @@ shared folder. Whatever sits in those folders was put there by someone else, so:
 - :class:`SiteFolder` writes only into a folder it creates or that belongs to the invoker, each
   file as a new temporary file (``O_CREAT | O_EXCL | O_NOFOLLOW``) renamed into place: a link
   planted where a page goes is replaced, never followed.
+
+Paths are resolved here one component at a time, each opened without following a link
+(``O_PATH | O_NOFOLLOW``), and every decision is made on what was opened: a link swapped
+between a check and an open (a decoy, then ``/etc/shadow``) changes nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -21,59 +26,115 @@ from pathlib import Path
 
 from ._transcript.limits import MAX_PROGRAM_BYTES
 
-__all__ = ["FileRefused", "SiteFolder", "check_links", "read_program", "write_file"]
+__all__ = ["FileRefused", "SiteFolder", "open_path", "read_program", "write_file"]
+
+_MAX_LINKS = 40  # as the kernel's own path resolution
+_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FileRefused(ValueError):
     """A file or folder sqlecho will not read or write; the message says why, in one line."""
 
 
-def check_links(path: Path) -> None:
-    """Refuse ``path`` if a symbolic link on the way to it (any component) points at something
-    that belongs to a user other than the link's owner (the rule the kernel's
-    ``fs.protected_symlinks`` applies in sticky folders, applied everywhere)."""
-    here = Path(os.path.abspath(path))
-    for step in (*reversed(here.parents), here):
+class _Resolver:
+    """Resolves one path as the kernel would, refusing a link whose target belongs to a user
+    other than the link's owner (the rule of ``fs.protected_symlinks``, applied everywhere)."""
+
+    def __init__(self, shown: Path) -> None:
+        self.shown = shown
+        self.links = 0
+
+    def open(self, start: int, path: str, create: bool = False) -> int:
+        """An ``O_PATH`` descriptor of ``path`` resolved from the folder open at ``start``
+        (absolute paths from ``/``); links on the way are followed, each checked. ``create``:
+        make missing folders (never at the target of a link)."""
+        here = os.open("/", _PATH) if path.startswith("/") else os.dup(start)
         try:
-            link = os.lstat(step)
-        except OSError:
-            return  # missing from here on: nothing further to follow
-        if not stat.S_ISLNK(link.st_mode):
-            continue
+            for part in (part for part in path.split("/") if part and part != "."):
+                found = self._step(here, part, create)
+                os.close(here)
+                here = found
+        except BaseException:
+            os.close(here)
+            raise
+        return here
+
+    def _step(self, here: int, part: str, create: bool) -> int:
+        """``part`` of the folder open at ``here``, a link followed and checked."""
         try:
-            target = os.stat(step)
-        except OSError:
-            continue  # a dangling link: opening it fails by itself
-        if target.st_uid != link.st_uid:
-            raise FileRefused(
-                f"{path}: the symbolic link {step} (of user {link.st_uid}) points at a file of "
-                f"another user ({target.st_uid}); not followed"
-            )
+            entry = os.open(part, _PATH, dir_fd=here)
+        except FileNotFoundError:
+            if not create:
+                raise
+            os.mkdir(part, 0o755, dir_fd=here)
+            entry = os.open(part, _PATH, dir_fd=here)
+        try:
+            link = os.fstat(entry)
+            if not stat.S_ISLNK(link.st_mode):
+                found, entry = entry, -1
+                return found
+            self.links += 1
+            if self.links > _MAX_LINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            target = self.open(here, os.readlink("", dir_fd=entry))
+            owner = os.fstat(target).st_uid
+            if owner != link.st_uid:
+                os.close(target)
+                raise FileRefused(
+                    f"{self.shown}: the symbolic link {part!r} (of user {link.st_uid}) points at "
+                    f"a file of another user ({owner}); not followed"
+                )
+            return target
+        finally:
+            if entry >= 0:
+                os.close(entry)
+
+
+def open_path(path: Path, *, create: bool = False) -> int:
+    """An ``O_PATH`` descriptor of ``path``, resolved without trusting another user's links.
+
+    Args:
+        path: what to open (relative to the working folder, or absolute).
+        create: make missing folders on the way (mode 755), ``path`` itself included.
+
+    Raises:
+        FileRefused: a link on the way points at another user's file.
+        OSError: as ``open`` would (no such file, a loop of links...).
+    """
+    cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return _Resolver(path).open(cwd, os.fspath(path), create)
+    finally:
+        os.close(cwd)
+
+
+def _reopen(fd: int, flags: int) -> int:
+    """Open for real the very file that the ``O_PATH`` descriptor ``fd`` is."""
+    return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
 
 
 def read_program(path: Path) -> str:
     """The program text of ``path``; :class:`FileRefused` says in one line why there is none."""
-    check_links(path)
     try:
-        seen = os.stat(path)
+        found = open_path(path)
     except FileNotFoundError:
         raise FileRefused(f"no such file: {path}") from None
     except OSError as exc:
         raise FileRefused(f"cannot read {path}: {exc.strerror}") from None
-    if stat.S_ISDIR(seen.st_mode):
-        raise FileRefused(f"{path} is a folder, not a Python file")
-    if not stat.S_ISREG(seen.st_mode):
-        raise FileRefused(f"{path} is not a regular file (a pipe, a socket or a device is not read)")
     try:
-        # Non-blocking: had a FIFO been swapped in since the check, the open does not wait.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise FileRefused(f"cannot read {path}: {exc.strerror}") from None
+        mode = os.fstat(found).st_mode
+        if stat.S_ISDIR(mode):
+            raise FileRefused(f"{path} is a folder, not a Python file")
+        if not stat.S_ISREG(mode):
+            raise FileRefused(f"{path} is not a regular file (a pipe, a socket or a device is not read)")
+        try:
+            fd = _reopen(found, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as exc:
+            raise FileRefused(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(found)
     try:
-        info = os.fstat(fd)
-        if (info.st_dev, info.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"{path} changed while it was being opened; not read")
-        if info.st_size > MAX_PROGRAM_BYTES:
+        if os.fstat(fd).st_size > MAX_PROGRAM_BYTES:
             raise FileRefused(_too_big(path))
         data = b""
         while len(data) <= MAX_PROGRAM_BYTES and (chunk := os.read(fd, 1 << 20)):
@@ -100,26 +161,30 @@ def _too_big(path: Path) -> str:
     return f"{path} is larger than a program may be ({MAX_PROGRAM_BYTES // 1024} KiB)"
 
 
+def _open_folder(path: Path, create: bool, doing: str) -> int:
+    """A real (not ``O_PATH``) descriptor of the folder ``path``, resolved by :func:`open_path`;
+    ``doing``: what could not be done, for the message."""
+    try:
+        found = open_path(path, create=create)
+    except (FileExistsError, NotADirectoryError):
+        raise FileRefused(f"{path} is a file, not a folder") from None
+    except OSError as exc:
+        raise FileRefused(f"cannot {doing}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISDIR(os.fstat(found).st_mode):
+            raise FileRefused(f"{path} is a file, not a folder")
+        return _reopen(found, os.O_RDONLY | os.O_DIRECTORY)
+    finally:
+        os.close(found)
+
+
 class SiteFolder:
     """The folder a site is written into, held open: created here (with its parents) or else
     belonging to the invoker; every file written into it is new and renamed into place."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        check_links(path)
-        try:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-        except FileExistsError:
-            raise FileRefused(f"{path} is a file, not a folder") from None
-        except OSError as exc:
-            raise FileRefused(f"cannot make the folder {path}: {exc.strerror}") from None
-        check_links(path)  # again: a link planted while the folders were being made
-        try:
-            self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except NotADirectoryError:
-            raise FileRefused(f"{path} is a file, not a folder") from None
-        except OSError as exc:
-            raise FileRefused(f"cannot open the folder {path}: {exc.strerror}") from None
+        self.fd = _open_folder(path, True, f"make the folder {path}")
         owner = os.fstat(self.fd).st_uid
         if owner != os.geteuid():
             os.close(self.fd)
@@ -141,11 +206,7 @@ class SiteFolder:
 def write_file(path: Path, data: bytes) -> None:
     """Write ``data`` as ``path`` through a new file renamed into place: a link planted at
     ``path`` is replaced, never followed (nor one on the way to another user's folder)."""
-    check_links(path.parent)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise FileRefused(f"cannot write {path}: {exc.strerror}") from None
+    fd = _open_folder(path.parent, False, f"write {path}")
     try:
         _write_in(fd, path.parent, path.name, data)
     finally:

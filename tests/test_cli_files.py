@@ -269,3 +269,48 @@ def test_junit_xml_replaces_a_planted_link(tmp_path: Path, capsys: pytest.Captur
     report.symlink_to(victim)
     _cli(["check", str(program), "--junit-xml", str(report)], capsys)
     assert victim.read_text() == "important\n" and not report.is_symlink()
+
+
+# As the student: a new link renamed over prog.py, to their file, then to root's, and again.
+LINK_SWAPPER = 'while :; do ln -s "$1" n && mv -T n prog.py; ln -s "$2" n && mv -T n prog.py; done'
+
+
+def test_a_link_swapped_in_a_loop_never_reads_another_users_file() -> None:
+    """The student flips ``prog.py`` between a link to their own file and one to root's, as
+    fast as they can, while root reads it: root reads the student's file or refuses."""
+    _root_only()
+    import shutil
+    import tempfile
+
+    from sqlecho._files import FileRefused, read_program
+
+    folder = Path(tempfile.mkdtemp(prefix="sqlecho-test-links-"))
+    try:
+        folder.chmod(0o755)
+        os.chown(folder, STUDENT, STUDENT)
+        decoy = folder / "mine.py"
+        decoy.write_text("print('decoy')\n")
+        os.chown(decoy, STUDENT, STUDENT)
+        secret = folder / "roots.py"
+        secret.write_text("print('SECRET-LINE')\n")
+        secret.chmod(0o600)
+        (folder / "prog.py").symlink_to(decoy)
+        os.lchown(folder / "prog.py", STUDENT, STUDENT)
+        argv = ["/bin/sh", "-c", LINK_SWAPPER, "swap", str(decoy), str(secret)]
+        swapper = subprocess.Popen(argv, user=STUDENT, group=STUDENT, cwd=folder)
+        outcomes = {"decoy": 0, "refused": 0, "other": 0}
+        try:
+            for _ in range(3_000):
+                try:
+                    text = read_program(folder / "prog.py")
+                except FileRefused:
+                    outcomes["refused"] += 1
+                    continue
+                assert "SECRET-LINE" not in text
+                outcomes["decoy" if "decoy" in text else "other"] += 1
+        finally:
+            swapper.kill()
+            swapper.wait()
+        assert outcomes["decoy"] > 0 and outcomes["refused"] > 0, outcomes  # the race was run
+    finally:
+        shutil.rmtree(folder)
