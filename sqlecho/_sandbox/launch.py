@@ -206,6 +206,11 @@ class Sandbox:
             args += _bind(path, made)
         for source, folder in binds:
             args += _bind(folder, made, source)
+            if source == folder:
+                # A host socket reached by its path ignores the network namespace: each one in
+                # a folder shown as it is gets /dev/null over it (a copy never holds one).
+                for socket in _sockets_in(folder):
+                    args += ["--ro-bind", "/dev/null", str(socket)]
         # Nothing outside /tmp is writable: the root of the sandbox is a tmpfs without a size.
         args += ["--remount-ro", "/", "--chdir", "/tmp"]
         return args
@@ -220,6 +225,26 @@ def _bind(path: Path, made: set[Path], source: Path | None = None) -> list[str]:
             args += ["--perms", "0755", "--dir", str(parent)]
             made.add(parent)
     return [*args, "--ro-bind", str(source or path), str(path)]
+
+
+def _sockets_in(folder: Path) -> list[Path]:
+    """The unix sockets in ``folder`` and its folders (links not followed), looked for among at
+    most as many entries as a copy may hold (:data:`_STAGE_MAX_FILES`)."""
+    found: list[Path] = []
+    seen = 0
+    for here, dirs, names in os.walk(folder):
+        for name in names:
+            seen += 1
+            path = Path(here) / name
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    found.append(path)
+            except OSError:
+                continue
+        seen += len(dirs)
+        if seen > _STAGE_MAX_FILES:
+            break
+    return found
 
 
 def readable_by_others(folder: Path) -> bool:

@@ -122,26 +122,35 @@ def test_files_only_root_may_read_stay_hidden_from_the_program(tmp_path: Path, b
     assert last == ("prog.py PermissionError\n" if mode == 0o755 else "prog.py import os\n")
 
 
-def test_a_host_socket_in_a_copied_folder_is_not_there(tmp_path: Path, bwrap: str) -> None:
-    """A unix socket of the host in a 700 program folder: the copy has none to connect to."""
-    _root_only()
+@pytest.mark.parametrize("mode", [0o700, 0o755], ids=["folder-700", "folder-755"])
+def test_a_host_socket_in_the_programs_folder_cannot_be_reached(
+    tmp_path: Path, bwrap: str, mode: int
+) -> None:
+    """A unix socket of the host that anyone may connect to, in the program's folder: a copy
+    (700) has none, and in a folder shown as it is (755) it is covered by /dev/null."""
+    if mode == 0o700:
+        _root_only()
     folder = tmp_path / "app"
-    folder.mkdir(mode=0o700)
+    folder.mkdir()
+    (folder / "deeper").mkdir()
     server = socket.socket(socket.AF_UNIX)
-    server.bind(str(folder / "host.sock"))
-    os.chmod(folder / "host.sock", 0o777)
+    server.bind(str(folder / "deeper" / "host.sock"))
+    os.chmod(folder / "deeper" / "host.sock", 0o777)
     server.listen()
+    folder.chmod(mode)
     try:
         program = folder / "prog.py"
         program.write_text(
             "import socket\ns = socket.socket(socket.AF_UNIX)\n"
-            "try:\n    s.connect('host.sock'); print('connected')\n"
+            "try:\n    s.connect('deeper/host.sock'); print('connected')\n"
             "except OSError as exc:\n    print(type(exc).__name__)\n"
         )
+        program.chmod(0o644)
         code, transcript = _trace(program)
     finally:
         server.close()
-    assert code == 0 and _outputs(transcript) == ["FileNotFoundError\n"]
+    assert code == 0, transcript["steps"][-1]["error"]
+    assert _outputs(transcript) == ["FileNotFoundError\n" if mode == 0o700 else "ConnectionRefusedError\n"]
 
 
 FORGED_SOURCE = """\
