@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
+from urllib.parse import quote
 
 from .._transcript.derive import attribute_order, statement_counts
 from .code import esc
@@ -233,9 +234,14 @@ def viewer_page(
 
 
 def index_page(lessons: Sequence[tuple[str, str, int]], heading: str = "Lessons") -> str:
-    """The site's index: one link per lesson, given as (file stem, title, number of steps)."""
+    """The site's index: one link per lesson, given as (file stem, title, number of steps).
+
+    A stem is a file name, which whoever wrote the lesson chose: every character but letters,
+    digits and ``_.-~`` is percent-encoded, so that a file ``javascript:alert(1).py`` is linked
+    as a page of that name, never as a scheme the browser would run.
+    """
     items = "".join(
-        f'<li><a href="{esc(stem)}.html">{esc(title)}</a> <span class="sqe-note">{steps} step{"s" * (steps != 1)}</span></li>'
+        f'<li><a href="{quote(stem, safe="")}.html">{esc(title)}</a> <span class="sqe-note">{steps} step{"s" * (steps != 1)}</span></li>'
         for stem, title, steps in lessons
     )
     body = (

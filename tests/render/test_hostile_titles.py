@@ -62,3 +62,19 @@ def test_the_exported_page_and_the_notebook_viewer_still_step(tmp_path: Path, br
         assert page.locator(".sqx-step:visible").count() == 1
         assert errors == []
         page.context.close()
+
+
+@pytest.mark.parametrize(
+    "stem", ["javascript:alert(1)", "JaVaScRiPt:alert(1)//", 'a" onclick="alert(1)', "data:text/html,x"]
+)
+def test_a_lesson_file_name_in_the_index_is_a_link_to_its_page_never_a_script(stem: str) -> None:
+    from urllib.parse import unquote
+
+    from sqlecho._render.export import index_page
+
+    html = index_page([(stem, "A lesson", 1)])
+    href = re.search(r'<a href="([^"]*)">A lesson</a>', html)
+    assert href is not None
+    # No scheme: a relative address, which the browser resolves to the page written for the file.
+    assert ":" not in href[1] and '"' not in href[1]
+    assert unquote(href[1]) == f"{stem}.html"
