@@ -283,7 +283,7 @@ def main() -> None:
     """
     result_fd, uid = int(sys.argv[1]), None if sys.argv[3] == "-" else int(sys.argv[3])
     # The filter goes on before anything untrusted exists; every process inherits it.
-    missing = seccomp.install() if seccomp.filter_program() is not None else None
+    missing = seccomp.install() if seccomp.has_filter() else None
     read_end, write_end = os.pipe()
     child = os.fork()
     if child != 0:
