@@ -40,7 +40,7 @@ from .._trace.options import TraceOptions
 from .._trace.steps import closing_a_step
 from .._trace.tracer import trace_source
 from .._transcript.derive import status_of
-from . import seccomp
+from . import seccomp, tamper
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
 from .protocol import encode
@@ -234,8 +234,9 @@ def _quiet_stdio() -> None:
     os.close(null)
 
 
-def run(job: dict[str, Any], channel: Channel) -> None:
-    """Trace the job's program and send its steps and transcript."""
+def run(job: dict[str, Any], channel: Channel, tamper_fd: int | None = None) -> None:
+    """Trace the job's program and send its steps and transcript; with ``tamper_fd``, a program
+    that reaches into the tracer is reported there (see tamper.py)."""
     limits = Limits(**job["limits"])
     path = Path(job["path"])
     guard = Guard(limits, channel)
@@ -251,6 +252,8 @@ def run(job: dict[str, Any], channel: Channel) -> None:
     apply_rlimits(limits)
     options = TraceOptions(**job["options"])
     guard.arm()
+    if tamper_fd is not None:
+        tamper.arm(tamper_fd)  # last: what the worker itself did before is no tampering
     try:
         transcript = trace_source(
             job["source"], path, options, on_step=guard.on_step, source_name=job["name"]
@@ -285,21 +288,23 @@ def main() -> None:
     # The filter goes on before anything untrusted exists; every process inherits it.
     missing = seccomp.install() if seccomp.has_filter() else None
     read_end, write_end = os.pipe()
+    tamper_read, tamper_write = os.pipe()
     child = os.fork()
     if child != 0:
         os.close(write_end)
+        os.close(tamper_write)
         os.close(0)  # the job is the worker's to read
-        os.set_inheritable(read_end, True)  # pipes are close-on-exec by default
+        for fd in (read_end, tamper_read):
+            os.set_inheritable(fd, True)  # pipes are close-on-exec by default
         try:
             if uid is not None:
                 drop_to(uid)
-            os.execv(
-                sys.executable,
-                [sys.executable, "-S", "-I", SUPERVISOR, str(result_fd), str(read_end), str(child)],
-            )
+            arguments = [str(result_fd), str(read_end), str(child), str(tamper_read)]
+            os.execv(sys.executable, [sys.executable, "-S", "-I", SUPERVISOR, *arguments])
         finally:
             _hard_exit(CHANNEL_LOST)  # only if exec failed: the worker's channel is gone with us
     os.close(read_end)
+    os.close(tamper_read)
     os.close(result_fd)  # the program never holds the server's channel
     channel = Channel(write_end)
     versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
@@ -310,7 +315,7 @@ def main() -> None:
         channel.send({"started": True})
         if missing is not None:
             raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
-        run({**job, "uid": None if uid is None else uid + 1}, channel)
+        run({**job, "uid": None if uid is None else uid + 1}, channel, tamper_write)
     except BaseException as exc:  # noqa: BLE001 - e.g. a job the worker cannot read
         try:
             channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})
