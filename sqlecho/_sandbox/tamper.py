@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TAMPERED_EXIT", "arm"]
+__all__ = ["TAMPERED_EXIT", "prepare"]
 
 TAMPERED_EXIT = 87
 """Exit status of a worker whose program tampered after taking away the way to report it."""
@@ -66,13 +66,20 @@ def _libraries() -> tuple[str, ...]:
     return tuple(sorted(str(Path(place).resolve()) + os.sep for place in places))
 
 
-def arm(fd: int) -> None:
-    """Watch the program from now on; report on ``fd`` (a pipe to the supervisor)."""
+def prepare(fd: int) -> Callable[[], None]:
+    """Everything that takes time, done while the worker waits for a job; returns ``arm``, which
+    watches the program from then on and reports on ``fd`` (a pipe to the supervisor)."""
     stat = os.fstat(fd)
-    stash = {name: module for name, module in list(sys.modules.items()) if _is_sqlecho(name)}
-    for name in stash:
-        del sys.modules[name]
-    sys.addaudithook(_hook(fd, (stat.st_dev, stat.st_ino), stash, _libraries()))
+    stash: dict[str, types.ModuleType] = {}
+    hook = _hook(fd, (stat.st_dev, stat.st_ino), stash, _libraries())
+
+    def arm() -> None:
+        stash.update((name, module) for name, module in list(sys.modules.items()) if _is_sqlecho(name))
+        for name in stash:
+            del sys.modules[name]
+        sys.addaudithook(hook)
+
+    return arm
 
 
 def _hook(
@@ -91,7 +98,8 @@ def _hook(
     )
     watched = {
         id(value): f"{module.__name__}.{name}"
-        for module in stash.values()
+        for module_name, module in list(sys.modules.items())
+        if _is_sqlecho(module_name)
         for name, value in vars(module).items()
         if type(value) is types.FunctionType or isinstance(value, type)
     }

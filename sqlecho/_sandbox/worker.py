@@ -25,6 +25,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -234,9 +235,9 @@ def _quiet_stdio() -> None:
     os.close(null)
 
 
-def run(job: dict[str, Any], channel: Channel, tamper_fd: int | None = None) -> None:
-    """Trace the job's program and send its steps and transcript; with ``tamper_fd``, a program
-    that reaches into the tracer is reported there (see tamper.py)."""
+def run(job: dict[str, Any], channel: Channel, arm_tamper: Callable[[], None] | None = None) -> None:
+    """Trace the job's program and send its steps and transcript; with ``arm_tamper``
+    (tamper.prepare), a program that reaches into the tracer is reported (see tamper.py)."""
     limits = Limits(**job["limits"])
     path = Path(job["path"])
     guard = Guard(limits, channel)
@@ -252,8 +253,8 @@ def run(job: dict[str, Any], channel: Channel, tamper_fd: int | None = None) -> 
     apply_rlimits(limits)
     options = TraceOptions(**job["options"])
     guard.arm()
-    if tamper_fd is not None:
-        tamper.arm(tamper_fd)  # last: what the worker itself did before is no tampering
+    if arm_tamper is not None:
+        arm_tamper()  # last: what the worker itself did before is no tampering
     try:
         transcript = trace_source(
             job["source"], path, options, on_step=guard.on_step, source_name=job["name"]
@@ -307,6 +308,7 @@ def main() -> None:
     os.close(tamper_read)
     os.close(result_fd)  # the program never holds the server's channel
     channel = Channel(write_end)
+    arm_tamper = tamper.prepare(tamper_write)
     versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
     channel.send({"ready": {"versions": versions}})
     status = 0
@@ -315,7 +317,7 @@ def main() -> None:
         channel.send({"started": True})
         if missing is not None:
             raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
-        run({**job, "uid": None if uid is None else uid + 1}, channel, tamper_write)
+        run({**job, "uid": None if uid is None else uid + 1}, channel, arm_tamper)
     except BaseException as exc:  # noqa: BLE001 - e.g. a job the worker cannot read
         try:
             channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})
