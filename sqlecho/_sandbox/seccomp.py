@@ -39,11 +39,13 @@ from collections.abc import Sequence
 __all__ = [
     "ALLOWED",
     "DENIED",
+    "LIBRARY",
     "SOCKET_FAMILIES",
     "FilterUnavailable",
     "filter_program",
     "has_filter",
     "install",
+    "load_libseccomp",
 ]
 
 ALLOWED: tuple[str, ...] = (
@@ -158,10 +160,19 @@ class _ArgCmp(ctypes.Structure):
     ]
 
 
+LIBRARY = "libseccomp.so.2"
+"""The shared library the filter is built with (Debian's and Ubuntu's ``libseccomp2``)."""
+
+
 @functools.cache
-def _libseccomp() -> ctypes.CDLL:
+def load_libseccomp(name: str = LIBRARY) -> ctypes.CDLL:
+    """libseccomp, its functions typed for ctypes.
+
+    Raises:
+        FilterUnavailable: it is not installed (the message says how to install it).
+    """
     try:
-        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+        lib = ctypes.CDLL(name, use_errno=True)
     except OSError:
         raise FilterUnavailable(
             "libseccomp is not installed (on Debian and Ubuntu: apt-get install libseccomp2)"
@@ -237,7 +248,7 @@ def _program_for(machine: str) -> bytes | None:
     arch = _ARCHES.get(machine)
     if arch is None:
         return None
-    lib = _libseccomp()
+    lib = load_libseccomp()
     context = lib.seccomp_init(_act_errno(errno.ENOSYS))
     if not context:
         raise FilterUnavailable("libseccomp could not start a filter")

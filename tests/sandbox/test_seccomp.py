@@ -15,7 +15,7 @@ from sqlecho import trace
 from sqlecho._sandbox.launch import Sandbox
 from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
-from sqlecho._sandbox.seccomp import ALLOWED, DENIED, filter_program
+from sqlecho._sandbox.seccomp import ALLOWED, DENIED, FilterUnavailable, filter_program, load_libseccomp
 from sqlecho._trace.options import TraceOptions
 from tests.helpers import LESSONS, TESTS
 
@@ -134,3 +134,10 @@ def test_the_lists_are_disjoint_and_the_filter_is_built_once_per_architecture() 
     assert not set(ALLOWED) & set(DENIED)
     assert {"socket", "socketpair", "clone3", "io_uring_setup", "memfd_create"}.isdisjoint(ALLOWED)
     assert filter_program("x86_64") is filter_program("x86_64")
+
+
+def test_without_libseccomp_the_filter_is_unavailable_with_a_clear_message() -> None:
+    with pytest.raises(
+        FilterUnavailable, match=r"^libseccomp is not installed \(on Debian and Ubuntu: apt-get install"
+    ):
+        load_libseccomp("libseccomp-not-here.so.0")
