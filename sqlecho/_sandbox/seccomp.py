@@ -73,7 +73,7 @@ ALLOWED: tuple[str, ...] = (
     "set_thread_area", "getcpu", "getegid", "geteuid", "getgid", "getgroups", "getpgid",
     "getpgrp", "getpid", "getppid", "getpriority", "getresgid", "getresuid", "getrlimit",
     "getrusage", "getsid", "gettid", "getuid", "ioprio_get", "ioprio_set", "kill", "tgkill",
-    "tkill", "personality", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",
+    "tkill", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",
     "restart_syscall", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
     "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_tgsigqueueinfo",
     "sched_getaffinity", "sched_getattr", "sched_getparam", "sched_get_priority_max",

@@ -14,7 +14,9 @@ The program never holds RESULT_FD. At start the worker forks: the parent becomes
 reports how the worker ended; the child goes on as the worker and, when the job arrives, becomes
 the program's own user and traces it, writing to a pipe. Whatever the program writes, the server
 still gets a truthful ``exit`` and validates everything else (see _validate.py): the program can
-garble its own transcript, never the server.
+garble its own transcript, never the server. A second pipe to the supervisor carries only the
+audit hook's word that the program reached into the tracer (see tamper.py), so that the server,
+not the worker, marks such a transcript.
 """
 
 from __future__ import annotations
