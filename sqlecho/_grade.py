@@ -84,10 +84,12 @@ class Report:
     status: str
     results: list[ExerciseResult] = field(default_factory=list)
     program_error: str = ""
+    tampered: str = ""
+    """Why the transcript cannot be trusted (the program reached into the tracer), else ""."""
 
     @property
     def passed(self) -> bool:
-        return self.status == "ok" and all(result.passed for result in self.results)
+        return self.status == "ok" and not self.tampered and all(result.passed for result in self.results)
 
     def text(self) -> str:
         """The report for a terminal: ``PASS``/``FAIL`` and the title, then each failed clause."""
@@ -97,9 +99,12 @@ class Report:
             lines.extend(f"      {failure}" for failure in result.failures())
         if self.program_error:
             lines.append(f"The program failed: {self.program_error}")
+        if self.tampered:
+            lines.append(f"FAIL  the run was tampered with: {self.tampered}")
         passed = sum(result.passed for result in self.results)
         count = len(self.results)
-        lines.append(f"{passed} of {count} exercise{'s' * (count != 1)} passed")
+        summary = f"{passed} of {count} exercise{'s' * (count != 1)} passed"
+        lines.append(summary + (", but the run was tampered with: it fails" if self.tampered else ""))
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
@@ -109,6 +114,7 @@ class Report:
             "against": self.against,
             "status": self.status,
             "program_error": self.program_error or None,
+            "tampered": self.tampered or None,
             "passed": self.passed,
             "exercises": [
                 {
@@ -149,6 +155,9 @@ def grade(
             report.results.append(ExerciseResult(exercise, [], f"the cell “{exercise.title}” {where}"))
             continue
         report.results.append(ExerciseResult(exercise, evaluate(exercise.clauses, step)))
+    tampered = transcript.get("tampered")
+    if isinstance(tampered, dict):
+        report.tampered = f"the program {tampered.get('reason')}"
     if report.status != "ok":
         failed = [step for step in transcript.get("steps", []) if step.get("error")]
         report.program_error = _error_text(failed[-1]) if failed else f"the run ended with {report.status}"
@@ -178,7 +187,7 @@ def junit_xml(report: Report) -> str:
         name=_xml_text(f"sqlecho check {report.file}"),
         tests=str(len(cases)),
         failures=str(failures),
-        errors="1" if report.program_error else "0",
+        errors=str(bool(report.program_error) + bool(report.tampered)),
     )
     for result in cases:
         case = ET.SubElement(
@@ -192,6 +201,11 @@ def junit_xml(report: Report) -> str:
             suite, "testcase", classname=_xml_text(report.file), name="the program runs to its end"
         )
         ET.SubElement(case, "error", message=_xml_text(report.program_error))
+    if report.tampered:
+        case = ET.SubElement(
+            suite, "testcase", classname=_xml_text(report.file), name="the run is not tampered with"
+        )
+        ET.SubElement(case, "error", message=_xml_text(report.tampered))
     suites = ET.Element("testsuites")
     suites.append(suite)
     ET.indent(suites)

@@ -23,6 +23,7 @@ __all__ = [
     "Status",
     "Step",
     "TableRecord",
+    "TamperedRecord",
     "Transcript",
 ]
 
@@ -150,6 +151,14 @@ class Step(TypedDict):
     exercise: NotRequired[ExerciseRecord]
 
 
+class TamperedRecord(TypedDict):
+    """Set by the sandbox's parent process, never by the traced process: the program reached
+    into the tracer (imported sqlecho's modules, walked the garbage collector, used ctypes...),
+    so the rest of the transcript may be what the program wanted it to say."""
+
+    reason: str
+
+
 class Transcript(TypedDict):
     """A whole run (version 1)."""
 
@@ -163,3 +172,4 @@ class Transcript(TypedDict):
     truncated: NotRequired[dict[str, Any]]
     internal_errors: NotRequired[list[str]]
     duration_ms: NotRequired[float]
+    tampered: NotRequired[TamperedRecord]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from .._render.explain import describe_truncation
+from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
 from . import keys, predict
 from .config import AppConfig
@@ -202,6 +202,8 @@ def lesson_page(config: AppConfig) -> None:
             navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
         )
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
+        if traced.transcript.get("tampered"):
+            st.error(md_literal(describe_tampering(traced.transcript["tampered"])))
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
         step = steps[index]

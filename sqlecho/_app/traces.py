@@ -211,7 +211,11 @@ class TraceCache:
         )
         # Only a run that ended as the program meant: a limit hit on a busy machine or a worker
         # that crashed says nothing about the next run.
-        if store is not None and transcript.get("status") == "ok" and "internal_errors" not in transcript:
+        if (
+            store is not None
+            and transcript.get("status") == "ok"
+            and not {"internal_errors", "tampered"} & transcript.keys()
+        ):
             store.save(source, path, options, name, transcript)
         return transcript
 

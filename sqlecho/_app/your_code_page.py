@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .._render.explain import describe_truncation
+from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
 from .._sandbox.launch import sandbox_status
 from .._sandbox.limits import Limits
@@ -261,6 +261,8 @@ def user_code_page(config: AppConfig) -> None:
             return
         st.divider()
         status = traced.transcript.get("status")
+        if traced.transcript.get("tampered"):
+            st.error(md_literal(describe_tampering(traced.transcript["tampered"])))
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
         failed = [number for number, step in enumerate(steps, 1) if step.get("error")]

@@ -14,7 +14,14 @@ from typing import Any
 
 from .._transcript.limits import LIMIT_KINDS
 
-__all__ = ["Explanation", "clean_message", "describe_truncation", "docs_link", "explain"]
+__all__ = [
+    "Explanation",
+    "clean_message",
+    "describe_tampering",
+    "describe_truncation",
+    "docs_link",
+    "explain",
+]
 
 # SQLAlchemy appends this to its messages; the app shows the link separately.
 _BACKGROUND = re.compile(r"\s*\(Background on this error at: \S+\)")
@@ -195,3 +202,11 @@ def describe_truncation(truncated: Mapping[str, Any]) -> str:
         else:
             parts.append(f"{key.replace('_', ' ')}: {value}")
     return "The transcript was cut short: " + "; ".join(parts) + "."
+
+
+def describe_tampering(tampered: Mapping[str, Any]) -> str:
+    """The transcript's ``tampered`` record as a sentence: why this transcript is not to be trusted."""
+    return (
+        f"Tampered: the program reached into the tracer ({tampered.get('reason')}), so this "
+        "transcript may say what the program wanted rather than what happened."
+    )

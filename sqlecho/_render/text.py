@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .explain import describe_tampering
 from .plain import terminal_safe
 
 __all__ = ["format_event", "format_transcript"]
@@ -175,6 +176,9 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     if truncated:
         out.append(f"(transcript cut short: {_one_line(truncated)})")
     out.append(f"status: {transcript.get('status', 'ok')}")
+    tampered = transcript.get("tampered")
+    if tampered:
+        out.append(f"TAMPERED: {describe_tampering(tampered).removeprefix('Tampered: ')}")
     # Everything above is the program's (its output, titles, SQL, values, errors): its escape
     # sequences must not reach the reader's terminal (window title, OSC 52 clipboard).
     return terminal_safe("\n".join(out))

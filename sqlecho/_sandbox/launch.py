@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroup import RunCgroup, cgroup_support
-from .seccomp import filter_program
+from .seccomp import FilterUnavailable, filter_program
 from .stale import sweep_stale_once
 
 __all__ = [
@@ -480,6 +480,9 @@ def sandbox_status() -> str:
     how a run is limited as a whole (a control group, or per process only, and why), and, on an
     architecture without one, that there is no system-call filter."""
     status = f"{default_sandbox().status()}; {cgroup_support().describe()}"
-    if filter_program() is None:
-        status += f"; no system-call filter on {platform.machine()}"
+    try:
+        if filter_program() is None:
+            status += f"; no system-call filter on {platform.machine()}"
+    except FilterUnavailable as exc:
+        status += f"; no system-call filter ({exc}): sandboxed runs fail"
     return status

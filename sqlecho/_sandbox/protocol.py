@@ -6,11 +6,12 @@
     {"limit": NAME}                    a limit fired (the program may still swallow the exception)
     {"done": TRANSCRIPT}               the end: the transcript without its steps ("steps": count)
     {"failed": {"type", "message"}}    the worker itself failed (not the program)
+    {"tampered": REASON}               the program reached into the tracer (from the supervisor)
     {"exit": STATUS}                   the supervisor's last word: how the worker ended
 
 The worker writes to a pipe of its own; the supervisor forwards the lines that begin like one of
 ``WORKER_KINDS`` (the program shares the worker's process, so it could write anything there) and
-adds ``exit``, which only it can send. The server checks every message (validate.py).
+adds ``tampered`` and ``exit``, which only it can send. The server checks every message (validate.py).
 
 Standard library only, and no relative import: the supervisor loads this file by path.
 """
@@ -23,7 +24,7 @@ from typing import Any
 __all__ = ["FORWARDED", "SUPERVISOR_KINDS", "WORKER_KINDS", "encode"]
 
 WORKER_KINDS = ("ready", "started", "step", "limit", "done", "failed")
-SUPERVISOR_KINDS = ("exit",)
+SUPERVISOR_KINDS = ("tampered", "exit")
 FORWARDED = tuple(b'{"' + kind.encode() + b'":' for kind in WORKER_KINDS)
 """The start of every line a worker may send: ``encode`` writes no space after the brace, so a
 prefix test is exact."""

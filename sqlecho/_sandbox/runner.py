@@ -27,6 +27,7 @@ from .launch import Sandbox, SandboxRefused, default_sandbox
 from .limits import Limits
 from .processes import GRACE_S, WorkerProcess
 from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
+from .tamper import TAMPERED_EXIT
 from .validate import (
     Budget,
     InvalidMessage,
@@ -85,6 +86,8 @@ class _Reader:
         self.budget = Budget.for_options(job.options)
         self.values = 0  # values received so far (Budget.value_bytes)
         self._stderr = b""
+        self.tampered: str | None = None
+        """What the supervisor said the program did to the tracer (see tamper.py), if anything."""
 
     def transcript(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -96,8 +99,15 @@ class _Reader:
             # The name of the program is the parent's to say: the program shares the tracer's
             # process and may have rewritten it (a reader of the transcript might open it).
             fields = {"steps": self.steps, "source": self.job.name}
-            return {key: fields.get(key, value) for key, value in self.done.items()}
-        return self._salvaged(self.ending.elapsed)
+            transcript = {key: fields.get(key, value) for key, value in self.done.items()}
+        else:
+            transcript = self._salvaged(self.ending.elapsed)
+        if self.tampered is None and self.ending.reported and self.ending.returncode == TAMPERED_EXIT:
+            self.tampered = "took away the tracer's way to report tampering, then tampered"
+        if self.tampered is not None:
+            # Set here, from the supervisor's word: never taken from what the worker sent.
+            transcript["tampered"] = {"reason": self.tampered}
+        return transcript
 
     def _payload(self) -> bytes:
         job, worker = self.job, self.worker
@@ -253,6 +263,8 @@ class _Reader:
             self.done = check_done(value, steps_received=len(self.steps))
         elif kind == "failed":
             self.ending.failed = check_failed(value)
+        elif kind == "tampered" and type(value) is str:
+            self.tampered = self.tampered or value[:200]  # only the supervisor sends this kind
         elif kind == "exit" and type(value) is int:
             self.ending.returncode, self.ending.reported = value, True
         else:

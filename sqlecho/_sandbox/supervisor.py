@@ -4,7 +4,7 @@ how the program's process ended.
 Run by path with ``python -S -I`` (no site, no sqlecho import: it starts in a few milliseconds
 and shares no memory with the worker it watches)::
 
-    python -S -I _supervisor.py RESULT_FD SOURCE_FD CHILD_PID
+    python -S -I _supervisor.py RESULT_FD SOURCE_FD CHILD_PID TAMPER_FD
 
 It is the parent of the worker process that runs the program (the worker forked, and this side
 replaced itself with this small program), already a user other than the program's, with the
@@ -12,6 +12,11 @@ seccomp filter inherited. The program never holds RESULT_FD: it writes to SOURCE
 lines that begin like a tracer's message are forwarded; "exit" is this process's alone. When
 the worker has ended, ``{"exit": STATUS}`` follows (``os.waitstatus_to_exitcode``: negative
 for a signal), exact where bubblewrap would report 128 + N.
+
+TAMPER_FD is the pipe on which the worker's audit hook says that the program reached into the
+tracer (see tamper.py): the first line read there goes to the server as
+``{"tampered": REASON}``, another kind only this process sends, and always before any line
+the worker wrote later (this side reads TAMPER_FD first whenever there is anything to read).
 """
 
 from __future__ import annotations
@@ -77,19 +82,62 @@ class Relay:
                 self.forwarding = None
 
 
+_REASON_BYTES = 200
+
+
+class Tamper:
+    """Reads the tamper pipe; sends its first line, once, as plain ASCII in a JSON string."""
+
+    def __init__(self, out: int, fd: int) -> None:
+        self.out, self.fd = out, fd
+        self.head = b""
+        self.sent = False
+        self.closed = False
+        os.set_blocking(fd, False)
+
+    def drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 12)
+            except BlockingIOError:
+                return
+            if not data:
+                self.closed = True
+                self.send()  # whatever arrived without its newline
+                return
+            if not self.sent:
+                self.head = (self.head + data)[: _REASON_BYTES + 1]
+                if b"\n" in self.head:
+                    self.send()
+
+    def send(self) -> None:
+        if self.sent or not self.head:
+            return
+        self.sent = True
+        line = self.head.split(b"\n", 1)[0][:_REASON_BYTES]
+        reason = bytes(c for c in line if 32 <= c < 127 and c not in b'"\\') or b"no reason given"
+        _write(self.out, b'{"tampered":"%s"}\n' % reason)
+
+
 def main(argv: list[str]) -> int:
-    out, source, child = (int(value) for value in argv[1:4])
+    out, source, child, tamper_fd = (int(value) for value in argv[1:5])
     # Keep other processes of this user out of /proc/<pid> (and its file descriptors).
     ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     relay = Relay(out)
+    tamper = Tamper(out, tamper_fd)
     ended = os.pidfd_open(child)
     os.set_blocking(source, False)
     with selectors.DefaultSelector() as selector:
         selector.register(source, selectors.EVENT_READ)
         selector.register(ended, selectors.EVENT_READ)
+        selector.register(tamper_fd, selectors.EVENT_READ)
         reading = True
         while reading:
-            finished = any(key.fd == ended for key, _mask in selector.select())
+            ready = selector.select()
+            finished = any(key.fd == ended for key, _mask in ready)
+            tamper.drain()
+            if tamper.closed and tamper_fd in selector.get_map():
+                selector.unregister(tamper_fd)  # an end of file is always "ready"
             # Once the worker is gone, read what it left and stop: a grandchild may hold the pipe.
             while True:
                 try:
@@ -99,8 +147,11 @@ def main(argv: list[str]) -> int:
                 if not data:
                     reading = False
                     break
+                tamper.drain()  # what the hook wrote came first
                 relay.feed(data)
             reading = reading and not finished
+    tamper.drain()
+    tamper.send()
     _, status = os.waitpid(child, 0)
     _write(out, b'{"exit":%d}\n' % os.waitstatus_to_exitcode(status))
     return 0

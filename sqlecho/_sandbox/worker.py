@@ -14,7 +14,9 @@ The program never holds RESULT_FD. At start the worker forks: the parent becomes
 reports how the worker ended; the child goes on as the worker and, when the job arrives, becomes
 the program's own user and traces it, writing to a pipe. Whatever the program writes, the server
 still gets a truthful ``exit`` and validates everything else (see _validate.py): the program can
-garble its own transcript, never the server.
+garble its own transcript, never the server. A second pipe to the supervisor carries only the
+audit hook's word that the program reached into the tracer (see tamper.py), so that the server,
+not the worker, marks such a transcript.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -40,7 +43,7 @@ from .._trace.options import TraceOptions
 from .._trace.steps import closing_a_step
 from .._trace.tracer import trace_source
 from .._transcript.derive import status_of
-from . import seccomp
+from . import seccomp, tamper
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
 from .protocol import encode
@@ -234,8 +237,9 @@ def _quiet_stdio() -> None:
     os.close(null)
 
 
-def run(job: dict[str, Any], channel: Channel) -> None:
-    """Trace the job's program and send its steps and transcript."""
+def run(job: dict[str, Any], channel: Channel, arm_tamper: Callable[[], None] | None = None) -> None:
+    """Trace the job's program and send its steps and transcript; with ``arm_tamper``
+    (tamper.prepare), a program that reaches into the tracer is reported (see tamper.py)."""
     limits = Limits(**job["limits"])
     path = Path(job["path"])
     guard = Guard(limits, channel)
@@ -251,6 +255,8 @@ def run(job: dict[str, Any], channel: Channel) -> None:
     apply_rlimits(limits)
     options = TraceOptions(**job["options"])
     guard.arm()
+    if arm_tamper is not None:
+        arm_tamper()  # last: what the worker itself did before is no tampering
     try:
         transcript = trace_source(
             job["source"], path, options, on_step=guard.on_step, source_name=job["name"]
@@ -283,25 +289,28 @@ def main() -> None:
     """
     result_fd, uid = int(sys.argv[1]), None if sys.argv[3] == "-" else int(sys.argv[3])
     # The filter goes on before anything untrusted exists; every process inherits it.
-    missing = seccomp.install() if seccomp.filter_program() is not None else None
+    missing = seccomp.install() if seccomp.has_filter() else None
     read_end, write_end = os.pipe()
+    tamper_read, tamper_write = os.pipe()
     child = os.fork()
     if child != 0:
         os.close(write_end)
+        os.close(tamper_write)
         os.close(0)  # the job is the worker's to read
-        os.set_inheritable(read_end, True)  # pipes are close-on-exec by default
+        for fd in (read_end, tamper_read):
+            os.set_inheritable(fd, True)  # pipes are close-on-exec by default
         try:
             if uid is not None:
                 drop_to(uid)
-            os.execv(
-                sys.executable,
-                [sys.executable, "-S", "-I", SUPERVISOR, str(result_fd), str(read_end), str(child)],
-            )
+            arguments = [str(result_fd), str(read_end), str(child), str(tamper_read)]
+            os.execv(sys.executable, [sys.executable, "-S", "-I", SUPERVISOR, *arguments])
         finally:
             _hard_exit(CHANNEL_LOST)  # only if exec failed: the worker's channel is gone with us
     os.close(read_end)
+    os.close(tamper_read)
     os.close(result_fd)  # the program never holds the server's channel
     channel = Channel(write_end)
+    arm_tamper = tamper.prepare(tamper_write)
     versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
     channel.send({"ready": {"versions": versions}})
     status = 0
@@ -310,7 +319,7 @@ def main() -> None:
         channel.send({"started": True})
         if missing is not None:
             raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
-        run({**job, "uid": None if uid is None else uid + 1}, channel)
+        run({**job, "uid": None if uid is None else uid + 1}, channel, arm_tamper)
     except BaseException as exc:  # noqa: BLE001 - e.g. a job the worker cannot read
         try:
             channel.send({"failed": {"type": type(exc).__name__, "message": str(exc)}})

@@ -278,6 +278,16 @@ def test_a_pasted_program_that_raises_shows_the_error() -> None:
 
 
 @pytest.mark.usefixtures("sandboxed")
+def test_a_pasted_program_that_reaches_into_the_tracer_is_shown_as_tampered() -> None:
+    at = _your_code("import gc\nlen(gc.get_objects())\nprint('done')\n")
+    _clean(at)
+    assert any(
+        text.startswith("Tampered: the program reached into the tracer (called gc.get_objects)")
+        for text in [_unescaped(e.value) for e in at.error]
+    )
+
+
+@pytest.mark.usefixtures("sandboxed")
 def test_a_syntax_error_is_explained() -> None:
     at = _your_code("def broken(:\n    pass\n")
     _clean(at)

@@ -107,3 +107,18 @@ def test_code_lines_per_step_are_capped_and_the_rest_counted() -> None:
 def test_a_short_step_shows_all_its_lines() -> None:
     text = format_transcript({"steps": [_step(0, lines=[2, 3])], "status": "ok"}, "a = 1\nb = 2\nc = 3\n")
     assert "   2 | b = 2\n   3 | c = 3" in text and "more lines" not in text
+
+
+def test_a_tampered_transcript_says_so_after_its_status_and_an_ordinary_one_does_not() -> None:
+    tampered = {
+        "steps": [_step(0)],
+        "status": "ok",
+        "tampered": {"reason": "imported sqlecho._sandbox.worker"},
+    }
+    last = format_transcript(tampered).splitlines()[-2:]
+    assert last == [
+        "status: ok",
+        "TAMPERED: the program reached into the tracer (imported sqlecho._sandbox.worker), so this "
+        "transcript may say what the program wanted rather than what happened.",
+    ]
+    assert "TAMPERED" not in _text(_step(0))
