@@ -5,26 +5,23 @@
 Exit status: 0 when the program ran to its end (``check``: and every exercise passed), 1 when it
 raised, exited with an error or hit a limit (the transcript is printed all the same), or a check
 failed; 2 for a usage problem, a malformed check or a file without exercises (one line on stderr).
+
+Each command is one function that imports what it needs inside it: the parent process only
+starts a sandboxed worker and prints what comes back, so it never loads SQLAlchemy's ORM (the
+worker does). Only ``--in-process`` (or an injected runner) brings the tracer into this process.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._grade import MalformedCheck, exercises_of, grade, junit_xml
-from ._render.plain import terminal_safe
-from ._render.text import format_transcript
-from ._sandbox.pool import WorkerPool
-from ._sandbox.runner import run_sandboxed
-from ._site import Page, lesson_files, write_site
-from ._trace.options import Runner, TraceOptions
-from ._trace.tracer import in_process
+if TYPE_CHECKING:
+    from ._trace.options import Runner
 
 __all__ = ["main", "read_program"]
 
@@ -107,6 +104,8 @@ def read_program(path: Path) -> str:
 
 
 def _write_json(document: object) -> None:
+    import json
+
     # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
     # CSI for some terminals), nor a lone surrogate (a program may print one; UTF-8 cannot
     # encode it); they only occur inside strings, where \u escapes mean the same.
@@ -114,8 +113,45 @@ def _write_json(document: object) -> None:
     sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
 
 
-def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | None) -> int:
+def _default_runner(in_process: bool) -> Runner:
+    """The tracer in this process (``--in-process``: loads the ORM here), else a sandboxed worker."""
+    if in_process:
+        from ._trace.options import trace_here
+
+        return trace_here
+    from ._sandbox.runner import run_sandboxed
+
+    return run_sandboxed
+
+
+def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
+    """``trace``: print FILE's transcript; 0 when the program ran to its end."""
+    from ._render.text import format_transcript
+    from ._trace.options import TraceOptions
+
+    path = Path(args.file)
+    source = read_program(path)
+    options = TraceOptions(
+        expire_on_commit=False if args.no_expire_on_commit else None,
+        autoflush=False if args.no_autoflush else None,
+    )
+    transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
+    if args.json:
+        _write_json(transcript)
+    else:
+        sys.stdout.write(format_transcript(transcript, source) + "\n")
+    sys.stdout.flush()
+    return 0 if transcript.get("status") == "ok" else 1
+
+
+def _check(args: argparse.Namespace, runner: Runner | None) -> int:
     """``check``: grade FILE's exercises (or LESSON's, against FILE's code); the exit status."""
+    from ._grade import MalformedCheck, exercises_of, grade, junit_xml
+    from ._render.plain import terminal_safe
+    from ._trace.options import TraceOptions
+
+    path = Path(args.file)
+    source = read_program(path)
     checks_from, checks_name = source, args.file
     if args.against is not None:
         checks_from, checks_name = read_program(Path(args.against)), args.against
@@ -125,9 +161,7 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
         raise UsageError(str(exc)) from None
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
-    if runner is None:
-        runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, TraceOptions(), args.file)
+    transcript = (runner or _default_runner(args.in_process))(source, path, TraceOptions(), args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against)
     if args.junit_xml:
         try:
@@ -142,41 +176,11 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
     return 0 if report.passed else 1
 
 
-def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
-    """Run the command line; returns the exit status.
-
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
-        runner: runs one trace; default: in a sandboxed worker process.
-    """
-    try:
-        args = _parser().parse_args(argv)
-        if args.command == "export":
-            return _export(args, runner)
-        path = Path(args.file)
-        source = read_program(path)
-        if args.command == "check":
-            return _check(args, path, source, runner)
-    except UsageError as exc:
-        print(f"sqlecho: {exc}", file=sys.stderr)
-        return 2
-    options = TraceOptions(
-        expire_on_commit=False if args.no_expire_on_commit else None,
-        autoflush=False if args.no_autoflush else None,
-    )
-    if runner is None:
-        runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, options, args.file)
-    if args.json:
-        _write_json(transcript)
-    else:
-        sys.stdout.write(format_transcript(transcript, source) + "\n")
-    sys.stdout.flush()
-    return 0 if transcript.get("status") == "ok" else 1
-
-
 def _export(args: argparse.Namespace, runner: Runner | None) -> int:
     """``export``: 0 when every lesson ran to its end, 1 when one did not (its page is written)."""
+    from ._site import Page, lesson_files, write_site
+    from ._trace.options import TraceOptions
+
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file, not a folder")
@@ -191,8 +195,13 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         print(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}", file=sys.stderr)
 
     if runner is not None or args.in_process:
-        pages = write_site(lessons, out, runner or in_process, switches=args.switches, progress=report)
+        pages = write_site(
+            lessons, out, runner or _default_runner(True), switches=args.switches, progress=report
+        )
     else:
+        from ._sandbox.pool import WorkerPool
+        from ._sandbox.runner import run_sandboxed
+
         # Many traces in a row: warm workers wait for each next one, as the app's pool does.
         with WorkerPool(2) as pool:
 
@@ -202,3 +211,25 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
             pages = write_site(lessons, out, pooled, switches=args.switches, progress=report)
     print(f"{out / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}", file=sys.stderr)
     return 0 if all(page.ok for page in pages) else 1
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Runner | None], int]] = {
+    "trace": _trace,
+    "check": _check,
+    "export": _export,
+}
+
+
+def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+        runner: runs one trace; default: in a sandboxed worker process.
+    """
+    try:
+        args = _parser().parse_args(argv)
+        return _COMMANDS[args.command](args, runner)
+    except UsageError as exc:
+        print(f"sqlecho: {exc}", file=sys.stderr)
+        return 2

@@ -28,8 +28,7 @@ from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import Runner
-from .._trace.tracer import in_process
+from .._trace.options import Runner, trace_here
 from . import keys
 from .config import AppConfig, cache_bytes
 from .keyboard import use_keyboard
@@ -85,7 +84,7 @@ def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
     caller's statement of which programs these are, kept for the reader of the call site).
     """
     if config.runner == "in-process":
-        return in_process, "in-process"
+        return trace_here, "in-process"
     return run_sandboxed, "sandbox"
 
 
@@ -107,7 +106,7 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     folder = cache_dir(os.environ) if purpose == "lessons" else None
     store = TranscriptStore(folder, kind) if folder is not None else None
     if kind != "sandbox":
-        return TraceCache(in_process, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
+        return TraceCache(trace_here, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     try:
         pool = default_pool()
     except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker

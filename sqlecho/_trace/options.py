@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Runner", "TraceOptions"]
+__all__ = ["Runner", "TraceOptions", "trace_here"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,22 @@ class Runner(Protocol):
         private: bool = False,
         cancel: Any = None,
     ) -> dict[str, Any]: ...
+
+
+def trace_here(
+    source: str,
+    path: Path,
+    options: TraceOptions,
+    name: str,
+    *,
+    limits: Any = None,
+    pool: Any = None,
+    private: bool = False,
+    cancel: Any = None,
+) -> dict[str, Any]:
+    """The in-process :class:`Runner` (:func:`sqlecho._trace.tracer.in_process`), imported on
+    first use: a process that only might trace here (the app server, the command line) loads
+    SQLAlchemy's ORM when it does, not when it starts."""
+    from .tracer import in_process
+
+    return in_process(source, path, options, name, limits=limits, pool=pool, private=private, cancel=cancel)
