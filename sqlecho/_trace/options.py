@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS
+
 __all__ = ["Runner", "TraceOptions", "trace_here"]
 
 
@@ -22,13 +24,13 @@ class TraceOptions:
     """False: every Session behaves as if created with ``expire_on_commit=False``."""
     autoflush: bool | None = None
     """False: every Session behaves as if created with ``autoflush=False``."""
-    max_steps: int = 2000
+    max_steps: int = MAX_STEPS
     """Line-by-line programs stop stepping (not running) after this many steps."""
-    max_events: int = 20_000
+    max_events: int = MAX_EVENTS
     """Events kept in the whole transcript; later ones are counted, not kept."""
     max_output_chars: int = 200_000
     """Characters of printed output kept in the whole transcript."""
-    max_rows: int = 200
+    max_rows: int = MAX_ROWS
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""

@@ -8,13 +8,17 @@ transcript's header. No SQLAlchemy here: the renderers and the sandbox's parent 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
-from ..transcript import EventKind
+from ..transcript import EventKind, ObjectStateName
 
 __all__ = [
     "DATABASE_EVENTS",
     "LIFECYCLE_EVENTS",
+    "MAX_EVENTS",
+    "MAX_ROWS",
+    "MAX_STEPS",
+    "OBJECT_STATES",
     "TRANSACTION_EVENTS",
     "TRANSCRIPT_VERSION",
     "error",
@@ -23,6 +27,16 @@ __all__ = [
 
 TRANSCRIPT_VERSION = 1
 """The ``version`` field: a change to a promised field comes with a new version."""
+
+OBJECT_STATES: tuple[ObjectStateName, ...] = get_args(ObjectStateName)
+"""The five states of an ORM object, in the order of its life: the ``Literal`` read once."""
+
+MAX_STEPS = 2000
+"""Steps the tracer makes of a line-by-line run before it stops stepping (not running)."""
+MAX_EVENTS = 20_000
+"""Events the tracer keeps in a whole transcript; later ones are counted, not kept."""
+MAX_ROWS = 200
+"""Rows the tracer keeps per table in each step's database snapshot."""
 
 TRANSACTION_EVENTS: frozenset[EventKind] = frozenset({"begin", "commit", "rollback"})
 """Transaction control, as SQLAlchemy's events report it (echo's BEGIN/COMMIT/ROLLBACK)."""
