@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -33,10 +32,18 @@ from .._render.step import StepHTML, Traced, draw_step
 from .._sandbox.runner import RunCancelled
 from .._trace.options import Runner, TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
-from .config import cache_bytes
+from .config import DEFAULT_CACHE_MB
 from .store import TranscriptStore
 
-__all__ = ["TraceCache", "TraceFailed", "TraceRequest", "Traced", "render_step", "transcript_bytes"]
+__all__ = [
+    "TraceCache",
+    "TraceFailed",
+    "TraceRequest",
+    "Traced",
+    "keep_drawn_steps",
+    "render_step",
+    "transcript_bytes",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -260,10 +267,17 @@ class TraceCache:
 _RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
 _RENDERED_MAX = 512
 # By weight too: a step of a pasted program can draw to megabytes of HTML. A quarter of
-# SQLECHO_CACHE_MB (the trace caches have the rest); a step bigger than an eighth of it is redrawn.
-_RENDERED_BYTES = cache_bytes(os.environ)[0] // 4
+# SQLECHO_CACHE_MB (the trace caches have the rest; keep_drawn_steps sets it from the settings);
+# a step bigger than an eighth of it is redrawn.
+_RENDERED_BYTES = DEFAULT_CACHE_MB * 1024**2 // 4
 _RENDERED_LOCK = threading.Lock()
 _rendered_bytes = 0
+
+
+def keep_drawn_steps(max_bytes: int) -> None:
+    """Keep drawn steps up to ``max_bytes`` of HTML (the server's share of ``SQLECHO_CACHE_MB``)."""
+    global _RENDERED_BYTES
+    _RENDERED_BYTES = max_bytes
 
 
 def _weight(blocks: StepHTML) -> int:

@@ -30,11 +30,11 @@ from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import Runner, trace_here
 from . import keys
-from .config import AppConfig, cache_bytes
+from .config import AppConfig
 from .keyboard import use_keyboard
 from .lessons import Lesson, Switches
-from .store import TranscriptStore, cache_dir
-from .traces import TraceCache, Traced, TraceRequest, render_step
+from .store import TranscriptStore
+from .traces import TraceCache, Traced, TraceRequest, keep_drawn_steps, render_step
 
 __all__ = [
     "config_for",
@@ -95,22 +95,29 @@ _KEPT = {"lessons": 96, "your code": 32}
 _SHARE = {"lessons": 0.25, "your code": 0.5}
 
 
+def _this_runs_config() -> AppConfig:
+    """The settings the frame (or the page, run on its own) read in this run."""
+    config = st.session_state.get(keys.CONFIG)
+    return config if isinstance(config, AppConfig) else AppConfig.from_env(os.environ, Path("lessons"))
+
+
 @st.cache_resource(show_spinner=False)
 def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     """The cache for one runner kind and purpose, shared by every session of this server process.
 
-    The lessons' cache keeps its transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts
-    and the other replicas; pasted programs are never written anywhere.
+    Made in the first run that asks for it, with that run's settings: the memory budget
+    (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
+    keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
+    replicas; pasted programs are never written anywhere.
     """
-    budget = int(cache_bytes(os.environ)[0] * _SHARE[purpose])
-    folder = cache_dir(os.environ) if purpose == "lessons" else None
+    config = _this_runs_config()
+    keep_drawn_steps(config.cache_bytes // 4)
+    budget = int(config.cache_bytes * _SHARE[purpose])
+    folder = config.cache_dir if purpose == "lessons" else None
     store = TranscriptStore(folder, kind) if folder is not None else None
     if kind != "sandbox":
         return TraceCache(trace_here, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
-    try:
-        pool = default_pool()
-    except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
-        pool = None
+    pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
 
 
