@@ -205,7 +205,7 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         # Many traces in a row: warm workers wait for each next one, as the app's pool does.
         with WorkerPool(2) as pool:
 
-            def pooled(source: str, path: Path, options: TraceOptions, name: str, **_: Any) -> dict[str, Any]:
+            def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]:
                 return run_sandboxed(source, path, options, name, pool=pool)
 
             pages = write_site(lessons, out, pooled, switches=args.switches, progress=report)

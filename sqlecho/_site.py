@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._render.diff import variant_label
-from ._render.export import Variant, index_page, lesson_title, viewer_page
+from ._render.export import Variant, index_page, viewer_page
+from ._render.titles import lesson_title
 from ._trace.options import Runner, TraceOptions
 
 __all__ = ["SWITCHES", "Page", "lesson_files", "write_site"]

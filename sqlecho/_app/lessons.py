@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._render.titles import first_heading, prettify_stem
 from .._trace.cells import CellKind, parse_cells
 from .._trace.options import TraceOptions
 
@@ -27,10 +28,8 @@ __all__ = [
     "lesson_title",
     "link_params",
     "parse_link",
-    "prettify_stem",
 ]
 
-_HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
 
@@ -48,24 +47,14 @@ class Lesson:
     """The program text (None when the file is not UTF-8 text)."""
 
 
-def prettify_stem(stem: str) -> str:
-    """``02_lazy_loading`` -> ``Lazy loading``."""
-    words = re.sub(r"^\d+[_\-\s]*", "", stem).replace("_", " ").replace("-", " ").strip()
-    return (words[:1].upper() + words[1:]) if words else stem
-
-
 def lesson_title(source: str, stem: str) -> str:
     """The text of the lesson's first ``# Title`` heading (in a markdown cell), else the prettified stem."""
     try:
         cells = parse_cells(source)
     except ValueError:
         return prettify_stem(stem)
-    for cell in cells:
-        if cell.kind is CellKind.MARKDOWN:
-            for line in cell.text.splitlines():
-                if match := _HEADING.match(line):
-                    return match["title"]
-    return prettify_stem(stem)
+    markdown = (cell.text for cell in cells if cell.kind is CellKind.MARKDOWN)
+    return first_heading(markdown) or prettify_stem(stem)
 
 
 # path -> (mtime_ns, size, title, source): the app lists the lessons on every rerun, and reads

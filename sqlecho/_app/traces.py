@@ -25,12 +25,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .._render.diff import TranscriptDiff, diff_transcripts
 from .._render.step import StepHTML, Traced, draw_step
+from .._sandbox.limits import Limits
+from .._sandbox.pool import WorkerPool
 from .._sandbox.runner import RunCancelled
-from .._trace.options import Runner, TraceOptions
+from .._trace.options import TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
 from .config import DEFAULT_CACHE_MB
 from .store import TranscriptStore
@@ -39,6 +41,7 @@ __all__ = [
     "TraceCache",
     "TraceFailed",
     "TraceRequest",
+    "SandboxRunner",
     "Traced",
     "keep_drawn_steps",
     "render_step",
@@ -46,6 +49,25 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+
+class SandboxRunner(Protocol):
+    """A runner as the app calls it: ``run_sandboxed``, or the in-process runner, which takes
+    the same keywords and ignores them (:class:`sqlecho._trace.options.Runner` and its notes)."""
+
+    def __call__(
+        self,
+        source: str,
+        path: Path,
+        options: TraceOptions,
+        name: str,
+        *,
+        limits: Limits | None = None,
+        pool: WorkerPool | None = None,
+        private: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]: ...
+
 
 TraceRequest = tuple[str, Path, TraceOptions, str]
 """What :meth:`TraceCache.trace` needs for a lesson: source, path, options, name."""
@@ -80,7 +102,7 @@ def transcript_bytes(value: object) -> int:
     return total
 
 
-def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Any) -> Hashable:
+def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None) -> Hashable:
     # By content, not by file: an edited lesson is a new program, traced again.
     digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     return (digest, str(path), name, options, repr(limits))
@@ -101,11 +123,11 @@ class TraceCache:
 
     def __init__(
         self,
-        runner: Runner,
+        runner: SandboxRunner,
         *,
         maxsize: int = 48,
         max_bytes: int = 64 * 1024**2,
-        pool: Any = None,
+        pool: WorkerPool | None = None,
         store: TranscriptStore | None = None,
     ) -> None:
         self.runner = runner
@@ -127,7 +149,7 @@ class TraceCache:
         self._diffs: OrderedDict[tuple[Hashable, Hashable], TranscriptDiff] = OrderedDict()
 
     def peek(
-        self, source: str, path: Path, options: TraceOptions, name: str, limits: Any = None
+        self, source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None = None
     ) -> Traced | None:
         """The cached trace, or None (then :meth:`trace` runs the program: worth a spinner)."""
         with self._lock:
@@ -139,7 +161,7 @@ class TraceCache:
         path: Path,
         options: TraceOptions,
         name: str,
-        limits: Any = None,
+        limits: Limits | None = None,
         *,
         private: bool = False,
         cancel: threading.Event | None = None,
@@ -204,7 +226,7 @@ class TraceCache:
         path: Path,
         options: TraceOptions,
         name: str,
-        limits: Any,
+        limits: Limits | None,
         private: bool,
         cancel: threading.Event | None = None,
     ) -> dict[str, Any]:

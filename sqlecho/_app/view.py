@@ -28,13 +28,13 @@ from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import Runner, trace_here
+from .._trace.options import trace_here
 from . import keys
 from .config import AppConfig
 from .keyboard import use_keyboard
 from .lessons import Lesson, Switches
 from .store import TranscriptStore
-from .traces import TraceCache, Traced, TraceRequest, keep_drawn_steps, render_step
+from .traces import SandboxRunner, TraceCache, Traced, TraceRequest, keep_drawn_steps, render_step
 
 __all__ = [
     "config_for",
@@ -77,7 +77,7 @@ def page_config(app_root: Path) -> AppConfig:
     return config if isinstance(config, AppConfig) else config_for(app_root)
 
 
-def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
+def runner_for(config: AppConfig, *, trusted: bool) -> tuple[SandboxRunner, str]:
     """The runner for lessons (``trusted``) or pasted programs, and its name.
 
     Everything runs in the sandbox unless the operator chose ``in-process`` (``trusted`` is the

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .._render.code import esc
-from .._render.export import lesson_title, step_viewer
+from .._render.export import step_viewer
 from .._render.text import format_transcript
+from .._render.titles import lesson_title
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import Runner, TraceOptions
 

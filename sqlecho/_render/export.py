@@ -11,7 +11,6 @@ still sees it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -28,15 +27,12 @@ __all__ = [
     "EXPORT_JS",
     "Variant",
     "index_page",
-    "lesson_title",
-    "prettify_stem",
     "step_viewer",
     "viewer_page",
 ]
 
 EXPORT_JS = (files("sqlecho._render") / "export.js").read_text(encoding="utf-8")
 _EXPORT_CSS = (files("sqlecho._render") / "export.css").read_text(encoding="utf-8")
-_HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
 
 EXERCISE_NOTE = (
     "This page cannot run Python: check your answer in the app, or with "
@@ -51,21 +47,6 @@ class Variant:
     label: str
     """What the switch changed, e.g. ``expire_on_commit=False``."""
     transcript: Mapping[str, Any]
-
-
-def prettify_stem(stem: str) -> str:
-    """``02_lazy_loading`` -> ``Lazy loading``."""
-    words = re.sub(r"^\d+[_\-\s]*", "", stem).replace("_", " ").replace("-", " ").strip()
-    return (words[:1].upper() + words[1:]) if words else stem
-
-
-def lesson_title(transcript: Mapping[str, Any], stem: str) -> str:
-    """The first ``# Title`` heading of the lesson's narratives, else the prettified file stem."""
-    for step in transcript.get("steps", []):
-        for line in str(step.get("narrative") or "").splitlines():
-            if match := _HEADING.match(line):
-                return match["title"]
-    return prettify_stem(stem)
 
 
 def _traced(transcript: Mapping[str, Any], source: str) -> Traced:

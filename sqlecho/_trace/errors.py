@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy
 
+from .._transcript.limits import LimitExceeded
 from .._transcript.schema import error
 from .._transcript.values import mask_addresses
 
@@ -64,6 +65,6 @@ def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str,
     code = getattr(exc, "code", None)
     if isinstance(code, str) and isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
         record["code"] = code
-    if getattr(exc, "sqlecho_limit", None):
-        record["limit"] = exc.sqlecho_limit  # type: ignore[attr-defined]
+    if isinstance(exc, LimitExceeded) and exc.limit:
+        record["limit"] = exc.limit
     return record

@@ -7,6 +7,7 @@ all speak this one signature.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,27 +38,16 @@ class TraceOptions:
 
 
 class Runner(Protocol):
-    """Runs one program and returns its transcript (the signature of ``run_sandboxed``).
+    """Runs one program and returns its transcript: ``source`` as the file ``path``, run with
+    ``options``, ``name`` in the transcript's ``source`` field.
 
-    ``limits`` and ``pool`` are the sandbox's ``Limits`` and ``WorkerPool``; they are typed
-    ``Any`` here because the sandbox is a layer above this one, and an in-process runner
-    ignores them. ``private``: the program's folder exists only where it runs (pasted code).
-    ``cancel``: a ``threading.Event`` that stops the run when set (a runner that cannot stop a
-    run ignores it).
+    What every runner takes. A runner may take more, as keywords, from callers that know it:
+    the sandbox's ``run_sandboxed`` takes its limits, a pool of warm workers, a private folder
+    and a cancel event (the app's ``SandboxRunner`` names them); the in-process runner accepts
+    and ignores them, so that the app can hold either.
     """
 
-    def __call__(
-        self,
-        source: str,
-        path: Path,
-        options: TraceOptions,
-        name: str,
-        *,
-        limits: Any = None,
-        pool: Any = None,
-        private: bool = False,
-        cancel: Any = None,
-    ) -> dict[str, Any]: ...
+    def __call__(self, source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]: ...
 
 
 def trace_here(
@@ -66,10 +56,10 @@ def trace_here(
     options: TraceOptions,
     name: str,
     *,
-    limits: Any = None,
-    pool: Any = None,
+    limits: object = None,
+    pool: object = None,
     private: bool = False,
-    cancel: Any = None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """The in-process :class:`Runner` (:func:`sqlecho._trace.tracer.in_process`), imported on
     first use: a process that only might trace here (the app server, the command line) loads

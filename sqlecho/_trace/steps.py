@@ -16,7 +16,7 @@ from .scratch import ScratchDatabases
 if TYPE_CHECKING:
     from .._record.recorder import OrmRecorder
 
-__all__ = ["StepBuilder", "closing_a_step"]
+__all__ = ["Closing", "StepBuilder"]
 
 _MAX_NAMES_PER_CONTAINER = 100
 _MAX_VARIABLES = 20  # plain values shown per step
@@ -27,15 +27,26 @@ _PLAIN = (int, float, str, bool, type(None))
 _TEMP_NAME = re.compile(r"(?<=[/\\])tmp[a-z0-9_]{8}(?=[/\\'\"]|$)")
 
 
-_closing = 0
-"""How many steps are being closed right now (0 or 1: one run per process at a time)."""
-
-
-def closing_a_step() -> bool:
+class Closing:
     """True while the tracer, not the program, runs: a step's events are being put in order and
-    its snapshot taken. A limit that fires then is raised a moment later (see the sandbox's
-    worker), so that it interrupts the program and not the transcript."""
-    return _closing > 0
+    its snapshot taken.
+
+    A runner that interrupts the program (the sandbox's worker, when a limit fires) hands one to
+    :func:`~sqlecho._trace.tracer.trace_source` and waits while it is true, so that it
+    interrupts the program and not the transcript.
+    """
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    def __bool__(self) -> bool:
+        return self._depth > 0
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._depth -= 1
 
 
 class StepBuilder:
@@ -48,8 +59,10 @@ class StepBuilder:
         options: TraceOptions,
         on_step: Callable[[dict[str, Any]], None] | None,
         on_internal_error: Callable[[BaseException], None],
+        closing: Closing | None = None,
     ) -> None:
         self.registry = registry
+        self.closing = closing if closing is not None else Closing()
         self._on_internal_error = on_internal_error
         self.databases = databases
         self.options = options
@@ -157,9 +170,7 @@ class StepBuilder:
         step = self.current
         if step is None:
             return
-        global _closing
-        _closing += 1
-        try:
+        with self.closing:
             self.current = None
             self._open = self._early
             step["events"] = self._canonical(step["events"])
@@ -171,8 +182,6 @@ class StepBuilder:
             self.finished.append(step)
             if self.on_step is not None:
                 self.on_step(step)
-        finally:
-            _closing -= 1
 
     def _canonical(self, events: list[Event]) -> list[Event]:
         """Sort each run of lifecycle events of one line by object, since SQLAlchemy fires those

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from .._record.locate import Locator
 from .._record.objects import ObjectRegistry
 from .._record.recorder import EngineRecorder, OrmRecorder
+from .._transcript.limits import LimitExceeded
 from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.values import mask_addresses
 from ..transcript import Transcript
@@ -34,7 +35,7 @@ from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
 from .output import OutputCapture
 from .scratch import ScratchDatabases
-from .steps import StepBuilder
+from .steps import Closing, StepBuilder
 
 __all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
 
@@ -69,6 +70,7 @@ def trace_source(
     *,
     on_step: StepCallback | None = None,
     source_name: str | None = None,
+    closing: Closing | None = None,
 ) -> dict[str, Any]:
     """Trace ``source`` as if it were the file ``path`` (which need not exist).
 
@@ -78,9 +80,10 @@ def trace_source(
         options: how to run it.
         on_step: called with each finished step, as soon as it is finished (for streaming).
         source_name: the ``source`` field of the transcript (default: ``path`` as given).
+        closing: true while the tracer closes a step (see :class:`~sqlecho._trace.steps.Closing`).
     """
     with _ONE_AT_A_TIME:
-        return _trace_source(source, path, options or TraceOptions(), on_step, source_name)
+        return _trace_source(source, path, options or TraceOptions(), on_step, source_name, closing)
 
 
 def in_process(
@@ -89,10 +92,10 @@ def in_process(
     options: TraceOptions,
     name: str,
     *,
-    limits: Any = None,
-    pool: Any = None,
+    limits: object = None,
+    pool: object = None,
     private: bool = False,
-    cancel: Any = None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
 
@@ -115,11 +118,12 @@ def _trace_source(
     options: TraceOptions,
     on_step: StepCallback | None,
     source_name: str | None,
+    closing: Closing | None = None,
 ) -> dict[str, Any]:
     file = Path(path).absolute()
     scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
     started = time.perf_counter()
-    run = _Run(source, file, options, scratch, on_step)
+    run = _Run(source, file, options, scratch, on_step, closing)
     try:
         run.execute()
     finally:
@@ -140,7 +144,13 @@ class _Run:
     """One execution of one program: wires the recorders, runs the steps, restores everything."""
 
     def __init__(
-        self, source: str, file: Path, options: TraceOptions, scratch: Path, on_step: StepCallback | None
+        self,
+        source: str,
+        file: Path,
+        options: TraceOptions,
+        scratch: Path,
+        on_step: StepCallback | None,
+        closing: Closing | None = None,
     ) -> None:
         self.source = source
         self.file = file
@@ -149,7 +159,9 @@ class _Run:
         self.registry = ObjectRegistry()
         self.locator = Locator(self.filename, self.registry.label)
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
-        self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
+        self.steps = StepBuilder(
+            self.registry, self.databases, options, on_step, self._internal_error, closing
+        )
         # The recorders hand their events straight to the step builder: one call less per event.
         # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
         locator = self.locator
@@ -265,7 +277,7 @@ class _Run:
             self.steps.fail(error_record(exc, self.filename, expected=expected))
             if expected:
                 return False
-            self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
+            self.status = "limit" if isinstance(exc, LimitExceeded) and exc.limit else "error"
             return True
         if caught is not None and caught.error is not None:
             self.steps.fail(caught.error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LIMIT_KINDS", "LimitKind"]
+__all__ = ["LIMIT_KINDS", "LimitExceeded", "LimitKind"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,15 @@ LIMIT_KINDS: dict[str, LimitKind] = {
         "The program filled its scratch folder past the limit.",
     ),
 }
+
+
+class LimitExceeded(BaseException):
+    """Raised inside the program when it hits a limit (the sandbox raises a subclass per limit).
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` in the program does
+    not swallow it. The tracer, which knows nothing of the sandbox, sees this class: it writes
+    ``limit`` into the step's error record and marks the transcript "limit".
+    """
+
+    limit: str = ""
+    """The limit's name, a key of :data:`LIMIT_KINDS`."""

@@ -21,9 +21,9 @@ from sqlecho._app.lessons import (
     lesson_title,
     link_params,
     parse_link,
-    prettify_stem,
 )
 from sqlecho._app.traces import TraceCache, TraceFailed, transcript_bytes
+from sqlecho._render.titles import prettify_stem
 from sqlecho._sandbox.limits import Limits
 from sqlecho._sandbox.runner import RunCancelled
 from sqlecho._sandbox.settings import DEFAULT_POOL_SIZE, SandboxSettings

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from sqlecho._cli import main
-from sqlecho._render.export import Variant, index_page, lesson_title, step_viewer, viewer_page
+from sqlecho._render.export import Variant, index_page, step_viewer, viewer_page
 from sqlecho._render.markdown import markdown_html
+from sqlecho._render.titles import lesson_title
 from sqlecho._trace.tracer import TraceOptions, trace_source
 from tests.helpers import FIXTURES, LESSONS, ROOT
 
