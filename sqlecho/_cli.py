@@ -38,19 +38,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._trace.options import SWITCHES
+
     parser = _Parser(prog="python -m sqlecho", description="Trace the SQL of a SQLModel/SQLAlchemy program.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     trace = commands.add_parser("trace", help="run FILE step by step and print its transcript")
     trace.add_argument("file", metavar="FILE", help="a Python file: a # %% lesson or any script")
     trace.add_argument("--json", action="store_true", help="print the transcript as one JSON document")
-    trace.add_argument(
-        "--no-expire-on-commit",
-        action="store_true",
-        help="run as if every Session had expire_on_commit=False",
-    )
-    trace.add_argument(
-        "--no-autoflush", action="store_true", help="run as if every Session had autoflush=False"
-    )
+    for switch in SWITCHES:
+        trace.add_argument(switch.flag, action="store_true", help=switch.help)
     trace.add_argument(
         "--in-process",
         action="store_true",
@@ -62,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--switches",
         action="store_true",
-        help="also embed the expire_on_commit=False and autoflush=False runs, compared step by step",
+        help=f"also embed the {' and '.join(f'{s.name}=False' for s in SWITCHES)} runs, compared step by step",
     )
     export.add_argument(
         "--in-process",
@@ -127,14 +123,12 @@ def _default_runner(in_process: bool) -> Runner:
 def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
     """``trace``: print FILE's transcript; 0 when the program ran to its end."""
     from ._render.text import format_transcript
-    from ._trace.options import TraceOptions
+    from ._trace.options import SWITCHES, TraceOptions
 
     path = Path(args.file)
     source = read_program(path)
-    options = TraceOptions(
-        expire_on_commit=False if args.no_expire_on_commit else None,
-        autoflush=False if args.no_autoflush else None,
-    )
+    # --no-expire-on-commit is stored as no_expire_on_commit.
+    options = TraceOptions(**{s.name: False for s in SWITCHES if getattr(args, "no_" + s.name)})
     transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
     if args.json:
         _write_json(transcript)

@@ -14,11 +14,12 @@ from pathlib import Path
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, viewer_page
 from ._render.titles import lesson_title
+from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
 
 __all__ = ["SWITCHES", "Page", "lesson_files", "write_site"]
 
-SWITCHES = (TraceOptions(expire_on_commit=False), TraceOptions(autoflush=False))
+SWITCHES = tuple(switch.off() for switch in EVERY_SWITCH)
 """The teacher's switches that ``--switches`` runs each lesson with, besides the run as written."""
 
 
@@ -85,9 +86,7 @@ def write_site(
         if switches:
             for options in SWITCHES:
                 other = runner(source, path, options, str(path))
-                label = variant_label(
-                    {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush}
-                )
+                label = variant_label(options.switches())
                 variants.append(Variant(label, other))
         title = lesson_title(transcript, path.stem)
         html = viewer_page(transcript, source, title=title, variants=variants)

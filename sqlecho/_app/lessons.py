@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .._render.titles import first_heading, prettify_stem
 from .._trace.cells import CellKind, parse_cells
-from .._trace.options import TraceOptions
+from .._trace.options import SWITCHES, TraceOptions
 
 __all__ = [
     "Lesson",
@@ -100,14 +100,11 @@ class Switches:
     @property
     def changed(self) -> bool:
         """True when a switch changes how the program runs (then the app compares two runs)."""
-        return not (self.expire_on_commit and self.autoflush)
+        return not all(getattr(self, switch.name) for switch in SWITCHES)
 
     def trace_options(self) -> TraceOptions:
         """The options of the "what if" run."""
-        return TraceOptions(
-            expire_on_commit=None if self.expire_on_commit else False,
-            autoflush=None if self.autoflush else False,
-        )
+        return TraceOptions(**{s.name: False for s in SWITCHES if not getattr(self, s.name)})
 
 
 def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
@@ -148,8 +145,7 @@ def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
     if lesson is None:
         lesson = stems[0] if stems else None
     switches = Switches(
-        expire_on_commit=_flag(params, "expire_on_commit", True, problems),
-        autoflush=_flag(params, "autoflush", True, problems),
+        **{switch.name: _flag(params, switch.name, True, problems) for switch in SWITCHES},
         presenter=_flag(params, "presenter", False, problems),
         predict=_flag(params, "predict", True, problems),
     )
@@ -179,10 +175,9 @@ def clamp_step(raw: str | None, count: int) -> tuple[int, str | None]:
 def link_params(lesson: str, step: int, switches: Switches) -> dict[str, str]:
     """The query parameters that reopen exactly this view (switches only when not the defaults)."""
     params = {"lesson": lesson, "step": str(step)}
-    if not switches.expire_on_commit:
-        params["expire_on_commit"] = "0"
-    if not switches.autoflush:
-        params["autoflush"] = "0"
+    for switch in SWITCHES:
+        if not getattr(switches, switch.name):
+            params[switch.name] = "0"
     if switches.presenter:
         params["presenter"] = "1"
     if not switches.predict:

@@ -28,7 +28,7 @@ from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import trace_here
+from .._trace.options import SWITCHES, trace_here
 from . import keys
 from .config import AppConfig
 from .keyboard import use_keyboard
@@ -121,7 +121,7 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
 
 
-WARMED_SWITCHES = (Switches(), Switches(expire_on_commit=False), Switches(autoflush=False))
+WARMED_SWITCHES = (Switches(), *(Switches(**{switch.name: False}) for switch in SWITCHES))
 """The runs the lesson page offers with one click: as written, and each teacher switch alone."""
 
 

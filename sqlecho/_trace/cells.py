@@ -114,7 +114,7 @@ def run_header(name: str, source: str, options: TraceOptions, status: str) -> di
     return header(
         name,
         "cells" if has_cells(source) else "lines",
-        {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
+        options.switches(),
         {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
         status,
     )

@@ -141,7 +141,7 @@ class CellTracer:
         transcript = header(
             filename,
             "lines" if lines else "cells",
-            {"expire_on_commit": None, "autoflush": None},
+            TraceOptions().switches(),
             {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
             "ok" if error is None else "error",
         )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS
+from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, SWITCH_NAMES
 
-__all__ = ["Runner", "TraceOptions", "trace_here"]
+__all__ = ["SWITCHES", "Runner", "Switch", "TraceOptions", "trace_here"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,37 @@ class TraceOptions:
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""
+
+    def switches(self) -> dict[str, bool | None]:
+        """The what-if switches of this run, as a transcript's ``options`` field writes them."""
+        return {name: getattr(self, name) for name in SWITCH_NAMES}
+
+    def overrides(self) -> dict[str, bool]:
+        """The Session arguments this run overrides (the switches that are not None)."""
+        return {name: value for name, value in self.switches().items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One what-if switch, in the words of each place that offers it."""
+
+    name: str
+    """The Session argument and the ``TraceOptions`` field: ``expire_on_commit``."""
+    flag: str
+    """The command line's option that turns it off: ``--no-expire-on-commit``."""
+    help: str
+    """What turning it off does, in one line."""
+
+    def off(self) -> TraceOptions:
+        """The options of a run with this switch off and the others as written."""
+        return TraceOptions(**{self.name: False})
+
+
+SWITCHES = tuple(
+    Switch(name, "--no-" + name.replace("_", "-"), f"run as if every Session had {name}=False")
+    for name in SWITCH_NAMES
+)
+"""The teacher's switches, in the order every list of them shows."""
 
 
 class Runner(Protocol):

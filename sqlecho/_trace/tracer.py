@@ -194,7 +194,7 @@ class _Run:
             self.steps.finish(None)
             self.status = "error"
             return
-        environment = ProgramEnvironment(self.file, self.options.expire_on_commit, self.options.autoflush)
+        environment = ProgramEnvironment(self.file, self.options.overrides())
         reset_sqlmodel()
         # Objects in reference cycles (a Hero and its Team) leave the session's weak identity map
         # whenever the cyclic collector happens to run, which depends on allocation counts and

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_ROWS",
     "MAX_STEPS",
     "OBJECT_STATES",
+    "SWITCH_NAMES",
     "TRANSACTION_EVENTS",
     "TRANSCRIPT_VERSION",
     "error",
@@ -30,6 +31,11 @@ TRANSCRIPT_VERSION = 1
 
 OBJECT_STATES: tuple[ObjectStateName, ...] = get_args(ObjectStateName)
 """The five states of an ORM object, in the order of its life: the ``Literal`` read once."""
+
+SWITCH_NAMES = ("expire_on_commit", "autoflush")
+"""The teacher's what-if switches: the Session arguments a run can override, the keys of a
+transcript's ``options`` field, the fields of ``TraceOptions`` of those names. Their words for
+each reader (the command line's flags, the app's links) are in ``sqlecho._trace.options.SWITCHES``."""
 
 MAX_STEPS = 2000
 """Steps the tracer makes of a line-by-line run before it stops stepping (not running)."""

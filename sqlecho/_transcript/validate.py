@@ -42,7 +42,7 @@ from ..transcript import (
     Transcript,
 )
 from .limits import LIMIT_KINDS
-from .schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, OBJECT_STATES, TRANSCRIPT_VERSION
+from .schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, OBJECT_STATES, SWITCH_NAMES, TRANSCRIPT_VERSION
 
 __all__ = [
     "EVENT_FIELDS",
@@ -810,10 +810,8 @@ def _check_done(done: dict[str, Any], steps_received: int) -> None:
     if done["mode"] not in _MODES or type(done["mode"]) is not str:
         raise _bad("mode", done["mode"], '"cells" or "lines"')
     options = _dict(done["options"], "options", "an object")
-    _keys_at(
-        options, ("expire_on_commit", "autoflush"), frozenset({"expire_on_commit", "autoflush"}), "options"
-    )
-    for key in ("expire_on_commit", "autoflush"):
+    _keys_at(options, SWITCH_NAMES, frozenset(SWITCH_NAMES), "options")
+    for key in SWITCH_NAMES:
         if options[key] is not None:
             _bool(options[key], f"options.{key}")
     versions = _dict(done["versions"], "versions", "an object")
