@@ -7,7 +7,6 @@ all speak this one signature.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,19 +81,11 @@ class Runner(Protocol):
 
 
 def trace_here(
-    source: str,
-    path: Path,
-    options: TraceOptions,
-    name: str,
-    *,
-    limits: object = None,
-    pool: object = None,
-    private: bool = False,
-    cancel: threading.Event | None = None,
+    source: str, path: Path, options: TraceOptions, name: str, **ignored: object
 ) -> dict[str, Any]:
     """The in-process :class:`Runner` (:func:`sqlecho._trace.tracer.in_process`), imported on
     first use: a process that only might trace here (the app server, the command line) loads
-    SQLAlchemy's ORM when it does, not when it starts."""
+    SQLAlchemy's ORM when it does, not when it starts. The sandbox's keywords are ignored."""
     from .tracer import in_process
 
-    return in_process(source, path, options, name, limits=limits, pool=pool, private=private, cancel=cancel)
+    return in_process(source, path, options, name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -20,11 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy.engine import Engine
-
-from .._record.locate import Locator
-from .._record.objects import ObjectRegistry
-from .._record.recorder import EngineRecorder, OrmRecorder
 from .._transcript.limits import LimitExceeded
 from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.values import mask_addresses
@@ -34,8 +28,10 @@ from .errors import CaughtError, error_record
 from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
 from .output import OutputCapture
+from .recording import Recording
 from .scratch import ScratchDatabases
-from .steps import Closing, StepBuilder
+from .stepping import LineStepper
+from .steps import Closing
 
 __all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
 
@@ -156,24 +152,17 @@ class _Run:
         self.file = file
         self.filename = str(file)
         self.options = options
-        self.registry = ObjectRegistry()
-        self.locator = Locator(self.filename, self.registry.label)
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
-        self.steps = StepBuilder(
-            self.registry, self.databases, options, on_step, self._internal_error, closing
+        self.recording = Recording(
+            self.filename, self.databases, options, on_step, self._internal_error, closing=closing
         )
-        # The recorders hand their events straight to the step builder: one call less per event.
-        # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
-        locator = self.locator
-        self.engine = EngineRecorder(
-            Engine, self.steps.add, locator.line_and_cause, locator.line, self._internal_error
-        )
-        self.orm = OrmRecorder(self.registry, self.steps.add, locator.line, self._internal_error)
+        self.steps = self.recording.steps
+        self.locator = self.recording.locator
+        self.stepper = LineStepper(self.steps, self.filename)
         self.internal_errors: list[str] = []
         self.output = OutputCapture(self._output)
         self.mode = "cells" if has_cells(source) else "lines"
         self.status = "ok"
-        self._tracing = False
 
     # -- events -------------------------------------------------------------------------------
 
@@ -203,9 +192,7 @@ class _Run:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         self.databases.install()
-        self.engine.install()
-        self.orm.install()
-        self.steps.session = self.orm
+        self.recording.install()
         try:
             with environment as namespace, self.output:
                 if self.mode == "cells":
@@ -213,9 +200,8 @@ class _Run:
                 else:
                     self._run_lines(code, namespace)
         finally:
-            self._stop_tracing()
-            self.orm.remove()
-            self.engine.remove()
+            self.stepper.stop()
+            self.recording.remove()
             self.databases.remove()
             environment.dispose_engines()
             reset_sqlmodel()
@@ -244,14 +230,12 @@ class _Run:
                 return
 
     def _run_lines(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
-        self._frame_locals: dict[str, Any] | None = None
-        sys.settrace(self._global_trace)
-        self._tracing = True
+        self.stepper.start()
         try:
             self._exec(code, namespace, expected=False)
         finally:
-            self._stop_tracing()
-        self.steps.finish(namespace, self._frame_locals)
+            self.stepper.stop()
+        self.steps.finish(namespace, self.stepper.frame_locals)
 
     def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
         """Run ``code``; record an error on the current step. True when the run must stop."""
@@ -263,7 +247,7 @@ class _Run:
                 with caught:
                     exec(code, namespace)
         except SystemExit as exc:
-            self._stop_tracing()
+            self.stepper.stop()
             if exc.code in (None, 0):
                 self.steps.note_exit(0)
                 return True
@@ -271,7 +255,7 @@ class _Run:
             self.status = "error"
             return True
         except BaseException as exc:  # the program's own errors, KeyboardInterrupt and limits alike
-            self._stop_tracing()
+            self.stepper.stop()
             if not self.steps.current:
                 self.steps.start(None, "", [1, 1])
             self.steps.fail(error_record(exc, self.filename, expected=expected))
@@ -284,31 +268,3 @@ class _Run:
         elif expected:
             self.steps.note("Tagged raises-exception, but no error was raised.")
         return False
-
-    # -- line stepping ------------------------------------------------------------------------
-
-    def _stop_tracing(self) -> None:
-        if self._tracing:
-            sys.settrace(None)
-            self._tracing = False
-
-    def _global_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        if frame.f_code.co_filename == self.filename:
-            return self._local_trace
-        return None
-
-    def _local_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        if event != "line" or not self._tracing:
-            return self._local_trace if self._tracing else None
-        if self.steps.current:
-            self.steps.finish(
-                frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None
-            )
-        if self.steps.at_limit():
-            self._stop_tracing()
-            self.steps.start_overflow(frame.f_lineno)
-            return None
-        line = frame.f_lineno
-        self.steps.start(None, "", [line, line])
-        self._frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
-        return self._local_trace
