@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, viewer_page
-from ._render.titles import lesson_title
+from ._render.titles import lesson_title, lessons_in
 from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
 
@@ -44,7 +44,7 @@ def lesson_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+            inside = lessons_in(path)
             if not inside:
                 raise ValueError(f"{path} holds no Python file")
             found.extend(inside)

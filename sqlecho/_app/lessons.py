@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._render.titles import first_heading, prettify_stem
+from .._render.titles import first_heading, lessons_in, prettify_stem
 from .._trace.cells import CellKind, parse_cells
 from .._trace.options import SWITCHES, TraceOptions
 
@@ -67,9 +67,7 @@ def discover_lessons(folder: Path) -> list[Lesson]:
     if not folder.is_dir():
         return []
     lessons = []
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith(("_", ".")):
-            continue
+    for path in lessons_in(folder):
         stat = path.stat()
         known = _READ.get(str(path))
         if known is None or known[:2] != (stat.st_mtime_ns, stat.st_size):

@@ -18,7 +18,6 @@ so that the first readers of a class find them ready.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -35,7 +34,7 @@ from .._sandbox.runner import RunCancelled
 from .._trace.options import TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
 from .config import DEFAULT_CACHE_MB
-from .store import TranscriptStore
+from .store import TranscriptStore, source_digest
 
 __all__ = [
     "TraceCache",
@@ -104,8 +103,7 @@ def transcript_bytes(value: object) -> int:
 
 def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None) -> Hashable:
     # By content, not by file: an edited lesson is a new program, traced again.
-    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-    return (digest, str(path), name, options, repr(limits))
+    return (source_digest(source), str(path), name, options, repr(limits))
 
 
 class TraceCache:
