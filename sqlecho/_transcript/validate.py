@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, Protocol, get_args, get_origin, get_type_hints
+from typing import NotRequired, Protocol, cast, get_args, get_origin, get_type_hints
 
 from ..transcript import (
     ErrorRecord,
@@ -207,10 +207,10 @@ class Budget:
     """Steps accepted so far."""
     events: int = field(default=0, init=False)
     """Events accepted so far, over all steps."""
-    _last_objects: list[Any] = field(default_factory=list, init=False, repr=False)
-    _last_tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    _last_session: dict[str, Any] | None = field(default=None, init=False, repr=False)
-    _last_sessions: list[Any] = field(default_factory=list, init=False, repr=False)
+    _last_objects: list[object] = field(default_factory=list, init=False, repr=False)
+    _last_tables: dict[str, object] = field(default_factory=dict, init=False, repr=False)
+    _last_session: dict[str, object] | None = field(default=None, init=False, repr=False)
+    _last_sessions: list[object] = field(default_factory=list, init=False, repr=False)
     """The objects, tables and session of the last accepted step. Most records come again unchanged in the
     next step, and one equal (as JSON values) to an accepted record is valid too: comparing them
     (in C) is much cheaper than checking them again."""
@@ -343,7 +343,9 @@ def _line(value: object, path: str, source_lines: int) -> None:
         raise _Wrong(path, f"is {_show(value)}, outside the source's lines 1..{source_lines}")
 
 
-def _keys(value: dict[str, Any], required: tuple[str, ...] | frozenset[str], allowed: frozenset[str]) -> None:
+def _keys(
+    value: dict[str, object], required: tuple[str, ...] | frozenset[str], allowed: frozenset[str]
+) -> None:
     for key in required:
         if key not in value:
             raise _Wrong(key, "is missing")
@@ -352,7 +354,7 @@ def _keys(value: dict[str, Any], required: tuple[str, ...] | frozenset[str], all
         raise _Wrong("", f"has an unknown field {_show(unknown)}")
 
 
-def _dict(value: object, path: str, what: str) -> dict[str, Any]:
+def _dict(value: object, path: str, what: str) -> dict[str, object]:
     if type(value) is not dict:
         raise _bad(path, value, what)
     return value
@@ -428,7 +430,7 @@ def _free_scalar(value: object, path: str, budget: Budget) -> None:
 # -- steps -------------------------------------------------------------------------------------
 
 
-def check_step(value: object, *, index: int, source_lines: int, budget: Budget) -> dict[str, Any]:
+def check_step(value: object, *, index: int, source_lines: int, budget: Budget) -> dict[str, object]:
     """The streamed step ``value`` if it is one the tracer could have sent, else InvalidMessage.
 
     Args:
@@ -454,7 +456,7 @@ def check_step(value: object, *, index: int, source_lines: int, budget: Budget) 
     return value
 
 
-def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Budget) -> None:
+def _check_step(step: dict[str, object], index: int, source_lines: int, budget: Budget) -> None:
     keys = step.keys()
     if keys != _STEP_USUAL and keys != _STEP_KEYS:
         _keys(step, _STEP_REQUIRED, _STEP_KEYS)
@@ -494,7 +496,7 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
             _str(exercise[key], f"exercise.{key}", budget)
 
 
-def _lines_ok(lines: list[Any], source_lines: int) -> bool:
+def _lines_ok(lines: list[object], source_lines: int) -> bool:
     first, last = lines
     return type(first) is int and type(last) is int and 1 <= first <= last <= source_lines
 
@@ -592,7 +594,7 @@ def _event(event: object, source_lines: int, budget: Budget) -> None:
             _str_list(event["attributes"], "attributes", budget)
 
 
-def _sql_extras(event: dict[str, Any], budget: Budget) -> None:
+def _sql_extras(event: dict[str, object], budget: Budget) -> None:
     """The optional fields of a "sql" event."""
     if "rowcount" in event and event["rowcount"] is not None:
         _int(event["rowcount"], "rowcount")
@@ -659,12 +661,11 @@ def _object(record: object, budget: Budget) -> None:
         _free(values, "values", budget, inside=1)
 
 
-def _short_keys(mapping: dict[Any, Any], longest: int) -> bool:
+def _short_keys(mapping: dict[object, object], longest: int) -> bool:
     """True when the keys of ``mapping`` are strings within ``longest`` (False: look closer)."""
-    try:
-        return max(map(len, mapping)) <= longest and set(map(type, mapping)) == _STR_ONLY
-    except TypeError:  # a key without a length
+    if set(map(type, mapping)) != _STR_ONLY:
         return False
+    return max(map(len, cast("dict[str, object]", mapping))) <= longest
 
 
 def _session(session: object, budget: Budget) -> None:
@@ -721,7 +722,7 @@ def _tables(tables: object, index: int, budget: Budget) -> None:
         try:
             if type(name) is not str or len(name) > budget.max_string:
                 raise _Wrong("", "is not a table name within limits")
-            if table == previous.get(name):
+            if type(table) is dict and table == previous.get(name):
                 if "total_rows" in table:  # True == 1: types are not part of equality
                     _int(table["total_rows"], "total_rows")
                 continue
@@ -757,7 +758,7 @@ def _table(table: object, budget: Budget) -> None:
             raise _Wrong("total_rows", f"is {total}, fewer than the {len(rows)} rows shown")
 
 
-def _keys_at(value: dict[str, Any], required: tuple[str, ...], allowed: frozenset[str], path: str) -> None:
+def _keys_at(value: dict[str, object], required: tuple[str, ...], allowed: frozenset[str], path: str) -> None:
     try:
         _keys(value, required, allowed)
     except _Wrong as wrong:
@@ -782,7 +783,7 @@ def _error(error: object, source_lines: int, budget: Budget) -> None:
 # -- the other messages ------------------------------------------------------------------------
 
 
-def check_done(value: object, *, steps_received: int) -> dict[str, Any]:
+def check_done(value: object, *, steps_received: int) -> dict[str, object]:
     """The end of a transcript (``{"done": TRANSCRIPT}``, its "steps" the number of steps sent).
 
     Args:
@@ -801,7 +802,7 @@ def check_done(value: object, *, steps_received: int) -> dict[str, Any]:
     return value
 
 
-def _check_done(done: dict[str, Any], steps_received: int) -> None:
+def _check_done(done: dict[str, object], steps_received: int) -> None:
     _keys(done, _DONE_REQUIRED, _DONE_KEYS)
     budget = Budget()
     if done["version"] != TRANSCRIPT_VERSION or type(done["version"]) is not int:
@@ -845,7 +846,7 @@ def _truncated(truncated: object) -> None:
         raise _bad("truncated.output", truncated["output"], "true")
 
 
-def check_failed(value: object) -> dict[str, Any]:
+def check_failed(value: object) -> dict[str, object]:
     """The worker's report of an error outside the program (``{"failed": ERROR}``):
     ``{"type", "message"}`` and, from a run, ``"limit"``: a limit name or null."""
     budget = Budget()
