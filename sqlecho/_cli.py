@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from ._trace.options import Runner
@@ -199,7 +199,7 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         # Many traces in a row: warm workers wait for each next one, as the app's pool does.
         with WorkerPool(2) as pool:
 
-            def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]:
+            def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
                 return run_sandboxed(source, path, options, name, pool=pool)
 
             pages = write_site(lessons, out, pooled, switches=args.switches, progress=report)

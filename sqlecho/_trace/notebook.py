@@ -14,7 +14,6 @@ import linecache
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy
 import sqlmodel
@@ -37,7 +36,7 @@ __all__ = ["CellResult", "CellTracer"]
 class CellResult:
     """What a traced cell left: its transcript, the value of its last expression, its error."""
 
-    def __init__(self, transcript: dict[str, Any], value: Any, error: BaseException | None) -> None:
+    def __init__(self, transcript: dict[str, object], value: object, error: BaseException | None) -> None:
         self.transcript = transcript
         self.value = value
         """The value of the cell's last line when it is an expression (``None`` otherwise)."""
@@ -65,7 +64,7 @@ class CellTracer:
     def run(
         self,
         source: str,
-        namespace: dict[str, Any],
+        namespace: dict[str, object],
         *,
         lines: bool = False,
         echo: bool = True,
@@ -102,7 +101,7 @@ class CellTracer:
 
         self._label_bound(namespace)
         self._watch(namespace)
-        value: Any = None
+        value: object = None
         error: BaseException | None = None
         count = max(1, len(source.splitlines()))
         recording.install()
@@ -139,7 +138,7 @@ class CellTracer:
             transcript["internal_errors"] = internal
         return CellResult(transcript, value, error)
 
-    def _label_bound(self, namespace: dict[str, Any]) -> None:
+    def _label_bound(self, namespace: dict[str, object]) -> None:
         """Give a label to every ORM object bound to a variable, so that it gets a card even if
         it was made before this cell (and no event has named it yet). ``inspect`` reads the
         instance state only: nothing loads."""
@@ -150,7 +149,7 @@ class CellTracer:
             if state is not None and hasattr(state, "mapper") and hasattr(state, "obj"):
                 self.registry.label(state)
 
-    def _watch(self, namespace: dict[str, Any]) -> None:
+    def _watch(self, namespace: dict[str, object]) -> None:
         """Remember the file of every SQLite engine bound to a variable, for the Database panel.
         (An in-memory database has no second connection to read it: its panel stays empty.)"""
         for value in list(namespace.values()):
@@ -165,7 +164,9 @@ class CellTracer:
                 self._databases.files.append(path)
 
     @staticmethod
-    def _execute(source: str, filename: str, namespace: dict[str, Any], stepper: LineStepper | None) -> Any:
+    def _execute(
+        source: str, filename: str, namespace: dict[str, object], stepper: LineStepper | None
+    ) -> object:
         """Run the cell; the value of its last line when that line is an expression, as IPython
         shows it."""
         tree = ast.parse(source, filename)

@@ -8,7 +8,6 @@ SQLAlchemy and hand their events straight to the step builder (one call less per
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -44,7 +43,7 @@ class Recording:
         filename: str,
         databases: ScratchDatabases,
         options: TraceOptions,
-        on_step: Callable[[dict[str, Any]], None] | None,
+        on_step: Callable[[dict[str, object]], None] | None,
         on_internal_error: Callable[[BaseException], None],
         *,
         registry: ObjectRegistry | None = None,
@@ -54,11 +53,11 @@ class Recording:
         self.registry = registry if registry is not None else ObjectRegistry()
         self.locator = locator = Locator(filename, self.registry.label)
         self.steps = StepBuilder(self.registry, databases, options, on_step, on_internal_error, closing)
-        line_and_cause: Callable[[str, Any], tuple[int | None, str]] = locator.line_and_cause
+        line_and_cause: Callable[[str, object], tuple[int | None, str]] = locator.line_and_cause
         line: Callable[[], int | None] = locator.line
         if depth:
 
-            def line_and_cause(statement: str, context: Any) -> tuple[int | None, str]:
+            def line_and_cause(statement: str, context: object) -> tuple[int | None, str]:
                 return locator.line_and_cause(statement, context, depth=depth)
 
             def line() -> int | None:

@@ -8,7 +8,7 @@ transcript's header. No SQLAlchemy here: the renderers and the sandbox's parent 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, get_args
+from typing import get_args
 
 from ..transcript import EventKind, ObjectStateName
 
@@ -52,14 +52,14 @@ DATABASE_EVENTS: frozenset[EventKind] = frozenset({"sql", "commit", "rollback"})
 """Events after which the committed rows may differ."""
 
 
-def error(type_: str, message: str, line: int | None = None, *, expected: bool = False) -> dict[str, Any]:
+def error(type_: str, message: str, line: int | None = None, *, expected: bool = False) -> dict[str, object]:
     """A step's ``error`` record: ``{"type", "message", "line", "expected"}``."""
     return {"type": type_, "message": message, "line": line, "expected": expected}
 
 
 def header(
     source: str, mode: str, options: Mapping[str, bool | None], versions: Mapping[str, str], status: str
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The fields of a transcript before its ``steps``, in the order the JSON shows them."""
     return {
         "version": TRANSCRIPT_VERSION,

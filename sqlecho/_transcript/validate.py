@@ -375,7 +375,7 @@ def _plain(items: Collection[object], longest: int) -> bool:
 
 
 def _free(value: object, path: str, budget: Budget, inside: int = 0) -> None:
-    """Any JSON value, nested at most ``budget.max_depth`` deep, strings within ``max_string``.
+    """object JSON value, nested at most ``budget.max_depth`` deep, strings within ``max_string``.
 
     ``inside``: levels of ``value`` that are the schema's, not the free-form value's (a table's
     rows are 2: the list of rows and each row), so they do not count in the depth.
