@@ -101,7 +101,7 @@ class Report:
         lines.append(f"{passed} of {count} exercise{'s' * (count != 1)} passed")
         return "\n".join(lines)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """The report as one JSON-ready document."""
         return {
             "file": self.file,

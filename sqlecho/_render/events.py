@@ -114,7 +114,7 @@ def render_code(
     return f'<div class="sqe-code">{"".join(rows)}</div>'
 
 
-def _where(event: Mapping[str, Any]) -> str:
+def _where(event: Mapping[str, object]) -> str:
     line = event.get("line")
     return f'<span class="sqe-where">line {esc(line)}</span>' if line is not None else ""
 
@@ -214,7 +214,7 @@ def _group(index_event: tuple[int, Mapping[str, Any]]) -> tuple[Any, ...]:
     return ("single", index)
 
 
-def _output(events: Sequence[Mapping[str, Any]]) -> str:
+def _output(events: Sequence[Mapping[str, object]]) -> str:
     parts = []
     for event in events:
         cls = "sqe-stderr" if event.get("stream") == "stderr" else "sqe-stdout"
@@ -270,7 +270,7 @@ def render_events(
     return f'<div class="sqe-events">{"".join(blocks)}</div>'
 
 
-def render_error(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None) -> str:
+def render_error(error: Mapping[str, object], versions: Mapping[str, object] | None = None) -> str:
     """The error box of a step: expected errors (part of the lesson) look calmer than unexpected ones."""
     expected = bool(error.get("expected"))
     explanation = explain(error, versions)

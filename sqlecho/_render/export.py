@@ -46,7 +46,7 @@ class Variant:
 
     label: str
     """What the switch changed, e.g. ``expire_on_commit=False``."""
-    transcript: Mapping[str, Any]
+    transcript: Mapping[str, object]
 
 
 def _traced(transcript: Mapping[str, Any], source: str) -> Traced:
@@ -67,7 +67,7 @@ def _grid(left: str, right: str, columns: str = "6fr 5fr") -> str:
     )
 
 
-def _exercise(step: Mapping[str, Any]) -> str:
+def _exercise(step: Mapping[str, object]) -> str:
     exercise = step.get("exercise")
     if not isinstance(exercise, Mapping):
         return ""
@@ -103,7 +103,7 @@ def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: A
 
 
 def step_viewer(
-    transcript: Mapping[str, Any],
+    transcript: Mapping[str, object],
     source: str,
     *,
     title: str | None = None,
@@ -187,7 +187,7 @@ def _document(title: str, body: str) -> str:
 
 
 def viewer_page(
-    transcript: Mapping[str, Any],
+    transcript: Mapping[str, object],
     source: str,
     *,
     title: str,

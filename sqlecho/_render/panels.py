@@ -60,7 +60,7 @@ _UNLOADED_ACCESS = {
 }
 
 
-def _value(value: Any, labels: set[str]) -> str:
+def _value(value: object, labels: set[str]) -> str:
     """A value; references to other objects (their labels) are drawn as labels, not strings."""
     if isinstance(value, str) and value in labels:
         return f'<span class="sqe-ref">→ {esc(value)}</span>'
@@ -246,7 +246,7 @@ def _session_table(session: Mapping[str, Any], prior: Mapping[str, Any] | None) 
 
 
 def _row_marks(
-    rows: Sequence[Sequence[Any]], before: Sequence[Sequence[Any]] | None
+    rows: Sequence[Sequence[object]], before: Sequence[Sequence[object]] | None
 ) -> tuple[list[str], list[Any]]:
     """Per row "", "new" or "changed" (keyed by the first column), and the rows that vanished."""
     if before is None:

@@ -20,7 +20,7 @@ MAX_TABLE_ROWS = 20
 """Rows printed per changed table; the rest are counted."""
 
 
-def _one_line(value: Any) -> str:
+def _one_line(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -88,7 +88,7 @@ def _session(session: dict[str, Any]) -> str:
     return "  session: " + "  ".join(parts)
 
 
-def _row_mark(row: list[Any], before: dict[Any, list[Any]] | None) -> str:
+def _row_mark(row: list[object], before: dict[object, list[object]] | None) -> str:
     """``+`` a new row, ``~`` a changed one (rows are matched by their first column), else blank."""
     if before is None:
         return " "
@@ -144,7 +144,7 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     code_lines = source.splitlines() if source is not None else []
     out: list[str] = []
     steps = transcript["steps"]
-    previous_tables: dict[str, Any] | None = None
+    previous_tables: dict[str, object] | None = None
     for step in steps:
         first, last = step["lines"]
         title = f" · {step['title']}" if step.get("title") else ""

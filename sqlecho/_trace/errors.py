@@ -27,7 +27,7 @@ class CaughtError:
     def __init__(self, code: types.CodeType, filename: str) -> None:
         self.code = code
         self.filename = filename
-        self.error: dict[str, Any] | None = None
+        self.error: dict[str, object] | None = None
         self._saved: Any = None
 
     def __enter__(self) -> None:
@@ -50,7 +50,7 @@ class CaughtError:
         return self._local_trace
 
 
-def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
+def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str, object]:
     """The ``error`` record of a step: type, message, the traced file's line, expected or not."""
     line = None
     if isinstance(exc, SyntaxError) and exc.filename == filename:

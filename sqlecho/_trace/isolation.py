@@ -46,7 +46,7 @@ class ProgramEnvironment:
         self.engines: weakref.WeakSet[Engine] = weakref.WeakSet()
         self._saved: dict[str, Any] = {}
 
-    def __enter__(self) -> dict[str, Any]:
+    def __enter__(self) -> dict[str, object]:
         module = types.ModuleType("__main__")
         module.__file__ = str(self.file)
         module.__dict__["__builtins__"] = __builtins__

@@ -82,7 +82,7 @@ class Runner(Protocol):
 
 def trace_here(
     source: str, path: Path, options: TraceOptions, name: str, **ignored: object
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The in-process :class:`Runner` (:func:`sqlecho._trace.tracer.in_process`), imported on
     first use: a process that only might trace here (the app server, the command line) loads
     SQLAlchemy's ORM when it does, not when it starts. The sandbox's keywords are ignored."""

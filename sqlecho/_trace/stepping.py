@@ -24,7 +24,7 @@ class LineStepper:
     def __init__(self, steps: StepBuilder, filename: str) -> None:
         self.steps = steps
         self.filename = filename
-        self.frame_locals: dict[str, Any] | None = None
+        self.frame_locals: dict[str, object] | None = None
         """The locals of the frame of the open step's line (None at module level)."""
         self._saved: Any = None
         self._on = False
@@ -43,7 +43,7 @@ class LineStepper:
     def _global(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
         return self._local if frame.f_code.co_filename == self.filename else None
 
-    def _local(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+    def _local(self, frame: types.FrameType, event: str, _arg: object) -> object:
         if event != "line" or not self._on:
             return self._local if self._on else None
         if self.steps.current:

@@ -57,7 +57,7 @@ class StepBuilder:
         registry: ObjectRegistry,
         databases: ScratchDatabases,
         options: TraceOptions,
-        on_step: Callable[[dict[str, Any]], None] | None,
+        on_step: Callable[[dict[str, object]], None] | None,
         on_internal_error: Callable[[BaseException], None],
         closing: Closing | None = None,
     ) -> None:
@@ -68,7 +68,7 @@ class StepBuilder:
         self.options = options
         self.on_step = on_step
         self.session: OrmRecorder | None = None
-        self.finished: list[dict[str, Any]] = []
+        self.finished: list[dict[str, object]] = []
         self.current: dict[str, Any] | None = None
         self.truncated: dict[str, Any] = {}
         self._early: list[Event] = []
@@ -78,7 +78,7 @@ class StepBuilder:
         self._events = 0
         self._max_events = options.max_events
         self._output = 0
-        self._tables: dict[str, Any] | None = None
+        self._tables: dict[str, object] | None = None
         self._forgotten = 0
         self._database_touched = True
 
@@ -142,7 +142,7 @@ class StepBuilder:
             record["stream"] = marker
         self.add(record)
 
-    def fail(self, error: dict[str, Any]) -> None:
+    def fail(self, error: dict[str, object]) -> None:
         if self.current is not None:
             self.current["error"] = error
 
@@ -166,7 +166,9 @@ class StepBuilder:
 
     # -- closing ------------------------------------------------------------------------------
 
-    def finish(self, namespace: Mapping[str, Any] | None, local: Mapping[str, Any] | None = None) -> None:
+    def finish(
+        self, namespace: Mapping[str, object] | None, local: Mapping[str, object] | None = None
+    ) -> None:
         step = self.current
         if step is None:
             return
@@ -203,7 +205,7 @@ class StepBuilder:
                 out.append(record)
         return out
 
-    def _snapshot(self, step: dict[str, Any], scopes: list[Mapping[str, Any]]) -> None:
+    def _snapshot(self, step: dict[str, object], scopes: list[Mapping[str, object]]) -> None:
         names = _names(scopes)
         sessions = self._sessions(names)
         by_key = {session.hash_key: record["name"] for session, record in sessions}
@@ -257,7 +259,7 @@ class StepBuilder:
         return out
 
 
-def _proxy_names(session: Any, names: dict[int, list[str]]) -> list[str]:
+def _proxy_names(session: object, names: dict[int, list[str]]) -> list[str]:
     """Names of the AsyncSession that wraps ``session``, if the program made one (asyncio is
     looked up only when the program imported it)."""
     module = sys.modules.get("sqlalchemy.ext.asyncio.session")
@@ -267,7 +269,7 @@ def _proxy_names(session: Any, names: dict[int, list[str]]) -> list[str]:
     return names.get(id(proxy), []) if proxy is not None else []
 
 
-def _variables(scopes: list[Mapping[str, Any]]) -> dict[str, str]:
+def _variables(scopes: list[Mapping[str, object]]) -> dict[str, str]:
     """The program's plain values (numbers, strings, booleans, None) as short reprs, like a
     debugger's frame view. Only exact built-in types are shown: their repr runs no code of the
     program's, so looking cannot change anything."""

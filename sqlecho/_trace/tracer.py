@@ -35,7 +35,7 @@ from .steps import Closing
 
 __all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
 
-StepCallback = Callable[[dict[str, Any]], None]
+StepCallback = Callable[[dict[str, object]], None]
 
 
 def trace(
@@ -92,7 +92,7 @@ def in_process(
     pool: object = None,
     private: bool = False,
     cancel: threading.Event | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
 
     For trusted programs only (the lessons, ``--in-process``): there are no limits, no pool, no
@@ -115,7 +115,7 @@ def _trace_source(
     on_step: StepCallback | None,
     source_name: str | None,
     closing: Closing | None = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     file = Path(path).absolute()
     scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
     started = time.perf_counter()
@@ -208,7 +208,7 @@ class _Run:
             if gc_was_enabled:
                 gc.enable()
 
-    def _run_cells(self, namespace: dict[str, Any]) -> None:
+    def _run_cells(self, namespace: dict[str, object]) -> None:
         for step in step_cells(self.source):
             cell = step.cell
             self.steps.start(
@@ -229,7 +229,7 @@ class _Run:
             if failed:
                 return
 
-    def _run_lines(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
+    def _run_lines(self, code: types.CodeType, namespace: dict[str, object]) -> None:
         self.stepper.start()
         try:
             self._exec(code, namespace, expected=False)
@@ -237,7 +237,7 @@ class _Run:
             self.stepper.stop()
         self.steps.finish(namespace, self.stepper.frame_locals)
 
-    def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
+    def _exec(self, code: types.CodeType, namespace: dict[str, object], expected: bool) -> bool:
         """Run ``code``; record an error on the current step. True when the run must stop."""
         caught = CaughtError(code, self.filename) if expected else None
         try:
