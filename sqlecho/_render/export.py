@@ -19,7 +19,7 @@ from typing import Any
 from .._transcript.derive import attribute_order, statement_counts
 from .code import esc
 from .css import style_tag
-from .diff import diff_transcripts
+from .diff import TranscriptDiff, diff_transcripts
 from .markdown import markdown_html
 from .step import Traced, diff_summary, draw_step, narrative_text
 
@@ -85,7 +85,7 @@ def _run_as_written(traced: Traced, index: int) -> str:
     return _grid(blocks.code, blocks.events) + _grid(blocks.objects, blocks.database, "3fr 2fr")
 
 
-def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: Any) -> str:
+def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: TranscriptDiff) -> str:
     step_diff = diff.for_a(index)
     ours = draw_step(traced, index, marks=step_diff.only_a, heading="As written")
     head = diff_summary(step_diff, label) + ours.code

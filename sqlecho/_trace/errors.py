@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 import sqlalchemy
 
@@ -28,7 +31,7 @@ class CaughtError:
         self.code = code
         self.filename = filename
         self.error: dict[str, object] | None = None
-        self._saved: Any = None
+        self._saved: TraceFunction | None = None
 
     def __enter__(self) -> None:
         self._saved = sys.gettrace()
@@ -37,10 +40,10 @@ class CaughtError:
     def __exit__(self, *_exc: object) -> None:
         sys.settrace(self._saved)
 
-    def _global_trace(self, frame: types.FrameType, _event: str, _arg: Any) -> Any:
+    def _global_trace(self, frame: types.FrameType, _event: str, _arg: object) -> TraceFunction | None:
         return self._local_trace if frame.f_code is self.code else None
 
-    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> TraceFunction | None:
         # Read the error now: keeping the exception would keep its frames (and objects) alive.
         if event == "exception" and self.error is None and isinstance(arg[1], Exception):
             error = error_record(arg[1], self.filename, expected=True)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 from .steps import StepBuilder
 
@@ -26,7 +29,7 @@ class LineStepper:
         self.filename = filename
         self.frame_locals: dict[str, object] | None = None
         """The locals of the frame of the open step's line (None at module level)."""
-        self._saved: Any = None
+        self._saved: TraceFunction | None = None
         self._on = False
 
     def start(self) -> None:
@@ -40,10 +43,10 @@ class LineStepper:
             sys.settrace(self._saved)
             self._on = False
 
-    def _global(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+    def _global(self, frame: types.FrameType, event: str, _arg: object) -> TraceFunction | None:
         return self._local if frame.f_code.co_filename == self.filename else None
 
-    def _local(self, frame: types.FrameType, event: str, _arg: object) -> object:
+    def _local(self, frame: types.FrameType, event: str, _arg: object) -> TraceFunction | None:
         if event != "line" or not self._on:
             return self._local if self._on else None
         if self.steps.current:
