@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._transcript.schema import TRANSACTION_EVENTS
+from ..transcript import Step
 
 __all__ = ["StepDiff", "TranscriptDiff", "diff_transcripts", "variant_label"]
 
@@ -69,7 +70,7 @@ def variant_label(options: Mapping[str, object]) -> str:
     )
 
 
-def _step_key(step: Mapping[str, Any]) -> tuple[Any, ...]:
+def _step_key(step: Step) -> tuple[Any, ...]:
     return step.get("title"), tuple(step["lines"])
 
 
@@ -153,8 +154,8 @@ def _error_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[
 
 
 def _compare_step(
-    a: Mapping[str, Any],
-    b: Mapping[str, Any],
+    a: Step,
+    b: Step,
     ia: int,
     ib: int,
     label: str,

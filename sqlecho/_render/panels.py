@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..transcript import ObjectRecord
 from .code import esc, py_repr
 
 __all__ = [
@@ -73,9 +74,7 @@ def _ordered(names: set[str], order: Sequence[str]) -> list[str]:
     return [name for name in order if name in names] + sorted(names - set(order))
 
 
-def _card(
-    obj: Mapping[str, Any], before: Mapping[str, Any] | None, order: Sequence[str], labels: set[str]
-) -> str:
+def _card(obj: ObjectRecord, before: ObjectRecord | None, order: Sequence[str], labels: set[str]) -> str:
     values, expired, unloaded = obj["values"], set(obj["expired"]), set(obj.get("unloaded", ()))
     tags, classes = [], ["sqe-card", f"sqe-card-{esc(obj['state'])}"]
     if before is None:

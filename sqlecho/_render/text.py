@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..transcript import Event, ObjectRecord
 from .plain import terminal_safe
 
 __all__ = ["format_event", "format_transcript"]
@@ -29,7 +30,7 @@ def _statement(text: str) -> str:
     return "\n    ".join(lines)
 
 
-def format_event(event: dict[str, Any]) -> str:
+def format_event(event: Event) -> str:
     """One event as one or a few lines, echo style."""
     kind = event["kind"]
     where = f"  (line {event['line']})" if event.get("line") is not None else ""
@@ -66,7 +67,7 @@ def format_event(event: dict[str, Any]) -> str:
     return f"  {kind}: {_one_line(event)}"
 
 
-def _object(obj: dict[str, Any]) -> str:
+def _object(obj: ObjectRecord) -> str:
     names = f" ({', '.join(obj['names'])})" if obj["names"] else ""
     values = " ".join(f"{key}={_one_line(value)}" for key, value in obj["values"].items())
     expired = f"  expired: {', '.join(obj['expired'])}" if obj["expired"] else ""
