@@ -24,6 +24,8 @@ from typing import Any, TextIO
 
 from .capacity import FIGURES as CAPACITY_FIGURES
 from .capacity import CapacityPlan, measure_capacity
+from .cli import FIGURES as CLI_FIGURES
+from .cli import CliPlan, measure_cli
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
@@ -53,6 +55,7 @@ GROUPS: dict[str, list[str]] = {
         "trace_overhead_gc_paused",
     ],
     "capture": ["capture_overhead"],
+    "cli": list(CLI_FIGURES),
     "scaling": ["steps_scaling", "steps_scaling_lines"],
     "render": ["step_render_ms_p50", "step_render_ms_p95", "step_render_growth"],
     "export": list(EXPORT_FIGURES),
@@ -72,6 +75,7 @@ class Plan:
     capture_rows: int = 2000
     capture_repeat: int = 5
     runner: RunnerPlan = RunnerPlan()
+    cli: CliPlan = CliPlan()
     render: RenderPlan = RenderPlan()
     export: ExportPlan = ExportPlan()
     sessions: SessionsPlan = SessionsPlan()
@@ -86,6 +90,7 @@ QUICK = Plan(
     capture_rows=500,
     capture_repeat=2,
     runner=RunnerPlan(samples=8, cold_samples=2),
+    cli=CliPlan(pairs=5),
     render=RenderPlan(long_cells=30, rounds=2),
     export=ExportPlan(loads=8),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
@@ -99,6 +104,7 @@ SMOKE = Plan(
     capture_rows=50,
     capture_repeat=1,
     runner=RunnerPlan(samples=2, cold_samples=1),
+    cli=CliPlan(pairs=1),
     render=RenderPlan(short_cells=2, long_cells=6, rounds=1),
     export=ExportPlan(lessons=2, loads=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
@@ -117,6 +123,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "runner": lambda: measure_first_trace(folder, small_lesson(), plan.runner),
         "overhead": lambda: measure_overhead(folder, plan.overhead),
         "capture": lambda: measure_capture(plan.capture_rows, plan.capture_repeat),
+        "cli": lambda: measure_cli(plan.cli),
         "scaling": lambda: measure_scaling(folder, plan.overhead),
         "render": lambda: measure_step_render(app, folder, plan.render),
         "export": lambda: measure_export(folder, plan.export),

@@ -78,6 +78,11 @@ SPECS: dict[str, Spec] = {
         _RATIO, None, "traced / plain run with the cyclic GC paused, as in a trace"
     ),
     "capture_overhead": Spec(_RATIO, None, "capture(engine) around a workload / bare workload"),
+    "cli_overhead": Spec(
+        _RATIO, Goal("<=", 1.3), "python -m sqlecho trace lesson 04 / python lesson 04, median of pairs"
+    ),
+    "cli_trace_ms_p50": Spec("ms", None, "python -m sqlecho trace lessons/04_expire_on_commit.py, wall time"),
+    "cli_plain_ms_p50": Spec("ms", None, "python lessons/04_expire_on_commit.py, wall time"),
     "first_trace_ms_p50": Spec("ms", Goal("<=", 60), "small lesson, request to transcript, warm worker"),
     "first_trace_ms_p95": Spec("ms", Goal("<=", 150), "the same, 95th percentile"),
     "cold_trace_ms": Spec("ms", None, "the same with no warm worker (a worker is started)"),

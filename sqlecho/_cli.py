@@ -5,28 +5,23 @@
 Exit status: 0 when the program ran to its end (``check``: and every exercise passed), 1 when it
 raised, exited with an error or hit a limit (the transcript is printed all the same), or a check
 failed; 2 for a usage problem, a malformed check or a file without exercises (one line on stderr).
+
+Each command is one function that imports what it needs inside it: the parent process only
+starts a sandboxed worker and prints what comes back, so it never loads SQLAlchemy's ORM (the
+worker does). Only ``--in-process`` (or an injected runner) brings the tracer into this process.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from . import _files
-from ._files import FileRefused, SiteFolder
-from ._grade import MalformedCheck, exercises_of, grade, junit_xml
-from ._render.plain import terminal_line, terminal_safe
-from ._render.text import format_transcript
-from ._sandbox.pool import WorkerPool
-from ._sandbox.runner import run_sandboxed
-from ._site import Page, lesson_files, write_site
-from ._trace.options import Runner, TraceOptions
-from ._trace.tracer import in_process
+if TYPE_CHECKING:
+    from ._trace.options import Runner
 
 __all__ = ["main", "read_program"]
 
@@ -43,19 +38,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._trace.options import SWITCHES
+
     parser = _Parser(prog="python -m sqlecho", description="Trace the SQL of a SQLModel/SQLAlchemy program.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     trace = commands.add_parser("trace", help="run FILE step by step and print its transcript")
     trace.add_argument("file", metavar="FILE", help="a Python file: a # %% lesson or any script")
     trace.add_argument("--json", action="store_true", help="print the transcript as one JSON document")
-    trace.add_argument(
-        "--no-expire-on-commit",
-        action="store_true",
-        help="run as if every Session had expire_on_commit=False",
-    )
-    trace.add_argument(
-        "--no-autoflush", action="store_true", help="run as if every Session had autoflush=False"
-    )
+    for switch in SWITCHES:
+        trace.add_argument(switch.flag, action="store_true", help=switch.help)
     trace.add_argument(
         "--in-process",
         action="store_true",
@@ -67,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--switches",
         action="store_true",
-        help="also embed the expire_on_commit=False and autoflush=False runs, compared step by step",
+        help=f"also embed the {' and '.join(f'{s.name}=False' for s in SWITCHES)} runs, compared step by step",
     )
     export.add_argument(
         "--in-process",
@@ -91,19 +82,25 @@ def read_program(path: Path) -> str:
     """The program text of ``path``, or :class:`UsageError` saying in one line why there is none
     (see :func:`sqlecho._files.read_program`: a regular file of bounded size, no link to
     another user's file)."""
+    from . import _files
+
     try:
         return _files.read_program(path)
-    except FileRefused as exc:
+    except _files.FileRefused as exc:
         raise UsageError(str(exc)) from None
 
 
 def _say(message: str) -> None:
     """One line on stderr, with what strangers wrote in it (file names, lesson titles, error
     messages) unable to drive the terminal: control characters are shown, not sent."""
+    from ._render.plain import terminal_line
+
     print(terminal_line(message), file=sys.stderr)
 
 
 def _write_json(document: object) -> None:
+    import json
+
     # JSON escapes C0 controls but not DEL and C1 (U+0080-U+009F, e.g. U+009B, a one-character
     # CSI for some terminals), nor a lone surrogate (a program may print one; UTF-8 cannot
     # encode it); they only occur inside strings, where \u escapes mean the same.
@@ -111,8 +108,43 @@ def _write_json(document: object) -> None:
     sys.stdout.write(_C1.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
 
 
-def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | None) -> int:
+def _default_runner(in_process: bool) -> Runner:
+    """The tracer in this process (``--in-process``: loads the ORM here), else a sandboxed worker."""
+    if in_process:
+        from ._trace.options import trace_here
+
+        return trace_here
+    from ._sandbox.runner import run_sandboxed
+
+    return run_sandboxed
+
+
+def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
+    """``trace``: print FILE's transcript; 0 when the program ran to its end."""
+    from ._render.text import format_transcript
+    from ._trace.options import SWITCHES, TraceOptions
+
+    path = Path(args.file)
+    source = read_program(path)
+    # --no-expire-on-commit is stored as no_expire_on_commit.
+    options = TraceOptions(**{s.name: False for s in SWITCHES if getattr(args, "no_" + s.name)})
+    transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
+    if args.json:
+        _write_json(transcript)
+    else:
+        sys.stdout.write(format_transcript(transcript, source) + "\n")
+    sys.stdout.flush()
+    return 0 if transcript.get("status") == "ok" else 1
+
+
+def _check(args: argparse.Namespace, runner: Runner | None) -> int:
     """``check``: grade FILE's exercises (or LESSON's, against FILE's code); the exit status."""
+    from ._grade import MalformedCheck, exercises_of, grade, junit_xml
+    from ._render.plain import terminal_safe
+    from ._trace.options import TraceOptions
+
+    path = Path(args.file)
+    source = read_program(path)
     checks_from, checks_name = source, args.file
     if args.against is not None:
         checks_from, checks_name = read_program(Path(args.against)), args.against
@@ -122,14 +154,14 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
         raise UsageError(str(exc)) from None
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
-    if runner is None:
-        runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, TraceOptions(), args.file)
+    transcript = (runner or _default_runner(args.in_process))(source, path, TraceOptions(), args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against)
     if args.junit_xml:
+        from . import _files
+
         try:
             _files.write_file(Path(args.junit_xml), junit_xml(report).encode("utf-8"))
-        except FileRefused as exc:
+        except _files.FileRefused as exc:
             raise UsageError(str(exc)) from None
     if args.json:
         _write_json(report.as_json())
@@ -139,41 +171,12 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
     return 0 if report.passed else 1
 
 
-def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
-    """Run the command line; returns the exit status.
-
-    Args:
-        argv: arguments without the program name (default: ``sys.argv[1:]``).
-        runner: runs one trace; default: in a sandboxed worker process.
-    """
-    try:
-        args = _parser().parse_args(argv)
-        if args.command == "export":
-            return _export(args, runner)
-        path = Path(args.file)
-        source = read_program(path)
-        if args.command == "check":
-            return _check(args, path, source, runner)
-    except UsageError as exc:
-        _say(f"sqlecho: {exc}")
-        return 2
-    options = TraceOptions(
-        expire_on_commit=False if args.no_expire_on_commit else None,
-        autoflush=False if args.no_autoflush else None,
-    )
-    if runner is None:
-        runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, options, args.file)
-    if args.json:
-        _write_json(transcript)
-    else:
-        sys.stdout.write(format_transcript(transcript, source) + "\n")
-    sys.stdout.flush()
-    return 0 if transcript.get("status") == "ok" else 1
-
-
 def _export(args: argparse.Namespace, runner: Runner | None) -> int:
     """``export``: 0 when every lesson ran to its end, 1 when one did not (its page is written)."""
+    from ._files import FileRefused, SiteFolder
+    from ._site import Page, lesson_files, write_site
+    from ._trace.options import TraceOptions
+
     try:
         paths = lesson_files([Path(p) for p in args.paths])
     except ValueError as exc:
@@ -190,14 +193,17 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
 
     try:
         if runner is not None or args.in_process:
-            pages = write_site(lessons, folder, runner or in_process, switches=args.switches, progress=report)
+            pages = write_site(
+                lessons, folder, runner or _default_runner(True), switches=args.switches, progress=report
+            )
         else:
+            from ._sandbox.pool import WorkerPool
+            from ._sandbox.runner import run_sandboxed
+
             # Many traces in a row: warm workers wait for each next one, as the app's pool does.
             with WorkerPool(2) as pool:
 
-                def pooled(
-                    source: str, path: Path, options: TraceOptions, name: str, **_: Any
-                ) -> dict[str, Any]:
+                def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
                     return run_sandboxed(source, path, options, name, pool=pool)
 
                 pages = write_site(lessons, folder, pooled, switches=args.switches, progress=report)
@@ -207,3 +213,25 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         folder.close()
     _say(f"{folder.path / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}")
     return 0 if all(page.ok for page in pages) else 1
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Runner | None], int]] = {
+    "trace": _trace,
+    "check": _check,
+    "export": _export,
+}
+
+
+def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+        runner: runs one trace; default: in a sandboxed worker process.
+    """
+    try:
+        args = _parser().parse_args(argv)
+        return _COMMANDS[args.command](args, runner)
+    except UsageError as exc:
+        _say(f"sqlecho: {exc}")
+        return 2

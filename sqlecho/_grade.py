@@ -107,7 +107,7 @@ class Report:
         lines.append(summary + (", but the run was tampered with: it fails" if self.tampered else ""))
         return "\n".join(lines)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         """The report as one JSON-ready document."""
         return {
             "file": self.file,

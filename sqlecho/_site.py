@@ -13,12 +13,14 @@ from pathlib import Path
 
 from ._files import SiteFolder
 from ._render.diff import variant_label
-from ._render.export import Variant, index_page, lesson_title, viewer_page
+from ._render.export import Variant, index_page, viewer_page
+from ._render.titles import lesson_title, lessons_in
+from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
 
 __all__ = ["SWITCHES", "Page", "lesson_files", "write_site"]
 
-SWITCHES = (TraceOptions(expire_on_commit=False), TraceOptions(autoflush=False))
+SWITCHES = tuple(switch.off() for switch in EVERY_SWITCH)
 """The teacher's switches that ``--switches`` runs each lesson with, besides the run as written."""
 
 
@@ -43,7 +45,7 @@ def lesson_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+            inside = lessons_in(path)
             if not inside:
                 raise ValueError(f"{path} holds no Python file")
             found.extend(inside)
@@ -87,9 +89,7 @@ def write_site(
         if switches:
             for options in SWITCHES:
                 other = runner(source, path, options, str(path))
-                label = variant_label(
-                    {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush}
-                )
+                label = variant_label(options.switches())
                 variants.append(Variant(label, other))
         title = lesson_title(transcript, path.stem)
         html = viewer_page(transcript, source, title=title, variants=variants)

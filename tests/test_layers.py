@@ -183,3 +183,58 @@ def test_importing_the_light_modules_loads_no_orm_and_no_streamlit(code: str) ->
 
 def test_a_public_name_loads_its_module_on_first_use() -> None:
     assert "sqlalchemy.orm" in _loaded_by("import sqlecho\nsqlecho.capture")
+
+
+ROOT = PACKAGE.parent
+
+
+def _run_command(argv: list[str]) -> str:
+    """Code that runs ``python -m sqlecho ARGV`` in this interpreter, as the shell would."""
+    return (
+        "import runpy, sys\n"
+        f"sys.argv = ['sqlecho', *{argv!r}]\n"
+        "try:\n"
+        "    runpy.run_module('sqlecho', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stdout.flush()\n"
+        "print()"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", str(ROOT / "lessons" / "04_expire_on_commit.py")],
+        ["check", str(ROOT / "lessons" / "07_reading_with_select.py")],
+        ["trace", "--help"],
+    ],
+    ids=["trace", "check", "help"],
+)
+def test_the_command_line_parent_loads_no_orm_while_the_sandbox_runs_the_program(argv: list[str]) -> None:
+    # The worker imports SQLAlchemy; the parent only starts it and prints what comes back.
+    loaded = _loaded_by(_run_command(argv))
+    assert "sqlecho._cli" in loaded
+    assert [
+        m for m in loaded if m in ("sqlalchemy", "sqlmodel") or m.startswith(("sqlalchemy.", "sqlmodel."))
+    ] == []
+
+
+def test_the_command_line_loads_the_orm_only_to_trace_in_process() -> None:
+    program = ROOT / "tests" / "programs" / "core_only.py"
+    assert "sqlalchemy.orm" in _loaded_by(_run_command(["trace", "--in-process", str(program)]))
+
+
+def test_the_app_server_loads_no_orm() -> None:
+    # Every module of the app, as the frame and its pages import them; lessons are traced in
+    # sandboxed workers, so the server never needs SQLAlchemy itself.
+    code = (
+        "import pkgutil, importlib, sqlecho._app as app\n"
+        "for found in pkgutil.iter_modules(app.__path__):\n"
+        "    importlib.import_module('sqlecho._app.' + found.name)"
+    )
+    loaded = _loaded_by(code)
+    assert "streamlit" in loaded and "sqlecho._app.view" in loaded
+    assert [
+        m for m in loaded if m in ("sqlalchemy", "sqlmodel") or m.startswith(("sqlalchemy.", "sqlmodel."))
+    ] == []

@@ -9,9 +9,13 @@
                                (names: the fields of :class:`sqlecho._sandbox.limits.Limits`).
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
+``SQLECHO_POOL_SIZE``,         The sandbox's spare workers and limits
+``SQLECHO_LIMIT_<NAME>``       (:class:`sqlecho._sandbox.settings.SandboxSettings`).
 =============================  ===================================================================
 
-A value that cannot be read is ignored, with a message the app shows, never a traceback.
+This is the one place the app reads its environment: the frame reads it once per run
+(:func:`sqlecho._app.view.config_for`) and everything else takes the :class:`AppConfig`. A value
+that cannot be read is ignored, with a one-line message the app shows, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from .._sandbox.limits import Limits
+from .._sandbox.settings import SandboxSettings
+from .store import cache_dir
 
 __all__ = ["DEFAULT_CACHE_MB", "AppConfig", "cache_bytes", "parse_limits"]
 
@@ -90,6 +96,12 @@ class AppConfig:
     """``sandbox`` or ``in-process``."""
     user_limits: Limits | None = None
     """Limits for pasted programs (None: the sandbox's defaults)."""
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    """The sandbox's spare workers and the limits of a lesson's run."""
+    cache_bytes: int = DEFAULT_CACHE_MB * 1024**2
+    """Memory for kept traces and drawn steps (``SQLECHO_CACHE_MB``)."""
+    cache_dir: Path | None = field(default_factory=lambda: cache_dir({}))
+    """Where lesson transcripts are kept on disk; None: nowhere (``SQLECHO_CACHE_DIR=off``)."""
     problems: tuple[str, ...] = field(default=())
     """Settings that were ignored, and why."""
 
@@ -108,13 +120,19 @@ class AppConfig:
         if environ.get("SQLECHO_USER_LIMITS", "").strip():
             limits, limit_problems = parse_limits(environ["SQLECHO_USER_LIMITS"])
             problems.extend(limit_problems)
-        if problem := cache_bytes(environ)[1]:
+        budget, problem = cache_bytes(environ)
+        if problem:
             problems.append(problem)
+        sandbox, sandbox_problems = SandboxSettings.from_environ(environ)
+        problems.extend(sandbox_problems)
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
             allow_user_code=allow in ("1", "true", "yes", "on", ""),
             runner=runner,
             user_limits=limits,
+            sandbox=sandbox,
+            cache_bytes=budget,
+            cache_dir=cache_dir(environ),
             problems=tuple(problems),
         )

@@ -15,6 +15,7 @@ import streamlit as st
 
 from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
+from .._trace.options import SWITCHES
 from . import keys, predict
 from .config import AppConfig
 from .exercise import exercise_panel
@@ -24,16 +25,17 @@ from .view import navigator, runner_for, show_step, trace_cache, unless_malforme
 
 __all__ = ["lesson_page", "numbered"]
 
-_SWITCHES = ("expire_on_commit", "autoflush", "presenter", "predict")
+_SWITCHES = (*(switch.name for switch in SWITCHES), "presenter", "predict")
 _LABELS = {
-    "expire_on_commit": "expire_on_commit",
-    "autoflush": "autoflush",
+    **{switch.name: switch.name for switch in SWITCHES},
     "presenter": "Presenter mode",
     "predict": "Predict mode",
 }
 _HELP = {
-    "expire_on_commit": "Off: run the lesson again as if every Session had expire_on_commit=False, and compare.",
-    "autoflush": "Off: run the lesson again as if every Session had autoflush=False, and compare.",
+    **{
+        switch.name: f"Off: run the lesson again as if every Session had {switch.name}=False, and compare."
+        for switch in SWITCHES
+    },
     "presenter": "Larger type for a projector, with the sidebar folded away.",
     "predict": "Hide what a step did until the reader answers its question (or presses Reveal).",
 }

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._render.titles import first_heading, lessons_in, prettify_stem
 from .._trace.cells import CellKind, parse_cells
-from .._trace.options import TraceOptions
+from .._trace.options import SWITCHES, TraceOptions
 
 __all__ = [
     "Lesson",
@@ -27,10 +28,8 @@ __all__ = [
     "lesson_title",
     "link_params",
     "parse_link",
-    "prettify_stem",
 ]
 
-_HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
 
@@ -48,24 +47,14 @@ class Lesson:
     """The program text (None when the file is not UTF-8 text)."""
 
 
-def prettify_stem(stem: str) -> str:
-    """``02_lazy_loading`` -> ``Lazy loading``."""
-    words = re.sub(r"^\d+[_\-\s]*", "", stem).replace("_", " ").replace("-", " ").strip()
-    return (words[:1].upper() + words[1:]) if words else stem
-
-
 def lesson_title(source: str, stem: str) -> str:
     """The text of the lesson's first ``# Title`` heading (in a markdown cell), else the prettified stem."""
     try:
         cells = parse_cells(source)
     except ValueError:
         return prettify_stem(stem)
-    for cell in cells:
-        if cell.kind is CellKind.MARKDOWN:
-            for line in cell.text.splitlines():
-                if match := _HEADING.match(line):
-                    return match["title"]
-    return prettify_stem(stem)
+    markdown = (cell.text for cell in cells if cell.kind is CellKind.MARKDOWN)
+    return first_heading(markdown) or prettify_stem(stem)
 
 
 # path -> (mtime_ns, size, title, source): the app lists the lessons on every rerun, and reads
@@ -78,9 +67,7 @@ def discover_lessons(folder: Path) -> list[Lesson]:
     if not folder.is_dir():
         return []
     lessons = []
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith(("_", ".")):
-            continue
+    for path in lessons_in(folder):
         stat = path.stat()
         known = _READ.get(str(path))
         if known is None or known[:2] != (stat.st_mtime_ns, stat.st_size):
@@ -111,14 +98,11 @@ class Switches:
     @property
     def changed(self) -> bool:
         """True when a switch changes how the program runs (then the app compares two runs)."""
-        return not (self.expire_on_commit and self.autoflush)
+        return not all(getattr(self, switch.name) for switch in SWITCHES)
 
     def trace_options(self) -> TraceOptions:
         """The options of the "what if" run."""
-        return TraceOptions(
-            expire_on_commit=None if self.expire_on_commit else False,
-            autoflush=None if self.autoflush else False,
-        )
+        return TraceOptions(**{s.name: False for s in SWITCHES if not getattr(self, s.name)})
 
 
 def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
@@ -159,8 +143,7 @@ def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
     if lesson is None:
         lesson = stems[0] if stems else None
     switches = Switches(
-        expire_on_commit=_flag(params, "expire_on_commit", True, problems),
-        autoflush=_flag(params, "autoflush", True, problems),
+        **{switch.name: _flag(params, switch.name, True, problems) for switch in SWITCHES},
         presenter=_flag(params, "presenter", False, problems),
         predict=_flag(params, "predict", True, problems),
     )
@@ -190,10 +173,9 @@ def clamp_step(raw: str | None, count: int) -> tuple[int, str | None]:
 def link_params(lesson: str, step: int, switches: Switches) -> dict[str, str]:
     """The query parameters that reopen exactly this view (switches only when not the defaults)."""
     params = {"lesson": lesson, "step": str(step)}
-    if not switches.expire_on_commit:
-        params["expire_on_commit"] = "0"
-    if not switches.autoflush:
-        params["autoflush"] = "0"
+    for switch in SWITCHES:
+        if not getattr(switches, switch.name):
+            params[switch.name] = "0"
     if switches.presenter:
         params["presenter"] = "1"
     if not switches.predict:

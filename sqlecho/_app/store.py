@@ -7,7 +7,7 @@ switch, a new sqlecho or SQLAlchemy all give another name, and a stale file is n
 Files are written whole or not at all (a temporary file in the same folder, then a rename), so
 two replicas writing the same lesson at once leave one good file. A file is not trusted because
 of its name: it must name the same key inside, and the transcript must pass the same checks as
-a worker's messages (:mod:`sqlecho._sandbox.validate`). Anything else (truncated, corrupt,
+a worker's messages (:mod:`sqlecho._transcript.validate`). Anything else (truncated, corrupt,
 written by another version or by someone else) is ignored, and the lesson is traced again.
 
 =============================  ===================================================================
@@ -30,16 +30,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._sandbox.validate import Budget, InvalidMessage, check_done, check_step, source_line_count
 from .._trace.options import TraceOptions
 from .._transcript.schema import TRANSCRIPT_VERSION
+from .._transcript.validate import Budget, InvalidMessage, check_done, check_step, source_line_count
 
-__all__ = ["TranscriptStore", "cache_dir", "versions"]
+__all__ = ["TranscriptStore", "cache_dir", "source_digest", "versions"]
 
 _log = logging.getLogger(__name__)
 
 _FORMAT = 1
 """The layout of a stored file (``{"format", "key", "transcript"}``)."""
+
+
+def source_digest(source: str) -> str:
+    """A program's text as a key: an edited lesson is a new program (lone surrogates included)."""
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def cache_dir(environ: Mapping[str, str]) -> Path | None:
@@ -102,7 +107,7 @@ class TranscriptStore:
     def key(self, source: str, path: Path, options: TraceOptions, name: str) -> str:
         """The file's name (without ``.json``): a digest of everything the transcript depends on."""
         parts = {
-            "source": hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+            "source": source_digest(source),
             "path": str(path),
             "name": name,
             "options": repr(options),

@@ -18,27 +18,55 @@ so that the first readers of a class find them ready.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .._render.diff import TranscriptDiff, diff_transcripts
 from .._render.step import StepHTML, Traced, draw_step
+from .._sandbox.limits import Limits
+from .._sandbox.pool import WorkerPool
 from .._sandbox.runner import RunCancelled
-from .._trace.options import Runner, TraceOptions
+from .._trace.options import TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
-from .config import cache_bytes
-from .store import TranscriptStore
+from .config import DEFAULT_CACHE_MB
+from .store import TranscriptStore, source_digest
 
-__all__ = ["TraceCache", "TraceFailed", "TraceRequest", "Traced", "render_step", "transcript_bytes"]
+__all__ = [
+    "TraceCache",
+    "TraceFailed",
+    "TraceRequest",
+    "SandboxRunner",
+    "Traced",
+    "keep_drawn_steps",
+    "render_step",
+    "transcript_bytes",
+]
 
 _log = logging.getLogger(__name__)
+
+
+class SandboxRunner(Protocol):
+    """A runner as the app calls it: ``run_sandboxed``, or the in-process runner, which takes
+    the same keywords and ignores them (:class:`sqlecho._trace.options.Runner` and its notes)."""
+
+    def __call__(
+        self,
+        source: str,
+        path: Path,
+        options: TraceOptions,
+        name: str,
+        *,
+        limits: Limits | None = None,
+        pool: WorkerPool | None = None,
+        private: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]: ...
+
 
 TraceRequest = tuple[str, Path, TraceOptions, str]
 """What :meth:`TraceCache.trace` needs for a lesson: source, path, options, name."""
@@ -73,10 +101,9 @@ def transcript_bytes(value: object) -> int:
     return total
 
 
-def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Any) -> Hashable:
+def _key(source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None) -> Hashable:
     # By content, not by file: an edited lesson is a new program, traced again.
-    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-    return (digest, str(path), name, options, repr(limits))
+    return (source_digest(source), str(path), name, options, repr(limits))
 
 
 class TraceCache:
@@ -94,11 +121,11 @@ class TraceCache:
 
     def __init__(
         self,
-        runner: Runner,
+        runner: SandboxRunner,
         *,
         maxsize: int = 48,
         max_bytes: int = 64 * 1024**2,
-        pool: Any = None,
+        pool: WorkerPool | None = None,
         store: TranscriptStore | None = None,
     ) -> None:
         self.runner = runner
@@ -120,7 +147,7 @@ class TraceCache:
         self._diffs: OrderedDict[tuple[Hashable, Hashable], TranscriptDiff] = OrderedDict()
 
     def peek(
-        self, source: str, path: Path, options: TraceOptions, name: str, limits: Any = None
+        self, source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None = None
     ) -> Traced | None:
         """The cached trace, or None (then :meth:`trace` runs the program: worth a spinner)."""
         with self._lock:
@@ -132,7 +159,7 @@ class TraceCache:
         path: Path,
         options: TraceOptions,
         name: str,
-        limits: Any = None,
+        limits: Limits | None = None,
         *,
         private: bool = False,
         cancel: threading.Event | None = None,
@@ -197,7 +224,7 @@ class TraceCache:
         path: Path,
         options: TraceOptions,
         name: str,
-        limits: Any,
+        limits: Limits | None,
         private: bool,
         cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
@@ -264,10 +291,17 @@ class TraceCache:
 _RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
 _RENDERED_MAX = 512
 # By weight too: a step of a pasted program can draw to megabytes of HTML. A quarter of
-# SQLECHO_CACHE_MB (the trace caches have the rest); a step bigger than an eighth of it is redrawn.
-_RENDERED_BYTES = cache_bytes(os.environ)[0] // 4
+# SQLECHO_CACHE_MB (the trace caches have the rest; keep_drawn_steps sets it from the settings);
+# a step bigger than an eighth of it is redrawn.
+_RENDERED_BYTES = DEFAULT_CACHE_MB * 1024**2 // 4
 _RENDERED_LOCK = threading.Lock()
 _rendered_bytes = 0
+
+
+def keep_drawn_steps(max_bytes: int) -> None:
+    """Keep drawn steps up to ``max_bytes`` of HTML (the server's share of ``SQLECHO_CACHE_MB``)."""
+    global _RENDERED_BYTES
+    _RENDERED_BYTES = max_bytes
 
 
 def _weight(blocks: StepHTML) -> int:

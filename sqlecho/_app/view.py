@@ -28,14 +28,13 @@ from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import Runner
-from .._trace.tracer import in_process
+from .._trace.options import SWITCHES, trace_here
 from . import keys
-from .config import AppConfig, cache_bytes
+from .config import AppConfig
 from .keyboard import use_keyboard
 from .lessons import Lesson, Switches
-from .store import TranscriptStore, cache_dir
-from .traces import TraceCache, Traced, TraceRequest, render_step
+from .store import TranscriptStore
+from .traces import SandboxRunner, TraceCache, Traced, TraceRequest, keep_drawn_steps, render_step
 
 __all__ = [
     "config_for",
@@ -78,14 +77,14 @@ def page_config(app_root: Path) -> AppConfig:
     return config if isinstance(config, AppConfig) else config_for(app_root)
 
 
-def runner_for(config: AppConfig, *, trusted: bool) -> tuple[Runner, str]:
+def runner_for(config: AppConfig, *, trusted: bool) -> tuple[SandboxRunner, str]:
     """The runner for lessons (``trusted``) or pasted programs, and its name.
 
     Everything runs in the sandbox unless the operator chose ``in-process`` (``trusted`` is the
     caller's statement of which programs these are, kept for the reader of the call site).
     """
     if config.runner == "in-process":
-        return in_process, "in-process"
+        return trace_here, "in-process"
     return run_sandboxed, "sandbox"
 
 
@@ -96,26 +95,33 @@ _KEPT = {"lessons": 96, "your code": 32}
 _SHARE = {"lessons": 0.25, "your code": 0.5}
 
 
+def _this_runs_config() -> AppConfig:
+    """The settings the frame (or the page, run on its own) read in this run."""
+    config = st.session_state.get(keys.CONFIG)
+    return config if isinstance(config, AppConfig) else AppConfig.from_env(os.environ, Path("lessons"))
+
+
 @st.cache_resource(show_spinner=False)
 def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     """The cache for one runner kind and purpose, shared by every session of this server process.
 
-    The lessons' cache keeps its transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts
-    and the other replicas; pasted programs are never written anywhere.
+    Made in the first run that asks for it, with that run's settings: the memory budget
+    (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
+    keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
+    replicas; pasted programs are never written anywhere.
     """
-    budget = int(cache_bytes(os.environ)[0] * _SHARE[purpose])
-    folder = cache_dir(os.environ) if purpose == "lessons" else None
+    config = _this_runs_config()
+    keep_drawn_steps(config.cache_bytes // 4)
+    budget = int(config.cache_bytes * _SHARE[purpose])
+    folder = config.cache_dir if purpose == "lessons" else None
     store = TranscriptStore(folder, kind) if folder is not None else None
     if kind != "sandbox":
-        return TraceCache(in_process, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
-    try:
-        pool = default_pool()
-    except ValueError:  # an unreadable SQLECHO_POOL_SIZE: every trace starts its own worker
-        pool = None
+        return TraceCache(trace_here, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
+    pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
 
 
-WARMED_SWITCHES = (Switches(), Switches(expire_on_commit=False), Switches(autoflush=False))
+WARMED_SWITCHES = (Switches(), *(Switches(**{switch.name: False}) for switch in SWITCHES))
 """The runs the lesson page offers with one click: as written, and each teacher switch alone."""
 
 

@@ -31,7 +31,7 @@ class SqlechoMagics(Magics):
         self.tracer = tracer or CellTracer()
 
     @cell_magic
-    def sqlecho(self, line: str, cell: str) -> Any:
+    def sqlecho(self, line: str, cell: str) -> object:
         """Run the cell as a traced step: ``%%sqlecho`` (one step) or ``%%sqlecho --lines``."""
         words = shlex.split(line)
         if any(word != "--lines" for word in words):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from .._render.code import esc
-from .._render.export import lesson_title, step_viewer
+from .._render.export import step_viewer
 from .._render.text import format_transcript
+from .._render.titles import lesson_title
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import Runner, TraceOptions
 
@@ -22,7 +22,7 @@ __all__ = ["display_transcript", "show", "viewer_bundle"]
 
 
 def viewer_bundle(
-    transcript: Mapping[str, Any], source: str, *, title: str | None = None, follow_address: bool = False
+    transcript: Mapping[str, object], source: str, *, title: str | None = None, follow_address: bool = False
 ) -> dict[str, str]:
     """The ``text/html`` and ``text/plain`` forms of a transcript's viewer."""
     html = step_viewer(transcript, source, title=title, follow_address=follow_address)
@@ -32,7 +32,7 @@ def viewer_bundle(
 
 
 def display_transcript(
-    transcript: Mapping[str, Any], source: str, *, title: str | None = None, follow_address: bool = False
+    transcript: Mapping[str, object], source: str, *, title: str | None = None, follow_address: bool = False
 ) -> None:
     """Show a transcript as the current cell's output (printed as text outside IPython)."""
     bundle = viewer_bundle(transcript, source, title=title, follow_address=follow_address)
@@ -49,7 +49,7 @@ def display_transcript(
 
 
 def show(
-    what: str | os.PathLike[str] | Mapping[str, Any],
+    what: str | os.PathLike[str] | Mapping[str, object],
     *,
     source: str | None = None,
     runner: Runner = run_sandboxed,

@@ -55,7 +55,7 @@ def _async_sessionmaker() -> type[Any]:
     return async_sessionmaker
 
 
-def _resolve(target: Any) -> list[Engine | Connection]:
+def _resolve(target: object) -> list[Engine | Connection]:
     """The sync engines and connections to listen on for ``target``."""
     if isinstance(target, Engine | Connection):
         return [target]
@@ -79,7 +79,7 @@ def _resolve(target: Any) -> list[Engine | Connection]:
     )
 
 
-def _targets(targets: tuple[Any, ...]) -> list[Engine | Connection]:
+def _targets(targets: tuple[object, ...]) -> list[Engine | Connection]:
     """Resolved targets, without duplicates nor connections of a watched engine."""
     resolved: list[Engine | Connection] = []
     for target in targets:
@@ -92,7 +92,7 @@ def _targets(targets: tuple[Any, ...]) -> list[Engine | Connection]:
 
 # EngineRecorder asks for locations while it builds a record; the sink fills them in,
 # where one walk of the stack gives file, line and cause together.
-def _preliminary(_statement: str, context: Any) -> tuple[None, str]:
+def _preliminary(_statement: str, context: object) -> tuple[None, str]:
     return None, statement_cause(context)
 
 
@@ -176,7 +176,7 @@ class Capture:
     again for a new block.
     """
 
-    def __init__(self, *targets: Any, strict: bool = False) -> None:
+    def __init__(self, *targets: object, strict: bool = False) -> None:
         """Args:
         targets: what to watch (see :func:`capture`); none: every engine of the process.
         strict: raise on exit when nothing at all was captured.
@@ -216,14 +216,14 @@ class Capture:
             if record["kind"] == "sql":
                 last[0] = (record["file"], record["line"])
 
-        def loaded(target: Any, _context: Any) -> None:
+        def loaded(target: object, _context: object) -> None:
             # An object built from a row: the row came with the statement heard last.
             try:
                 self._loaded.setdefault(self._registry.label(target), last[0])
             except Exception as error:  # noqa: BLE001 - never fail the load under test
                 self._failures.append(error)
 
-        self._on_load: Callable[[Any, Any], None] | None = loaded
+        self._on_load: Callable[[object, object], None] | None = loaded
         try:
             for target in self._targets:
                 recorder = _recorder(target, sink, self._failures.append)
@@ -307,7 +307,7 @@ class Capture:
 
     def snapshot(
         self, *, params: bool = True, causes: bool = True, transactions: bool = True
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """A stable structure for snapshot tests: ``assert cap.snapshot() == snapshot``.
 
         Holds SQLAlchemy's ``major.minor`` version and the dialect (the SQL depends on both;
@@ -320,7 +320,7 @@ class Capture:
             causes: include why each statement ran (``lazy load Hero.team``...).
             transactions: include BEGIN/COMMIT/ROLLBACK, as ``"BEGIN (implicit)"``, ``"COMMIT"``...
         """
-        events: list[Any] = []
+        events: list[object] = []
         for record in self._events:
             if record["kind"] in TRANSACTION_EVENTS:
                 if transactions:
@@ -328,7 +328,7 @@ class Capture:
                 continue
             if not is_statement(record):
                 continue
-            entry: dict[str, Any] = {"sql": fold(record["statement"])}
+            entry: dict[str, object] = {"sql": fold(record["statement"])}
             if params:
                 entry["params"] = record["parameters"]
             if causes:
@@ -349,7 +349,7 @@ class Capture:
         return f"<Capture {self._state.value}: {self.count()} statements>"
 
 
-def capture(*targets: Any, strict: bool = False) -> Capture:
+def capture(*targets: object, strict: bool = False) -> Capture:
     """Capture the SQL sent through ``targets`` inside a ``with`` block.
 
     Args:

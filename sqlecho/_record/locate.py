@@ -31,7 +31,7 @@ __all__ = ["CallerLocator", "Locator", "cause_of", "frames", "statement_cause"]
 
 # A marker turns a frame into a cause; it may read the frame's locals (never the ORM objects'
 # attributes: those could load).
-_Marker = Callable[[FrameType, Callable[[Any], str]], str]
+_Marker = Callable[[FrameType, Callable[[object], str]], str]
 
 
 def _fixed(cause: str) -> _Marker:
@@ -39,7 +39,7 @@ def _fixed(cause: str) -> _Marker:
 
 
 def _loader(verb: str) -> _Marker:
-    def cause(frame: FrameType, _label: Callable[[Any], str]) -> str:
+    def cause(frame: FrameType, _label: Callable[[object], str]) -> str:
         strategy = frame.f_locals.get("self")
         try:
             return f"{verb} {strategy.parent.class_.__name__}.{strategy.key}"  # type: ignore[union-attr]
@@ -50,7 +50,7 @@ def _loader(verb: str) -> _Marker:
 
 
 def _of_state(verb: str, local: str) -> _Marker:
-    def cause(frame: FrameType, label: Callable[[Any], str]) -> str:
+    def cause(frame: FrameType, label: Callable[[object], str]) -> str:
         target = frame.f_locals.get(local)
         if target is None:
             return verb
@@ -143,7 +143,7 @@ _STATEMENT_KINDS: list[tuple[type, str]] = [
 ]
 
 
-def statement_cause(context: Any) -> str:
+def statement_cause(context: object) -> str:
     """The cause of a statement the program sent itself, from its execution context.
 
     ``query`` for an ORM select (``session.exec(select(Hero))``), ``bulk update`` /
@@ -218,7 +218,7 @@ def _parent_greenlet(glet: Any) -> tuple[Any, FrameType | None]:
 
 def frames(frame: FrameType | None) -> Iterator[FrameType]:
     """``frame`` and every frame that called it, innermost first, across asyncio's greenlets."""
-    glet: Any = None
+    glet: object = None
     while frame is not None:
         yield frame
         frame = frame.f_back
@@ -230,7 +230,7 @@ Found = list[tuple[CodeType, FrameType]]
 """The cause-marking SQLAlchemy frames met on the way up, innermost first."""
 
 
-def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], str]) -> str:
+def cause_of(statement: str, found: Found, default: str, label: Callable[[object], str]) -> str:
     """Why ``statement`` was sent, from the marking frames met below the user's line.
 
     Args:
@@ -272,7 +272,7 @@ def cause_of(statement: str, found: Found, default: str, label: Callable[[Any], 
 class Locator:
     """For the tracer: "which line of FILE, and why" for the event being handled right now."""
 
-    def __init__(self, filename: str, label: Callable[[Any], str]) -> None:
+    def __init__(self, filename: str, label: Callable[[object], str]) -> None:
         """Args:
         filename: the traced file's path exactly as compiled into its code objects.
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
@@ -288,7 +288,7 @@ class Locator:
         """The line of the innermost frame of the traced file, or None when it is not on the stack."""
         filename = self.filename
         frame: FrameType | None = sys._getframe(depth)
-        glet: Any = None
+        glet: object = None
         while frame is not None:
             while frame is not None:
                 if frame.f_code.co_filename == filename:
@@ -297,7 +297,7 @@ class Locator:
             glet, frame = _parent_greenlet(glet)
         return None
 
-    def line_and_cause(self, statement: str, context: Any, depth: int = 2) -> tuple[int | None, str]:
+    def line_and_cause(self, statement: str, context: object, depth: int = 2) -> tuple[int | None, str]:
         """The causing line and the reason for ``statement`` (sent with the execution
         ``context``), from one walk of the stack."""
         filename = self.filename
@@ -305,7 +305,7 @@ class Locator:
         found: Found = []
         line = None
         frame: FrameType | None = sys._getframe(depth)
-        glet: Any = None
+        glet: object = None
         while frame is not None:
             while frame is not None:
                 code = frame.f_code
@@ -339,7 +339,7 @@ Where = tuple[str | None, int | None]
 """``(file, line)`` of the user's code, as ``capture()`` shows it."""
 
 
-def _subject(frame: FrameType) -> Any:
+def _subject(frame: FrameType) -> object:
     """The ORM object a marking frame loads or refreshes (its ``state`` or ``instance``), or None."""
     target = frame.f_locals.get("state", frame.f_locals.get("instance"))
     if target is not None and hasattr(target, "obj") and callable(target.obj):
@@ -364,7 +364,9 @@ class CallerLocator:
     the event says so with ``"located": "parent rows"``.
     """
 
-    def __init__(self, label: Callable[[Any], str], loaded_at: Callable[[str], Where] | None = None) -> None:
+    def __init__(
+        self, label: Callable[[object], str], loaded_at: Callable[[str], Where] | None = None
+    ) -> None:
         """Args:
         label: gives an ORM object's label (``Hero#1``) for causes that name an object.
         loaded_at: where the object of a label was loaded, for the fallback above.

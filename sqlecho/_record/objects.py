@@ -33,7 +33,7 @@ class ObjectState(enum.Enum):
     DETACHED = "detached"  # has a database identity but no session
 
 
-def state_of(state: InstanceState[Any]) -> ObjectState:
+def state_of(state: InstanceState[object]) -> ObjectState:
     """The lifecycle state, from the InstanceState's flags (no SQL, no loading)."""
     if state.deleted:
         return ObjectState.DELETED
@@ -65,15 +65,15 @@ class ObjectRegistry:
         self._key = f"{_LABEL}_{next(_REGISTRIES)}"
         # (label, weak reference to its state), in order of first appearance. Dead references
         # are dropped when the list is read (alive()) or has doubled since the last sweep.
-        self._states: list[tuple[str, weakref.ref[InstanceState[Any]]]] = []
+        self._states: list[tuple[str, weakref.ref[InstanceState[object]]]] = []
         self._sweep_at = 1024
         self._counts: dict[str, int] = {}
         self._orders: dict[str, int] = {}
-        self._mapper_keys: dict[Any, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._mapper_keys: dict[object, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
-    def label(self, target: Any) -> str:
+    def label(self, target: object) -> str:
         """The label of an object (or its InstanceState), assigning the next one on first sight."""
-        state: InstanceState[Any] = target if isinstance(target, InstanceState) else instance_state(target)
+        state: InstanceState[object] = target if isinstance(target, InstanceState) else instance_state(target)
         # Asked for thousands of times per run: the label lives in the state's own __dict__ (no
         # attribute of the ORM's, so no observer effect). A merge() makes a new state, hence a
         # new label.
@@ -101,7 +101,7 @@ class ObjectRegistry:
         """Sort key of a label: order of first appearance (unknown labels last)."""
         return self._orders.get(label, len(self._orders))
 
-    def alive(self) -> list[tuple[str, Any]]:
+    def alive(self) -> list[tuple[str, object]]:
         """(label, object) for every tracked object still alive, in order of first appearance."""
         self._sweep()
         pairs = []
@@ -112,7 +112,7 @@ class ObjectRegistry:
                 pairs.append((label, obj))
         return pairs
 
-    def labels_of(self, objects: Iterable[Any]) -> list[str]:
+    def labels_of(self, objects: Iterable[object]) -> list[str]:
         """Labels of ``objects``, in order of first appearance."""
         labels = [self.label(obj) for obj in objects]
         return sorted(labels, key=self.order)
@@ -128,17 +128,17 @@ class ObjectRegistry:
         return keys
 
     def snapshot(
-        self, obj: Any, label: str, names: list[str], sessions: Mapping[int, str] | None = None
-    ) -> dict[str, Any]:
+        self, obj: object, label: str, names: list[str], sessions: Mapping[int, str] | None = None
+    ) -> dict[str, object]:
         """The OBJECT record of the transcript for ``obj``. Reads nothing that could load.
 
         ``sessions`` maps a session's ``hash_key`` to its name in the step; the record's
         ``session`` is the name of the session that holds the object, or None.
         """
-        state: InstanceState[Any] = inspect(obj)
+        state: InstanceState[object] = inspect(obj)
         columns, relationships = self._keys(state.mapper)
         loaded = state.dict
-        values: dict[str, Any] = {key: jsonable(loaded[key]) for key in columns if key in loaded}
+        values: dict[str, object] = {key: jsonable(loaded[key]) for key in columns if key in loaded}
         unloaded: list[str] = []
         # Setting an expired attribute fills it without taking it off expired_attributes; only
         # what is still missing would be loaded by the next access.

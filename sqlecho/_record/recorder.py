@@ -30,7 +30,7 @@ Event = dict[str, Any]
 Sink = Callable[[Event], None]
 # (statement, execution context) -> (line, cause); called from inside the listener, so it may
 # walk the stack.
-Locate = Callable[[str, Any], tuple[Any, str]]
+Locate = Callable[[str, object], tuple[object, str]]
 
 
 def _parameters(parameters: Any, many: bool) -> Any:
@@ -43,7 +43,7 @@ def _guard(fn: Callable[..., None], on_error: Callable[[BaseException], None] | 
     """``fn`` as a listener that never raises into SQLAlchemy: a bug of ours must not change what
     the traced program does. Failures go to ``on_error``."""
 
-    def guarded(*args: Any) -> None:
+    def guarded(*args: object) -> None:
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001 - reported through on_error
@@ -95,7 +95,7 @@ class EngineRecorder:
         target: Any,
         sink: Sink,
         locate: Locate,
-        line: Callable[[], Any],
+        line: Callable[[], object],
         on_internal_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Args:
@@ -113,7 +113,7 @@ class EngineRecorder:
         # The listeners that run per statement or transaction catch their own failures (one call
         # less than a guarding wrapper), and before_cursor_execute is registered with
         # retval=True, which spares the wrapper SQLAlchemy puts around a listener without it.
-        self._listeners: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+        self._listeners: dict[str, tuple[Callable[..., object], dict[str, object]]] = {
             "begin": (self._transaction("begin"), {}),
             "commit": (self._transaction("commit"), {}),
             "rollback": (self._transaction("rollback"), {}),
@@ -145,10 +145,10 @@ class EngineRecorder:
         if self._on_internal_error is not None:
             self._on_internal_error(exc)
 
-    def _transaction(self, kind: str) -> Callable[[Any], None]:
+    def _transaction(self, kind: str) -> Callable[[object], None]:
         """The listener of the BEGIN, COMMIT or ROLLBACK event ``kind``."""
 
-        def listener(_conn: Any) -> None:
+        def listener(_conn: object) -> None:
             try:
                 self._sink({"kind": kind, "line": self._line()})
             except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
@@ -157,8 +157,14 @@ class EngineRecorder:
         return listener
 
     def _before_cursor_execute(
-        self, _conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> tuple[str, Any]:
+        self,
+        _conn: object,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        executemany: bool,
+    ) -> tuple[str, object]:
         try:
             line, cause = self._locate(statement, context)
             batch = None
@@ -183,7 +189,7 @@ class EngineRecorder:
             self._failed(exc)
         return statement, parameters
 
-    def _after_cursor_execute(self, _conn: Any, cursor: Any, *_args: Any) -> None:
+    def _after_cursor_execute(self, _conn: object, cursor: object, *_args: object) -> None:
         try:
             pending = self._pending.pop(id(cursor), None)
             if pending is None:
@@ -230,7 +236,7 @@ class OrmRecorder:
         self,
         registry: ObjectRegistry,
         sink: Sink,
-        line: Callable[[], Any],
+        line: Callable[[], object],
         on_internal_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Args:
@@ -247,9 +253,9 @@ class OrmRecorder:
         self.last_session: Callable[[], Session | None] = lambda: None
         self._sessions: list[tuple[str, weakref.ref[Session]]] = []
         self._session_ids: set[int] = set()
-        self._listeners: list[tuple[Any, str, Callable[..., Any]]] = []
+        self._listeners: list[tuple[object, str, Callable[..., object]]] = []
 
-    def _listen(self, target: Any, name: str, fn: Callable[..., Any], **kw: Any) -> None:
+    def _listen(self, target: object, name: str, fn: Callable[..., object], **kw: object) -> None:
         event.listen(target, name, fn, **kw)
         self._listeners.append((target, name, fn))
 
@@ -277,7 +283,7 @@ class OrmRecorder:
             target, name, fn = self._listeners.pop()
             event.remove(target, name, fn)
 
-    def _on_use(self, session: Session, *_args: Any) -> None:
+    def _on_use(self, session: Session, *_args: object) -> None:
         try:
             if self.last_session() is not session:
                 self._use(session)
@@ -301,7 +307,7 @@ class OrmRecorder:
         return [(label, session) for label, session in alive if session is not None]
 
     def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
-        def listener(session: Session, state: InstanceState[Any]) -> None:
+        def listener(session: Session, state: InstanceState[object]) -> None:
             try:
                 if self.last_session() is not session:
                     self._use(session)
@@ -319,14 +325,14 @@ class OrmRecorder:
 
         return listener
 
-    def _on_loaded(self, _session: Session, state: InstanceState[Any]) -> None:
+    def _on_loaded(self, _session: Session, state: InstanceState[object]) -> None:
         # Fired per row, right after the instance event "load": labels follow the row order.
         try:
             self._sink({"kind": "load", "line": self._line(), "object": self._registry.label(state)})
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
             self._failed(exc)
 
-    def _on_init(self, state: InstanceState[Any], _args: Any, _kwargs: Any) -> None:
+    def _on_init(self, state: InstanceState[object], _args: object, _kwargs: object) -> None:
         try:
             self._registry.label(state)
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program

@@ -14,7 +14,6 @@ import io
 import keyword
 import re
 import tokenize
-from typing import Any
 
 __all__ = ["esc", "format_sql", "highlight_python_lines", "highlight_sql", "py_repr"]
 
@@ -46,7 +45,7 @@ _SQL_TOKEN = re.compile(
 )
 
 
-def esc(value: Any) -> str:
+def esc(value: object) -> str:
     """HTML-escape ``value`` (quotes included, so that it is safe inside attributes too)."""
     return html.escape(str(value), quote=True)
 
@@ -141,13 +140,13 @@ def highlight_sql(statement: str) -> str:
     return "".join(out)
 
 
-def py_repr(value: Any, limit: int = 80) -> str:
+def py_repr(value: object, limit: int = 80) -> str:
     """A JSON value as a Python reader expects it (None, True, 'text'), shortened past ``limit``."""
     text = _repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _repr(value: Any) -> str:
+def _repr(value: object) -> str:
     if value is None or isinstance(value, bool | int | float):
         return repr(value)
     if isinstance(value, str):

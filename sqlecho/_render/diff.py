@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._transcript.schema import TRANSACTION_EVENTS
+from ..transcript import Step
 
 __all__ = ["StepDiff", "TranscriptDiff", "diff_transcripts", "variant_label"]
 
@@ -61,7 +62,7 @@ class TranscriptDiff:
         return StepDiff(index, None)
 
 
-def variant_label(options: Mapping[str, Any]) -> str:
+def variant_label(options: Mapping[str, object]) -> str:
     """``expire_on_commit=False, autoflush=False`` for the switches that are set in ``options``."""
     return (
         ", ".join(f"{name}={value}" for name, value in options.items() if value is not None)
@@ -69,25 +70,25 @@ def variant_label(options: Mapping[str, Any]) -> str:
     )
 
 
-def _step_key(step: Mapping[str, Any]) -> tuple[Any, ...]:
+def _step_key(step: Step) -> tuple[Any, ...]:
     return step.get("title"), tuple(step["lines"])
 
 
-def _event_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
+def _event_key(event: Mapping[str, object]) -> tuple[object, ...]:
     if event["kind"] != "sql":
         return (event["kind"],)
     statement = " ".join(str(event.get("statement", "")).split())
     return ("sql", statement, json.dumps(event.get("parameters"), sort_keys=True))
 
 
-def _verb(event: Mapping[str, Any]) -> str:
+def _verb(event: Mapping[str, object]) -> str:
     if event["kind"] != "sql":
         return str(event["kind"]).upper()
     words = str(event.get("statement", "")).split()
     return words[0].upper() if words else "statement"
 
 
-def _describe(event: Mapping[str, Any]) -> str:
+def _describe(event: Mapping[str, object]) -> str:
     """``SELECT (load expired Hero#1, line 12)``: short enough for a sentence."""
     details = [str(event["cause"])] if event.get("cause") else []
     if event.get("line") is not None:
@@ -95,7 +96,7 @@ def _describe(event: Mapping[str, Any]) -> str:
     return _verb(event) + (f" ({', '.join(details)})" if details else "")
 
 
-def _sentences(events: Sequence[Mapping[str, Any]], label: str, gone: bool) -> list[str]:
+def _sentences(events: Sequence[Mapping[str, object]], label: str, gone: bool) -> list[str]:
     if not events:
         return []
     if len(events) > _MAX_SENTENCES:
@@ -153,12 +154,12 @@ def _error_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[
 
 
 def _compare_step(
-    a: Mapping[str, Any],
-    b: Mapping[str, Any],
+    a: Step,
+    b: Step,
     ia: int,
     ib: int,
     label: str,
-    previous: tuple[Mapping[str, Any], Mapping[str, Any]] | None,
+    previous: tuple[Mapping[str, object], Mapping[str, object]] | None,
 ) -> StepDiff:
     events_a = [(index, event) for index, event in enumerate(a["events"]) if event["kind"] in _COMPARED]
     events_b = [(index, event) for index, event in enumerate(b["events"]) if event["kind"] in _COMPARED]
@@ -194,7 +195,7 @@ def diff_transcripts(a: Mapping[str, Any], b: Mapping[str, Any]) -> TranscriptDi
         None, [_step_key(step) for step in steps_a], [_step_key(step) for step in steps_b], autojunk=False
     )
     pairs: list[StepDiff] = []
-    previous: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
+    previous: tuple[Mapping[str, object], Mapping[str, object]] | None = None
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
             for offset in range(a2 - a1):

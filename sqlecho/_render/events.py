@@ -15,6 +15,7 @@ from typing import Any
 
 from .._transcript.derive import statement_counts
 from .._transcript.schema import LIFECYCLE_EVENTS, TRANSACTION_EVENTS
+from ..transcript import Event
 from .code import esc, format_sql, highlight_sql, py_repr
 from .explain import clean_message, explain
 from .panels import state_badge
@@ -114,7 +115,7 @@ def render_code(
     return f'<div class="sqe-code">{"".join(rows)}</div>'
 
 
-def _where(event: Mapping[str, Any]) -> str:
+def _where(event: Mapping[str, object]) -> str:
     line = event.get("line")
     return f'<span class="sqe-where">line {esc(line)}</span>' if line is not None else ""
 
@@ -135,7 +136,7 @@ def _parameters(event: Mapping[str, Any]) -> str:
     return f'<div class="sqe-params">parameters: {esc(py_repr(parameters, 240))}</div>'
 
 
-def _sql(event: Mapping[str, Any], marked: bool) -> str:
+def _sql(event: Event, marked: bool) -> str:
     meta = [cause_chip(event.get("cause")), _where(event)]
     if event.get("batch"):
         number, total = event["batch"]
@@ -163,7 +164,7 @@ _CALM_ROLLBACK = (
 )
 
 
-def _marker(event: Mapping[str, Any], marked: bool, calm: bool = False) -> str:
+def _marker(event: Event, marked: bool, calm: bool = False) -> str:
     kind = event["kind"]
     word = {"begin": "BEGIN", "commit": "COMMIT", "rollback": "ROLLBACK"}[kind]
     note = {"begin": " (implicit)", "commit": "", "rollback": _CALM_ROLLBACK if calm else ""}[kind]
@@ -185,7 +186,7 @@ def _closing(event: Mapping[str, Any], step: Mapping[str, Any], source: Sequence
     return "rollback" not in source[line - 1]
 
 
-def _object_events(events: Sequence[Mapping[str, Any]]) -> str:
+def _object_events(events: Sequence[Event]) -> str:
     """One line for a run of like events (a commit expires every object at once)."""
     event, kind = events[0], events[0]["kind"]
     labels = ", ".join(f'<span class="sqe-label">{esc(item.get("object", "?"))}</span>' for item in events)
@@ -202,7 +203,7 @@ def _object_events(events: Sequence[Mapping[str, Any]]) -> str:
     return f'<div class="sqe-ev sqe-obj">{text}{_where(event)}</div>'
 
 
-def _group(index_event: tuple[int, Mapping[str, Any]]) -> tuple[Any, ...]:
+def _group(index_event: tuple[int, Event]) -> tuple[Any, ...]:
     """Events with the same key in a row are drawn together; others get a key of their own."""
     index, event = index_event
     kind = event["kind"]
@@ -214,7 +215,7 @@ def _group(index_event: tuple[int, Mapping[str, Any]]) -> tuple[Any, ...]:
     return ("single", index)
 
 
-def _output(events: Sequence[Mapping[str, Any]]) -> str:
+def _output(events: Sequence[Mapping[str, object]]) -> str:
     parts = []
     for event in events:
         cls = "sqe-stderr" if event.get("stream") == "stderr" else "sqe-stdout"
@@ -270,7 +271,7 @@ def render_events(
     return f'<div class="sqe-events">{"".join(blocks)}</div>'
 
 
-def render_error(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None) -> str:
+def render_error(error: Mapping[str, object], versions: Mapping[str, object] | None = None) -> str:
     """The error box of a step: expected errors (part of the lesson) look calmer than unexpected ones."""
     expected = bool(error.get("expected"))
     explanation = explain(error, versions)

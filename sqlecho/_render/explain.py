@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .._transcript.limits import LIMIT_KINDS
 
@@ -125,14 +124,14 @@ def clean_message(message: str) -> str:
     return _BACKGROUND.sub("", message).strip()
 
 
-def _series(versions: Mapping[str, Any] | None) -> str:
+def _series(versions: Mapping[str, object] | None) -> str:
     """ "21" for SQLAlchemy 2.1.x: the series in the error-page and docs addresses of the traced run."""
     version = str((versions or {}).get("sqlalchemy") or "2.0")
     match = re.match(r"(\d+)\.(\d+)", version)
     return f"{match[1]}{match[2]}" if match else "20"
 
 
-def docs_link(code: str, versions: Mapping[str, Any] | None = None) -> str:
+def docs_link(code: str, versions: Mapping[str, object] | None = None) -> str:
     """SQLAlchemy's page for an error code, for the SQLAlchemy series the program ran with.
 
     >>> docs_link("bhk3", {"sqlalchemy": "2.0.36"})
@@ -141,13 +140,13 @@ def docs_link(code: str, versions: Mapping[str, Any] | None = None) -> str:
     return f"https://sqlalche.me/e/{_series(versions)}/{code}"
 
 
-def _limit_text(limit: Any) -> str:
+def _limit_text(limit: object) -> str:
     kind = str(limit)
     known = LIMIT_KINDS.get(kind)
     return known.hint if known else f"The program hit a limit ({kind}) and was stopped."
 
 
-def explain(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None) -> Explanation | None:
+def explain(error: Mapping[str, object], versions: Mapping[str, object] | None = None) -> Explanation | None:
     """An explanation of a step's ``error`` record, or None when there is nothing general to say.
 
     Args:
@@ -187,7 +186,7 @@ def explain(error: Mapping[str, Any], versions: Mapping[str, Any] | None = None)
     return None
 
 
-def describe_truncation(truncated: Mapping[str, Any]) -> str:
+def describe_truncation(truncated: Mapping[str, object]) -> str:
     """The transcript's ``truncated`` record as a sentence: what was cut, and where."""
     parts = []
     for key, value in truncated.items():
@@ -204,7 +203,7 @@ def describe_truncation(truncated: Mapping[str, Any]) -> str:
     return "The transcript was cut short: " + "; ".join(parts) + "."
 
 
-def describe_tampering(tampered: Mapping[str, Any]) -> str:
+def describe_tampering(tampered: Mapping[str, object]) -> str:
     """The transcript's ``tampered`` record as a sentence: why this transcript is not to be trusted."""
     return (
         f"Tampered: the program reached into the tracer ({tampered.get('reason')}), so this "

@@ -11,7 +11,6 @@ still sees it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -21,7 +20,7 @@ from urllib.parse import quote
 from .._transcript.derive import attribute_order, statement_counts
 from .code import esc
 from .css import style_tag
-from .diff import diff_transcripts
+from .diff import TranscriptDiff, diff_transcripts
 from .markdown import markdown_html
 from .step import Traced, diff_summary, draw_step, narrative_text
 
@@ -29,15 +28,12 @@ __all__ = [
     "EXPORT_JS",
     "Variant",
     "index_page",
-    "lesson_title",
-    "prettify_stem",
     "step_viewer",
     "viewer_page",
 ]
 
 EXPORT_JS = (files("sqlecho._render") / "export.js").read_text(encoding="utf-8")
 _EXPORT_CSS = (files("sqlecho._render") / "export.css").read_text(encoding="utf-8")
-_HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
 
 EXERCISE_NOTE = (
     "This page cannot run Python: check your answer in the app, or with "
@@ -51,22 +47,7 @@ class Variant:
 
     label: str
     """What the switch changed, e.g. ``expire_on_commit=False``."""
-    transcript: Mapping[str, Any]
-
-
-def prettify_stem(stem: str) -> str:
-    """``02_lazy_loading`` -> ``Lazy loading``."""
-    words = re.sub(r"^\d+[_\-\s]*", "", stem).replace("_", " ").replace("-", " ").strip()
-    return (words[:1].upper() + words[1:]) if words else stem
-
-
-def lesson_title(transcript: Mapping[str, Any], stem: str) -> str:
-    """The first ``# Title`` heading of the lesson's narratives, else the prettified file stem."""
-    for step in transcript.get("steps", []):
-        for line in str(step.get("narrative") or "").splitlines():
-            if match := _HEADING.match(line):
-                return match["title"]
-    return prettify_stem(stem)
+    transcript: Mapping[str, object]
 
 
 def _traced(transcript: Mapping[str, Any], source: str) -> Traced:
@@ -87,7 +68,7 @@ def _grid(left: str, right: str, columns: str = "6fr 5fr") -> str:
     )
 
 
-def _exercise(step: Mapping[str, Any]) -> str:
+def _exercise(step: Mapping[str, object]) -> str:
     exercise = step.get("exercise")
     if not isinstance(exercise, Mapping):
         return ""
@@ -105,7 +86,7 @@ def _run_as_written(traced: Traced, index: int) -> str:
     return _grid(blocks.code, blocks.events) + _grid(blocks.objects, blocks.database, "3fr 2fr")
 
 
-def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: Any) -> str:
+def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: TranscriptDiff) -> str:
     step_diff = diff.for_a(index)
     ours = draw_step(traced, index, marks=step_diff.only_a, heading="As written")
     head = diff_summary(step_diff, label) + ours.code
@@ -123,7 +104,7 @@ def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: A
 
 
 def step_viewer(
-    transcript: Mapping[str, Any],
+    transcript: Mapping[str, object],
     source: str,
     *,
     title: str | None = None,
@@ -218,7 +199,7 @@ def _document(title: str, body: str) -> str:
 
 
 def viewer_page(
-    transcript: Mapping[str, Any],
+    transcript: Mapping[str, object],
     source: str,
     *,
     title: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..transcript import ObjectRecord
 from .code import esc, py_repr
 
 __all__ = [
@@ -60,7 +61,7 @@ _UNLOADED_ACCESS = {
 }
 
 
-def _value(value: Any, labels: set[str]) -> str:
+def _value(value: object, labels: set[str]) -> str:
     """A value; references to other objects (their labels) are drawn as labels, not strings."""
     if isinstance(value, str) and value in labels:
         return f'<span class="sqe-ref">→ {esc(value)}</span>'
@@ -73,9 +74,7 @@ def _ordered(names: set[str], order: Sequence[str]) -> list[str]:
     return [name for name in order if name in names] + sorted(names - set(order))
 
 
-def _card(
-    obj: Mapping[str, Any], before: Mapping[str, Any] | None, order: Sequence[str], labels: set[str]
-) -> str:
+def _card(obj: ObjectRecord, before: ObjectRecord | None, order: Sequence[str], labels: set[str]) -> str:
     values, expired, unloaded = obj["values"], set(obj["expired"]), set(obj.get("unloaded", ()))
     tags, classes = [], ["sqe-card", f"sqe-card-{esc(obj['state'])}"]
     if before is None:
@@ -246,7 +245,7 @@ def _session_table(session: Mapping[str, Any], prior: Mapping[str, Any] | None) 
 
 
 def _row_marks(
-    rows: Sequence[Sequence[Any]], before: Sequence[Sequence[Any]] | None
+    rows: Sequence[Sequence[object]], before: Sequence[Sequence[object]] | None
 ) -> tuple[list[str], list[Any]]:
     """Per row "", "new" or "changed" (keyed by the first column), and the rows that vanished."""
     if before is None:

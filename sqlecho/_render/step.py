@@ -138,7 +138,7 @@ def diff_summary(diff: StepDiff, label: str) -> str:
 
 
 def narrative_text(
-    step: dict[str, Any], lesson_title: str | None = None, *, expectations: bool = True
+    step: dict[str, object], lesson_title: str | None = None, *, expectations: bool = True
 ) -> str:
     """The step's narrative markdown, without the lesson's title heading (shown above it already),
     and, unless ``expectations``, without its ``Expect:`` lines (they are the answer)."""

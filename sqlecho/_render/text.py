@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..transcript import Event, ObjectRecord
 from .explain import describe_tampering
 from .plain import terminal_safe
 
@@ -21,7 +22,7 @@ MAX_TABLE_ROWS = 20
 """Rows printed per changed table; the rest are counted."""
 
 
-def _one_line(value: Any) -> str:
+def _one_line(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -30,7 +31,7 @@ def _statement(text: str) -> str:
     return "\n    ".join(lines)
 
 
-def format_event(event: dict[str, Any]) -> str:
+def format_event(event: Event) -> str:
     """One event as one or a few lines, echo style."""
     kind = event["kind"]
     where = f"  (line {event['line']})" if event.get("line") is not None else ""
@@ -67,7 +68,7 @@ def format_event(event: dict[str, Any]) -> str:
     return f"  {kind}: {_one_line(event)}"
 
 
-def _object(obj: dict[str, Any]) -> str:
+def _object(obj: ObjectRecord) -> str:
     names = f" ({', '.join(obj['names'])})" if obj["names"] else ""
     values = " ".join(f"{key}={_one_line(value)}" for key, value in obj["values"].items())
     expired = f"  expired: {', '.join(obj['expired'])}" if obj["expired"] else ""
@@ -89,7 +90,7 @@ def _session(session: dict[str, Any]) -> str:
     return "  session: " + "  ".join(parts)
 
 
-def _row_mark(row: list[Any], before: dict[Any, list[Any]] | None) -> str:
+def _row_mark(row: list[object], before: dict[object, list[object]] | None) -> str:
     """``+`` a new row, ``~`` a changed one (rows are matched by their first column), else blank."""
     if before is None:
         return " "
@@ -145,7 +146,7 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     code_lines = source.splitlines() if source is not None else []
     out: list[str] = []
     steps = transcript["steps"]
-    previous_tables: dict[str, Any] | None = None
+    previous_tables: dict[str, object] | None = None
     for step in steps:
         first, last = step["lines"]
         title = f" · {step['title']}" if step.get("title") else ""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .._transcript.limits import LIMIT_KINDS
+from .._transcript.limits import LIMIT_KINDS, LimitExceeded
 from .._transcript.schema import error
 
 __all__ = [
@@ -101,16 +101,6 @@ def limit_error(name: str, limits: Limits, line: int | None, *, whole_run: bool 
     return {**error(LIMIT_KINDS[name].error_type, message, line), "limit": name}
 
 
-class LimitExceeded(BaseException):
-    """Raised inside the program when it hits a limit.
-
-    A BaseException, like KeyboardInterrupt, so that ``except Exception`` in the program does
-    not swallow it; the tracer reads ``sqlecho_limit`` and marks the transcript "limit".
-    """
-
-    sqlecho_limit = ""
-
-
 def exception_for(name: str, limits: Limits) -> LimitExceeded:
     """A fresh exception for limit ``name``, of a subclass named after it."""
     cls = _CLASSES[name]
@@ -118,7 +108,7 @@ def exception_for(name: str, limits: Limits) -> LimitExceeded:
 
 
 _CLASSES: dict[str, type[LimitExceeded]] = {
-    name: type(kind.error_type, (LimitExceeded,), {"sqlecho_limit": name, "__module__": __name__})
+    name: type(kind.error_type, (LimitExceeded,), {"limit": name, "__module__": __name__})
     for name, kind in LIMIT_KINDS.items()
 }
 

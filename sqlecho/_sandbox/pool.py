@@ -193,17 +193,12 @@ _default: WorkerPool | None = None
 _default_lock = threading.Lock()
 
 
-def default_pool() -> WorkerPool:
-    """The app's pool, created on first use: ``SQLECHO_POOL_SIZE`` spare workers (default 2),
-    limits from ``SQLECHO_LIMIT_*`` variables (see :meth:`Limits.from_environ`)."""
+def default_pool(size: int = 2, limits: Limits | None = None) -> WorkerPool:
+    """The app's pool, created on first use with ``size`` spare workers and ``limits`` (the
+    settings of :class:`~sqlecho._sandbox.settings.SandboxSettings`); later calls return it."""
     global _default
     with _default_lock:
         if _default is None:
-            size = os.environ.get("SQLECHO_POOL_SIZE", "2")
-            try:
-                count = int(size)
-            except ValueError:
-                raise ValueError(f"SQLECHO_POOL_SIZE must be a number, got {size!r}") from None
-            _default = WorkerPool(count, limits=Limits.from_environ(os.environ))
+            _default = WorkerPool(size, limits=limits)
             atexit.register(_default.close)
         return _default

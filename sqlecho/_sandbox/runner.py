@@ -23,12 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .._trace.options import TraceOptions
 from .._transcript import schema
 from .._transcript.derive import status_of
-from .launch import Sandbox, SandboxRefused, default_sandbox
-from .limits import Limits
-from .processes import GRACE_S, WorkerProcess
-from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
-from .tamper import TAMPERED_EXIT
-from .validate import (
+from .._transcript.validate import (
     Budget,
     InvalidMessage,
     check_done,
@@ -37,6 +32,11 @@ from .validate import (
     check_step,
     source_line_count,
 )
+from .launch import Sandbox, SandboxRefused, default_sandbox
+from .limits import Limits
+from .processes import GRACE_S, WorkerProcess
+from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
+from .tamper import TAMPERED_EXIT
 
 if TYPE_CHECKING:
     from .pool import WorkerPool

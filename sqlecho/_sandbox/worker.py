@@ -40,7 +40,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .._trace.options import TraceOptions
-from .._trace.steps import closing_a_step
+from .._trace.steps import Closing
 from .._trace.tracer import trace_source
 from .._transcript.derive import status_of
 from . import seccomp, tamper
@@ -103,6 +103,8 @@ class Guard:
         self.stop_after_step = False
         self.hit: str | None = None
         """The limit recorded on a step, once one is."""
+        self.closing = Closing()
+        """True while the tracer closes a step (given to the tracer)."""
 
     def arm(self) -> None:
         """Signal handlers, timers and the crash reporter, just before the program starts."""
@@ -142,7 +144,7 @@ class Guard:
 
     def _hit(self, name: str) -> None:
         self._note(name)
-        if self.channel.busy or closing_a_step():
+        if self.channel.busy or self.closing:
             # Raising now would break the transcript, not the program: try again shortly.
             if name == "wall_time":
                 signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
@@ -259,7 +261,12 @@ def run(job: dict[str, Any], channel: Channel, arm_tamper: Callable[[], None] | 
         arm_tamper()  # last: what the worker itself did before is no tampering
     try:
         transcript = trace_source(
-            job["source"], path, options, on_step=guard.on_step, source_name=job["name"]
+            job["source"],
+            path,
+            options,
+            on_step=guard.on_step,
+            source_name=job["name"],
+            closing=guard.closing,
         )
     except BaseException as exc:  # noqa: BLE001 - whatever broke, the parent must hear of it
         guard.disarm()

@@ -24,7 +24,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from .._transcript.schema import header
 from .options import TraceOptions
@@ -105,7 +104,7 @@ def has_cells(source: str) -> bool:
     return any(_MARKER.match(line) for line in source.splitlines())
 
 
-def run_header(name: str, source: str, options: TraceOptions, status: str) -> dict[str, Any]:
+def run_header(name: str, source: str, options: TraceOptions, status: str) -> dict[str, object]:
     """The header of ``source``'s transcript (mode, options, library versions), for the tracer
     and for the sandbox's parent, which writes it for a run that did not finish its own."""
     import sqlalchemy
@@ -114,7 +113,7 @@ def run_header(name: str, source: str, options: TraceOptions, status: str) -> di
     return header(
         name,
         "cells" if has_cells(source) else "lines",
-        {"expire_on_commit": options.expire_on_commit, "autoflush": options.autoflush},
+        options.switches(),
         {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
         status,
     )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 import sqlalchemy
 
+from .._transcript.limits import LimitExceeded
 from .._transcript.schema import error
 from .._transcript.values import mask_addresses
 
@@ -26,8 +30,8 @@ class CaughtError:
     def __init__(self, code: types.CodeType, filename: str) -> None:
         self.code = code
         self.filename = filename
-        self.error: dict[str, Any] | None = None
-        self._saved: Any = None
+        self.error: dict[str, object] | None = None
+        self._saved: TraceFunction | None = None
 
     def __enter__(self) -> None:
         self._saved = sys.gettrace()
@@ -36,10 +40,10 @@ class CaughtError:
     def __exit__(self, *_exc: object) -> None:
         sys.settrace(self._saved)
 
-    def _global_trace(self, frame: types.FrameType, _event: str, _arg: Any) -> Any:
+    def _global_trace(self, frame: types.FrameType, _event: str, _arg: object) -> TraceFunction | None:
         return self._local_trace if frame.f_code is self.code else None
 
-    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+    def _local_trace(self, frame: types.FrameType, event: str, arg: Any) -> TraceFunction | None:
         # Read the error now: keeping the exception would keep its frames (and objects) alive.
         if event == "exception" and self.error is None and isinstance(arg[1], Exception):
             error = error_record(arg[1], self.filename, expected=True)
@@ -49,7 +53,7 @@ class CaughtError:
         return self._local_trace
 
 
-def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str, Any]:
+def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str, object]:
     """The ``error`` record of a step: type, message, the traced file's line, expected or not."""
     line = None
     if isinstance(exc, SyntaxError) and exc.filename == filename:
@@ -64,6 +68,6 @@ def error_record(exc: BaseException, filename: str, expected: bool) -> dict[str,
     code = getattr(exc, "code", None)
     if isinstance(code, str) and isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
         record["code"] = code
-    if getattr(exc, "sqlecho_limit", None):
-        record["limit"] = exc.sqlecho_limit  # type: ignore[attr-defined]
+    if isinstance(exc, LimitExceeded) and exc.limit:
+        record["limit"] = exc.limit
     return record

@@ -12,6 +12,7 @@ import os
 import sys
 import types
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,14 @@ def reset_sqlmodel() -> None:
 class ProgramEnvironment:
     """Context manager: enter gives the program's module namespace; exit restores the process."""
 
-    def __init__(self, file: Path, expire_on_commit: bool | None, autoflush: bool | None) -> None:
+    def __init__(self, file: Path, overrides: Mapping[str, bool]) -> None:
         self.file = file
-        self.expire_on_commit = expire_on_commit
-        self.autoflush = autoflush
+        self.overrides = dict(overrides)
+        """Session arguments every Session of the program gets (``TraceOptions.overrides``)."""
         self.engines: weakref.WeakSet[Engine] = weakref.WeakSet()
         self._saved: dict[str, Any] = {}
 
-    def __enter__(self) -> dict[str, Any]:
+    def __enter__(self) -> dict[str, object]:
         module = types.ModuleType("__main__")
         module.__file__ = str(self.file)
         module.__dict__["__builtins__"] = __builtins__
@@ -73,11 +74,7 @@ class ProgramEnvironment:
         self.engines.add(connection.engine)
 
     def _patch_session(self) -> None:
-        overrides = {
-            name: value
-            for name, value in (("expire_on_commit", self.expire_on_commit), ("autoflush", self.autoflush))
-            if value is not None
-        }
+        overrides = self.overrides
         if not overrides:
             return
         original = Session.__init__

@@ -13,25 +13,22 @@ import ast
 import linecache
 import sys
 import tempfile
-import types
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy
 import sqlmodel
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from .._record.locate import Locator
 from .._record.objects import ObjectRegistry
-from .._record.recorder import EngineRecorder, OrmRecorder
 from .._transcript.schema import header
 from .._transcript.values import mask_addresses
 from .errors import error_record
 from .options import TraceOptions
 from .output import OutputCapture
+from .recording import Recording
 from .scratch import ScratchDatabases
-from .steps import StepBuilder
+from .stepping import LineStepper
 
 __all__ = ["CellResult", "CellTracer"]
 
@@ -39,7 +36,7 @@ __all__ = ["CellResult", "CellTracer"]
 class CellResult:
     """What a traced cell left: its transcript, the value of its last expression, its error."""
 
-    def __init__(self, transcript: dict[str, Any], value: Any, error: BaseException | None) -> None:
+    def __init__(self, transcript: dict[str, object], value: object, error: BaseException | None) -> None:
         self.transcript = transcript
         self.value = value
         """The value of the cell's last line when it is an expression (``None`` otherwise)."""
@@ -67,7 +64,7 @@ class CellTracer:
     def run(
         self,
         source: str,
-        namespace: dict[str, Any],
+        namespace: dict[str, object],
         *,
         lines: bool = False,
         echo: bool = True,
@@ -90,17 +87,10 @@ class CellTracer:
         def internal_error(exc: BaseException) -> None:
             internal.append(f"{type(exc).__name__}: {mask_addresses(str(exc))}")
 
-        steps = StepBuilder(self.registry, self._databases, self.options, None, internal_error)
-        locator = Locator(filename, self.registry.label)
-        engine = EngineRecorder(
-            Engine,
-            steps.add,
-            lambda s, ddl: locator.line_and_cause(s, ddl, depth=1),
-            lambda: locator.line(1),
-            internal_error,
+        recording = Recording(
+            filename, self._databases, self.options, None, internal_error, registry=self.registry, depth=1
         )
-        orm = OrmRecorder(self.registry, steps.add, lambda: locator.line(1), internal_error)
-        steps.session = orm
+        steps, locator = recording.steps, recording.locator
 
         streams = {"stdout": sys.stdout, "stderr": sys.stderr}
 
@@ -111,12 +101,11 @@ class CellTracer:
 
         self._label_bound(namespace)
         self._watch(namespace)
-        value: Any = None
+        value: object = None
         error: BaseException | None = None
         count = max(1, len(source.splitlines()))
-        engine.install()
-        orm.install()
-        stepper = _LineStepper(steps, filename, namespace) if lines else None
+        recording.install()
+        stepper = LineStepper(steps, filename) if lines else None
         try:
             if stepper is None:
                 steps.start(None, "", [1, count])
@@ -136,12 +125,11 @@ class CellTracer:
             self._watch(namespace)
             steps.finish(namespace, stepper.frame_locals if stepper else None)
         finally:
-            orm.remove()
-            engine.remove()
+            recording.remove()
         transcript = header(
             filename,
             "lines" if lines else "cells",
-            {"expire_on_commit": None, "autoflush": None},
+            TraceOptions().switches(),
             {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
             "ok" if error is None else "error",
         )
@@ -150,7 +138,7 @@ class CellTracer:
             transcript["internal_errors"] = internal
         return CellResult(transcript, value, error)
 
-    def _label_bound(self, namespace: dict[str, Any]) -> None:
+    def _label_bound(self, namespace: dict[str, object]) -> None:
         """Give a label to every ORM object bound to a variable, so that it gets a card even if
         it was made before this cell (and no event has named it yet). ``inspect`` reads the
         instance state only: nothing loads."""
@@ -161,7 +149,7 @@ class CellTracer:
             if state is not None and hasattr(state, "mapper") and hasattr(state, "obj"):
                 self.registry.label(state)
 
-    def _watch(self, namespace: dict[str, Any]) -> None:
+    def _watch(self, namespace: dict[str, object]) -> None:
         """Remember the file of every SQLite engine bound to a variable, for the Database panel.
         (An in-memory database has no second connection to read it: its panel stays empty.)"""
         for value in list(namespace.values()):
@@ -176,7 +164,9 @@ class CellTracer:
                 self._databases.files.append(path)
 
     @staticmethod
-    def _execute(source: str, filename: str, namespace: dict[str, Any], stepper: _LineStepper | None) -> Any:
+    def _execute(
+        source: str, filename: str, namespace: dict[str, object], stepper: LineStepper | None
+    ) -> object:
         """Run the cell; the value of its last line when that line is an expression, as IPython
         shows it."""
         tree = ast.parse(source, filename)
@@ -191,42 +181,3 @@ class CellTracer:
             stepper.start()
         exec(body, namespace)
         return eval(tail, namespace) if tail is not None else None
-
-
-class _LineStepper:
-    """One step per executed line of the cell: the tracer's line stepping, for one cell."""
-
-    def __init__(self, steps: StepBuilder, filename: str, namespace: dict[str, Any]) -> None:
-        self.steps = steps
-        self.filename = filename
-        self.namespace = namespace
-        self.frame_locals: dict[str, Any] | None = None
-        self._saved: Any = None
-        self._on = False
-
-    def start(self) -> None:
-        self._saved = sys.gettrace()
-        sys.settrace(self._global)
-        self._on = True
-
-    def stop(self) -> None:
-        if self._on:
-            sys.settrace(self._saved)
-            self._on = False
-
-    def _global(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        return self._local if frame.f_code.co_filename == self.filename else None
-
-    def _local(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        if event != "line" or not self._on:
-            return self._local if self._on else None
-        if self.steps.current:
-            local = frame.f_locals if frame.f_locals is not frame.f_globals else None
-            self.steps.finish(frame.f_globals, local)
-        if self.steps.at_limit():
-            self.stop()
-            self.steps.start_overflow(frame.f_lineno)
-            return None
-        self.steps.start(None, "", [frame.f_lineno, frame.f_lineno])
-        self.frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
-        return self._local

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Runner", "TraceOptions"]
+from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, SWITCH_NAMES
+
+__all__ = ["SWITCHES", "Runner", "Switch", "TraceOptions", "trace_here"]
 
 
 @dataclass(frozen=True)
@@ -22,37 +24,68 @@ class TraceOptions:
     """False: every Session behaves as if created with ``expire_on_commit=False``."""
     autoflush: bool | None = None
     """False: every Session behaves as if created with ``autoflush=False``."""
-    max_steps: int = 2000
+    max_steps: int = MAX_STEPS
     """Line-by-line programs stop stepping (not running) after this many steps."""
-    max_events: int = 20_000
+    max_events: int = MAX_EVENTS
     """Events kept in the whole transcript; later ones are counted, not kept."""
     max_output_chars: int = 200_000
     """Characters of printed output kept in the whole transcript."""
-    max_rows: int = 200
+    max_rows: int = MAX_ROWS
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""
 
+    def switches(self) -> dict[str, bool | None]:
+        """The what-if switches of this run, as a transcript's ``options`` field writes them."""
+        return {name: getattr(self, name) for name in SWITCH_NAMES}
+
+    def overrides(self) -> dict[str, bool]:
+        """The Session arguments this run overrides (the switches that are not None)."""
+        return {name: value for name, value in self.switches().items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One what-if switch, in the words of each place that offers it."""
+
+    name: str
+    """The Session argument and the ``TraceOptions`` field: ``expire_on_commit``."""
+    flag: str
+    """The command line's option that turns it off: ``--no-expire-on-commit``."""
+    help: str
+    """What turning it off does, in one line."""
+
+    def off(self) -> TraceOptions:
+        """The options of a run with this switch off and the others as written."""
+        return TraceOptions(**{self.name: False})
+
+
+SWITCHES = tuple(
+    Switch(name, "--no-" + name.replace("_", "-"), f"run as if every Session had {name}=False")
+    for name in SWITCH_NAMES
+)
+"""The teacher's switches, in the order every list of them shows."""
+
 
 class Runner(Protocol):
-    """Runs one program and returns its transcript (the signature of ``run_sandboxed``).
+    """Runs one program and returns its transcript: ``source`` as the file ``path``, run with
+    ``options``, ``name`` in the transcript's ``source`` field.
 
-    ``limits`` and ``pool`` are the sandbox's ``Limits`` and ``WorkerPool``; they are typed
-    ``Any`` here because the sandbox is a layer above this one, and an in-process runner
-    ignores them. ``private``: the program's folder exists only where it runs (pasted code).
-    ``cancel``: a ``threading.Event`` that stops the run when set (a runner that cannot stop a
-    run ignores it).
+    What every runner takes. A runner may take more, as keywords, from callers that know it:
+    the sandbox's ``run_sandboxed`` takes its limits, a pool of warm workers, a private folder
+    and a cancel event (the app's ``SandboxRunner`` names them); the in-process runner accepts
+    and ignores them, so that the app can hold either.
     """
 
-    def __call__(
-        self,
-        source: str,
-        path: Path,
-        options: TraceOptions,
-        name: str,
-        *,
-        limits: Any = None,
-        pool: Any = None,
-        private: bool = False,
-        cancel: Any = None,
-    ) -> dict[str, Any]: ...
+    def __call__(self, source: str, path: Path, options: TraceOptions, name: str) -> dict[str, Any]: ...
+
+
+def trace_here(
+    source: str, path: Path, options: TraceOptions, name: str, **ignored: object
+) -> dict[str, object]:
+    """The in-process :class:`Runner` (:func:`sqlecho._trace.tracer.in_process`), imported on
+    first use: a process that only might trace here (the app server, the command line) loads
+    SQLAlchemy's ORM when it does, not when it starts. The sandbox's keywords are ignored."""
+    from .tracer import in_process
+
+    return in_process(source, path, options, name)

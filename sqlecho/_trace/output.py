@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 __all__ = ["OutputCapture"]
 
@@ -68,7 +67,7 @@ class OutputCapture:
         write: called with (``"stdout"`` or ``"stderr"``, text) for every write.
         """
         self._write = write
-        self._saved: tuple[Any, Any] | None = None
+        self._saved: tuple[object, object] | None = None
 
     def __enter__(self) -> OutputCapture:
         self._saved = (sys.stdout, sys.stderr)

@@ -88,7 +88,7 @@ class ScratchDatabases:
             event.remove(Pool, "close_detached", self._on_close)
             self._installed = False
 
-    def _on_pool_connect(self, dbapi_connection: Any, _record: Any) -> None:
+    def _on_pool_connect(self, dbapi_connection: object, _record: object) -> None:
         """Name the connection of the stand-in that ``do_connect`` just made (any driver)."""
         thread = threading.get_ident()
         connecting = self._connecting.pop(thread, None)
@@ -96,7 +96,7 @@ class ScratchDatabases:
             path, same_thread = connecting
             self._stand_ins[id(dbapi_connection)] = (path, thread, same_thread)
 
-    def _on_close(self, dbapi_connection: Any, *_record: Any) -> None:
+    def _on_close(self, dbapi_connection: object, *_record: object) -> None:
         """An in-memory database ends with its connection: its stand-in leaves the panel."""
         entry = self._stand_ins.get(id(dbapi_connection))
         if entry is None:
@@ -202,12 +202,12 @@ class ScratchDatabases:
             self._exclusive.add(Path(database))
         return connection
 
-    def tables(self) -> dict[str, Any]:
+    def tables(self) -> dict[str, object]:
         """Committed rows of every table, as a separate read-only connection sees them.
 
         Never waits: if the program holds a lock that hides the rows, the table says so.
         """
-        result: dict[str, Any] = {}
+        result: dict[str, object] = {}
         several = len(self.files) > 1
         for path in self.files:
             if not path.exists():
@@ -218,7 +218,7 @@ class ScratchDatabases:
         return result
 
 
-def _no_cache_spill_change(action: int, name: str | None, value: str | None, *_where: Any) -> int:
+def _no_cache_spill_change(action: int, name: str | None, value: str | None, *_where: object) -> int:
     """The authorizer of a stand-in read without locks: ``PRAGMA cache_spill = ...`` is ignored
     (it answers no row either way), so that no uncommitted page reaches the file."""
     if action == sqlite3.SQLITE_PRAGMA and value is not None and (name or "").lower() == "cache_spill":
@@ -226,7 +226,7 @@ def _no_cache_spill_change(action: int, name: str | None, value: str | None, *_w
     return sqlite3.SQLITE_OK
 
 
-def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:
+def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, object]:
     """The tables of ``path``; ``unlocked``: without taking SQLite's locks (see the module)."""
     # A WAL file holds commits that the main file does not have yet: only a locking reader
     # finds them (and waits for nobody: a locked file says so in the panel).
@@ -235,7 +235,7 @@ def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:
         connection = sqlite3.connect(f"file:{path}?mode=ro{vfs}", uri=True, timeout=0)
     except sqlite3.Error:
         return {}
-    tables: dict[str, Any] = {}
+    tables: dict[str, object] = {}
     try:
         names = [
             row[0]
@@ -248,7 +248,7 @@ def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:
             cursor = connection.execute(f"SELECT * FROM {quoted} LIMIT {max_rows + 1}")
             columns = [d[0] for d in cursor.description]
             rows = [jsonable_row(row) for row in cursor.fetchall()]
-            table: dict[str, Any] = {"columns": columns, "rows": rows[:max_rows]}
+            table: dict[str, object] = {"columns": columns, "rows": rows[:max_rows]}
             if len(rows) > max_rows:
                 (total,) = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()
                 table["total_rows"] = total

@@ -16,7 +16,7 @@ from .scratch import ScratchDatabases
 if TYPE_CHECKING:
     from .._record.recorder import OrmRecorder
 
-__all__ = ["StepBuilder", "closing_a_step"]
+__all__ = ["Closing", "StepBuilder"]
 
 _MAX_NAMES_PER_CONTAINER = 100
 _MAX_VARIABLES = 20  # plain values shown per step
@@ -27,15 +27,26 @@ _PLAIN = (int, float, str, bool, type(None))
 _TEMP_NAME = re.compile(r"(?<=[/\\])tmp[a-z0-9_]{8}(?=[/\\'\"]|$)")
 
 
-_closing = 0
-"""How many steps are being closed right now (0 or 1: one run per process at a time)."""
-
-
-def closing_a_step() -> bool:
+class Closing:
     """True while the tracer, not the program, runs: a step's events are being put in order and
-    its snapshot taken. A limit that fires then is raised a moment later (see the sandbox's
-    worker), so that it interrupts the program and not the transcript."""
-    return _closing > 0
+    its snapshot taken.
+
+    A runner that interrupts the program (the sandbox's worker, when a limit fires) hands one to
+    :func:`~sqlecho._trace.tracer.trace_source` and waits while it is true, so that it
+    interrupts the program and not the transcript.
+    """
+
+    def __init__(self) -> None:
+        self._depth = 0
+
+    def __bool__(self) -> bool:
+        return self._depth > 0
+
+    def __enter__(self) -> None:
+        self._depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._depth -= 1
 
 
 class StepBuilder:
@@ -46,16 +57,18 @@ class StepBuilder:
         registry: ObjectRegistry,
         databases: ScratchDatabases,
         options: TraceOptions,
-        on_step: Callable[[dict[str, Any]], None] | None,
+        on_step: Callable[[dict[str, object]], None] | None,
         on_internal_error: Callable[[BaseException], None],
+        closing: Closing | None = None,
     ) -> None:
         self.registry = registry
+        self.closing = closing if closing is not None else Closing()
         self._on_internal_error = on_internal_error
         self.databases = databases
         self.options = options
         self.on_step = on_step
         self.session: OrmRecorder | None = None
-        self.finished: list[dict[str, Any]] = []
+        self.finished: list[dict[str, object]] = []
         self.current: dict[str, Any] | None = None
         self.truncated: dict[str, Any] = {}
         self._early: list[Event] = []
@@ -65,7 +78,7 @@ class StepBuilder:
         self._events = 0
         self._max_events = options.max_events
         self._output = 0
-        self._tables: dict[str, Any] | None = None
+        self._tables: dict[str, object] | None = None
         self._forgotten = 0
         self._database_touched = True
 
@@ -129,7 +142,7 @@ class StepBuilder:
             record["stream"] = marker
         self.add(record)
 
-    def fail(self, error: dict[str, Any]) -> None:
+    def fail(self, error: dict[str, object]) -> None:
         if self.current is not None:
             self.current["error"] = error
 
@@ -153,13 +166,13 @@ class StepBuilder:
 
     # -- closing ------------------------------------------------------------------------------
 
-    def finish(self, namespace: Mapping[str, Any] | None, local: Mapping[str, Any] | None = None) -> None:
+    def finish(
+        self, namespace: Mapping[str, object] | None, local: Mapping[str, object] | None = None
+    ) -> None:
         step = self.current
         if step is None:
             return
-        global _closing
-        _closing += 1
-        try:
+        with self.closing:
             self.current = None
             self._open = self._early
             step["events"] = self._canonical(step["events"])
@@ -171,8 +184,6 @@ class StepBuilder:
             self.finished.append(step)
             if self.on_step is not None:
                 self.on_step(step)
-        finally:
-            _closing -= 1
 
     def _canonical(self, events: list[Event]) -> list[Event]:
         """Sort each run of lifecycle events of one line by object, since SQLAlchemy fires those
@@ -194,7 +205,7 @@ class StepBuilder:
                 out.append(record)
         return out
 
-    def _snapshot(self, step: dict[str, Any], scopes: list[Mapping[str, Any]]) -> None:
+    def _snapshot(self, step: dict[str, object], scopes: list[Mapping[str, object]]) -> None:
         names = _names(scopes)
         sessions = self._sessions(names)
         by_key = {session.hash_key: record["name"] for session, record in sessions}
@@ -248,7 +259,7 @@ class StepBuilder:
         return out
 
 
-def _proxy_names(session: Any, names: dict[int, list[str]]) -> list[str]:
+def _proxy_names(session: object, names: dict[int, list[str]]) -> list[str]:
     """Names of the AsyncSession that wraps ``session``, if the program made one (asyncio is
     looked up only when the program imported it)."""
     module = sys.modules.get("sqlalchemy.ext.asyncio.session")
@@ -258,7 +269,7 @@ def _proxy_names(session: Any, names: dict[int, list[str]]) -> list[str]:
     return names.get(id(proxy), []) if proxy is not None else []
 
 
-def _variables(scopes: list[Mapping[str, Any]]) -> dict[str, str]:
+def _variables(scopes: list[Mapping[str, object]]) -> dict[str, str]:
     """The program's plain values (numbers, strings, booleans, None) as short reprs, like a
     debugger's frame view. Only exact built-in types are shown: their repr runs no code of the
     program's, so looking cannot change anything."""

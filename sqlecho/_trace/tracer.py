@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -20,11 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy.engine import Engine
-
-from .._record.locate import Locator
-from .._record.objects import ObjectRegistry
-from .._record.recorder import EngineRecorder, OrmRecorder
+from .._transcript.limits import LimitExceeded
 from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.values import mask_addresses
 from ..transcript import Transcript
@@ -33,12 +28,14 @@ from .errors import CaughtError, error_record
 from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
 from .output import OutputCapture
+from .recording import Recording
 from .scratch import ScratchDatabases
-from .steps import StepBuilder
+from .stepping import LineStepper
+from .steps import Closing
 
 __all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
 
-StepCallback = Callable[[dict[str, Any]], None]
+StepCallback = Callable[[dict[str, object]], None]
 
 
 def trace(
@@ -69,6 +66,7 @@ def trace_source(
     *,
     on_step: StepCallback | None = None,
     source_name: str | None = None,
+    closing: Closing | None = None,
 ) -> dict[str, Any]:
     """Trace ``source`` as if it were the file ``path`` (which need not exist).
 
@@ -78,9 +76,10 @@ def trace_source(
         options: how to run it.
         on_step: called with each finished step, as soon as it is finished (for streaming).
         source_name: the ``source`` field of the transcript (default: ``path`` as given).
+        closing: true while the tracer closes a step (see :class:`~sqlecho._trace.steps.Closing`).
     """
     with _ONE_AT_A_TIME:
-        return _trace_source(source, path, options or TraceOptions(), on_step, source_name)
+        return _trace_source(source, path, options or TraceOptions(), on_step, source_name, closing)
 
 
 def in_process(
@@ -89,11 +88,11 @@ def in_process(
     options: TraceOptions,
     name: str,
     *,
-    limits: Any = None,
-    pool: Any = None,
+    limits: object = None,
+    pool: object = None,
     private: bool = False,
-    cancel: Any = None,
-) -> dict[str, Any]:
+    cancel: threading.Event | None = None,
+) -> dict[str, object]:
     """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
 
     For trusted programs only (the lessons, ``--in-process``): there are no limits, no pool, no
@@ -115,11 +114,12 @@ def _trace_source(
     options: TraceOptions,
     on_step: StepCallback | None,
     source_name: str | None,
-) -> dict[str, Any]:
+    closing: Closing | None = None,
+) -> dict[str, object]:
     file = Path(path).absolute()
     scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
     started = time.perf_counter()
-    run = _Run(source, file, options, scratch, on_step)
+    run = _Run(source, file, options, scratch, on_step, closing)
     try:
         run.execute()
     finally:
@@ -140,28 +140,29 @@ class _Run:
     """One execution of one program: wires the recorders, runs the steps, restores everything."""
 
     def __init__(
-        self, source: str, file: Path, options: TraceOptions, scratch: Path, on_step: StepCallback | None
+        self,
+        source: str,
+        file: Path,
+        options: TraceOptions,
+        scratch: Path,
+        on_step: StepCallback | None,
+        closing: Closing | None = None,
     ) -> None:
         self.source = source
         self.file = file
         self.filename = str(file)
         self.options = options
-        self.registry = ObjectRegistry()
-        self.locator = Locator(self.filename, self.registry.label)
         self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
-        self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
-        # The recorders hand their events straight to the step builder: one call less per event.
-        # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
-        locator = self.locator
-        self.engine = EngineRecorder(
-            Engine, self.steps.add, locator.line_and_cause, locator.line, self._internal_error
+        self.recording = Recording(
+            self.filename, self.databases, options, on_step, self._internal_error, closing=closing
         )
-        self.orm = OrmRecorder(self.registry, self.steps.add, locator.line, self._internal_error)
+        self.steps = self.recording.steps
+        self.locator = self.recording.locator
+        self.stepper = LineStepper(self.steps, self.filename)
         self.internal_errors: list[str] = []
         self.output = OutputCapture(self._output)
         self.mode = "cells" if has_cells(source) else "lines"
         self.status = "ok"
-        self._tracing = False
 
     # -- events -------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class _Run:
             self.steps.finish(None)
             self.status = "error"
             return
-        environment = ProgramEnvironment(self.file, self.options.expire_on_commit, self.options.autoflush)
+        environment = ProgramEnvironment(self.file, self.options.overrides())
         reset_sqlmodel()
         # Objects in reference cycles (a Hero and its Team) leave the session's weak identity map
         # whenever the cyclic collector happens to run, which depends on allocation counts and
@@ -191,9 +192,7 @@ class _Run:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         self.databases.install()
-        self.engine.install()
-        self.orm.install()
-        self.steps.session = self.orm
+        self.recording.install()
         try:
             with environment as namespace, self.output:
                 if self.mode == "cells":
@@ -201,16 +200,15 @@ class _Run:
                 else:
                     self._run_lines(code, namespace)
         finally:
-            self._stop_tracing()
-            self.orm.remove()
-            self.engine.remove()
+            self.stepper.stop()
+            self.recording.remove()
             self.databases.remove()
             environment.dispose_engines()
             reset_sqlmodel()
             if gc_was_enabled:
                 gc.enable()
 
-    def _run_cells(self, namespace: dict[str, Any]) -> None:
+    def _run_cells(self, namespace: dict[str, object]) -> None:
         for step in step_cells(self.source):
             cell = step.cell
             self.steps.start(
@@ -231,17 +229,15 @@ class _Run:
             if failed:
                 return
 
-    def _run_lines(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
-        self._frame_locals: dict[str, Any] | None = None
-        sys.settrace(self._global_trace)
-        self._tracing = True
+    def _run_lines(self, code: types.CodeType, namespace: dict[str, object]) -> None:
+        self.stepper.start()
         try:
             self._exec(code, namespace, expected=False)
         finally:
-            self._stop_tracing()
-        self.steps.finish(namespace, self._frame_locals)
+            self.stepper.stop()
+        self.steps.finish(namespace, self.stepper.frame_locals)
 
-    def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
+    def _exec(self, code: types.CodeType, namespace: dict[str, object], expected: bool) -> bool:
         """Run ``code``; record an error on the current step. True when the run must stop."""
         caught = CaughtError(code, self.filename) if expected else None
         try:
@@ -251,7 +247,7 @@ class _Run:
                 with caught:
                     exec(code, namespace)
         except SystemExit as exc:
-            self._stop_tracing()
+            self.stepper.stop()
             if exc.code in (None, 0):
                 self.steps.note_exit(0)
                 return True
@@ -259,44 +255,16 @@ class _Run:
             self.status = "error"
             return True
         except BaseException as exc:  # the program's own errors, KeyboardInterrupt and limits alike
-            self._stop_tracing()
+            self.stepper.stop()
             if not self.steps.current:
                 self.steps.start(None, "", [1, 1])
             self.steps.fail(error_record(exc, self.filename, expected=expected))
             if expected:
                 return False
-            self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
+            self.status = "limit" if isinstance(exc, LimitExceeded) and exc.limit else "error"
             return True
         if caught is not None and caught.error is not None:
             self.steps.fail(caught.error)
         elif expected:
             self.steps.note("Tagged raises-exception, but no error was raised.")
         return False
-
-    # -- line stepping ------------------------------------------------------------------------
-
-    def _stop_tracing(self) -> None:
-        if self._tracing:
-            sys.settrace(None)
-            self._tracing = False
-
-    def _global_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        if frame.f_code.co_filename == self.filename:
-            return self._local_trace
-        return None
-
-    def _local_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
-        if event != "line" or not self._tracing:
-            return self._local_trace if self._tracing else None
-        if self.steps.current:
-            self.steps.finish(
-                frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None
-            )
-        if self.steps.at_limit():
-            self._stop_tracing()
-            self.steps.start_overflow(frame.f_lineno)
-            return None
-        line = frame.f_lineno
-        self.steps.start(None, "", [line, line])
-        self._frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
-        return self._local_trace

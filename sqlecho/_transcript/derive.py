@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..transcript import Step
+
 __all__ = ["attribute_order", "statement_counts", "status_of"]
 
 
@@ -19,7 +21,7 @@ def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
     return counts
 
 
-def attribute_order(steps: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def attribute_order(steps: Iterable[Step]) -> dict[str, list[str]]:
     """Per class, its attributes in first-seen order, so that a card's rows never jump around.
 
     Loaded values come in the mapper's column order; expired names are sorted, so they only

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LIMIT_KINDS", "MAX_PROGRAM_BYTES", "LimitKind"]
+__all__ = ["LIMIT_KINDS", "MAX_PROGRAM_BYTES", "LimitExceeded", "LimitKind"]
 
 MAX_PROGRAM_BYTES = 1024 * 1024
 """The largest program file the command line reads (``trace``, ``check``, ``export``): a lesson
@@ -83,3 +83,15 @@ LIMIT_KINDS: dict[str, LimitKind] = {
         "The program filled its scratch folder past the limit.",
     ),
 }
+
+
+class LimitExceeded(BaseException):
+    """Raised inside the program when it hits a limit (the sandbox raises a subclass per limit).
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` in the program does
+    not swallow it. The tracer, which knows nothing of the sandbox, sees this class: it writes
+    ``limit`` into the step's error record and marks the transcript "limit".
+    """
+
+    limit: str = ""
+    """The limit's name, a key of :data:`LIMIT_KINDS`."""

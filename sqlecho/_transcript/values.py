@@ -13,7 +13,6 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 __all__ = ["MAX_TEXT", "jsonable", "jsonable_row", "mask_addresses"]
 
@@ -35,7 +34,7 @@ def _text(value: str) -> str:
     return f"{value[:MAX_TEXT]}... ({len(value) - MAX_TEXT} more characters)"
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> object:
     """A JSON-safe, deterministic stand-in for a column value or bound parameter."""
     if isinstance(value, str):
         return _text(value)
@@ -61,7 +60,7 @@ def jsonable(value: Any) -> Any:
     return _text(mask_addresses(repr(value)))
 
 
-def jsonable_row(row: Any) -> Any:
+def jsonable_row(row: object) -> object:
     """:func:`jsonable` of one row (a tuple of parameters, or a row read from a table).
 
     Most rows are tuples of numbers, None and short strings: those are copied as they are,

@@ -235,6 +235,16 @@ def test_no_lessons_gives_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert at.info[0].value.startswith("No lessons yet")
 
 
+def test_a_bad_setting_is_shown_in_one_line_and_the_app_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLECHO_POOL_SIZE", "abc")
+    at = _app()
+    assert [w.value for w in at.sidebar.warning] == [
+        "SQLECHO_POOL_SIZE='abc' is not a whole number of spare workers (0 or more); using 2."
+    ]
+    assert not at.exception
+    assert _counter(at).startswith("**Step 1 of")
+
+
 # -- your code --------------------------------------------------------------------------------
 
 
@@ -421,7 +431,7 @@ def test_a_malformed_transcript_is_one_plain_message(
     from sqlecho._app import traces as _traces
     from sqlecho._app import view as _app_view
 
-    monkeypatch.setattr(_app_view, "in_process", lambda *_, **__: transcript)
+    monkeypatch.setattr(_app_view, "trace_here", lambda *_, **__: transcript)
     monkeypatch.setenv("SQLECHO_CACHE_DIR", "off")  # else the lesson comes from an earlier test's file
     # Steps drawn by earlier tests are kept by program text: draw these afresh.
     monkeypatch.setattr(_traces, "_RENDERED", OrderedDict())

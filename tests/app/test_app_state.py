@@ -21,11 +21,12 @@ from sqlecho._app.lessons import (
     lesson_title,
     link_params,
     parse_link,
-    prettify_stem,
 )
 from sqlecho._app.traces import TraceCache, TraceFailed, transcript_bytes
+from sqlecho._render.titles import prettify_stem
 from sqlecho._sandbox.limits import Limits
 from sqlecho._sandbox.runner import RunCancelled
+from sqlecho._sandbox.settings import DEFAULT_POOL_SIZE, SandboxSettings
 from sqlecho._trace.tracer import in_process
 from tests import helpers
 
@@ -195,6 +196,39 @@ def test_bad_settings_are_reported_and_safe(tmp_path: Path) -> None:
         "open_files, file_size, scratch).",
         "SQLECHO_USER_LIMITS: 'wall_time=-1' is not a positive number.",
     )
+
+
+def test_the_sandbox_and_cache_settings_are_read_with_the_others(tmp_path: Path) -> None:
+    config = AppConfig.from_env(
+        {
+            "SQLECHO_POOL_SIZE": "5",
+            "SQLECHO_LIMIT_WALL_TIME": "3",
+            "SQLECHO_CACHE_MB": "16",
+            "SQLECHO_CACHE_DIR": str(tmp_path / "kept"),
+        },
+        tmp_path,
+    )
+    assert config.sandbox == SandboxSettings(pool_size=5, limits=Limits(wall_time=3.0))
+    assert (config.cache_bytes, config.cache_dir) == (16 * 1024**2, tmp_path / "kept")
+    assert config.problems == ()
+    assert AppConfig.from_env({"SQLECHO_CACHE_DIR": "off"}, tmp_path).cache_dir is None
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "2.5", "1e3"])
+def test_a_bad_pool_size_is_refused_in_one_line_and_the_default_used(tmp_path: Path, bad: str) -> None:
+    config = AppConfig.from_env({"SQLECHO_POOL_SIZE": bad}, tmp_path)
+    assert config.sandbox.pool_size == DEFAULT_POOL_SIZE
+    assert config.problems == (
+        f"SQLECHO_POOL_SIZE={bad!r} is not a whole number of spare workers (0 or more); using 2.",
+    )
+
+
+def test_a_bad_limit_variable_is_refused_in_one_line_and_the_defaults_used(tmp_path: Path) -> None:
+    settings, problems = SandboxSettings.from_environ(
+        {"SQLECHO_LIMIT_MEMORY": "lots", "SQLECHO_POOL_SIZE": "0"}
+    )
+    assert settings == SandboxSettings(pool_size=0, limits=Limits())
+    assert problems == ["SQLECHO_LIMIT_MEMORY must be a number, got 'lots'; using the default limits."]
 
 
 def test_parse_limits_reads_sizes() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from sqlecho._cli import main
-from sqlecho._render.export import Variant, index_page, lesson_title, step_viewer, viewer_page
+from sqlecho._render.export import Variant, index_page, step_viewer, viewer_page
 from sqlecho._render.markdown import markdown_html
+from sqlecho._render.titles import lesson_title
 from sqlecho._trace.tracer import TraceOptions, trace_source
 from tests.helpers import FIXTURES, LESSONS, ROOT
 
@@ -202,3 +203,16 @@ def test_every_lesson_page_fits_a_third_of_the_budget(golden: Path) -> None:
     source = (LESSONS / f"{golden.stem}.py").read_text(encoding="utf-8")
     page = viewer_page(transcript, source, title=lesson_title(transcript, golden.stem))
     assert len(page.encode("utf-8")) <= 1024 * 1024 // 3
+
+
+def test_the_site_and_the_app_find_the_same_lessons_in_a_folder(tmp_path: Path) -> None:
+    from sqlecho._app.lessons import discover_lessons
+    from sqlecho._render.titles import lessons_in
+    from sqlecho._site import lesson_files
+
+    for name in ("02_b.py", "01_a.py", "_helpers.py", ".hidden.py", "notes.txt"):
+        (tmp_path / name).write_text("x = 1\n", encoding="utf-8")
+    expected = [tmp_path / "01_a.py", tmp_path / "02_b.py"]
+    assert lessons_in(tmp_path) == expected
+    assert lesson_files([tmp_path]) == expected
+    assert [lesson.path for lesson in discover_lessons(tmp_path)] == expected

@@ -887,3 +887,29 @@ def test_a_database_lives_on_when_the_pool_cannot_close_its_thread_s_connection(
     assert printed(t) == str([(i, [i]) for i in range(7)]) + "\n"
     tables = t["steps"][-1]["tables"]
     assert sorted(row[0] for table in tables.values() for row in table["rows"]) == list(range(7))
+
+
+def test_a_limit_exception_marks_its_step_and_the_run_through_its_limit_field(tmp_path: Path) -> None:
+    from sqlecho._trace.steps import Closing
+    from sqlecho._trace.tracer import trace_source
+
+    program = (
+        "from sqlecho._transcript.limits import LimitExceeded\n"
+        "class MemoryLimitExceeded(LimitExceeded):\n"
+        "    limit = 'memory'\n"
+        "try:\n"
+        "    raise MemoryLimitExceeded('too much')\n"
+        "except Exception:\n"
+        "    print('not caught here: it is a BaseException')\n"
+    )
+    closing = Closing()
+    seen: list[bool] = []
+    transcript = trace_source(
+        program, tmp_path / "p.py", on_step=lambda step: seen.append(bool(closing)), closing=closing
+    )
+    assert transcript["status"] == "limit"
+    error = transcript["steps"][-1]["error"]
+    assert (error["type"], error["limit"]) == ("MemoryLimitExceeded", "memory")
+    # The runner that handed the tracer ``closing`` sees it true while a step is closed, and
+    # false once the run is over.
+    assert seen and all(seen) and not closing

@@ -15,7 +15,7 @@ import pytest
 
 from sqlecho import TRANSCRIPT_VERSION, TraceOptions, trace
 from sqlecho._sandbox.limits import Limits
-from sqlecho._sandbox.validate import (
+from sqlecho._transcript.validate import (
     TRACER_MAX_EVENTS,
     TRACER_MAX_ROWS,
     TRACER_MAX_STEPS,
@@ -28,7 +28,7 @@ from sqlecho._sandbox.validate import (
     check_step,
     source_line_count,
 )
-from sqlecho._sandbox.validate import TRANSCRIPT_VERSION as VALIDATED_VERSION
+from sqlecho._transcript.validate import TRANSCRIPT_VERSION as VALIDATED_VERSION
 from tests.helpers import LESSONS, ROOT
 
 GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.json"))
@@ -594,3 +594,38 @@ def test_a_statement_duration_must_be_a_finite_number(duration: object) -> None:
 def test_a_statement_batch_must_be_two_integers(batch: object) -> None:
     _check(_with("events.1.batch", [1, 2]))
     _reject(lambda: _check(_with("events.1.batch", batch)), "events[1].batch", "[number, total]")
+
+
+# -- the validator reads the transcript's types --------------------------------------------------
+
+
+def test_the_event_table_names_every_kind_and_only_fields_of_the_event_type() -> None:
+    from typing import get_args
+
+    from sqlecho._transcript.validate import EVENT_FIELDS, fields_of
+    from sqlecho.transcript import Event, EventKind
+
+    assert sorted(EVENT_FIELDS) == sorted(get_args(EventKind))
+    common, every = fields_of(Event)
+    assert common == ("kind", "line")
+    named = set().union(*(set().union(*fields) for fields in EVENT_FIELDS.values()))
+    assert named == every - set(common)
+
+
+def test_the_required_fields_come_from_the_types() -> None:
+    from sqlecho._transcript.validate import fields_of
+    from sqlecho.transcript import ObjectRecord, Step, Transcript
+
+    assert fields_of(Step)[0] == (
+        "index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error",
+    )  # fmt: skip
+    assert {"sessions", "variables", "notes", "after", "exercise"} <= fields_of(Step)[1]
+    assert fields_of(ObjectRecord)[0][-1] == "expired" and "unloaded" in fields_of(ObjectRecord)[1]
+    assert "duration_ms" not in fields_of(Transcript)[0]
+    # A field the types do not name is refused, one they name but the step lacks is missing.
+    program = PROGRAMS / "core_only.py"
+    step: dict[str, Any] = dict(trace(program)["steps"][0])
+    lines = source_line_count(program.read_text(encoding="utf-8"))
+    _reject(lambda: check_step({**step, "colour": 1}, index=0, source_lines=lines, budget=Budget()), "colour")
+    del step["tables"]
+    _reject(lambda: check_step(step, index=0, source_lines=lines, budget=Budget()), "tables", "missing")

@@ -1,31 +1,51 @@
-"""Strict checks of every message the parent accepts from a worker.
+"""Strict checks of a transcript that came from outside: a worker's messages, a disk cache.
 
 The traced program shares the worker's process, so whatever arrives on the result pipe may be
-forged. Before the parent keeps a message, it checks it against the transcript schema
-(``docs/transcript.md``) and against what the tracer really emits: the type of every field, line
-numbers within the source, known event kinds and object states, and the sizes the tracer's own
-caps allow (:class:`Budget`). Free-form values (object values, statement parameters, table cells)
-may be any JSON value, bounded in nesting depth and string length.
+forged. Before the parent keeps a message, it checks it against the transcript's types
+(:mod:`sqlecho.transcript`, ``docs/transcript.md``) and against what the tracer really emits:
+the type of every field, line numbers within the source, known event kinds and object states,
+and the sizes the tracer's own caps allow (:class:`Budget`). Free-form values (object values,
+statement parameters, table cells) may be any JSON value, bounded in nesting depth and string
+length.
+
+The fields of every record, the event kinds, the object states, the modes and the statuses are
+read from the ``TypedDict`` s and ``Literal`` s of :mod:`sqlecho.transcript`, so a field added
+there is accepted here; what the types cannot say (which fields each event kind carries, that
+the tracer always writes an object's ``unloaded`` and ``session``) is stated below beside them,
+and tests/transcript/test_validate.py checks it against the types.
 
 Nothing here recurses over the message, so a hostile nesting cannot raise RecursionError, and
 every error is an :class:`InvalidMessage` whose text names the field in one plain sentence and
-shows at most ~80 characters of the value. No ORM import (the transcript contract and the options are plain data): the parent need not import the
-ORM to use it.
+shows at most ~80 characters of the value. No ORM import: the parent need not import the ORM to
+use it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import NotRequired, Protocol, cast, get_args, get_origin, get_type_hints
 
-from .._trace.options import TraceOptions
-from .._transcript.schema import TRANSCRIPT_VERSION
-from .limits import Limits
+from ..transcript import (
+    ErrorRecord,
+    Event,
+    EventKind,
+    ExerciseRecord,
+    Mode,
+    NamedSessionRecord,
+    ObjectRecord,
+    SessionRecord,
+    Status,
+    Step,
+    TableRecord,
+    Transcript,
+)
+from .limits import LIMIT_KINDS
+from .schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, OBJECT_STATES, SWITCH_NAMES, TRANSCRIPT_VERSION
 
 __all__ = [
+    "EVENT_FIELDS",
     "TRANSCRIPT_VERSION",
     "Budget",
     "InvalidMessage",
@@ -34,13 +54,14 @@ __all__ = [
     "check_failed",
     "check_limit",
     "check_step",
+    "fields_of",
     "source_line_count",
 ]
 
 # The tracer's caps: TraceOptions' defaults (a run's own options give its Budget.for_options).
-TRACER_MAX_STEPS = TraceOptions.max_steps
-TRACER_MAX_EVENTS = TraceOptions.max_events
-TRACER_MAX_ROWS = TraceOptions.max_rows
+TRACER_MAX_STEPS = MAX_STEPS
+TRACER_MAX_EVENTS = MAX_EVENTS
+TRACER_MAX_ROWS = MAX_ROWS
 
 STEP_SLACK = 8
 """Steps beyond ``max_steps``: the tracer's overflow step ("the rest of the run") and a step the
@@ -50,60 +71,80 @@ EVENT_SLACK = 64
 
 _SHOWN = 80  # characters of a hostile value an error message may show
 
-_STATES = frozenset({"transient", "pending", "persistent", "deleted", "detached"})
-_STATUSES = ("ok", "error", "limit")
-_MODES = ("cells", "lines")
-_LIMIT_NAMES = frozenset(item.name for item in dataclasses.fields(Limits))
 
-_STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "session", "tables", "error")
-# Written by the tracer of today; optional so that transcripts of older versions and steps the
-# parent rebuilt for a run that died (which know no variables) still read.
-_STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes", "after", "exercise", "sessions", "variables"})
-_EXERCISE_KEYS = ("check", "hint")
+def fields_of(record: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(the required fields in the order declared, every field) of a ``TypedDict``.
+
+    Read from the evaluated annotations: ``__required_keys__`` cannot see ``NotRequired`` in
+    the string annotations that ``from __future__ import annotations`` makes.
+    """
+    hints = get_type_hints(record, include_extras=True)
+    required = tuple(name for name, hint in hints.items() if get_origin(hint) is not NotRequired)
+    return required, frozenset(hints)
+
+
+_STATES = frozenset(OBJECT_STATES)
+_STATUSES: tuple[str, ...] = get_args(Status)
+_MODES: tuple[str, ...] = get_args(Mode)
+_LIMIT_NAMES = frozenset(LIMIT_KINDS)
+
+# Optional fields of a step are optional here too, so that transcripts of older versions and
+# steps the parent rebuilt for a run that died (which know no variables) still read.
+_STEP_REQUIRED, _STEP_KEYS = fields_of(Step)
+_EXERCISE_KEYS = fields_of(ExerciseRecord)[0]
 _STEP_USUAL = frozenset(_STEP_REQUIRED)
-_OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded", "session")
-_OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
-_SESSION_KEYS = ("new", "dirty", "deleted", "identity_map")
-_SESSION_KEY_SET = frozenset(_SESSION_KEYS)
-_NAMED_SESSION_KEYS = ("name", "label", *_SESSION_KEYS)
-_NAMED_SESSION_KEY_SET = frozenset(_NAMED_SESSION_KEYS)
+# The tracer writes every field of an object record, the optional ones too: a record without
+# them was not written by the tracer.
+_OBJECT_KEY_SET = fields_of(ObjectRecord)[1]
+_OBJECT_KEYS = tuple(get_type_hints(ObjectRecord))
+_SESSION_KEYS, _SESSION_KEY_SET = fields_of(SessionRecord)
+_NAMED_SESSION_KEYS, _NAMED_SESSION_KEY_SET = fields_of(NamedSessionRecord)
 MAX_SESSIONS_PER_STEP = 1000
 """Sessions one step can list (a program that opens more in one step is not one to read)."""
 MAX_VARIABLES_PER_STEP = 20
 """Plain values one step shows (the tracer's cap)."""
 MAX_VARIABLE_REPR = 64
 """Characters of one value's short repr (the tracer cuts at about 45)."""
-_ERROR_REQUIRED = ("type", "message", "line", "expected")
-_ERROR_KEYS = frozenset({*_ERROR_REQUIRED, "code", "limit", "caught"})
-_TABLE_KEYS = frozenset({"columns", "rows", "total_rows"})
-_NO_FIELDS: frozenset[str] = frozenset({"kind", "line"})
+_ERROR_REQUIRED, _ERROR_KEYS = fields_of(ErrorRecord)
+_TABLE_REQUIRED, _TABLE_KEYS = fields_of(TableRecord)
+_NO_FIELD_SET = frozenset(fields_of(Event)[0])  # kind and line: every event has them
 
-
-def _shape(required: set[str], optional: set[str], usual: set[str]) -> tuple[frozenset[str], ...]:
-    """(the usual keys, the required keys, the allowed keys) of an event."""
-    needed = _NO_FIELDS | required
-    return frozenset(needed | usual), needed if required else _NO_FIELDS, frozenset(needed | optional)
-
-
-# Per event kind, as the tracer's recorders write them (docs/transcript.md, "Events").
-_EVENT_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
-    "begin": _shape(set(), set(), set()),
-    "commit": _shape(set(), set(), set()),
-    "rollback": _shape(set(), set(), set()),
-    "sql": _shape(
+EVENT_FIELDS: dict[EventKind, tuple[set[str], set[str], set[str]]] = {
+    "begin": (set(), set(), set()),
+    "commit": (set(), set(), set()),
+    "rollback": (set(), set(), set()),
+    "sql": (
         {"statement", "parameters", "executemany", "cause"},
         {"rowcount", "duration_ms", "batch", "error"},
         {"rowcount", "duration_ms"},
     ),
-    "transition": _shape({"object", "from", "to"}, set(), set()),
-    "load": _shape({"object"}, set(), set()),
-    "expire": _shape({"object", "attributes"}, set(), set()),
-    "refresh": _shape({"object"}, {"attributes"}, set()),
-    "output": _shape({"text"}, {"stream"}, set()),
-    "exit": _shape({"code"}, set(), set()),
+    "transition": ({"object", "from", "to"}, set(), set()),
+    "load": ({"object"}, set(), set()),
+    "expire": ({"object", "attributes"}, set(), set()),
+    "refresh": ({"object"}, {"attributes"}, set()),
+    "output": ({"text"}, {"stream"}, set()),
+    "exit": ({"code"}, set(), set()),
 }
-_DONE_REQUIRED = ("version", "source", "mode", "options", "versions", "status", "steps", "duration_ms")
-_DONE_KEYS = frozenset({*_DONE_REQUIRED, "truncated", "internal_errors"})
+"""Per event kind, as the tracer's recorders write them (docs/transcript.md, "Events"): (the
+fields it always has besides ``kind`` and ``line``, those it may have, those it usually has).
+One ``Event`` type holds the fields of every kind; which kind has which is stated here."""
+
+
+def _shape(required: set[str], optional: set[str], usual: set[str]) -> tuple[frozenset[str], ...]:
+    """(the usual keys, the required keys, the allowed keys) of an event."""
+    needed = _NO_FIELD_SET | required
+    return frozenset(needed | usual), needed if required else _NO_FIELD_SET, frozenset(needed | optional)
+
+
+_EVENT_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
+    kind: _shape(*fields) for kind, fields in EVENT_FIELDS.items()
+}
+# What a worker sends at the end: the transcript's fields with "steps" as a count, and the
+# duration, which the tracer always measures.
+_DONE_REQUIRED = (*fields_of(Transcript)[0], "duration_ms")
+PARENT_FIELDS = frozenset({"tampered"})
+"""Fields only the parent writes, from what it saw itself: a worker that sends one is refused."""
+_DONE_KEYS = fields_of(Transcript)[1] - PARENT_FIELDS
 _PLAIN = frozenset({str, int, bool, type(None)})  # JSON scalars that need no further look
 _STR_ONLY = {str}
 
@@ -168,10 +209,10 @@ class Budget:
     """Steps accepted so far."""
     events: int = field(default=0, init=False)
     """Events accepted so far, over all steps."""
-    _last_objects: list[Any] = field(default_factory=list, init=False, repr=False)
-    _last_tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    _last_session: dict[str, Any] | None = field(default=None, init=False, repr=False)
-    _last_sessions: list[Any] = field(default_factory=list, init=False, repr=False)
+    _last_objects: list[object] = field(default_factory=list, init=False, repr=False)
+    _last_tables: dict[str, object] = field(default_factory=dict, init=False, repr=False)
+    _last_session: dict[str, object] | None = field(default=None, init=False, repr=False)
+    _last_sessions: list[object] = field(default_factory=list, init=False, repr=False)
     """The objects, tables and session of the last accepted step. Most records come again unchanged in the
     next step, and one equal (as JSON values) to an accepted record is valid too: comparing them
     (in C) is much cheaper than checking them again."""
@@ -304,7 +345,9 @@ def _line(value: object, path: str, source_lines: int) -> None:
         raise _Wrong(path, f"is {_show(value)}, outside the source's lines 1..{source_lines}")
 
 
-def _keys(value: dict[str, Any], required: tuple[str, ...] | frozenset[str], allowed: frozenset[str]) -> None:
+def _keys(
+    value: dict[str, object], required: tuple[str, ...] | frozenset[str], allowed: frozenset[str]
+) -> None:
     for key in required:
         if key not in value:
             raise _Wrong(key, "is missing")
@@ -313,7 +356,7 @@ def _keys(value: dict[str, Any], required: tuple[str, ...] | frozenset[str], all
         raise _Wrong("", f"has an unknown field {_show(unknown)}")
 
 
-def _dict(value: object, path: str, what: str) -> dict[str, Any]:
+def _dict(value: object, path: str, what: str) -> dict[str, object]:
     if type(value) is not dict:
         raise _bad(path, value, what)
     return value
@@ -334,7 +377,7 @@ def _plain(items: Collection[object], longest: int) -> bool:
 
 
 def _free(value: object, path: str, budget: Budget, inside: int = 0) -> None:
-    """Any JSON value, nested at most ``budget.max_depth`` deep, strings within ``max_string``.
+    """object JSON value, nested at most ``budget.max_depth`` deep, strings within ``max_string``.
 
     ``inside``: levels of ``value`` that are the schema's, not the free-form value's (a table's
     rows are 2: the list of rows and each row), so they do not count in the depth.
@@ -389,7 +432,7 @@ def _free_scalar(value: object, path: str, budget: Budget) -> None:
 # -- steps -------------------------------------------------------------------------------------
 
 
-def check_step(value: object, *, index: int, source_lines: int, budget: Budget) -> dict[str, Any]:
+def check_step(value: object, *, index: int, source_lines: int, budget: Budget) -> dict[str, object]:
     """The streamed step ``value`` if it is one the tracer could have sent, else InvalidMessage.
 
     Args:
@@ -415,7 +458,7 @@ def check_step(value: object, *, index: int, source_lines: int, budget: Budget) 
     return value
 
 
-def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Budget) -> None:
+def _check_step(step: dict[str, object], index: int, source_lines: int, budget: Budget) -> None:
     keys = step.keys()
     if keys != _STEP_USUAL and keys != _STEP_KEYS:
         _keys(step, _STEP_REQUIRED, _STEP_KEYS)
@@ -455,7 +498,7 @@ def _check_step(step: dict[str, Any], index: int, source_lines: int, budget: Bud
             _str(exercise[key], f"exercise.{key}", budget)
 
 
-def _lines_ok(lines: list[Any], source_lines: int) -> bool:
+def _lines_ok(lines: list[object], source_lines: int) -> bool:
     first, last = lines
     return type(first) is int and type(last) is int and 1 <= first <= last <= source_lines
 
@@ -545,7 +588,7 @@ def _event(event: object, source_lines: int, budget: Budget) -> None:
             raise _bad("stream", event["stream"], '"stderr"')
     elif kind == "exit":
         _int(event["code"], "code")
-    elif required is not _NO_FIELDS:  # load, expire, refresh
+    elif required is not _NO_FIELD_SET:  # load, expire, refresh
         text = event["object"]
         if type(text) is not str or len(text) > budget.max_string:
             _str(text, "object", budget)
@@ -553,7 +596,7 @@ def _event(event: object, source_lines: int, budget: Budget) -> None:
             _str_list(event["attributes"], "attributes", budget)
 
 
-def _sql_extras(event: dict[str, Any], budget: Budget) -> None:
+def _sql_extras(event: dict[str, object], budget: Budget) -> None:
     """The optional fields of a "sql" event."""
     if "rowcount" in event and event["rowcount"] is not None:
         _int(event["rowcount"], "rowcount")
@@ -620,12 +663,11 @@ def _object(record: object, budget: Budget) -> None:
         _free(values, "values", budget, inside=1)
 
 
-def _short_keys(mapping: dict[Any, Any], longest: int) -> bool:
+def _short_keys(mapping: dict[object, object], longest: int) -> bool:
     """True when the keys of ``mapping`` are strings within ``longest`` (False: look closer)."""
-    try:
-        return max(map(len, mapping)) <= longest and set(map(type, mapping)) == _STR_ONLY
-    except TypeError:  # a key without a length
+    if set(map(type, mapping)) != _STR_ONLY:
         return False
+    return max(map(len, cast("dict[str, object]", mapping))) <= longest
 
 
 def _session(session: object, budget: Budget) -> None:
@@ -682,7 +724,7 @@ def _tables(tables: object, index: int, budget: Budget) -> None:
         try:
             if type(name) is not str or len(name) > budget.max_string:
                 raise _Wrong("", "is not a table name within limits")
-            if table == previous.get(name):
+            if type(table) is dict and table == previous.get(name):
                 if "total_rows" in table:  # True == 1: types are not part of equality
                     _int(table["total_rows"], "total_rows")
                 continue
@@ -695,7 +737,7 @@ def _tables(tables: object, index: int, budget: Budget) -> None:
 
 def _table(table: object, budget: Budget) -> None:
     table = _dict(table, "", "an object")
-    _keys(table, ("columns", "rows"), _TABLE_KEYS)
+    _keys(table, _TABLE_REQUIRED, _TABLE_KEYS)
     columns = _str_list(table["columns"], "columns", budget)
     if len(columns) > budget.max_columns:
         raise _Wrong("columns", f"has {len(columns)} columns (at most {budget.max_columns})")
@@ -718,7 +760,7 @@ def _table(table: object, budget: Budget) -> None:
             raise _Wrong("total_rows", f"is {total}, fewer than the {len(rows)} rows shown")
 
 
-def _keys_at(value: dict[str, Any], required: tuple[str, ...], allowed: frozenset[str], path: str) -> None:
+def _keys_at(value: dict[str, object], required: tuple[str, ...], allowed: frozenset[str], path: str) -> None:
     try:
         _keys(value, required, allowed)
     except _Wrong as wrong:
@@ -743,7 +785,7 @@ def _error(error: object, source_lines: int, budget: Budget) -> None:
 # -- the other messages ------------------------------------------------------------------------
 
 
-def check_done(value: object, *, steps_received: int) -> dict[str, Any]:
+def check_done(value: object, *, steps_received: int) -> dict[str, object]:
     """The end of a transcript (``{"done": TRANSCRIPT}``, its "steps" the number of steps sent).
 
     Args:
@@ -762,7 +804,7 @@ def check_done(value: object, *, steps_received: int) -> dict[str, Any]:
     return value
 
 
-def _check_done(done: dict[str, Any], steps_received: int) -> None:
+def _check_done(done: dict[str, object], steps_received: int) -> None:
     _keys(done, _DONE_REQUIRED, _DONE_KEYS)
     budget = Budget()
     if done["version"] != TRANSCRIPT_VERSION or type(done["version"]) is not int:
@@ -771,10 +813,8 @@ def _check_done(done: dict[str, Any], steps_received: int) -> None:
     if done["mode"] not in _MODES or type(done["mode"]) is not str:
         raise _bad("mode", done["mode"], '"cells" or "lines"')
     options = _dict(done["options"], "options", "an object")
-    _keys_at(
-        options, ("expire_on_commit", "autoflush"), frozenset({"expire_on_commit", "autoflush"}), "options"
-    )
-    for key in ("expire_on_commit", "autoflush"):
+    _keys_at(options, SWITCH_NAMES, frozenset(SWITCH_NAMES), "options")
+    for key in SWITCH_NAMES:
         if options[key] is not None:
             _bool(options[key], f"options.{key}")
     versions = _dict(done["versions"], "versions", "an object")
@@ -808,7 +848,7 @@ def _truncated(truncated: object) -> None:
         raise _bad("truncated.output", truncated["output"], "true")
 
 
-def check_failed(value: object) -> dict[str, Any]:
+def check_failed(value: object) -> dict[str, object]:
     """The worker's report of an error outside the program (``{"failed": ERROR}``):
     ``{"type", "message"}`` and, from a run, ``"limit"``: a limit name or null."""
     budget = Budget()
