@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .sql import is_statement, kind_of
+from .counting import count, count_caused
 
 __all__ = [
     "COUNTERS",
@@ -40,36 +40,24 @@ _NAME = re.compile(r"^[A-Za-z_][\w.]*$")
 _LABEL = re.compile(r"^[A-Za-z_]\w*#\d+$")
 
 
-def _statements(events: list[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> int:
-    return sum(1 for event in events if is_statement(event) and test(event))
-
-
-def _of_kind(kind: str) -> Callable[[list[Mapping[str, Any]]], int]:
-    return lambda events: _statements(events, lambda event: kind_of(event["statement"]) == kind)
-
-
-def _events(kind: str) -> Callable[[list[Mapping[str, Any]]], int]:
-    return lambda events: sum(1 for event in events if event["kind"] == kind)
+def _of_kind(kind: str | None) -> Callable[[list[Mapping[str, Any]]], int]:
+    return lambda events: count(events, kind)
 
 
 def _caused(prefix: str, *, exact: bool = False) -> Callable[[list[Mapping[str, Any]]], int]:
-    def test(event: Mapping[str, Any]) -> bool:
-        cause = str(event.get("cause") or "")
-        return cause == prefix if exact else cause.startswith(prefix)
-
-    return lambda events: _statements(events, test)
+    return lambda events: count_caused(events, prefix, exact=exact)
 
 
 COUNTERS: dict[str, tuple[Callable[[list[Mapping[str, Any]]], int], str, str]] = {
     # name: (how to count a step's events, singular, plural) for the "what was measured" text
-    "sql": (lambda events: _statements(events, lambda _event: True), "statement", "statements"),
+    "sql": (_of_kind(None), "statement", "statements"),
     "select": (_of_kind("select"), "SELECT", "SELECTs"),
     "insert": (_of_kind("insert"), "INSERT", "INSERTs"),
     "update": (_of_kind("update"), "UPDATE", "UPDATEs"),
     "delete": (_of_kind("delete"), "DELETE", "DELETEs"),
-    "begin": (_events("begin"), "BEGIN", "BEGINs"),
-    "commit": (_events("commit"), "COMMIT", "COMMITs"),
-    "rollback": (_events("rollback"), "ROLLBACK", "ROLLBACKs"),
+    "begin": (_of_kind("begin"), "BEGIN", "BEGINs"),
+    "commit": (_of_kind("commit"), "COMMIT", "COMMITs"),
+    "rollback": (_of_kind("rollback"), "ROLLBACK", "ROLLBACKs"),
     # By cause: "flush" and "autoflush" are exact; the others carry the attribute or object.
     "flush": (_caused("flush", exact=True), "statement sent by a flush", "statements sent by a flush"),
     "autoflush": (

@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .counting import count, count_caused
+
 __all__ = [
     "Claim",
     "check_expectations",
     "count_events",
     "parse_expectations",
-    "statement_keyword",
     "without_expectations",
 ]
 
@@ -34,6 +35,7 @@ _STATEMENTS = {
     "DELETE",
     "CREATE",
     "DROP",
+    "ALTER",
     "PRAGMA",
     "SAVEPOINT",
     "RELEASE",
@@ -71,16 +73,6 @@ class Claim:
         return f"How many {noun}" + (f" caused by {self.cause}?" if self.cause else "?")
 
 
-def statement_keyword(statement: str) -> str:
-    """The kind an ``Expect:`` claim names for a statement: its first word, or ``ROLLBACK TO``."""
-    words = statement.split()
-    if not words:
-        return ""
-    if words[0].upper() == "ROLLBACK" and len(words) > 1 and words[1].upper() == "TO":
-        return "ROLLBACK TO"
-    return words[0].upper()
-
-
 def parse_expectations(narrative: str) -> list[Claim] | None:
     """The ``Expect:`` claims of a narrative; None when it has none.
 
@@ -112,15 +104,8 @@ def count_events(events: Sequence[Mapping[str, Any]], kind: str, cause: str | No
     """How many of ``events`` a claim of ``kind`` (and optional cause prefix) counts."""
     if kind == "SQL":
         return sum(1 for event in events if event["kind"] in _DATABASE_EVENTS)
-    if kind in _TRANSACTION:
-        return sum(1 for event in events if event["kind"] == _TRANSACTION[kind])
-    return sum(
-        1
-        for event in events
-        if event["kind"] == "sql"
-        and (kind.startswith("statement") or statement_keyword(event["statement"]) == kind)
-        and (cause is None or (event.get("cause") or "").startswith(cause))
-    )
+    wanted = _TRANSACTION.get(kind, None if kind.startswith("statement") else kind)
+    return count(events, wanted) if cause is None else count_caused(events, cause, kind=wanted)
 
 
 def check_expectations(step: Mapping[str, Any]) -> list[str]:

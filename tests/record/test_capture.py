@@ -37,7 +37,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import StaticPool
 
 from sqlecho import Capture, capture
-from sqlecho._transcript.sql import kind_of
+from sqlecho._transcript.counting import kind_of
 from tests.helpers import ROOT
 from tests.hero_models import Base, Hero, Team
 

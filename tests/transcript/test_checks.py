@@ -33,7 +33,7 @@ STEP: dict[str, Any] = {
         _sql("SELECT book.id, book.title FROM book WHERE book.id = ?", "refresh Book#2"),
         _sql("UPDATE book SET title=? WHERE book.id = ?", "bulk update"),
         _sql("DELETE FROM book WHERE book.id = ?", "flush"),
-        _sql("COMMIT", "execute"),  # transaction control sent as text is no statement
+        _sql("COMMIT", "execute"),  # transaction control sent as text: a COMMIT, no statement
         {"kind": "commit", "line": 3},
         {"kind": "begin", "line": 4},
         {"kind": "rollback", "line": 4},
@@ -51,7 +51,7 @@ EXPECTED_COUNTS = {
     "update": 1,
     "delete": 1,
     "begin": 2,
-    "commit": 1,
+    "commit": 2,
     "rollback": 1,
     "flush": 2,
     "autoflush": 1,
