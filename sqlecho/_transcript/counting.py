@@ -29,12 +29,15 @@ from typing import Any
 
 __all__ = [
     "TRANSACTION_KINDS",
+    "caused",
+    "changed_rows",
     "count",
     "count_caused",
     "is_savepoint",
     "is_statement",
     "keyword_of",
     "kind_of",
+    "statements",
     "statements_per_line",
     "transaction_verb",
 ]
@@ -111,31 +114,56 @@ def is_statement(event: Mapping[str, Any]) -> bool:
     return event["kind"] == "sql" and transaction_verb(event) is None
 
 
-def count(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> int:
-    """How many of ``events`` are statements of ``kind`` (None: every statement).
+def statements(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> list[Mapping[str, Any]]:
+    """The events of ``events`` that are statements of ``kind`` (None: every statement).
 
     ``kind`` is a :func:`kind_of` kind (``select``, ``savepoint``...), a :func:`keyword_of`
     keyword (``SELECT``, ``RELEASE``, ``ROLLBACK TO``: upper case), or one of
-    :data:`TRANSACTION_KINDS`, which counts transaction control, events and text alike.
+    :data:`TRANSACTION_KINDS`, which selects transaction control, events and text alike.
     """
     if kind in TRANSACTION_KINDS:
-        return sum(1 for event in events if transaction_verb(event) == kind)
+        return [event for event in events if transaction_verb(event) == kind]
     if kind is None:
-        return sum(1 for event in events if is_statement(event))
+        return [event for event in events if is_statement(event)]
     key = keyword_of if kind.isupper() else kind_of
-    return sum(1 for event in events if is_statement(event) and key(str(event["statement"])) == kind)
+    return [event for event in events if is_statement(event) and key(str(event["statement"])) == kind]
+
+
+def count(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> int:
+    """How many of ``events`` are statements of ``kind``, as :func:`statements` selects them."""
+    return len(statements(events, kind))
+
+
+def caused(
+    events: Iterable[Mapping[str, Any]], cause: str, *, kind: str | None = None, exact: bool = False
+) -> list[Mapping[str, Any]]:
+    """Statements (of ``kind``, as for :func:`statements`) whose cause starts with ``cause`` (``exact``: is it)."""
+
+    def matches(event: Mapping[str, Any]) -> bool:
+        text = str(event.get("cause") or "")
+        return text == cause if exact else text.startswith(cause)
+
+    return statements([event for event in events if event["kind"] == "sql" and matches(event)], kind)
 
 
 def count_caused(
     events: Iterable[Mapping[str, Any]], cause: str, *, kind: str | None = None, exact: bool = False
 ) -> int:
-    """Statements (of ``kind``, as for :func:`count`) whose cause starts with ``cause`` (``exact``: is it)."""
+    """How many statements :func:`caused` selects."""
+    return len(caused(events, cause, kind=kind, exact=exact))
 
-    def caused(event: Mapping[str, Any]) -> bool:
-        text = str(event.get("cause") or "")
-        return text == cause if exact else text.startswith(cause)
 
-    return count([event for event in events if event["kind"] == "sql" and caused(event)], kind)
+def changed_rows(events: Iterable[Mapping[str, Any]]) -> tuple[int, list[Mapping[str, Any]]]:
+    """Rows written by the INSERT, UPDATE and DELETE statements of ``events`` (the driver's
+    rowcount), and those statements. A statement whose rowcount is unknown (-1) adds nothing."""
+    written = [
+        event
+        for event in statements(events)
+        if kind_of(str(event["statement"])) in ("insert", "update", "delete")
+        and isinstance(event.get("rowcount"), int)
+        and event["rowcount"] >= 0
+    ]
+    return sum(int(event["rowcount"]) for event in written), written
 
 
 def statements_per_line(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
