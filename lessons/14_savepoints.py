@@ -54,7 +54,7 @@ session.flush()
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
 
-# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0" hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
+# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0; sql contains 'ROLLBACK TO SAVEPOINT'; state Book#2 transient" task="Add orbit inside a savepoint, send its INSERT, then undo the savepoint only: the outer transaction goes on." hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
 nested = session.begin_nested()
 orbit = Book(title="A Quiet Orbit", year=2016)
 session.add(orbit)

@@ -71,11 +71,10 @@ class ExerciseResult:
         return not self.problem and all(result.passed for result in self.results)
 
     def failures(self) -> list[str]:
-        """Each reason it failed, as a line: the problem, or what was expected, what was measured,
-        and the lines that sent it."""
-        if self.problem:
-            return [self.problem]
-        return [_failure(result) for result in self.results if not result.passed]
+        """Each reason it failed, as a line: the problem, then for each failed clause what was
+        expected, what was measured, and the lines that sent it."""
+        problem = [self.problem] if self.problem else []
+        return problem + [_failure(result) for result in self.results if not result.passed]
 
 
 _BOUNDS = {"==": "exactly", "<=": "at most", ">=": "at least", "<": "fewer than", ">": "more than"}
@@ -185,7 +184,12 @@ def grade(
             where = "is not in the file" if against else "never ran"
             report.results.append(ExerciseResult(exercise, [], f"the cell “{exercise.title}” {where}"))
             continue
-        report.results.append(ExerciseResult(exercise, evaluate(exercise.clauses, step, source)))
+        results = evaluate(exercise.clauses, step, source)
+        error = step.get("error")
+        problem = ""
+        if error and not any(clause.kind == "raises" for clause in exercise.clauses):
+            problem = f"the cell raised {_error_text(step)}"
+        report.results.append(ExerciseResult(exercise, results, problem))
     if report.status != "ok":
         failed = [step for step in transcript.get("steps", []) if step.get("error")]
         report.program_error = _error_text(failed[-1]) if failed else f"the run ended with {report.status}"

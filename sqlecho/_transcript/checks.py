@@ -58,7 +58,7 @@ _ROW = re.compile(
 )
 _ROWS = re.compile(r"^(?P<table>[A-Za-z_]\w*)\s*(?P<op>==|<=|>=|<|>)\s*(?P<number>\d+)$")
 _LINE = re.compile(r"^(?P<kind>[a-z]+)\s*==\s*(?P<where>.+)$")
-_OBJECT = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*==\s*(?P<label>\S+)$")
+_OBJECT = re.compile(r"^(?P<name>[A-Za-z_][\w\[\].]*)\s*==\s*(?P<label>\S+)$")
 _LINE_KINDS = ("sql", "select", "insert", "update", "delete")
 
 Events = list[Mapping[str, Any]]

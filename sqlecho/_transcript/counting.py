@@ -155,11 +155,13 @@ def count_caused(
 
 def changed_rows(events: Iterable[Mapping[str, Any]]) -> tuple[int, list[Mapping[str, Any]]]:
     """Rows written by the INSERT, UPDATE and DELETE statements of ``events`` (the driver's
-    rowcount), and those statements. A statement whose rowcount is unknown (-1) adds nothing."""
+    rowcount), and those statements. A statement whose rowcount is unknown (-1) adds nothing, nor
+    does one with ``RETURNING``, whose rowcount drivers do not report as rows written."""
     written = [
         event
         for event in statements(events)
         if kind_of(str(event["statement"])) in ("insert", "update", "delete")
+        and "RETURNING" not in str(event["statement"]).upper()
         and isinstance(event.get("rowcount"), int)
         and event["rowcount"] >= 0
     ]
