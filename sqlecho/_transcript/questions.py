@@ -208,7 +208,8 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
     if clause.kind == "prints":
         printed = _printed_lines(step)
         answer = clause.argument if clause.argument in printed else (printed[0] if printed else "")
-        others = [*_line_variants(answer), *(line for line in printed if line != answer)]
+        # Wrong choices are lines it does not print: another printed line would also be right.
+        others = [line for line in _line_variants(answer) if line not in printed]
         prompt = "Which of these lines does this step print?"
         return Question(
             "prints",
