@@ -7,7 +7,7 @@
 #
 # The setup adds two books and commits, so both start out expired.
 #
-# Expect: 1 CREATE, 2 INSERT
+# Shows: 1 CREATE, 2 INSERT
 #
 # Further reading: SQLAlchemy, "Refreshing / Expiring",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#refreshing-expiring
@@ -60,6 +60,8 @@ session.expire(lantern, ["copies"])
 # Read the title, which we did not expire. What does it cost?
 #
 # Expect: no SQL
+# Expect: expired Book#1 copies
+# Expect: prints 'title: The Lantern Map'
 
 # %% Read an attribute that is still loaded
 print("title:", lantern.title)
@@ -85,7 +87,7 @@ print("copies:", lantern.copies)
 #
 # Expect: 1 SELECT (load expired), 0 UPDATE
 
-# %% Expiring discards an unflushed change
+# %% Expire an attribute with an unflushed change
 salt.copies = 10
 session.expire(salt)
 print("copies:", salt.copies)
@@ -112,6 +114,8 @@ session.expire_all()
 # what the object panel shows afterwards.
 #
 # Expect: 1 SELECT (refresh)
+# Expect: loaded Book#2 title
+# Expect: expired Book#2 copies, id, year
 
 # %% Refresh one attribute
 session.refresh(salt, ["title"])

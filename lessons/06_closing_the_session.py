@@ -6,7 +6,7 @@
 # to load anything. Combine that with expire on commit (lesson 4) and you get the most famous
 # error of SQLAlchemy: `DetachedInstanceError`.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: SQLAlchemy, "Quickie Intro to Object States",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#quickie-intro-to-object-states
@@ -31,6 +31,8 @@ SQLModel.metadata.create_all(engine)
 # session. Predict the state of `lantern` afterwards, and which of its attributes are loaded.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#1 detached
+# Expect: expired Book#1 copies, id, title, year
 
 # %% Add a book inside a with block
 lantern = Book(title="The Lantern Map", year=2019)
@@ -50,6 +52,7 @@ with Session(engine) as session:
 # the end with plain `python`; sqlecho still shows it as this step's error, with the full message.
 #
 # Expect: no SQL
+# Expect: raises DetachedInstanceError
 
 # %% Read a title after the session closed tags=["raises-exception"]
 try:
@@ -83,6 +86,8 @@ with Session(engine) as session:
 # send?
 #
 # Expect: no SQL
+# Expect: prints 'A Quiet Orbit 2016 2'
+# Expect: state Book#2 detached
 
 # %% Read the refreshed book
 print(orbit.title, orbit.year, orbit.id)
@@ -129,6 +134,8 @@ with Session(engine) as session:
 # send?
 #
 # Expect: 1 SELECT (load expired)
+# Expect: state Book#1 detached
+# Expect: value Book#1.title == 'The Lantern Map'
 
 # %% Fix 4: attach the book to a new session
 with Session(engine) as session:

@@ -7,7 +7,7 @@
 # The setup fills the table with a single multi-row INSERT through SQLAlchemy Core (no ORM objects
 # involved), so the only objects you will see are the ones our queries load.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read Data - SELECT", https://sqlmodel.tiangolo.com/tutorial/select/,
 # "Filter Data - WHERE", https://sqlmodel.tiangolo.com/tutorial/where/ and "Read One Row",
@@ -99,6 +99,7 @@ print("first title starting with 'The':", first_the.title)
 # And when nothing matches?
 #
 # Expect: 1 SELECT (query)
+# Expect: prints 'a book from 1999: None'
 
 # %% No match with first
 print("a book from 1999:", session.exec(select(Book).where(Book.year == 1999)).first())
@@ -121,6 +122,7 @@ print("found:", orbit.title, orbit.year)
 # so that a plain `python` run goes on; sqlecho shows it as the step's error.)
 #
 # Expect: 1 SELECT (query)
+# Expect: raises NoResultFound
 
 # %% One, but no row tags=["raises-exception"]
 try:
@@ -136,6 +138,7 @@ except NoResultFound as error:
 # And when several rows match?
 #
 # Expect: 1 SELECT (query)
+# Expect: raises MultipleResultsFound
 
 # %% One, but three rows tags=["raises-exception"]
 try:

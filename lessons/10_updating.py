@@ -7,7 +7,7 @@
 # loaded: the session can compare only what it knows, so for an expired object every column you
 # set goes into the UPDATE, changed or not (you will see both below).
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Update Data - UPDATE", https://sqlmodel.tiangolo.com/tutorial/update/ and
 # SQLAlchemy, "AttributeState.history",
@@ -90,6 +90,8 @@ session.commit()
 # history of both attributes.
 #
 # Expect: no SQL
+# Expect: expired Book#1 id, title
+# Expect: value Book#1.copies == 5
 
 # %% Update an expired book from a dictionary
 lantern.sqlmodel_update({"year": 2019, "copies": 5})
@@ -144,6 +146,7 @@ session.flush()
 # dirty? Is it modified? What does the flush send?
 #
 # Expect: 1 SELECT (get), 0 UPDATE
+# Expect: prints 'dirty? True | modified? False'
 
 # %% Change a value, change it back, flush
 orbit = session.get(Book, 2)

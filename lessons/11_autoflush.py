@@ -5,7 +5,7 @@
 # them. That is *autoflush*. It is why an INSERT or UPDATE sometimes shows up at a line that only
 # reads, and why an error in a new object can surface in a query far from where you made it.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Flushing",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#flushing
@@ -93,6 +93,7 @@ print("found:", found, "| still pending?", garden in session.new)
 # Commit. What happens to the book that stayed pending?
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#4 persistent
 
 # %% Commit
 session.commit()
@@ -110,8 +111,10 @@ session.commit()
 # what it sends, and whether its SELECT runs.
 #
 # Expect: 1 INSERT (autoflush), 0 SELECT, 1 ROLLBACK
+# Expect: raises IntegrityError
+# Expect: state Book#5 transient
 
-# %% A broken book breaks a query tags=["raises-exception"]
+# %% Query while a book without a title is pending tags=["raises-exception"]
 untitled = Book(year=2024)
 session.add(untitled)
 try:

@@ -5,7 +5,7 @@
 # it began is undone in the database. The session then puts its objects back in line with the
 # database. Each kind of object ends up in a different state, so watch the object panel closely.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Rolling Back",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#rolling-back
@@ -115,8 +115,10 @@ print("lantern copies:", lantern.copies, "| orbit year:", orbit.year)
 # the SQL of reading it.
 #
 # Expect: no SQL
+# Expect: value Book#3.id == 3
+# Expect: state Book#3 transient
 
-# %% The stale id of a rolled-back object
+# %% Read the id of a rolled-back object
 print("garden.id:", garden.id, "| in the session?", garden in session)
 
 # %% [markdown] tags=["after"]
@@ -149,7 +151,7 @@ session.commit()
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK
 
-# %% A flush that fails tags=["raises-exception"]
+# %% Flush a book without a title tags=["raises-exception"]
 session.add(Book(year=2024))
 try:
     session.flush()
@@ -165,6 +167,7 @@ except IntegrityError as error:
 # query? Predict the SQL.
 #
 # Expect: no SQL
+# Expect: raises PendingRollbackError
 
 # %% Use the session without rolling back tags=["raises-exception"]
 try:

@@ -10,7 +10,7 @@
 #
 # The database is a file this time, in a fresh temporary folder (two engines will open it).
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: SQLAlchemy, "Using SAVEPOINT",
 # https://docs.sqlalchemy.org/en/20/orm/session_transaction.html#using-savepoint and
@@ -87,6 +87,7 @@ with session.begin_nested():
 # Commit the outer transaction. How many books does the database panel show afterwards?
 #
 # Expect: 1 COMMIT
+# Expect: rows book == 2
 
 # %% Commit
 session.commit()
@@ -114,6 +115,7 @@ with trap.begin_nested():
 # Does rolling back the whole transaction remove it? Predict the SQL and the titles printed.
 #
 # Expect: 1 ROLLBACK, 1 SELECT (query)
+# Expect: prints "after rollback: ['The Lantern Map', 'Paper Moons', 'Salt and Starlight']"
 
 # %% Roll back and look
 trap.rollback()
@@ -168,6 +170,7 @@ with fixed.begin_nested():
 # Roll back again, and look. Predict the titles this time.
 #
 # Expect: 1 ROLLBACK, 1 SELECT (query)
+# Expect: prints "after rollback: ['The Lantern Map', 'Paper Moons', 'Salt and Starlight']"
 
 # %% Roll back on the fixed engine
 fixed.rollback()

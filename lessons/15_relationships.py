@@ -6,7 +6,7 @@
 # `author.books`: those are **relationship attributes**. `back_populates` links the two sides, so
 # that changing one side updates the other in memory, before anything is sent.
 #
-# Expect: 2 CREATE
+# Shows: 2 CREATE
 #
 # Further reading: "Define Relationships Attributes",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/define-relationships-attributes/
@@ -40,6 +40,8 @@ session = Session(engine)
 # `lantern.author_id` say afterwards, and is any SQL sent?
 #
 # Expect: no SQL
+# Expect: prints "ada.books: ['The Lantern Map']"
+# Expect: value Book#1.author_id == None
 
 # %% Give a book its author
 ada = Author(name="Ada Quill")
@@ -57,6 +59,7 @@ print("lantern.author_id:", lantern.author_id)
 # Now the other way around: append a book to `ada.books`. What does `orbit.author` say?
 #
 # Expect: no SQL
+# Expect: prints 'orbit.author is ada? True'
 
 # %% Give an author a book
 orbit = Book(title="A Quiet Orbit", year=2016)
@@ -71,6 +74,8 @@ print("orbit.author is ada?", orbit.author is ada)
 # Add only the author. Predict how many objects become pending.
 #
 # Expect: no SQL
+# Expect: state Book#2 pending
+# Expect: prints 'pending: 3'
 
 # %% Add the author, and with her, her books
 session.add(ada)
@@ -124,6 +129,8 @@ print("author:", author.name)
 # state of Cora, whom we never add to the session.
 #
 # Expect: 1 SELECT, 0 INSERT, 0 UPDATE
+# Expect: state Author#2 pending
+# Expect: prints "cora's books: ['A Quiet Orbit']"
 
 # %% Move a book to another author
 cora = Author(name="Cora Lind")
@@ -155,6 +162,8 @@ session.commit()
 # `lantern.author_id` to Cora's id. What does the relationship say afterwards? Is an UPDATE sent?
 #
 # Expect: 0 UPDATE
+# Expect: prints 'author after setting author_id: Ada Quill'
+# Expect: value Book#1.author_id == 2
 
 # %% Set the foreign key column directly
 print("author:", lantern.author.name)

@@ -9,7 +9,7 @@
 # The setup creates three authors with two books each (with Core inserts, so no ORM objects yet),
 # and a tiny event listener that counts the statements each approach sends.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: "Read Relationships",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/read-relationships/ and

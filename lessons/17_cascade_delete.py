@@ -15,7 +15,7 @@
 #
 # The database is a file in a temporary folder, because two engines will open it.
 #
-# Expect: 3 CREATE, 3 INSERT
+# Shows: 3 CREATE, 3 INSERT
 #
 # Further reading: "Cascade Delete Relationships",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/cascade-delete-relationships/

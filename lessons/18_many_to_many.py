@@ -9,7 +9,7 @@
 # When the link itself carries data (who borrowed which book, and for how long), the link becomes
 # a model of its own with relationships to both sides: the second half of this lesson.
 #
-# Expect: 5 CREATE
+# Shows: 5 CREATE
 #
 # Further reading: "Many to Many", https://sqlmodel.tiangolo.com/tutorial/many-to-many/ and "Link
 # Model with Extra Fields",

@@ -12,7 +12,7 @@
 # connection (SQLAlchemy hands every session that same connection), so this lesson uses a file in
 # a fresh temporary folder, removed at the end.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Populate Existing",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/api.html#populate-existing
@@ -152,7 +152,7 @@ print("copies at the desk:", desk_book.copies)
 #
 # Expect: 1 UPDATE, 1 COMMIT
 
-# %% The cure: an atomic update
+# %% An atomic update
 desk.exec(update(Book).where(Book.id == 1).values(copies=Book.copies - 1))
 desk.commit()
 

@@ -17,7 +17,7 @@
 # `...Public` classes are response models: plain SQLModel classes (no table) that describe the
 # JSON.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: "Session with FastAPI Dependency",
 # https://sqlmodel.tiangolo.com/tutorial/fastapi/session-with-dependency/ and "Models with

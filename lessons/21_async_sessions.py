@@ -17,7 +17,7 @@
 # run, its database clock is a SQL function of our own, `library_now()`, that the engine installs
 # on each connection and that says 09:00, 09:01, ... on 1 March 2025. Nothing else changes.
 #
-# Expect: 2 CREATE, 1 INSERT
+# Shows: 2 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Asynchronous I/O (asyncio)",
 # https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html

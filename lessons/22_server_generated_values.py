@@ -13,7 +13,7 @@
 # lesson shows the same times on every run, its database clock is a SQL function of our own,
 # `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
-# Expect: 3 CREATE
+# Shows: 3 CREATE
 #
 # Further reading: SQLAlchemy, "Fetching Server-Generated Defaults",
 # https://docs.sqlalchemy.org/en/20/orm/persistence_techniques.html#orm-server-defaults

@@ -6,7 +6,7 @@
 # Python wrapping differs. Mixing them up gives the famous `AttributeError` on a row. This lesson
 # runs one query several ways and prints what comes back.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read Data - SELECT", https://sqlmodel.tiangolo.com/tutorial/select/ and
 # SQLAlchemy, "Selecting ORM Entities and Columns",
@@ -74,7 +74,7 @@ print("the same object?", rows[0][0] is books[0])
 #
 # Expect: no SQL
 
-# %% A row is not a book tags=["raises-exception"]
+# %% Use a row like a book tags=["raises-exception"]
 try:
     print(rows[0].title)
 except AttributeError as error:

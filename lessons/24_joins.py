@@ -8,7 +8,7 @@
 # the relationship from them. Each step below uses a fresh session, so that nothing is loaded
 # beforehand (each one ends with a ROLLBACK when its `with` block closes).
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: SQLAlchemy, "Joins",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html#joins and "Joined Eager Loading",
@@ -73,7 +73,7 @@ with Session(engine) as session:
 #
 # Expect: 1 SELECT (lazy load), 1 ROLLBACK
 
-# %% A join does not fill the relationship
+# %% Read the relationship after a join
 with Session(engine) as session:
     books = session.exec(select(Book).join(Book.author).where(Author.name == "Ada Quill")).all()
     print([f"{book.title} by {book.author.name}" for book in books])

@@ -10,7 +10,7 @@
 #
 # Two sessions are open at the same time, so the database is a file in a temporary folder.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Merging",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#merging

@@ -6,7 +6,7 @@
 # fails, at flush time, with an `IntegrityError`. This lesson shows that error and three ways to
 # live with it: get-or-create, a savepoint per row, and SQLite's `INSERT ... ON CONFLICT` upsert.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "INSERT...ON CONFLICT (Upsert)" for SQLite,
 # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#insert-on-conflict-upsert

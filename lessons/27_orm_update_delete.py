@@ -7,7 +7,7 @@
 # `"auto"` (the default), `"evaluate"`, `"fetch"` or `False`. This lesson tries each on loaded
 # books, and shows the atomic `copies = copies - 1` that computes from the current row.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "ORM-Enabled INSERT, UPDATE, and DELETE statements",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html
@@ -88,7 +88,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 #
 # Expect: 1 UPDATE, 0 SELECT
 
-# %% False: the objects are not touched
+# %% False: no synchronization
 session.exec(update(Book).values(copies=10).execution_options(synchronize_session=False))
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 

@@ -11,7 +11,7 @@
 # `Book` has no protection; `Shelf` carries a version counter: `__mapper_args__` names its
 # `version` column as the `version_id_col`.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: SQLAlchemy, "Configuring a Version Counter",
 # https://docs.sqlalchemy.org/en/20/orm/versioning.html
@@ -102,7 +102,7 @@ print("version after the web's write:", web.exec(select(Shelf.version)).one())
 #
 # Expect: 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
 
-# %% The stale write fails tags=["raises-exception"]
+# %% Write from the stale copy tags=["raises-exception"]
 desk_shelf.free_slots -= 1
 try:
     desk.commit()

@@ -8,7 +8,7 @@
 #
 # Several threads need several connections, so the database is a file in a temporary folder.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Using a sessionmaker",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#using-a-sessionmaker and "Is the
@@ -63,7 +63,7 @@ with LibrarySession() as session:
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
-# %% begin() commits at the end tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" task="Add A Quiet Orbit through LibrarySession so that it is committed when the block ends." hint="with Session.begin() as session: commits when the block ends without an error."
+# %% Add a book inside begin() tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" task="Add A Quiet Orbit through LibrarySession so that it is committed when the block ends." hint="with Session.begin() as session: commits when the block ends without an error."
 with LibrarySession.begin() as session:
     session.add(Book(title="A Quiet Orbit"))
 
@@ -76,7 +76,7 @@ with LibrarySession.begin() as session:
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
 
-# %% begin() rolls back on an error tags=["raises-exception"]
+# %% An error inside begin() tags=["raises-exception"]
 try:
     with LibrarySession.begin() as session:
         session.add(Book(title="Paper Moons"))

@@ -6,7 +6,7 @@
 # need objects, `session.execute(insert(Book), rows)` sends them with far less work. This lesson
 # compares the SQL of both, shows `RETURNING` batches, and a bulk UPDATE by primary key.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: SQLAlchemy, "ORM Bulk INSERT Statements",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements

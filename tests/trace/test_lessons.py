@@ -25,7 +25,7 @@ import pytest
 from sqlecho import trace
 from sqlecho._grade import exercises_of, grade
 from sqlecho._trace.cells import CellKind, parse_cells
-from sqlecho._transcript.expect import check_expectations, parse_expectations
+from sqlecho._transcript.expect import check_expectations, parse_claims, parse_expectations
 from tests.helpers import LESSONS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -201,6 +201,22 @@ def test_expect_checker_reports_wrong_counts() -> None:
     assert check_expectations(_step("Expect: no SQL", [{"kind": "output", "text": "hi"}])) == []
     rollback_to = [_sql("ROLLBACK TO SAVEPOINT sa_savepoint_1", "savepoint"), {"kind": "rollback"}]
     assert check_expectations(_step("Expect: 1 ROLLBACK TO, 1 ROLLBACK", rollback_to)) == []
+
+
+def test_expect_and_shows_lines_check_clauses_of_the_check_grammar() -> None:
+    step = {
+        **_step("", [{"kind": "output", "text": "Ada: 2\n"}]),
+        "objects": [{"label": "Book#1", "state": "detached", "values": {"copies": 5}, "expired": []}],
+    }
+    ok = "Expect: state Book#1 detached\nExpect: value Book#1.copies == 5\nShows: prints 'Ada: 2'"
+    assert check_expectations({**step, "narrative": ok}) == []
+    wrong = "Expect: state Book#1 persistent\nShows: prints 'Ada'"
+    assert check_expectations({**step, "narrative": wrong}) == [
+        "step 1 (t): expected state Book#1 persistent, got Book#1 is detached",
+        "step 1 (t): expected prints 'Ada', got printed 'Ada: 2'",
+    ]
+    with pytest.raises(ValueError, match="README"):
+        parse_claims("Expect: state Book#1 gone")
 
 
 @pytest.mark.parametrize(
