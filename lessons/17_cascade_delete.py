@@ -115,6 +115,7 @@ with Session(engine) as session:
 # our engine.
 #
 # Expect: 1 PRAGMA
+# Expect: prints 'foreign_keys: 0'
 
 # %% Ask SQLite
 with engine.connect() as connection:
@@ -131,6 +132,7 @@ with engine.connect() as connection:
 # the PRAGMA statements you will see.
 #
 # Expect: 1 PRAGMA
+# Expect: prints 'foreign_keys: 1'
 
 # %% An engine that switches foreign keys on
 strict_engine = create_engine(url)
@@ -171,6 +173,7 @@ with Session(strict_engine) as session:
 # Look for orphans again. How many are there now?
 #
 # Expect: 1 SELECT (query)
+# Expect: rows review == 3
 
 # %% Look for orphans again
 with Session(strict_engine) as session:

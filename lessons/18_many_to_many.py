@@ -60,6 +60,7 @@ session = Session(engine)
 # is anything sent?
 #
 # Expect: no SQL
+# Expect: prints "mystery books: ['The Lantern Map']"
 
 # %% A book and its genres, in memory
 adventure = Genre(name="Adventure")
@@ -76,6 +77,7 @@ print("mystery books:", [book.title for book in mystery.books])
 # INSERTs: which come first, and how many statements?
 #
 # Expect: 4 INSERT (flush), 1 COMMIT
+# Expect: rows bookgenrelink == 2
 
 # %% Commit
 session.add(lantern)
@@ -150,6 +152,7 @@ session.commit()
 # Predict the lazy loads: one for each hop?
 #
 # Expect: 1 SELECT (lazy load Member.loans), 0 SELECT (lazy load Loan.book)
+# Expect: prints 'Mina has A Quiet Orbit for 3 weeks'
 
 # %% Read through the link model
 for loan in mina.loans:

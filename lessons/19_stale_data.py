@@ -70,6 +70,7 @@ print("same object?", web_book is desk_book)
 # What does the desk's object say now, and does reading it send anything?
 #
 # Expect: no SQL
+# Expect: prints 'copies at the desk: 3'
 
 # %% The desk reads its object
 print("copies at the desk:", desk_book.copies)
@@ -83,6 +84,8 @@ print("copies at the desk:", desk_book.copies)
 # Surely a fresh query fixes it? Predict the printed value.
 #
 # Expect: 1 SELECT (query)
+# Expect: object again == Book#1
+# Expect: prints 'same object? True | copies at the desk: 3'
 
 # %% The desk queries again
 again = desk.exec(select(Book).where(Book.id == 1)).one()

@@ -92,6 +92,7 @@ book = read_book(1)
 # and does it send any SQL?
 #
 # Expect: no SQL
+# Expect: state Book#1 detached
 
 # %% Serialize it
 print(BookPublic.model_validate(book).model_dump())
@@ -103,6 +104,7 @@ print(BookPublic.model_validate(book).model_dump())
 # Now the author: `book.author`. What happens, and is any SQL sent?
 #
 # Expect: no SQL
+# Expect: raises DetachedInstanceError
 
 # %% Follow a relationship after the request tags=["raises-exception"]
 try:
@@ -119,6 +121,8 @@ except DetachedInstanceError as error:
 # A request that creates a book: add, commit, return. Predict the state of the returned object.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#2 detached
+# Expect: expired Book#2 id, title, year
 
 # %% A request that creates a book
 
@@ -142,6 +146,7 @@ created = create_book("Glass Rivers", 2024)
 # and the SQL.
 #
 # Expect: no SQL
+# Expect: prints '{}'
 
 # %% Serialize the new book
 print(created.model_dump())
@@ -154,6 +159,7 @@ print(created.model_dump())
 # Now the response model, which reads each attribute. What happens?
 #
 # Expect: no SQL
+# Expect: raises ValidationError
 
 # %% Validate it with a response model tags=["raises-exception"]
 try:

@@ -120,6 +120,7 @@ print("created_at:", lantern.created_at)
 # `lantern` afterwards.
 #
 # Expect: 1 COMMIT, 0 SELECT
+# Expect: expired Book#1 id, title
 
 # %% Commit
 run(session.commit())
@@ -134,6 +135,7 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 # plain `Session` this would send a SELECT (lesson 4). And with an `AsyncSession`?
 #
 # Expect: 0 SELECT
+# Expect: raises StatementError
 
 # %% Read an expired attribute tags=["raises-exception"]
 
@@ -182,6 +184,7 @@ run(fixes())
 # `lantern.author` was never loaded, and following it needs a SELECT. Predict the outcome.
 #
 # Expect: 0 SELECT
+# Expect: raises StatementError
 
 # %% Follow a lazy relationship tags=["raises-exception"]
 

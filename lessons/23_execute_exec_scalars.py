@@ -73,6 +73,7 @@ print("the same object?", rows[0][0] is books[0])
 # SQL sent?
 #
 # Expect: no SQL
+# Expect: raises AttributeError
 
 # %% Use a row like a book tags=["raises-exception"]
 try:

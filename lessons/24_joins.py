@@ -57,6 +57,7 @@ with engine.begin() as connection:
 # does it fetch, and is `book.author` loaded afterwards?
 #
 # Expect: 1 SELECT, 1 ROLLBACK
+# Expect: prints 'author loaded? False'
 
 # %% join to filter
 with Session(engine) as session:

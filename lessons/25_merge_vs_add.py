@@ -44,6 +44,7 @@ web = Session(engine)
 # The desk session loads the book. Which session is `lantern` attached to?
 #
 # Expect: 1 SELECT
+# Expect: prints 'attached to the desk? True'
 
 # %% The desk loads the book
 lantern = desk.get(Book, 1)
@@ -58,6 +59,8 @@ print("attached to the desk?", inspect(lantern).session is desk)
 # `web.merge(lantern)` is the way. Predict: `web_copy is lantern`?
 #
 # Expect: 1 SELECT
+# Expect: object web_copy == Book#2
+# Expect: prints 'same object? False | lantern still at the desk? True'
 
 # %% Merge into a second session
 web_copy = web.merge(lantern)
@@ -73,6 +76,8 @@ print("same object?", web_copy is lantern, "| lantern still at the desk?", inspe
 # happens, and the SQL.
 #
 # Expect: 1 ROLLBACK, 0 SELECT
+# Expect: state Book#1 detached
+# Expect: raises InvalidRequestError
 
 # %% Add a detached object tags=["raises-exception"]
 desk.close()

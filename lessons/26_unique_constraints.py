@@ -84,6 +84,8 @@ print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
 # > real transaction. Lesson 14 shows the `sqlite3` driver trap when a savepoint comes first.
 #
 # Expect: 4 SAVEPOINT, 4 INSERT, 2 RELEASE, 2 ROLLBACK TO, 1 COMMIT
+# Expect: rows genre == 4
+# Expect: prints 'skipped Mystery (already there)'
 
 # %% A savepoint per row
 for name in ["Travel", "Mystery", "History", "Travel"]:

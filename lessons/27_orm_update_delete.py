@@ -115,6 +115,8 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 # each book after the DELETE, and of `orbit` after the commit.
 #
 # Expect: 1 DELETE, 1 COMMIT
+# Expect: state Book#2 detached
+# Expect: rows book == 2
 
 # %% A DELETE statement, evaluated
 session.exec(delete(Book).where(Book.year < 2018).execution_options(synchronize_session="evaluate"))

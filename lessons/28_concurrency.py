@@ -84,6 +84,7 @@ desk.commit()
 # check? A last query reads the version from the database.
 #
 # Expect: 3 SELECT, 1 UPDATE (flush), 1 COMMIT
+# Expect: prints "version after the web's write: 2"
 
 # %% Both load the shelf, the web writes
 desk_shelf = desk.get(Shelf, 1)
@@ -101,6 +102,7 @@ print("version after the web's write:", web.exec(select(Shelf.version)).one())
 # Now the desk writes from its stale copy, read at version 1. What happens? Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
+# Expect: raises StaleDataError
 
 # %% Write from the stale copy tags=["raises-exception"]
 desk_shelf.free_slots -= 1

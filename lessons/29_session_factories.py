@@ -75,6 +75,8 @@ with LibrarySession.begin() as session:
 # panel afterwards.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
+# Expect: raises ValueError
+# Expect: rows book == 2
 
 # %% An error inside begin() tags=["raises-exception"]
 try:

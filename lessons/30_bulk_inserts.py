@@ -31,6 +31,8 @@ session = Session(engine)
 # `add_all` of three new books, and a flush. Remember lesson 2: predict the INSERTs.
 #
 # Expect: 3 INSERT (flush)
+# Expect: prints 'objects in the identity map: 3'
+# Expect: rows book == 0
 
 # %% add_all, then flush
 books = [
