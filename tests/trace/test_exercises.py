@@ -11,6 +11,7 @@ UPDATE that matches no row and print it.
 from __future__ import annotations
 
 import functools
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ def graded(
     transcript, source = _run(path, source)
     checks = [found for found in exercises_of(lesson, path.name) if found.title == exercise.title]
     report = grade(checks, transcript, file=path.name, source=source)
+    if not whole:
+        gc.collect()  # what the cut-off tidy-up left open goes now, while its warnings are ignored
     return report.results[0], report.status == "ok"
 
 
@@ -119,3 +122,96 @@ def test_cheats_fail(path: Path, exercise: Exercise) -> None:
     for name, code in cheats(printed, table).items():
         result, _ = graded(path, exercise, code, whole=False)
         assert not result.passed, f"the cheat “{name}” passes:\n{code}"
+
+
+# Student submissions written apart from the exercise files (other right answers, other mistakes,
+# other cheats), for the lessons whose grading was weakest: the grader must tell them apart too.
+SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exercise cell's code)
+    "06_closing_the_session": [
+        (
+            True,
+            'moons = Book(title="Paper Moons", year=2023)\nwith Session(engine) as session:\n    session.expire_on_commit = False\n    session.add(moons)\n    session.commit()\nprint(moons.title, moons.year, moons.id)\n',
+        ),
+        (
+            False,
+            'moons = Book(title="Paper Moons", year=2023, id=3)\nprint(moons.title, moons.year, moons.id)\n',
+        ),
+        (False, 'print("Paper Moons 2023 3")\n'),
+    ],
+    "16_lazy_loading_n_plus_1": [
+        (
+            True,
+            'statements.clear()\nwith Session(engine) as session:\n    authors = session.exec(select(Author).order_by(Author.id).options(selectinload(Author.books))).all()\n    for a in authors:\n        print(a.name, [b.title for b in a.books])\ncounts["selectinload"] = len(statements)\n',
+        ),
+        (
+            True,
+            'from sqlalchemy.orm import subqueryload\nstatements.clear()\nwith Session(engine) as session:\n    authors = session.exec(select(Author).options(subqueryload(Author.books)).order_by(Author.id)).all()\n    for author in authors:\n        print(author.name, [book.title for book in author.books])\ncounts["selectinload"] = len(statements)\n',
+        ),
+        (
+            False,
+            'statements.clear()\nwith Session(engine) as session:\n    for author in session.exec(select(Author)).all():\n        print(author.name, [book.title for book in session.exec(select(Book).where(Book.author_id == author.id)).all()])\ncounts["selectinload"] = len(statements)\n',
+        ),
+        (
+            False,
+            'from sqlalchemy import text\nwith engine.connect() as c:\n    c.execute(text("SELECT name FROM author"))\nprint("Ada Quill")\ncounts["selectinload"] = 2\n',
+        ),
+    ],
+    "21_async_sessions": [
+        (
+            True,
+            'async def authors_with_books() -> None:\n    result = await session.exec(select(Author).options(selectinload(Author.books)).order_by(Author.id))\n    for author in result.all():\n        print(author.name, "wrote", sorted(book.title for book in author.books))\n\n\nrun(authors_with_books())\n',
+        ),
+        (False, "print(\"Ada Quill wrote ['The Lantern Map', 'A Quiet Orbit']\")\n"),
+        (
+            False,
+            'async def f() -> None:\n    await session.exec(select(Book))\n    await session.exec(select(Book))\n    print("done")\n\n\nrun(f())\n',
+        ),
+    ],
+    "26_unique_constraints": [
+        (
+            True,
+            'def get_or_create(name: str) -> Genre:\n    found = session.exec(select(Genre).where(Genre.name == name)).all()\n    if found:\n        return found[0]\n    genre = Genre(name=name)\n    session.add(genre)\n    session.flush()\n    return genre\n\n\nprint([get_or_create(name).id for name in ["Poetry", "Mystery"]])\n',
+        ),
+        (False, "print([1, 2])\n"),
+        (
+            False,
+            'from sqlalchemy import text\nsession.execute(text("UPDATE genre SET name = name WHERE 1 = 0"))\nsession.execute(text("SELECT 1"))\nsession.execute(text("SELECT 2"))\nprint([1, 2])\n',
+        ),
+    ],
+    "27_orm_update_delete": [
+        (
+            True,
+            "session.exec(update(Book).where(Book.year > 2020).values(copies=5))\nprint({book.title: book.copies for book in (lantern, orbit, moons)})\n",
+        ),
+        (
+            False,
+            "session.exec(update(Book).where(Book.year > 2020).values(copies=5).execution_options(synchronize_session=False))\nprint({book.title: book.copies for book in (lantern, orbit, moons)})\n",
+        ),
+        (
+            False,
+            'session.exec(update(Book).where(Book.year > 3000).values(copies=5))\nprint({"The Lantern Map": 2, "A Quiet Orbit": 0, "Paper Moons": 5})\n',
+        ),
+    ],
+    "28_concurrency": [
+        (True, "locked = desk.get(Book, 1, with_for_update=True)\nlocked.copies -= 1\ndesk.commit()\n"),
+        (
+            False,
+            "book = desk.exec(select(Book).where(Book.id == 1)).one()\nbook.copies = book.copies - 1\ndesk.commit()\n",
+        ),
+        (
+            False,
+            'from sqlalchemy import text\ndesk.execute(text("SELECT 1 FOR UPDATE")) if False else None\ndesk.execute(text("UPDATE book SET copies = copies WHERE id = 99"))\ndesk.execute(text("SELECT 1"))\ndesk.commit()\n',
+        ),
+    ],
+}
+STUDENTS = [(stem, passes, code) for stem, cases in SUBMISSIONS.items() for passes, code in cases]
+
+
+@pytest.mark.parametrize(
+    ("stem", "passes", "code"), STUDENTS, ids=[f"{s}-{n}" for n, (s, _, _) in enumerate(STUDENTS)]
+)
+def test_student_submissions_get_the_right_verdict(stem: str, passes: bool, code: str) -> None:
+    path = LESSONS / f"{stem}.py"
+    [exercise] = exercises_for(path)
+    result, _ = graded(path, exercise, code, whole=False)
+    assert result.passed is passes, result.failures()
