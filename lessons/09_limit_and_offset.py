@@ -103,6 +103,7 @@ print(session.exec(select(Book).order_by(Book.title, Book.id).offset(3 * PAGE_SI
 # new objects appear.
 #
 # Expect: 1 SELECT (query)
+# Expect: prints "['Salt and Starlight', 'The Clockwork Garden', 'The Lantern Map']"
 
 # %% A page function
 

@@ -63,6 +63,7 @@ print([book.title for book in books])
 # with more than two copies. Predict the SQL, in order.
 #
 # Expect: 1 UPDATE (autoflush), 1 SELECT (query)
+# Expect: prints "['The Lantern Map']"
 
 # %% Query while a book is dirty
 books[0].copies = 5

@@ -131,6 +131,7 @@ print("garden.id:", garden.id, "| in the session?", garden in session)
 # Predict the id that `moons` receives...
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: row book id=3 title == 'Paper Moons'
 
 # %% Add one again and commit
 session.add(moons)
@@ -150,6 +151,7 @@ session.commit()
 # Predict what the flush sends.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK
+# Expect: raises IntegrityError
 
 # %% Flush a book without a title tags=["raises-exception"]
 session.add(Book(year=2024))

@@ -89,6 +89,8 @@ print("pending:", len(session.new))
 # Commit. Predict the INSERTs, and their order.
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
+# Expect: sql contains 'INSERT INTO author'
+# Expect: rows author == 1
 
 # %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent; rows book == 2" task="Save ada and her two books in the database." hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()

@@ -109,6 +109,7 @@ counts["lazy, from books"] = len(statements)
 # away. Predict how many statements the same loop sends now.
 #
 # Expect: 2 SELECT
+# Expect: sql contains 'IN ('
 
 # %% selectinload tags=["exercise"] check="select <= 2; select >= 1; lazy_load == 0; sql contains 'FROM author'; loaded Author#7 books; loaded Author#9 books" task="Make this loop print every author's books with at most two SELECTs: no lazy load per author." hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
 statements.clear()
@@ -129,6 +130,7 @@ counts["selectinload"] = len(statements)
 # And why does the code call `.unique()` before `.all()`?
 #
 # Expect: 1 SELECT
+# Expect: sql contains 'LEFT OUTER JOIN book'
 
 # %% joinedload
 statements.clear()

@@ -155,6 +155,7 @@ print("updated_at:", ada.updated_at, "| expired:", sorted(inspect(ada).expired_a
 # What does `refresh` fetch? Predict its SQL, then the commit's.
 #
 # Expect: 1 SELECT (refresh), 1 COMMIT
+# Expect: prints 'title: The Lantern Map (2nd ed.) | updated_at: 2025-03-01 09:02:00+00:00'
 
 # %% Refresh, then commit
 session.refresh(lantern)

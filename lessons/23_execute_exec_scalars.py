@@ -92,6 +92,7 @@ except AttributeError as error:
 # three lines send.
 #
 # Expect: 2 SELECT
+# Expect: prints 'by name: The Lantern Map'
 
 # %% scalars: the first element of each row
 print("by name:", rows[0].Book.title)
@@ -106,6 +107,7 @@ print("session.scalars():", [book.title for book in session.scalars(query)])
 # Select **several** things. What does `exec` return now?
 #
 # Expect: 1 SELECT
+# Expect: prints "A Quiet Orbit 2016 | as a tuple: ('A Quiet Orbit', 2016)"
 
 # %% Several columns: rows
 for row in session.exec(select(Book.title, Book.year).order_by(Book.year)):

@@ -104,6 +104,7 @@ with Session(engine) as session:
 # nothing: predict the SQL, and whether Ben appears in each count.
 #
 # Expect: 2 SELECT, 1 ROLLBACK
+# Expect: prints "outerjoin: [('Ada Quill', 2), ('Cora Vale', 1), ('Ben Ash', 0)]"
 
 # %% Inner join and left outer join
 with Session(engine) as session:
@@ -144,6 +145,7 @@ with Session(engine) as session:
 # `book.author`.
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
+# Expect: prints 'The Lantern Map by Ada Quill'
 
 # %% join with contains_eager
 with Session(engine) as session:

@@ -131,6 +131,7 @@ for number, book_id in enumerate([1, 1, 2]):
 # > drivers have no such check.
 #
 # Expect: no SQL
+# Expect: prints 'pool: QueuePool'
 
 # %% What check_same_thread is set to
 print("connect_args:", engine.dialect.create_connect_args(engine.url)[1])

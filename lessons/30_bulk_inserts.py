@@ -82,6 +82,7 @@ print("objects in the identity map:", len(session.identity_map))
 # for two new rows, and the state of the objects you get.
 #
 # Expect: 1 INSERT
+# Expect: sql contains 'RETURNING'
 
 # %% Bulk insert with RETURNING
 more = [{"title": "Paper Boats", "year": 2018}, {"title": "Night Library", "year": 2022}]

@@ -315,7 +315,7 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
         )
     if clause.kind == "sql":
         answer = "yes" if result.passed else "no"
-        prompt = f"Does a statement of this step carry {clause.argument}?"
+        prompt = f"Does a statement of this step contain `{clause.argument}`?"
         return Question(
             "sql", prompt, "choice", ("no", "yes"), answer, f"{answer}: {result.measured}.", clause.text
         )
