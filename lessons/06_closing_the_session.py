@@ -33,6 +33,7 @@ SQLModel.metadata.create_all(engine)
 # Expect: 1 INSERT (flush), 1 COMMIT
 # Expect: state Book#1 detached
 # Expect: expired Book#1 copies, id, title, year
+# Expect: line insert == 'session.commit()'
 
 # %% Add a book inside a with block
 lantern = Book(title="The Lantern Map", year=2019)

@@ -49,6 +49,7 @@ session.add(moons)
 # Now we only *read*: all books, ordered by id. Predict the SQL.
 #
 # Expect: 1 INSERT (autoflush), 1 SELECT (query)
+# Expect: line insert == 'books = session.exec(select(Book).order_by(Book.id)).all()'
 
 # %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1; state Book#1 persistent" task="List every book's title in id order while moons is still pending." hint="A query autoflushes pending objects first, so that the SELECT can see them."
 books = session.exec(select(Book).order_by(Book.id)).all()
@@ -64,6 +65,7 @@ print([book.title for book in books])
 #
 # Expect: 1 UPDATE (autoflush), 1 SELECT (query)
 # Expect: prints "['The Lantern Map']"
+# Expect: line update == 'popular = session.exec(select(Book).where(Book.copies > 2)).all()'
 
 # %% Query while a book is dirty
 books[0].copies = 5

@@ -62,6 +62,7 @@ with LibrarySession() as session:
 # it is attributed to.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: line insert == 'with LibrarySession.begin() as session:'
 
 # %% Add a book inside begin() tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" task="Add A Quiet Orbit through LibrarySession so that it is committed when the block ends." hint="with Session.begin() as session: commits when the block ends without an error."
 with LibrarySession.begin() as session:

@@ -115,7 +115,8 @@ def _count_question(kind: str, events: list[Mapping[str, Any]], claim: str) -> Q
     for event in counted:
         cause = str(event.get("cause") or "unknown")
         causes[cause] = causes.get(cause, 0) + 1
-    split = ", ".join(f"{n} by {cause}" for cause, n in causes.items())
+    split = ", ".join(f"{n} by {cause}" for cause, n in causes.items()) if len(causes) > 1 else ""
+    split = split or (f"by {next(iter(causes))}" if causes else "")
     what = "statement" if kind.startswith("statement") else kind
     explain = (
         f"{_plural(len(counted), what)}" + (f", sent {split}" if split else "") + f"{_lines_text(counted)}."
