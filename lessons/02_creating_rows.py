@@ -6,7 +6,7 @@
 #
 # First the usual setup: a `Book` table in a fresh in-memory database.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: "Create Rows - Use the Session - INSERT",
 # https://sqlmodel.tiangolo.com/tutorial/insert/ and "Automatic IDs, None Defaults, and

@@ -10,7 +10,7 @@
 # Keep an eye on the database panel in this lesson: it shows the committed rows, as any other
 # connection to the database would see them.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: "Automatic IDs, None Defaults, and Refreshing Data",
 # https://sqlmodel.tiangolo.com/tutorial/automatic-id-none-refresh/
@@ -48,7 +48,7 @@ session.add(garden)
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
-# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" task="Make the database give garden its id now, without committing, and print the id." hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
 session.flush()
 print("id after flush:", garden.id)
 
@@ -61,6 +61,8 @@ print("id after flush:", garden.id)
 # Does our own session see the row? A query will tell: predict what it sends.
 #
 # Expect: 1 SELECT (query), 0 INSERT
+# Expect: prints "the session sees: ['The Clockwork Garden']"
+# Expect: rows book == 0
 
 # %% Query inside the transaction
 found = session.exec(select(Book)).all()
@@ -103,6 +105,8 @@ print("refreshed:", garden.title, garden.year, garden.copies)
 # send a SELECT?
 #
 # Expect: 1 UPDATE, 0 SELECT
+# Expect: value Book#1.copies == 1
+# Expect: prints 'copies in Python: 1'
 
 # %% Change the row with plain SQL
 session.connection().exec_driver_sql("UPDATE book SET copies = 3 WHERE id = 1")
@@ -131,7 +135,7 @@ print("copies after refresh:", garden.copies)
 #
 # Expect: 1 SELECT (refresh), 0 UPDATE
 
-# %% Refresh throws away unflushed changes
+# %% Refresh after an unflushed change
 garden.title = "The Clockwork Gardne"
 session.refresh(garden)
 print("title after refresh:", garden.title)

@@ -5,7 +5,7 @@
 # SELECT. This lesson shows exactly when that happens, why the session does it, and how to turn it
 # off.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: "Automatic IDs, None Defaults, and Refreshing Data",
 # https://sqlmodel.tiangolo.com/tutorial/automatic-id-none-refresh/ and the SQLAlchemy docs on
@@ -57,8 +57,9 @@ print("after commit:", repr(tides), repr(moons))
 # SQL: what does the SELECT fetch, and does anything come before it?
 #
 # Expect: 1 SELECT (load expired), 1 BEGIN
+# Expect: line select == 'print("title:", tides.title)'
 
-# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; prints 'title: Tides of Ink'" hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
+# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; loaded Book#1 title; prints 'title: Tides of Ink'" task="Print the title of tides as the database has it now that the commit has expired it." hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
 print("title:", tides.title)
 
 # %% [markdown] tags=["after"]
@@ -69,6 +70,7 @@ print("title:", tides.title)
 # Now read the other attributes of `tides`. What do they cost?
 #
 # Expect: no SQL
+# Expect: expired Book#2 copies, id, title, year
 
 # %% Read more of the same book
 print("year:", tides.year, "| copies:", tides.copies, "| id:", tides.id)
@@ -80,6 +82,7 @@ print("year:", tides.year, "| copies:", tides.copies, "| id:", tides.id)
 # And the other book, `moons`? Predict the SQL of its first access.
 #
 # Expect: 1 SELECT (load expired)
+# Expect: value Book#2.copies == 4
 
 # %% Read the other book
 print("title:", moons.title)
@@ -137,8 +140,10 @@ with Session(engine) as other:
 # that its reads opened: how does closing end it?
 #
 # Expect: 0 SELECT, 1 ROLLBACK
+# Expect: prints 'copies according to keeper: 1'
+# Expect: state Book#3 detached
 
-# %% Read the stale value, then close
+# %% Read the value again, then close
 print("copies according to keeper:", lantern.copies)
 keeper.close()
 session.close()

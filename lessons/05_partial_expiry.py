@@ -7,7 +7,7 @@
 #
 # The setup adds two books and commits, so both start out expired.
 #
-# Expect: 1 CREATE, 2 INSERT
+# Shows: 1 CREATE, 2 INSERT
 #
 # Further reading: SQLAlchemy, "Refreshing / Expiring",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#refreshing-expiring
@@ -60,8 +60,10 @@ session.expire(lantern, ["copies"])
 # Read the title, which we did not expire. What does it cost?
 #
 # Expect: no SQL
+# Expect: expired Book#1 copies
+# Expect: prints 'title: The Lantern Map'
 
-# %% Read an attribute that is still loaded tags=["exercise"] check="sql == 0; prints 'title: The Lantern Map'" hint="Only expired attributes cost a SELECT; an attribute that is still loaded is read from memory."
+# %% Read an attribute that is still loaded
 print("title:", lantern.title)
 
 # %% [markdown] tags=["after"]
@@ -72,7 +74,7 @@ print("title:", lantern.title)
 #
 # Expect: 1 SELECT (load expired)
 
-# %% Read the expired attribute
+# %% Read the expired attribute tags=["exercise"] check="select == 1; load_expired == 1; loaded Book#1 copies; prints 'copies: 2'" task="Print lantern's copies, the attribute the step before expired, as the database has it." hint="Reading an expired attribute loads it with one SELECT; session.refresh() would be a refresh, not a load of what expired."
 print("copies:", lantern.copies)
 
 # %% [markdown] tags=["after"]
@@ -85,7 +87,7 @@ print("copies:", lantern.copies)
 #
 # Expect: 1 SELECT (load expired), 0 UPDATE
 
-# %% Expiring discards an unflushed change
+# %% Expire an attribute with an unflushed change
 salt.copies = 10
 session.expire(salt)
 print("copies:", salt.copies)
@@ -112,6 +114,8 @@ session.expire_all()
 # what the object panel shows afterwards.
 #
 # Expect: 1 SELECT (refresh)
+# Expect: loaded Book#2 title
+# Expect: expired Book#2 copies, id, year
 
 # %% Refresh one attribute
 session.refresh(salt, ["title"])

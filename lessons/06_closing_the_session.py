@@ -6,7 +6,7 @@
 # to load anything. Combine that with expire on commit (lesson 4) and you get the most famous
 # error of SQLAlchemy: `DetachedInstanceError`.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: SQLAlchemy, "Quickie Intro to Object States",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#quickie-intro-to-object-states
@@ -31,6 +31,9 @@ SQLModel.metadata.create_all(engine)
 # session. Predict the state of `lantern` afterwards, and which of its attributes are loaded.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#1 detached
+# Expect: expired Book#1 copies, id, title, year
+# Expect: line insert == 'session.commit()'
 
 # %% Add a book inside a with block
 lantern = Book(title="The Lantern Map", year=2019)
@@ -50,6 +53,7 @@ with Session(engine) as session:
 # the end with plain `python`; sqlecho still shows it as this step's error, with the full message.
 #
 # Expect: no SQL
+# Expect: raises DetachedInstanceError
 
 # %% Read a title after the session closed tags=["raises-exception"]
 try:
@@ -83,6 +87,8 @@ with Session(engine) as session:
 # send?
 #
 # Expect: no SQL
+# Expect: prints 'A Quiet Orbit 2016 2'
+# Expect: state Book#2 detached
 
 # %% Read the refreshed book
 print(orbit.title, orbit.year, orbit.id)
@@ -97,7 +103,7 @@ print(orbit.title, orbit.year, orbit.id)
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 2: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; state Book#3 detached; prints 'Paper Moons 2023 3'" hint="With expire_on_commit=False the values survive the commit, so the closed session's book can still be printed without a SELECT."
+# %% Fix 2: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; state Book#3 detached; prints 'Paper Moons 2023 3'" task="Save Paper Moons and print its title, year and id after the session is closed, without another SELECT." hint="With expire_on_commit=False the values survive the commit, so the closed session's book can still be printed without a SELECT."
 moons = Book(title="Paper Moons", year=2023)
 with Session(engine, expire_on_commit=False) as session:
     session.add(moons)
@@ -129,6 +135,8 @@ with Session(engine) as session:
 # send?
 #
 # Expect: 1 SELECT (load expired)
+# Expect: state Book#1 detached
+# Expect: value Book#1.title == 'The Lantern Map'
 
 # %% Fix 4: attach the book to a new session
 with Session(engine) as session:

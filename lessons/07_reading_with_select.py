@@ -7,7 +7,7 @@
 # The setup fills the table with a single multi-row INSERT through SQLAlchemy Core (no ORM objects
 # involved), so the only objects you will see are the ones our queries load.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read Data - SELECT", https://sqlmodel.tiangolo.com/tutorial/select/,
 # "Filter Data - WHERE", https://sqlmodel.tiangolo.com/tutorial/where/ and "Read One Row",
@@ -87,7 +87,7 @@ print([(book.year, book.title) for book in session.exec(recent).all()])
 #
 # Expect: 1 SELECT (query)
 
-# %% The first match tags=["exercise"] check="select == 1; raises nothing; prints 'The Clockwork Garden'" hint="first() sends one SELECT and returns the first row, or None when nothing matches."
+# %% The first match tags=["exercise"] check="select == 1; raises nothing; object first_the == Book#1; value Book#1.title == 'The Clockwork Garden'" task="Put into first_the the first book, in title order, whose title starts with 'The', using one SELECT, and print its title." hint="first() sends one SELECT and returns the first row, or None when nothing matches."
 first_the = session.exec(select(Book).where(Book.title.startswith("The")).order_by(Book.title)).first()
 print("first title starting with 'The':", first_the.title)
 
@@ -99,6 +99,7 @@ print("first title starting with 'The':", first_the.title)
 # And when nothing matches?
 #
 # Expect: 1 SELECT (query)
+# Expect: prints 'a book from 1999: None'
 
 # %% No match with first
 print("a book from 1999:", session.exec(select(Book).where(Book.year == 1999)).first())
@@ -121,6 +122,7 @@ print("found:", orbit.title, orbit.year)
 # so that a plain `python` run goes on; sqlecho shows it as the step's error.)
 #
 # Expect: 1 SELECT (query)
+# Expect: raises NoResultFound
 
 # %% One, but no row tags=["raises-exception"]
 try:
@@ -136,6 +138,7 @@ except NoResultFound as error:
 # And when several rows match?
 #
 # Expect: 1 SELECT (query)
+# Expect: raises MultipleResultsFound
 
 # %% One, but three rows tags=["raises-exception"]
 try:

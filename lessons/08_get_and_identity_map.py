@@ -5,7 +5,7 @@
 # that stands for that row in this session. It is why the same row never turns into two different
 # objects in one session, and why `session.get` can often answer without asking the database.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read One Row", https://sqlmodel.tiangolo.com/tutorial/one/ and SQLAlchemy,
 # "Is the Session a cache?",
@@ -62,7 +62,7 @@ print(lantern.title)
 #
 # Expect: no SQL
 
-# %% Get book 1 again tags=["exercise"] check="sql == 0; prints 'same object? True'" hint="session.get() looks in the identity map before it asks the database."
+# %% Get book 1 again tags=["exercise"] check="sql == 0; object again == Book#1; prints 'same object? True'" task="Put book 1 into again without sending any SQL, and print whether it is the same object as lantern." hint="session.get() looks in the identity map before it asks the database."
 again = session.get(Book, 1)
 print("same object?", again is lantern)
 
@@ -75,6 +75,7 @@ print("same object?", again is lantern)
 # which object does it return?
 #
 # Expect: 1 SELECT (query)
+# Expect: object by_title == Book#1
 
 # %% Query the same row
 by_title = session.exec(select(Book).where(Book.title == "The Lantern Map")).one()
@@ -89,6 +90,7 @@ print("same object?", by_title is lantern)
 # What does `get` send, and return, for a key with no row?
 #
 # Expect: 1 SELECT
+# Expect: prints 'book 42: None'
 
 # %% Get a missing book
 print("book 42:", session.get(Book, 42))
@@ -113,6 +115,8 @@ print("book 42:", session.get(Book, 42))
 # anything reach the database?
 #
 # Expect: no SQL
+# Expect: prints 'lantern.copies: 4 | by_title.copies: 4'
+# Expect: value Book#1.copies == 4
 
 # %% Change it through one name
 again.copies = 4
@@ -127,8 +131,10 @@ print("lantern.copies:", lantern.copies, "| by_title.copies:", by_title.copies)
 # send, and which object, with which `copies`, does it return?
 #
 # Expect: 1 SELECT
+# Expect: object other_lantern == Book#2
+# Expect: value Book#2.copies == 3
 
-# %% A second session, a second object
+# %% Get the book in a second session
 other = Session(engine)
 other_lantern = other.get(Book, 1)
 print("same object?", other_lantern is lantern)
@@ -144,6 +150,7 @@ print("copies in the first session:", lantern.copies, "| in the second:", other_
 # expired? Here only `copies` is expired. Predict the SQL.
 #
 # Expect: no SQL
+# Expect: expired Book#2 copies
 
 # %% Get a partly expired object
 other.expire(other_lantern, ["copies"])
@@ -161,6 +168,7 @@ print("expired:", sorted(inspect(other_lantern).expired_attributes))
 # At the end both sessions close and we remove the database file.
 #
 # Expect: 1 SELECT (load expired)
+# Expect: prints 'title: The Lantern Map'
 
 # %% Get an expired object
 other.expire(other_lantern)

@@ -5,7 +5,7 @@
 # rows; `.offset(k)` skips the first `k`. Together they cut the result into pages, and the
 # database does the cutting, so only one page travels to Python.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read a Range of Data - LIMIT and OFFSET",
 # https://sqlmodel.tiangolo.com/tutorial/limit-and-offset/
@@ -75,6 +75,7 @@ print([book.title for book in page_2])
 # Seven books, three to a page: what does page 3 return?
 #
 # Expect: 1 SELECT (query)
+# Expect: prints "['Tides of Ink']"
 
 # %% Page 3
 page_3 = session.exec(select(Book).order_by(Book.title, Book.id).offset(2 * PAGE_SIZE).limit(PAGE_SIZE)).all()
@@ -88,6 +89,7 @@ print([book.title for book in page_3])
 # And past the end? Predict the SQL and the result.
 #
 # Expect: 1 SELECT (query)
+# Expect: prints '[]'
 
 # %% Page 4
 print(session.exec(select(Book).order_by(Book.title, Book.id).offset(3 * PAGE_SIZE).limit(PAGE_SIZE)).all())
@@ -101,6 +103,7 @@ print(session.exec(select(Book).order_by(Book.title, Book.id).offset(3 * PAGE_SI
 # new objects appear.
 #
 # Expect: 1 SELECT (query)
+# Expect: prints "['Salt and Starlight', 'The Clockwork Garden', 'The Lantern Map']"
 
 # %% A page function
 
@@ -123,7 +126,7 @@ print(titles_on_page(2))
 #
 # Expect: 1 SELECT (query)
 
-# %% Count the pages tags=["exercise"] check="select == 1; prints '7 books, 3 pages'" hint="Let the database count: select(func.count()) is one SELECT, however many rows there are."
+# %% Count the pages tags=["exercise"] check="select == 1; sql contains 'count('; prints '7 books, 3 pages'" task="Print how many books and pages of PAGE_SIZE there are, counting in the database with one SELECT." hint="Let the database count: select(func.count()) is one SELECT, however many rows there are."
 total = session.exec(select(func.count()).select_from(Book)).one()
 pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
 print(total, "books,", pages, "pages")

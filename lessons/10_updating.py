@@ -7,7 +7,7 @@
 # loaded: the session can compare only what it knows, so for an expired object every column you
 # set goes into the UPDATE, changed or not (you will see both below).
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Update Data - UPDATE", https://sqlmodel.tiangolo.com/tutorial/update/ and
 # SQLAlchemy, "AttributeState.history",
@@ -65,6 +65,7 @@ print("dirty?", lantern in session.dirty)
 # `inspect(obj).attrs.<name>.history` shows it.
 #
 # Expect: no SQL
+# Expect: prints 'copies: History(added=[4], unchanged=(), deleted=[3])'
 
 # %% Look at the history
 print("copies:", inspect(lantern).attrs.copies.history)
@@ -74,8 +75,9 @@ print("title: ", inspect(lantern).attrs.title.history)
 # Commit flushes first. Predict the UPDATE: which columns does it set?
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
+# Expect: sql contains 'SET copies=?'
 
-# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
+# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1; row book id=1 copies == 4" task="Make the change to lantern permanent in the database." hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
 session.commit()
 
 # %% [markdown] tags=["after"]
@@ -90,6 +92,8 @@ session.commit()
 # history of both attributes.
 #
 # Expect: no SQL
+# Expect: expired Book#1 id, title
+# Expect: value Book#1.copies == 5
 
 # %% Update an expired book from a dictionary
 lantern.sqlmodel_update({"year": 2019, "copies": 5})
@@ -104,6 +108,7 @@ print("copies:", inspect(lantern).attrs.copies.history)
 # Predict the flush: which columns does the UPDATE set, and does anything come before it?
 #
 # Expect: 1 SELECT (load expired), 1 UPDATE (flush)
+# Expect: sql contains 'SET year=?, copies=?'
 
 # %% Flush
 session.flush()
@@ -117,6 +122,7 @@ session.flush()
 # Now the same dictionary update on a book whose values are loaded. Predict the history this time.
 #
 # Expect: no SQL
+# Expect: prints 'copies: History(added=[6], unchanged=(), deleted=[5])'
 
 # %% Update a loaded book from a dictionary
 lantern.sqlmodel_update({"year": 2019, "copies": 6})
@@ -131,6 +137,7 @@ print("copies:", inspect(lantern).attrs.copies.history)
 # Predict the flush again: which columns does the UPDATE set, and does anything come before it?
 #
 # Expect: 1 UPDATE (flush), 0 SELECT
+# Expect: sql contains 'SET copies=? WHERE'
 
 # %% Flush the loaded book
 session.flush()
@@ -144,6 +151,7 @@ session.flush()
 # dirty? Is it modified? What does the flush send?
 #
 # Expect: 1 SELECT (get), 0 UPDATE
+# Expect: prints 'dirty? True | modified? False'
 
 # %% Change a value, change it back, flush
 orbit = session.get(Book, 2)

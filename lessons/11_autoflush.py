@@ -5,7 +5,7 @@
 # them. That is *autoflush*. It is why an INSERT or UPDATE sometimes shows up at a line that only
 # reads, and why an error in a new object can surface in a query far from where you made it.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Flushing",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#flushing
@@ -49,8 +49,9 @@ session.add(moons)
 # Now we only *read*: all books, ordered by id. Predict the SQL.
 #
 # Expect: 1 INSERT (autoflush), 1 SELECT (query)
+# Expect: line insert == 'books = session.exec(select(Book).order_by(Book.id)).all()'
 
-# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1" hint="A query autoflushes pending objects first, so that the SELECT can see them."
+# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1; state Book#1 persistent" task="List every book's title in id order while moons is still pending." hint="A query autoflushes pending objects first, so that the SELECT can see them."
 books = session.exec(select(Book).order_by(Book.id)).all()
 print([book.title for book in books])
 
@@ -63,6 +64,8 @@ print([book.title for book in books])
 # with more than two copies. Predict the SQL, in order.
 #
 # Expect: 1 UPDATE (autoflush), 1 SELECT (query)
+# Expect: prints "['The Lantern Map']"
+# Expect: line update == 'popular = session.exec(select(Book).where(Book.copies > 2)).all()'
 
 # %% Query while a book is dirty
 books[0].copies = 5
@@ -93,6 +96,7 @@ print("found:", found, "| still pending?", garden in session.new)
 # Commit. What happens to the book that stayed pending?
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#4 persistent
 
 # %% Commit
 session.commit()
@@ -110,8 +114,10 @@ session.commit()
 # what it sends, and whether its SELECT runs.
 #
 # Expect: 1 INSERT (autoflush), 0 SELECT, 1 ROLLBACK
+# Expect: raises IntegrityError
+# Expect: state Book#5 transient
 
-# %% A broken book breaks a query tags=["raises-exception"]
+# %% Query while a book without a title is pending tags=["raises-exception"]
 untitled = Book(year=2024)
 session.add(untitled)
 try:

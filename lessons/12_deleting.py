@@ -5,7 +5,7 @@
 # The DELETE statement goes out at the next flush, the object passes through a state of its own,
 # **deleted**, and after the commit it ends up **detached**.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Delete Data - DELETE", https://sqlmodel.tiangolo.com/tutorial/delete/
 
@@ -47,6 +47,8 @@ orbit = session.get(Book, 2)
 # Mark it for deletion. Predict the state, and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#1 persistent
+# Expect: prints 'in session.deleted? True | persistent? True'
 
 # %% Mark it
 session.delete(orbit)
@@ -61,8 +63,10 @@ print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(
 # panel show then?
 #
 # Expect: 1 DELETE (flush)
+# Expect: state Book#1 deleted
+# Expect: rows book == 3
 
-# %% Flush tags=["exercise"] check="delete == 1; flush == 1; state Book#1 deleted; prints 'deleted? True'" hint="session.delete() only marks the object; the flush sends the DELETE."
+# %% Flush tags=["exercise"] check="delete == 1; flush == 1; state Book#1 deleted; prints 'deleted? True'" task="Send orbit's DELETE now, without committing, and print whether orbit is deleted." hint="session.delete() only marks the object; the flush sends the DELETE."
 session.flush()
 print("deleted?", inspect(orbit).deleted)
 
@@ -105,6 +109,8 @@ print("detached?", inspect(orbit).detached)
 # Can we still read the values of `orbit`? Predict the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#1 detached
+# Expect: prints 'deleted: A Quiet Orbit 2016'
 
 # %% Read the deleted book
 print("deleted:", orbit.title, orbit.year)
@@ -145,6 +151,8 @@ print(lantern.title, lantern.year)
 # afterwards. Then we commit, and list the titles that are left.
 #
 # Expect: 1 DELETE, 1 COMMIT, 1 SELECT
+# Expect: state Book#3 detached
+# Expect: rows book == 1
 
 # %% Delete with a statement
 result = session.exec(delete(Book).where(Book.year < 2020))

@@ -5,7 +5,7 @@
 # it began is undone in the database. The session then puts its objects back in line with the
 # database. Each kind of object ends up in a different state, so watch the object panel closely.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Rolling Back",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#rolling-back
@@ -83,7 +83,7 @@ session.add(moons)
 #
 # Expect: 1 ROLLBACK, 0 statements
 
-# %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#3 transient; prints 'garden: transient'" hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
+# %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#1 persistent; state Book#3 transient; prints 'garden: transient | moons: transient'" task="Undo everything since the last commit, keep the session usable, and print each book's state." hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
 session.rollback()
 print("lantern:", state(lantern), "| orbit:", state(orbit))
 print("garden:", state(garden), "| moons:", state(moons))
@@ -115,8 +115,10 @@ print("lantern copies:", lantern.copies, "| orbit year:", orbit.year)
 # the SQL of reading it.
 #
 # Expect: no SQL
+# Expect: value Book#3.id == 3
+# Expect: state Book#3 transient
 
-# %% The stale id of a rolled-back object
+# %% Read the id of a rolled-back object
 print("garden.id:", garden.id, "| in the session?", garden in session)
 
 # %% [markdown] tags=["after"]
@@ -129,6 +131,7 @@ print("garden.id:", garden.id, "| in the session?", garden in session)
 # Predict the id that `moons` receives...
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: row book id=3 title == 'Paper Moons'
 
 # %% Add one again and commit
 session.add(moons)
@@ -148,8 +151,9 @@ session.commit()
 # Predict what the flush sends.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK
+# Expect: raises IntegrityError
 
-# %% A flush that fails tags=["raises-exception"]
+# %% Flush a book without a title tags=["raises-exception"]
 session.add(Book(year=2024))
 try:
     session.flush()
@@ -165,6 +169,7 @@ except IntegrityError as error:
 # query? Predict the SQL.
 #
 # Expect: no SQL
+# Expect: raises PendingRollbackError
 
 # %% Use the session without rolling back tags=["raises-exception"]
 try:

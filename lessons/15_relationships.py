@@ -6,7 +6,7 @@
 # `author.books`: those are **relationship attributes**. `back_populates` links the two sides, so
 # that changing one side updates the other in memory, before anything is sent.
 #
-# Expect: 2 CREATE
+# Shows: 2 CREATE
 #
 # Further reading: "Define Relationships Attributes",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/define-relationships-attributes/
@@ -40,6 +40,8 @@ session = Session(engine)
 # `lantern.author_id` say afterwards, and is any SQL sent?
 #
 # Expect: no SQL
+# Expect: prints "ada.books: ['The Lantern Map']"
+# Expect: value Book#1.author_id == None
 
 # %% Give a book its author
 ada = Author(name="Ada Quill")
@@ -57,6 +59,7 @@ print("lantern.author_id:", lantern.author_id)
 # Now the other way around: append a book to `ada.books`. What does `orbit.author` say?
 #
 # Expect: no SQL
+# Expect: prints 'orbit.author is ada? True'
 
 # %% Give an author a book
 orbit = Book(title="A Quiet Orbit", year=2016)
@@ -71,6 +74,8 @@ print("orbit.author is ada?", orbit.author is ada)
 # Add only the author. Predict how many objects become pending.
 #
 # Expect: no SQL
+# Expect: state Book#2 pending
+# Expect: prints 'pending: 3'
 
 # %% Add the author, and with her, her books
 session.add(ada)
@@ -84,8 +89,10 @@ print("pending:", len(session.new))
 # Commit. Predict the INSERTs, and their order.
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
+# Expect: sql contains 'INSERT INTO author'
+# Expect: rows author == 1
 
-# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent" hint="Adding the author added her books too (cascade on add): one flush inserts all three."
+# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent; rows book == 2" task="Save ada and her two books in the database." hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()
 
 # %% [markdown] tags=["after"]
@@ -124,6 +131,8 @@ print("author:", author.name)
 # state of Cora, whom we never add to the session.
 #
 # Expect: 1 SELECT, 0 INSERT, 0 UPDATE
+# Expect: state Author#2 pending
+# Expect: prints "cora's books: ['A Quiet Orbit']"
 
 # %% Move a book to another author
 cora = Author(name="Cora Lind")
@@ -155,6 +164,8 @@ session.commit()
 # `lantern.author_id` to Cora's id. What does the relationship say afterwards? Is an UPDATE sent?
 #
 # Expect: 0 UPDATE
+# Expect: prints 'author after setting author_id: Ada Quill'
+# Expect: value Book#1.author_id == 2
 
 # %% Set the foreign key column directly
 print("author:", lantern.author.name)

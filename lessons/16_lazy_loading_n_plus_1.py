@@ -9,7 +9,7 @@
 # The setup creates three authors with two books each (with Core inserts, so no ORM objects yet),
 # and a tiny event listener that counts the statements each approach sends.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: "Read Relationships",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/read-relationships/ and
@@ -109,8 +109,9 @@ counts["lazy, from books"] = len(statements)
 # away. Predict how many statements the same loop sends now.
 #
 # Expect: 2 SELECT
+# Expect: sql contains 'IN ('
 
-# %% selectinload tags=["exercise"] check="select <= 2; lazy_load == 0; prints 'Ada Quill'" hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
+# %% selectinload tags=["exercise"] check="select <= 2; select >= 1; lazy_load == 0; sql contains 'FROM author'; loaded Author#7 books; loaded Author#9 books" task="Make this loop print every author's books with at most two SELECTs: no lazy load per author." hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
 statements.clear()
 with Session(engine) as session:
     query = select(Author).options(selectinload(Author.books)).order_by(Author.id)
@@ -129,6 +130,7 @@ counts["selectinload"] = len(statements)
 # And why does the code call `.unique()` before `.all()`?
 #
 # Expect: 1 SELECT
+# Expect: sql contains 'LEFT OUTER JOIN book'
 
 # %% joinedload
 statements.clear()

@@ -15,7 +15,7 @@
 #
 # The database is a file in a temporary folder, because two engines will open it.
 #
-# Expect: 3 CREATE, 3 INSERT
+# Shows: 3 CREATE, 3 INSERT
 #
 # Further reading: "Cascade Delete Relationships",
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/cascade-delete-relationships/
@@ -115,6 +115,7 @@ with Session(engine) as session:
 # our engine.
 #
 # Expect: 1 PRAGMA
+# Expect: prints 'foreign_keys: 0'
 
 # %% Ask SQLite
 with engine.connect() as connection:
@@ -131,6 +132,7 @@ with engine.connect() as connection:
 # the PRAGMA statements you will see.
 #
 # Expect: 1 PRAGMA
+# Expect: prints 'foreign_keys: 1'
 
 # %% An engine that switches foreign keys on
 strict_engine = create_engine(url)
@@ -156,7 +158,7 @@ with strict_engine.connect() as connection:
 #
 # Expect: 2 SELECT, 2 DELETE (flush), 1 COMMIT
 
-# %% Delete an author with foreign keys on tags=["exercise"] check="delete == 2; commit == 1; raises nothing" hint="Deleting the author must also deal with the rows that point to her; the transcript shows which DELETEs the session sends."
+# %% Delete an author with foreign keys on tags=["exercise"] check="delete == 2; commit == 1; raises nothing; sql contains 'DELETE FROM author'" task="Delete Ben (author 2) and his books on strict_engine, where the database enforces foreign keys, and commit." hint="Deleting the author must also deal with the rows that point to her; the transcript shows which DELETEs the session sends."
 with Session(strict_engine) as session:
     ben = session.get(Author, 2)
     session.delete(ben)
@@ -171,6 +173,7 @@ with Session(strict_engine) as session:
 # Look for orphans again. How many are there now?
 #
 # Expect: 1 SELECT (query)
+# Expect: rows review == 3
 
 # %% Look for orphans again
 with Session(strict_engine) as session:

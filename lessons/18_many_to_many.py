@@ -9,7 +9,7 @@
 # When the link itself carries data (who borrowed which book, and for how long), the link becomes
 # a model of its own with relationships to both sides: the second half of this lesson.
 #
-# Expect: 5 CREATE
+# Shows: 5 CREATE
 #
 # Further reading: "Many to Many", https://sqlmodel.tiangolo.com/tutorial/many-to-many/ and "Link
 # Model with Extra Fields",
@@ -60,6 +60,7 @@ session = Session(engine)
 # is anything sent?
 #
 # Expect: no SQL
+# Expect: prints "mystery books: ['The Lantern Map']"
 
 # %% A book and its genres, in memory
 adventure = Genre(name="Adventure")
@@ -76,6 +77,7 @@ print("mystery books:", [book.title for book in mystery.books])
 # INSERTs: which come first, and how many statements?
 #
 # Expect: 4 INSERT (flush), 1 COMMIT
+# Expect: rows bookgenrelink == 2
 
 # %% Commit
 session.add(lantern)
@@ -150,6 +152,7 @@ session.commit()
 # Predict the lazy loads: one for each hop?
 #
 # Expect: 1 SELECT (lazy load Member.loans), 0 SELECT (lazy load Loan.book)
+# Expect: prints 'Mina has A Quiet Orbit for 3 weeks'
 
 # %% Read through the link model
 for loan in mina.loans:
@@ -164,7 +167,7 @@ for loan in mina.loans:
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
+# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1; row loan member_id=1 weeks == 4" task="Extend Mina's first loan to 4 weeks and save it before closing the session." hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
 mina.loans[0].weeks = 4
 session.commit()
 session.close()

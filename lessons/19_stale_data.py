@@ -12,7 +12,7 @@
 # connection (SQLAlchemy hands every session that same connection), so this lesson uses a file in
 # a fresh temporary folder, removed at the end.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Populate Existing",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/api.html#populate-existing
@@ -70,6 +70,7 @@ print("same object?", web_book is desk_book)
 # What does the desk's object say now, and does reading it send anything?
 #
 # Expect: no SQL
+# Expect: prints 'copies at the desk: 3'
 
 # %% The desk reads its object
 print("copies at the desk:", desk_book.copies)
@@ -83,6 +84,8 @@ print("copies at the desk:", desk_book.copies)
 # Surely a fresh query fixes it? Predict the printed value.
 #
 # Expect: 1 SELECT (query)
+# Expect: object again == Book#1
+# Expect: prints 'same object? True | copies at the desk: 3'
 
 # %% The desk queries again
 again = desk.exec(select(Book).where(Book.id == 1)).one()
@@ -99,7 +102,7 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 #
 # Expect: 1 SELECT (query)
 
-# %% Query with populate_existing tags=["exercise"] check="select == 1; prints 'copies at the desk: 2'" hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
+# %% Query with populate_existing tags=["exercise"] check="select == 1; value Book#1.copies == 2; prints 'copies at the desk: 2'" task="The web changed book 1 and committed. Make the desk see the copies the database has now, with one SELECT." hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
 fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
 print("copies at the desk:", fresh.copies)
 
@@ -152,7 +155,7 @@ print("copies at the desk:", desk_book.copies)
 #
 # Expect: 1 UPDATE, 1 COMMIT
 
-# %% The cure: an atomic update
+# %% An atomic update
 desk.exec(update(Book).where(Book.id == 1).values(copies=Book.copies - 1))
 desk.commit()
 

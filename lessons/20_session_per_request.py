@@ -17,7 +17,7 @@
 # `...Public` classes are response models: plain SQLModel classes (no table) that describe the
 # JSON.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: "Session with FastAPI Dependency",
 # https://sqlmodel.tiangolo.com/tutorial/fastapi/session-with-dependency/ and "Models with
@@ -92,6 +92,7 @@ book = read_book(1)
 # and does it send any SQL?
 #
 # Expect: no SQL
+# Expect: state Book#1 detached
 
 # %% Serialize it
 print(BookPublic.model_validate(book).model_dump())
@@ -103,6 +104,7 @@ print(BookPublic.model_validate(book).model_dump())
 # Now the author: `book.author`. What happens, and is any SQL sent?
 #
 # Expect: no SQL
+# Expect: raises DetachedInstanceError
 
 # %% Follow a relationship after the request tags=["raises-exception"]
 try:
@@ -119,6 +121,8 @@ except DetachedInstanceError as error:
 # A request that creates a book: add, commit, return. Predict the state of the returned object.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Book#2 detached
+# Expect: expired Book#2 id, title, year
 
 # %% A request that creates a book
 
@@ -142,6 +146,7 @@ created = create_book("Glass Rivers", 2024)
 # and the SQL.
 #
 # Expect: no SQL
+# Expect: prints '{}'
 
 # %% Serialize the new book
 print(created.model_dump())
@@ -154,6 +159,7 @@ print(created.model_dump())
 # Now the response model, which reads each attribute. What happens?
 #
 # Expect: no SQL
+# Expect: raises ValidationError
 
 # %% Validate it with a response model tags=["raises-exception"]
 try:
@@ -218,7 +224,7 @@ print(BookPublic.model_validate(create_book_refreshed("Tides of Ink", 2021)).mod
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 3: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; prints 'A Quiet Orbit'" hint="With expire_on_commit=False the new book keeps its values after the commit, so serializing it needs no SELECT."
+# %% Fix 3: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; raises nothing" task="Return the new book from the request so that the response can be built after the session is closed, without another SELECT." hint="With expire_on_commit=False the new book keeps its values after the commit, so serializing it needs no SELECT."
 
 
 def create_book_kept(title: str, year: int) -> Book:

@@ -17,7 +17,7 @@
 # run, its database clock is a SQL function of our own, `library_now()`, that the engine installs
 # on each connection and that says 09:00, 09:01, ... on 1 March 2025. Nothing else changes.
 #
-# Expect: 2 CREATE, 1 INSERT
+# Shows: 2 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Asynchronous I/O (asyncio)",
 # https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html
@@ -120,6 +120,7 @@ print("created_at:", lantern.created_at)
 # `lantern` afterwards.
 #
 # Expect: 1 COMMIT, 0 SELECT
+# Expect: expired Book#1 id, title
 
 # %% Commit
 run(session.commit())
@@ -134,6 +135,7 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 # plain `Session` this would send a SELECT (lesson 4). And with an `AsyncSession`?
 #
 # Expect: 0 SELECT
+# Expect: raises StatementError
 
 # %% Read an expired attribute tags=["raises-exception"]
 
@@ -182,6 +184,7 @@ run(fixes())
 # `lantern.author` was never loaded, and following it needs a SELECT. Predict the outcome.
 #
 # Expect: 0 SELECT
+# Expect: raises StatementError
 
 # %% Follow a lazy relationship tags=["raises-exception"]
 
@@ -219,7 +222,7 @@ print("author:", lantern.author.name)
 #
 # Expect: 1 SELECT (query), 1 SELECT (selectin load)
 
-# %% Fix 4: selectinload tags=["exercise"] check="select == 2; lazy_load == 0; raises nothing" hint="In async code a lazy load cannot run on attribute access: load the relationship with the query, with selectinload."
+# %% Fix 4: selectinload tags=["exercise"] check="select <= 2; select >= 1; lazy_load == 0; raises nothing; sql contains 'FROM author'" task="Print every author's books in async code: load them with the authors, since an async session cannot lazy load." hint="In async code a lazy load cannot run on attribute access: load the relationship with the query, with selectinload."
 
 
 async def authors_with_books() -> None:

@@ -13,7 +13,7 @@
 # lesson shows the same times on every run, its database clock is a SQL function of our own,
 # `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
-# Expect: 3 CREATE
+# Shows: 3 CREATE
 #
 # Further reading: SQLAlchemy, "Fetching Server-Generated Defaults",
 # https://docs.sqlalchemy.org/en/20/orm/persistence_techniques.html#orm-server-defaults
@@ -83,7 +83,7 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 #
 # Expect: 1 INSERT (flush), 0 SELECT
 
-# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; prints 'shelf: new arrivals'" hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; value Book#1.shelf == 'new arrivals'" task="Send lantern's INSERT and print the values the database generated for it, without another SELECT." hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
 session.flush()
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_at:", lantern.updated_at)
 
@@ -155,6 +155,7 @@ print("updated_at:", ada.updated_at, "| expired:", sorted(inspect(ada).expired_a
 # What does `refresh` fetch? Predict its SQL, then the commit's.
 #
 # Expect: 1 SELECT (refresh), 1 COMMIT
+# Expect: prints 'title: The Lantern Map (2nd ed.) | updated_at: 2025-03-01 09:02:00+00:00'
 
 # %% Refresh, then commit
 session.refresh(lantern)

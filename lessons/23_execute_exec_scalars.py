@@ -6,7 +6,7 @@
 # Python wrapping differs. Mixing them up gives the famous `AttributeError` on a row. This lesson
 # runs one query several ways and prints what comes back.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: "Read Data - SELECT", https://sqlmodel.tiangolo.com/tutorial/select/ and
 # SQLAlchemy, "Selecting ORM Entities and Columns",
@@ -44,7 +44,7 @@ query = select(Book).order_by(Book.id)
 #
 # Expect: 1 SELECT
 
-# %% exec: objects tags=["exercise"] check="select == 1; prints 'The Lantern Map'" hint="session.exec(select(Book)) gives Book objects: one SELECT, and .all() makes a list of them."
+# %% exec: objects tags=["exercise"] check="select == 1; sql contains 'FROM book'; object books[0] == Book#1" task="Put the Book objects (not rows) that query selects into books, with one SELECT, and print their titles." hint="session.exec(select(Book)) gives Book objects: one SELECT, and .all() makes a list of them."
 books = session.exec(query).all()
 print(type(books[0]).__name__, "->", [book.title for book in books])
 
@@ -73,8 +73,9 @@ print("the same object?", rows[0][0] is books[0])
 # SQL sent?
 #
 # Expect: no SQL
+# Expect: raises AttributeError
 
-# %% A row is not a book tags=["raises-exception"]
+# %% Use a row like a book tags=["raises-exception"]
 try:
     print(rows[0].title)
 except AttributeError as error:
@@ -91,6 +92,7 @@ except AttributeError as error:
 # three lines send.
 #
 # Expect: 2 SELECT
+# Expect: prints 'by name: The Lantern Map'
 
 # %% scalars: the first element of each row
 print("by name:", rows[0].Book.title)
@@ -105,6 +107,7 @@ print("session.scalars():", [book.title for book in session.scalars(query)])
 # Select **several** things. What does `exec` return now?
 #
 # Expect: 1 SELECT
+# Expect: prints "A Quiet Orbit 2016 | as a tuple: ('A Quiet Orbit', 2016)"
 
 # %% Several columns: rows
 for row in session.exec(select(Book.title, Book.year).order_by(Book.year)):

@@ -10,7 +10,7 @@
 #
 # Two sessions are open at the same time, so the database is a file in a temporary folder.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Merging",
 # https://docs.sqlalchemy.org/en/20/orm/session_state_management.html#merging
@@ -44,6 +44,7 @@ web = Session(engine)
 # The desk session loads the book. Which session is `lantern` attached to?
 #
 # Expect: 1 SELECT
+# Expect: prints 'attached to the desk? True'
 
 # %% The desk loads the book
 lantern = desk.get(Book, 1)
@@ -58,6 +59,8 @@ print("attached to the desk?", inspect(lantern).session is desk)
 # `web.merge(lantern)` is the way. Predict: `web_copy is lantern`?
 #
 # Expect: 1 SELECT
+# Expect: object web_copy == Book#2
+# Expect: prints 'same object? False | lantern still at the desk? True'
 
 # %% Merge into a second session
 web_copy = web.merge(lantern)
@@ -73,6 +76,8 @@ print("same object?", web_copy is lantern, "| lantern still at the desk?", inspe
 # happens, and the SQL.
 #
 # Expect: 1 ROLLBACK, 0 SELECT
+# Expect: state Book#1 detached
+# Expect: raises InvalidRequestError
 
 # %% Add a detached object tags=["raises-exception"]
 desk.close()
@@ -94,7 +99,7 @@ except InvalidRequestError as error:
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
 
-# %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'payload transient? True'" hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
+# %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'merged is web_copy? True | payload transient? True'; row book id=1 copies == 5" task="Apply the API's payload for book 1 (copies=5) to the web session's copy and commit, leaving the payload itself untouched." hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
 payload = Book(id=1, title="The Lantern Map", copies=5)
 merged = web.merge(payload)
 print("merged is web_copy?", merged is web_copy, "| payload transient?", inspect(payload).transient)

@@ -6,7 +6,7 @@
 # fails, at flush time, with an `IntegrityError`. This lesson shows that error and three ways to
 # live with it: get-or-create, a savepoint per row, and SQLite's `INSERT ... ON CONFLICT` upsert.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "INSERT...ON CONFLICT (Upsert)" for SQLite,
 # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#insert-on-conflict-upsert
@@ -56,7 +56,7 @@ except IntegrityError as error:
 #
 # Expect: 2 SELECT, 1 INSERT (flush)
 
-# %% Get or create tags=["exercise"] check="insert <= 1; raises nothing; prints '[1, 2]'" hint="Look the row up first and insert it only when it is missing: no IntegrityError."
+# %% Get or create tags=["exercise"] check="insert == 1; select >= 2; raises nothing; prints '[1, 2]'" task="Write get_or_create so that it returns the existing genre when the name is taken and creates it otherwise." hint="Look the row up first and insert it only when it is missing: no IntegrityError."
 
 
 def get_or_create(name: str) -> Genre:
@@ -84,6 +84,8 @@ print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
 # > real transaction. Lesson 14 shows the `sqlite3` driver trap when a savepoint comes first.
 #
 # Expect: 4 SAVEPOINT, 4 INSERT, 2 RELEASE, 2 ROLLBACK TO, 1 COMMIT
+# Expect: rows genre == 4
+# Expect: prints 'skipped Mystery (already there)'
 
 # %% A savepoint per row
 for name in ["Travel", "Mystery", "History", "Travel"]:

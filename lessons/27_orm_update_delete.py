@@ -7,7 +7,7 @@
 # `"auto"` (the default), `"evaluate"`, `"fetch"` or `False`. This lesson tries each on loaded
 # books, and shows the atomic `copies = copies - 1` that computes from the current row.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "ORM-Enabled INSERT, UPDATE, and DELETE statements",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html
@@ -70,7 +70,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 #
 # Expect: 1 UPDATE, 0 SELECT
 
-# %% fetch: ask the database tags=["exercise"] check="update == 1; select == 0" hint="With synchronize_session='fetch' the session learns from the database which rows changed and updates the objects it holds."
+# %% fetch: ask the database tags=["exercise"] check="update == 1; select == 0; value Book#3.copies == 5; sql contains 'WHERE book.year > ?'" task="Set copies to 5 for every book after 2020 with one UPDATE, and keep the loaded books in step with it, without a SELECT." hint="With synchronize_session='fetch' the session learns from the database which rows changed and updates the objects it holds."
 session.exec(
     update(Book).where(Book.year > 2020).values(copies=5).execution_options(synchronize_session="fetch")
 )
@@ -88,7 +88,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 #
 # Expect: 1 UPDATE, 0 SELECT
 
-# %% False: the objects are not touched
+# %% False: no synchronization
 session.exec(update(Book).values(copies=10).execution_options(synchronize_session=False))
 print({book.title: book.copies for book in (lantern, orbit, moons)})
 
@@ -115,6 +115,8 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 # each book after the DELETE, and of `orbit` after the commit.
 #
 # Expect: 1 DELETE, 1 COMMIT
+# Expect: state Book#2 detached
+# Expect: rows book == 2
 
 # %% A DELETE statement, evaluated
 session.exec(delete(Book).where(Book.year < 2018).execution_options(synchronize_session="evaluate"))

@@ -11,7 +11,7 @@
 # `Book` has no protection; `Shelf` carries a version counter: `__mapper_args__` names its
 # `version` column as the `version_id_col`.
 #
-# Expect: 2 CREATE, 2 INSERT
+# Shows: 2 CREATE, 2 INSERT
 #
 # Further reading: SQLAlchemy, "Configuring a Version Counter",
 # https://docs.sqlalchemy.org/en/20/orm/versioning.html
@@ -84,6 +84,7 @@ desk.commit()
 # check? A last query reads the version from the database.
 #
 # Expect: 3 SELECT, 1 UPDATE (flush), 1 COMMIT
+# Expect: prints "version after the web's write: 2"
 
 # %% Both load the shelf, the web writes
 desk_shelf = desk.get(Shelf, 1)
@@ -101,8 +102,9 @@ print("version after the web's write:", web.exec(select(Shelf.version)).one())
 # Now the desk writes from its stale copy, read at version 1. What happens? Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
+# Expect: raises StaleDataError
 
-# %% The stale write fails tags=["raises-exception"]
+# %% Write from the stale copy tags=["raises-exception"]
 desk_shelf.free_slots -= 1
 try:
     desk.commit()
@@ -138,7 +140,7 @@ print("free slots:", desk.exec(select(Shelf.free_slots)).one())
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 
-# %% with_for_update tags=["exercise"] check="select == 1; update == 1; commit == 1" hint="Read the row with with_for_update(), change it and commit: one SELECT, one UPDATE."
+# %% with_for_update tags=["exercise"] check="select == 1; update == 1; commit == 1; sql contains 'FOR UPDATE'; changed == 1" task="Take one copy of book 1 at the desk so that no other session can change the row between the read and the write." hint="Read the row with with_for_update(), change it and commit: one SELECT, one UPDATE."
 book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
 book.copies -= 1
 desk.commit()

@@ -8,7 +8,7 @@
 #
 # Several threads need several connections, so the database is a file in a temporary folder.
 #
-# Expect: 1 CREATE, 1 INSERT
+# Shows: 1 CREATE, 1 INSERT
 #
 # Further reading: SQLAlchemy, "Using a sessionmaker",
 # https://docs.sqlalchemy.org/en/20/orm/session_basics.html#using-a-sessionmaker and "Is the
@@ -62,8 +62,9 @@ with LibrarySession() as session:
 # it is attributed to.
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: line insert == 'with LibrarySession.begin() as session:'
 
-# %% begin() commits at the end tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" hint="with Session.begin() as session: commits when the block ends without an error."
+# %% Add a book inside begin() tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" task="Add A Quiet Orbit through LibrarySession so that it is committed when the block ends." hint="with Session.begin() as session: commits when the block ends without an error."
 with LibrarySession.begin() as session:
     session.add(Book(title="A Quiet Orbit"))
 
@@ -75,8 +76,10 @@ with LibrarySession.begin() as session:
 # panel afterwards.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
+# Expect: raises ValueError
+# Expect: rows book == 2
 
-# %% begin() rolls back on an error tags=["raises-exception"]
+# %% An error inside begin() tags=["raises-exception"]
 try:
     with LibrarySession.begin() as session:
         session.add(Book(title="Paper Moons"))
@@ -129,6 +132,7 @@ for number, book_id in enumerate([1, 1, 2]):
 # > drivers have no such check.
 #
 # Expect: no SQL
+# Expect: prints 'pool: QueuePool'
 
 # %% What check_same_thread is set to
 print("connect_args:", engine.dialect.create_connect_args(engine.url)[1])

@@ -6,7 +6,7 @@
 # need objects, `session.execute(insert(Book), rows)` sends them with far less work. This lesson
 # compares the SQL of both, shows `RETURNING` batches, and a bulk UPDATE by primary key.
 #
-# Expect: 1 CREATE
+# Shows: 1 CREATE
 #
 # Further reading: SQLAlchemy, "ORM Bulk INSERT Statements",
 # https://docs.sqlalchemy.org/en/20/orm/queryguide/dml.html#orm-bulk-insert-statements
@@ -31,6 +31,8 @@ session = Session(engine)
 # `add_all` of three new books, and a flush. Remember lesson 2: predict the INSERTs.
 #
 # Expect: 3 INSERT (flush)
+# Expect: prints 'objects in the identity map: 3'
+# Expect: rows book == 0
 
 # %% add_all, then flush
 books = [
@@ -58,7 +60,7 @@ print("objects in the identity map:", len(session.identity_map))
 #
 # Expect: 1 INSERT, 0 SELECT
 
-# %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; prints 'objects in the identity map: 3'" hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
+# %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; changed == 4; prints 'objects in the identity map: 3'" task="Insert the four rows with one statement, without creating an object for each." hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
 rows = [
     {"title": "Tides of Ink", "year": 2021},
     {"title": "Glass Rivers", "year": 2024},
@@ -80,6 +82,7 @@ print("objects in the identity map:", len(session.identity_map))
 # for two new rows, and the state of the objects you get.
 #
 # Expect: 1 INSERT
+# Expect: sql contains 'RETURNING'
 
 # %% Bulk insert with RETURNING
 more = [{"title": "Paper Boats", "year": 2018}, {"title": "Night Library", "year": 2022}]

@@ -155,7 +155,7 @@ def _check(args: argparse.Namespace, runner: Runner | None) -> int:
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
     transcript = (runner or _default_runner(args.in_process))(source, path, TraceOptions(), args.file)
-    report = grade(exercises, dict(transcript), file=args.file, against=args.against)
+    report = grade(exercises, dict(transcript), file=args.file, against=args.against, source=source)
     if args.junit_xml:
         from . import _files
 

@@ -115,7 +115,7 @@ EVENT_FIELDS: dict[EventKind, tuple[set[str], set[str], set[str]]] = {
     "rollback": (set(), set(), set()),
     "sql": (
         {"statement", "parameters", "executemany", "cause"},
-        {"rowcount", "duration_ms", "batch", "error"},
+        {"rowcount", "duration_ms", "batch", "lock", "error"},
         {"rowcount", "duration_ms"},
     ),
     "transition": ({"object", "from", "to"}, set(), set()),
@@ -608,6 +608,8 @@ def _sql_extras(event: dict[str, object], budget: Budget) -> None:
             raise _bad("batch", batch, "[number, total]")
     if "error" in event:
         _str(event["error"], "error", budget)
+    if "lock" in event:
+        _str(event["lock"], "lock", budget)
 
 
 def _objects(objects: object, index: int, budget: Budget) -> None:

@@ -18,8 +18,8 @@ from sqlecho import trace
 from sqlecho._sandbox.launch import Sandbox
 from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
-from sqlecho._sandbox.validate import InvalidMessage, check_done
 from sqlecho._trace.options import TraceOptions
+from sqlecho._transcript.validate import InvalidMessage, check_done
 from tests.helpers import LESSONS
 
 pytestmark = pytest.mark.sandbox

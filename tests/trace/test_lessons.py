@@ -25,7 +25,7 @@ import pytest
 from sqlecho import trace
 from sqlecho._grade import exercises_of, grade
 from sqlecho._trace.cells import CellKind, parse_cells
-from sqlecho._transcript.expect import check_expectations, parse_expectations
+from sqlecho._transcript.expect import check_expectations, parse_claims, parse_expectations
 from tests.helpers import LESSONS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -110,7 +110,8 @@ def test_lesson_expectations_hold(path: Path) -> None:
     assert any(parse_expectations(step["narrative"]) for step in steps), (
         "each lesson states some Expect: counts"
     )
-    problems = [problem for step in steps for problem in check_expectations(step)]
+    source = path.read_text(encoding="utf-8")
+    problems = [problem for step in steps for problem in check_expectations(step, source)]
     assert not problems, "\n".join(problems)
 
 
@@ -202,6 +203,22 @@ def test_expect_checker_reports_wrong_counts() -> None:
     assert check_expectations(_step("Expect: 1 ROLLBACK TO, 1 ROLLBACK", rollback_to)) == []
 
 
+def test_expect_and_shows_lines_check_clauses_of_the_check_grammar() -> None:
+    step = {
+        **_step("", [{"kind": "output", "text": "Ada: 2\n"}]),
+        "objects": [{"label": "Book#1", "state": "detached", "values": {"copies": 5}, "expired": []}],
+    }
+    ok = "Expect: state Book#1 detached\nExpect: value Book#1.copies == 5\nShows: prints 'Ada: 2'"
+    assert check_expectations({**step, "narrative": ok}) == []
+    wrong = "Expect: state Book#1 persistent\nShows: prints 'Ada'"
+    assert check_expectations({**step, "narrative": wrong}) == [
+        "step 1 (t): expected state Book#1 persistent, got Book#1 is detached",
+        "step 1 (t): expected prints 'Ada', got printed 'Ada: 2'",
+    ]
+    with pytest.raises(ValueError, match="README"):
+        parse_claims("Expect: state Book#1 gone")
+
+
 @pytest.mark.parametrize(
     "line", ["Expect: 1 select", "Expect: one SELECT", "Expect: 2 MERGE", "Expect: 1 COMMIT (flush)"]
 )
@@ -251,5 +268,5 @@ def test_lesson_exercises_pass_on_the_lessons_own_code(path: Path) -> None:
     assert all(exercise.hint for exercise in exercises), "every exercise has a hint"
     titles = [step["title"] for step in traced(path.name)["steps"]]
     assert all(titles.count(exercise.title) == 1 for exercise in exercises), "exercise titles are unique"
-    report = grade(exercises, traced(path.name), file=path.name)
+    report = grade(exercises, traced(path.name), file=path.name, source=path.read_text(encoding="utf-8"))
     assert report.passed, report.text()
