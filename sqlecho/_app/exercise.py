@@ -21,7 +21,7 @@ from .traces import Traced, TraceFailed, render_step
 from .view import runner_for, trace_cache
 from .your_code_page import _NAME, _program_path
 
-__all__ = ["exercise_panel", "passed_exercises", "with_cell"]
+__all__ = ["exercise_panel", "passed_exercises", "syntax_problem", "with_cell"]
 
 
 def with_cell(source: str, lines: list[int], code: str) -> str:
@@ -39,6 +39,25 @@ def passed_exercises(stem: str) -> set[int]:
 
 def _check(stem: str, index: int) -> None:
     st.session_state[keys.exercise(stem, index, "ran")] = st.session_state[keys.exercise(stem, index, "code")]
+
+
+def _keep_draft(stem: str, index: int) -> None:
+    # The editor's own key is forgotten once another step is drawn: keep the text apart.
+    st.session_state[keys.exercise(stem, index, "draft")] = st.session_state[
+        keys.exercise(stem, index, "code")
+    ]
+
+
+def syntax_problem(code: str) -> str | None:
+    """A one-line message when the edited cell is not valid Python (compiled, never run)."""
+    try:
+        compile(code, "your cell", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f" on line {exc.lineno}" if exc.lineno else ""
+        return f"Your cell has a syntax error{where}: {exc.msg}. Fix it and press Check again."
+    except ValueError:  # a NUL byte
+        return "Your cell contains a character Python cannot read (a NUL byte)."
+    return None
 
 
 def _results(step: dict[str, Any] | None, check: str) -> list[ClauseResult] | str:
@@ -69,8 +88,10 @@ def exercise_panel(
         return
     code_key = keys.exercise(stem, index, "code")
     first, last = step["lines"]
-    state.setdefault(code_key, "\n".join(source.splitlines()[first - 1 : last]))
-    st.text_area("The cell's code", key=code_key, height=160)
+    draft_key = keys.exercise(stem, index, "draft")
+    state.setdefault(draft_key, "\n".join(source.splitlines()[first - 1 : last]))
+    state[code_key] = state[draft_key]
+    st.text_area("The cell's code", key=code_key, height=160, on_change=_keep_draft, args=(stem, index))
     st.button(
         "Check",
         key=keys.exercise(stem, index, "check"),
@@ -81,6 +102,9 @@ def exercise_panel(
     )
     ran = state.get(keys.exercise(stem, index, "ran"))
     if ran is None:
+        return
+    if problem := syntax_problem(ran):
+        st.error(md_literal(problem), icon=":material/error:")
         return
     kind = runner_for(config, trusted=False)[1]
     try:

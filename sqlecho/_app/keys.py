@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ADDRESS",
     "CANCEL_BUTTON",
+    "CLEAR_SCORE_BUTTON",
     "CONFIG",
     "DATABASE_WIDGET",
     "FROM_LESSON_BUTTON",
@@ -21,9 +22,11 @@ __all__ = [
     "LESSON_WIDGET",
     "EXERCISES_PASSED",
     "PREDICT",
+    "PREDICT_LOADED",
     "PREDICT_PRESENTER_WIDGET",
     "REQUESTED_STEP",
     "RUN_BUTTON",
+    "SCORE_BAR",
     "UPLOAD_WIDGET",
     "USER_CODE",
     "USER_CODE_WIDGET",
@@ -62,6 +65,12 @@ EXERCISES_PASSED = "_exercises_passed"
 """Per lesson stem: the 0-based steps whose exercise the reader has passed."""
 PREDICT = "_predict"
 """Per lesson stem, per 0-based step: the reader's prediction (answers, right or wrong, revealed)."""
+PREDICT_LOADED = "_predict_loaded"
+"""The lesson stems whose predictions stored in the browser have been read in this session."""
+SCORE_BAR = "scorebar"
+"""The score line at the top of a lesson."""
+CLEAR_SCORE_BUTTON = "clear_score"
+"""The button that forgets a lesson's predictions."""
 
 
 def predict_form(stem: str, index: int) -> str:
