@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._render.diff import variant_label
-from ._render.export import Variant, index_page, lesson_title, viewer_page
+from ._render.export import Variant, index_page, lesson_title, source_title, viewer_page
 from ._trace.options import Runner, TraceOptions
 
 __all__ = ["SWITCHES", "Page", "lesson_files", "write_site"]
@@ -78,7 +78,7 @@ def write_site(
     out.mkdir(parents=True, exist_ok=True)
     pages: list[Page] = []
     entries: list[tuple[str, str, int]] = []
-    for path, source in lessons:
+    for at, (path, source) in enumerate(lessons):
         transcript = runner(source, path, TraceOptions(), str(path))
         variants = []
         if switches:
@@ -89,7 +89,13 @@ def write_site(
                 )
                 variants.append(Variant(label, other))
         title = lesson_title(transcript, path.stem)
-        html = viewer_page(transcript, source, title=title, variants=variants)
+        onward = None
+        if at + 1 < len(lessons):
+            following, following_source = lessons[at + 1]
+            onward = (f"{following.stem}.html", source_title(following_source, following.stem))
+        html = viewer_page(
+            transcript, source, title=title, variants=variants, stem=path.stem, next_lesson=onward
+        )
         target = out / f"{path.stem}.html"
         data = html.encode("utf-8")
         target.write_bytes(data)

@@ -21,8 +21,8 @@ from typing import Any
 import streamlit as st
 
 from .._render.plain import md_literal, md_no_remote_images
+from .._render.questions import Question, is_right, questions_of
 from . import keys
-from .questions import Question, is_right, questions_of
 from .saved import browser_copy
 
 __all__ = [

@@ -75,7 +75,8 @@ def test_a_page_names_no_network_address(lesson: tuple[dict[str, Any], str]) -> 
     transcript, source = lesson
     page = viewer_page(transcript, source, title="First steps")
     assert not re.search(
-        r'(?:src|href)="(?!#|index\.html|https://docs\.sqlalchemy|https://sqlalche\.me)', page
+        r'(?:src|href)="(?!#|index\.html|data:image/png;base64,|https://docs\.sqlalchemy|https://sqlalche\.me)',
+        page,
     )
     assert "@import" not in page and "url(" not in page
 
@@ -202,3 +203,32 @@ def test_every_lesson_page_fits_a_third_of_the_budget(golden: Path) -> None:
     source = (LESSONS / f"{golden.stem}.py").read_text(encoding="utf-8")
     page = viewer_page(transcript, source, title=lesson_title(transcript, golden.stem))
     assert len(page.encode("utf-8")) <= 1024 * 1024 // 3
+
+
+def _predict_lesson() -> tuple[dict[str, Any], str]:
+    path = ROOT / "tests" / "fixtures" / "predict" / "01_predict.py"
+    source = path.read_text(encoding="utf-8")
+    return in_process(source, path, TraceOptions(), path.name), source
+
+
+def test_a_predicted_step_keeps_what_it_did_in_a_template_until_answered() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting", storage_key="sqlecho.predict.01_predict")
+    step = re.search(r'<section class="sqx-step" data-step="2" data-asked hidden>(.*?)</section>', page, re.S)
+    assert step is not None
+    before, _, template = step[1].partition('<template class="sqx-answer">')
+    assert 'name="q0"' in before and "How many INSERT statements will this step send?" in before
+    assert "flush" not in before and "INSERT INTO" not in before and "Expect:" not in before
+    assert "INSERT" in template and "The commit flushed first" in template and '"answer": "1"' in template
+    assert '"storage": "sqlecho.predict.01_predict"' in page
+    shown = step_viewer(transcript, source, title="Predicting", predict=False)
+    assert "<template class" not in shown and "sqx-score-text" not in shown.split("<script>")[0]
+
+
+def test_a_lesson_page_links_the_next_lesson_by_its_title() -> None:
+    transcript, source = _predict_lesson()
+    page = viewer_page(
+        transcript, source, title="Predicting", stem="01_predict", next_lesson=("02_next.html", "After")
+    )
+    assert '<a class="sqx-next-lesson" href="02_next.html" hidden>Next lesson: After ›</a>' in page
+    assert '<link rel="icon" href="data:image/png;base64,' in page
