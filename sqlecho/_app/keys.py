@@ -31,6 +31,7 @@ __all__ = [
     "USER_CODE",
     "USER_CODE_WIDGET",
     "USER_MESSAGE",
+    "USER_NEW_RUN",
     "USER_RAN",
     "USER_RUNNING",
     "USER_STEPS",
@@ -139,6 +140,8 @@ USER_RAN = "user_ran"
 """The program as it was when Run was pressed: the one traced."""
 RUN_BUTTON = "user_run_button"
 """The Run button."""
+USER_NEW_RUN = "user_new_run"
+"""Set by Run until its results are first drawn (they open on the failing step, if any)."""
 USER_RUNNING = "user_running"
 """The trace in progress (a :class:`~sqlecho._app.your_code_page.Running`), until it ends."""
 CANCEL_BUTTON = "user_cancel_button"

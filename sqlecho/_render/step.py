@@ -109,7 +109,9 @@ def draw_step(
     many = len(step.get("sessions") or ()) > 1
     sessions = _heading(
         "Sessions" if many else "Session", "what each session tracks" if many else "what the Session tracks"
-    ) + render_session(step, previous)
+    ) + render_session(
+        step, previous, had_session=any(item.get("sessions") or item.get("session") for item in steps[:index])
+    )
     tables = _heading("Database", "committed rows, as another connection sees them") + render_tables(
         step, previous
     )
