@@ -77,6 +77,12 @@ _SCRIPT = """<script>
     const gap = before.getBoundingClientRect().bottom - stuck;
     if (gap < 0) scrollerOf(wrapper).scrollBy(0, gap);
   }, true);
+  // The step slider's input is labelled by itself and by its group, both "Step": a screen reader
+  // said "Step Step". Its own label is enough (React leaves an attribute it did not change alone).
+  const nameSlider = () => doc.querySelectorAll('[class*="stepbar"] input[type="range"][aria-labelledby]')
+    .forEach((input) => input.removeAttribute("aria-labelledby"));
+  new win.MutationObserver(nameSlider).observe(doc.body, { childList: true, subtree: true });
+  nameSlider();
   // On a phone the sidebar covers the page: once a lesson is picked, fold it away to show it.
   // Below Streamlit's 768 px breakpoint only, where the sidebar overlays rather than sits beside.
   let folding = 0;

@@ -20,6 +20,7 @@ __all__ = [
     "LESSON",
     "LESSON_STEPS",
     "LESSON_WIDGET",
+    "ENTER_PRESENTER_BUTTON",
     "EXERCISES_PASSED",
     "PREDICT",
     "PREDICT_LOADED",
@@ -58,6 +59,8 @@ ADDRESS = "_address"
 """The query parameters last read or written, so that the page knows when the reader edited them."""
 LESSON_WIDGET = "w_lesson"
 """The lesson picker."""
+ENTER_PRESENTER_BUTTON = "enter_presenter"
+"""The button beside the title that turns presenter mode on."""
 LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
 PREDICT_PRESENTER_WIDGET = "w_predict_presenter"

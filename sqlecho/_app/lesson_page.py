@@ -191,8 +191,20 @@ def lesson_page(config: AppConfig) -> None:
             if message:
                 problems.append(message)
         st.title(lesson.title, anchor=False)
-        if state[keys.step(keys.LESSON_STEPS)] == 1:
-            st.caption(_WHAT_TO_DO[switches.predict])
+        if not switches.presenter:
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                if state[keys.step(keys.LESSON_STEPS)] == 1:
+                    st.caption(_WHAT_TO_DO[switches.predict], width="content")
+                # Presenter mode one click away: its sidebar switch sits below the list of lessons.
+                st.button(
+                    "Presenter mode",
+                    icon=":material/slideshow:",
+                    key=keys.ENTER_PRESENTER_BUTTON,
+                    type="tertiary",
+                    on_click=state.update,
+                    kwargs={"presenter": True},
+                    help=_HELP["presenter"],
+                )
         for problem in problems:
             st.warning(md_literal(problem), icon=":material/link_off:")  # the link's text, not markdown
         if switches.presenter:

@@ -264,7 +264,7 @@ def navigator(
         if count > 1:
             st.session_state[keys.step_widget(prefix)] = step
             st.slider(
-                "Step",
+                "Go to step",
                 1,
                 count,
                 key=keys.step_widget(prefix),
