@@ -48,7 +48,7 @@ session.add(garden)
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
 
-# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; commit == 0; state Book#1 persistent; prints 'id after flush: 1'" task="Make the database give garden its id now, without committing, and print the id." hint="flush() sends the INSERT inside the open transaction and gives the book its id; only commit() ends the transaction."
 session.flush()
 print("id after flush:", garden.id)
 

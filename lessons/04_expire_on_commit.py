@@ -58,7 +58,7 @@ print("after commit:", repr(tides), repr(moons))
 #
 # Expect: 1 SELECT (load expired), 1 BEGIN
 
-# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; prints 'title: Tides of Ink'" hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
+# %% Read a title after the commit tags=["exercise"] check="select == 1; load_expired == 1; loaded Book#1 title; prints 'title: Tides of Ink'" task="Print the title of tides as the database has it now that the commit has expired it." hint="After a commit every attribute is expired: the first one you read loads the whole row with one SELECT."
 print("title:", tides.title)
 
 # %% [markdown] tags=["after"]

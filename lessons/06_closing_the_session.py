@@ -97,7 +97,7 @@ print(orbit.title, orbit.year, orbit.id)
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 2: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; state Book#3 detached; prints 'Paper Moons 2023 3'" hint="With expire_on_commit=False the values survive the commit, so the closed session's book can still be printed without a SELECT."
+# %% Fix 2: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; state Book#3 detached; prints 'Paper Moons 2023 3'" task="Save Paper Moons and print its title, year and id after the session is closed, without another SELECT." hint="With expire_on_commit=False the values survive the commit, so the closed session's book can still be printed without a SELECT."
 moons = Book(title="Paper Moons", year=2023)
 with Session(engine, expire_on_commit=False) as session:
     session.add(moons)

@@ -87,7 +87,7 @@ print([(book.year, book.title) for book in session.exec(recent).all()])
 #
 # Expect: 1 SELECT (query)
 
-# %% The first match tags=["exercise"] check="select == 1; raises nothing; prints 'The Clockwork Garden'" hint="first() sends one SELECT and returns the first row, or None when nothing matches."
+# %% The first match tags=["exercise"] check="select == 1; raises nothing; object first_the == Book#1; value Book#1.title == 'The Clockwork Garden'" task="Put into first_the the first book, in title order, whose title starts with 'The', using one SELECT, and print its title." hint="first() sends one SELECT and returns the first row, or None when nothing matches."
 first_the = session.exec(select(Book).where(Book.title.startswith("The")).order_by(Book.title)).first()
 print("first title starting with 'The':", first_the.title)
 

@@ -62,7 +62,7 @@ print(lantern.title)
 #
 # Expect: no SQL
 
-# %% Get book 1 again tags=["exercise"] check="sql == 0; prints 'same object? True'" hint="session.get() looks in the identity map before it asks the database."
+# %% Get book 1 again tags=["exercise"] check="sql == 0; object again == Book#1; prints 'same object? True'" task="Put book 1 into again without sending any SQL, and print whether it is the same object as lantern." hint="session.get() looks in the identity map before it asks the database."
 again = session.get(Book, 1)
 print("same object?", again is lantern)
 

@@ -123,7 +123,7 @@ print(titles_on_page(2))
 #
 # Expect: 1 SELECT (query)
 
-# %% Count the pages tags=["exercise"] check="select == 1; prints '7 books, 3 pages'" hint="Let the database count: select(func.count()) is one SELECT, however many rows there are."
+# %% Count the pages tags=["exercise"] check="select == 1; sql contains 'count('; prints '7 books, 3 pages'" task="Print how many books and pages of PAGE_SIZE there are, counting in the database with one SELECT." hint="Let the database count: select(func.count()) is one SELECT, however many rows there are."
 total = session.exec(select(func.count()).select_from(Book)).one()
 pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
 print(total, "books,", pages, "pages")

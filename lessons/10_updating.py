@@ -75,7 +75,7 @@ print("title: ", inspect(lantern).attrs.title.history)
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
+# %% Commit the change tags=["exercise"] check="update == 1; flush == 1; commit == 1; row book id=1 copies == 4" task="Make the change to lantern permanent in the database." hint="commit() flushes first: the changed book becomes one UPDATE, then the transaction commits."
 session.commit()
 
 # %% [markdown] tags=["after"]

@@ -50,7 +50,7 @@ session.add(moons)
 #
 # Expect: 1 INSERT (autoflush), 1 SELECT (query)
 
-# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1" hint="A query autoflushes pending objects first, so that the SELECT can see them."
+# %% Query while a book is pending tags=["exercise"] check="autoflush == 1; insert == 1; select == 1; state Book#1 persistent" task="List every book's title in id order while moons is still pending." hint="A query autoflushes pending objects first, so that the SELECT can see them."
 books = session.exec(select(Book).order_by(Book.id)).all()
 print([book.title for book in books])
 

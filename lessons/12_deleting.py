@@ -62,7 +62,7 @@ print("in session.deleted?", orbit in session.deleted, "| persistent?", inspect(
 #
 # Expect: 1 DELETE (flush)
 
-# %% Flush tags=["exercise"] check="delete == 1; flush == 1; state Book#1 deleted; prints 'deleted? True'" hint="session.delete() only marks the object; the flush sends the DELETE."
+# %% Flush tags=["exercise"] check="delete == 1; flush == 1; state Book#1 deleted; prints 'deleted? True'" task="Send orbit's DELETE now, without committing, and print whether orbit is deleted." hint="session.delete() only marks the object; the flush sends the DELETE."
 session.flush()
 print("deleted?", inspect(orbit).deleted)
 

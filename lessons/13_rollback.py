@@ -83,7 +83,7 @@ session.add(moons)
 #
 # Expect: 1 ROLLBACK, 0 statements
 
-# %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#3 transient; prints 'garden: transient'" hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
+# %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#1 persistent; state Book#3 transient; prints 'garden: transient | moons: transient'" task="Undo everything since the last commit, keep the session usable, and print each book's state." hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
 session.rollback()
 print("lantern:", state(lantern), "| orbit:", state(orbit))
 print("garden:", state(garden), "| moons:", state(moons))

@@ -54,7 +54,7 @@ session.flush()
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
 
-# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0" hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
+# %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0; sql contains 'ROLLBACK TO SAVEPOINT'; state Book#2 transient" task="Add orbit inside a savepoint, send its INSERT, then undo the savepoint only: the outer transaction goes on." hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
 nested = session.begin_nested()
 orbit = Book(title="A Quiet Orbit", year=2016)
 session.add(orbit)
@@ -153,7 +153,7 @@ def _send_begin(connection):
 # The same savepoint-first code on the fixed engine. Predict the statements, and whether the
 # database panel shows a new book after the RELEASE.
 #
-# Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE, 4 statements
+# Expect: 2 BEGIN, 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE
 
 # %% The savepoint inside a real transaction
 fixed = Session(fixed_engine)
@@ -161,7 +161,7 @@ with fixed.begin_nested():
     fixed.add(Book(title="Tides of Ink", year=2021))
 
 # %% [markdown] tags=["after"]
-# This time a `BEGIN` statement goes out first (one more statement in the list), so the savepoint
+# This time a textual `BEGIN` goes out right after `BEGIN (implicit)` (two BEGINs), so the savepoint
 # lives inside a real transaction, and the database panel shows no new book after the RELEASE.
 
 # %% [markdown]

@@ -85,7 +85,7 @@ print("pending:", len(session.new))
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
 
-# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent" hint="Adding the author added her books too (cascade on add): one flush inserts all three."
+# %% Commit tags=["exercise"] check="insert == 3; flush == 3; commit == 1; state Author#1 persistent; rows book == 2" task="Save ada and her two books in the database." hint="Adding the author added her books too (cascade on add): one flush inserts all three."
 session.commit()
 
 # %% [markdown] tags=["after"]

@@ -110,7 +110,7 @@ counts["lazy, from books"] = len(statements)
 #
 # Expect: 2 SELECT
 
-# %% selectinload tags=["exercise"] check="select <= 2; lazy_load == 0; prints 'Ada Quill'" hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
+# %% selectinload tags=["exercise"] check="select <= 2; select >= 1; lazy_load == 0; sql contains 'FROM author'; loaded Author#7 books; loaded Author#9 books" task="Make this loop print every author's books with at most two SELECTs: no lazy load per author." hint="Load every author's books up front with options(selectinload(Author.books)): one more SELECT for all of them, instead of one per author."
 statements.clear()
 with Session(engine) as session:
     query = select(Author).options(selectinload(Author.books)).order_by(Author.id)

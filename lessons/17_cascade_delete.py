@@ -156,7 +156,7 @@ with strict_engine.connect() as connection:
 #
 # Expect: 2 SELECT, 2 DELETE (flush), 1 COMMIT
 
-# %% Delete an author with foreign keys on tags=["exercise"] check="delete == 2; commit == 1; raises nothing" hint="Deleting the author must also deal with the rows that point to her; the transcript shows which DELETEs the session sends."
+# %% Delete an author with foreign keys on tags=["exercise"] check="delete == 2; commit == 1; raises nothing; sql contains 'DELETE FROM author'" task="Delete Ben (author 2) and his books on strict_engine, where the database enforces foreign keys, and commit." hint="Deleting the author must also deal with the rows that point to her; the transcript shows which DELETEs the session sends."
 with Session(strict_engine) as session:
     ben = session.get(Author, 2)
     session.delete(ben)

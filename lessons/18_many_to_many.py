@@ -164,7 +164,7 @@ for loan in mina.loans:
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1" hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
+# %% Extend the loan tags=["exercise"] check="update == 1; flush == 1; commit == 1; row loan member_id=1 weeks == 4" task="Extend Mina's first loan to 4 weeks and save it before closing the session." hint="The loan is a row of the link model: changing it and committing sends one UPDATE."
 mina.loans[0].weeks = 4
 session.commit()
 session.close()

@@ -99,7 +99,7 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 #
 # Expect: 1 SELECT (query)
 
-# %% Query with populate_existing tags=["exercise"] check="select == 1; prints 'copies at the desk: 2'" hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
+# %% Query with populate_existing tags=["exercise"] check="select == 1; value Book#1.copies == 2; prints 'copies at the desk: 2'" task="The web changed book 1 and committed. Make the desk see the copies the database has now, with one SELECT." hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
 fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
 print("copies at the desk:", fresh.copies)
 

@@ -218,7 +218,7 @@ print(BookPublic.model_validate(create_book_refreshed("Tides of Ink", 2021)).mod
 #
 # Expect: 1 INSERT (flush), 1 COMMIT, 0 SELECT
 
-# %% Fix 3: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; prints 'A Quiet Orbit'" hint="With expire_on_commit=False the new book keeps its values after the commit, so serializing it needs no SELECT."
+# %% Fix 3: keep the values at commit tags=["exercise"] check="insert == 1; commit == 1; select == 0; raises nothing" task="Return the new book from the request so that the response can be built after the session is closed, without another SELECT." hint="With expire_on_commit=False the new book keeps its values after the commit, so serializing it needs no SELECT."
 
 
 def create_book_kept(title: str, year: int) -> Book:

@@ -83,7 +83,7 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at)
 #
 # Expect: 1 INSERT (flush), 0 SELECT
 
-# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; prints 'shelf: new arrivals'" hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
+# %% Flush tags=["exercise"] check="insert == 1; flush == 1; select == 0; value Book#1.shelf == 'new arrivals'" task="Send lantern's INSERT and print the values the database generated for it, without another SELECT." hint="The server fills in the defaults during the INSERT; the output shows the values the book holds afterwards."
 session.flush()
 print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_at:", lantern.updated_at)
 

@@ -44,7 +44,7 @@ query = select(Book).order_by(Book.id)
 #
 # Expect: 1 SELECT
 
-# %% exec: objects tags=["exercise"] check="select == 1; prints 'The Lantern Map'" hint="session.exec(select(Book)) gives Book objects: one SELECT, and .all() makes a list of them."
+# %% exec: objects tags=["exercise"] check="select == 1; sql contains 'FROM book'; object books[0] == Book#1" task="Put the Book objects (not rows) that query selects into books, with one SELECT, and print their titles." hint="session.exec(select(Book)) gives Book objects: one SELECT, and .all() makes a list of them."
 books = session.exec(query).all()
 print(type(books[0]).__name__, "->", [book.title for book in books])
 

@@ -121,7 +121,7 @@ with Session(engine) as session:
 #
 # Expect: 1 SELECT, 0 SELECT (lazy load), 1 ROLLBACK
 
-# %% joinedload tags=["exercise"] check="select == 1; lazy_load == 0" hint="joinedload(Author.books) fetches the authors and their books in one SELECT."
+# %% joinedload tags=["exercise"] check="select <= 2; select >= 1; lazy_load == 0; sql contains 'FROM author'; loaded Author#4 books; loaded Author#6 books" task="Print every author with their books without a lazy load per author." hint="joinedload(Author.books) fetches the authors and their books in one SELECT."
 with Session(engine) as session:
     authors = (
         session.exec(select(Author).options(joinedload(Author.books)).order_by(Author.id)).unique().all()

@@ -94,7 +94,7 @@ except InvalidRequestError as error:
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
 
-# %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'payload transient? True'" hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
+# %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'merged is web_copy? True | payload transient? True'; row book id=1 copies == 5" task="Apply the API's payload for book 1 (copies=5) to the web session's copy and commit, leaving the payload itself untouched." hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
 payload = Book(id=1, title="The Lantern Map", copies=5)
 merged = web.merge(payload)
 print("merged is web_copy?", merged is web_copy, "| payload transient?", inspect(payload).transient)

@@ -56,7 +56,7 @@ except IntegrityError as error:
 #
 # Expect: 2 SELECT, 1 INSERT (flush)
 
-# %% Get or create tags=["exercise"] check="insert <= 1; raises nothing; prints '[1, 2]'" hint="Look the row up first and insert it only when it is missing: no IntegrityError."
+# %% Get or create tags=["exercise"] check="insert == 1; select >= 2; raises nothing; prints '[1, 2]'" task="Write get_or_create so that it returns the existing genre when the name is taken and creates it otherwise." hint="Look the row up first and insert it only when it is missing: no IntegrityError."
 
 
 def get_or_create(name: str) -> Genre:

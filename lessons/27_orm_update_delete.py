@@ -70,7 +70,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 #
 # Expect: 1 UPDATE, 0 SELECT
 
-# %% fetch: ask the database tags=["exercise"] check="update == 1; select == 0" hint="With synchronize_session='fetch' the session learns from the database which rows changed and updates the objects it holds."
+# %% fetch: ask the database tags=["exercise"] check="update == 1; select == 0; value Book#3.copies == 5; sql contains 'WHERE book.year > ?'" task="Set copies to 5 for every book after 2020 with one UPDATE, and keep the loaded books in step with it, without a SELECT." hint="With synchronize_session='fetch' the session learns from the database which rows changed and updates the objects it holds."
 session.exec(
     update(Book).where(Book.year > 2020).values(copies=5).execution_options(synchronize_session="fetch")
 )

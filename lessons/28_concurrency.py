@@ -138,7 +138,7 @@ print("free slots:", desk.exec(select(Shelf.free_slots)).one())
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 
-# %% with_for_update tags=["exercise"] check="select == 1; update == 1; commit == 1" hint="Read the row with with_for_update(), change it and commit: one SELECT, one UPDATE."
+# %% with_for_update tags=["exercise"] check="select == 1; update == 1; commit == 1; sql contains 'FOR UPDATE'; changed == 1" task="Take one copy of book 1 at the desk so that no other session can change the row between the read and the write." hint="Read the row with with_for_update(), change it and commit: one SELECT, one UPDATE."
 book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
 book.copies -= 1
 desk.commit()

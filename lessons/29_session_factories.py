@@ -63,7 +63,7 @@ with LibrarySession() as session:
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
-# %% begin() commits at the end tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" hint="with Session.begin() as session: commits when the block ends without an error."
+# %% begin() commits at the end tags=["exercise"] check="insert == 1; commit == 1; rollback == 0" task="Add A Quiet Orbit through LibrarySession so that it is committed when the block ends." hint="with Session.begin() as session: commits when the block ends without an error."
 with LibrarySession.begin() as session:
     session.add(Book(title="A Quiet Orbit"))
 

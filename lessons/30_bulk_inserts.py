@@ -58,7 +58,7 @@ print("objects in the identity map:", len(session.identity_map))
 #
 # Expect: 1 INSERT, 0 SELECT
 
-# %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; prints 'objects in the identity map: 3'" hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
+# %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; changed == 4; prints 'objects in the identity map: 3'" task="Insert the four rows with one statement, without creating an object for each." hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
 rows = [
     {"title": "Tides of Ink", "year": 2021},
     {"title": "Glass Rivers", "year": 2024},

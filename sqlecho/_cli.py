@@ -128,7 +128,7 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
     if runner is None:
         runner = in_process if args.in_process else run_sandboxed
     transcript = runner(source, path, TraceOptions(), args.file)
-    report = grade(exercises, dict(transcript), file=args.file, against=args.against)
+    report = grade(exercises, dict(transcript), file=args.file, against=args.against, source=source)
     if args.junit_xml:
         try:
             Path(args.junit_xml).write_text(junit_xml(report), encoding="utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 from ._trace.cells import step_cells
 from ._transcript.checks import CheckSyntaxError, Clause, ClauseResult, evaluate, parse_check
 
-__all__ = ["Exercise", "ExerciseResult", "Report", "exercises_of", "grade", "junit_xml"]
+__all__ = ["Exercise", "ExerciseResult", "Report", "exercises_of", "expected_text", "grade", "junit_xml"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Exercise:
     check: str
     clauses: list[Clause]
     hint: str
+    task: str = ""
 
 
 class MalformedCheck(ValueError):
@@ -50,7 +51,9 @@ def exercises_of(source: str, name: str) -> list[Exercise]:
         except CheckSyntaxError as exc:
             raise MalformedCheck(f"{name}:{cell.marker_line}: malformed check: {exc}") from None
         title = cell.title or f"line {cell.marker_line}"
-        found.append(Exercise(title, cell.marker_line, exercise["check"], clauses, exercise["hint"]))
+        found.append(
+            Exercise(title, cell.marker_line, exercise["check"], clauses, exercise["hint"], exercise["task"])
+        )
     return found
 
 
@@ -68,10 +71,27 @@ class ExerciseResult:
         return not self.problem and all(result.passed for result in self.results)
 
     def failures(self) -> list[str]:
-        """Each reason it failed, as a line: the problem, or ``clause: what was measured``."""
-        if self.problem:
-            return [self.problem]
-        return [str(result) for result in self.results if not result.passed]
+        """Each reason it failed, as a line: the problem, then for each failed clause what was
+        expected, what was measured, and the lines that sent it."""
+        problem = [self.problem] if self.problem else []
+        return problem + [_failure(result) for result in self.results if not result.passed]
+
+
+_BOUNDS = {"==": "exactly", "<=": "at most", ">=": "at least", "<": "fewer than", ">": "more than"}
+
+
+def expected_text(clause: Clause) -> str:
+    """What a clause asks for, in words: ``at most 2 (select <= 2)``."""
+    if clause.kind in ("count", "rows"):
+        return f"{_BOUNDS[clause.operator]} {clause.number} ({clause.text})"
+    return clause.text
+
+
+def _failure(result: ClauseResult) -> str:
+    where = ""
+    if result.lines:
+        where = f"; sent by line{'s' * (len(result.lines) > 1)} {', '.join(map(str, result.lines))}"
+    return f"{result.clause.text}: expected {expected_text(result.clause)}, measured {result.measured}{where}"
 
 
 @dataclass
@@ -94,6 +114,8 @@ class Report:
         for result in self.results:
             lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.exercise.title}")
             lines.extend(f"      {failure}" for failure in result.failures())
+            if not result.passed and result.exercise.hint:
+                lines.append(f"      Hint: {result.exercise.hint}")
         if self.program_error:
             lines.append(f"The program failed: {self.program_error}")
         passed = sum(result.passed for result in self.results)
@@ -114,10 +136,18 @@ class Report:
                     "title": result.exercise.title,
                     "line": result.exercise.line,
                     "check": result.exercise.check,
+                    "task": result.exercise.task,
+                    "hint": result.exercise.hint,
                     "passed": result.passed,
                     "problem": result.problem or None,
                     "clauses": [
-                        {"clause": item.clause.text, "passed": item.passed, "measured": item.measured}
+                        {
+                            "clause": item.clause.text,
+                            "passed": item.passed,
+                            "expected": expected_text(item.clause),
+                            "measured": item.measured,
+                            "lines": list(item.lines),
+                        }
                         for item in result.results
                     ],
                 }
@@ -132,9 +162,16 @@ def _error_text(step: dict[str, Any]) -> str:
 
 
 def grade(
-    exercises: list[Exercise], transcript: dict[str, Any], *, file: str, against: str | None = None
+    exercises: list[Exercise],
+    transcript: dict[str, Any],
+    *,
+    file: str,
+    against: str | None = None,
+    source: str | None = None,
 ) -> Report:
     """Measure each exercise against the step of ``transcript`` with the exercise's title.
+
+    ``source`` is the program that ran (for ``line KIND == 'code'`` clauses).
 
     A step with an error that its cell did not expect fails its exercise unless the check says
     ``raises``; a program that did not run to its end fails the report.
@@ -147,7 +184,12 @@ def grade(
             where = "is not in the file" if against else "never ran"
             report.results.append(ExerciseResult(exercise, [], f"the cell “{exercise.title}” {where}"))
             continue
-        report.results.append(ExerciseResult(exercise, evaluate(exercise.clauses, step)))
+        results = evaluate(exercise.clauses, step, source)
+        error = step.get("error")
+        problem = ""
+        if error and not any(clause.kind == "raises" for clause in exercise.clauses):
+            problem = f"the cell raised {_error_text(step)}"
+        report.results.append(ExerciseResult(exercise, results, problem))
     if report.status != "ok":
         failed = [step for step in transcript.get("steps", []) if step.get("error")]
         report.program_error = _error_text(failed[-1]) if failed else f"the run ended with {report.status}"
@@ -169,7 +211,8 @@ def junit_xml(report: Report) -> str:
         case = ET.SubElement(suite, "testcase", classname=report.file, name=result.exercise.title)
         if not result.passed:
             failure = ET.SubElement(case, "failure", message="; ".join(result.failures()))
-            failure.text = "\n".join(result.failures())
+            hint = [f"Hint: {result.exercise.hint}"] if result.exercise.hint else []
+            failure.text = "\n".join([*result.failures(), *hint])
     if report.program_error:
         case = ET.SubElement(suite, "testcase", classname=report.file, name="the program runs to its end")
         ET.SubElement(case, "error", message=report.program_error)

@@ -50,6 +50,7 @@ Event = TypedDict(
         "rowcount": NotRequired[int | None],
         "duration_ms": NotRequired[float],
         "batch": NotRequired[list[int]],
+        "lock": NotRequired[str],
         "error": NotRequired[str],
         "object": NotRequired[str],
         "from": NotRequired[ObjectStateName],
@@ -125,10 +126,12 @@ class TableRecord(TypedDict):
 
 
 class ExerciseRecord(TypedDict):
-    """An exercise cell's check (docs/exercises.md) and the hint shown after a failed check."""
+    """An exercise cell's check (docs/exercises.md), the hint shown after a failed check, and
+    the task statement shown with the starter code."""
 
     check: str
     hint: str
+    task: str
 
 
 class Step(TypedDict):

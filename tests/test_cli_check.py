@@ -65,12 +65,16 @@ def test_a_passing_file_prints_pass_per_exercise_and_exits_0(
     assert capsys.readouterr().out == "PASS  Count\nPASS  Close\n2 of 2 exercises passed\n"
 
 
+FAILED_COUNT = "select == 1: expected exactly 1 (select == 1), measured 2 SELECTs; sent by lines 17, 18"
+
+
 def test_a_failing_check_names_each_failed_clause_with_what_was_measured(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """What was expected, what was measured, the lines that sent it, and the hint."""
     assert _check(_file(tmp_path, SLOW)) == 1
     assert capsys.readouterr().out == (
-        "FAIL  Count\n      select == 1: 2 SELECTs\nPASS  Close\n1 of 2 exercises passed\n"
+        f"FAIL  Count\n      {FAILED_COUNT}\n      Hint: One query.\nPASS  Close\n1 of 2 exercises passed\n"
     )
 
 
@@ -79,11 +83,11 @@ def test_against_takes_the_checks_from_the_lesson_and_the_code_from_the_file(
 ) -> None:
     teacher = _file(tmp_path, LESSON, "teacher.py")
     # The student loosened the check in their copy: it changes nothing.
-    student = _file(tmp_path, SLOW.replace('check="select == 1;', 'check="select <= 9;'), "student.py")
+    student = _file(tmp_path, SLOW.replace('check="select == 1;', 'check="select >= 1;'), "student.py")
     assert _check(student) == 0
     capsys.readouterr()
     assert _check(student, "--against", teacher) == 1
-    assert "select == 1: 2 SELECTs" in capsys.readouterr().out
+    assert FAILED_COUNT in capsys.readouterr().out
 
 
 def test_against_fails_an_exercise_missing_from_the_file(
@@ -102,9 +106,22 @@ def test_json_is_one_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert document["passed"] is False and document["status"] == "ok" and document["against"] is None
     count, close = document["exercises"]
     assert (count["title"], count["line"], count["passed"]) == ("Count", 16, False)
+    assert (count["hint"], count["task"]) == ("One query.", "")
     assert count["clauses"] == [
-        {"clause": "select == 1", "passed": False, "measured": "2 SELECTs"},
-        {"clause": "prints 'heroes: 1'", "passed": True, "measured": "printed 'heroes: 1'"},
+        {
+            "clause": "select == 1",
+            "passed": False,
+            "expected": "exactly 1 (select == 1)",
+            "measured": "2 SELECTs",
+            "lines": [17, 18],
+        },
+        {
+            "clause": "prints 'heroes: 1'",
+            "passed": True,
+            "expected": "prints 'heroes: 1'",
+            "measured": "printed 'heroes: 1'",
+            "lines": [19],
+        },
     ]
     assert close["passed"] is True
 
@@ -118,7 +135,8 @@ def test_junit_xml_has_one_testcase_per_exercise(tmp_path: Path, capsys: pytest.
     cases = suite.findall("testcase")
     assert [case.get("name") for case in cases] == ["Count", "Close"]
     failure = cases[0].find("failure")
-    assert failure is not None and failure.get("message") == "select == 1: 2 SELECTs"
+    assert failure is not None and failure.get("message") == FAILED_COUNT
+    assert failure.text == f"{FAILED_COUNT}\nHint: One query."
     assert cases[1].find("failure") is None
 
 
@@ -174,3 +192,13 @@ def test_the_command_runs_in_the_sandbox_by_default(tmp_path: Path) -> None:
         "PASS  Count\nPASS  Close\n2 of 2 exercises passed\n",
         "",
     )
+
+
+def test_a_check_of_only_prints_and_upper_bounds_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weak = LESSON.replace('check="select == 1;', 'check="select <= 1;')
+    assert _check(_file(tmp_path, weak)) == 2
+    err = capsys.readouterr().err
+    assert "lesson.py:16: malformed check" in err and "only prints, raises nothing and upper bounds" in err
+    assert "Traceback" not in err and err.count("\n") == 1

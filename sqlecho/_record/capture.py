@@ -24,8 +24,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapper, Session, scoped_session, sessionmaker
 
+from .._transcript.counting import count as count_statements
+from .._transcript.counting import is_statement
 from .._transcript.schema import TRANSACTION_EVENTS
-from .._transcript.sql import fold, is_statement, kind_of
+from .._transcript.sql import fold
 from .locate import CallerLocator, Where, statement_cause
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
@@ -294,16 +296,13 @@ class Capture:
         """How many statements of ``kind`` (``"select"``, ``"insert"``...) were sent.
 
         Without ``kind``: all statements. ``"begin"``, ``"commit"`` and ``"rollback"``
-        count the transaction events instead, which ``statements`` leaves out.
+        count transaction control instead, which ``statements`` leaves out: SQLAlchemy's
+        transaction events and the same verbs sent as text. The rules are
+        :mod:`sqlecho._transcript.counting`'s, shared with lessons, checks and the app.
         """
-        if kind is None:
-            return len(self._sql())
-        if not isinstance(kind, str):
+        if kind is not None and not isinstance(kind, str):
             raise TypeError(f"count() takes a statement kind such as 'select', not {type(kind).__name__}")
-        kind = kind.lower()
-        if kind in TRANSACTION_EVENTS:
-            return sum(1 for record in self._events if record["kind"] == kind)
-        return sum(1 for record in self._sql() if kind_of(record["statement"]) == kind)
+        return count_statements(self._events, None if kind is None else kind.lower())
 
     def snapshot(
         self, *, params: bool = True, causes: bool = True, transactions: bool = True

@@ -23,7 +23,7 @@ from sqlalchemy.orm import context as orm_context
 from sqlalchemy.orm.session import Session
 from sqlalchemy.sql import ddl
 
-from .._transcript.sql import is_savepoint
+from .._transcript.counting import is_savepoint
 from . import paths
 from .recorder import Event
 

@@ -39,6 +39,21 @@ def _parameters(parameters: Any, many: bool) -> Any:
     return jsonable_row(parameters)
 
 
+def _lock(context: Any) -> str | None:
+    """The row lock the ORM statement asked for (``FOR UPDATE``...), from the statement itself:
+    SQLite's compiler leaves ``with_for_update()`` out of the SQL, and a learner's lock must not
+    vanish from the transcript with it."""
+    arg = getattr(getattr(getattr(context, "compiled", None), "statement", None), "_for_update_arg", None)
+    if arg is None:
+        return None
+    words = ["FOR SHARE" if arg.read else "FOR UPDATE"]
+    if arg.nowait:
+        words.append("NOWAIT")
+    if arg.skip_locked:
+        words.append("SKIP LOCKED")
+    return " ".join(words)
+
+
 def _guard(fn: Callable[..., None], on_error: Callable[[BaseException], None] | None) -> Callable[..., None]:
     """``fn`` as a listener that never raises into SQLAlchemy: a bug of ours must not change what
     the traced program does. Failures go to ``on_error``."""
@@ -176,6 +191,8 @@ class EngineRecorder:
             }
             if batch is not None:
                 record["batch"] = batch
+            if lock := _lock(context):
+                record["lock"] = lock
             self._pending[id(cursor)] = (record, time.perf_counter())
             self._last = record
             self._sink(record)

@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._transcript.counting import count as count_statements
 from .._transcript.derive import statement_counts
 from .._transcript.schema import LIFECYCLE_EVENTS, TRANSACTION_EVENTS
 from .code import esc, format_sql, highlight_sql, py_repr
@@ -260,7 +261,7 @@ def render_events(
             blocks.append(f'<div class="sqe-ev sqe-obj">{esc(kind)}{_where(group[0])}</div>')
     if len(events) > limit:
         hidden = events[limit:]
-        sql = sum(1 for event in hidden if event["kind"] == "sql")
+        sql = count_statements(hidden)
         blocks.append(
             f'<div class="sqe-ev sqe-more">… {len(hidden)} more events ({sql} statements) not drawn here; '
             "the command line shows them all.</div>"
@@ -301,4 +302,4 @@ def render_error(error: Mapping[str, Any], versions: Mapping[str, Any] | None = 
 
 def sql_total(step: Mapping[str, Any]) -> int:
     """Statements in a step (for headings like "3 statements")."""
-    return sum(1 for event in step["events"] if event["kind"] == "sql")
+    return count_statements(step["events"])

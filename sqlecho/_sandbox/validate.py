@@ -59,7 +59,7 @@ _STEP_REQUIRED = ("index", "title", "narrative", "lines", "events", "objects", "
 # Written by the tracer of today; optional so that transcripts of older versions and steps the
 # parent rebuilt for a run that died (which know no variables) still read.
 _STEP_KEYS = frozenset({*_STEP_REQUIRED, "notes", "after", "exercise", "sessions", "variables"})
-_EXERCISE_KEYS = ("check", "hint")
+_EXERCISE_KEYS = ("check", "hint", "task")
 _STEP_USUAL = frozenset(_STEP_REQUIRED)
 _OBJECT_KEYS = ("label", "class", "names", "state", "identity", "values", "expired", "unloaded", "session")
 _OBJECT_KEY_SET = frozenset(_OBJECT_KEYS)
@@ -92,7 +92,7 @@ _EVENT_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
     "rollback": _shape(set(), set(), set()),
     "sql": _shape(
         {"statement", "parameters", "executemany", "cause"},
-        {"rowcount", "duration_ms", "batch", "error"},
+        {"rowcount", "duration_ms", "batch", "lock", "error"},
         {"rowcount", "duration_ms"},
     ),
     "transition": _shape({"object", "from", "to"}, set(), set()),
@@ -565,6 +565,8 @@ def _sql_extras(event: dict[str, Any], budget: Budget) -> None:
             raise _bad("batch", batch, "[number, total]")
     if "error" in event:
         _str(event["error"], "error", budget)
+    if "lock" in event:
+        _str(event["lock"], "lock", budget)
 
 
 def _objects(objects: object, index: int, budget: Budget) -> None:

@@ -46,7 +46,7 @@ _CELL_TYPE = re.compile(r"\[(?:markdown|md|raw)\]")
 _TAGS = re.compile(r"\btags\s*=\s*(?P<tags>\[[^\]]*\])")
 # Jupytext also writes other key=value metadata after the title, with JSON values; only those are
 # metadata, so a title such as "Keep values (expire_on_commit=False)" stays whole.
-_ATTRIBUTE = re.compile(r"(?<![\w(])(?P<name>check|hint)=\"(?P<value>[^\"]*)\"")
+_ATTRIBUTE = re.compile(r"(?<![\w(])(?P<name>check|hint|task|role)=\"(?P<value>[^\"]*)\"")
 _METADATA = re.compile(
     r"(?<![\w(])[A-Za-z_][\w-]*=(\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|true\b|false\b|null\b|-?\d+(?:\.\d+)?\b)"
 )
@@ -78,7 +78,8 @@ class Cell:
     text: str = field(default="")
     """For markdown cells: the narrative with comment markers removed."""
     attributes: dict[str, str] = field(default_factory=dict)
-    """The ``check="..."`` and ``hint="..."`` attributes of an exercise cell's header."""
+    """The ``check``, ``hint`` and ``task`` attributes of an exercise cell's header (``role`` in an
+    exercise file: ``starter``, ``wrong``, ``alternative``)."""
     marker_line: int = 0
     """1-based line of the ``# %%`` marker (0 for code before the first marker)."""
 
@@ -94,10 +95,10 @@ class Cell:
 
     @property
     def exercise(self) -> dict[str, str] | None:
-        """``{"check": ..., "hint": ...}`` for a code cell tagged ``exercise``, else None."""
+        """``{"check": ..., "hint": ..., "task": ...}`` for a code cell tagged ``exercise``, else None."""
         if self.kind is not CellKind.CODE or "exercise" not in self.tags:
             return None
-        return {"check": self.attributes.get("check", ""), "hint": self.attributes.get("hint", "")}
+        return {key: self.attributes.get(key, "") for key in ("check", "hint", "task")}
 
 
 def has_cells(source: str) -> bool:

@@ -6,17 +6,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .counting import statements_per_line
+
 __all__ = ["attribute_order", "statement_counts", "status_of"]
 
 
 def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
-    """How many SQL statements each line of the program caused, over ``steps``."""
-    counts: Counter[int] = Counter()
-    for step in steps:
-        for event in step["events"]:
-            if event["kind"] == "sql" and event.get("line") is not None:
-                counts[event["line"]] += 1
-    return counts
+    """How many statements each line of the program sent, over ``steps`` (as :mod:`.counting` counts)."""
+    return statements_per_line(steps)
 
 
 def attribute_order(steps: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -1,8 +1,16 @@
-"""``Expect:`` lines: the counts a lesson's narrative promises for its step.
+"""``Expect:`` lines: what a lesson's narrative promises for its step.
 
-A narrative line such as ``Expect: 1 INSERT (flush), 1 COMMIT`` is a claim about the step it
-introduces (lessons/README.md). The curriculum's tests hold every lesson to its claims, and the
-app turns them into the questions of predict mode: both read them here.
+A narrative line is a claim about the step it introduces (lessons/README.md), in one of two forms:
+
+- counts, as always: ``Expect: 1 INSERT (flush), 1 COMMIT`` or ``Expect: no SQL``;
+- clauses of the check grammar (:mod:`.checks`), one line each: ``Expect: state Book#1 detached``,
+  ``Expect: value Book#2.copies == 5``, ``Expect: expired Book#1 title, year``,
+  ``Expect: prints 'Ada: 2'``, ``Expect: line select == 'print(author.books)'``...
+
+A ``Shows:`` line has the same grammar and is checked the same way, but states what a setup step
+does instead of asking it: the app shows it and asks nothing. The curriculum's tests hold every
+lesson to its claims, and the app turns the ``Expect:`` ones into questions
+(:mod:`.questions`): both read them here.
 """
 
 from __future__ import annotations
@@ -12,16 +20,35 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .checks import CheckSyntaxError, Clause, evaluate, parse_clauses
+from .counting import count, count_caused
+
 __all__ = [
     "Claim",
     "check_expectations",
     "count_events",
+    "parse_claims",
     "parse_expectations",
-    "statement_keyword",
     "without_expectations",
 ]
 
 _EXPECT_LINE = re.compile(r"^Expect:\s*(?P<claims>.*?)\s*$", re.MULTILINE)
+_SHOWS_LINE = re.compile(r"^Shows:\s*(?P<claims>.*?)\s*$", re.MULTILINE)
+# An Expect: line in the check grammar starts with one of these words (counts start with a digit).
+_CLAUSE_WORDS = (
+    "state ",
+    "value ",
+    "expired ",
+    "loaded ",
+    "prints ",
+    "line ",
+    "row ",
+    "rows ",
+    "sql ",
+    "raises ",
+    "object ",
+    "changed ",
+)
 _CLAIM = re.compile(
     r"^(?P<count>\d+)\s+(?P<kind>statements?|ROLLBACK TO|[A-Z]+)(?:\s+\((?P<cause>[^()]+)\))?$"
 )
@@ -34,6 +61,7 @@ _STATEMENTS = {
     "DELETE",
     "CREATE",
     "DROP",
+    "ALTER",
     "PRAGMA",
     "SAVEPOINT",
     "RELEASE",
@@ -71,27 +99,40 @@ class Claim:
         return f"How many {noun}" + (f" caused by {self.cause}?" if self.cause else "?")
 
 
-def statement_keyword(statement: str) -> str:
-    """The kind an ``Expect:`` claim names for a statement: its first word, or ``ROLLBACK TO``."""
-    words = statement.split()
-    if not words:
-        return ""
-    if words[0].upper() == "ROLLBACK" and len(words) > 1 and words[1].upper() == "TO":
-        return "ROLLBACK TO"
-    return words[0].upper()
+def _is_clause_line(line: str) -> bool:
+    return line.startswith(_CLAUSE_WORDS)
 
 
-def parse_expectations(narrative: str) -> list[Claim] | None:
-    """The ``Expect:`` claims of a narrative; None when it has none.
+def parse_claims(narrative: str, *, shown: bool = False) -> list[Clause]:
+    """The check-grammar clauses of a narrative's ``Expect:`` lines (``shown``: its ``Shows:`` lines).
+
+    Raises ValueError (a :class:`~.checks.CheckSyntaxError`) for a clause that does not parse.
+    """
+    pattern = _SHOWS_LINE if shown else _EXPECT_LINE
+    clauses: list[Clause] = []
+    for line in pattern.findall(narrative):
+        if _is_clause_line(line):
+            try:
+                clauses.extend(parse_clauses(line))
+            except CheckSyntaxError as exc:
+                raise ValueError(f"not an Expect: claim: {exc} (see lessons/README.md)") from None
+    return clauses
+
+
+def parse_expectations(narrative: str, *, shown: bool = False) -> list[Claim] | None:
+    """The count claims of a narrative's ``Expect:`` lines (``shown``: its ``Shows:`` lines);
+    None when it has no such line at all (clause lines included: :func:`parse_claims`).
 
     ``Expect: no SQL`` is the claim (0, "SQL", None). Raises ValueError for a claim that does not
     follow the syntax, so that a typo cannot silently check nothing.
     """
-    lines = _EXPECT_LINE.findall(narrative)
+    lines = (_SHOWS_LINE if shown else _EXPECT_LINE).findall(narrative)
     if not lines:
         return None
     claims: list[Claim] = []
     for line in lines:
+        if _is_clause_line(line):
+            continue
         if line == "no SQL":
             claims.append(Claim(0, "SQL", None))
             continue
@@ -112,29 +153,31 @@ def count_events(events: Sequence[Mapping[str, Any]], kind: str, cause: str | No
     """How many of ``events`` a claim of ``kind`` (and optional cause prefix) counts."""
     if kind == "SQL":
         return sum(1 for event in events if event["kind"] in _DATABASE_EVENTS)
-    if kind in _TRANSACTION:
-        return sum(1 for event in events if event["kind"] == _TRANSACTION[kind])
-    return sum(
-        1
-        for event in events
-        if event["kind"] == "sql"
-        and (kind.startswith("statement") or statement_keyword(event["statement"]) == kind)
-        and (cause is None or (event.get("cause") or "").startswith(cause))
-    )
+    wanted = _TRANSACTION.get(kind, None if kind.startswith("statement") else kind)
+    return count(events, wanted) if cause is None else count_caused(events, cause, kind=wanted)
 
 
-def check_expectations(step: Mapping[str, Any]) -> list[str]:
-    """Every ``Expect:`` claim of ``step`` that its events contradict, as readable messages."""
+def check_expectations(step: Mapping[str, Any], source: str | None = None) -> list[str]:
+    """Every ``Expect:`` and ``Shows:`` claim of ``step`` that the step contradicts, as messages.
+
+    ``source`` (the program) is needed for ``line KIND == 'code'`` clauses.
+    """
     problems = []
-    for claim in parse_expectations(step["narrative"]) or []:
-        actual = count_events(step["events"], claim.kind, claim.cause)
-        if actual != claim.count:
-            problems.append(
-                f"step {step['index'] + 1} ({step['title']}): expected {claim.count} {claim.what}, got {actual}"
-            )
+    where = f"step {step['index'] + 1} ({step['title']})"
+    narrative = step["narrative"]
+    for shown in (False, True):
+        for claim in parse_expectations(narrative, shown=shown) or []:
+            actual = count_events(step["events"], claim.kind, claim.cause)
+            if actual != claim.count:
+                problems.append(f"{where}: expected {claim.count} {claim.what}, got {actual}")
+        for result in evaluate(parse_claims(narrative, shown=shown), step, source):
+            if not result.passed:
+                problems.append(f"{where}: expected {result.clause.text}, got {result.measured}")
     return problems
 
 
 def without_expectations(narrative: str) -> str:
-    """``narrative`` without its ``Expect:`` lines: the question, before the reader answers it."""
+    """``narrative`` without its ``Expect:`` lines: the question, before the reader answers it.
+
+    ``Shows:`` lines stay: they state what a setup step does, and are never asked."""
     return _EXPECT_LINE.sub("", narrative).strip()

@@ -32,6 +32,7 @@ KINDS = (
     "create",
     "drop",
     "alter",
+    "pragma",
     "begin",
     "commit",
     "rollback",

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from .._record.capture import Capture
 from .._record.recorder import Event
-from .._transcript.sql import fold, is_statement
+from .._transcript.counting import is_statement
+from .._transcript.sql import fold
 
 __all__ = [
     "LIMIT",

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from .._record.capture import Capture
 from .._record.recorder import Event
-from .._transcript.sql import fold, kind_of
+from .._transcript.counting import kind_of
+from .._transcript.sql import fold
 from .listing import SQLAssertionError, heading, listing, location_of, require_capture
 
 __all__ = ["NPlusOne", "assert_no_n_plus_one", "n_plus_one_report"]

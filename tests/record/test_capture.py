@@ -37,7 +37,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import StaticPool
 
 from sqlecho import Capture, capture
-from sqlecho._transcript.sql import kind_of
+from sqlecho._transcript.counting import kind_of
 from tests.helpers import ROOT
 from tests.hero_models import Base, Hero, Team
 
@@ -601,3 +601,24 @@ def test_asyncio_engines_sessions_and_connections(tmp_path: Path, monkeypatch: p
     # The line is the awaiting coroutine's, found across the greenlet SQLAlchemy runs sync code in.
     sql = results["session"].sql_events[0]
     assert (sql["file"], sql["line"]) == (HERE, line)
+
+
+@pytest.mark.parametrize(
+    ("options", "lock"),
+    [
+        ({}, "FOR UPDATE"),
+        ({"read": True}, "FOR SHARE"),
+        ({"nowait": True}, "FOR UPDATE NOWAIT"),
+        ({"skip_locked": True}, "FOR UPDATE SKIP LOCKED"),
+    ],
+)
+def test_a_row_lock_is_recorded_where_sqlite_leaves_it_out(
+    engine: Engine, options: dict[str, Any], lock: str
+) -> None:
+    with capture(engine) as cap, Session(engine) as session:
+        session.scalars(select(Hero).with_for_update(**options)).all()
+        session.scalars(select(Hero)).all()
+    first, second = cap.sql_events
+    assert "FOR" not in first["statement"]  # SQLite's compiler drops it...
+    assert first["lock"] == lock  # ...the transcript keeps what the program asked for
+    assert "lock" not in second

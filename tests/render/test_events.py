@@ -72,7 +72,7 @@ def test_python_that_does_not_tokenize_is_shown_plain_and_escaped() -> None:
 
 def test_render_code_numbers_lines_highlights_the_step_and_counts_statements() -> None:
     source = "a = 1\nsession.commit()\nprint(a)\nb = 2\n"
-    step = _step([_sql("COMMIT?", line=2)], lines=(2, 3))
+    step = _step([_sql("SELECT 1", line=2)], lines=(2, 3))
     counts = Counter({2: 3, 4: 1})
     html = render_code(highlight_python_lines(source), step, counts, context=1)
     rows = re.findall(r'<div class="([^"]+)"><span class="sqe-ln">(\d+)</span>(.*?)</div>', html)

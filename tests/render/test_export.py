@@ -84,7 +84,11 @@ def test_a_page_names_no_network_address(lesson: tuple[dict[str, Any], str]) -> 
 def test_exercises_and_after_text_are_shown(lesson: tuple[dict[str, Any], str]) -> None:
     transcript, source = lesson
     transcript = {**transcript, "steps": [dict(step) for step in transcript["steps"]]}
-    transcript["steps"][1]["exercise"] = {"check": "select <= 1; prints 'saved'", "hint": "Use `get`."}
+    transcript["steps"][1]["exercise"] = {
+        "check": "select <= 1; prints 'saved'",
+        "hint": "Use `get`.",
+        "task": "",
+    }
     transcript["steps"][1]["after"] = "So **one** INSERT was enough."
     html = step_viewer(transcript, source)
     assert "select &lt;= 1; prints &#x27;saved&#x27;" in html

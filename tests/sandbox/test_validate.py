@@ -491,12 +491,16 @@ def test_errors_and_notes_of_the_wrong_shape_are_refused() -> None:
 
 
 def test_after_text_and_exercises_of_the_wrong_shape_are_refused() -> None:
-    _check(_step(after="Why it happened.", exercise={"check": "select == 1", "hint": ""}))
+    _check(_step(after="Why it happened.", exercise={"check": "select == 1", "hint": "", "task": ""}))
     _reject(lambda: _check(_step(after=["why"])), "after", "a string")
     _reject(lambda: _check(_step(exercise="select == 1")), "exercise", "an exercise record")
     _reject(lambda: _check(_step(exercise={"check": "select == 1"})), "hint", "missing")
-    _reject(lambda: _check(_step(exercise={"check": 1, "hint": ""})), "exercise.check", "a string")
-    _reject(lambda: _check(_step(exercise={"check": "", "hint": "", "x": 1})), "unknown field 'x'")
+    _reject(
+        lambda: _check(_step(exercise={"check": 1, "hint": "", "task": ""})), "exercise.check", "a string"
+    )
+    _reject(
+        lambda: _check(_step(exercise={"check": "", "hint": "", "task": "", "x": 1})), "unknown field 'x'"
+    )
 
 
 def test_a_step_that_is_not_an_object_is_refused() -> None:

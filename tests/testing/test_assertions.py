@@ -402,7 +402,7 @@ def test_assert_count_rejects_an_unknown_kind_naming_the_valid_ones(engine: Engi
         assert_count(cap, selects=0)
     assert str(failure.value) == (
         "assert_count() got an unknown kind 'selects'; the kinds it counts are: "
-        "total, select, insert, update, delete, savepoint, create, drop, alter, begin, commit, rollback"
+        "total, select, insert, update, delete, savepoint, create, drop, alter, pragma, begin, commit, rollback"
     )
 
 

@@ -120,11 +120,11 @@ def test_after_cells_belong_to_the_step_before_them() -> None:
 def test_exercise_cells_carry_their_check_and_hint() -> None:
     setup, count, plain = (step.cell for step in step_cells(_EXERCISES))
     assert count.title == "Count" and count.tags == ("exercise",)
-    assert count.exercise == {"check": "select <= 2; prints 'a; b'", "hint": "Use one query."}
+    assert count.exercise == {"check": "select <= 2; prints 'a; b'", "hint": "Use one query.", "task": ""}
     assert count.marker_line == 19
     assert setup.exercise is None and plain.exercise is None
     bare = parse_cells('# %% Try tags=["exercise"]\nx = 1\n')[0]
-    assert bare.exercise == {"check": "", "hint": ""}
+    assert bare.exercise == {"check": "", "hint": "", "task": ""}
 
 
 def test_the_transcript_carries_after_and_exercise_only_where_present(tmp_path: Path) -> None:
@@ -132,5 +132,9 @@ def test_the_transcript_carries_after_and_exercise_only_where_present(tmp_path: 
     path.write_text(_EXERCISES, encoding="utf-8")
     steps = trace(path)["steps"]
     assert steps[0]["after"] == "Why x is 1.\n\nAnd more." and "exercise" not in steps[0]
-    assert steps[1]["exercise"] == {"check": "select <= 2; prints 'a; b'", "hint": "Use one query."}
+    assert steps[1]["exercise"] == {
+        "check": "select <= 2; prints 'a; b'",
+        "hint": "Use one query.",
+        "task": "",
+    }
     assert "after" not in steps[1] and "after" not in steps[2] and "exercise" not in steps[2]

@@ -110,7 +110,8 @@ def test_lesson_expectations_hold(path: Path) -> None:
     assert any(parse_expectations(step["narrative"]) for step in steps), (
         "each lesson states some Expect: counts"
     )
-    problems = [problem for step in steps for problem in check_expectations(step)]
+    source = path.read_text(encoding="utf-8")
+    problems = [problem for step in steps for problem in check_expectations(step, source)]
     assert not problems, "\n".join(problems)
 
 
@@ -251,5 +252,5 @@ def test_lesson_exercises_pass_on_the_lessons_own_code(path: Path) -> None:
     assert all(exercise.hint for exercise in exercises), "every exercise has a hint"
     titles = [step["title"] for step in traced(path.name)["steps"]]
     assert all(titles.count(exercise.title) == 1 for exercise in exercises), "exercise titles are unique"
-    report = grade(exercises, traced(path.name), file=path.name)
+    report = grade(exercises, traced(path.name), file=path.name, source=path.read_text(encoding="utf-8"))
     assert report.passed, report.text()

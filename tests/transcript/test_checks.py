@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sqlecho._transcript.checks import COUNTERS, CheckSyntaxError, evaluate, parse_check
+from sqlecho._transcript.checks import COUNTERS, CheckSyntaxError, evaluate, parse_check, parse_clauses
 
 
 def _sql(statement: str, cause: str = "query") -> dict[str, Any]:
@@ -33,7 +33,7 @@ STEP: dict[str, Any] = {
         _sql("SELECT book.id, book.title FROM book WHERE book.id = ?", "refresh Book#2"),
         _sql("UPDATE book SET title=? WHERE book.id = ?", "bulk update"),
         _sql("DELETE FROM book WHERE book.id = ?", "flush"),
-        _sql("COMMIT", "execute"),  # transaction control sent as text is no statement
+        _sql("COMMIT", "execute"),  # transaction control sent as text: a COMMIT, no statement
         {"kind": "commit", "line": 3},
         {"kind": "begin", "line": 4},
         {"kind": "rollback", "line": 4},
@@ -51,7 +51,7 @@ EXPECTED_COUNTS = {
     "update": 1,
     "delete": 1,
     "begin": 2,
-    "commit": 1,
+    "commit": 2,
     "rollback": 1,
     "flush": 2,
     "autoflush": 1,
@@ -63,7 +63,7 @@ EXPECTED_COUNTS = {
 
 
 def _measure(check: str, step: dict[str, Any] = STEP) -> list[tuple[bool, str]]:
-    return [(result.passed, result.measured) for result in evaluate(parse_check(check), step)]
+    return [(result.passed, result.measured) for result in evaluate(parse_clauses(check), step)]
 
 
 def test_every_counter_is_tested() -> None:
@@ -102,8 +102,8 @@ def test_what_was_measured_reads_as_a_sentence() -> None:
         (True, "1 lazy load"),
         (False, "1 refresh"),
     ]
-    result = evaluate(parse_check("select <= 2"), STEP)[0]
-    assert str(result) == "select <= 2: 5 SELECTs"
+    result = evaluate(parse_clauses("select <= 2"), STEP)[0]
+    assert str(result) == "select <= 2: 5 SELECTs (line 3)"
 
 
 def test_prints_looks_for_text_in_the_steps_output() -> None:
@@ -171,3 +171,113 @@ def test_malformed_checks_name_the_clause_and_the_reason(check: str, clause: str
     assert caught.value.clause == clause.strip() or caught.value.clause == clause
     assert reason in caught.value.reason
     assert str(caught.value).startswith(f"bad clause {caught.value.clause!r}: ")
+
+
+# -- clauses about meaning -----------------------------------------------------------------------
+
+MEANING: dict[str, Any] = {
+    "events": [
+        {**_sql("SELECT book.id FROM book WHERE book.id = ?"), "lock": "FOR UPDATE", "line": 7},
+        {**_sql("UPDATE book SET copies=? WHERE book.id = ?", "flush"), "rowcount": 1, "line": 9},
+        {**_sql("UPDATE book SET copies=? WHERE 1 = 0", "bulk update"), "rowcount": 0, "line": 10},
+        {"kind": "transition", "object": "Book#1", "from": "persistent", "to": "detached", "line": 11},
+        {"kind": "output", "text": "Ada: 2\nAda: 20\n", "line": 12},
+    ],
+    "objects": [
+        {
+            "label": "Book#1",
+            "state": "detached",
+            "names": ["book"],
+            "values": {"id": 1, "copies": 5},
+            "expired": ["title", "year"],
+        },
+        {
+            "label": "Book#2",
+            "state": "persistent",
+            "names": ["again"],
+            "values": {"title": "Paper Moons"},
+            "expired": [],
+        },
+    ],
+    "tables": {"book": {"columns": ["id", "copies"], "rows": [[1, 5], [2, 4]]}},
+    "error": None,
+}
+SOURCE = "\n" * 6 + "book = session.get(Book, 1)\n"
+
+
+@pytest.mark.parametrize(
+    ("check", "passed", "measured"),
+    [
+        ("value Book#1.copies == 5", True, "Book#1.copies is 5"),
+        ("value Book#1.copies == 4", False, "Book#1.copies is 5"),
+        ("value Book#1.title == 'x'", False, "Book#1.title is expired (the next access loads it)"),
+        ("value Book#2.year == 2021", False, "Book#2.year is not loaded"),
+        ("value Book#2.title == 'Paper Moons'", True, "Book#2.title is 'Paper Moons'"),
+        ("expired Book#1 title, year", True, "Book#1 has expired title, year"),
+        ("expired Book#1 copies", False, "Book#1 has expired title, year"),
+        ("loaded Book#1 id, copies", True, "Book#1 has loaded id, copies"),
+        ("row book id=2 copies == 4", True, "book id=2 has copies 4"),
+        ("row book id=2 copies == 5", False, "book id=2 has copies 4"),
+        ("row book id=3 copies == 5", False, "book has no committed row id=3"),
+        ("rows book == 2", True, "book has 2 rows"),
+        ("rows author == 2", False, "the database has no table author"),
+        ("sql contains 'FOR UPDATE'", True, "1 of 3 statements contain it"),
+        ("sql contains 'where 1 = 0'", True, "1 of 3 statements contain it"),
+        ("sql contains 'NOWAIT'", False, "none of 3 statements contains it"),
+        ("changed == 1", True, "changed 1 row"),
+        ("line select == 7", True, "SELECT sent by line 7"),
+        ("line update == 9", False, "UPDATE sent by lines 9, 10"),
+        ("line select == 'book = session.get(Book, 1)'", True, "SELECT sent by line 7"),
+        ("line delete == 7", False, "no DELETE was sent"),
+        ("object again == Book#2", True, "again is Book#2"),
+        ("object book == Book#2", False, "book is Book#1"),
+        ("no SQL", False, "3 statements and transaction events"),
+        ("prints 'Ada: 2'", True, "printed 'Ada: 2\\nAda: 20'"),
+        ("prints 'Ada'", False, "printed 'Ada: 2\\nAda: 20'"),  # a whole line, not a substring
+    ],
+)
+def test_clauses_about_meaning(check: str, passed: bool, measured: str) -> None:
+    [result] = evaluate(parse_clauses(check), MEANING, SOURCE)
+    assert (result.passed, result.measured) == (passed, measured)
+
+
+def test_a_result_names_the_lines_that_sent_what_it_measured() -> None:
+    [result] = evaluate(parse_clauses("update == 0"), MEANING)
+    assert result.lines == (9, 10)
+    assert str(result) == "update == 0: 2 UPDATEs (lines 9, 10)"
+    [result] = evaluate(parse_clauses("state Book#1 persistent"), MEANING)
+    assert result.lines == (11,)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "prints 'Ada: 2'",
+        "select <= 2; prints 'Ada: 2'",
+        "sql == 0; prints 'x'; raises nothing",
+        "lazy_load < 1",
+    ],
+)
+def test_a_check_of_only_prints_and_upper_bounds_is_malformed(check: str) -> None:
+    with pytest.raises(CheckSyntaxError, match="only prints, raises nothing and upper bounds"):
+        parse_check(check)
+    assert parse_clauses(check)  # as clauses (a prediction) they are fine
+
+
+@pytest.mark.parametrize(
+    ("check", "reason"),
+    [
+        ("value Book#1 == 5", "value needs LABEL.ATTRIBUTE == VALUE"),
+        ("value Book#1.copies == five", "is not a value"),
+        ("expired Book#1", "expired needs a label and attribute names"),
+        ("row book copies == 5", "row needs TABLE KEY=VALUE COLUMN == VALUE"),
+        ("rows book = 3", "rows needs TABLE OP N"),
+        ("sql contains FOR UPDATE", "sql contains needs quoted text"),
+        ("line join == 3", "line needs a statement kind"),
+        ("line select == here", "line needs a line number or the line's code in quotes"),
+        ("object again Book#1", "object needs a variable and a label"),
+    ],
+)
+def test_malformed_meaning_clauses(check: str, reason: str) -> None:
+    with pytest.raises(CheckSyntaxError, match=reason):
+        parse_clauses(check)
