@@ -239,7 +239,7 @@ def lesson_page(config: AppConfig) -> None:
         step = steps[index]
         reveal = not (switches.predict and predict.hidden(lesson.stem, index, step))
         if switches.predict and reveal:
-            predict.predict_panel(lesson.stem, index, step)  # the marks, above what happened
+            predict.predict_panel(lesson.stem, steps, index, traced.source)  # the marks, above what happened
         if other is None:
             show_step(traced, index, lesson_title=lesson.title, reveal=reveal)
         else:
@@ -254,7 +254,7 @@ def lesson_page(config: AppConfig) -> None:
                 reveal=reveal,
             )
         if not reveal:
-            predict.predict_panel(lesson.stem, index, step)  # the question, below the code
+            predict.predict_panel(lesson.stem, steps, index, traced.source)  # the question, below the code
             return  # nothing of the answer on the page: no "after" text, no exercise, no check
         predict.after_text(step)
         exercise_panel(config, lesson.stem, traced.source, steps, index)

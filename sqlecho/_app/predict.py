@@ -53,6 +53,11 @@ class Prediction:
         return bool(self.right) and all(self.right)
 
 
+def _questions(steps: list[dict[str, Any]], index: int, source: str | None = None) -> list[Question]:
+    """The questions of step ``index``, with the program (for "which line") and the step before."""
+    return questions_of(steps[index], source=source, before=steps[index - 1] if index else None)
+
+
 def _predictions(stem: str) -> dict[int, Prediction]:
     store: dict[str, dict[int, Prediction]] = st.session_state.setdefault(keys.PREDICT, {})
     return store.setdefault(stem, {})
@@ -74,10 +79,11 @@ def _reveal(stem: str, index: int, step: dict[str, Any]) -> None:
     _predictions(stem).setdefault(index, Prediction(title=_title(step)))
 
 
-def _answer(stem: str, index: int, step: dict[str, Any]) -> None:
+def _answer(stem: str, index: int, steps: list[dict[str, Any]], source: str) -> None:
     state = st.session_state
     form = keys.predict_form(stem, index)
-    questions = questions_of(step)
+    step = steps[index]
+    questions = _questions(steps, index, source)
     given = [state.get(f"{form}_{number}") for number in range(len(questions))]
     if any(answer is None or str(answer).strip() == "" for answer in given):
         state[f"{form}_missing"] = True  # nothing is marked: an empty answer is not an answer
@@ -125,9 +131,10 @@ def _ask(form: str, number: int, question: Question) -> None:
         st.radio(question.prompt, question.options, index=None, key=key)
 
 
-def predict_panel(stem: str, index: int, step: dict[str, Any]) -> None:
+def predict_panel(stem: str, steps: list[dict[str, Any]], index: int, source: str) -> None:
     """Ask the step's questions, or mark the answers given (nothing for a step without a question)."""
-    questions = questions_of(step)
+    step = steps[index]
+    questions = _questions(steps, index, source)
     if not questions:
         return
     done = _predictions(stem).get(index)
@@ -144,7 +151,7 @@ def predict_panel(stem: str, index: int, step: dict[str, Any]) -> None:
                 type="primary",
                 icon=":material/help:",
                 on_click=_answer,
-                args=(stem, index, step),
+                args=(stem, index, steps, source),
             )
         st.button(
             "Reveal",
@@ -160,7 +167,7 @@ def predict_panel(stem: str, index: int, step: dict[str, Any]) -> None:
         for question, answer, right in zip(questions, done.answers, done.right, strict=True):
             # Words, not icons: a screen reader reads an icon's name ("check", "close").
             mark = "**right**" if right else f"**wrong**: it was {md_literal(question.answer)}"
-            why = f" ({md_literal(question.explain)})" if question.explain else ""
+            why = f" ({md_literal(question.explain.rstrip('.'))})" if question.explain else ""
             lines.append(f"- {md_literal(question.prompt)} You said {md_literal(answer)}: {mark}{why}.")
         verdict = "You predicted it." if done.all_right else "Not quite: compare with what happened."
         (st.success if done.all_right else st.warning)(verdict + "\n\n" + "\n".join(lines))

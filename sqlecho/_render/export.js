@@ -114,7 +114,7 @@
       } else {
         line += question.answer;
       }
-      list.appendChild(element("li", line + (question.explain ? " (" + question.explain + ")." : ".")));
+      list.appendChild(element("li", line + (question.explain ? " (" + question.explain.replace(/\.$/, "") + ")." : ".")));
     });
     var all = item.right.length === key.length && item.right.every(Boolean);
     var verdict = item.answers.length ? (all ? "You predicted it." : "Not quite: compare with what happened.") : "Revealed without a prediction.";

@@ -220,7 +220,9 @@ def step_viewer(
             + (f'<div class="sqx-md sqx-after">{markdown_html(after)}</div>' if after else "")
             + _exercise(step)
         )
-        questions = questions_of(step) if predict else []
+        questions = (
+            questions_of(step, source=source, before=steps[index - 1] if index else None) if predict else []
+        )
         if questions:
             # Everything that tells the answer sits in a template: not part of the document
             # (not read aloud, not found by search) until the script moves it in.

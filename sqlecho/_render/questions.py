@@ -1,25 +1,24 @@
-"""The questions a predicted step asks, whatever the lesson's ``Expect:`` line claims.
+"""The questions a predicted step asks, whatever the lesson's ``Expect:`` lines claim.
 
 A claim becomes a :class:`Question`: a prompt, the control that answers it (a number, one of the
 five object states, or one of a few choices), the right answer and what to say about it once
 revealed. :func:`questions_of` is the one place that turns a step's claims into questions; the
-page asks and marks questions only, so a new kind of claim needs a new branch here and nothing
-else. A prompt never names the cause or the outcome it asks about: "How many SELECT statements?",
-not "How many SELECT statements caused by autoflush?" (the cause is in the explanation, shown
-with the answer).
+app, the exported pages and the notebook viewer ask and mark questions only, so a change in the
+claim grammar changes this adapter and nothing else. A prompt never names the cause or the
+outcome it asks about: "How many SELECT statements?", not "How many SELECT statements caused by
+autoflush?" (the cause is in the explanation, shown with the answer).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._transcript.expect import Claim, count_events, parse_expectations
+from .._transcript.checks import STATES
+from .._transcript.questions import claims_for
 
 __all__ = ["STATES", "Question", "is_right", "questions_of"]
-
-STATES = ("transient", "pending", "persistent", "deleted", "detached")
-"""The five states of an ORM object, in the order of its life (the choices of a state question)."""
 
 Control = Literal["number", "state", "choice"]
 
@@ -57,38 +56,23 @@ def is_right(question: Question, given: object) -> bool:
     return str(given) == question.answer
 
 
-def _prompt(kind: str) -> str:
-    if kind == "SQL":
-        return "How many SQL statements and BEGIN/COMMIT/ROLLBACK events will this step send?"
-    if kind.startswith("statement"):
-        return "How many SQL statements will this step send?"
-    if kind in ("BEGIN", "COMMIT", "ROLLBACK"):
-        return f"How many {kind} events will this step have?"
-    return f"How many {kind} statements will this step send?"
+def questions_of(
+    step: Mapping[str, Any], *, source: str | None = None, before: Mapping[str, Any] | None = None
+) -> list[Question]:
+    """The questions of a step: none when its narrative has no ``Expect:`` line (or a malformed
+    one, or only ``Shows:`` lines: a setup step is shown, never asked).
 
-
-def _count_questions(claims: list[Claim], events: list[dict[str, Any]]) -> list[Question]:
-    """One number question per kind of statement the claims count, causes left out of the prompt.
-
-    Claims of one kind with different causes (``1 SELECT (autoflush), 1 SELECT (lazy load)``)
-    become one question about every statement of that kind: its answer is read from the events,
-    so it is right however the step's other statements are split among causes.
+    The one adapter between the claim grammar (:func:`sqlecho._transcript.questions.claims_for`)
+    and every page that asks: ``source`` (the program) names the lines of a "which line" question,
+    ``before`` (the previous step) gives a value question its earlier value as a choice.
     """
-    kinds: dict[str, list[Claim]] = {}
-    for claim in claims:
-        kinds.setdefault("statements" if claim.kind.startswith("statement") else claim.kind, []).append(claim)
-    questions = []
-    for kind, same in kinds.items():
-        answer = count_events(events, kind, None)
-        explain = ", ".join(f"{claim.count} {claim.what}" for claim in same)
-        questions.append(Question(_prompt(kind), "number", str(answer), explain=explain))
-    return questions
-
-
-def questions_of(step: dict[str, Any]) -> list[Question]:
-    """The questions of a step: none when its narrative has no ``Expect:`` line (or a malformed one)."""
-    try:
-        claims = parse_expectations(str(step.get("narrative") or "")) or []
-    except ValueError:
-        return []
-    return _count_questions(claims, list(step.get("events") or []))
+    return [
+        Question(
+            claim.prompt,
+            claim.control,
+            str(claim.answer),
+            tuple(str(choice) for choice in claim.choices),
+            claim.explain,
+        )
+        for claim in claims_for(step, source=source, before=before)
+    ]

@@ -31,14 +31,21 @@ def predict_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_prediction_answered_from_the_keyboard_reveals_the_step(browser: object, predict_url: str) -> None:
     page = open_page(browser, f"{predict_url}/?lesson=01_predict&step=2")
     try:
-        question = page.get_by_label("How many INSERT statements will this step send?")
+        question = page.get_by_label("How many INSERT statements?")
         expect(question).to_be_visible(timeout=WAIT_MS)
         assert page.locator(".sqe-sql").count() == 0  # the SQL stays hidden until answered
         question.focus()  # type: ignore[attr-defined]
         page.keyboard.type("1")  # type: ignore[attr-defined]
         page.keyboard.press("Tab")  # type: ignore[attr-defined]
-        expect(page.get_by_label("How many COMMIT events will this step have?")).to_be_focused()
+        expect(page.get_by_label("How many COMMITs?")).to_be_focused()
         page.keyboard.type("1")  # type: ignore[attr-defined]
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        expect(page.get_by_role("radio", name="transient")).to_be_focused()  # the state chips are next
+        page.get_by_role("radio", name="persistent").focus()  # type: ignore[attr-defined]
+        page.keyboard.press("Space")  # type: ignore[attr-defined]
+        expect(page.get_by_role("radio", name="persistent")).to_be_checked()
+        _shot(page, "predict-state-question")
+        page.get_by_role("button", name="Check my prediction").focus()  # type: ignore[attr-defined]
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
         expect(page.get_by_text("You predicted it.")).to_be_visible(timeout=WAIT_MS)
         expect(page.locator(".sqe-sql pre").first).to_contain_text("INSERT INTO hero")
@@ -103,7 +110,7 @@ def test_nothing_of_the_answer_is_in_the_page_before_reveal(
 ) -> None:
     page = open_page(browser, f"{predict_url}/?lesson=01_predict&step=4", *size)
     try:
-        question = page.get_by_label("How many SELECT statements will this step send?")
+        question = page.get_by_label("How many SELECT statements?")
         expect(question).to_be_visible(timeout=WAIT_MS)
         expect(question).to_have_value("")  # no default answer
         html = page.content()  # type: ignore[attr-defined]
@@ -125,10 +132,8 @@ def test_the_last_step_is_revealed_and_the_score_survives_a_reload_and_a_new_tab
         "request", lambda request: outside.append(request.url) if _off_host(request.url) else None
     )
     try:
-        expect(page.get_by_label("How many SELECT statements will this step send?")).to_be_visible(
-            timeout=WAIT_MS
-        )
-        page.get_by_label("How many SELECT statements will this step send?").fill("1")  # type: ignore[attr-defined]
+        expect(page.get_by_label("How many SELECT statements?")).to_be_visible(timeout=WAIT_MS)
+        page.get_by_label("How many SELECT statements?").fill("1")  # type: ignore[attr-defined]
         page.keyboard.press("Enter")  # type: ignore[attr-defined]
         expect(page.get_by_text("You predicted it.")).to_be_visible(timeout=WAIT_MS)
         expect(page.get_by_text("Score: 1 of 2")).to_be_visible()
@@ -145,9 +150,7 @@ def test_the_last_step_is_revealed_and_the_score_survives_a_reload_and_a_new_tab
         page.get_by_role("button", name="Clear my answers").click()  # type: ignore[attr-defined]
         expect(page.get_by_text("Score: 0 of 2")).to_be_visible(timeout=WAIT_MS)
         page.reload()  # type: ignore[attr-defined]
-        expect(page.get_by_label("How many SELECT statements will this step send?")).to_be_visible(
-            timeout=WAIT_MS
-        )
+        expect(page.get_by_label("How many SELECT statements?")).to_be_visible(timeout=WAIT_MS)
         page.get_by_role("button", name=re.compile("Next lesson")).click()  # type: ignore[attr-defined]
         expect(page.get_by_text("Revealed without a prediction.")).to_be_visible(timeout=WAIT_MS)
         page.get_by_role("button", name=re.compile("Next lesson")).click()  # type: ignore[attr-defined]

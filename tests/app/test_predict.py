@@ -67,14 +67,21 @@ def test_a_predicted_step_hides_what_happened_until_revealed() -> None:
     assert AFTER in _text(at) and "Expect: 1 INSERT (flush), 1 COMMIT" in _text(at)
 
 
+def _state(at: AppTest, index: int, part: int, value: str) -> None:
+    """Pick a state chip."""
+    at.pills(key=_predict_key(index, part)).set_value(value)
+
+
 def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:
     at = _app(step="2")
     at.number_input(key=_predict_key(1, 0)).set_value(1)
     at.number_input(key=_predict_key(1, 1)).set_value(2)
+    _state(at, 1, 2, "pending")
     _submit(at)
     text = _plain(_text(at))
-    assert "Not quite" in text and "You said 1: **right** (1 INSERT (flush))" in text
-    assert "You said 2: **wrong**: it was 1 (1 COMMIT)" in text
+    assert "Not quite" in text and "You said 1: **right** (1 INSERT, sent 1 by flush at line 27)" in text
+    assert "You said 2: **wrong**: it was 1 (1 COMMIT at line 27)" in text
+    assert "You said pending: **wrong**: it was persistent" in text
     assert "icon" not in text and ":material/" not in text  # words a screen reader reads
     assert INSERT in _html(at) and AFTER in text
     assert "**Score: 0 of 2** predicted right (1 answered)" in text
@@ -84,6 +91,7 @@ def test_a_right_prediction_counts_in_the_score() -> None:
     at = _app(step="2")
     at.number_input(key=_predict_key(1, 0)).set_value(1)
     at.number_input(key=_predict_key(1, 1)).set_value(1)
+    _state(at, 1, 2, "persistent")
     _submit(at)
     assert "You predicted it." in _text(at) and "**Score: 1 of 2**" in _text(at)
 
@@ -99,11 +107,11 @@ def test_next_on_an_unanswered_step_reveals_it_first() -> None:
 def test_the_questions_name_neither_cause_nor_outcome() -> None:
     at = _app(step="2")
     labels = [field.label for field in at.number_input]
-    assert labels == [
-        "How many INSERT statements will this step send?",
-        "How many COMMIT events will this step have?",
-    ]
+    assert labels == ["How many INSERT statements?", "How many COMMITs?"]
     assert all(field.value is None for field in at.number_input)  # no default answer
+    chips = at.pills(key=_predict_key(1, 2))
+    assert chips.label == "What state is Hero#1 (`hero`) in after this step?" and chips.value is None
+    assert list(chips.options) == ["transient", "pending", "persistent", "deleted", "detached"]
 
 
 def test_an_empty_answer_is_not_taken() -> None:
@@ -137,6 +145,7 @@ def test_the_last_step_ends_with_a_summary_of_the_lesson() -> None:
     at = _app(step="2")
     at.number_input(key=_predict_key(1, 0)).set_value(1)
     at.number_input(key=_predict_key(1, 1)).set_value(1)
+    _state(at, 1, 2, "persistent")
     _submit(at)
     at.button(key="last").click().run()
     at.button(key=f"predict_{LESSON}_3_reveal").click().run()

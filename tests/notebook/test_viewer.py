@@ -15,7 +15,7 @@ def test_a_lesson_asks_its_questions_and_keeps_the_score_under_its_stem() -> Non
     transcript = in_process(source, LESSON, TraceOptions(), LESSON.name)
     html = viewer_bundle(transcript, source, title="Predicting", stem="01_predict")["text/html"]
     assert '"storage": "sqlecho.predict.01_predict"' in html
-    assert "How many INSERT statements will this step send?" in html
+    assert "How many INSERT statements?" in html
     assert '<template class="sqx-answer">' in html and 'class="sqx-score"' in html
     before = html.split('data-step="2"', 1)[1].split('<template class="sqx-answer">', 1)[0]
     assert "INSERT INTO" not in before and "The commit flushed first" not in before

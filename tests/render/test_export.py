@@ -221,7 +221,7 @@ def test_a_predicted_step_keeps_what_it_did_in_a_template_until_answered() -> No
     step = re.search(r'<section class="sqx-step" data-step="2" data-asked hidden>(.*?)</section>', page, re.S)
     assert step is not None
     before, _, template = step[1].partition('<template class="sqx-answer">')
-    assert 'name="q0"' in before and "How many INSERT statements will this step send?" in before
+    assert 'name="q0"' in before and "How many INSERT statements?" in before
     assert "flush" not in before and "INSERT INTO" not in before and "Expect:" not in before
     assert "INSERT" in template and "The commit flushed first" in template and '"answer": "1"' in template
     assert '"storage": "sqlecho.predict.01_predict"' in page
