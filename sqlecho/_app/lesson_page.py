@@ -257,6 +257,6 @@ def lesson_page(config: AppConfig) -> None:
             predict.predict_panel(lesson.stem, steps, index, traced.source)  # the question, below the code
             return  # nothing of the answer on the page: no "after" text, no exercise, no check
         predict.after_text(step)
-        exercise_panel(config, lesson.stem, traced.source, steps, index)
+        exercise_panel(config, lesson.stem, traced.source, steps, index, lesson.path)
         if switches.predict and index == len(steps) - 1:
             predict.show_summary(lesson.stem, steps)

@@ -235,3 +235,17 @@ def test_exercises_are_read_only_when_user_code_is_off(monkeypatch: pytest.Monke
     at = _app(step="3")
     assert "Editing is turned off" in at.info[-1].value
     assert not at.text_area
+
+
+def test_an_exercise_opens_with_its_starter_and_offers_the_solution_after_a_failed_check() -> None:
+    at = _app(step="4")
+    at.button(key=f"predict_{LESSON}_3_reveal").click().run()
+    assert "Ask the database for the hero named Deadpond" in _plain(_text(at))  # the task
+    box = at.text_area(key=f"exercise_{LESSON}_3_code")
+    assert box.value == 'found = session.get(Hero, 1)\nprint("found:", found.name)'  # the starter
+    assert not [b for b in at.button if b.key == f"exercise_{LESSON}_3_show_solution"]  # not before a try
+    at.button(key=f"exercise_{LESSON}_3_check").click().run()
+    assert _plain(at.error[-1].value).startswith("Not yet.")
+    assert "session.get() answers from the identity map" in _plain(at.info[-1].value)  # the hint
+    at.button(key=f"exercise_{LESSON}_3_show_solution").click().run()
+    assert 'where(Hero.name == "Deadpond")' in at.code[-1].value
