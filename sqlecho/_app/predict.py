@@ -124,6 +124,7 @@ def _ask(form: str, number: int, question: Question) -> None:
             value=None,
             placeholder="Your answer",
             key=key,
+            width=240,
         )
     elif question.control == "state":
         st.pills(question.prompt, question.options, selection_mode="single", default=None, key=key)

@@ -106,8 +106,10 @@ def _exercise(step: Mapping[str, Any]) -> str:
     check = esc(str(exercise.get("check") or ""))
     hint = str(exercise.get("hint") or "")
     hint_html = f"<details><summary>Hint</summary>{markdown_html(hint)}</details>" if hint else ""
+    task = str(exercise.get("task") or "")
+    task_html = f'<div class="sqx-md">{markdown_html(task)}</div>' if task else ""
     return (
-        '<div class="sqx-exercise"><b>Exercise.</b> This step is checked against: '
+        f'<div class="sqx-exercise"><b>Exercise.</b> {task_html}This step is checked against: '
         f"<code>{check}</code><p>{EXERCISE_NOTE}</p>{hint_html}</div>"
     )
 

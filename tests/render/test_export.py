@@ -236,3 +236,11 @@ def test_a_lesson_page_links_the_next_lesson_by_its_title() -> None:
     )
     assert '<a class="sqx-next-lesson" href="02_next.html" hidden>Next lesson: After ›</a>' in page
     assert '<link rel="icon" href="data:image/png;base64,' in page
+
+
+def test_an_exercise_shows_its_task_inside_the_answer() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting")
+    step = page.split('data-step="4"', 1)[1].split("</section>", 1)[0]
+    template = step.split('<template class="sqx-answer">', 1)[1]
+    assert "Ask the database for the hero named Deadpond" in template
