@@ -72,9 +72,10 @@ _SCRIPT = """<script>
     const wrapper = bar && (bar.closest('[data-testid="stLayoutWrapper"]') || bar);
     const before = wrapper && wrapper.previousElementSibling;
     if (!before) return;
-    const style = win.getComputedStyle(wrapper);
-    const stuck = style.position === "sticky" ? parseFloat(style.top) || 0 : 0;
-    const gap = before.getBoundingClientRect().bottom - stuck;
+    // Where the page's visible part starts: below Streamlit's header (the bar sticks there too).
+    const header = doc.querySelector('[data-testid="stHeader"]');
+    const top = header ? header.getBoundingClientRect().bottom : 0;
+    const gap = before.getBoundingClientRect().bottom - top;
     if (gap < 0) scrollerOf(wrapper).scrollBy(0, gap);
   }, true);
   // The step slider's input is labelled by itself and by its group, both "Step": a screen reader

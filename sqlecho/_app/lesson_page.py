@@ -40,8 +40,8 @@ _HELP = {
 
 
 _WHAT_TO_DO = {
-    True: "Read each step and its code, predict what it will do, then press Next (or →) to see.",
-    False: "Read each step and its code, see what it sent to the database, then press Next (or →).",
+    True: "Read each step and its code, answer the question below it (or press Reveal), then press Next (→).",
+    False: "Read each step and its code, see what it sent to the database, then press Next (→).",
 }
 """The first screen's one line of instructions (predict mode on or off)."""
 

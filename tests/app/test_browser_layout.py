@@ -41,27 +41,31 @@ def test_the_code_column_is_wide_and_never_breaks_a_name(browser: object, app_ur
         page.context.close()  # type: ignore[attr-defined]
 
 
-def test_next_from_far_down_shows_the_new_steps_start_below_an_opaque_bar(
-    browser: object, app_url: str
+@pytest.mark.parametrize("size", [(1280, 720), (390, 844)])
+def test_next_from_far_down_shows_the_new_steps_start_below_an_opaque_header(
+    browser: object, app_url: str, size: tuple[int, int]
 ) -> None:
-    page = open_page(browser, f"{app_url}/?lesson={LESSON}&step=3&predict=0")
+    page = open_page(browser, f"{app_url}/?lesson={LESSON}&step=3&predict=0", *size)
     try:
         expect(page.locator(".sqe-code").first).to_be_visible(timeout=WAIT_MS)
-        page.mouse.move(700, 500)  # type: ignore[attr-defined]
+        page.mouse.move(size[0] // 2, size[1] // 2)  # type: ignore[attr-defined]
         page.mouse.wheel(0, 1500)  # type: ignore[attr-defined]
         page.wait_for_timeout(300)  # type: ignore[attr-defined]
-        header = page.evaluate(  # type: ignore[attr-defined]
-            "getComputedStyle(document.querySelector('[data-testid=stHeader]')).backgroundColor"
-        )
-        assert header not in ("rgba(0, 0, 0, 0)", "transparent")  # nothing shows above the bar
+        header = page.locator('[data-testid="stHeader"]')  # type: ignore[attr-defined]
+        colour = header.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert colour not in ("rgba(0, 0, 0, 0)", "transparent")  # nothing shows above the bar
         page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
         expect(page.get_by_text("Step 4 of")).to_be_visible(timeout=WAIT_MS)  # type: ignore[attr-defined]
-        # The new step's narrative (its question) opens the code column.
+        # The new step's narrative (its question) opens the code column: on screen, below the
+        # header, and on a desk below the sticky bar.
         narrative = page.locator('[data-testid="stColumn"] [data-testid="stMarkdownContainer"]').first  # type: ignore[attr-defined]
         expect(narrative).to_be_in_viewport(timeout=WAIT_MS)
-        bar = page.locator('[class*="st-key-stepbar"]').bounding_box()  # type: ignore[attr-defined]
-        assert narrative.bounding_box()["y"] >= bar["y"] + bar["height"] - 1
-        shot(page, "layout-after-next")
+        top = narrative.bounding_box()["y"]
+        assert top >= header.bounding_box()["y"] + header.bounding_box()["height"] - 1
+        if size[0] > 640:
+            bar = page.locator('[class*="st-key-stepbar"]').bounding_box()  # type: ignore[attr-defined]
+            assert top >= bar["y"] + bar["height"] - 1
+        shot(page, f"layout-after-next-{size[0]}")
     finally:
         page.context.close()  # type: ignore[attr-defined]
 

@@ -249,3 +249,12 @@ def test_an_exercise_opens_with_its_starter_and_offers_the_solution_after_a_fail
     assert "session.get() answers from the identity map" in _plain(at.info[-1].value)  # the hint
     at.button(key=f"exercise_{LESSON}_3_show_solution").click().run()
     assert 'where(Hero.name == "Deadpond")' in at.code[-1].value
+
+
+def test_the_first_screen_says_what_to_do_in_one_line() -> None:
+    at = _app(step="1")
+    assert at.caption[0].value == (
+        "Read each step and its code, answer the question below it (or press Reveal), then press Next (→)."
+    )
+    at.button(key="next").click().run()
+    assert "answer the question below it" not in "\n".join(c.value for c in at.caption)
