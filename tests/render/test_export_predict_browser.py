@@ -113,3 +113,23 @@ def test_the_last_step_is_revealed_before_the_next_lesson_with_a_summary(
         assert blocked == []
     finally:
         tab.context.close()
+
+
+def test_the_navigation_stays_on_a_phones_screen(chromium_context: Any, site: Path) -> None:
+    tab, blocked = _tab(chromium_context, 390, 844)
+    try:
+        tab.goto((site / "01_predict.html").as_uri() + "#step=2")
+        tab.get_by_role("button", name="Reveal").click()
+        tab.mouse.wheel(0, 3000)
+        tab.wait_for_timeout(200)
+        assert tab.evaluate("window.scrollY") > 500  # a long step, scrolled down
+        nav = tab.locator(".sqx-nav")
+        expect(nav).to_be_in_viewport()
+        assert nav.bounding_box()["y"] <= 1
+        tab.get_by_role("button", name="Next ›").click()  # the new step starts below the navigation
+        step = tab.locator('.sqx-step[data-step="3"]')
+        expect(step).to_be_in_viewport()
+        assert step.bounding_box()["y"] >= nav.bounding_box()["y"] + nav.bounding_box()["height"] - 1
+        assert blocked == []
+    finally:
+        tab.context.close()
