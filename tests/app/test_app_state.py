@@ -219,7 +219,11 @@ class _CountingRunner:
         self.release.wait(5)
         if self.fail:
             raise RuntimeError("worker died")
-        step = {"lines": [1, 1], "events": [{"kind": "sql", "line": 1, "statement": "SELECT 1"}], "objects": []}
+        step = {
+            "lines": [1, 1],
+            "events": [{"kind": "sql", "line": 1, "statement": "SELECT 1"}],
+            "objects": [],
+        }
         return {"source": name, "steps": [step]}
 
 

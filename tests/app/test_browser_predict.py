@@ -134,7 +134,8 @@ def test_the_last_step_is_revealed_and_the_score_survives_a_reload_and_a_new_tab
     try:
         expect(page.get_by_label("How many SELECT statements?")).to_be_visible(timeout=WAIT_MS)
         page.get_by_label("How many SELECT statements?").fill("1")  # type: ignore[attr-defined]
-        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        page.get_by_text("'Deadpond'", exact=True).click()  # type: ignore[attr-defined]  # a choice
+        page.get_by_role("button", name="Check my prediction").click()  # type: ignore[attr-defined]
         expect(page.get_by_text("You predicted it.")).to_be_visible(timeout=WAIT_MS)
         expect(page.get_by_text("Score: 1 of 2")).to_be_visible()
         expect(page.get_by_role("heading", name="Lesson summary")).to_be_visible()

@@ -258,3 +258,14 @@ def test_the_first_screen_says_what_to_do_in_one_line() -> None:
     )
     at.button(key="next").click().run()
     assert "answer the question below it" not in "\n".join(c.value for c in at.caption)
+
+
+def test_a_value_is_asked_with_choices_and_marked() -> None:
+    at = _app(step="4")
+    choice = at.radio(key=_predict_key(3, 1))
+    assert choice.label == "What does Hero#1 (`hero`).name hold after this step?" and choice.value is None
+    assert list(choice.options) == ["'Deadpond'", "None", "not loaded (the next access sends a SELECT)"]
+    at.number_input(key=_predict_key(3, 0)).set_value(1)
+    choice.set_value("None")
+    _submit(at)
+    assert "You said None: **wrong**: it was 'Deadpond'" in _plain(_text(at))
