@@ -108,7 +108,7 @@
     var marks = section.querySelector(".sqx-marks");
     var list = element("ul");
     key.forEach(function (question, i) {
-      var line = question.prompt + " ";
+      var line = question.prompt.replace(/`/g, "") + " ";
       if (item.answers.length === key.length) {
         line += "You said " + item.answers[i] + ": " + (item.right[i] ? "right" : "wrong, it was " + question.answer);
       } else {

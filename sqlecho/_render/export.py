@@ -140,12 +140,17 @@ STORAGE_PREFIX = "sqlecho.predict."
 """The ``localStorage`` key of a lesson's predictions: this and the lesson's stem (as in the app)."""
 
 
+def _prompt(text: str) -> str:
+    """A question's text as HTML: escaped, with its `code` spans (a variable's name) as code."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", esc(text))
+
+
 def _control(number: int, question: Question) -> str:
     """One question's control, empty: a number field, or radio buttons (state chips, choices)."""
     name = f"q{number}"
     if question.control == "number":
         return (
-            f'<label class="sqx-q">{esc(question.prompt)} <input type="number" name="{name}" min="0" '
+            f'<label class="sqx-q">{_prompt(question.prompt)} <input type="number" name="{name}" min="0" '
             'max="999" step="1" inputmode="numeric" placeholder="Your answer"></label>'
         )
     chips = " sqx-chips" if question.control == "state" else ""
@@ -153,7 +158,7 @@ def _control(number: int, question: Question) -> str:
         f'<label><input type="radio" name="{name}" value="{esc(option)}"> {esc(option)}</label>'
         for option in question.options
     )
-    return f'<fieldset class="sqx-q{chips}"><legend>{esc(question.prompt)}</legend>{options}</fieldset>'
+    return f'<fieldset class="sqx-q{chips}"><legend>{_prompt(question.prompt)}</legend>{options}</fieldset>'
 
 
 def _asked(questions: list[Question], code: str) -> str:

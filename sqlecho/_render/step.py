@@ -8,6 +8,7 @@ call it without Streamlit.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -147,6 +148,8 @@ def narrative_text(
     text = str(step.get("narrative") or "")
     if not expectations:
         text = without_expectations(text)
+    else:  # one claim per line, as written (markdown would join adjacent lines into one)
+        text = re.sub(r"(?m)^(Expect:.*)\n(?=Expect:)", "\\1\n\n", text)
     lines = text.splitlines()
     if lesson_title and lines and lines[0].startswith("# ") and lines[0][2:].strip() == lesson_title:
         text = "\n".join(lines[1:]).strip()

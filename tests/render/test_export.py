@@ -244,3 +244,9 @@ def test_an_exercise_shows_its_task_inside_the_answer() -> None:
     step = page.split('data-step="4"', 1)[1].split("</section>", 1)[0]
     template = step.split('<template class="sqx-answer">', 1)[1]
     assert "Ask the database for the hero named Deadpond" in template
+
+
+def test_a_prompts_code_span_is_code_on_the_page() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting")
+    assert "<legend>What state is Hero#1 (<code>hero</code>) in after this step?</legend>" in page
