@@ -15,6 +15,7 @@ what the reader got right and which steps to revisit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,12 @@ def hidden(stem: str, index: int, step: dict[str, Any]) -> bool:
     return bool(questions_of(step)) and index not in _predictions(stem)
 
 
+def _md_prompt(prompt: str) -> str:
+    """A question as markdown: its words literal, its `code` spans (a variable's name) as code."""
+    parts = re.split(r"(`[^`\n]+`)", prompt)
+    return "".join(part if part.startswith("`") else md_literal(part) for part in parts)
+
+
 def _ask(form: str, number: int, question: Question) -> None:
     """The control of one question, empty until the reader answers."""
     key = f"{form}_{number}"
@@ -169,12 +176,13 @@ def predict_panel(stem: str, steps: list[dict[str, Any]], index: int, source: st
             # Words, not icons: a screen reader reads an icon's name ("check", "close").
             mark = "**right**" if right else f"**wrong**: it was {md_literal(question.answer)}"
             why = f" ({md_literal(question.explain.rstrip('.'))})" if question.explain else ""
-            lines.append(f"- {md_literal(question.prompt)} You said {md_literal(answer)}: {mark}{why}.")
+            lines.append(f"- {_md_prompt(question.prompt)} You said {md_literal(answer)}: {mark}{why}.")
         verdict = "You predicted it." if done.all_right else "Not quite: compare with what happened."
         (st.success if done.all_right else st.warning)(verdict + "\n\n" + "\n".join(lines))
     else:
         explained = [
-            f"- {md_literal(q.prompt)} {md_literal(q.answer)} ({md_literal(q.explain)})" for q in questions
+            f"- {_md_prompt(q.prompt)} {md_literal(q.answer)} ({md_literal(q.explain.rstrip('.'))})"
+            for q in questions
         ]
         st.info("Revealed without a prediction.\n\n" + "\n".join(explained))
 

@@ -82,6 +82,7 @@ def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:
     assert "Not quite" in text and "You said 1: **right** (1 INSERT, sent 1 by flush at line 27)" in text
     assert "You said 2: **wrong**: it was 1 (1 COMMIT at line 27)" in text
     assert "You said pending: **wrong**: it was persistent" in text
+    assert "What state is Hero#1 (`hero`) in after this step?" in text  # the name as code
     assert "icon" not in text and ":material/" not in text  # words a screen reader reads
     assert INSERT in _html(at) and AFTER in text
     assert "**Score: 0 of 2** predicted right (1 answered)" in text
@@ -160,6 +161,8 @@ def test_the_last_step_ends_with_a_summary_of_the_lesson() -> None:
 def test_clearing_the_score_forgets_the_answers() -> None:
     at = _app(step="2")
     at.button(key=f"predict_{LESSON}_1_reveal").click().run()
+    text = _plain(_text(at) + "\n".join(e.value for e in at.info))
+    assert "Revealed without a prediction." in text and "How many COMMITs? 1 (1 COMMIT at line 27)" in text
     at.button(key="clear_score").click().run()
     assert INSERT not in _html(at) and at.number_input(key=_predict_key(1, 0)).value is None
 
