@@ -15,11 +15,12 @@ from pathlib import Path
 import streamlit as st
 
 from sqlecho._app.view import config_for
+from sqlecho._render.css import FAVICON
 
 ROOT = Path(__file__).resolve().parent
 PAGES = ROOT / "app_pages"
 
-st.set_page_config(page_title="sqlecho", page_icon=":material/database:", layout="wide")
+st.set_page_config(page_title="sqlecho", page_icon=str(FAVICON), layout="wide")
 config = config_for(ROOT)
 for problem in config.problems:
     st.sidebar.warning(problem)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ._files import SiteFolder
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, viewer_page
-from ._render.titles import lesson_title, lessons_in
+from ._render.titles import lesson_title, lessons_in, source_title
 from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
 
@@ -83,7 +83,7 @@ def write_site(
     folder = out if isinstance(out, SiteFolder) else SiteFolder(out)
     pages: list[Page] = []
     entries: list[tuple[str, str, int]] = []
-    for path, source in lessons:
+    for at, (path, source) in enumerate(lessons):
         transcript = runner(source, path, TraceOptions(), str(path))
         variants = []
         if switches:
@@ -92,7 +92,13 @@ def write_site(
                 label = variant_label(options.switches())
                 variants.append(Variant(label, other))
         title = lesson_title(transcript, path.stem)
-        html = viewer_page(transcript, source, title=title, variants=variants)
+        onward = None
+        if at + 1 < len(lessons):
+            following, following_source = lessons[at + 1]
+            onward = (f"{following.stem}.html", source_title(following_source, following.stem))
+        html = viewer_page(
+            transcript, source, title=title, variants=variants, stem=path.stem, next_lesson=onward
+        )
         data = html.encode("utf-8")
         target = folder.write(f"{path.stem}.html", data)
         page = Page(target, title, len(data), transcript.get("status") == "ok")

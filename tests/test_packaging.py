@@ -39,10 +39,10 @@ def test_no_module_of_the_wheel_imports_websockets() -> None:
             assert not _WEBSOCKETS.search(path.read_text(encoding="utf-8")), path
 
 
-def test_the_stylesheets_and_the_viewer_script_ship_as_package_data() -> None:
+def test_the_stylesheets_the_viewer_script_and_the_icon_ship_as_package_data() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css", "*.js"]
-    for name in ("style.css", "export.css", "export.js"):
+    assert pyproject["tool"]["setuptools"]["package-data"]["sqlecho._render"] == ["*.css", "*.js", "*.png"]
+    for name in ("style.css", "export.css", "export.js", "favicon.png"):
         assert (ROOT / "sqlecho" / "_render" / name).is_file()
 
 

@@ -8,11 +8,13 @@ browser session.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from .._render.plain import md_literal
+from .._render.plain import md_literal, md_no_remote_images
+from .._trace.exercises import exercises_for
 from .._trace.options import TraceOptions
 from .._transcript.checks import CheckSyntaxError, ClauseResult, evaluate, parse_check
 from . import keys
@@ -21,7 +23,7 @@ from .traces import Traced, TraceFailed, render_step
 from .view import runner_for, trace_cache
 from .your_code_page import _NAME, _program_path
 
-__all__ = ["exercise_panel", "passed_exercises", "with_cell"]
+__all__ = ["exercise_panel", "passed_exercises", "starters", "syntax_problem", "with_cell"]
 
 
 def with_cell(source: str, lines: list[int], code: str) -> str:
@@ -41,20 +43,64 @@ def _check(stem: str, index: int) -> None:
     st.session_state[keys.exercise(stem, index, "ran")] = st.session_state[keys.exercise(stem, index, "code")]
 
 
-def _results(step: dict[str, Any] | None, check: str) -> list[ClauseResult] | str:
+def _keep_draft(stem: str, index: int) -> None:
+    # The editor's own key is forgotten once another step is drawn: keep the text apart.
+    st.session_state[keys.exercise(stem, index, "draft")] = st.session_state[
+        keys.exercise(stem, index, "code")
+    ]
+
+
+def syntax_problem(code: str) -> str | None:
+    """A one-line message when the edited cell is not valid Python (compiled, never run)."""
+    try:
+        compile(code, "your cell", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        where = f" on line {exc.lineno}" if exc.lineno else ""
+        return f"Your cell has a syntax error{where}: {exc.msg}. Fix it and press Check again."
+    except ValueError:  # a NUL byte
+        return "Your cell contains a character Python cannot read (a NUL byte)."
+    return None
+
+
+def _results(step: dict[str, Any] | None, check: str, source: str | None = None) -> list[ClauseResult] | str:
     try:
         clauses = parse_check(check)
     except CheckSyntaxError as exc:
         return f"This exercise's check is malformed: {exc}"
     if step is None:
         return "The edited program never reached this cell (an earlier step failed?)."
-    return evaluate(clauses, step)
+    return evaluate(clauses, step, source)
+
+
+def starters(lesson: Path | None) -> dict[str, str]:
+    """Each exercise's starter by cell title (``exercises/<stem>.py`` beside the lesson); none
+    when the lesson has no such file or it cannot be read (the editor then opens with the cell)."""
+    if lesson is None:
+        return {}
+    try:
+        return {item.title: item.starter for item in exercises_for(lesson) if item.starter}
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+
+
+def _show_solution(stem: str, index: int) -> None:
+    st.session_state[keys.exercise(stem, index, "solution")] = True
 
 
 def exercise_panel(
-    config: AppConfig, stem: str, source: str, steps: list[dict[str, Any]], index: int
+    config: AppConfig,
+    stem: str,
+    source: str,
+    steps: list[dict[str, Any]],
+    index: int,
+    lesson: Path | None = None,
 ) -> None:
-    """The exercise of step ``index`` (0-based) of a lesson, when the step is one."""
+    """The exercise of step ``index`` (0-based) of a lesson, when the step is one.
+
+    The editor opens with the exercise's starter (from ``lesson``'s exercise file) when it has
+    one: code that runs and fails the check. The lesson's own cell is the solution, offered only
+    after a failed check.
+    """
     step = steps[index]
     exercise = step.get("exercise")
     if not isinstance(exercise, dict):
@@ -63,14 +109,20 @@ def exercise_panel(
     done = passed_exercises(stem)
     st.subheader("Exercise", anchor=False)
     check = str(exercise.get("check", ""))
-    st.markdown(f"Change the code so that it passes the check: **{md_literal(check)}**")
+    if task := str(exercise.get("task") or ""):
+        st.markdown(md_no_remote_images(task))
+    st.markdown(f"Your code passes when: **{md_literal(check)}**")
     if not config.allow_user_code:
         st.info("Editing is turned off on this server; the check is shown for reading.")
         return
     code_key = keys.exercise(stem, index, "code")
     first, last = step["lines"]
-    state.setdefault(code_key, "\n".join(source.splitlines()[first - 1 : last]))
-    st.text_area("The cell's code", key=code_key, height=160)
+    solution = "\n".join(source.splitlines()[first - 1 : last])
+    draft_key = keys.exercise(stem, index, "draft")
+    if draft_key not in state:
+        state[draft_key] = starters(lesson).get(str(step.get("title")), solution).rstrip("\n")
+    state[code_key] = state[draft_key]
+    st.text_area("The cell's code", key=code_key, height=160, on_change=_keep_draft, args=(stem, index))
     st.button(
         "Check",
         key=keys.exercise(stem, index, "check"),
@@ -81,6 +133,9 @@ def exercise_panel(
     )
     ran = state.get(keys.exercise(stem, index, "ran"))
     if ran is None:
+        return
+    if problem := syntax_problem(ran):
+        st.error(md_literal(problem), icon=":material/error:")
         return
     kind = runner_for(config, trusted=False)[1]
     try:
@@ -96,21 +151,37 @@ def exercise_panel(
     except TraceFailed as exc:
         st.error(f"Your cell could not be traced: {md_literal(str(exc))}")
         return
-    _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
+    passed = _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
     count = sum(1 for item in steps if isinstance(item.get("exercise"), dict))
     st.caption(f"Exercises passed in this lesson: {len(done)} of {count}.")
+    if passed:
+        return
+    if state.get(keys.exercise(stem, index, "solution")):
+        st.markdown("**A solution** (the lesson's own cell):")
+        st.code(solution, language="python")
+    else:
+        st.button(
+            "Show a solution",
+            key=keys.exercise(stem, index, "show_solution"),
+            icon=":material/visibility:",
+            on_click=_show_solution,
+            args=(stem, index),
+            help="After a try of your own: the lesson's code for this cell.",
+        )
 
 
 def _show_results(
     traced: Traced, stem: str, index: int, step: dict[str, Any], check: str, hint: str, done: set[int]
-) -> None:
+) -> bool:
+    """Mark each clause of the check; True when every one passed."""
     found = next((n for n, item in enumerate(traced.steps) if item.get("title") == step.get("title")), None)
-    results = _results(traced.steps[found] if found is not None else None, check)
+    results = _results(traced.steps[found] if found is not None else None, check, traced.source)
     if isinstance(results, str):
         st.error(md_literal(results))
-        return
+        return False
     lines = [
-        f"- {':material/check:' if item.passed else ':material/close:'} {md_literal(str(item))}"
+        # Words, not icons: a screen reader reads an icon's name ("check", "close").
+        f"- {'**right**' if item.passed else '**wrong**'}: {md_literal(str(item))}"
         for item in results
     ]
     if all(item.passed for item in results):
@@ -123,3 +194,4 @@ def _show_results(
     if found is not None:
         blocks = render_step(traced, found, heading="What your cell did")
         st.html(blocks.events)
+    return all(item.passed for item in results)

@@ -53,6 +53,37 @@ _SCRIPT = """<script>
     const sidebar = event.target.closest && event.target.closest('[data-testid="stSidebar"]');
     if (sidebar && event.target.closest('[role="radiogroup"] label')) foldOnPhone(sidebar);
   }, true);
+  // A move (a button of the bar, or a "revisit" button of the lesson summary) while the reader is
+  // scrolled down the previous step: scroll back to where the bar sits in the page, so the new
+  // step starts right below it (its question first) instead of somewhere in its middle.
+  const scrollerOf = (el) => {
+    for (let node = el.parentElement; node; node = node.parentElement) {
+      const overflow = win.getComputedStyle(node).overflowY;
+      if ((overflow === "auto" || overflow === "scroll") && node.scrollHeight > node.clientHeight) return node;
+    }
+    return doc.scrollingElement;
+  };
+  doc.addEventListener("click", (event) => {
+    const target = event.target;
+    if (!target.closest || !target.closest("button")) return;
+    const moved = target.closest('[class*="stepbar"][class*="st-key-"]') || target.closest('[class*="st-key-revisit_"]');
+    if (!moved) return;
+    const bar = doc.querySelector('[class*="stepbar"][class*="st-key-"]');
+    const wrapper = bar && (bar.closest('[data-testid="stLayoutWrapper"]') || bar);
+    const before = wrapper && wrapper.previousElementSibling;
+    if (!before) return;
+    // Where the page's visible part starts: below Streamlit's header (the bar sticks there too).
+    const header = doc.querySelector('[data-testid="stHeader"]');
+    const top = header ? header.getBoundingClientRect().bottom : 0;
+    const gap = before.getBoundingClientRect().bottom - top;
+    if (gap < 0) scrollerOf(wrapper).scrollBy(0, gap);
+  }, true);
+  // The step slider's input is labelled by itself and by its group, both "Step": a screen reader
+  // said "Step Step". Its own label is enough (React leaves an attribute it did not change alone).
+  const nameSlider = () => doc.querySelectorAll('[class*="stepbar"] input[type="range"][aria-labelledby]')
+    .forEach((input) => input.removeAttribute("aria-labelledby"));
+  new win.MutationObserver(nameSlider).observe(doc.body, { childList: true, subtree: true });
+  nameSlider();
   // On a phone the sidebar covers the page: once a lesson is picked, fold it away to show it.
   // Below Streamlit's 768 px breakpoint only, where the sidebar overlays rather than sits beside.
   let folding = 0;

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "ADDRESS",
     "CANCEL_BUTTON",
+    "CLEAR_SCORE_BUTTON",
     "CONFIG",
     "DATABASE_WIDGET",
     "FROM_LESSON_BUTTON",
@@ -19,15 +20,19 @@ __all__ = [
     "LESSON",
     "LESSON_STEPS",
     "LESSON_WIDGET",
+    "ENTER_PRESENTER_BUTTON",
     "EXERCISES_PASSED",
     "PREDICT",
+    "PREDICT_LOADED",
     "PREDICT_PRESENTER_WIDGET",
     "REQUESTED_STEP",
     "RUN_BUTTON",
+    "SCORE_BAR",
     "UPLOAD_WIDGET",
     "USER_CODE",
     "USER_CODE_WIDGET",
     "USER_MESSAGE",
+    "USER_NEW_RUN",
     "USER_RAN",
     "USER_RUNNING",
     "USER_STEPS",
@@ -54,6 +59,8 @@ ADDRESS = "_address"
 """The query parameters last read or written, so that the page knows when the reader edited them."""
 LESSON_WIDGET = "w_lesson"
 """The lesson picker."""
+ENTER_PRESENTER_BUTTON = "enter_presenter"
+"""The button beside the title that turns presenter mode on."""
 LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
 PREDICT_PRESENTER_WIDGET = "w_predict_presenter"
@@ -62,6 +69,12 @@ EXERCISES_PASSED = "_exercises_passed"
 """Per lesson stem: the 0-based steps whose exercise the reader has passed."""
 PREDICT = "_predict"
 """Per lesson stem, per 0-based step: the reader's prediction (answers, right or wrong, revealed)."""
+PREDICT_LOADED = "_predict_loaded"
+"""The lesson stems whose predictions stored in the browser have been read in this session."""
+SCORE_BAR = "scorebar"
+"""The score line at the top of a lesson."""
+CLEAR_SCORE_BUTTON = "clear_score"
+"""The button that forgets a lesson's predictions."""
 
 
 def predict_form(stem: str, index: int) -> str:
@@ -130,6 +143,8 @@ USER_RAN = "user_ran"
 """The program as it was when Run was pressed: the one traced."""
 RUN_BUTTON = "user_run_button"
 """The Run button."""
+USER_NEW_RUN = "user_new_run"
+"""Set by Run until its results are first drawn (they open on the failing step, if any)."""
 USER_RUNNING = "user_running"
 """The trace in progress (a :class:`~sqlecho._app.your_code_page.Running`), until it ends."""
 CANCEL_BUTTON = "user_cancel_button"

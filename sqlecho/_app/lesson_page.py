@@ -41,6 +41,13 @@ _HELP = {
 }
 
 
+_WHAT_TO_DO = {
+    True: "Read each step and its code, answer the question below it (or press Reveal), then press Next (→).",
+    False: "Read each step and its code, see what it sent to the database, then press Next (→).",
+}
+"""The first screen's one line of instructions (predict mode on or off)."""
+
+
 def _read_address(stems: list[str]) -> list[str]:
     """Apply the address when it is new to this session; returns messages about its bad parts."""
     state = st.session_state
@@ -84,14 +91,23 @@ def numbered(lessons: list[Lesson]) -> dict[str, str]:
     return out
 
 
-def _onward(lessons: list[Lesson], stem: str) -> tuple[str, Callable[[], None]] | None:
-    """The label and action of the last step's Next: the lesson after ``stem``, if any."""
+def _open_unless_held(stem: str, last: int, hold: Callable[[int], bool] | None) -> None:
+    if hold is None or not hold(last):  # the last step's question is revealed before leaving
+        _open_lesson(stem)
+
+
+def _onward(
+    lessons: list[Lesson], stem: str, last: int, hold: Callable[[int], bool] | None
+) -> tuple[str, Callable[[], None]] | None:
+    """The label and action of the last step's Next: the lesson after ``stem``, if any (with
+    ``hold``, the last step, 0-based ``last``, is revealed first when its question is unanswered)."""
     stems = [lesson.stem for lesson in lessons]
     at = stems.index(stem)
     if at + 1 >= len(stems):
         return None
     following = stems[at + 1]
-    return f"Next lesson: {numbered(lessons)[following]}", functools.partial(_open_lesson, following)
+    action = functools.partial(_open_unless_held, following, last, hold)
+    return f"Next lesson: {numbered(lessons)[following]}", action
 
 
 def _switch_flipped(name: str) -> None:
@@ -177,6 +193,20 @@ def lesson_page(config: AppConfig) -> None:
             if message:
                 problems.append(message)
         st.title(lesson.title, anchor=False)
+        if not switches.presenter:
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                if state[keys.step(keys.LESSON_STEPS)] == 1:
+                    st.caption(_WHAT_TO_DO[switches.predict], width="content")
+                # Presenter mode one click away: its sidebar switch sits below the list of lessons.
+                st.button(
+                    "Presenter mode",
+                    icon=":material/slideshow:",
+                    key=keys.ENTER_PRESENTER_BUTTON,
+                    type="tertiary",
+                    on_click=state.update,
+                    kwargs={"presenter": True},
+                    help=_HELP["presenter"],
+                )
         for problem in problems:
             st.warning(md_literal(problem), icon=":material/link_off:")  # the link's text, not markdown
         if switches.presenter:
@@ -198,8 +228,10 @@ def lesson_page(config: AppConfig) -> None:
         if not steps:
             st.info("This lesson has no code to run.")
             return
+        if switches.predict:
+            predict.show_score(lesson.stem, steps)  # at the top, kept in the browser
         hold = predict.hold_unanswered(lesson.stem, steps) if switches.predict else None
-        onward = _onward(lessons, lesson.stem)
+        onward = _onward(lessons, lesson.stem, len(steps) - 1, hold)
         index = (
             navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
         )
@@ -211,7 +243,7 @@ def lesson_page(config: AppConfig) -> None:
         step = steps[index]
         reveal = not (switches.predict and predict.hidden(lesson.stem, index, step))
         if switches.predict and reveal:
-            predict.predict_panel(lesson.stem, index, step)  # the marks, above what happened
+            predict.predict_panel(lesson.stem, steps, index, traced.source)  # the marks, above what happened
         if other is None:
             show_step(traced, index, lesson_title=lesson.title, reveal=reveal)
         else:
@@ -225,10 +257,10 @@ def lesson_page(config: AppConfig) -> None:
                 lesson_title=lesson.title,
                 reveal=reveal,
             )
-        if switches.predict:
-            if not reveal:
-                predict.predict_panel(lesson.stem, index, step)  # the question, below the code
-            predict.show_score(lesson.stem, steps)
-        if reveal:
-            predict.after_text(step)
-        exercise_panel(config, lesson.stem, traced.source, steps, index)
+        if not reveal:
+            predict.predict_panel(lesson.stem, steps, index, traced.source)  # the question, below the code
+            return  # nothing of the answer on the page: no "after" text, no exercise, no check
+        predict.after_text(step)
+        exercise_panel(config, lesson.stem, traced.source, steps, index, lesson.path)
+        if switches.predict and index == len(steps) - 1:
+            predict.show_summary(lesson.stem, steps)

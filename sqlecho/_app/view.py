@@ -270,7 +270,7 @@ def navigator(
         if count > 1:
             st.session_state[keys.step_widget(prefix)] = step
             st.slider(
-                "Step",
+                "Go to step",
                 1,
                 count,
                 key=keys.step_widget(prefix),
@@ -294,13 +294,30 @@ def _database(where: Any, html: str) -> None:
         expander.html(html)
 
 
+# Opened, the whole program shows the step's lines, not line 1: its box scrolls to them.
+_TO_CURRENT_LINE = """<script>
+(() => {
+  const doc = window.parent && window.parent.document ? window.parent.document : document;
+  const code = doc.querySelector('.st-key-w_whole .sqe-code');
+  const line = code && code.querySelector('.sqe-current');
+  if (line) code.scrollTop = Math.max(0, line.offsetTop - code.offsetTop - code.clientHeight / 3);
+})();
+</script>"""
+
+
 def _whole_program(where: Any, html: str) -> None:
-    """An expander with every line of the program, filled only while it is open (it is large)."""
+    """An expander with every line of the program, filled only while it is open (it is large),
+    the full width of the page, scrolled to the step's lines."""
     expander = where.expander(
         "Whole program", icon=":material/code:", key=keys.WHOLE_PROGRAM_WIDGET, on_change="rerun"
     )
     if expander.open:
         expander.html(html)
+        st.html(_TO_CURRENT_LINE, unsafe_allow_javascript=True)
+
+
+_COLUMNS = [3, 2, 2]
+"""Code, events, objects: the code gets the most (a line of Python is wider than an event)."""
 
 
 def show_step(
@@ -322,7 +339,7 @@ def show_step(
     text = narrative_text(traced.steps[index], lesson_title, expectations=reveal)
     if not reveal:
         # Predict mode: the question and the code, in the column they always have.
-        code, _events, _objects = st.columns([5, 4, 4], gap="small")
+        code, _events, _objects = st.columns(_COLUMNS, gap="small")
         with code:
             if text:
                 st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
@@ -332,15 +349,15 @@ def show_step(
         # Three columns whose tops do not move from step to step: the narrative sits with the
         # code, so a long one pushes neither the events nor the objects down.
         blocks = render_step(traced, index)
-        code, events, objects = st.columns([5, 4, 4], gap="small")
+        code, events, objects = st.columns(_COLUMNS, gap="small")
         with code:
             if text:
                 st.markdown(md_no_remote_images(text))  # a pasted program's narrative loads nothing remote
             st.html(blocks.code)
-            _whole_program(st.container(), blocks.whole)
         events.html(blocks.events)
         objects.html(blocks.objects + blocks.sessions)
         _database(objects, blocks.tables)
+        _whole_program(st.container(), blocks.whole)
         return
     if text:
         st.markdown(md_no_remote_images(text))

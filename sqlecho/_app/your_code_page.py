@@ -134,11 +134,13 @@ def _cancellable_trace(cache: TraceCache, request: TraceRequest, limits: Limits 
         running = state[keys.USER_RUNNING] = Running.start(cache, request, limits)
     if not running.cancel.is_set():
         with st.spinner("Running your program in the sandbox…", show_time=True):
-            st.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.cancel.set)
+            slot = st.empty()  # the Cancel button goes with the run it cancels
+            slot.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.cancel.set)
             pulse = st.empty()
             while not running.result.done():
                 wait([running.result], timeout=_POLL_S)
                 pulse.empty()  # a Streamlit call: where a press of Cancel stops this run of the page
+            slot.empty()
     state.pop(keys.USER_RUNNING, None)
     try:
         if running.cancel.is_set():
@@ -199,6 +201,7 @@ def _run() -> None:
     else:
         state[keys.USER_RAN] = code
         state[keys.step(keys.USER_STEPS)] = 1
+        state[keys.USER_NEW_RUN] = True  # the results open where the program failed, if it did
 
 
 def user_code_page(config: AppConfig) -> None:
@@ -266,6 +269,8 @@ def user_code_page(config: AppConfig) -> None:
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
         failed = [number for number, step in enumerate(steps, 1) if step.get("error")]
+        if state.pop(keys.USER_NEW_RUN, False) and failed and status in ("limit", "error"):
+            state[keys.step(keys.USER_STEPS)] = failed[-1]
         if status in ("limit", "error") and failed:
             what = "was stopped by a limit" if status == "limit" else "raised an error"
             st.warning(f"Your program {what} at step {failed[-1]}: that step explains it.")

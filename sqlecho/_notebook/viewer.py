@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .._render.code import esc
-from .._render.export import step_viewer
+from .._render.export import STORAGE_PREFIX, step_viewer
 from .._render.text import format_transcript
 from .._render.titles import lesson_title
 from .._sandbox.runner import run_sandboxed
@@ -22,20 +22,35 @@ __all__ = ["display_transcript", "show", "viewer_bundle"]
 
 
 def viewer_bundle(
-    transcript: Mapping[str, object], source: str, *, title: str | None = None, follow_address: bool = False
+    transcript: Mapping[str, object],
+    source: str,
+    *,
+    title: str | None = None,
+    follow_address: bool = False,
+    stem: str | None = None,
 ) -> dict[str, str]:
-    """The ``text/html`` and ``text/plain`` forms of a transcript's viewer."""
-    html = step_viewer(transcript, source, title=title, follow_address=follow_address)
+    """The ``text/html`` and ``text/plain`` forms of a transcript's viewer.
+
+    A lesson's steps with an ``Expect:`` line ask before they show, as on the exported site;
+    the reader's predictions are kept in the browser under the lesson's ``stem``.
+    """
+    key = STORAGE_PREFIX + stem if stem else None
+    html = step_viewer(transcript, source, title=title, follow_address=follow_address, storage_key=key)
     if title:
         html = f"<h2>{esc(title)}</h2>{html}"
     return {"text/html": html, "text/plain": format_transcript(dict(transcript), source)}
 
 
 def display_transcript(
-    transcript: Mapping[str, object], source: str, *, title: str | None = None, follow_address: bool = False
+    transcript: Mapping[str, object],
+    source: str,
+    *,
+    title: str | None = None,
+    follow_address: bool = False,
+    stem: str | None = None,
 ) -> None:
     """Show a transcript as the current cell's output (printed as text outside IPython)."""
-    bundle = viewer_bundle(transcript, source, title=title, follow_address=follow_address)
+    bundle = viewer_bundle(transcript, source, title=title, follow_address=follow_address, stem=stem)
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -74,11 +89,11 @@ def show(
         if source is None:
             source = ""
         stem = Path(str(what.get("source", "transcript"))).stem
-        display_transcript(what, source, title=lesson_title(what, stem))
+        display_transcript(what, source, title=lesson_title(what, stem), stem=stem)
         return
     path = Path(what)
     if not path.is_file():
         raise FileNotFoundError(f"sqlecho.show: no such file: {path}")
     text = path.read_text(encoding="utf-8-sig")
     transcript = runner(text, path, TraceOptions(), str(path))
-    display_transcript(transcript, text, title=lesson_title(transcript, path.stem))
+    display_transcript(transcript, text, title=lesson_title(transcript, path.stem), stem=path.stem)

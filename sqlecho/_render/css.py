@@ -8,10 +8,21 @@ a word, so that no information rests on colour alone.
 
 from __future__ import annotations
 
+import base64
 import re
 from importlib.resources import files
+from pathlib import Path
 
-__all__ = ["PRESENTER_CSS", "STYLE_CSS", "style_tag"]
+__all__ = ["FAVICON", "PRESENTER_CSS", "STYLE_CSS", "favicon_data_url", "style_tag"]
+
+FAVICON = Path(str(files("sqlecho._render") / "favicon.png"))
+"""The app's own icon (the page serves it itself: no request leaves for an icon font)."""
+
+
+def favicon_data_url() -> str:
+    """The icon as a ``data:`` address, for pages that must load nothing (the exported site)."""
+    return "data:image/png;base64," + base64.b64encode(FAVICON.read_bytes()).decode("ascii")
+
 
 # Plain CSS files beside this module, read once per process: an editor and a linter see CSS.
 STYLE_CSS = (files("sqlecho._render") / "style.css").read_text(encoding="utf-8")

@@ -117,6 +117,20 @@ _BY_TYPE: dict[str, tuple[str, str]] = {
 
 # Limit names are the fields of sqlecho._sandbox.limits.Limits, as the sandbox records them in "limit".
 _LIMIT_FIX = "Programs traced here run with limits, so that one program cannot slow down everyone's."
+_LIMIT_FIXES = {
+    "wall_time": "Look for a loop whose condition never changes, or a sleep(); then run it again.",
+    "cpu_time": (
+        "Look for a loop that never ends (a while whose condition never turns false) or one that does "
+        "far more work than it needs; make it end, or do less in it, then run it again."
+    ),
+    "memory": "Build less at once: fewer or smaller objects, a LIMIT on a large query, rows taken a few at a time.",
+    "output": "Print less: a count, or the first few rows, instead of everything.",
+    "processes": "Run the work in this one process: no subprocesses, thread pools or multiprocessing.",
+    "open_files": "Close what you open (use with blocks), and keep one engine and one Session at a time.",
+    "file_size": "Write less to disk: a smaller database, or an in-memory one (sqlite://).",
+    "scratch": "Write less under /tmp: a smaller database, or an in-memory one (sqlite://).",
+}
+"""What to do about each limit: a change to the program (the limit itself is the server's)."""
 
 
 def clean_message(message: str) -> str:
@@ -157,7 +171,8 @@ def explain(error: Mapping[str, object], versions: Mapping[str, object] | None =
     # Only a real error code makes a link; anything else in the field is ignored.
     link = docs_link(code, versions) if re.fullmatch(r"[a-z0-9]{2,8}", code) else None
     if error.get("limit"):
-        return Explanation(_limit_text(error["limit"]), _LIMIT_FIX, link)
+        fix = _LIMIT_FIXES.get(str(error["limit"]), "")
+        return Explanation(_limit_text(error["limit"]), f"{fix} {_LIMIT_FIX}".strip(), link)
     kind = str(error.get("type") or "")
     message = str(error.get("message") or "")
     if kind == "InvalidRequestError" and "is not persistent within this Session" in message:

@@ -11,6 +11,7 @@ still sees it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -19,13 +20,15 @@ from urllib.parse import quote
 
 from .._transcript.derive import attribute_order, statement_counts
 from .code import esc
-from .css import style_tag
+from .css import favicon_data_url, style_tag
 from .diff import TranscriptDiff, diff_transcripts
 from .markdown import markdown_html
-from .step import Traced, diff_summary, draw_step, narrative_text
+from .questions import Question, questions_of
+from .step import Traced, diff_summary, draw_code_only, draw_step, narrative_text
 
 __all__ = [
     "EXPORT_JS",
+    "STORAGE_PREFIX",
     "Variant",
     "index_page",
     "step_viewer",
@@ -75,8 +78,10 @@ def _exercise(step: Mapping[str, object]) -> str:
     check = esc(str(exercise.get("check") or ""))
     hint = str(exercise.get("hint") or "")
     hint_html = f"<details><summary>Hint</summary>{markdown_html(hint)}</details>" if hint else ""
+    task = str(exercise.get("task") or "")
+    task_html = f'<div class="sqx-md">{markdown_html(task)}</div>' if task else ""
     return (
-        '<div class="sqx-exercise"><b>Exercise.</b> This step is checked against: '
+        f'<div class="sqx-exercise"><b>Exercise.</b> {task_html}This step is checked against: '
         f"<code>{check}</code><p>{EXERCISE_NOTE}</p>{hint_html}</div>"
     )
 
@@ -103,6 +108,51 @@ def _run_compared(traced: Traced, other: Traced, label: str, index: int, diff: T
     )
 
 
+STORAGE_PREFIX = "sqlecho.predict."
+"""The ``localStorage`` key of a lesson's predictions: this and the lesson's stem (as in the app)."""
+
+
+def _prompt(text: str) -> str:
+    """A question's text as HTML: escaped, with its `code` spans (a variable's name) as code."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", esc(text))
+
+
+def _control(number: int, question: Question) -> str:
+    """One question's control, empty: a number field, or radio buttons (state chips, choices)."""
+    name = f"q{number}"
+    if question.control == "number":
+        return (
+            f'<label class="sqx-q">{_prompt(question.prompt)} <input type="number" name="{name}" min="0" '
+            'max="999" step="1" inputmode="numeric" placeholder="Your answer"></label>'
+        )
+    chips = " sqx-chips" if question.control == "state" else ""
+    options = "".join(
+        f'<label><input type="radio" name="{name}" value="{esc(option)}"> {esc(option)}</label>'
+        for option in question.options
+    )
+    return f'<fieldset class="sqx-q{chips}"><legend>{_prompt(question.prompt)}</legend>{options}</fieldset>'
+
+
+def _asked(questions: list[Question], code: str) -> str:
+    """What a predicted step shows before its reveal: the code (without counts) and the form."""
+    fields = "".join(_control(number, question) for number, question in enumerate(questions))
+    return (
+        f'<div class="sqx-ask">{code}<form class="sqx-form"><p><b>Predict before you look.</b></p>{fields}'
+        '<p class="sqx-missing" hidden>Answer every question first (or press Reveal).</p>'
+        '<button type="submit" class="sqx-primary">Check my prediction</button> '
+        '<button type="button" class="sqx-reveal">Reveal</button></form></div>'
+        '<div class="sqx-marks" aria-live="polite"></div>'
+    )
+
+
+def _answer_data(questions: list[Question]) -> str:
+    data = [
+        {"prompt": q.prompt, "answer": q.answer, "explain": q.explain, "control": q.control}
+        for q in questions
+    ]
+    return _json_in_html(data)
+
+
 def step_viewer(
     transcript: Mapping[str, object],
     source: str,
@@ -110,6 +160,9 @@ def step_viewer(
     title: str | None = None,
     variants: Sequence[Variant] = (),
     follow_address: bool = True,
+    predict: bool = True,
+    storage_key: str | None = None,
+    next_lesson: tuple[str, str] | None = None,
 ) -> str:
     """The viewer of one transcript as an HTML fragment: navigator, steps, stylesheet and script.
 
@@ -120,6 +173,11 @@ def step_viewer(
         variants: runs of the same program with a switch flipped, compared step by step.
         follow_address: ``#step=N`` opens step N and follows the reader (a page of its own);
             off inside a notebook, where several viewers share one address.
+        predict: a step with an ``Expect:`` line asks its questions first; what it did is kept in
+            a ``<template>`` (outside the page's document) until the reader answers or reveals.
+        storage_key: where the browser keeps the reader's predictions (``localStorage``);
+            default: from the title.
+        next_lesson: the address and title of the lesson after this one (the last step links to it).
     """
     traced = _traced(transcript, source)
     others = [(v.label, _traced(v.transcript, source)) for v in variants]
@@ -135,16 +193,34 @@ def step_viewer(
             )
         narrative = narrative_text(step, title)
         after = str(step.get("after") or "")
-        sections.append(
-            f'<section class="sqx-step" data-step="{index + 1}"{" hidden" if index else ""}>'
-            + (f'<div class="sqx-md">{markdown_html(narrative)}</div>' if narrative else "")
-            + _exercise(step)
+        answer = (
+            (f'<div class="sqx-md">{markdown_html(narrative)}</div>' if narrative else "")
             + "".join(runs)
             + (f'<div class="sqx-md sqx-after">{markdown_html(after)}</div>' if after else "")
-            + "</section>"
+            + _exercise(step)
+        )
+        questions = (
+            questions_of(step, source=source, before=steps[index - 1] if index else None) if predict else []
+        )
+        if questions:
+            # Everything that tells the answer sits in a template: not part of the document
+            # (not read aloud, not found by search) until the script moves it in.
+            question = narrative_text(step, title, expectations=False)
+            answer = (
+                (f'<div class="sqx-md sqx-question">{markdown_html(question)}</div>' if question else "")
+                + _asked(questions, draw_code_only(traced, index))
+                + '<template class="sqx-answer">'
+                + f'<script type="application/json" class="sqx-key">{_answer_data(questions)}</script>'
+                + answer
+                + "</template>"
+            )
+        sections.append(
+            f'<section class="sqx-step" data-step="{index + 1}"{" data-asked" if questions else ""}'
+            f"{' hidden' if index else ''}>{answer}</section>"
         )
     titles = [step.get("title") or "" for step in steps]
     count = len(steps)
+    asked = sum(1 for step in steps if predict and questions_of(step))
     switch = ""
     if others:
         options = '<option value="0">As written</option>' + "".join(
@@ -160,15 +236,27 @@ def step_viewer(
         f'<button type="button" data-go="last"{" disabled" if count < 2 else ""}>Last »</button>'
         f'<span class="sqx-where"><b>Step <span class="sqx-n">1</span> of {count}</b>'
         f'<span class="sqx-title">{esc(" · " + titles[0]) if titles and titles[0] else ""}</span></span>'
-        f"{switch}</nav>"
+        + (
+            f'<a class="sqx-next-lesson" href="{esc(next_lesson[0])}" hidden>Next lesson: {esc(next_lesson[1])} ›</a>'
+            if next_lesson
+            else ""
+        )
+        + f"{switch}</nav>"
         f'<input type="range" class="sqx-slider" min="1" max="{max(count, 1)}" value="1" '
-        f'aria-label="Step"{" hidden" if count < 2 else ""}>'
+        f'aria-label="Go to step"{" hidden" if count < 2 else ""}>'
     )
-    data = _json_in_html({"titles": titles, "follow": follow_address})
+    score = (
+        '<div class="sqx-score" aria-live="polite"><span class="sqx-score-text"></span> '
+        '<button type="button" class="sqx-clear" hidden>Clear my answers</button></div>'
+        if asked
+        else ""
+    )
+    key = storage_key or STORAGE_PREFIX + re.sub(r"\W+", "_", (title or "lesson").lower()).strip("_")
+    data = _json_in_html({"titles": titles, "follow": follow_address, "storage": key, "asked": asked})
     return (
         f'<div class="sqx-viewer">{style_tag()}<style>{_EXPORT_CSS}</style>'
         f'<script type="application/json" class="sqx-data">{data}</script>'
-        f'{navigator}<div class="sqx-steps">{"".join(sections)}</div>'
+        f'{score}{navigator}<div class="sqx-steps">{"".join(sections)}</div>'
         f"<script>{EXPORT_JS}</script></div>"
     )
 
@@ -193,7 +281,7 @@ def _document(title: str, body: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{esc(title)}</title></head>"
+        f'<title>{esc(title)}</title><link rel="icon" href="{favicon_data_url()}"></head>'
         f'<body class="sqx-page">{body}</body></html>\n'
     )
 
@@ -205,11 +293,22 @@ def viewer_page(
     title: str,
     variants: Sequence[Variant] = (),
     index_href: str | None = "index.html",
+    stem: str | None = None,
+    next_lesson: tuple[str, str] | None = None,
 ) -> str:
-    """One lesson as a whole self-contained HTML document (what ``sqlecho export`` writes)."""
+    """One lesson as a whole self-contained HTML document (what ``sqlecho export`` writes).
+
+    ``stem`` names the lesson's predictions in the browser's storage; ``next_lesson`` is the
+    (address, title) the last step leads to.
+    """
     back = f'<a class="sqx-back" href="{esc(index_href)}">All lessons</a>' if index_href else ""
     body = f"<header>{back}<h1>{esc(title)}</h1></header>" + step_viewer(
-        transcript, source, title=title, variants=variants
+        transcript,
+        source,
+        title=title,
+        variants=variants,
+        storage_key=STORAGE_PREFIX + stem if stem else None,
+        next_lesson=next_lesson,
     )
     return _document(title, body)
 

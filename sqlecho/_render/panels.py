@@ -204,18 +204,26 @@ def _chips(labels: Sequence[str], before: Sequence[str] | None) -> str:
     )
 
 
-def render_session(step: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
+def render_session(
+    step: Mapping[str, Any], previous: Mapping[str, Any] | None, *, had_session: bool = False
+) -> str:
     """Every session's new/dirty/deleted collections and identity map, each headed by its name;
-    new entries marked. A transcript without ``sessions`` shows its one ``session``, unnamed."""
+    new entries marked. A transcript without ``sessions`` shows its one ``session``, unnamed.
+    ``had_session``: an earlier step had one (none now means it was closed, not "not yet")."""
+    none = (
+        '<div class="sqe-session sqe-empty">No open Session: the one before was closed.</div>'
+        if had_session
+        else '<div class="sqe-session sqe-empty">No Session yet.</div>'
+    )
     sessions = step.get("sessions")
     if sessions is None:
         session = step.get("session")
         if session is None:
-            return '<div class="sqe-session sqe-empty">No Session yet.</div>'
+            return none
         prior = (previous.get("session") or {}) if previous is not None else None
         return _session_table(session, prior)
     if not sessions:
-        return '<div class="sqe-session sqe-empty">No Session yet.</div>'
+        return none
     earlier = (
         {item["label"]: item for item in (previous.get("sessions") or [])} if previous is not None else None
     )

@@ -8,6 +8,7 @@ call it without Streamlit.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -109,7 +110,9 @@ def draw_step(
     many = len(step.get("sessions") or ()) > 1
     sessions = _heading(
         "Sessions" if many else "Session", "what each session tracks" if many else "what the Session tracks"
-    ) + render_session(step, previous)
+    ) + render_session(
+        step, previous, had_session=any(item.get("sessions") or item.get("session") for item in steps[:index])
+    )
     tables = _heading("Database", "committed rows, as another connection sees them") + render_tables(
         step, previous
     )
@@ -145,6 +148,8 @@ def narrative_text(
     text = str(step.get("narrative") or "")
     if not expectations:
         text = without_expectations(text)
+    else:  # one claim per line, as written (markdown would join adjacent lines into one)
+        text = re.sub(r"(?m)^(Expect:.*)\n(?=Expect:)", "\\1\n\n", text)
     lines = text.splitlines()
     if lesson_title and lines and lines[0].startswith("# ") and lines[0][2:].strip() == lesson_title:
         text = "\n".join(lines[1:]).strip()

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["first_heading", "lesson_title", "lessons_in", "prettify_stem"]
+__all__ = ["first_heading", "lesson_title", "lessons_in", "prettify_stem", "source_title"]
 
 _HEADING = re.compile(r"^\s{0,3}#\s+(?P<title>.+?)\s*#*\s*$")
 
@@ -36,6 +36,16 @@ def lesson_title(transcript: Mapping[str, Any], stem: str) -> str:
     """The first ``# Title`` heading of the lesson's narratives, else the prettified file stem."""
     narratives = (str(step.get("narrative") or "") for step in transcript.get("steps", []))
     return first_heading(narratives) or prettify_stem(stem)
+
+
+_SOURCE_HEADING = re.compile(r"^#\s{1,3}#\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def source_title(source: str, stem: str) -> str:
+    """A lesson's title read from its program text (its first markdown cell's ``# Title``),
+    else the prettified stem: the title of a lesson not traced yet (the previous page's link)."""
+    match = _SOURCE_HEADING.search(source)
+    return match["title"] if match else prettify_stem(stem)
 
 
 def lessons_in(folder: Path) -> list[Path]:

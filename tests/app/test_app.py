@@ -283,8 +283,12 @@ def test_a_pasted_program_that_raises_shows_the_error() -> None:
     at = _your_code("x = 1\nraise ValueError('boom <b>')\n")
     _clean(at)
     assert "Your program raised an error at step 2: that step explains it." in _messages(at)
-    at.button(key="u_goto_error").click().run()
+    assert _counter(at).startswith("**Step 2 of 2**")  # the results open on the failing step
     assert "<b>ValueError</b>: boom &lt;b&gt;" in _html(at)
+    assert not [button for button in at.button if button.key == "user_cancel_button"]  # gone with the run
+    at.button(key="u_first").click().run()
+    at.button(key="u_goto_error").click().run()
+    assert _counter(at).startswith("**Step 2 of 2**")
 
 
 @pytest.mark.usefixtures("sandboxed")
@@ -315,7 +319,7 @@ def test_an_endless_loop_is_stopped_by_the_limit_and_explained() -> None:
     assert _counter(at).startswith("**Step 2001 of 2001**")
     html = _html(at)
     assert '<div class="sqe-err sqe-limit" role="alert">' in html and "(wall_time = 1.5 s)" in html
-    assert "an endless loop" in html
+    assert "an endless loop" in html and "Look for a loop whose condition never changes" in html
 
 
 @pytest.mark.usefixtures("sandboxed")
@@ -353,11 +357,12 @@ def test_the_operator_can_turn_your_code_off(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_whole_program_is_one_click_away() -> None:
     at = _app(lesson="02_relationships", step="4")
-    assert [expander.label for expander in at.expander] == ["Whole program", "Database: committed rows"]
-    assert not at.expander[0].get("html")  # closed: the program's lines are not even sent
+    assert [expander.label for expander in at.expander] == ["Database: committed rows", "Whole program"]
+    assert not at.expander[1].get("html")  # closed: the program's lines are not even sent
     at.session_state["w_whole"] = True  # what opening it in the browser does
     at.run()
-    whole = at.expander[0].get("html")[0].value  # type: ignore[attr-defined]
+    whole = at.expander[1].get("html")[0].value  # type: ignore[attr-defined]
+    assert any("sqe-current" in element.value and "scrollTop" in element.value for element in at.get("html"))
     total = len((FIXTURES / "02_relationships.py").read_text().splitlines())
     assert re.findall(r'class="sqe-ln">(\d+)<', whole) == [str(n) for n in range(1, total + 1)]
     assert re.findall(r'sqe-current[^"]*"><span class="sqe-ln">(\d+)<', whole) == ["38", "39"]

@@ -76,7 +76,8 @@ def test_a_page_names_no_network_address(lesson: tuple[dict[str, Any], str]) -> 
     transcript, source = lesson
     page = viewer_page(transcript, source, title="First steps")
     assert not re.search(
-        r'(?:src|href)="(?!#|index\.html|https://docs\.sqlalchemy|https://sqlalche\.me)', page
+        r'(?:src|href)="(?!#|index\.html|data:image/png;base64,|https://docs\.sqlalchemy|https://sqlalche\.me)',
+        page,
     )
     assert "@import" not in page and "url(" not in page
 
@@ -220,3 +221,46 @@ def test_the_site_and_the_app_find_the_same_lessons_in_a_folder(tmp_path: Path) 
     assert lessons_in(tmp_path) == expected
     assert lesson_files([tmp_path]) == expected
     assert [lesson.path for lesson in discover_lessons(tmp_path)] == expected
+
+
+def _predict_lesson() -> tuple[dict[str, Any], str]:
+    path = ROOT / "tests" / "fixtures" / "predict" / "01_predict.py"
+    source = path.read_text(encoding="utf-8")
+    return in_process(source, path, TraceOptions(), path.name), source
+
+
+def test_a_predicted_step_keeps_what_it_did_in_a_template_until_answered() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting", storage_key="sqlecho.predict.01_predict")
+    step = re.search(r'<section class="sqx-step" data-step="2" data-asked hidden>(.*?)</section>', page, re.S)
+    assert step is not None
+    before, _, template = step[1].partition('<template class="sqx-answer">')
+    assert 'name="q0"' in before and "How many INSERT statements?" in before
+    assert "flush" not in before and "INSERT INTO" not in before and "Expect:" not in before
+    assert "INSERT" in template and "The commit flushed first" in template and '"answer": "1"' in template
+    assert '"storage": "sqlecho.predict.01_predict"' in page
+    shown = step_viewer(transcript, source, title="Predicting", predict=False)
+    assert "<template class" not in shown and 'class="sqx-score"' not in shown
+
+
+def test_a_lesson_page_links_the_next_lesson_by_its_title() -> None:
+    transcript, source = _predict_lesson()
+    page = viewer_page(
+        transcript, source, title="Predicting", stem="01_predict", next_lesson=("02_next.html", "After")
+    )
+    assert '<a class="sqx-next-lesson" href="02_next.html" hidden>Next lesson: After ›</a>' in page
+    assert '<link rel="icon" href="data:image/png;base64,' in page
+
+
+def test_an_exercise_shows_its_task_inside_the_answer() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting")
+    step = page.split('data-step="4"', 1)[1].split("</section>", 1)[0]
+    template = step.split('<template class="sqx-answer">', 1)[1]
+    assert "Ask the database for the hero named Deadpond" in template
+
+
+def test_a_prompts_code_span_is_code_on_the_page() -> None:
+    transcript, source = _predict_lesson()
+    page = step_viewer(transcript, source, title="Predicting")
+    assert "<legend>What state is Hero#1 (<code>hero</code>) in after this step?</legend>" in page

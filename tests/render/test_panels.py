@@ -231,6 +231,11 @@ def test_every_session_gets_a_named_panel() -> None:
     assert "No Session yet." in render_session(_step() | {"sessions": []}, None)
 
 
+def test_no_session_after_one_was_closed_is_not_no_session_yet() -> None:
+    closed = render_session(_step() | {"sessions": []}, None, had_session=True)
+    assert "No open Session: the one before was closed." in closed and "yet" not in closed
+
+
 def test_variables_line_marks_what_changed() -> None:
     before = _step() | {"variables": {"count": "1", "name": "'A'"}}
     after = _step() | {"variables": {"count": "2", "name": "'A'"}}

@@ -123,3 +123,8 @@ def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectatio
     step = {"narrative": "Predict the SQL of the commit.\n\nExpect: 1 INSERT (flush), 1 COMMIT"}
     assert narrative_text(step, expectations=False) == "Predict the SQL of the commit."
     assert narrative_text(step).endswith("Expect: 1 INSERT (flush), 1 COMMIT")
+
+
+def test_each_expect_line_stays_a_line_of_its_own() -> None:
+    text = narrative_text({"narrative": "What now?\n\nExpect: 1 INSERT\nExpect: state Hero#1 pending"})
+    assert text == "What now?\n\nExpect: 1 INSERT\n\nExpect: state Hero#1 pending"
