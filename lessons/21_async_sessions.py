@@ -98,6 +98,11 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 # the driver supports `RETURNING`, so `created_at` is loaded right after the flush (lesson 22
 # looks closer).
 #
+# The `+00:00` at the end of the time is SQLModel's doing: it stores a `datetime` field in a
+# timezone-aware column type, which hands back times in UTC. The other way round it is strict: a
+# *naive* `datetime` (one without `tzinfo`) raises a `ValueError` at flush; write
+# `datetime.now(timezone.utc)`.
+#
 # > **SQLite note:** SQLite (3.35+) and PostgreSQL support `RETURNING`; MySQL does not. There
 # > `created_at` would be *expired* after the flush, and reading it in async code would raise the
 # > error of step 5. That is why so many async examples `await session.refresh(obj)` next.
