@@ -122,6 +122,7 @@ class TableRecord(TypedDict):
     columns: list[str]
     rows: list[list[Any]]
     total_rows: NotRequired[int]
+    primary_key: NotRequired[list[str]]
 
 
 class ExerciseRecord(TypedDict):

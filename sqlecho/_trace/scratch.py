@@ -249,6 +249,11 @@ def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, Any]:
             columns = [d[0] for d in cursor.description]
             rows = [jsonable_row(row) for row in cursor.fetchall()]
             table: dict[str, Any] = {"columns": columns, "rows": rows[:max_rows]}
+            # The panel matches a row with its previous version by primary key; a table
+            # without one (no column with a pk position) is matched by whole rows.
+            key = sorted((info[5], info[1]) for info in connection.execute(f"PRAGMA table_info({quoted})"))
+            if any(position for position, _ in key):
+                table["primary_key"] = [column for position, column in key if position]
             if len(rows) > max_rows:
                 (total,) = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()
                 table["total_rows"] = total
