@@ -5,7 +5,9 @@
 # sends the same SQL as `Session`, and the objects go through the same states. What changes is
 # *when you are allowed to need the database*: every method that may send SQL must be awaited, and
 # plain attribute access cannot be awaited. So everything that loaded silently in lessons 4 and 16
-# (an expired attribute, a lazy relationship) raises `MissingGreenlet` instead. This lesson walks
+# (an expired attribute, a lazy relationship) raises `MissingGreenlet` instead (a
+# [greenlet](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings) is what SQLAlchemy pauses while it
+# waits for the database). This lesson walks
 # through the common `await flush()` / `await refresh()` / `await commit()` sequence, provokes both
 # errors, and shows the fixes.
 #

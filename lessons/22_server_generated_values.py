@@ -7,11 +7,12 @@
 # they are *expired* after a flush, when SQLAlchemy fetches them for you (`eager_defaults`), and
 # what `refresh` fetches.
 #
+# Both are SQLAlchemy column settings, which SQLModel passes on from
+# `Field(sa_column_kwargs={...})` ([glossary](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings)).
 # `server_default=...` goes into `CREATE TABLE` as `DEFAULT ...`. `onupdate=...` does not:
 # SQLAlchemy adds it to each UPDATE it sends for the table, unless that UPDATE sets the column
 # itself; and a flush that finds nothing changed sends no UPDATE, so it does not touch the
-# column either. In your code the clock would be
-# `func.now()` (SQL `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this
+# column either. In your code the clock would be `func.now()` (SQL `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this
 # lesson shows the same times on every run, its database clock is a SQL function of our own,
 # `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
@@ -124,7 +125,8 @@ print("updated_at:", lantern.updated_at)
 # of the step, after that read, so it already shows the new value.)
 
 # %% [markdown]
-# `Review` turns eager defaults off (`__mapper_args__ = {"eager_defaults": False}`), which is also
+# `Review` turns eager defaults off (`__mapper_args__ = {"eager_defaults": False}`, settings for
+# SQLAlchemy's mapper: see the [glossary](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings)), which is also
 # what every class gets on a database without `RETURNING`. Predict the SQL of adding and flushing
 # a review, then reading its `created_at`.
 #
