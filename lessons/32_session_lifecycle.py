@@ -130,9 +130,9 @@ with Session(engine) as session, session.begin():
 #
 # Expect: 1 SELECT (query), 1 COMMIT
 
-# %% List the titles tags=["exercise"] check="select == 1; commit == 1; raises nothing; prints 'Paper Moons'" hint="Put the query inside a with Session(engine) as session, session.begin(): block; the block commits at its end, even when it only read."
+# %% List the titles tags=["exercise"] check="select == 1; commit == 1; raises nothing; prints 'titles: The Lantern Map, A Quiet Orbit, Paper Moons'" task="List every title inside one with Session(engine) as session, session.begin(): block." hint="Put the query inside a with Session(engine) as session, session.begin(): block; the block commits at its end, even when it only read."
 with Session(engine) as session, session.begin():
-    print("titles:", session.exec(select(Book.title).order_by(Book.id)).all())
+    print("titles:", ", ".join(session.exec(select(Book.title).order_by(Book.id)).all()))
 
 # %% [markdown] tags=["after"]
 # It does: one SELECT, one COMMIT. A transaction that only read has nothing to keep, but ending

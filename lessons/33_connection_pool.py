@@ -137,7 +137,7 @@ with Session(pinging) as session:
 #
 # Expect: 3 SELECT (get), 3 ROLLBACK
 
-# %% Three requests that close tags=["exercise"] check="select == 3; rollback == 3; raises nothing" hint="A with Session(engine) as session: block gives the connection back at its end, so two connections serve any number of requests one after another."
+# %% Three requests that close tags=["exercise"] check="select == 3; rollback == 3; raises nothing" task="Serve three requests one after another with the pool of two connections, each in a session that closes, and print each title." hint="A with Session(engine) as session: block gives the connection back at its end, so two connections serve any number of requests one after another."
 for _request in range(3):
     with Session(engine) as session:
         print("title:", session.get(Book, 1).title)

@@ -144,7 +144,7 @@ print(run(author_of(1)))
 # Expect: 2 SELECT, 0 SELECT (lazy load)
 
 
-# %% Load the authors with the query tags=["exercise"] check="select == 2; lazy_load == 0; raises nothing; prints 'Ada Quill'" hint="Add options(selectinload(Book.author)) to the select: the loader option overrides lazy='raise' for that query."
+# %% Load the authors with the query tags=["exercise"] check="select == 2; lazy_load == 0; raises nothing; prints 'A Quiet Orbit by Ada Quill'" task="Print each book with its author's name in one task, loading the authors with the query so that lazy='raise' never fires." hint="Add options(selectinload(Book.author)) to the select: the loader option overrides lazy='raise' for that query."
 async def books_with_authors() -> list[tuple[str, str]]:
     async with Factory() as session:
         query = select(Book).options(selectinload(Book.author)).order_by(Book.id)
@@ -152,7 +152,8 @@ async def books_with_authors() -> list[tuple[str, str]]:
         return [(book.title, book.author.name) for book in books]
 
 
-print(run(books_with_authors()))
+for title, name in run(books_with_authors()):
+    print(title, "by", name)
 
 # %% [markdown] tags=["after"]
 # Two SELECTs from the query, and the loop reads loaded authors. A loader option in the query wins

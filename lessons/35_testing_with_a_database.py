@@ -171,7 +171,7 @@ with Session(engine) as session:
 #
 # Expect: 2 INSERT (flush), 2 RELEASE, 0 COMMIT, 2 ROLLBACK
 
-# %% A second test tags=["exercise"] check="insert == 2; commit == 0; rollback == 2; prints 'books after the test: 0'" hint="Open a connection and begin its transaction, bind a Session to it with join_transaction_mode set to create_savepoint, override get_session, and roll the outer transaction back at the end."
+# %% A second test tags=["exercise"] check="insert == 2; commit == 0; rollback == 2; prints 'books after the test: 0'" task="Run a second test that calls the endpoint twice inside a rolled-back transaction, and show that nothing is left after it." hint="Open a connection and begin its transaction, bind a Session to it with join_transaction_mode set to create_savepoint, override get_session, and roll the outer transaction back at the end."
 connection = engine.connect()
 outer = connection.begin()
 test_session = Session(bind=connection, join_transaction_mode="create_savepoint")

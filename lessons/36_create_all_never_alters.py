@@ -117,7 +117,7 @@ print("columns in the database:", [column["name"] for column in inspect(engine).
 #
 # Expect: 1 INSERT (flush), 1 COMMIT
 
-# %% Insert again tags=["exercise"] check="insert == 1; commit == 1; raises nothing" hint="After the migration the table has every column the model names, so the same add and commit now work."
+# %% Insert again tags=["exercise"] check="insert == 1; commit == 1; raises nothing" task="Add A Quiet Orbit with its year and copies again, now that the table is migrated, and commit." hint="After the migration the table has every column the model names, so the same add and commit now work."
 session.add(Book(title="A Quiet Orbit", year=2016, copies=2))
 session.commit()
 print("titles:", session.exec(select(Book.title).order_by(Book.id)).all())

@@ -119,7 +119,7 @@ print("pending:", len(session.new))
 #
 # Expect: 3 INSERT (flush), 1 COMMIT
 
-# %% Save Tides of Ink tags=["exercise"] check="insert == 3; commit == 1; raises nothing" hint="Setting book.author does not put the book in the session; session.add(book) does."
+# %% Save Tides of Ink tags=["exercise"] check="insert == 3; commit == 1; raises nothing" task="Save a new book Tides of Ink by Ada, keeping the line tides.author = ada, so that it reaches the database with Cora's book." hint="Setting book.author does not put the book in the session; session.add(book) does."
 tides = Book(title="Tides of Ink")
 tides.author = ada
 session.add(tides)

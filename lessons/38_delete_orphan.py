@@ -95,7 +95,7 @@ except IntegrityError as error:
 #
 # Expect: 1 DELETE (flush), 0 UPDATE, 1 COMMIT
 
-# %% Remove a book tags=["exercise"] check="delete == 1; update == 0; commit == 1" hint="With delete-orphan, a book removed from its author's books has no parent left, and the flush deletes it."
+# %% Remove a book tags=["exercise"] check="delete == 1; update == 0; commit == 1" task="Remove A Quiet Orbit from Ada's books and commit, so that its row is deleted." hint="With delete-orphan, a book removed from its author's books has no parent left, and the flush deletes it."
 orbit = ada.books[0]
 ada.books.remove(orbit)
 session.commit()
