@@ -88,8 +88,8 @@ async def three_requests() -> list[str]:
 print(run(three_requests()))
 
 # %% [markdown] tags=["after"]
-# Three sessions, three transactions, each with its own connection from the pool: a BEGIN, a
-# SELECT and a ROLLBACK (as it closes) per task. Book 3 does not exist, so its task says
+# Three sessions, three transactions, each on a connection borrowed from the pool for its
+# length: a BEGIN, a SELECT and a ROLLBACK (as it closes) per task. Book 3 does not exist, so its task says
 # "(none)". The factory carries the settings, here `expire_on_commit=False`, which async code
 # usually wants (lesson 21).
 
