@@ -175,6 +175,6 @@ shutil.rmtree(folder)
 # Now `get` loads the object first: one SELECT.
 #
 # The change to `copies` in the first session was never flushed: closing the session threw the
-# pending UPDATE away, and the database still says 3 (see the database panel). But the detached
-# `lantern` still says 4. Object and database now disagree, and nothing warns you: a detached
+# pending UPDATE away, and the database still says 3 (the second session's `get` has just read
+# it: `other_lantern` holds 3). But the detached `lantern` still says 4. Object and database now disagree, and nothing warns you: a detached
 # object shows what it last held, not what the database has.
