@@ -32,6 +32,10 @@ class Book(SQLModel, table=True):
 # the slashes) means a SQLite database that lives in memory and disappears when the program ends:
 # perfect for experiments.
 #
+# > **SQLite note:** an in-memory database belongs to the connection that opened it. SQLAlchemy
+# > keeps one connection per thread for `sqlite://`, so everything in one thread sees the same
+# > database, and another thread would get a new, empty one (lesson 29).
+#
 # `echo=True` makes SQLAlchemy log every statement it sends. Run this file with plain
 # `python` and you will see that log in your terminal; sqlecho shows the same statements, step by
 # step, with the reason each one was sent.
@@ -59,21 +63,26 @@ SQLModel.metadata.create_all(engine)
 # %% [markdown] tags=["after"]
 # Look at the order of what happened:
 #
-# 1. `BEGIN (implicit)`: SQLAlchemy opened a transaction. "Implicit" means it did not send a
+# 1. `BEGIN (implicit)`: SQLAlchemy opened a [transaction](GLOSSARY.md#the-database-side), a
+#    group of statements kept or undone together. "Implicit" means it did not send a
 #    `BEGIN` statement itself; it simply considers everything from now on one unit of work.
 # 2. Two `PRAGMA ... table_info("book")` statements: SQLAlchemy *asks SQLite whether the table
 #    exists*, first in the main database, then among the temporary tables. Both answers were
-#    empty, which means "no such table".
+#    empty, which means "no such table". (A [`PRAGMA`](GLOSSARY.md#the-database-side) is SQLite's own command for settings and
+#    facts about the database; PostgreSQL and MySQL are asked through their catalog tables
+#    instead, so there you would see a SELECT here.)
 # 3. `CREATE TABLE book (...)`: the column types come from the Python annotations. `title: str`
 #    became `VARCHAR NOT NULL`; `year: int | None` may be NULL; `copies` is NOT NULL because its
 #    type is a plain `int`.
 # 4. `COMMIT`: the end of the transaction.
 #
 # > **SQLite note:** with SQLite, this `BEGIN (implicit)` ... `COMMIT` pair is nominal. Python's
-# > `sqlite3` driver sends no real `BEGIN` before DDL such as `CREATE TABLE` (it starts a
-# > transaction only before INSERT, UPDATE or DELETE), so each statement here takes effect on its
-# > own. On PostgreSQL the same `create_all` really runs in one transaction. Lesson 14 shows where
-# > this driver behaviour becomes a trap.
+# > `sqlite3` driver, in its "legacy" transaction control (the default today), sends no real
+# > `BEGIN` before [DDL](GLOSSARY.md#the-database-side) such as `CREATE TABLE` (it starts a transaction only before INSERT, UPDATE
+# > or DELETE), so each statement here takes effect on its own. With `autocommit=False` (Python
+# > 3.12+) the driver opens a real transaction instead, and the SQLAlchemy docs expect that to
+# > become the default in a future Python. On PostgreSQL the same `create_all` really runs in one
+# > transaction. Lesson 14 shows where this driver behaviour becomes a trap.
 
 # %% [markdown]
 # So what happens if we call `create_all` a second time?

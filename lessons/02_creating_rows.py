@@ -94,14 +94,20 @@ print("still pending:", list(session.new))
 # stores it in the object.
 #
 # Look closely at the two INSERTs. Because two rows of the same table are flushed together,
-# SQLAlchemy uses its "insertmanyvalues" mode: it adds `RETURNING id` so that the database hands
-# back the new ids, and sends the rows in batches; "batch 1/2" means the first of two. Here each
-# batch holds one row: that way SQLAlchemy knows for sure which id belongs to which object. A
-# flush of a single new row sends a plain INSERT without `RETURNING` and reads the id from the
-# driver's `lastrowid` instead (you will see that in lesson 3).
+# SQLAlchemy uses its "[insertmanyvalues](GLOSSARY.md#the-database-side)" mode: it adds
+# [`RETURNING id`](GLOSSARY.md#the-database-side) so that the database hands
+# back the new ids, and sends the rows in batches; "batch 1/2" means the first of two.
+#
+# > **SQLite note:** on SQLite each batch holds one row: that way SQLAlchemy knows for sure which
+# > id belongs to which object. A flush of a single new row sends a plain INSERT without
+# > `RETURNING` and reads the id from the driver's `lastrowid` instead (lesson 3); MySQL works the
+# > same way. On PostgreSQL, SQLAlchemy puts up to 1,000 rows into one batch and matches the
+# > returned ids to the objects with a sentinel, and a single row gets its id from `RETURNING`
+# > (lesson 30).
 #
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
-# the database. The session now files each one in its **identity map** under its primary key:
+# the database. The session now files each one in its **identity map** (see the
+# [glossary](GLOSSARY.md#the-session-side)) under its primary key:
 # `inspect(book).identity` is that key.
 #
 # Notice the `BEGIN (implicit)` before the INSERTs: the first flush opened a transaction. It is

@@ -136,24 +136,62 @@ with Session(engine) as other:
 # %% [markdown]
 # ...and what does `lantern` in the `keeper` session say now? Does reading it send any SQL?
 #
-# Then we close both sessions and remove the database file. `session` still has the transaction
-# that its reads opened: how does closing end it?
+# Expect: no SQL
+
+# %% Read the stale value
+print("copies according to keeper:", lantern.copies)
+
+# %% [markdown] tags=["after"]
+# `lantern` still says 1 copy, with no SQL to check: `keeper` kept the values, so nothing tells it
+# that the row changed.
+
+# %% [markdown]
+# Would the default `expire_on_commit=True` have saved us? `session` uses the default, and its
+# commit expired `tides`, but we have read `tides.title` since. Another session now sets the
+# copies of `tides` to 7, and we read them in `session`. Predict the value, and the SQL of the
+# read.
+#
+# Expect: 1 SELECT (get), 1 UPDATE (flush), 1 COMMIT, 0 SELECT (load expired)
+
+# %% The same race with the default
+with Session(engine) as other:
+    other.get(Book, tides.id).copies = 7
+    other.commit()
+print("copies according to session:", tides.copies)
+
+# %% [markdown] tags=["after"]
+# Still 1, and no SQL from the read. Expiry only empties the object once, at the commit: the read
+# of `tides.title` right after the commit reloaded **every** column, `copies` (then 1) included.
+# From that moment `copies` is a plain loaded value, exactly as in `keeper`. Expiry protects you
+# only when nothing reloads the object between the commit and the other write.
+
+# %% [markdown]
+# Now `session` commits again, *after* the other write, and then reads `copies`. Predict the SQL
+# and the value.
+#
+# Expect: 1 COMMIT, 1 SELECT (load expired)
+
+# %% Commit, then read
+session.commit()
+print("copies according to session:", tides.copies)
+
+# %% [markdown] tags=["after"]
+# 7. This commit expired `tides` again, and the read loaded the row as it is now. That is the case
+# expiry is made for: a commit, someone else's write, then your read. Lesson 19 looks at stale data
+# in detail, and how to refresh on purpose.
+
+# %% [markdown]
+# Close both sessions and remove the database file. `session` has the transaction that its last
+# read opened: how does closing end it?
 #
 # Expect: 0 SELECT, 1 ROLLBACK
-# Expect: prints 'copies according to keeper: 1'
 # Expect: state Book#3 detached
 
-# %% Read the value again, then close
-print("copies according to keeper:", lantern.copies)
+# %% Close
 keeper.close()
 session.close()
 engine.dispose()
 shutil.rmtree(folder)
 
 # %% [markdown] tags=["after"]
-# `lantern` still says 1 copy, with no SQL to check. With the default `expire_on_commit=True`,
-# its commit would have expired `lantern`, and this read would have fetched 7. Lesson 19 looks at
-# stale data in detail.
-#
-# Closing `session` ended its transaction with a ROLLBACK, which is harmless: there was nothing
-# left to commit.
+# With a ROLLBACK, which is harmless: there was nothing left to commit.

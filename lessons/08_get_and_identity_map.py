@@ -175,11 +175,14 @@ other.expire(other_lantern)
 print("title:", other.get(Book, 1).title)
 other.close()
 session.close()
+print("lantern.copies after its session closed:", lantern.copies)
 engine.dispose()
 shutil.rmtree(folder)
 
 # %% [markdown] tags=["after"]
 # Now `get` loads the object first: one SELECT.
 #
-# The change to `copies` in the first session was never flushed, so it simply disappeared with the
-# session.
+# The change to `copies` in the first session was never flushed: closing the session threw the
+# pending UPDATE away, and the database still says 3 (the second session's `get` has just read
+# it: `other_lantern` holds 3). But the detached `lantern` still says 4. Object and database now disagree, and nothing warns you: a detached
+# object shows what it last held, not what the database has.

@@ -58,6 +58,10 @@ print([book.title for book in page_1])
 
 # %% [markdown] tags=["after"]
 # Look at the end of the SQL: `LIMIT ? OFFSET ?` with the parameters `[3, 0]`.
+#
+# > **SQLite note:** the `OFFSET 0` of a query without `.offset()` comes from SQLAlchemy's SQLite
+# > dialect, because SQLite accepts no OFFSET without a LIMIT and the dialect always writes both.
+# > PostgreSQL and MySQL render a plain `LIMIT` here.
 
 # %% [markdown]
 # Page 2 skips the three books of page 1. Predict the SQL and its parameters.
@@ -132,7 +136,8 @@ pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
 print(total, "books,", pages, "pages")
 
 # %% [markdown]
-# The last word on `.first()` from lesson 7: it reads one row but does not limit the query. With
+# The last word on `.first()` from lesson 7: it does not limit the query, so the database sends
+# every matching row, and the ORM builds an object for each of them before it keeps the first. With
 # `.limit(1)` the database stops after one row. Compare the SQL of this step with lesson 7's.
 #
 # Expect: 1 SELECT (query)

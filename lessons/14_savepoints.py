@@ -122,12 +122,16 @@ trap.rollback()
 print("after rollback:", trap.exec(select(Book.title).order_by(Book.id)).all())
 
 # %% [markdown] tags=["after"]
-# It does not. Why? Python's `sqlite3` driver, in its default "legacy" mode, sends `BEGIN` to
-# SQLite only just before an INSERT, UPDATE or DELETE. SQLAlchemy's `BEGIN (implicit)` sends
-# nothing. So here the
-# SAVEPOINT came first, and SQLite, seeing a savepoint outside any transaction, started one of its
-# own that the RELEASE committed. In the first part of the lesson the flushed INSERT had already
-# made the driver send `BEGIN`, which is why everything worked there.
+# It does not. Why?
+#
+# > **SQLite note:** Python's `sqlite3` driver, in its "legacy" transaction control (the default
+# > today), sends `BEGIN` to SQLite only just before an INSERT, UPDATE or DELETE, and SQLAlchemy's
+# > `BEGIN (implicit)` sends nothing. So here the SAVEPOINT came first, and SQLite, seeing a
+# > savepoint outside any transaction, started one of its own that the RELEASE committed. In the
+# > first part of the lesson the flushed INSERT had already made the driver send `BEGIN`, which is
+# > why everything worked there. With `autocommit=False` (Python 3.12+) the driver follows PEP 249
+# > and keeps a transaction open from the start; the SQLAlchemy docs expect legacy mode to stop
+# > being the default in a future Python.
 
 # %% [markdown]
 # The fix, from the SQLAlchemy docs: tell the driver to stop managing transactions

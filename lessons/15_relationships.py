@@ -14,6 +14,9 @@
 # https://sqlmodel.tiangolo.com/tutorial/relationship-attributes/back-populates/
 
 # %% Setup
+import warnings
+
+from sqlalchemy import inspect
 from sqlmodel import Field, Relationship, Session, SQLModel, create_engine
 
 
@@ -144,8 +147,9 @@ print("cora's books:", [book.title for book in cora.books])
 # %% [markdown] tags=["after"]
 # Setting `orbit.author` removes `orbit` from `ada.books` in memory and adds it to `cora.books`.
 # (Reading `ada.books` first loads that list: one SELECT, a *lazy load*, the subject of the next
-# lesson.) Notice that Cora becomes pending the moment she is linked to a book that is in the
-# session.
+# lesson.) Notice that Cora becomes pending the moment `orbit.author = cora` links her to a book
+# that is in the session: adding follows `Book.author` from the book to her. From her side it
+# would not, as a step below shows.
 
 # %% [markdown]
 # Commit the move. Predict the SQL.
@@ -158,6 +162,30 @@ session.commit()
 # %% [markdown] tags=["after"]
 # The commit sends an INSERT for Cora (she came into the session through `orbit`) and an UPDATE of
 # `orbit`'s foreign key.
+
+# %% [markdown]
+# Now from the other side: a new author, Dara, never added, and `dara.books.append(orbit)`. Does
+# Dara become pending? Predict the SQL of the commit, and which author `orbit` has afterwards. (We
+# catch SQLAlchemy's warning with `warnings.catch_warnings` to print it.)
+#
+# Expect: 0 INSERT, 0 UPDATE, 1 COMMIT
+
+# %% Append from the author's side
+dara = Author(name="Dara Vell")
+dara.books.append(orbit)
+print("orbit.author is dara?", orbit.author is dara, "| dara transient?", inspect(dara).transient)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    session.commit()
+print("warning:", *[str(warning.message) for warning in caught])
+print("orbit.author_id:", orbit.author_id, "| dara transient?", inspect(dara).transient)
+
+# %% [markdown] tags=["after"]
+# The back-reference sets `orbit.author = dara` in memory, but Dara stays **transient**: since
+# SQLAlchemy 2.0 an object does not join the session through a back-reference event (here, the
+# append on Dara's side). At the flush the session finds `orbit` pointing to an object it does not
+# know, warns "... add operation along 'Book.author' won't proceed", and sends nothing: after the
+# commit `orbit.author_id` still holds Cora's id. `session.add(dara)` first would have worked.
 
 # %% [markdown]
 # A trap to know. Here `lantern.author` is loaded (Ada), then we set the foreign key **column**

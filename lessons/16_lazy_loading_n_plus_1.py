@@ -86,6 +86,10 @@ counts["lazy"] = len(statements)
 # database. It does not show in a tiny example, and then it makes a real page slow. (The `with`
 # block closed the session at the end, so the objects panel lists the authors and books as
 # detached.)
+#
+# The order of the books *inside* `author.books` is whatever order the database sent them in: the
+# lazy load has no `ORDER BY`, so that order is not defined. `order_by` on the relationship
+# (`sa_relationship_kwargs={"order_by": ...}`) fixes it.
 
 # %% [markdown]
 # The other direction is lazy too: `book.author`. Six books: predict the count of lazy loads.

@@ -5,7 +5,8 @@
 # different mechanisms can delete them:
 #
 # - **the ORM** (`Relationship(cascade_delete=True)`): the session loads the children and sends a
-#   DELETE for each of them itself;
+#   DELETE for each of them itself. In SQLModel this sets SQLAlchemy's cascade
+#   `"all, delete-orphan"`, so merely removing a book from `author.books` deletes it too;
 # - **the database** (`Field(ondelete="CASCADE")` on the foreign key): the database removes the
 #   child rows on its own. With `passive_deletes=True` on the relationship, the ORM leaves that job
 #   to the database and does not even load the children.
@@ -122,8 +123,11 @@ with engine.connect() as connection:
     print("foreign_keys:", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
 
 # %% [markdown] tags=["after"]
-# It does not: SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection has
-# switched it on with `PRAGMA foreign_keys = ON`. It is off by default, for every new connection.
+# It does not.
+#
+# > **SQLite note:** SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection
+# > has switched it on with `PRAGMA foreign_keys = ON`. It is off by default, for every new
+# > connection. PostgreSQL and MySQL (InnoDB) always enforce foreign keys.
 
 # %% [markdown]
 # The setting belongs to each connection, and an engine opens connections whenever it needs them.

@@ -8,9 +8,13 @@
 # not prevent a lost update, which needs an atomic UPDATE (last step) or a lock or version check
 # (lesson 28).
 #
-# Two sessions need two real connections. An in-memory SQLite database lives inside one
-# connection (SQLAlchemy hands every session that same connection), so this lesson uses a file in
-# a fresh temporary folder, removed at the end.
+# Two sessions need two real connections, so this lesson uses a file in a fresh temporary folder,
+# removed at the end.
+#
+# > **SQLite note:** an in-memory `sqlite://` database lives inside one connection. SQLAlchemy
+# > keeps one such connection per thread and hands it to every session of that thread, so two
+# > sessions there would share one transaction (and another thread would see an empty database of
+# > its own).
 #
 # Shows: 1 CREATE, 1 INSERT
 #
@@ -107,9 +111,9 @@ fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_ex
 print("copies at the desk:", fresh.copies)
 
 # %% [markdown] tags=["after"]
-# Same SQL, different result: 2. Careful: it overwrites **everything** it loads, so a change you
-# made to `desk_book` and had not flushed yet would be silently thrown away (just like `refresh`,
-# lesson 3).
+# Same SQL, different result: 2. It overwrites **everything** it loads. What happens to a change
+# you made to `desk_book` and had not flushed yet depends on autoflush; a step below shows both
+# cases.
 
 # %% [markdown]
 # The website lends another copy...
@@ -135,10 +139,35 @@ print("copies at the desk:", desk_book.copies)
 # (lesson 4), so the next read fetches the current value. `desk.refresh(desk_book)` or
 # `desk.expire(desk_book)` would work too.
 #
-# (The desk never had a real SQLite transaction open, by the way: Python's `sqlite3` driver sends
-# `BEGIN` only before writing, lesson 14. A database that keeps a snapshot for each reading
-# transaction, like PostgreSQL with REPEATABLE READ, would even show the old row to the queries
-# above until the desk's transaction ended.)
+# > **SQLite note:** the desk never had a real SQLite transaction open. Python's `sqlite3` driver,
+# > in its default "legacy" transaction control, sends `BEGIN` only before writing (lesson 14);
+# > with `autocommit=False` (Python 3.12+) it follows PEP 249 and opens a transaction at once. A
+# > database that keeps a snapshot for each reading transaction, like PostgreSQL with REPEATABLE
+# > READ, would even show the old row to the queries above until the desk's transaction ended.
+
+# %% [markdown]
+# Back to `populate_existing` and a change you have not flushed. The desk sets `copies` to 99 and
+# runs the same query twice: first inside `with desk.no_autoflush:`, then normally. Predict the two
+# printed values and the SQL. (The desk then rolls back, so the 99 never stays.)
+#
+# Expect: 2 SELECT (query), 1 UPDATE (autoflush), 1 ROLLBACK
+
+# %% Unflushed changes and populate_existing
+same_query = select(Book).where(Book.id == 1).execution_options(populate_existing=True)
+with desk.no_autoflush:
+    desk_book.copies = 99
+    desk.exec(same_query).one()
+print("under no_autoflush:", desk_book.copies)
+desk_book.copies = 99
+desk.exec(same_query).one()
+print("with autoflush:", desk_book.copies)
+desk.rollback()
+
+# %% [markdown] tags=["after"]
+# Under `no_autoflush` the 99 is thrown away: the query overwrites it with the row's 1, as
+# `refresh` would (lesson 3; `refresh` never autoflushes). With autoflush on, the default, the query
+# first flushes the change (the UPDATE) and then reads it back, so the object keeps 99; the
+# rollback undoes it in the database.
 
 # %% [markdown]
 # Fresh data is not yet safe data. `refresh`, `populate_existing` or a new transaction only
@@ -148,8 +177,8 @@ print("copies at the desk:", desk_book.copies)
 # or check the row:
 #
 # - an **atomic UPDATE** that computes from the current row: `copies = copies - 1`, shown here;
-# - a row lock with `select(...).with_for_update()`, or a version counter (`version_id_col`)
-#   that makes a stale write fail: both in lesson 28.
+# - a version counter (`version_id_col`) that makes a stale write fail, or on PostgreSQL and
+#   MySQL a row lock with `select(...).with_for_update()`: both in lesson 28.
 #
 # Predict the SQL of this statement: which value does it subtract from?
 #

@@ -5,7 +5,9 @@
 # sends the same SQL as `Session`, and the objects go through the same states. What changes is
 # *when you are allowed to need the database*: every method that may send SQL must be awaited, and
 # plain attribute access cannot be awaited. So everything that loaded silently in lessons 4 and 16
-# (an expired attribute, a lazy relationship) raises `MissingGreenlet` instead. This lesson walks
+# (an expired attribute, a lazy relationship) raises `MissingGreenlet` instead (a
+# [greenlet](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings) is what SQLAlchemy pauses while it
+# waits for the database). This lesson walks
 # through the common `await flush()` / `await refresh()` / `await commit()` sequence, provokes both
 # errors, and shows the fixes.
 #
@@ -97,6 +99,11 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 # `eager_defaults="auto"` asks the database for server-generated values in the INSERT itself when
 # the driver supports `RETURNING`, so `created_at` is loaded right after the flush (lesson 22
 # looks closer).
+#
+# The `+00:00` at the end of the time is SQLModel's doing: it stores a `datetime` field in a
+# timezone-aware column type, which hands back times in UTC. The other way round it is strict: a
+# *naive* `datetime` (one without `tzinfo`) raises a `ValueError` at flush; write
+# `datetime.now(timezone.utc)`.
 #
 # > **SQLite note:** SQLite (3.35+) and PostgreSQL support `RETURNING`; MySQL does not. There
 # > `created_at` would be *expired* after the flush, and reading it in async code would raise the

@@ -7,9 +7,12 @@
 # they are *expired* after a flush, when SQLAlchemy fetches them for you (`eager_defaults`), and
 # what `refresh` fetches.
 #
+# Both are SQLAlchemy column settings, which SQLModel passes on from
+# `Field(sa_column_kwargs={...})` ([glossary](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings)).
 # `server_default=...` goes into `CREATE TABLE` as `DEFAULT ...`. `onupdate=...` does not:
-# SQLAlchemy adds it to every UPDATE it sends for the table. In your code the clock would be
-# `func.now()` (SQL `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this
+# SQLAlchemy adds it to each UPDATE it sends for the table, unless that UPDATE sets the column
+# itself; and a flush that finds nothing changed sends no UPDATE, so it does not touch the
+# column either. In your code the clock would be `func.now()` (SQL `CURRENT_TIMESTAMP`), which gives a different time on every run; so that this
 # lesson shows the same times on every run, its database clock is a SQL function of our own,
 # `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
@@ -94,6 +97,11 @@ print("shelf:", lantern.shelf, "| created_at:", lantern.created_at, "| updated_a
 # the values sends nothing. (Our clock moves on at every call, so `created_at` and `updated_at`
 # differ by a minute; a real `now()` gives both the same time.)
 #
+# The `+00:00` at the end of the time is SQLModel's doing: it stores a `datetime` field in a
+# timezone-aware column type, which hands back times in UTC. The other way round it is strict: a
+# *naive* `datetime` (one without `tzinfo`) raises a `ValueError` at flush; write
+# `datetime.now(timezone.utc)`.
+#
 # > **SQLite note:** SQLite (3.35+) and PostgreSQL support `INSERT ... RETURNING`; MySQL does
 # > not. There the INSERT returns only the new id (from the driver), and these columns are
 # > *expired* after the flush, as the review shows two steps below.
@@ -112,11 +120,13 @@ print("updated_at:", lantern.updated_at)
 
 # %% [markdown] tags=["after"]
 # The UPDATE sets `updated_at=library_now()` too: that is `onupdate`. But "auto" fetches server
-# values for INSERTs only, so after this UPDATE `updated_at` is **expired** (the object panel says
-# so), and reading it sends a SELECT of that one column.
+# values for INSERTs only, so after this UPDATE `updated_at` is **expired**, as the first print
+# shows, and reading it sends a SELECT of that one column. (The object panel is drawn at the end
+# of the step, after that read, so it already shows the new value.)
 
 # %% [markdown]
-# `Review` turns eager defaults off (`__mapper_args__ = {"eager_defaults": False}`), which is also
+# `Review` turns eager defaults off (`__mapper_args__ = {"eager_defaults": False}`, settings for
+# SQLAlchemy's mapper: see the [glossary](GLOSSARY.md#sqlmodel-and-sqlalchemy-settings)), which is also
 # what every class gets on a database without `RETURNING`. Predict the SQL of adding and flushing
 # a review, then reading its `created_at`.
 #

@@ -66,7 +66,9 @@ print("the same object?", rows[0][0] is books[0])
 # %% [markdown] tags=["after"]
 # `execute()` always returns **rows**, even for one entity. Each row is a small named tuple, here
 # with a single element, the book, in a field named `Book`. Same SELECT, different wrapping. (The
-# objects are the same ones: the identity map of lesson 8 sees to that.)
+# objects are the same ones: the identity map of lesson 8 sees to that.) SQLModel's `Session`
+# marks `execute` as deprecated for type checkers (your editor may strike it through), to steer
+# you to `exec`; it still works, with no warning at run time.
 
 # %% [markdown]
 # Now the classic mistake: treating a row as the object, `rows[0].title`. What happens, and is any
@@ -104,18 +106,22 @@ print("session.scalars():", [book.title for book in session.scalars(query)])
 # again.
 
 # %% [markdown]
-# Select **several** things. What does `exec` return now?
+# Select **several** things. What does `exec` return now? And `session.scalars()` on the same
+# query?
 #
-# Expect: 1 SELECT
+# Expect: 2 SELECT
 # Expect: prints "A Quiet Orbit 2016 | as a tuple: ('A Quiet Orbit', 2016)"
 
 # %% Several columns: rows
 for row in session.exec(select(Book.title, Book.year).order_by(Book.year)):
     print(row.title, row.year, "| as a tuple:", tuple(row))
+print("scalars():", session.scalars(select(Book.title, Book.year).order_by(Book.year)).all())
 
 # %% [markdown] tags=["after"]
-# Rows: with several things selected every method returns rows, `exec` included, since there is
-# no single "thing" to unwrap. The rows have one attribute per column, so `row.title` works here.
+# Rows: with several things selected `exec` returns rows too, since there is no single "thing" to
+# unwrap. The rows have one attribute per column, so `row.title` works here. `scalars()` is the
+# exception, and a quiet one: it always keeps the first element of each row, so here it returns
+# the titles alone and silently drops `year`.
 
 # %% [markdown]
 # One value: a count. `exec(...).one()` gives the number itself; with `execute` you ask for

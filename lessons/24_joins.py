@@ -98,6 +98,11 @@ with Session(engine) as session:
 # One SELECT with the columns of both tables. The authors are loaded into the session, but the
 # books' `author` relationship is still marked unloaded: selecting an entity never fills another
 # entity's relationship; only a loader option does (below).
+#
+# Unloaded costs nothing here, though: reading `book.author` now would send no SQL. For a
+# many-to-one the lazy loader first looks up the key in `author_id` in the identity map, and this
+# query has just put every author there (lesson 15). A one-to-many like `author.books` has no such
+# shortcut.
 
 # %% [markdown]
 # Count the books of each author, once with `join()` and once with `outerjoin()`. Ben wrote
@@ -137,7 +142,8 @@ with Session(engine) as session:
 # never changes what your query returns, which also means a `.where(Book.year > 2020)` would not
 # filter the loaded books (it would bring the un-aliased `book` table into the FROM clause
 # instead); and a joined collection repeats each author once per book, so SQLAlchemy asks you for
-# `.unique()`.
+# `.unique()`. The order of the books inside each `author.books` is not defined either, unless the
+# query or the relationship has an `order_by` for them.
 
 # %% [markdown]
 # To filter on the related table **and** fill the relationship from the same JOIN, combine your

@@ -4,9 +4,9 @@
 # `session.add(obj)` puts *that very object* into the session. `session.merge(obj)` does not: it
 # finds or loads the session's own object for the same primary key, copies the state of `obj`
 # onto it, and returns it. The difference matters as soon as an object comes from somewhere else:
-# another session, or an API payload that only carries an id. This lesson provokes the two
-# errors that `add` gives there, and shows `merge`, `make_transient` (to copy a row) and
-# `expunge_all`.
+# another session, or an API payload. This lesson provokes the two errors that `add` gives there,
+# shows `merge`, why a *partial* payload must not be merged (and the PATCH pattern to use
+# instead), `make_transient` (to copy a row) and `expunge_all`.
 #
 # Two sessions are open at the same time, so the database is a file in a temporary folder.
 #
@@ -29,14 +29,23 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 class Book(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str
+    year: int | None = None
     copies: int = 1
+
+
+class BookUpdate(SQLModel):
+    """What a PATCH request may send: every field optional, no table."""
+
+    title: str | None = None
+    year: int | None = None
+    copies: int | None = None
 
 
 folder = Path(tempfile.mkdtemp())
 engine = create_engine(f"sqlite:///{folder / 'library.db'}")
 SQLModel.metadata.create_all(engine)
 with engine.begin() as connection:
-    connection.execute(insert(Book).values(title="The Lantern Map", copies=3))
+    connection.execute(insert(Book).values(title="The Lantern Map", year=2019, copies=3))
 desk = Session(engine)
 web = Session(engine)
 
@@ -93,9 +102,10 @@ except InvalidRequestError as error:
 # session". No SELECT.
 
 # %% [markdown]
-# An API payload: a new, **transient** `Book` with `id=1` and a new number of copies, built from
-# JSON. `add` would treat it as new and send an INSERT, which fails on the primary key. We merge it
-# and commit instead: predict the SQL, and the payload's state afterwards.
+# An API payload: a new, **transient** `Book` with `id=1`, the title and a new number of copies,
+# built from JSON that did not mention the year. `add` would treat it as new and send an INSERT,
+# which fails on the primary key. We merge it and commit instead: predict the SQL (which columns
+# does the UPDATE set?), and the payload's state afterwards.
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -108,6 +118,33 @@ web.commit()
 # %% [markdown] tags=["after"]
 # `merge` copies its values onto `web_copy` (found in the identity map: no SELECT) and marks it
 # dirty; the commit sends the UPDATE. The payload object itself stays transient.
+#
+# But look at the UPDATE: `SET year=?, copies=?` with `[None, 5]`. The payload's `year` was never
+# sent; it is `None` only because that is the field's default, and `merge` copies it all the same.
+# The database panel shows the year of book 1 gone. `merge` is for a **whole** object, never for
+# a partial update.
+
+# %% [markdown]
+# The PATCH pattern of the SQLModel tutorial: validate the JSON into `BookUpdate` (every field
+# optional), keep only the fields the client really sent with `model_dump(exclude_unset=True)`,
+# `get` the row and copy those fields onto it with `sqlmodel_update`. The JSON here is
+# `{"year": 2019}`, to put the year back. Predict the dictionary and the SQL.
+#
+# Expect: 1 SELECT (load expired), 1 UPDATE (flush), 1 COMMIT
+
+# %% PATCH with exclude_unset
+patch = BookUpdate.model_validate_json('{"year": 2019}')
+changes = patch.model_dump(exclude_unset=True)
+print("sent:", changes, "| all fields:", patch.model_dump())
+book = web.get(Book, 1)
+book.sqlmodel_update(changes)
+web.commit()
+
+# %% [markdown] tags=["after"]
+# `exclude_unset=True` leaves out every field the JSON did not contain, so `changes` is only
+# `{'year': 2019}` while `model_dump()` would also say `title: None` and `copies: None`. The UPDATE
+# sets `year` alone, and the title and copies stay as they were. (`get` finds `web_copy` in the
+# identity map; the SELECT reloads it because the last commit expired it.)
 
 # %% [markdown]
 # To **copy** a row, take a loaded object out of its identity with `make_transient(obj)`. Clear

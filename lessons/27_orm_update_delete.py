@@ -63,6 +63,11 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 # `"evaluate"`: it runs the WHERE clause and the new values in Python against the loaded objects.
 # `lantern` and `orbit` match and get their new `copies` in memory; `moons` (2023) does not match
 # and is left alone. One UPDATE, and no SELECT to read the results.
+#
+# Careful: "evaluate" computes the new value in Python, from the `copies` the object holds. If
+# another session had changed that row since the object was loaded, the database would subtract
+# from its current value, but the object would subtract from its stale one, and the two would
+# disagree (lesson 19). Expire or refresh the objects when that matters, or use `"fetch"`.
 
 # %% [markdown]
 # `synchronize_session="fetch"` asks the database which rows matched instead. Predict the SQL: how

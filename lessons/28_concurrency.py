@@ -5,7 +5,8 @@
 # The second write silently wipes out the first: a **lost update**. Lesson 19 showed why fresh
 # reads do not prevent it, and the atomic `copies = copies - 1`. This lesson shows the lost update
 # happening, then two more cures: a version counter (`version_id_col`) that makes the stale write
-# fail with `StaleDataError`, and a row lock (`with_for_update()`), which SQLite ignores.
+# fail with `StaleDataError`, and a row lock (`with_for_update()`), which SQLite ignores; on
+# SQLite, `BEGIN IMMEDIATE` does that job for the whole database.
 #
 # Two sessions at once need two connections, so the database is a file in a temporary folder.
 # `Book` has no protection; `Shelf` carries a version counter: `__mapper_args__` names its
@@ -21,7 +22,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, insert
+from sqlalchemy import Column, Integer, event, insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
@@ -135,8 +137,8 @@ print("free slots:", desk.exec(select(Shelf.free_slots)).one())
 
 # %% [markdown]
 # A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
-# it until the transaction ends, so that a second session doing the same waits. Predict the SQL
-# on SQLite...
+# it until the transaction ends, so that a second session that wants the same lock waits. Predict
+# the SQL on SQLite...
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -149,9 +151,56 @@ desk.commit()
 # ...there is no `FOR UPDATE` in it at all.
 #
 # > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
-# > `FOR UPDATE` out. SQLite locks the whole database while a transaction writes. On PostgreSQL
-# > and MySQL the same code sends `SELECT ... FOR UPDATE`, and the second session's SELECT
-# > waits until the first one commits.
+# > `FOR UPDATE` out, so on SQLite this code prevents nothing: the `sqlite3` driver even runs the
+# > SELECT outside any transaction (lesson 14), and another session can read and write the row in
+# > between. SQLite locks the whole database only while a transaction writes.
+#
+# On PostgreSQL and MySQL the same code sends `SELECT ... FOR UPDATE`. Then another session's
+# `SELECT ... FOR UPDATE` of that row, or its UPDATE or DELETE, waits until the first session
+# commits; a plain SELECT does not wait, and reads the last committed value. So every writer must
+# take the lock for it to protect anything. On SQLite, use the version counter above, an atomic
+# UPDATE (lesson 19), or the next step.
+
+# %% [markdown]
+# SQLite's own lock: `BEGIN IMMEDIATE` takes the database's write lock when the transaction
+# starts, before the first read. The SQLAlchemy docs show how: tell the `sqlite3` driver to stop
+# managing transactions, and send the BEGIN from a `begin` event. `first` reads the book in such a
+# transaction; then `second` tries to start one. Predict what happens to `second`. (Its
+# `timeout` of 0.1 seconds says how long to wait for the lock; the default is 5.)
+#
+# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% BEGIN IMMEDIATE on SQLite tags=["raises-exception"]
+locking = create_engine(f"sqlite:///{folder / 'library.db'}", connect_args={"timeout": 0.1})
+
+
+@event.listens_for(locking, "connect")
+def let_sqlalchemy_begin(dbapi_connection, _record):
+    dbapi_connection.isolation_level = None
+
+
+@event.listens_for(locking, "begin")
+def begin_immediate(connection):
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+first, second = Session(locking), Session(locking)
+book = first.get(Book, 1)
+try:
+    second.get(Book, 1)
+except OperationalError as error:
+    print("second:", error.orig)
+book.copies -= 1
+first.commit()
+first.close()
+second.close()
+locking.dispose()
+
+# %% [markdown] tags=["after"]
+# `second` could not even start: "database is locked". `first` holds the write lock from its
+# first read until its commit, so nobody can slip a write in between, and `second` gets an error
+# after its timeout instead of a stale value (from another thread, with the default timeout, it
+# would wait up to 5 seconds for `first` to commit, and then go ahead). The price is that writers take turns for the whole database.
 
 # %% [markdown]
 # Tidy up: close both sessions and the engine, and remove the temporary folder. Does either session

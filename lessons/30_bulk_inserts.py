@@ -53,6 +53,7 @@ print("objects in the identity map:", len(session.identity_map))
 #
 # > **SQLite note:** on PostgreSQL, SQLAlchemy can put many rows into one batch (up to 1,000 by
 # > default) and still match the returned ids to the objects, so the same flush is one statement.
+# > A single new row gets its id from `RETURNING` there too, where SQLite reads `lastrowid`.
 
 # %% [markdown]
 # Now the bulk way: `session.execute(insert(Book), [dict, dict, ...])`, with four dictionaries.

@@ -124,6 +124,7 @@ class TableRecord(TypedDict):
     columns: list[str]
     rows: list[list[Any]]
     total_rows: NotRequired[int]
+    primary_key: NotRequired[list[str]]
 
 
 class ExerciseRecord(TypedDict):

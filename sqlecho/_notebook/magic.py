@@ -49,5 +49,12 @@ class SqlechoMagics(Magics):
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%%sqlecho`` with ``ipython`` (what ``%load_ext sqlecho`` calls)."""
-    ipython.register_magics(SqlechoMagics(ipython))
+    """Register ``%%sqlecho`` with ``ipython`` (what ``%load_ext sqlecho`` calls).
+
+    From here on every in-memory SQLite database the notebook opens gets a scratch file standing
+    in for it, as in a trace, so that a ``%%sqlecho`` cell's Database panel shows its committed
+    rows (an engine created before ``%load_ext`` keeps a plain in-memory database).
+    """
+    magics = SqlechoMagics(ipython)
+    magics.tracer.keep_standing_in()
+    ipython.register_magics(magics)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._transcript.derive import row_changes
 from ..transcript import ObjectRecord
 from .code import esc, py_repr
 
@@ -252,22 +253,6 @@ def _session_table(session: Mapping[str, Any], prior: Mapping[str, Any] | None) 
     return f'<table class="sqe-session">{"".join(rows)}</table>'
 
 
-def _row_marks(
-    rows: Sequence[Sequence[object]], before: Sequence[Sequence[object]] | None
-) -> tuple[list[str], list[Any]]:
-    """Per row "", "new" or "changed" (keyed by the first column), and the rows that vanished."""
-    if before is None:
-        return [""] * len(rows), []
-    old = {row[0] if row else None: list(row) for row in before}
-    keys = {row[0] if row else None for row in rows}
-    marks = []
-    for row in rows:
-        key = row[0] if row else None
-        marks.append("" if old.get(key) == list(row) else ("changed" if key in old else "new"))
-    gone = [row for key, row in old.items() if key not in keys]
-    return marks, gone
-
-
 def render_tables(
     step: Mapping[str, Any], previous: Mapping[str, Any] | None, *, limit: int = MAX_ROWS_SHOWN
 ) -> str:
@@ -279,8 +264,8 @@ def render_tables(
     blocks = []
     for name, table in tables.items():
         columns, rows = table["columns"], table["rows"]
-        before = prior_tables.get(name, {}).get("rows", []) if previous is not None else None
-        marks, gone = _row_marks(rows, before)
+        before = prior_tables.get(name, {"columns": columns, "rows": []}) if previous is not None else None
+        marks, gone = row_changes(table, before)
         tagged = any(marks) or bool(gone)  # a "what changed" column only when something did
         head = "".join(f"<th>{esc(column)}</th>" for column in columns) + ("<th></th>" if tagged else "")
         width = len(columns) + tagged

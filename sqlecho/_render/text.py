@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .._transcript.derive import row_changes
 from ..transcript import Event, ObjectRecord
 from .explain import describe_tampering
 from .plain import terminal_safe
@@ -19,6 +20,7 @@ __all__ = ["format_event", "format_transcript"]
 
 _RULE = "─"
 MAX_TABLE_ROWS = 20
+_ROW_SIGNS = {"": " ", "new": "+", "changed": "~"}
 """Rows printed per changed table; the rest are counted."""
 
 
@@ -90,16 +92,6 @@ def _session(session: dict[str, Any]) -> str:
     return "  session: " + "  ".join(parts)
 
 
-def _row_mark(row: list[object], before: dict[object, list[object]] | None) -> str:
-    """``+`` a new row, ``~`` a changed one (rows are matched by their first column), else blank."""
-    if before is None:
-        return " "
-    key = row[0] if row else None
-    if key not in before:
-        return "+"
-    return " " if before[key] == row else "~"
-
-
 def _tables(tables: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
     """The tables whose committed rows differ from ``previous`` (every table on the first step),
     each with its rows marked new (+), changed (~) or removed (-)."""
@@ -112,14 +104,13 @@ def _tables(tables: dict[str, Any], previous: dict[str, Any] | None) -> list[str
         total = table.get("total_rows", len(rows))
         count = "no rows" if total == 0 else f"{total} row{'s' if total != 1 else ''}"
         lines.append(f"    {name} ({', '.join(table['columns'])}): {count}")
-        before = {(row[0] if row else None): row for row in old["rows"]} if old is not None else None
-        for row in rows[:MAX_TABLE_ROWS]:
-            lines.append(f"      {_row_mark(row, before)} {_one_line(row)}")
+        # Rows are matched with their previous version by primary key (whole rows without one).
+        marks, gone = row_changes(table, old)
+        for row, mark in zip(rows[:MAX_TABLE_ROWS], marks, strict=False):
+            lines.append(f"      {_ROW_SIGNS[mark]} {_one_line(row)}")
         if len(rows) > MAX_TABLE_ROWS or total > len(rows):
             lines.append(f"        ... {total - min(len(rows), MAX_TABLE_ROWS)} more")
-        if before is not None:
-            keys = {(row[0] if row else None) for row in rows}
-            lines.extend(f"      - {_one_line(row)}" for key, row in before.items() if key not in keys)
+        lines.extend(f"      - {_one_line(row)}" for row in gone)
     for name in previous or {}:
         if name not in tables:
             lines.append(f"    {name}: gone")

@@ -3,7 +3,10 @@
 The recorders are the tracer's (:mod:`sqlecho._record`), installed only while a cell runs; what
 differs from tracing a file is what is left alone. The notebook's namespace is the program's
 globals, so variables carry on to later cells; SQLModel's metadata is not reset, and databases
-are not moved to a scratch folder (they are the notebook's own). Labels (``Hero#1``) last as long
+are not moved to a scratch folder (they are the notebook's own). Only an in-memory database gets
+a scratch file standing in for it, as in a trace, so that the Database panel can read its
+committed rows: one the notebook opens while a cell is traced, or at any time once
+:meth:`CellTracer.keep_standing_in` was called (``%load_ext sqlecho`` does). Labels (``Hero#1``) last as long
 as the :class:`CellTracer`, so an object keeps its label from one cell to the next.
 """
 
@@ -11,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import linecache
+import shutil
 import sys
 import tempfile
+import weakref
 from pathlib import Path
 
 import sqlalchemy
@@ -56,10 +61,24 @@ class CellTracer:
         self.options = options or TraceOptions()
         self.registry = ObjectRegistry()
         self.cells = 0
-        # Never installed: the notebook's databases stay where the notebook put them. The files of
-        # its SQLite engines are added as they are seen (_watch), and read by a second, read-only
-        # connection that never waits, as in a trace.
-        self._databases = ScratchDatabases(Path(tempfile.gettempdir()), Path.cwd())
+        # The notebook's database files stay where the notebook put them: they are added as they
+        # are seen (_watch), and read by a second, read-only connection that never waits, as in a
+        # trace. An in-memory database has no file to read, so it gets a stand-in in a folder of
+        # our own, as in a trace (memory_only: files are not moved).
+        folder = Path(tempfile.mkdtemp(prefix="sqlecho-cells-"))
+        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self._databases = ScratchDatabases(folder, Path.cwd(), memory_only=True)
+
+    def keep_standing_in(self) -> None:
+        """From now on, every in-memory SQLite database the notebook opens, in a traced cell or
+        not, gets a scratch file standing in for it, so that a later ``%%sqlecho`` cell can show
+        its committed rows. A connection opened before stays a plain in-memory one (its panel
+        stays empty). Undone by :meth:`close`."""
+        self._databases.install()
+
+    def close(self) -> None:
+        """Stop standing in for in-memory databases (those opened so far keep their stand-in)."""
+        self._databases.remove()
 
     def run(
         self,
@@ -104,6 +123,9 @@ class CellTracer:
         value: object = None
         error: BaseException | None = None
         count = max(1, len(source.splitlines()))
+        standing_in = not self._databases.installed  # only for this cell
+        if standing_in:
+            self._databases.install()
         recording.install()
         stepper = LineStepper(steps, filename) if lines else None
         try:
@@ -126,6 +148,8 @@ class CellTracer:
             steps.finish(namespace, stepper.frame_locals if stepper else None)
         finally:
             recording.remove()
+            if standing_in:
+                self._databases.remove()
         transcript = header(
             filename,
             "lines" if lines else "cells",
@@ -151,7 +175,7 @@ class CellTracer:
 
     def _watch(self, namespace: dict[str, object]) -> None:
         """Remember the file of every SQLite engine bound to a variable, for the Database panel.
-        (An in-memory database has no second connection to read it: its panel stays empty.)"""
+        (An in-memory database is remembered when its stand-in is made, if it has one.)"""
         for value in list(namespace.values()):
             if not isinstance(value, Engine) or value.url.get_backend_name() != "sqlite":
                 continue

@@ -46,14 +46,17 @@ _MEMORY = ("", ":memory:")
 class ScratchDatabases:
     """Redirects SQLite files while installed; remembers every database file the program opened."""
 
-    def __init__(self, folder: Path, root: Path, max_rows: int = 200) -> None:
+    def __init__(self, folder: Path, root: Path, max_rows: int = 200, *, memory_only: bool = False) -> None:
         """Args:
         folder: where relative and in-memory databases go; the caller creates and removes it.
         root: the program's folder. SQLAlchemy has already made a relative path absolute (against
             the working directory, which is ``root`` unless the program moved) by the time the
             driver connects, so "relative" means "inside ``root`` or the working directory".
         max_rows: rows kept per table in a snapshot (the rest is counted, not copied).
+        memory_only: give only in-memory databases a stand-in, and leave every file where it is
+            (a notebook's files are its own); the caller lists the files to show in ``files``.
         """
+        self.memory_only = memory_only
         self.folder = folder
         self.root = root
         self.max_rows = max_rows
@@ -71,6 +74,10 @@ class ScratchDatabases:
         """How many databases have left the panel (their connection closed): a reason to read the
         tables again although no statement ran."""
         self._installed = False
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
 
     def install(self) -> None:
         self._thread = threading.get_ident()  # the thread that runs the steps and reads the panel
@@ -123,6 +130,8 @@ class ScratchDatabases:
 
     def redirect(self, database: str, uri: bool) -> str:
         """Where the driver should open ``database`` (a filename, or a ``file:`` URI if ``uri``)."""
+        if self.memory_only and database not in _MEMORY:
+            return database
         if uri and database.startswith("file:"):
             parts = urlsplit(database)
             query = parse_qs(parts.query)
@@ -249,6 +258,11 @@ def _read(path: Path, max_rows: int, unlocked: bool = False) -> dict[str, object
             columns = [d[0] for d in cursor.description]
             rows = [jsonable_row(row) for row in cursor.fetchall()]
             table: dict[str, object] = {"columns": columns, "rows": rows[:max_rows]}
+            # The panel matches a row with its previous version by primary key; a table
+            # without one (no column with a pk position) is matched by whole rows.
+            key = sorted((info[5], info[1]) for info in connection.execute(f"PRAGMA table_info({quoted})"))
+            if any(position for position, _ in key):
+                table["primary_key"] = [column for position, column in key if position]
             if len(rows) > max_rows:
                 (total,) = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()
                 table["total_rows"] = total

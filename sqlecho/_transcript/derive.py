@@ -9,7 +9,7 @@ from typing import Any
 from ..transcript import Step
 from .counting import statements_per_line
 
-__all__ = ["attribute_order", "statement_counts", "status_of"]
+__all__ = ["attribute_order", "row_changes", "statement_counts", "status_of"]
 
 
 def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
@@ -33,6 +33,51 @@ def attribute_order(steps: Iterable[Step]) -> dict[str, list[str]]:
                 for name in names:
                     known.setdefault(name, None)
     return {cls: list(names) for cls, names in order.items()}
+
+
+def row_changes(
+    table: Mapping[str, Any], before: Mapping[str, Any] | None
+) -> tuple[list[str], list[list[Any]]]:
+    """How the committed rows of ``table`` differ from ``before``, the same table a step earlier.
+
+    Returns one mark per row of ``table`` ("" unchanged, "new" or "changed") and the rows of
+    ``before`` that are gone. A row is the same row as before when its primary key is (a table
+    snapshot names its key columns in ``primary_key``); a table without a primary key has no
+    identity but its values, so there a row is either still there, whole, or new, and a row
+    that changed shows as one removed and one new.
+    """
+    rows = [list(row) for row in table["rows"]]
+    if before is None:
+        return [""] * len(rows), []
+    old_rows = [list(row) for row in before["rows"]]
+    key_columns = table.get("primary_key") or []
+    if key_columns and key_columns == before.get("primary_key"):
+        positions = [table["columns"].index(column) for column in key_columns]
+
+        def key(row: list[Any]) -> tuple[Any, ...]:
+            return tuple(repr(row[position]) for position in positions)
+
+        old = {key(row): row for row in old_rows}
+        keys = {key(row) for row in rows}
+        marks = [
+            "" if old.get(key(row)) == row else ("changed" if key(row) in old else "new") for row in rows
+        ]
+        return marks, [row for row in old_rows if key(row) not in keys]
+    # Whole rows, counted: two equal rows of a keyless table are two rows.
+    left = Counter(repr(row) for row in old_rows)
+    marks = []
+    for row in rows:
+        if left[repr(row)] > 0:
+            left[repr(row)] -= 1
+            marks.append("")
+        else:
+            marks.append("new")
+    gone = []
+    for row in old_rows:
+        if left[repr(row)] > 0:
+            left[repr(row)] -= 1
+            gone.append(row)
+    return marks, gone
 
 
 def status_of(steps: Iterable[Mapping[str, Any]], status: str) -> str:

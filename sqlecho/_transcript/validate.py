@@ -756,6 +756,10 @@ def _table(table: object, budget: Budget) -> None:
             raise _bad(f"rows[{position}]", row, f"a list of {width} cells")
     if rows:
         _free(rows, "rows", budget, inside=2)
+    if "primary_key" in table:
+        key = _str_list(table["primary_key"], "primary_key", budget)
+        if not key or not set(key) <= set(columns):
+            raise _bad("primary_key", key, "some of the table's columns")
     if "total_rows" in table:
         total = _int(table["total_rows"], "total_rows")
         if total < len(rows):

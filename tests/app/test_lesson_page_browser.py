@@ -132,7 +132,7 @@ def test_arrow_keys_step_the_lesson_after_a_sidebar_pick_and_a_switch(open_page:
 
 
 def test_the_last_step_leads_to_the_next_lesson(open_page: Any) -> None:
-    page = open_page("?lesson=04_expire_on_commit&step=9")
+    page = open_page("?lesson=04_expire_on_commit&step=12")
     onward = page.get_by_role("button", name="Next lesson: 5. Expire on purpose", exact=False)
     expect(onward).to_be_visible()
     _shot(page, "next-lesson")

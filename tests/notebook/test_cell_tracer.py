@@ -123,9 +123,49 @@ def test_the_database_panel_reads_the_notebooks_sqlite_file(
         exec(SETUP.replace('"sqlite://"', '"sqlite:///heroes.db"'), names)
         result = CellTracer().run('session.add(Hero(name="A"))\nsession.commit()', names, echo=False)
         [step] = result.transcript["steps"]
-        assert step["tables"] == {"hero": {"columns": ["id", "name"], "rows": [[1, "A"]]}}
+        assert step["tables"] == {
+            "hero": {"columns": ["id", "name"], "rows": [[1, "A"]], "primary_key": ["id"]}
+        }
         assert sorted(p.name for p in tmp_path.iterdir()) == ["heroes.db"]  # nothing moved, nothing added
     finally:
         names["session"].close()
         names["engine"].dispose()
         reset_sqlmodel()
+
+
+def test_an_in_memory_database_opened_in_a_traced_cell_shows_its_committed_rows() -> None:
+    reset_sqlmodel()
+    names: dict[str, Any] = {"__name__": "__main__"}
+    tracer = CellTracer()
+    try:
+        result = tracer.run(SETUP + 'session.add(Hero(name="A"))\nsession.commit()', names, echo=False)
+        [step] = result.transcript["steps"]
+        assert step["tables"]["hero"]["rows"] == [[1, "A"]]
+        # The next cell reads the same database: its stand-in outlives the cell that made it.
+        later = tracer.run('session.add(Hero(name="B"))\nsession.commit()', names, echo=False)
+        assert later.transcript["steps"][0]["tables"]["hero"]["rows"] == [[1, "A"], [2, "B"]]
+    finally:
+        names["session"].close()
+        names["engine"].dispose()
+        reset_sqlmodel()
+
+
+def test_kept_standing_in_an_in_memory_database_opened_outside_a_traced_cell_shows_too() -> None:
+    reset_sqlmodel()
+    names: dict[str, Any] = {"__name__": "__main__"}
+    tracer = CellTracer()
+    tracer.keep_standing_in()  # what %load_ext does, before the notebook makes its engine
+    try:
+        exec(SETUP, names)  # a plain cell: not traced
+        result = tracer.run('session.add(Hero(name="A"))\nsession.commit()', names, echo=False)
+        assert result.transcript["steps"][0]["tables"]["hero"]["rows"] == [[1, "A"]]
+    finally:
+        tracer.close()
+        names["session"].close()
+        names["engine"].dispose()
+        reset_sqlmodel()
+
+
+def test_without_standing_in_a_plain_cells_in_memory_database_has_no_panel(namespace: dict[str, Any]) -> None:
+    result = CellTracer().run('session.add(Hero(name="A"))\nsession.commit()', namespace, echo=False)
+    assert result.transcript["steps"][0]["tables"] == {}  # no second connection could read it

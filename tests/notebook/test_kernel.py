@@ -65,6 +65,8 @@ def test_the_cell_magic_shows_the_cell_as_a_step(outputs: list[list[dict[str, An
     # The text/plain fallback is the terminal transcript.
     assert "INSERT INTO hero (name) VALUES (?)" in text and "cause: flush" in text
     assert "~ Hero#1: pending -> persistent  (line 3)" in text
+    # The Database panel reads the in-memory database's stand-in, as the CLI's does.
+    assert '    hero (id, name): 1 row\n        [1, "Deadpond"]\n' in text
 
 
 def test_lines_steps_the_cell_and_it_runs_as_if_without_magic(outputs: list[list[dict[str, Any]]]) -> None:

@@ -150,8 +150,13 @@ def test_session_panel_lists_collections_and_marks_new_entries() -> None:
 
 def test_tables_mark_new_changed_and_removed_rows() -> None:
     columns = ["id", "name"]
-    before = _step(tables={"hero": {"columns": columns, "rows": [[1, "A"], [2, "B"], [3, "C"]]}})
-    after = _step(tables={"hero": {"columns": columns, "rows": [[1, "A"], [2, "Bee"], [4, "D"]]}})
+    key = ["id"]
+    before = _step(
+        tables={"hero": {"columns": columns, "rows": [[1, "A"], [2, "B"], [3, "C"]], "primary_key": key}}
+    )
+    after = _step(
+        tables={"hero": {"columns": columns, "rows": [[1, "A"], [2, "Bee"], [4, "D"]], "primary_key": key}}
+    )
     html = render_tables(after, before)
     rows = re.findall(r"<tr(?: class=\"([^\"]*)\")?>(.*?)</tr>", html.split("<tbody>")[1])
     assert [(cls, re.sub(r"<[^>]+>", "|", body).strip("|")) for cls, body in rows] == [
@@ -162,6 +167,35 @@ def test_tables_mark_new_changed_and_removed_rows() -> None:
     ]
     unchanged = render_tables(after, after)
     assert "sqe-row-" not in unchanged and "<th></th>" not in unchanged  # no "what changed" column
+
+
+def _marked_rows(html: str) -> list[tuple[str, str]]:
+    rows = re.findall(r"<tr(?: class=\"([^\"]*)\")?>(.*?)</tr>", html.split("<tbody>")[1])
+    return [(cls, re.sub(r"<[^>]+>", "|", body).strip("|")) for cls, body in rows]
+
+
+def test_a_link_table_row_is_matched_by_its_whole_primary_key() -> None:
+    columns = ["book_id", "genre_id"]
+    before = _step(
+        tables={"link": {"columns": columns, "rows": [[1, 1], [1, 2], [2, 2]], "primary_key": columns}}
+    )
+    after = _step(tables={"link": {"columns": columns, "rows": [[1, 1], [2, 2]], "primary_key": columns}})
+    assert _marked_rows(render_tables(after, before)) == [
+        ("", "1||1"),
+        ("", "2||2"),
+        ("sqe-row-gone", "1||2||removed"),
+    ]
+
+
+def test_rows_of_a_table_without_a_primary_key_are_matched_whole() -> None:
+    columns = ["day", "note"]
+    before = _step(tables={"log": {"columns": columns, "rows": [[1, "a"], [1, "a"]]}})
+    after = _step(tables={"log": {"columns": columns, "rows": [[1, "a"], [1, "b"]]}})
+    assert _marked_rows(render_tables(after, before)) == [
+        ("", "1||&#x27;a&#x27;"),
+        ("sqe-row-new", "1||&#x27;b&#x27;||new"),
+        ("sqe-row-gone", "1||&#x27;a&#x27;||removed"),
+    ]
 
 
 def test_a_table_appearing_or_empty() -> None:

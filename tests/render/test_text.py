@@ -44,7 +44,19 @@ def _hero(**fields: Any) -> dict[str, Any]:
 
 
 def _table(*rows: list[Any], **extra: Any) -> dict[str, Any]:
-    return {"hero": {"columns": ["id", "name"], "rows": [list(row) for row in rows], **extra}}
+    return {
+        "hero": {
+            "columns": ["id", "name"],
+            "rows": [list(row) for row in rows],
+            "primary_key": ["id"],
+            **extra,
+        }
+    }
+
+
+def _links(*rows: list[Any]) -> dict[str, Any]:
+    columns = ["book_id", "genre_id"]
+    return {"link": {"columns": columns, "rows": [list(row) for row in rows], "primary_key": columns}}
 
 
 def test_an_object_line_names_its_expired_and_its_not_loaded_attributes() -> None:
@@ -79,6 +91,20 @@ def test_committed_rows_appear_only_when_they_changed_with_each_row_marked() -> 
     assert '    hero (id, name): 2 rows\n      + [1, "A"]\n      + [2, "B"]\n' in second
     assert "committed rows" not in third
     assert '    hero (id, name): 2 rows\n      ~ [1, "A2"]\n      + [3, "C"]\n      - [2, "B"]\n' in fourth
+
+
+def test_rows_are_matched_by_their_whole_primary_key() -> None:
+    # A link table: removing (1, 2) leaves (1, 1) and (2, 2) as they were, whatever their first column.
+    text = _text(_step(0, tables=_links([1, 1], [1, 2], [2, 2])), _step(1, tables=_links([1, 1], [2, 2])))
+    assert "    link (book_id, genre_id): 2 rows\n        [1, 1]\n        [2, 2]\n      - [1, 2]\n" in text
+
+
+def test_rows_of_a_table_without_a_primary_key_are_matched_whole() -> None:
+    def log(*rows: list[Any]) -> dict[str, Any]:
+        return {"log": {"columns": ["day", "note"], "rows": [list(row) for row in rows]}}
+
+    text = _text(_step(0, tables=log([1, "a"], [1, "a"])), _step(1, tables=log([1, "a"], [1, "b"])))
+    assert '    log (day, note): 2 rows\n        [1, "a"]\n      + [1, "b"]\n      - [1, "a"]\n' in text
 
 
 def test_a_long_table_is_cut_and_counted() -> None:

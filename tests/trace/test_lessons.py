@@ -270,3 +270,23 @@ def test_lesson_exercises_pass_on_the_lessons_own_code(path: Path) -> None:
     assert all(titles.count(exercise.title) == 1 for exercise in exercises), "exercise titles are unique"
     report = grade(exercises, traced(path.name), file=path.name, source=path.read_text(encoding="utf-8"))
     assert report.passed, report.text()
+
+
+def test_the_glossary_explains_the_lessons_words_and_their_links_reach_it() -> None:
+    glossary = (LESSONS / "GLOSSARY.md").read_text(encoding="utf-8")
+    terms = re.findall(r"^\*\*(.+?)\*\*", glossary, re.MULTILINE)
+    for word in ("Transaction", "DDL", "PRAGMA", "RETURNING", "insertmanyvalues", "Identity map", "greenlet"):
+        assert any(word in term for term in terms), word
+    for word in ("__mapper_args__", "sa_column", "Autoflush", "Expire"):
+        assert any(word in term for term in terms), word
+    sections = {
+        re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+        for title in re.findall(r"^## (.+)$", glossary, re.MULTILINE)
+    }
+    links = [
+        (path.name, section)
+        for path in LESSON_FILES
+        for section in re.findall(r"\]\(GLOSSARY\.md(?:#([\w-]+))?\)", path.read_text(encoding="utf-8"))
+    ]
+    assert len({name for name, _ in links}) >= 4, "lessons link the glossary where a word first appears"
+    assert [link for link in links if link[1] and link[1] not in sections] == []

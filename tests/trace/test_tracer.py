@@ -538,7 +538,24 @@ def test_nothing_is_written_beside_the_program(tmp_path: Path) -> None:
     t = trace(path)
     assert t["status"] == "ok"
     assert list((tmp_path / "data").iterdir()) == []
-    assert t["steps"][-1]["tables"] == {"thing": {"columns": ["id"], "rows": []}}
+    assert t["steps"][-1]["tables"] == {"thing": {"columns": ["id"], "rows": [], "primary_key": ["id"]}}
+
+
+def test_a_table_snapshot_names_its_primary_key_columns_in_key_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine("sqlite://")
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE link (note TEXT, genre_id INT, book_id INT, PRIMARY KEY (book_id, genre_id))"))
+            connection.execute(text("CREATE TABLE log (day INT, note TEXT)"))
+        """,
+    )
+    tables = trace(path)["steps"][-1]["tables"]
+    assert tables["link"]["primary_key"] == ["book_id", "genre_id"]
+    assert "primary_key" not in tables["log"]  # no key: the panel matches whole rows
 
 
 def test_failed_statement_carries_the_driver_error(tmp_path: Path) -> None:

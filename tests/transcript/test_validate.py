@@ -455,6 +455,16 @@ def test_tables_of_the_wrong_shape_are_refused() -> None:
     _reject(lambda: _check(_with("tables.hero", [])), "tables['hero']", "an object")
     _reject(lambda: _check(_with("tables.hero.total_rows", 0)), "total_rows", "fewer than the 1 rows")
     _reject(lambda: _check(_step(tables=[])), "tables", "an object")
+    _reject(
+        lambda: _check(_with("tables.hero.primary_key", ["age"])),
+        "primary_key",
+        "some of the table's columns",
+    )
+    _reject(
+        lambda: _check(_with("tables.hero.primary_key", [])), "primary_key", "some of the table's columns"
+    )
+    _reject(lambda: _check(_with("tables.hero.primary_key", "id")), "primary_key", "a list of strings")
+    _check(_with("tables.hero.primary_key", ["id"]))  # a key among the columns is fine
 
 
 def test_too_many_rows_or_tables_are_over_budget() -> None:
