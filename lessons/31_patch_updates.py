@@ -168,7 +168,7 @@ except ValidationError as error:
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
 
-# %% Two fields in one request tags=["exercise"] check="update == 1; commit == 1; prints 'title: The Lantern Map (2nd ed.) | year: 2024'" task="Change the title to The Lantern Map (2nd ed.) and the year to 2024 with one PATCH request: one UPDATE of exactly those two columns." hint="Put both fields in one JSON body for one patch_book call: exclude_unset keeps both, and one flush writes them in one UPDATE."
+# %% Two fields in one request tags=["exercise"] check="update == 1; commit == 1; changed == 1; row book id=1 year == 2024; prints 'title: The Lantern Map (2nd ed.) | year: 2024'" task="Change the title to The Lantern Map (2nd ed.) and the year to 2024 with one PATCH request: one UPDATE of exactly those two columns." hint="Put both fields in one JSON body for one patch_book call: exclude_unset keeps both, and one flush writes them in one UPDATE."
 book = patch_book(1, '{"title": "The Lantern Map (2nd ed.)", "year": 2024}')
 print("title:", book.title, "| year:", book.year)
 

@@ -138,7 +138,7 @@ print("batch sizes:", [len(batch) for batch in result.partitions()])
 #
 # Expect: 1 SELECT (execute)
 
-# %% Titles with text() tags=["exercise"] check="select == 1; prints 'Volume 26, Volume 27, Volume 28, Volume 29, Volume 30'" task="Print the titles of the books after 2020 with text() and a bound parameter for the year." hint="Write :year in the SQL text and pass the value beside it: session.execute(text(...), {'year': 2020})."
+# %% Titles with text() tags=["exercise"] check="select == 1; sql contains 'year > ?'; prints 'Volume 26, Volume 27, Volume 28, Volume 29, Volume 30'" task="Print the titles of the books after 2020 with text() and a bound parameter for the year." hint="Write :year in the SQL text and pass the value beside it: session.execute(text(...), {'year': 2020})."
 titles = session.execute(
     text("SELECT title FROM book WHERE year > :year ORDER BY id"), {"year": 2020}
 ).scalars()

@@ -18,6 +18,12 @@ print(", ".join(titles))
 session.execute(text("SELECT 1"))
 session.close()
 
+# %% Titles with text() role="wrong"
+year = 2020
+titles = session.execute(text(f"SELECT title FROM book WHERE year > {year} ORDER BY id")).scalars()
+print(", ".join(titles))
+session.close()
+
 # %% Titles with text() role="alternative"
 query = text("SELECT title FROM book WHERE year > :year ORDER BY id").bindparams(year=2020)
 print(", ".join(session.execute(query).scalars()))
