@@ -365,31 +365,33 @@ def _program_in(folder: Path, program: Path | None, source: str | None) -> tuple
 
 
 def _holds(top: int, name: str, source: str, follow: bool = False) -> bool:
-    """Does the folder open at ``top`` hold the file ``name`` with the text ``source``?
-    ``follow``: ``name`` may be a link (to a regular file: nothing else is opened)."""
+    """Does the folder open at ``top`` hold the file ``name`` with the text ``source`` (line
+    endings aside: a notebook reads with universal newlines)? ``follow``: ``name`` may be a
+    link, to a regular file that is not empty (a pseudo-file of ``/proc``, such as
+    ``/proc/kmsg``, says it is: it is not read)."""
     try:
-        if follow:
-            found = os.open(name, os.O_PATH | os.O_CLOEXEC, dir_fd=top)
-            try:
-                if not stat.S_ISREG(os.fstat(found).st_mode):
-                    return False
-                fd = os.open(f"/proc/self/fd/{found}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            finally:
-                os.close(found)
-        else:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=top)
+        found = os.open(name, os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW), dir_fd=top)
+        try:
+            info = os.fstat(found)
+            if not stat.S_ISREG(info.st_mode) or (info.st_size == 0 and source):
+                return False
+            fd = os.open(f"/proc/self/fd/{found}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        finally:
+            os.close(found)
+        try:
+            data = b""
+            while len(data) <= 4 * len(source) + 4 and (chunk := os.read(fd, 1 << 20)):
+                data += chunk
+        finally:
+            os.close(fd)
     except OSError:
         return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        data = b""
-        while len(data) <= 4 * len(source) + 4 and (chunk := os.read(fd, 1 << 20)):
-            data += chunk
-    finally:
-        os.close(fd)
-    text = data.decode("utf-8", errors="replace")
-    return source in (text, text.removeprefix("\ufeff"))
+    text = _lines(data.decode("utf-8", errors="replace"))
+    return _lines(source) in (text, text.removeprefix("\ufeff"))
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _too_big(folder: Path) -> SandboxRefused:

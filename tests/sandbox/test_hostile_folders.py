@@ -321,3 +321,20 @@ def test_a_folder_swapped_for_a_link_before_bubblewrap_binds_it_never_shows_the_
             pool.close()
     assert not any("THE-ANSWERS" in text for text in seen), seen
     assert "FileNotFoundError\n" in seen, seen  # some did run, in the student's folder
+
+
+def test_a_folder_holds_its_program_whatever_its_line_endings_and_never_through_a_pseudo_file(
+    tmp_path: Path,
+) -> None:
+    from sqlecho._sandbox.launch import _holds
+
+    (tmp_path / "crlf.py").write_bytes(b"\xef\xbb\xbfx = 1\r\nprint(x)\r\n")
+    (tmp_path / "proc.py").symlink_to("/proc/self/status")  # says it is empty: never read
+    top = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert _holds(top, "crlf.py", "x = 1\nprint(x)\n")
+        assert not _holds(top, "crlf.py", "x = 2\nprint(x)\n")
+        assert not _holds(top, "proc.py", "Name:", follow=True)
+        assert not _holds(top, "proc.py", "Name:")
+    finally:
+        os.close(top)
