@@ -16,6 +16,7 @@ with it; the program never runs as uid 0.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import secrets
@@ -35,11 +36,13 @@ from .seccomp import FilterUnavailable, filter_program
 from .stale import sweep_stale_once
 
 __all__ = [
+    "FOLDERS_VARIABLE",
     "TOKEN_VARIABLE",
     "UID_BASE",
     "Sandbox",
     "SandboxRefused",
     "WorkerCommand",
+    "confirm_folder",
     "default_sandbox",
     "sandbox_status",
 ]
@@ -50,6 +53,9 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _WORKER = "from sqlecho._sandbox.worker import main; main()"
 TOKEN_VARIABLE = "SQLECHO_WORKER"
+FOLDERS_VARIABLE = "SQLECHO_FOLDERS"
+"""In bubblewrap: JSON ``[[path, device, inode], ...]`` of each program folder shown as it is, as
+its parent found it; the worker refuses to run a program where another folder is mounted."""
 UID_BASE = 1_000_000
 """As root, sandboxed runs take user ids from UID_BASE up (see Sandbox.command)."""
 """Outside bubblewrap, the worker's token is also in its environment (see _processes.sweep)."""
@@ -84,6 +90,8 @@ class WorkerCommand:
     """Unique to this worker, on its command line (and, outside bubblewrap, in its environment)."""
     stage: Path | None = None
     """World-readable copies of program folders the sandbox user could not read (removed after)."""
+    shown: tuple[tuple[str, int, int], ...] = ()
+    """``(path, device, inode)`` of each program folder shown as it is (see FOLDERS_VARIABLE)."""
 
 
 @dataclass
@@ -166,9 +174,30 @@ class Sandbox:
                 if stage is not None:
                     shutil.rmtree(stage, ignore_errors=True)
                 raise
+            # bubblewrap binds a folder shown as it is by its path, later: a link swapped in by
+            # then would show the link's target there. Its identity goes to the worker, which
+            # checks what was mounted before it runs anything.
+            shown = [
+                _identity(folder, _program_in(folder, program, source))
+                for view, folder in binds
+                if view == folder
+            ]
             bwrap = shutil.which(self.bwrap or "") or "bwrap"
-            argv = [*join, bwrap, *self._bwrap_args(binds, scratch_bytes), "--", *python]
-            return WorkerCommand(argv, _environment("/tmp"), "/", None, readable, True, token, stage)
+            args = self._bwrap_args(binds, scratch_bytes)
+            if shown:
+                args += ["--setenv", FOLDERS_VARIABLE, json.dumps(shown)]
+            argv = [*join, bwrap, *args, "--", *python]
+            return WorkerCommand(
+                argv,
+                _environment("/tmp"),
+                "/",
+                None,
+                readable,
+                True,
+                token,
+                stage,
+                tuple((str(path), int(device), int(inode)) for path, device, inode in shown),
+            )
         home = Path(tempfile.mkdtemp(prefix=f"sqlecho-worker-{os.getpid()}-"))
         env = {**_environment(str(home)), TOKEN_VARIABLE: token}
         return WorkerCommand([*join, *python], env, str(home), home, (), False, token)
@@ -301,27 +330,68 @@ def _view_of(folder: Path, stage: Path | None, program: tuple[str, str] | None =
     return copy
 
 
+def _identity(folder: Path, program: tuple[str, str] | None) -> list[str | int]:
+    """``[path, device, inode]`` of the folder at ``folder`` (links followed, as bubblewrap
+    will), which must hold ``program`` (its file name and text) when it is given."""
+    try:
+        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SandboxRefused(f"The program's folder {folder} cannot be opened ({exc.strerror}).") from None
+    try:
+        if program is not None and not _holds(top, *program, follow=True):
+            raise SandboxRefused(f"The program's folder {folder} changed while the program was being read.")
+        info = os.fstat(top)
+    finally:
+        os.close(top)
+    return [str(folder), info.st_dev, info.st_ino]
+
+
+def confirm_folder(command: WorkerCommand, program: Path, source: str) -> None:
+    """Refuse (:class:`SandboxRefused`) to give ``program`` (its text ``source``) to a worker
+    started earlier (a pool's) whose view of the program's folder is not that folder now, holding
+    that program: a link swapped in when the worker started would show the link's target."""
+    folder = Path(os.path.abspath(program)).parent
+    for path, device, inode in command.shown:
+        if Path(path) == folder and _identity(folder, (program.name, source))[1:] != [device, inode]:
+            raise SandboxRefused(
+                f"The program's folder {folder} was replaced while the sandbox was being made."
+            )
+
+
 def _program_in(folder: Path, program: Path | None, source: str | None) -> tuple[str, str] | None:
     if program is None or source is None or Path(os.path.abspath(program)).parent != folder:
         return None
     return program.name, source
 
 
-def _holds(top: int, name: str, source: str) -> bool:
-    """Does the folder open at ``top`` hold the file ``name`` with the text ``source``?"""
+def _holds(top: int, name: str, source: str, follow: bool = False) -> bool:
+    """Does the folder open at ``top`` hold the file ``name`` with the text ``source`` (line
+    endings aside: a notebook reads with universal newlines)? ``follow``: ``name`` may be a
+    link, to a regular file that is not empty (a pseudo-file of ``/proc``, such as
+    ``/proc/kmsg``, says it is: it is not read)."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=top)
+        found = os.open(name, os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW), dir_fd=top)
+        try:
+            info = os.fstat(found)
+            if not stat.S_ISREG(info.st_mode) or (info.st_size == 0 and source):
+                return False
+            fd = os.open(f"/proc/self/fd/{found}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        finally:
+            os.close(found)
+        try:
+            data = b""
+            while len(data) <= 4 * len(source) + 4 and (chunk := os.read(fd, 1 << 20)):
+                data += chunk
+        finally:
+            os.close(fd)
     except OSError:
         return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        data = b""
-        while len(data) <= 4 * len(source) + 4 and (chunk := os.read(fd, 1 << 20)):
-            data += chunk
-    finally:
-        os.close(fd)
-    return data.decode("utf-8-sig", errors="replace") == source
+    text = _lines(data.decode("utf-8", errors="replace"))
+    return _lines(source) in (text, text.removeprefix("\ufeff"))
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _too_big(folder: Path) -> SandboxRefused:

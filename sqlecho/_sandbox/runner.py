@@ -32,7 +32,7 @@ from .._transcript.validate import (
     check_step,
     source_line_count,
 )
-from .launch import Sandbox, SandboxRefused, default_sandbox
+from .launch import Sandbox, SandboxRefused, confirm_folder, default_sandbox
 from .limits import Limits
 from .processes import GRACE_S, WorkerProcess
 from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
@@ -306,8 +306,10 @@ def run_sandboxed(
 
     Args:
         source: the program text.
-        path: where the program lives (its folder is readable in the sandbox). For pasted code,
-            a path under the temporary folder that need not exist.
+        path: where the program lives (its folder is readable in the sandbox): a folder that
+            exists must hold the program, with the text ``source``, or the run is refused (see
+            :func:`~sqlecho._sandbox.launch.confirm_folder`). For pasted code, a path under the
+            temporary folder that need not exist.
         options: how to run it.
         name: the transcript's ``source`` field.
         limits: what the run may use (default: the pool's, else :meth:`Limits.from_environ`).
@@ -340,6 +342,11 @@ def run_sandboxed(
             worker = pool.acquire(None if private else file.parent)
         else:
             worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source))
+        try:
+            confirm_folder(worker.command, file, source)
+        except BaseException:
+            worker.close(finished=False)
+            raise
     except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)

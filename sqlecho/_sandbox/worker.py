@@ -44,6 +44,7 @@ from .._trace.steps import Closing
 from .._trace.tracer import trace_source
 from .._transcript.derive import status_of
 from . import seccomp, tamper
+from .launch import FOLDERS_VARIABLE
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
 from .protocol import encode
@@ -285,6 +286,17 @@ def run(job: dict[str, Any], channel: Channel, arm_tamper: Callable[[], None] | 
 SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 
+def _check_folders() -> None:
+    """Refuse to run unless each program folder shown as it is is the one the parent looked at
+    (see launch.FOLDERS_VARIABLE): bubblewrap bound it by its path, which a link may have taken."""
+    for path, device, inode in json.loads(os.environ.pop(FOLDERS_VARIABLE, "") or "[]"):
+        info = os.stat(path)
+        if (info.st_dev, info.st_ino) != (device, inode):
+            raise RuntimeError(
+                f"The program's folder {path} was replaced while the sandbox was being made; nothing was run."
+            )
+
+
 def main() -> None:
     """Entry point of the worker process: ``RESULT_FD TOKEN UID`` (UID ``-`` when not root).
 
@@ -324,6 +336,7 @@ def main() -> None:
     try:
         job = json.loads(sys.stdin.buffer.read())
         channel.send({"started": True})
+        _check_folders()
         if missing is not None:
             raise RuntimeError(f"the sandbox could not install its system-call filter ({missing})")
         run({**job, "uid": None if uid is None else uid + 1}, channel, arm_tamper)

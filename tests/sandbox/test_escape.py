@@ -400,6 +400,7 @@ def test_a_folder_that_cannot_be_shown_does_not_spoil_the_pool(tmp_path: Path, b
         (bad / f"f{number}").touch()
     good = tmp_path / "good"
     good.mkdir(mode=0o755)
+    (good / "p.py").write_text("print(2)\n")  # a folder shown as it is must hold its program
     with WorkerPool(1) as pool:
         refused = run_sandboxed("print(1)\n", bad / "p.py", TraceOptions(), "p.py", pool=pool)
         fine = run_sandboxed("print(2)\n", good / "p.py", TraceOptions(), "p.py", pool=pool)

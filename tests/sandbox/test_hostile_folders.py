@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sqlecho._sandbox.launch import _view_of
+from sqlecho._sandbox.pool import WorkerPool
 from sqlecho._sandbox.runner import run_sandboxed
 from sqlecho._trace.options import TraceOptions
 
@@ -276,3 +277,64 @@ def test_the_sweep_removes_only_folders_of_gone_processes_and_follows_no_link(tm
         "sqlecho-view-abc",
     }
     assert (victim / "keep").read_text() == "keep"
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["worker", "pool"])
+def test_a_folder_swapped_for_a_link_before_bubblewrap_binds_it_never_shows_the_links_target(
+    tmp_path: Path, bwrap: str, pooled: bool
+) -> None:
+    """A student's 755 folder, swapped in a loop with a link to a folder of root's that only
+    root can reach (755, but inside a 700 one): bubblewrap binds by path, so a link in place
+    when it mounts would show root's folder where the student's should be. The worker checks
+    that it shows the very folder its parent looked at, which holds the program."""
+    _root_only()
+    teacher = tmp_path / "teacher"
+    answers = teacher / "answers"
+    answers.mkdir(parents=True)
+    (answers / "key.txt").write_text("THE-ANSWERS\n")
+    (answers / "key.txt").chmod(0o644)
+    answers.chmod(0o755)
+    teacher.chmod(0o700)
+    student = tmp_path / "student"
+    folder = student / "hw"
+    folder.mkdir(parents=True)
+    student.chmod(0o755)
+    folder.chmod(0o755)
+    source = f"try:\n    print(open({str(folder / 'key.txt')!r}).read())\nexcept OSError as exc:\n    print(type(exc).__name__)\n"
+    (folder / "prog.py").write_text(source)
+    (folder / "prog.py").chmod(0o644)
+    (student / "alt").symlink_to(answers)
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(folder), str(student / "alt")])
+    seen: list[str] = []
+    pool = WorkerPool(1) if pooled else None
+    try:
+        # At least 16 runs, and on until one ran in the student's folder (a swap in time).
+        for run in range(48):
+            transcript = run_sandboxed(source, folder / "prog.py", TraceOptions(), "prog.py", pool=pool)
+            seen += _outputs(transcript) or [str(transcript["steps"][-1]["error"]["message"])]
+            if any("THE-ANSWERS" in text for text in seen) or (run >= 15 and "FileNotFoundError\n" in seen):
+                break
+    finally:
+        swapper.kill()
+        swapper.wait()
+        if pool is not None:
+            pool.close()
+    assert not any("THE-ANSWERS" in text for text in seen), seen
+    assert "FileNotFoundError\n" in seen, seen  # some did run, in the student's folder
+
+
+def test_a_folder_holds_its_program_whatever_its_line_endings_and_never_through_a_pseudo_file(
+    tmp_path: Path,
+) -> None:
+    from sqlecho._sandbox.launch import _holds
+
+    (tmp_path / "crlf.py").write_bytes(b"\xef\xbb\xbfx = 1\r\nprint(x)\r\n")
+    (tmp_path / "proc.py").symlink_to("/proc/self/status")  # says it is empty: never read
+    top = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert _holds(top, "crlf.py", "x = 1\nprint(x)\n")
+        assert not _holds(top, "crlf.py", "x = 2\nprint(x)\n")
+        assert not _holds(top, "proc.py", "Name:", follow=True)
+        assert not _holds(top, "proc.py", "Name:")
+    finally:
+        os.close(top)
