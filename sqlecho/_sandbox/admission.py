@@ -137,6 +137,11 @@ class Ticket:
         self.left = False
 
     @property
+    def waiting(self) -> bool:
+        """In the queue: neither admitted yet nor gone."""
+        return self.admitted_at is None and not self.left
+
+    @property
     def admitted(self) -> bool:
         """It may run now (and has not left)."""
         return self.admitted_at is not None and not self.left
