@@ -13,6 +13,7 @@
 ``SQLECHO_RUNS``               Pasted programs running at once, server-wide. Default: one per core.
 ``SQLECHO_RUNS_MEMORY``        Their memory limits summed, at most (``2G``). Default: half the memory.
 ``SQLECHO_RUN_QUEUE``          Runs that may wait for a place (the rest are refused). Default 50.
+``SQLECHO_RUN_CPU``            Cores per run, all its processes together (``0``: no quota). Default 0.5.
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
 =============================  ===================================================================
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._sandbox.admission import AdmissionLimits, machine_memory
+from .._sandbox.cgroup import DEFAULT_RUN_CPU, run_cpu_from_environ
 from .._sandbox.limits import Limits
 
 __all__ = ["DEFAULT_CACHE_MB", "AppConfig", "cache_bytes", "parse_limits"]
@@ -132,6 +134,10 @@ class AppConfig:
             environ, cpus=os.cpu_count() or 1, memory=machine_memory()
         )
         problems.extend(admission_problems)
+        try:
+            run_cpu_from_environ(environ)  # the sandbox reads it; a bad value is said here too
+        except ValueError as exc:
+            problems.append(f"{exc}; using {DEFAULT_RUN_CPU:g}.")
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
