@@ -71,6 +71,11 @@ class CodeTab:
     errors: list[str] = field(default_factory=list)
     _socket: Any = None
     _reading: asyncio.Task[None] | None = None
+    _rerunning: asyncio.Task[None] | None = None
+    _fragments: dict[str, float] = field(default_factory=dict)
+    """Fragments the page asked to rerun: id -> seconds between reruns."""
+    _page: str = ""
+    _box: str = ""
 
     async def submit(self, url: str, timeout: float) -> None:
         """Open the page, paste, press Run; failures are recorded, never raised."""
@@ -92,6 +97,7 @@ class CodeTab:
             if "Your program" not in widgets or "Run" not in widgets:
                 self.errors.append(f"the page has no program box or Run button: {sorted(widgets)}")
                 return
+            self._page, self._box = page, widgets["Your program"]
             run = BackMsg()
             run.rerun_script.page_name = "your_code"
             run.rerun_script.page_script_hash = page
@@ -128,7 +134,9 @@ class CodeTab:
 
     async def _drain(self) -> None:
         """Read what the page sends while the run waits and runs (a client that stops reading
-        would leave the server's messages piling up)."""
+        would leave the server's messages piling up), and rerun the page's fragments as often as
+        it asks, as the browser does: that is how a waiting page shows its place, and how it
+        learns that its turn came."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         marks = {
@@ -136,6 +144,7 @@ class CodeTab:
             b"stopped by a limit": "limit",
             b"server is busy": "busy",
         }
+        registered: dict[str, float] = {}
         try:
             while True:
                 data = await self._socket.recv()
@@ -144,14 +153,39 @@ class CodeTab:
                         self.seen.add(name)
                 message = ForwardMsg()
                 message.ParseFromString(data)
-                if message.WhichOneof("type") == "script_finished" and "limit" in self.seen:
-                    self.seen.add("finished")
+                kind = message.WhichOneof("type")
+                if kind == "auto_rerun":
+                    self._fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+                    registered[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+                    if self._rerunning is None:
+                        self._rerunning = asyncio.create_task(self._rerun_fragments())
+                elif kind == "script_finished" and message.script_finished in (0, 1):
+                    # A run of the whole page ended: only the fragments it drew rerun from now on.
+                    self._fragments, registered = registered, {}
+                elif kind == "stop_auto_rerun":
+                    self._fragments.clear()
         except Exception:  # noqa: BLE001 - the socket closed: the tab is done
             return
 
+    async def _rerun_fragments(self) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        while True:
+            await asyncio.sleep(min(self._fragments.values(), default=1.0) or 1.0)
+            for fragment in list(self._fragments):
+                request = BackMsg()
+                request.rerun_script.page_name = "your_code"
+                request.rerun_script.page_script_hash = self._page
+                request.rerun_script.fragment_id = fragment
+                request.rerun_script.is_auto_rerun = True
+                box = request.rerun_script.widget_states.widgets.add()
+                box.id, box.string_value = self._box, self.code
+                await self._socket.send(request.SerializeToString())
+
     async def close(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
+        for task in (self._reading, self._rerunning):
+            if task is not None:
+                task.cancel()
         if self._socket is not None:
             await self._socket.close()
 
