@@ -32,6 +32,7 @@ __all__ = [
     "BASELINE_TASKS",
     "CPU_PERIOD_US",
     "DEFAULT_RUN_CPU",
+    "RUN_CPU_WEIGHT",
     "CgroupSupport",
     "RunCgroup",
     "cgroup_support",
@@ -47,6 +48,10 @@ DEFAULT_RUN_CPU = 0.5
 """Cores a run may use at most, all its processes together (``SQLECHO_RUN_CPU``)."""
 CPU_PERIOD_US = 100_000
 """The scheduler's accounting period for the quota: a run gets ``cores * period`` per period."""
+RUN_CPU_WEIGHT = 10
+"""A run's share of a busy processor, against the server's 100 (v2 ``cpu.weight``; v1
+``cpu.shares`` 102 against 1024): when the cores are contended, the server answering its readers
+goes first, and the runs take what is left, up to their quota."""
 _MIN_RUN_CPU = 0.01  # the kernel refuses quotas under 1 ms per period
 
 
@@ -280,6 +285,7 @@ class RunCgroup:
                 (folder / "pids.max").write_text(str(tasks))
                 if support.cpu is not None:
                     (folder / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+                    _try_write(folder / "cpu.weight", str(RUN_CPU_WEIGHT))
             else:
                 assert support.memory is not None and support.pids is not None
                 memory_folder, pids_folder = support.memory / name, support.pids / name
@@ -296,6 +302,7 @@ class RunCgroup:
                     made.append(cpu_folder)
                     (cpu_folder / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
                     (cpu_folder / "cpu.cfs_quota_us").write_text(quota)
+                    _try_write(cpu_folder / "cpu.shares", str(RUN_CPU_WEIGHT * 1024 // 100))
         except OSError as exc:
             group.remove()
             return f"cannot create a control group ({exc.strerror}: {exc.filename})"

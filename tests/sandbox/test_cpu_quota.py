@@ -14,6 +14,7 @@ import pytest
 from sqlecho._sandbox.cgroup import (
     CPU_PERIOD_US,
     DEFAULT_RUN_CPU,
+    RUN_CPU_WEIGHT,
     CgroupSupport,
     RunCgroup,
     run_cpu_from_environ,
@@ -27,6 +28,7 @@ def test_a_v2_group_gets_cpu_max_and_a_v1_group_a_cfs_quota(tmp_path: Path) -> N
     assert isinstance(group, RunCgroup)
     assert (group.folders[0] / "cpu.max").read_text() == f"25000 {CPU_PERIOD_US}"
     assert (group.folders[0] / "memory.max").read_text() == str(1 << 20)
+    assert (group.folders[0] / "cpu.weight").read_text() == str(RUN_CPU_WEIGHT)  # the server goes first
     for name in ("memory", "pids", "cpu"):
         (tmp_path / name).mkdir()
     v1 = CgroupSupport(1, tmp_path / "memory", tmp_path / "pids").with_cpu(tmp_path / "cpu", 1.5, "")
@@ -36,6 +38,7 @@ def test_a_v2_group_gets_cpu_max_and_a_v1_group_a_cfs_quota(tmp_path: Path) -> N
     assert cpu_folder.parent == tmp_path / "cpu"
     assert (cpu_folder / "cpu.cfs_quota_us").read_text() == "150000"
     assert (cpu_folder / "cpu.cfs_period_us").read_text() == str(CPU_PERIOD_US)
+    assert (cpu_folder / "cpu.shares").read_text() == "102"
     assert str(cpu_folder / "cgroup.procs") in group.procs_files  # the worker joins it too
 
 
