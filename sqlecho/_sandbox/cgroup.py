@@ -46,12 +46,15 @@ Python's crash-report thread, plus one to spare."""
 
 DEFAULT_RUN_CPU = 0.5
 """Cores a run may use at most, all its processes together (``SQLECHO_RUN_CPU``)."""
-CPU_PERIOD_US = 100_000
-"""The scheduler's accounting period for the quota: a run gets ``cores * period`` per period."""
+CPU_PERIOD_US = 200_000
+"""The scheduler's accounting period for the quota: a run gets ``cores * period`` per period.
+Long enough that a small lesson's whole trace (about 50 ms of CPU) fits in the first period's
+share, so that the quota does not slow the traces that stay within it."""
 RUN_CPU_WEIGHT = 10
-"""A run's share of a busy processor, against the server's 100 (v2 ``cpu.weight``; v1
+"""A pasted program's share of a busy processor, against the server's 100 (v2 ``cpu.weight``; v1
 ``cpu.shares`` 102 against 1024): when the cores are contended, the server answering its readers
-goes first, and the runs take what is left, up to their quota."""
+goes first, and pasted programs take what is left, up to their quota. Lessons keep the normal
+weight (they are traced once per server, and a reader may be waiting for one)."""
 _MIN_RUN_CPU = 0.01  # the kernel refuses quotas under 1 ms per period
 
 
@@ -246,11 +249,18 @@ def _probe() -> CgroupSupport:
         if isinstance(found, CgroupSupport):
             found = found.with_cpu(found.cpu, cores, found.cpu_why)
             trial = RunCgroup.create(found, memory=64 << 20, tasks=8)
+            if isinstance(trial, RunCgroup):
+                try:
+                    trial.confine_cpu()
+                except OSError as exc:  # memory and pids without a quota
+                    found = found.with_cpu(None, 0, f"cannot set a CPU quota ({exc.strerror})")
+                trial.remove()
             if isinstance(trial, str) and found.cpu is not None:  # memory and pids without a quota
                 found = found.with_cpu(None, 0, trial)
                 trial = RunCgroup.create(found, memory=64 << 20, tasks=8)
+                if isinstance(trial, RunCgroup):
+                    trial.remove()
             if isinstance(trial, RunCgroup):
-                trial.remove()
                 return replace(found, why=bad_cpu)
             found = trial
         reasons.append(found)
@@ -267,13 +277,12 @@ class RunCgroup:
 
     @classmethod
     def create(cls, support: CgroupSupport, *, memory: int, tasks: int) -> RunCgroup | str:
-        """A new group limited to ``memory`` bytes, ``tasks`` processes and threads and, where
-        ``support`` has one, ``support.cores`` of CPU time; a sentence saying why not when it
-        cannot be made."""
+        """A new group limited to ``memory`` bytes and ``tasks`` processes and threads (and, in
+        the ``cpu`` hierarchy where ``support`` has one, ready for :meth:`confine_cpu`); a
+        sentence saying why not when it cannot be made."""
         name = f"sqlecho-run-{os.getpid()}-{secrets.token_hex(4)}"
         made: list[Path] = []
         group = cls(support, made)
-        quota = str(max(1000, round(support.cores * CPU_PERIOD_US)))
         try:
             if support.version == 2:
                 assert support.memory is not None
@@ -283,9 +292,7 @@ class RunCgroup:
                 (folder / "memory.max").write_text(str(memory))
                 _try_write(folder / "memory.swap.max", "0")
                 (folder / "pids.max").write_text(str(tasks))
-                if support.cpu is not None:
-                    (folder / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
-                    _try_write(folder / "cpu.weight", str(RUN_CPU_WEIGHT))
+
             else:
                 assert support.memory is not None and support.pids is not None
                 memory_folder, pids_folder = support.memory / name, support.pids / name
@@ -300,13 +307,35 @@ class RunCgroup:
                     cpu_folder = support.cpu / name
                     cpu_folder.mkdir(mode=0o755)
                     made.append(cpu_folder)
-                    (cpu_folder / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-                    (cpu_folder / "cpu.cfs_quota_us").write_text(quota)
-                    _try_write(cpu_folder / "cpu.shares", str(RUN_CPU_WEIGHT * 1024 // 100))
+
         except OSError as exc:
             group.remove()
             return f"cannot create a control group ({exc.strerror}: {exc.filename})"
         return group
+
+    def confine_cpu(self, *, yielding: bool = False) -> None:
+        """Apply the CPU quota where this group has one, and with ``yielding`` (a pasted program)
+        the low weight :data:`RUN_CPU_WEIGHT`. Called when the program's job is about to start,
+        so that the worker's own start-up (importing SQLAlchemy while it waits, before any
+        program is known) runs at full speed.
+
+        Raises:
+            OSError: the kernel refused the quota.
+        """
+        if self.support.cpu is None or not self.support.cores:
+            return
+        quota = max(1000, round(self.support.cores * CPU_PERIOD_US))
+        if self.support.version == 2:
+            folder = self.folders[0]
+            if yielding:
+                _try_write(folder / "cpu.weight", str(RUN_CPU_WEIGHT))
+            (folder / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+        else:
+            folder = self.folders[2]
+            if yielding:
+                _try_write(folder / "cpu.shares", str(RUN_CPU_WEIGHT * 1024 // 100))
+            (folder / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (folder / "cpu.cfs_quota_us").write_text(str(quota))
 
     def resize(self, *, memory: int, tasks: int) -> None:
         """Change the limits (before the run starts; best effort: a limit that cannot be lowered

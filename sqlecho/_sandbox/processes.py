@@ -72,11 +72,16 @@ class WorkerProcess:
         self.spawned = time.monotonic()
         self._closed = False
 
-    def limit(self, limits: Limits) -> None:
+    def limit(self, limits: Limits, *, yielding: bool = False) -> None:
         """Resize the control group for the run about to start (the pool's workers are started
-        before their run's limits are known)."""
+        before their run's limits are known), and put it under its CPU quota from now on;
+        ``yielding``: a pasted program, which also gets a low CPU weight (see RunCgroup.confine_cpu)."""
         if self.cgroup is not None:
             self.cgroup.resize(memory=limits.memory, tasks=limits.processes + BASELINE_TASKS)
+            try:
+                self.cgroup.confine_cpu(yielding=yielding)
+            except OSError:
+                pass  # the probe set the same quota on a trial group: not expected; the run goes on
 
     def oom_killed(self) -> bool:
         """Did the kernel kill a process of this run because the run as a whole ran out of memory?"""

@@ -71,9 +71,13 @@ class _OutputFull(Exception):
 class _Reader:
     """The parent's side of one run: send the job, read the stream, stop at the first end."""
 
-    def __init__(self, worker: WorkerProcess, job: Job, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, worker: WorkerProcess, job: Job, cancel: threading.Event | None = None, yielding: bool = False
+    ) -> None:
         self.worker = worker
         self.job = job
+        self.yielding = yielding
+        """A pasted program: it yields the processor to the server when the cores are busy."""
         self.cancel = cancel
         self.cancelled = False
         self.steps: list[dict[str, Any]] = []
@@ -112,7 +116,7 @@ class _Reader:
         """Read until the transcript is complete, the worker is gone, or a limit is hit."""
         popen, limits = self.worker.popen, self.job.limits
         assert popen.stdin is not None and popen.stderr is not None
-        self.worker.limit(limits)
+        self.worker.limit(limits, yielding=self.yielding)
         pending = memoryview(self._payload())
         job_in, errors, results = popen.stdin.fileno(), popen.stderr.fileno(), self.worker.results
         for fd in (job_in, errors, results):
@@ -300,7 +304,8 @@ def run_sandboxed(
         sandbox: how to start a worker when there is no pool (default: bubblewrap if it works).
         private: the program's folder exists only inside the sandbox (pasted code): it is made
             in the worker's private ``/tmp`` and never shown from this machine, even if a folder
-            of that name exists here. ``path`` must then be under ``/tmp``.
+            of that name exists here. ``path`` must then be under ``/tmp``. Such a run also
+            yields the processor to the server when the cores are busy (a low CPU weight).
         cancel: set from another thread to stop the run: the worker and everything it started
             are killed within a fraction of a second, and :class:`RunCancelled` is raised.
 
@@ -328,7 +333,7 @@ def run_sandboxed(
     except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
-    reader = _Reader(worker, job, cancel)
+    reader = _Reader(worker, job, cancel, yielding=private)
     try:
         return reader.transcript()
     finally:

@@ -26,7 +26,11 @@ def test_a_v2_group_gets_cpu_max_and_a_v1_group_a_cfs_quota(tmp_path: Path) -> N
     v2 = CgroupSupport(2, tmp_path, tmp_path).with_cpu(tmp_path, 0.25, "")
     group = RunCgroup.create(v2, memory=1 << 20, tasks=8)
     assert isinstance(group, RunCgroup)
-    assert (group.folders[0] / "cpu.max").read_text() == f"25000 {CPU_PERIOD_US}"
+    assert not (group.folders[0] / "cpu.max").exists()  # the worker's start-up runs at full speed
+    group.confine_cpu()  # a lesson's job starts: the quota, at the normal weight
+    assert (group.folders[0] / "cpu.max").read_text() == f"50000 {CPU_PERIOD_US}"
+    assert not (group.folders[0] / "cpu.weight").exists()
+    group.confine_cpu(yielding=True)  # a pasted program's: it yields to the server
     assert (group.folders[0] / "memory.max").read_text() == str(1 << 20)
     assert (group.folders[0] / "cpu.weight").read_text() == str(RUN_CPU_WEIGHT)  # the server goes first
     for name in ("memory", "pids", "cpu"):
@@ -34,9 +38,10 @@ def test_a_v2_group_gets_cpu_max_and_a_v1_group_a_cfs_quota(tmp_path: Path) -> N
     v1 = CgroupSupport(1, tmp_path / "memory", tmp_path / "pids").with_cpu(tmp_path / "cpu", 1.5, "")
     group = RunCgroup.create(v1, memory=1 << 20, tasks=8)
     assert isinstance(group, RunCgroup)
+    group.confine_cpu(yielding=True)
     cpu_folder = group.folders[2]
     assert cpu_folder.parent == tmp_path / "cpu"
-    assert (cpu_folder / "cpu.cfs_quota_us").read_text() == "150000"
+    assert (cpu_folder / "cpu.cfs_quota_us").read_text() == "300000"
     assert (cpu_folder / "cpu.cfs_period_us").read_text() == str(CPU_PERIOD_US)
     assert (cpu_folder / "cpu.shares").read_text() == "102"
     assert str(cpu_folder / "cgroup.procs") in group.procs_files  # the worker joins it too
@@ -53,6 +58,8 @@ def test_without_a_cpu_controller_the_status_says_so(tmp_path: Path) -> None:
     )
     group = RunCgroup.create(support, memory=1 << 20, tasks=8)
     assert isinstance(group, RunCgroup) and len(group.folders) == 2
+    group.confine_cpu()  # nothing to confine
+    assert not list((tmp_path / "memory").rglob("cpu.*"))
     with_quota = CgroupSupport(2, tmp_path, tmp_path).with_cpu(tmp_path, 0.5, "")
     assert with_quota.describe() == "one memory, process and CPU limit per run (0.5 core, cgroup v2)"
     off = CgroupSupport(2, tmp_path, tmp_path).with_cpu(tmp_path, 0, "")
