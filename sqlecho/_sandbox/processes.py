@@ -72,12 +72,16 @@ class WorkerProcess:
         self.spawned = time.monotonic()
         self._closed = False
 
-    def limit(self, limits: Limits, *, yielding: bool = False) -> None:
+    def limit(self, limits: Limits) -> None:
         """Resize the control group for the run about to start (the pool's workers are started
-        before their run's limits are known), and put it under its CPU quota from now on;
-        ``yielding``: a pasted program, which also gets a low CPU weight (see RunCgroup.confine_cpu)."""
+        before their run's limits are known)."""
         if self.cgroup is not None:
             self.cgroup.resize(memory=limits.memory, tasks=limits.processes + BASELINE_TASKS)
+
+    def confine_cpu(self, *, yielding: bool = False) -> None:
+        """Put the run under its CPU quota from now on (once the worker's start-up is over);
+        ``yielding``: a pasted program, which also gets a low CPU weight (RunCgroup.confine_cpu)."""
+        if self.cgroup is not None:
             try:
                 self.cgroup.confine_cpu(yielding=yielding)
             except OSError:

@@ -78,6 +78,8 @@ class _Reader:
         self.job = job
         self.yielding = yielding
         """A pasted program: it yields the processor to the server when the cores are busy."""
+        self.warm = False
+        """The worker said it is ready (its imports are done): the job may be sent."""
         self.cancel = cancel
         self.cancelled = False
         self.steps: list[dict[str, Any]] = []
@@ -116,14 +118,14 @@ class _Reader:
         """Read until the transcript is complete, the worker is gone, or a limit is hit."""
         popen, limits = self.worker.popen, self.job.limits
         assert popen.stdin is not None and popen.stderr is not None
-        self.worker.limit(limits, yielding=self.yielding)
+        self.worker.limit(limits)
         pending = memoryview(self._payload())
         job_in, errors, results = popen.stdin.fileno(), popen.stderr.fileno(), self.worker.results
         for fd in (job_in, errors, results):
             os.set_blocking(fd, False)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        sending = False
         with selectors.DefaultSelector() as selector:
-            selector.register(job_in, selectors.EVENT_WRITE)
             selector.register(errors, selectors.EVENT_READ)
             selector.register(results, selectors.EVENT_READ)
             while not (
@@ -136,6 +138,12 @@ class _Reader:
                 if self.cancel is not None and self.cancel.is_set():
                     self.cancelled = True
                     return
+                if self.warm and not sending:
+                    # The worker's start-up is over: from here on, what runs is the job, under
+                    # the run's CPU quota (the job is sent only now, so none of it runs before).
+                    self.worker.confine_cpu(yielding=self.yielding)
+                    selector.register(job_in, selectors.EVENT_WRITE)
+                    sending = True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._time_is_up()
@@ -239,6 +247,7 @@ class _Reader:
             raise InvalidMessage("A message is not one record with one kind.")
         ((kind, value),) = message.items()
         if kind == "ready" and not self.ending.started and isinstance(value, dict):
+            self.warm = True
             return False
         if kind == "started" and not self.ending.started:
             self.ending.started = True
