@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from .burners import FIGURES as BURNER_FIGURES
+from .burners import BurnersPlan, measure_burners
 from .capacity import FIGURES as CAPACITY_FIGURES
 from .capacity import CapacityPlan, measure_capacity
 from .cli import FIGURES as CLI_FIGURES
@@ -61,6 +63,7 @@ GROUPS: dict[str, list[str]] = {
     "export": list(EXPORT_FIGURES),
     "sessions": list(SESSION_FIGURES),
     "capacity": list(CAPACITY_FIGURES),
+    "burners": list(BURNER_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -80,6 +83,7 @@ class Plan:
     export: ExportPlan = ExportPlan()
     sessions: SessionsPlan = SessionsPlan()
     capacity: CapacityPlan = CapacityPlan()
+    burners: BurnersPlan = BurnersPlan()
 
 
 FULL = Plan()
@@ -95,6 +99,7 @@ QUICK = Plan(
     export=ExportPlan(loads=8),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
     capacity=CapacityPlan(steps=3),
+    burners=BurnersPlan(quiet_s=5.0, loaded_s=30.0),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -109,6 +114,14 @@ SMOKE = Plan(
     export=ExportPlan(lessons=2, loads=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
     capacity=CapacityPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
+    burners=BurnersPlan(
+        burners=2,
+        quiet_s=1.0,
+        loaded_s=3.0,
+        pause_s=(0.1, 0.3),
+        user_limits="wall_time=2,cpu_time=1",
+        warm_files=2,
+    ),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -129,6 +142,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "export": lambda: measure_export(folder, plan.export),
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
         "capacity": lambda: measure_capacity(app, folder, plan.capacity),
+        "burners": lambda: measure_burners(app, folder, plan.burners),
     }
 
 

@@ -112,6 +112,10 @@ SPECS: dict[str, Spec] = {
     ),
     "server_cpu_ms_per_step": Spec("ms", None, "server CPU time in the stepping phase / steps"),
     "server_rss_mib_per_session": Spec("MiB", None, "server RSS growth / sessions"),
+    "reader_under_burners_ms_p95": Spec(
+        "ms", Goal("<=", 250), "a lesson reader's step p95 while 20 pasted CPU burners run (Your code)"
+    ),
+    "reader_quiet_ms_p95": Spec("ms", None, "the same reader's step p95 alone, just before"),
     "readers_at_250ms_p95": Spec(
         "", Goal(">=", 200), "readers (2-4 s pauses, all lessons) one server holds with step p95 <= 250 ms"
     ),

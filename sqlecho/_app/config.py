@@ -7,6 +7,13 @@
                                only: a single user's own machine).
 ``SQLECHO_USER_LIMITS``        Limits for pasted programs, e.g. ``wall_time=5,cpu_time=3,memory=256M``
                                (names: the fields of :class:`sqlecho._sandbox.limits.Limits`).
+``SQLECHO_UNSANDBOXED_CODE``   ``1`` keeps "Your code" on where the sandbox does not work (programs
+                               then run as the server's user, with a warning on the page). Default 0:
+                               without a working sandbox the page is off and says why.
+``SQLECHO_RUNS``               Pasted programs running at once, server-wide. Default: one per core.
+``SQLECHO_RUNS_MEMORY``        Their memory limits summed, at most (``2G``). Default: half the memory.
+``SQLECHO_RUN_QUEUE``          Runs that may wait for a place (the rest are refused). Default 50.
+``SQLECHO_RUN_CPU``            Cores per run, all its processes together (``0``: no quota). Default 0.5.
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
 ``SQLECHO_POOL_SIZE``,         The sandbox's spare workers and limits
@@ -27,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._sandbox.admission import AdmissionLimits, machine_memory
+from .._sandbox.cgroup import DEFAULT_RUN_CPU, run_cpu_from_environ
 from .._sandbox.limits import Limits
 from .._sandbox.settings import SandboxSettings
 from .store import cache_dir
@@ -104,6 +113,12 @@ class AppConfig:
     """Where lesson transcripts are kept on disk; None: nowhere (``SQLECHO_CACHE_DIR=off``)."""
     problems: tuple[str, ...] = field(default=())
     """Settings that were ignored, and why."""
+    unsandboxed_code: bool = False
+    """Run pasted programs even where the sandbox does not work (the operator said so)."""
+    admission: AdmissionLimits = field(
+        default_factory=lambda: AdmissionLimits.defaults(os.cpu_count() or 1, machine_memory())
+    )
+    """How many pasted programs run at once, their memory together, and how many may wait."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default_lessons: Path) -> AppConfig:
@@ -125,6 +140,19 @@ class AppConfig:
             problems.append(problem)
         sandbox, sandbox_problems = SandboxSettings.from_environ(environ)
         problems.extend(sandbox_problems)
+        unsandboxed = environ.get("SQLECHO_UNSANDBOXED_CODE", "0").strip().lower()
+        if unsandboxed not in ("0", "1", "false", "true", "no", "yes", "off", "on", ""):
+            problems.append(
+                f"SQLECHO_UNSANDBOXED_CODE={unsandboxed!r} is not 0 or 1; without a sandbox, pasted code stays off."
+            )
+        admission, admission_problems = AdmissionLimits.from_environ(
+            environ, cpus=os.cpu_count() or 1, memory=machine_memory()
+        )
+        problems.extend(admission_problems)
+        try:
+            run_cpu_from_environ(environ)  # the sandbox reads it; a bad value is said here too
+        except ValueError as exc:
+            problems.append(f"{exc}; using {DEFAULT_RUN_CPU:g}.")
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
@@ -135,4 +163,6 @@ class AppConfig:
             cache_bytes=budget,
             cache_dir=cache_dir(environ),
             problems=tuple(problems),
+            unsandboxed_code=unsandboxed in ("1", "true", "yes", "on"),
+            admission=admission,
         )

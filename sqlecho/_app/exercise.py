@@ -14,14 +14,16 @@ from typing import Any
 import streamlit as st
 
 from .._render.plain import md_literal, md_no_remote_images
+from .._sandbox.admission import AdmissionRefused, place_message
+from .._sandbox.launch import sandbox_status
 from .._trace.exercises import exercises_for
 from .._trace.options import TraceOptions
 from .._transcript.checks import CheckSyntaxError, ClauseResult, evaluate, parse_check
 from . import keys
 from .config import AppConfig
 from .traces import Traced, TraceFailed, render_step
-from .view import runner_for, trace_cache
-from .your_code_page import _NAME, _program_path
+from .view import run_admission, runner_for, trace_cache
+from .your_code_page import _NAME, _program_path, code_turned_off, run_memory
 
 __all__ = ["exercise_panel", "passed_exercises", "starters", "syntax_problem", "with_cell"]
 
@@ -138,19 +140,30 @@ def exercise_panel(
         st.error(md_literal(problem), icon=":material/error:")
         return
     kind = runner_for(config, trusted=False)[1]
+    if off := code_turned_off(config, str(sandbox_status()) if kind == "sandbox" else ""):
+        st.info(f"{off} The check is shown for reading.")
+        return
+    cache = trace_cache(kind, "your code")
+    request = (with_cell(source, step["lines"], ran), _program_path(kind), TraceOptions(), _NAME)
+    ticket = None
     try:
+        if kind == "sandbox" and cache.peek(*request, config.user_limits) is None:
+            # A pasted run like any other: it waits for its place in the server's admission.
+            ticket = run_admission(config.admission).enter(run_memory(cache, config.user_limits))
         with st.spinner("Running the lesson with your cell in the sandbox…", show_time=True):
-            traced = trace_cache(kind, "your code").trace(
-                with_cell(source, step["lines"], ran),
-                _program_path(kind),
-                TraceOptions(),
-                _NAME,
-                limits=config.user_limits,
-                private=kind != "in-process",
-            )
+            if ticket is not None and ticket.waiting:
+                st.caption(place_message(ticket.ahead()))
+                ticket.wait()
+            traced = cache.trace(*request, limits=config.user_limits, private=kind != "in-process")
+    except AdmissionRefused as exc:
+        st.warning(str(exc))
+        return
     except TraceFailed as exc:
         st.error(f"Your cell could not be traced: {md_literal(str(exc))}")
         return
+    finally:
+        if ticket is not None:
+            ticket.leave()
     passed = _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
     count = sum(1 for item in steps if isinstance(item.get("exercise"), dict))
     st.caption(f"Exercises passed in this lesson: {len(done)} of {count}.")

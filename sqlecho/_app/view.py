@@ -26,6 +26,7 @@ from .._render.css import style_tag
 from .._render.diff import StepDiff
 from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
+from .._sandbox.admission import Admission, AdmissionLimits
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
 from .._trace.options import SWITCHES, trace_here
@@ -40,6 +41,7 @@ __all__ = [
     "config_for",
     "navigator",
     "page_config",
+    "run_admission",
     "runner_for",
     "show_step",
     "trace_cache",
@@ -119,6 +121,13 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
         return TraceCache(trace_here, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
+
+
+@st.cache_resource(show_spinner=False)
+def run_admission(limits: AdmissionLimits) -> Admission:
+    """The server's admission of pasted runs (one per server process and settings), shared by
+    every session."""
+    return Admission(limits)
 
 
 WARMED_SWITCHES = (Switches(), *(Switches(**{switch.name: False}) for switch in SWITCHES))

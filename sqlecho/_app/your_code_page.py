@@ -8,6 +8,12 @@ A sandboxed trace runs in a thread of its own while the page waits for it in sho
 Cancel button: Streamlit stops a run of the page only at its next Streamlit call, so a page that
 waited inside the runner could not hear the press until the program ended (an endless loop: the
 whole time limit).
+
+Two server-wide rules come first. Without a working sandbox the page is off and says why, unless
+the operator set ``SQLECHO_UNSANDBOXED_CODE=1`` (then it runs programs with a warning). And a run
+must be admitted (:mod:`sqlecho._sandbox.admission`): while the server's places are taken the
+reader sees their place in the queue ("2 runs ahead of yours"), refreshed every second by a
+fragment, with a Cancel button that gives the place up.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import streamlit as st
 
 from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
+from .._sandbox.admission import Admission, AdmissionRefused, Ticket, place_message
 from .._sandbox.launch import sandbox_status
 from .._sandbox.limits import Limits
 from .._sandbox.runner import RunCancelled
@@ -30,9 +37,18 @@ from . import keys
 from .config import AppConfig
 from .lessons import discover_lessons
 from .traces import TraceCache, Traced, TraceFailed, TraceRequest
-from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style
+from .view import navigator, run_admission, runner_for, show_step, trace_cache, unless_malformed, use_style
 
-__all__ = ["CANCELLED", "MAX_SOURCE_CHARS", "STARTER", "Running", "sandbox_description", "user_code_page"]
+__all__ = [
+    "CANCELLED",
+    "MAX_SOURCE_CHARS",
+    "STARTER",
+    "Running",
+    "code_turned_off",
+    "run_memory",
+    "sandbox_description",
+    "user_code_page",
+]
 
 MAX_SOURCE_CHARS = 100_000
 """Longer programs are refused before they run."""
@@ -59,14 +75,48 @@ CANCELLED = "Stopped: you cancelled the run."
 """What the page says after Cancel (nothing of the run is shown or kept)."""
 _POLL_S = 0.1
 """How often a waiting page makes a Streamlit call, the point where a press of Cancel is heard."""
+_PLACE_EVERY_S = 1.0
+"""How often a reader waiting for a place sees it updated."""
+UNSANDBOXED_WARNING = (
+    "This server runs pasted programs WITHOUT a sandbox (SQLECHO_UNSANDBOXED_CODE=1): they run as "
+    "the server's user, can read its files and reach the network. Paste only code you trust."
+)
 _NAME = "your_code.py"
 # Literally /tmp: the one writable folder inside the sandbox, whatever TMPDIR says out here.
 _PRIVATE_FOLDER = Path("/tmp/sqlecho-your-code")
 
 
-def sandbox_description() -> str:
-    """How pasted programs are contained on this server, in one sentence."""
-    status = str(sandbox_status())
+def code_turned_off(config: AppConfig, status: str) -> str | None:
+    """Why pasted code may not run on this server, or None when it may. ``status``: the
+    sandbox's status line (:func:`sqlecho._sandbox.launch.sandbox_status`).
+
+    Fails closed: with the sandbox runner and no working bubblewrap, a pasted program would run
+    as the server's user, so it runs only if the operator said so (``SQLECHO_UNSANDBOXED_CODE=1``).
+    """
+    if not config.allow_user_code:
+        return "Tracing your own code is turned off on this server."
+    if config.runner != "sandbox" or status.startswith("bubblewrap") or config.unsandboxed_code:
+        return None
+    why = status.partition("; ")[0].removeprefix("limits only: ")
+    return (
+        f"Tracing your own code is off on this server: the sandbox does not work here ({why}). "
+        "The operator can install bubblewrap (see docs/sandbox.md), or set "
+        "SQLECHO_UNSANDBOXED_CODE=1 to run programs without it."
+    )
+
+
+def run_memory(cache: TraceCache, limits: Limits | None) -> int:
+    """The memory limit of a pasted run: what it holds of the server's admission."""
+    if limits is None:
+        pool_limits = getattr(cache.pool, "limits", None)
+        limits = pool_limits if isinstance(pool_limits, Limits) else Limits()
+    return limits.memory
+
+
+def sandbox_description(status: str | None = None) -> str:
+    """How pasted programs are contained on this server, in one sentence (``status``: the
+    sandbox's status line; default: this machine's)."""
+    status = str(sandbox_status()) if status is None else status
     confinement, _, whole_run = status.partition("; ")
     if confinement == "bubblewrap":
         note = (
@@ -100,25 +150,58 @@ class Running:
     cancel: threading.Event
     """Set by the Cancel button: the runner kills the worker and the cache keeps nothing."""
     result: Future[Traced]
+    ticket: Ticket | None = None
+    """Its place in the server's admission (None: admitted by nobody, as in some tests)."""
+
+    def stop(self) -> None:
+        """Cancel: a waiting run leaves the queue, a running one is killed."""
+        self.cancel.set()
+        if self.ticket is not None:
+            self.ticket.leave()
+
+    @property
+    def waiting(self) -> bool:
+        """Still waiting for a place in the server's admission."""
+        return self.ticket is not None and self.ticket.waiting and not self.cancel.is_set()
 
     @classmethod
-    def start(cls, cache: TraceCache, request: TraceRequest, limits: Limits | None) -> Running:
-        """Start tracing ``request`` (a private program: pasted code) in a new thread."""
+    def start(
+        cls, cache: TraceCache, request: TraceRequest, limits: Limits | None, ticket: Ticket | None = None
+    ) -> Running:
+        """Start tracing ``request`` (a private program: pasted code) in a new thread, once
+        ``ticket`` is admitted; the place is given up when the trace ends."""
         cancel, result = threading.Event(), Future[Traced]()
 
         def work() -> None:
             try:
+                if ticket is not None and not ticket.wait():
+                    raise RunCancelled("the run left the queue")
                 result.set_result(cache.trace(*request, limits=limits, private=True, cancel=cancel))
             except Exception as exc:  # noqa: BLE001 - handed to the page, which says what it was
                 result.set_exception(exc)
+            finally:
+                if ticket is not None:
+                    ticket.leave()
 
         threading.Thread(target=work, name="sqlecho-your-code", daemon=True).start()
-        return cls(request[0], cancel, result)
+        return cls(request[0], cancel, result, ticket)
 
 
-def _cancellable_trace(cache: TraceCache, request: TraceRequest, limits: Limits | None) -> Traced | None:
-    """The trace of ``request`` in the sandbox, waited for with a Cancel button beside the
-    spinner; None when the reader cancelled it (the page then says so and shows nothing).
+@st.fragment(run_every=_PLACE_EVERY_S)
+def _place_in_queue(running: Running) -> None:
+    """The reader's place, redrawn every second; the whole page runs again once it is their turn."""
+    if not running.waiting:
+        st.rerun()
+    assert running.ticket is not None
+    st.info(place_message(running.ticket.ahead()), icon=":material/hourglass_top:")
+
+
+def _cancellable_trace(
+    cache: TraceCache, request: TraceRequest, limits: Limits | None, admission: Admission
+) -> Traced | None:
+    """The trace of ``request`` in the sandbox, once admitted, waited for with a Cancel button
+    beside the spinner; None when the reader cancelled it (the page then says so and shows
+    nothing), when the server refused it, or while it waits for a place (the page shows it).
 
     Raises:
         TraceFailed: the runner could not produce a transcript.
@@ -126,16 +209,26 @@ def _cancellable_trace(cache: TraceCache, request: TraceRequest, limits: Limits 
     state = st.session_state
     running: Running | None = state.get(keys.USER_RUNNING)
     if running is not None and running.code != request[0]:
-        running.cancel.set()  # Run was pressed on another program: the old one is of no use
+        running.stop()  # Run was pressed on another program: the old one is of no use
         running = None
     if running is None:
         if cache.peek(*request, limits) is not None:
             return cache.trace(*request, limits=limits, private=True)
-        running = state[keys.USER_RUNNING] = Running.start(cache, request, limits)
+        try:
+            ticket = admission.enter(run_memory(cache, limits))
+        except AdmissionRefused as exc:
+            state.pop(keys.USER_RAN, None)
+            st.warning(str(exc), icon=":material/hourglass_disabled:")
+            return None
+        running = state[keys.USER_RUNNING] = Running.start(cache, request, limits, ticket)
+    if running.waiting:
+        st.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.stop)
+        _place_in_queue(running)
+        return None
     if not running.cancel.is_set():
         with st.spinner("Running your program in the sandbox…", show_time=True):
             slot = st.empty()  # the Cancel button goes with the run it cancels
-            slot.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.cancel.set)
+            slot.button("Cancel", icon=":material/stop:", key=keys.CANCEL_BUTTON, on_click=running.stop)
             pulse = st.empty()
             while not running.result.done():
                 wait([running.result], timeout=_POLL_S)
@@ -204,16 +297,37 @@ def _run() -> None:
         state[keys.USER_NEW_RUN] = True  # the results open where the program failed, if it did
 
 
-def user_code_page(config: AppConfig) -> None:
-    """Draw the "Your code" page with the deployment's settings (read by the app's frame)."""
+def user_code_page(
+    config: AppConfig,
+    *,
+    status: str | None = None,
+    admission: Admission | None = None,
+    cache: TraceCache | None = None,
+) -> None:
+    """Draw the "Your code" page with the deployment's settings (read by the app's frame).
+
+    Args:
+        config: the settings.
+        status: the sandbox's status line (default: this machine's, ``sandbox_status()``).
+        admission: the server's admission of pasted runs (default: one per server process).
+        cache: where traces are run and kept (default: the server's cache for pasted code).
+    """
     state = st.session_state
     use_style(False)
     st.title("Your code", anchor=False)
-    if not config.allow_user_code:
-        st.info("Tracing your own code is turned off on this server.")
-        return
     kind = runner_for(config, trusted=False)[1]
-    st.caption(sandbox_description() if kind == "sandbox" else "Programs run inside this server process.")
+    if status is None and config.allow_user_code and kind == "sandbox":
+        status = str(sandbox_status())
+    if off := code_turned_off(config, status or ""):
+        st.info(off)
+        return
+    if kind != "sandbox":
+        st.caption("Programs run inside this server process.")
+    elif status is not None and not status.startswith("bubblewrap"):
+        st.warning(UNSANDBOXED_WARNING, icon=":material/warning:")
+        st.caption(sandbox_description(status))
+    else:
+        st.caption(sandbox_description(status))
     state[keys.USER_CODE_WIDGET] = state.setdefault(keys.USER_CODE, STARTER)
     st.text_area(
         "Your program",
@@ -243,11 +357,12 @@ def user_code_page(config: AppConfig) -> None:
     code = state.get(keys.USER_RAN)
     if not code:
         return
-    cache = trace_cache(kind, "your code")
+    cache = trace_cache(kind, "your code") if cache is None else cache
     request: TraceRequest = (code, _program_path(kind), TraceOptions(), _NAME)
     try:
         if kind == "sandbox":
-            cancellable = _cancellable_trace(cache, request, config.user_limits)
+            admission = run_admission(config.admission) if admission is None else admission
+            cancellable = _cancellable_trace(cache, request, config.user_limits, admission)
             if cancellable is None:
                 return
             traced = cancellable

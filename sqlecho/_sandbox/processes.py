@@ -78,6 +78,15 @@ class WorkerProcess:
         if self.cgroup is not None:
             self.cgroup.resize(memory=limits.memory, tasks=limits.processes + BASELINE_TASKS)
 
+    def confine_cpu(self, *, yielding: bool = False) -> None:
+        """Put the run under its CPU quota from now on (once the worker's start-up is over);
+        ``yielding``: a pasted program, which also gets a low CPU weight (RunCgroup.confine_cpu)."""
+        if self.cgroup is not None:
+            try:
+                self.cgroup.confine_cpu(yielding=yielding)
+            except OSError:
+                pass  # the probe set the same quota on a trial group: not expected; the run goes on
+
     def oom_killed(self) -> bool:
         """Did the kernel kill a process of this run because the run as a whole ran out of memory?"""
         return self.cgroup is not None and self.cgroup.oom_killed()

@@ -72,9 +72,15 @@ class _OutputFull(Exception):
 class _Reader:
     """The parent's side of one run: send the job, read the stream, stop at the first end."""
 
-    def __init__(self, worker: WorkerProcess, job: Job, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, worker: WorkerProcess, job: Job, cancel: threading.Event | None = None, yielding: bool = False
+    ) -> None:
         self.worker = worker
         self.job = job
+        self.yielding = yielding
+        """A pasted program: it yields the processor to the server when the cores are busy."""
+        self.warm = False
+        """The worker said it is ready (its imports are done): the job may be sent."""
         self.cancel = cancel
         self.cancelled = False
         self.steps: list[dict[str, Any]] = []
@@ -131,8 +137,8 @@ class _Reader:
         for fd in (job_in, errors, results):
             os.set_blocking(fd, False)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        sending = False
         with selectors.DefaultSelector() as selector:
-            selector.register(job_in, selectors.EVENT_WRITE)
             selector.register(errors, selectors.EVENT_READ)
             selector.register(results, selectors.EVENT_READ)
             while not (
@@ -145,6 +151,12 @@ class _Reader:
                 if self.cancel is not None and self.cancel.is_set():
                     self.cancelled = True
                     return
+                if self.warm and not sending:
+                    # The worker's start-up is over: from here on, what runs is the job, under
+                    # the run's CPU quota (the job is sent only now, so none of it runs before).
+                    self.worker.confine_cpu(yielding=self.yielding)
+                    selector.register(job_in, selectors.EVENT_WRITE)
+                    sending = True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._time_is_up()
@@ -248,6 +260,7 @@ class _Reader:
             raise InvalidMessage("A message is not one record with one kind.")
         ((kind, value),) = message.items()
         if kind == "ready" and not self.ending.started and isinstance(value, dict):
+            self.warm = True
             return False
         if kind == "started" and not self.ending.started:
             self.ending.started = True
@@ -317,7 +330,8 @@ def run_sandboxed(
         sandbox: how to start a worker when there is no pool (default: bubblewrap if it works).
         private: the program's folder exists only inside the sandbox (pasted code): it is made
             in the worker's private ``/tmp`` and never shown from this machine, even if a folder
-            of that name exists here. ``path`` must then be under ``/tmp``.
+            of that name exists here. ``path`` must then be under ``/tmp``. Such a run also
+            yields the processor to the server when the cores are busy (a low CPU weight).
         cancel: set from another thread to stop the run: the worker and everything it started
             are killed within a fraction of a second, and :class:`RunCancelled` is raised.
 
@@ -350,7 +364,7 @@ def run_sandboxed(
     except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
-    reader = _Reader(worker, job, cancel)
+    reader = _Reader(worker, job, cancel, yielding=private)
     try:
         return reader.transcript()
     finally:

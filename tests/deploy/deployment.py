@@ -1,0 +1,49 @@
+"""A deployment of ``deploy/serve.py`` as the deploy tests see it, and how to ask it which replica served a route."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "lessons"
+STARTUP_S = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    url: str
+    port: int
+    replicas: dict[int, int]
+    """Replica port -> the pid of its server (the leader of its own process group)."""
+    run_dir: Path
+
+
+def replica_of(deployment: Deployment, route: str) -> int:
+    """The port of the replica that nginx sends the route cookie ``route`` to, read from nginx's
+    route log (no answer names a replica)."""
+    request = urllib.request.Request(
+        f"{deployment.url}/_stcore/health", headers={"Cookie": f"sqlecho_route={route}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    log = deployment.run_dir / "routes.log"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # written as the request ends, a moment after the answer
+        # "replica=A, B" when nginx tried A, found it down, and B answered: B served it.
+        found = re.findall(rf" route={re.escape(route)} replica=(.*):(\d+)$", log.read_text(), re.M)
+        if found:
+            return int(found[-1][1])
+        time.sleep(0.05)
+    raise AssertionError(f"nginx logged no replica for the route {route!r}")
