@@ -30,8 +30,9 @@ from .._transcript.sql import TRANSACTION_KINDS, fold, is_statement, kind_of
 from .locate import CallerLocator, Where, statement_cause
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
+from .watch import allowances, opened
 
-__all__ = ["KINDS", "Capture", "allowances", "analysed_events", "capture", "count_kind", "series"]
+__all__ = ["KINDS", "Capture", "analysed_events", "capture", "count_kind", "series"]
 
 KINDS = (
     "select",
@@ -258,6 +259,8 @@ class Capture:
         if self._state is not _State.NEW:
             raise RuntimeError("this Capture has already been used; call capture(...) again for a new block")
         self._state = _State.ACTIVE
+        opened(self)
+        open_rules = allowances()
         locator = CallerLocator(self._registry.label, self._loaded_where)
         last: list[tuple[str | None, int | None, int]] = [(None, None, -1)]
 
@@ -274,8 +277,8 @@ class Capture:
                     record["_site"] = self._events[parent].get("_site")
                 else:
                     record["_site"] = self._site(user)
-                if _ALLOWANCES:
-                    record["_allowed"] = tuple(_ALLOWANCES)
+                if open_rules:
+                    record["_allowed"] = tuple(open_rules)
                 last[0] = (record["file"], record["line"], len(self._events))
             self._events.append(record)
 
@@ -544,17 +547,6 @@ def count_kind(events: list[Event], kind: str) -> int:
     if kind in TRANSACTION_EVENTS:
         return sum(1 for record in events if record["kind"] == kind)
     return sum(1 for record in events if is_statement(record) and kind_of(record["statement"]) == kind)
-
-
-# Rules of ``allow_n_plus_one`` blocks that are open: stamped on each statement captured meanwhile
-# (a list for the whole process, not a context variable: the loads of a request may run in a
-# framework's worker thread).
-_ALLOWANCES: list[Any] = []
-
-
-def allowances() -> list[Any]:
-    """The open ``allow_n_plus_one`` rules (the list itself: the test API adds and removes them)."""
-    return _ALLOWANCES
 
 
 def capture(*targets: Any, strict: bool = False) -> Capture:

@@ -26,12 +26,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from .._record.capture import Capture, allowances, analysed_events
+from .._record.capture import Capture, analysed_events
 from .._record.recorder import Event
+from .._record.watch import allowances
 from .._transcript.sql import fold, kind_of
 from .listing import SQLAssertionError, heading, listing, location_of, prefix, require_capture, warn_if_empty
 
-__all__ = ["AllowNPlusOne", "NPlusOne", "allow_n_plus_one", "assert_no_n_plus_one", "n_plus_one_report"]
+__all__ = [
+    "AllowNPlusOne",
+    "NPlusOne",
+    "allow_n_plus_one",
+    "assert_no_n_plus_one",
+    "collect_findings",
+    "n_plus_one_report",
+    "rule",
+    "set_test_rules",
+]
 
 _LAZY = re.compile(r"lazy load (\w+)\.(\w+)$")
 _DEFERRED = re.compile(r"load deferred (\w+)\.(\w+)$")
@@ -195,12 +205,36 @@ def allow_n_plus_one(*rules: str) -> AllowNPlusOne:
 # baseline file): consulted by every report made meanwhile.
 _TEST_RULES: list[_Rule] = []
 _TEST_KNOWN: set[str] = set()
-# Findings reports made, for ``--sqlecho-baseline-update``: the plugin appends a list per test.
-_SEEN: list[list[NPlusOne]] = []
+# The findings of the reports made since set_test_rules (all of them, allowed or not), and whether
+# to allow them all (while a baseline is being written).
+_SEEN: list[NPlusOne] = []
+_ALLOW_ALL: list[bool] = [False]
+
+
+def set_test_rules(rules: Iterable[str], known: Iterable[str]) -> list[NPlusOne]:
+    """For the pytest plugin: allow ``rules`` and the baseline fingerprints ``known`` from now on
+    (until the next call), and stop allowing everything.
+
+    Returns:
+        The findings of the reports made since the previous call.
+    """
+    parsed = [rule(text) for text in rules]
+    seen = list(_SEEN)
+    _SEEN.clear()
+    _TEST_RULES[:] = parsed
+    _TEST_KNOWN.clear()
+    _TEST_KNOWN.update(known)
+    _ALLOW_ALL[0] = False
+    return seen
+
+
+def collect_findings(*, allow_all: bool) -> None:
+    """For the pytest plugin's baseline update: ``allow_all`` lets every finding pass."""
+    _ALLOW_ALL[0] = allow_all
 
 
 def _allowed(finding: NPlusOne, records: list[Event], request: str | None) -> bool:
-    if finding.fingerprint in _TEST_KNOWN:
+    if _ALLOW_ALL[0] or finding.fingerprint in _TEST_KNOWN:
         return True
     if any(item.allows(finding, request) for item in (*_TEST_RULES, *allowances())):
         return True
@@ -299,8 +333,7 @@ def n_plus_one_report(cap: Capture, threshold: int = 2) -> list[NPlusOne]:
     request = getattr(cap, "request", None)
     findings = []
     for finding, records in _findings(cap, threshold):
-        if _SEEN:
-            _SEEN[-1].append(finding)
+        _SEEN.append(finding)
         if not _allowed(finding, records, request):
             findings.append(finding)
     return findings
@@ -319,6 +352,7 @@ def assert_no_n_plus_one(cap: Capture, threshold: int = 2, *, info: str | None =
             ran, and how to load everything up front.
     """
     __tracebackhide__ = True
+    require_capture(cap, "assert_no_n_plus_one")
     findings = n_plus_one_report(cap, threshold)
     if findings:
         found = textwrap.indent("\n".join(str(finding) for finding in findings), "  ")
