@@ -1,0 +1,209 @@
+"""Compare two transcripts of the same program: as written, and with a teacher's switch flipped.
+
+Steps are paired by their title and lines (a switch rarely changes which code runs, but an error
+can end one run early), then the statements and transaction markers of each pair are aligned
+like lines in a text diff. The result says, per step of the first run, which events have no
+counterpart in the other run, and a few sentences for the reader: "With expire_on_commit=False
+this SELECT is gone".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._transcript.schema import TRANSACTION_EVENTS
+
+__all__ = ["StepDiff", "TranscriptDiff", "diff_transcripts", "variant_label"]
+
+_COMPARED = frozenset({"sql", *TRANSACTION_EVENTS})
+_MAX_SENTENCES = 3
+
+
+@dataclass(frozen=True)
+class StepDiff:
+    """How one step of run A compares with its counterpart in run B."""
+
+    a_index: int | None
+    """0-based step of run A (None: a step only B has)."""
+    b_index: int | None
+    """0-based step of run B (None: B never got there)."""
+    only_a: tuple[int, ...] = ()
+    """Indexes into A's step events: statements and markers that B does not have."""
+    only_b: tuple[int, ...] = ()
+    """Indexes into B's step events that A does not have."""
+    notes: tuple[str, ...] = ()
+    """Sentences for the reader, in the terms of the switch."""
+
+    @property
+    def same(self) -> bool:
+        """True when the two runs did exactly the same SQL in this step."""
+        return not (self.only_a or self.only_b or self.notes)
+
+
+@dataclass(frozen=True)
+class TranscriptDiff:
+    """Step-by-step comparison of two runs of one program."""
+
+    label: str
+    """What run B changed, e.g. ``expire_on_commit=False``."""
+    steps: tuple[StepDiff, ...]
+
+    def for_a(self, index: int) -> StepDiff:
+        """The comparison for step ``index`` of run A."""
+        for step in self.steps:
+            if step.a_index == index:
+                return step
+        return StepDiff(index, None)
+
+
+def variant_label(options: Mapping[str, Any]) -> str:
+    """``expire_on_commit=False, autoflush=False`` for the switches that are set in ``options``."""
+    return (
+        ", ".join(f"{name}={value}" for name, value in options.items() if value is not None)
+        or "default options"
+    )
+
+
+def _step_key(step: Mapping[str, Any]) -> tuple[Any, ...]:
+    return step.get("title"), tuple(step["lines"])
+
+
+def _event_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    if event["kind"] != "sql":
+        return (event["kind"],)
+    statement = " ".join(str(event.get("statement", "")).split())
+    return ("sql", statement, json.dumps(event.get("parameters"), sort_keys=True))
+
+
+def _verb(event: Mapping[str, Any]) -> str:
+    if event["kind"] != "sql":
+        return str(event["kind"]).upper()
+    words = str(event.get("statement", "")).split()
+    return words[0].upper() if words else "statement"
+
+
+def _describe(event: Mapping[str, Any]) -> str:
+    """``SELECT (load expired Hero#1, line 12)``: short enough for a sentence."""
+    details = [str(event["cause"])] if event.get("cause") else []
+    if event.get("line") is not None:
+        details.append(f"line {event['line']}")
+    return _verb(event) + (f" ({', '.join(details)})" if details else "")
+
+
+def _sentences(events: Sequence[Mapping[str, Any]], label: str, gone: bool) -> list[str]:
+    if not events:
+        return []
+    if len(events) > _MAX_SENTENCES:
+        verbs = Counter(_verb(event) for event in events)
+        counted = ", ".join(f"{count} {verb}" for verb, count in verbs.items())
+        return [
+            f"With {label}, {len(events)} statements {'are gone' if gone else 'run in addition'}: {counted}."
+        ]
+    if gone:
+        return [f"With {label} this {_describe(event)} is gone." for event in events]
+    return [f"With {label} there is an extra {_describe(event)}." for event in events]
+
+
+def _object_notes(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+    """Objects whose state or expiry differs between the runs, one sentence per kind of difference."""
+    others = {obj["label"]: obj for obj in b["objects"]}
+    kept: list[str] = []
+    expired: list[str] = []
+    states: list[str] = []
+    for obj in a["objects"]:
+        other = others.get(obj["label"])
+        if other is None:
+            continue
+        if obj["state"] != other["state"]:
+            states.append(f"{obj['label']} is {other['state']} instead of {obj['state']}")
+        elif obj["expired"] and not other["expired"]:
+            kept.append(obj["label"])
+        elif other["expired"] and not obj["expired"]:
+            expired.append(obj["label"])
+    notes = [f"With {label}, {text}." for text in states[:_MAX_SENTENCES]]
+    if kept:
+        verb = "keeps its" if len(kept) == 1 else "keep their"
+        notes.append(f"With {label}, {_names(kept)} {verb} loaded values: nothing is expired.")
+    if expired:
+        notes.append(
+            f"With {label}, {_names(expired)} {'has' if len(expired) == 1 else 'have'} expired attributes."
+        )
+    return notes
+
+
+def _names(labels: Sequence[str]) -> str:
+    shown = ", ".join(labels[:6]) + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
+    return shown
+
+
+def _error_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+    error_a, error_b = a.get("error"), b.get("error")
+    type_a = error_a["type"] if error_a else None
+    type_b = error_b["type"] if error_b else None
+    if type_a == type_b:
+        return []
+    if type_b is None:
+        return [f"With {label} this step raises no error."]
+    return [f"With {label} this step raises {type_b}."]
+
+
+def _compare_step(
+    a: Mapping[str, Any],
+    b: Mapping[str, Any],
+    ia: int,
+    ib: int,
+    label: str,
+    previous: tuple[Mapping[str, Any], Mapping[str, Any]] | None,
+) -> StepDiff:
+    events_a = [(index, event) for index, event in enumerate(a["events"]) if event["kind"] in _COMPARED]
+    events_b = [(index, event) for index, event in enumerate(b["events"]) if event["kind"] in _COMPARED]
+    matcher = difflib.SequenceMatcher(
+        None, [_event_key(e) for _, e in events_a], [_event_key(e) for _, e in events_b], autojunk=False
+    )
+    only_a: list[int] = []
+    only_b: list[int] = []
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag in ("delete", "replace"):
+            only_a.extend(index for index, _ in events_a[a1:a2])
+        if tag in ("insert", "replace"):
+            only_b.extend(index for index, _ in events_b[b1:b2])
+    gone = [a["events"][index] for index in only_a]
+    extra = [b["events"][index] for index in only_b]
+    notes = _sentences(gone, label, gone=True) + _sentences(extra, label, gone=False)
+    # An object difference is news on the step where it appears, not on every step after it.
+    seen = set(_object_notes(*previous, label)) if previous else set()
+    notes += [note for note in _object_notes(a, b, label) if note not in seen] + _error_note(a, b, label)
+    return StepDiff(ia, ib, tuple(only_a), tuple(only_b), tuple(notes))
+
+
+def diff_transcripts(a: Mapping[str, Any], b: Mapping[str, Any]) -> TranscriptDiff:
+    """Compare run A (as written) with run B (with switches), step by step.
+
+    Args:
+        a: the reference transcript.
+        b: the transcript of the same program with other options; its ``options`` name the switch.
+    """
+    label = variant_label(b.get("options") or {})
+    steps_a, steps_b = a["steps"], b["steps"]
+    matcher = difflib.SequenceMatcher(
+        None, [_step_key(step) for step in steps_a], [_step_key(step) for step in steps_b], autojunk=False
+    )
+    pairs: list[StepDiff] = []
+    previous: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
+            for offset in range(a2 - a1):
+                ia, ib = a1 + offset, b1 + offset
+                pairs.append(_compare_step(steps_a[ia], steps_b[ib], ia, ib, label, previous))
+                previous = (steps_a[ia], steps_b[ib])
+            continue
+        for ia in range(a1, a2):
+            pairs.append(StepDiff(ia, None, notes=(f"With {label} the program never gets to this step.",)))
+        for ib in range(b1, b2):
+            pairs.append(StepDiff(None, ib, notes=(f"With {label} the program runs an extra step here.",)))
+    return TranscriptDiff(label, tuple(pairs))

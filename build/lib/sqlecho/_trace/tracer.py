@@ -1,0 +1,302 @@
+"""Run a SQLModel/SQLAlchemy program step by step and record its transcript.
+
+A file in ``# %%`` cell format runs one cell per step; any other file runs one executed line per
+step, like a debugger's "step into" (``sys.settrace`` with a local tracer only for the traced
+file's frames, so library code runs untraced). This module runs the program in the current
+process; :mod:`sqlecho._sandbox.runner` runs it in a separate, limited process.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy.engine import Engine
+
+from .._record.locate import Locator
+from .._record.objects import ObjectRegistry
+from .._record.recorder import EngineRecorder, OrmRecorder
+from .._transcript.schema import TRANSCRIPT_VERSION
+from .._transcript.values import mask_addresses
+from ..transcript import Transcript
+from .cells import has_cells, run_header, step_cells
+from .errors import CaughtError, error_record
+from .isolation import ProgramEnvironment, reset_sqlmodel
+from .options import TraceOptions
+from .output import OutputCapture
+from .scratch import ScratchDatabases
+from .steps import StepBuilder
+
+__all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+def trace(
+    path: str | os.PathLike[str],
+    options: TraceOptions | None = None,
+    *,
+    on_step: StepCallback | None = None,
+    source_name: str | None = None,
+) -> Transcript:
+    """Trace the program in ``path`` in this process and return its transcript (JSON-safe data).
+
+    Args:
+        path: a Python file: a lesson in ``# %%`` cell format or any plain script.
+        options: how to run it; see :class:`TraceOptions`.
+        on_step: called with each finished step, as soon as it is finished (for streaming).
+        source_name: the ``source`` field of the transcript (default: ``path`` as given).
+    """
+    file = Path(path)
+    source = file.read_text(encoding="utf-8-sig")
+    # The dict that trace_source builds has exactly the shape that Transcript names.
+    return cast(Transcript, trace_source(source, file, options, on_step=on_step, source_name=source_name))
+
+
+def trace_source(
+    source: str,
+    path: str | os.PathLike[str],
+    options: TraceOptions | None = None,
+    *,
+    on_step: StepCallback | None = None,
+    source_name: str | None = None,
+) -> dict[str, Any]:
+    """Trace ``source`` as if it were the file ``path`` (which need not exist).
+
+    Args:
+        source: the program text.
+        path: where the program "lives": its folder is the working directory and import root.
+        options: how to run it.
+        on_step: called with each finished step, as soon as it is finished (for streaming).
+        source_name: the ``source`` field of the transcript (default: ``path`` as given).
+    """
+    with _ONE_AT_A_TIME:
+        return _trace_source(source, path, options or TraceOptions(), on_step, source_name)
+
+
+def in_process(
+    source: str,
+    path: Path,
+    options: TraceOptions,
+    name: str,
+    *,
+    limits: Any = None,
+    pool: Any = None,
+    private: bool = False,
+    cancel: Any = None,
+) -> dict[str, Any]:
+    """The :class:`~sqlecho._trace.options.Runner` that traces in this process, one trace at a time.
+
+    For trusted programs only (the lessons, ``--in-process``): there are no limits, no pool, no
+    private folder and no way to stop a run halfway, so ``limits``, ``pool``, ``private`` and
+    ``cancel`` are ignored.
+    """
+    return trace_source(source, path, options, source_name=name)
+
+
+# A run changes process-wide state (sys.stdout, __main__, the working directory, SQLAlchemy's
+# class-level listeners): two in-process runs must never overlap. The sandbox gives each run its
+# own process; this lock covers callers that trace in-process from several threads.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _trace_source(
+    source: str,
+    path: str | os.PathLike[str],
+    options: TraceOptions,
+    on_step: StepCallback | None,
+    source_name: str | None,
+) -> dict[str, Any]:
+    file = Path(path).absolute()
+    scratch = Path(tempfile.mkdtemp(prefix="sqlecho-"))
+    started = time.perf_counter()
+    run = _Run(source, file, options, scratch, on_step)
+    try:
+        run.execute()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    transcript = run_header(
+        source_name if source_name is not None else os.fspath(path), source, options, run.status
+    )
+    transcript["steps"] = run.steps.finished
+    if run.steps.truncated:
+        transcript["truncated"] = run.steps.truncated
+    if run.internal_errors:
+        transcript["internal_errors"] = run.internal_errors
+    transcript["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return transcript
+
+
+class _Run:
+    """One execution of one program: wires the recorders, runs the steps, restores everything."""
+
+    def __init__(
+        self, source: str, file: Path, options: TraceOptions, scratch: Path, on_step: StepCallback | None
+    ) -> None:
+        self.source = source
+        self.file = file
+        self.filename = str(file)
+        self.options = options
+        self.registry = ObjectRegistry()
+        self.locator = Locator(self.filename, self.registry.label)
+        self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
+        self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
+        # The recorders hand their events straight to the step builder: one call less per event.
+        # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
+        locator = self.locator
+        self.engine = EngineRecorder(
+            Engine, self.steps.add, locator.line_and_cause, locator.line, self._internal_error
+        )
+        self.orm = OrmRecorder(self.registry, self.steps.add, locator.line, self._internal_error)
+        self.internal_errors: list[str] = []
+        self.output = OutputCapture(self._output)
+        self.mode = "cells" if has_cells(source) else "lines"
+        self.status = "ok"
+        self._tracing = False
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _internal_error(self, exc: BaseException) -> None:
+        self.internal_errors.append(f"{type(exc).__name__}: {mask_addresses(str(exc))}")
+
+    def _output(self, stream: str, text: str) -> None:
+        self.steps.output(stream, text, self.locator.line(depth=1))
+
+    # -- running ------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        try:
+            code = compile(self.source, self.filename, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            self.steps.start(None, "", [exc.lineno or 1, exc.lineno or 1])
+            self.steps.fail(error_record(exc, self.filename, expected=False))
+            self.steps.finish(None)
+            self.status = "error"
+            return
+        environment = ProgramEnvironment(self.file, self.options.expire_on_commit, self.options.autoflush)
+        reset_sqlmodel()
+        # Objects in reference cycles (a Hero and its Team) leave the session's weak identity map
+        # whenever the cyclic collector happens to run, which depends on allocation counts and
+        # differs from run to run. Pausing it while the program runs keeps labels, snapshots and
+        # identity-map hits deterministic; reference counting still frees everything else.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        self.databases.install()
+        self.engine.install()
+        self.orm.install()
+        self.steps.session = self.orm
+        try:
+            with environment as namespace, self.output:
+                if self.mode == "cells":
+                    self._run_cells(namespace)
+                else:
+                    self._run_lines(code, namespace)
+        finally:
+            self._stop_tracing()
+            self.orm.remove()
+            self.engine.remove()
+            self.databases.remove()
+            environment.dispose_engines()
+            reset_sqlmodel()
+            if gc_was_enabled:
+                gc.enable()
+
+    def _run_cells(self, namespace: dict[str, Any]) -> None:
+        for step in step_cells(self.source):
+            cell = step.cell
+            self.steps.start(
+                cell.title, step.narrative, [cell.first_line, cell.last_line], step.after, cell.exercise
+            )
+            try:
+                code = compile(cell.source, self.filename, "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                # The file compiles as a whole, so a "# %%" marker splits a statement (inside a
+                # triple-quoted string, say): the cell cannot run on its own.
+                self.steps.fail(error_record(exc, self.filename, expected=False))
+                self.steps.note("This cell does not compile on its own: a # %% marker splits a statement.")
+                self.steps.finish(namespace)
+                self.status = "error"
+                return
+            failed = self._exec(code, namespace, expected=cell.expects_error)
+            self.steps.finish(namespace)
+            if failed:
+                return
+
+    def _run_lines(self, code: types.CodeType, namespace: dict[str, Any]) -> None:
+        self._frame_locals: dict[str, Any] | None = None
+        sys.settrace(self._global_trace)
+        self._tracing = True
+        try:
+            self._exec(code, namespace, expected=False)
+        finally:
+            self._stop_tracing()
+        self.steps.finish(namespace, self._frame_locals)
+
+    def _exec(self, code: types.CodeType, namespace: dict[str, Any], expected: bool) -> bool:
+        """Run ``code``; record an error on the current step. True when the run must stop."""
+        caught = CaughtError(code, self.filename) if expected else None
+        try:
+            if caught is None:
+                exec(code, namespace)
+            else:
+                with caught:
+                    exec(code, namespace)
+        except SystemExit as exc:
+            self._stop_tracing()
+            if exc.code in (None, 0):
+                self.steps.note_exit(0)
+                return True
+            self.steps.fail(error_record(exc, self.filename, expected=False))
+            self.status = "error"
+            return True
+        except BaseException as exc:  # the program's own errors, KeyboardInterrupt and limits alike
+            self._stop_tracing()
+            if not self.steps.current:
+                self.steps.start(None, "", [1, 1])
+            self.steps.fail(error_record(exc, self.filename, expected=expected))
+            if expected:
+                return False
+            self.status = "limit" if getattr(exc, "sqlecho_limit", False) else "error"
+            return True
+        if caught is not None and caught.error is not None:
+            self.steps.fail(caught.error)
+        elif expected:
+            self.steps.note("Tagged raises-exception, but no error was raised.")
+        return False
+
+    # -- line stepping ------------------------------------------------------------------------
+
+    def _stop_tracing(self) -> None:
+        if self._tracing:
+            sys.settrace(None)
+            self._tracing = False
+
+    def _global_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+        if frame.f_code.co_filename == self.filename:
+            return self._local_trace
+        return None
+
+    def _local_trace(self, frame: types.FrameType, event: str, _arg: Any) -> Any:
+        if event != "line" or not self._tracing:
+            return self._local_trace if self._tracing else None
+        if self.steps.current:
+            self.steps.finish(
+                frame.f_globals, frame.f_locals if frame.f_locals is not frame.f_globals else None
+            )
+        if self.steps.at_limit():
+            self._stop_tracing()
+            self.steps.start_overflow(frame.f_lineno)
+            return None
+        line = frame.f_lineno
+        self.steps.start(None, "", [line, line])
+        self._frame_locals = frame.f_locals if frame.f_locals is not frame.f_globals else None
+        return self._local_trace
