@@ -554,3 +554,16 @@ def test_a_run_inside_a_run_leaves_the_outer_root_as_it_was(project: pytest.Pyte
     after = paths.set_root(None)
     paths.set_root(after)
     assert after == before == str(ROOT)
+
+
+def test_a_test_that_does_not_use_the_api_does_not_import_sqlalchemy(pytester: pytest.Pytester) -> None:
+    # The plugin's hooks run for every test of every project that installs sqlecho.
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_light():
+            assert not [name for name in sys.modules if name.split(".")[0] == "sqlalchemy"]
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:syrupy").assert_outcomes(passed=1)
