@@ -353,9 +353,12 @@ def no_sql(target: Any, *more: Any, info: str | None = None) -> NoSQL:
 class _CountingCapture(Capture):
     """A Capture that asserts counts when its block ends (``sql_capture(select=1)``)."""
 
-    def __init__(self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> None:
+    def __init__(
+        self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None
+    ) -> None:
         super().__init__(*targets, strict=strict)
         self._counts = counts
+        self._info = info
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -363,15 +366,18 @@ class _CountingCapture(Capture):
         __tracebackhide__ = True
         super().__exit__(exc_type, exc, tb)
         if exc_type is None:
-            assert_count(self, **self._counts)
+            assert_count(self, info=self._info, **self._counts)
 
 
-def counting_capture(targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> Capture:
-    """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit.
+def counting_capture(
+    targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None = None
+) -> Capture:
+    """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit
+    (``info``: shown first in its failure).
 
     Unknown kinds fail here, before the block runs.
     """
     if not counts:
         return Capture(*targets, strict=strict)
     check_kinds(counts, "sql_capture")
-    return _CountingCapture(targets, strict, counts)
+    return _CountingCapture(targets, strict, counts, info)

@@ -285,15 +285,16 @@ def sql_capture(request: pytest.FixtureRequest) -> Iterator[Callable[..., Captur
 
     Takes what ``capture()`` takes (engines, connections, sessions; none: every engine, and
     ``strict``). Counts as keywords (``sql_capture(select=1, insert=0)``) are asserted when the
-    block ends, like ``assert_count``; one that was never entered (no ``with``) fails the test.
+    block ends, like ``assert_count`` (``info=``: a message shown first in the failure); one that was
+    never entered (no ``with``) fails the test.
     Captures still open when the test ends are closed, so no listener outlives the test.
     """
     from .assertions import counting_capture
 
     made: list[tuple[Capture, dict[str, Any]]] = []
 
-    def factory(*targets: Any, strict: bool = False, **counts: Any) -> Capture:
-        cap = counting_capture(targets, strict, counts)
+    def factory(*targets: Any, strict: bool = False, info: str | None = None, **counts: Any) -> Capture:
+        cap = counting_capture(targets, strict, counts, info)
         made.append((cap, counts))
         return cap
 

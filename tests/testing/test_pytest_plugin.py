@@ -567,3 +567,18 @@ def test_a_test_that_does_not_use_the_api_does_not_import_sqlalchemy(pytester: p
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:syrupy").assert_outcomes(passed=1)
+
+
+def test_the_fixtures_counts_take_an_info_message(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        from sqlalchemy import text
+
+        def test_it(engine, sql_capture):
+            with sql_capture(engine, select=0, info="the cache must answer"), engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*the cache must answer", "E*statement counts differ from expected:"])
