@@ -336,9 +336,10 @@ class Capture:
 
     def _site(self, user: list[tuple[FrameType, int]]) -> tuple[object, ...] | None:
         """Where a statement was sent from, as a loop sees it: the line of each of the user's
-        frames on the stack and which call of the outermost one. Every turn of a loop gives the
-        same site (also through a helper function called per item); two requests, two calls of
-        a test's helper from two lines, give two."""
+        frames that called one another (up to a library's frame: a framework serving a request)
+        and which call of the outermost one. Every turn of a loop gives the same site (also
+        through a helper function called per item); two requests, two calls of a test's helper
+        from two lines, give two."""
         if not user:
             return None
         outermost = user[-1][0]

@@ -402,9 +402,9 @@ class CallerLocator:
         stack.
 
         Returns:
-            Every frame of the user's code on the stack with the line it is at, innermost (the
-            one ``file`` and ``line`` name) first: where in which call of which function the
-            statement was sent, which tells a loop from two separate calls.
+            The frames of the user's code with the line each is at, innermost (the one ``file``
+            and ``line`` name) first, up to the first library frame above them: where in which
+            call of which function the statement was sent, which tells a loop from two calls.
         """
         get = self._codes.get
         found: Found = []
@@ -431,12 +431,15 @@ class CallerLocator:
                     if not found and record["kind"] == "sql" and _called_by_event(frame):
                         record["cause"] = "event listener"
                     break
-        for frame in walk:  # the user's frames further up: markers there are not this statement's
+        # The user's frames that called that one, up to the first frame of a library: a loop over
+        # a helper function is in them, and a framework's frames (a request being served) end them.
+        for frame in walk:
             known = get(id(frame.f_code), _UNSEEN)
             if known is _UNSEEN:
                 known = self._learn(frame)
-            if known is not None and known is not _MARKED and known is not _GET:
-                user.append((frame, frame.f_lineno))
+            if known is None or known is _MARKED or known is _GET:
+                break
+            user.append((frame, frame.f_lineno))
         record["line"] = line
         record["file"] = file
         if record["kind"] != "sql":
