@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from sqlecho import capture
 from sqlecho.testing import (
+    NPlusOne,
     assert_count,
     assert_no_n_plus_one,
     capture_requests,
@@ -143,3 +144,30 @@ def test_an_async_endpoint_is_captured(client: TestClient) -> None:
         client.get("/async/heroes/")
     assert_count(requests[0], select=1, commit=1)
     assert_no_n_plus_one(requests[0])
+
+
+def test_requests_served_in_the_tests_own_thread_are_separate_too(engine: Engine) -> None:
+    # httpx's ASGITransport runs the application in the test's thread: the test's frames are
+    # on the stack under every endpoint's.
+    import asyncio
+
+    import httpx
+
+    app = make_app(engine)
+    shared = Session(engine)  # the tutorial's fixture: one Session for every request
+    app.dependency_overrides[app.state.get_session] = lambda: shared
+
+    async def main() -> tuple[list[NPlusOne], list[NPlusOne]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            with capture() as separate:
+                for number in (1, 2):
+                    await client.get(f"/heroes/{number}")
+            with capture() as listing:
+                await client.get("/heroes/")
+        return n_plus_one_report(separate), n_plus_one_report(listing)
+
+    separate, listing = asyncio.run(main())
+    shared.close()
+    assert separate == []
+    assert [finding.cause for finding in listing] == ["lazy load Hero.team"]
