@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -96,7 +97,13 @@ def test_the_oldest_declared_pytest_and_pluggy_run_the_plugin(tmp_path: Path) ->
         f"sqlmodel=={sqlmodel.__version__}",
     ]
     subprocess.run([python, "-m", "pip", "install", "-q", *pins], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(ROOT)], check=True)
+    # From a copy: building the package writes build/ next to pyproject.toml.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "sqlecho", source / "sqlecho", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(source)], check=True)
     (tmp_path / "test_project.py").write_text(PROJECT, encoding="utf-8")
     result = subprocess.run(
         [python, "-m", "pytest", "-p", "no:cacheprovider", "--sqlecho-report", "test_project.py"],
