@@ -37,6 +37,7 @@ def test_sqlecho_all() -> None:
 
 def test_sqlecho_testing_all() -> None:
     assert sqlecho.testing.__all__ == [
+        "AllowNPlusOne",
         "AtLeast",
         "AtMost",
         "EmptyCaptureWarning",
@@ -44,6 +45,7 @@ def test_sqlecho_testing_all() -> None:
         "NoSQL",
         "RequestCapture",
         "SQLAssertionError",
+        "allow_n_plus_one",
         "assert_count",
         "assert_no_n_plus_one",
         "assert_sql",

@@ -15,8 +15,9 @@ test that checks a count halfway ("the first access loaded nothing") is a real u
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import sqlalchemy
@@ -24,15 +25,36 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapper, Session, scoped_session, sessionmaker
 
+from .._transcript.counting import TRANSACTION_KINDS, is_statement, kind_of
 from .._transcript.counting import count as count_statements
-from .._transcript.counting import is_statement
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold
 from .locate import CallerLocator, Where, statement_cause
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
+from .watch import allowances, opened
 
-__all__ = ["Capture", "capture", "series"]
+__all__ = ["KINDS", "Capture", "analysed_events", "capture", "count_kind", "series"]
+
+KINDS = (
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "savepoint",
+    "create",
+    "drop",
+    "alter",
+    "pragma",
+    "begin",
+    "commit",
+    "rollback",
+)
+"""What ``Capture.count`` counts: statement kinds and transaction events."""
+
+# Statements that set a connection up or change the schema: a capture that heard only these
+# while other engines ran queries most likely watches the wrong engine.
+_CHATTER = frozenset({"pragma", "create", "drop", "alter", "set", "show"})
 
 _TRANSACTION_TEXT = {"begin": "BEGIN (implicit)", "commit": "COMMIT", "rollback": "ROLLBACK"}
 
@@ -102,7 +124,22 @@ def _no_line() -> None:
     return None
 
 
-class _ConnectionRecorder(EngineRecorder):
+# The Connection whose statement is being recorded, for the sink (which gets only the event).
+_SENDING = threading.local()
+
+
+class _Recorder(EngineRecorder):
+    """An EngineRecorder that tells the sink which Connection sent each statement."""
+
+    def _before_cursor_execute(self, conn: Any, *args: Any) -> tuple[str, Any]:
+        _SENDING.connection = conn
+        try:
+            return super()._before_cursor_execute(conn, *args)
+        finally:
+            _SENDING.connection = None
+
+
+class _ConnectionRecorder(_Recorder):
     """An EngineRecorder for one Connection.
 
     SQLAlchemy 2.0 accepts ``handle_error`` only on an Engine (it lives on the dialect),
@@ -134,7 +171,7 @@ class _ConnectionRecorder(EngineRecorder):
             self._failed(error)
 
 
-class _EveryEngineRecorder(EngineRecorder):
+class _EveryEngineRecorder(_Recorder):
     """An EngineRecorder on the ``Engine`` class (every engine), noting the dialects it hears."""
 
     def __init__(self, sink: Sink, failed: Callable[[BaseException], None]) -> None:
@@ -153,7 +190,7 @@ def _recorder(
         return _EveryEngineRecorder(sink, failed)
     if isinstance(target, Connection):
         return _ConnectionRecorder(target, sink, failed)
-    return EngineRecorder(target, sink, _preliminary, _no_line, failed)
+    return _Recorder(target, sink, _preliminary, _no_line, failed)
 
 
 def series(version: str) -> str:
@@ -194,6 +231,22 @@ class Capture:
         self._all_recorders: list[EngineRecorder] = []  # also after exit, for snapshot()'s dialects
         self._failures: list[BaseException] = []
         self._state = _State.NEW
+        # Label -> number of the statement that loaded (or refreshed) its row: loads for objects
+        # of one query are an N+1, loads for objects of separate queries (two requests) are not.
+        self._parents: dict[str, int] = {}
+        # id(frame) -> call number; the frames are kept alive until the block ends, so that an
+        # id is not reused by another call of the same function.
+        self._calls: dict[int, int] = {}
+        self._frames: list[FrameType] = []
+        # Which unit of work sent a statement: its Session, or for Core its Connection (both
+        # kept alive until the block ends, so that their ids stay theirs).
+        self._units: dict[int, int] = {}
+        self._unit_owners: list[Any] = []
+        self._sessions: dict[int, Session] = {}  # id(Connection) -> the Session it serves
+        # Statements that other engines (or other connections of a watched engine) ran meanwhile,
+        # apart from schema changes and connection set-up: "the code used another engine".
+        self.elsewhere = 0
+        self._elsewhere_listener: Callable[..., None] | None = None
 
     @property
     def target(self) -> str:
@@ -209,23 +262,40 @@ class Capture:
         if self._state is not _State.NEW:
             raise RuntimeError("this Capture has already been used; call capture(...) again for a new block")
         self._state = _State.ACTIVE
+        opened(self)
+        open_rules = allowances()
         locator = CallerLocator(self._registry.label, self._loaded_where)
-        last: list[Where] = [(None, None)]
+        last: list[tuple[str | None, int | None, int]] = [(None, None, -1)]
 
         def sink(record: Event) -> None:
-            locator.stamp(record)
-            self._events.append(record)
+            user = locator.stamp(record)
             if record["kind"] == "sql":
-                last[0] = (record["file"], record["line"])
+                label = record.get("object")
+                parent = None if label is None else self._parents.get(label)
+                if parent is not None:
+                    record["_parent"] = parent
+                record["_unit"] = self._unit(getattr(_SENDING, "connection", None))
+                if not user and parent is not None:
+                    # Placed where its object was loaded: it was sent from there, too.
+                    record["_site"] = self._events[parent].get("_site")
+                else:
+                    record["_site"] = self._site(user)
+                if open_rules:
+                    record["_allowed"] = tuple(open_rules)
+                last[0] = (record["file"], record["line"], len(self._events))
+            self._events.append(record)
 
-        def loaded(target: object, _context: object) -> None:
-            # An object built from a row: the row came with the statement heard last.
+        def loaded(target: object, _context: object, *_attrs: object) -> None:
+            # An object built (or refreshed) from a row: the row came with the statement heard last.
             try:
-                self._loaded.setdefault(self._registry.label(target), last[0])
+                label = self._registry.label(target)
+                file, line, number = last[0]
+                self._loaded.setdefault(label, (file, line))
+                self._parents.setdefault(label, number)
             except Exception as error:  # noqa: BLE001 - never fail the load under test
                 self._failures.append(error)
 
-        self._on_load: Callable[[object, object], None] | None = loaded
+        self._on_load: Callable[..., None] | None = loaded
         try:
             for target in self._targets:
                 recorder = _recorder(target, sink, self._failures.append)
@@ -233,6 +303,10 @@ class Capture:
                 self._all_recorders.append(recorder)
                 recorder.install()
             event.listen(Mapper, "load", loaded)
+            event.listen(Mapper, "refresh", loaded)
+            event.listen(Session, "after_begin", self._began)
+            if self._targets != [None]:
+                self._elsewhere_listener = self._listen_elsewhere()
         except BaseException:
             self._remove()
             raise
@@ -240,6 +314,90 @@ class Capture:
 
     def _loaded_where(self, label: str) -> Where:
         return self._loaded.get(label, (None, None))
+
+    def _number(self, owner: Any) -> int:
+        known = self._units.get(id(owner))
+        if known is None:
+            known = self._units[id(owner)] = len(self._units)
+            self._unit_owners.append(owner)
+        return known
+
+    def _unit(self, connection: Any) -> int | None:
+        """The number of the Session (or, outside one, the Connection) that sent a statement."""
+        if connection is None:
+            return None
+        session = self._sessions.get(id(connection))
+        return self._number(connection if session is None else session)
+
+    def _began(self, session: Session, _transaction: Any, connection: Connection) -> None:
+        # A Session's transaction took a connection: its statements are that Session's.
+        try:
+            self._sessions[id(connection)] = session
+            self._unit_owners.append(connection)
+        except Exception as error:  # noqa: BLE001 - never fail the session under test
+            self._failures.append(error)
+
+    def _site(self, user: list[tuple[FrameType, int]]) -> tuple[object, ...] | None:
+        """Where a statement was sent from, as a loop sees it: the line of each of the user's
+        frames that called one another (up to a library's frame: a framework serving a request)
+        and which call of the outermost one. Every turn of a loop gives the same site (also
+        through a helper function called per item); two requests, two calls of a test's helper
+        from two lines, give two."""
+        if not user:
+            return None
+        outermost = user[-1][0]
+        call = self._calls.get(id(outermost))
+        if call is None:
+            call = self._calls[id(outermost)] = len(self._calls)
+            self._frames.append(outermost)
+        return (call, *((frame.f_code, line) for frame, line in user))
+
+    def _listen_elsewhere(self) -> Callable[..., None]:
+        """Count the statements that engines and connections this capture does not watch send."""
+        engines = [target for target in self._targets if isinstance(target, Engine)]
+        connections = [target for target in self._targets if isinstance(target, Connection)]
+
+        def heard(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            try:
+                if any(conn.engine is engine for engine in engines):
+                    return
+                if any(conn is connection for connection in connections):
+                    return
+                if kind_of(statement) not in _CHATTER and kind_of(statement) not in TRANSACTION_KINDS:
+                    self.elsewhere += 1
+            except Exception as error:  # noqa: BLE001 - never fail the statement under test
+                self._failures.append(error)
+
+        event.listen(Engine, "before_cursor_execute", heard)
+        return heard
+
+    def work(self) -> int:
+        """Statements captured apart from schema changes and connection set-up (``PRAGMA``...)."""
+        self._require_used()
+        return sum(1 for record in self._sql() if kind_of(record["statement"]) not in _CHATTER)
+
+    def wrong_engine(self) -> str | None:
+        """Why this capture most likely watched the wrong engine, or None.
+
+        A capture that heard no statement at all, or only schema changes and connection set-up
+        while other engines ran queries, proves nothing about the code under test.
+        """
+        self._require_used()
+        if not self._events:
+            return f"saw no SQL at all on {self.target}"
+        if self.elsewhere and not self.work():
+            return (
+                f"saw only schema changes or connection set-up on {self.target}, while other engines "
+                f"ran {self.elsewhere} statement{'' if self.elsewhere == 1 else 's'}"
+            )
+        return None
+
+    def _require_used(self) -> None:
+        if self._state is _State.NEW:
+            raise RuntimeError(
+                "this Capture was never started: use it as `with capture(engine) as cap:` "
+                "and read it inside or after the block"
+            )
 
     def __exit__(
         self,
@@ -255,19 +413,32 @@ class Capture:
         if self._failures:
             failure = self._failures[0]
             raise RuntimeError(f"sqlecho could not record an event: {failure!r}") from failure
-        if self._strict and not self._events:
+        wrong = self.wrong_engine() if self._strict else None
+        if wrong is not None:
             raise AssertionError(
-                f"capture(strict=True) saw no SQL at all on {self.target}: does the code under test "
+                f"capture(strict=True) {wrong}: does the code under test "
                 "use another engine? capture() with no target watches every engine"
             )
 
     def _remove(self) -> None:
         self._state = _State.CLOSED
         on_load = getattr(self, "_on_load", None)  # None until __enter__
-        if on_load is not None and event.contains(Mapper, "load", on_load):
-            event.remove(Mapper, "load", on_load)
+        for name in ("load", "refresh"):
+            if on_load is not None and event.contains(Mapper, name, on_load):
+                event.remove(Mapper, name, on_load)
+        if event.contains(Session, "after_begin", self._began):
+            event.remove(Session, "after_begin", self._began)
+        elsewhere, self._elsewhere_listener = self._elsewhere_listener, None
+        if elsewhere is not None and event.contains(Engine, "before_cursor_execute", elsewhere):
+            event.remove(Engine, "before_cursor_execute", elsewhere)
         while self._recorders:
             self._recorders.pop().remove()
+        # No more calls to tell apart: the frames (and their locals) need not be kept alive.
+        self._frames.clear()
+        self._calls.clear()
+        self._unit_owners.clear()
+        self._units.clear()
+        self._sessions.clear()
 
     @property
     def events(self) -> list[Event]:
@@ -277,15 +448,17 @@ class Capture:
         ``statement`` (as sent to the driver), ``parameters``, ``executemany``,
         ``cause``, ``rowcount``, ``duration_ms`` and, when the driver raised, ``error``.
         """
-        return [dict(record) for record in self._events]
+        self._require_used()
+        return [_public(record) for record in self._events]
 
     def _sql(self) -> list[Event]:
+        self._require_used()
         return [record for record in self._events if is_statement(record)]
 
     @property
     def sql_events(self) -> list[Event]:
         """The events behind :attr:`statements`, in the same order (fresh dicts)."""
-        return [dict(record) for record in self._sql()]
+        return [_public(record) for record in self._sql()]
 
     @property
     def statements(self) -> list[str]:
@@ -302,7 +475,13 @@ class Capture:
         """
         if kind is not None and not isinstance(kind, str):
             raise TypeError(f"count() takes a statement kind such as 'select', not {type(kind).__name__}")
-        return count_statements(self._events, None if kind is None else kind.lower())
+        if kind is None:
+            return count_statements(self._events)
+        if kind.lower() not in KINDS:
+            raise TypeError(
+                f"count() got an unknown kind {kind!r}; the kinds it counts are: {', '.join(KINDS)}"
+            )
+        return count_kind(self._events, kind.lower())
 
     def snapshot(
         self, *, params: bool = True, causes: bool = True, transactions: bool = True
@@ -319,7 +498,8 @@ class Capture:
             causes: include why each statement ran (``lazy load Hero.team``...).
             transactions: include BEGIN/COMMIT/ROLLBACK, as ``"BEGIN (implicit)"``, ``"COMMIT"``...
         """
-        events: list[object] = []
+        self._require_used()
+        events: list[Any] = []
         for record in self._events:
             if record["kind"] in TRANSACTION_EVENTS:
                 if transactions:
@@ -345,7 +525,33 @@ class Capture:
         }
 
     def __repr__(self) -> str:
+        if self._state is _State.NEW:
+            return "<Capture new: not started>"
         return f"<Capture {self._state.value}: {self.count()} statements>"
+
+    @property
+    def started(self) -> bool:
+        """True once the ``with`` block was entered (also after it ended)."""
+        return self._state is not _State.NEW
+
+
+def _public(record: Event) -> Event:
+    """A copy of an event without the keys the N+1 analysis keeps for itself (``_site``...)."""
+    return {key: value for key, value in record.items() if not key.startswith("_")}
+
+
+def analysed_events(cap: Capture) -> list[Event]:
+    """Every event of ``cap`` (copies) with what the N+1 analysis needs besides: ``_site``, where
+    it was sent from as a loop sees it; ``_unit``, its Session or Connection; ``_parent``, the
+    index of the statement that loaded its object; ``_allowed``, the allow rules open then."""
+    cap._require_used()
+    return [dict(record) for record in cap._events]
+
+
+def count_kind(events: list[Event], kind: str) -> int:
+    """How many of ``events`` are of ``kind`` (one of :data:`KINDS`), by the rules of
+    :mod:`sqlecho._transcript.counting`, shared with lessons, checks and the app."""
+    return count_statements(events, kind)
 
 
 def capture(*targets: object, strict: bool = False) -> Capture:

@@ -398,16 +398,24 @@ class CallerLocator:
         self._seen.append(code)
         return known
 
-    def stamp(self, record: Event) -> None:
+    def stamp(self, record: Event) -> list[tuple[FrameType, int]]:
         """Set ``file``, ``line`` (and for SQL: ``cause``, and where known ``object``, the label
         of the object loaded, and ``via``: ``"get"`` for ``Session.get()``) from one walk of the
-        stack."""
+        stack.
+
+        Returns:
+            The frames of the user's code with the line each is at, innermost (the one ``file``
+            and ``line`` name) first, up to the first library frame above them: where in which
+            call of which function the statement was sent, which tells a loop from two calls.
+        """
         get = self._codes.get
         found: Found = []
         file: str | None = None
         line: int | None = None
+        user: list[tuple[FrameType, int]] = []
         by_get = False
-        for frame in frames(sys._getframe(1)):
+        walk = frames(sys._getframe(1))
+        for frame in walk:
             known = get(id(frame.f_code), _UNSEEN)
             if known is _UNSEEN:
                 known = self._learn(frame)
@@ -416,23 +424,49 @@ class CallerLocator:
                     found.append((frame.f_code, frame))
                 elif known is _GET:
                     by_get = True
+                    entity = frame.f_locals.get("entity")
+                    if isinstance(entity, type):
+                        record["entity"] = entity.__name__
                 else:
-                    file, line = cast(str, known), frame.f_lineno
+                    file, line = cast(str, known), _template_line(frame)
+                    user.append((frame, frame.f_lineno))
                     if not found and record["kind"] == "sql" and _called_by_event(frame):
                         record["cause"] = "event listener"
                     break
+        # The user's frames that called that one, up to the first frame of a library: a loop over
+        # a helper function is in them, and a framework's frames (a request being served) end them.
+        for frame in walk:
+            known = get(id(frame.f_code), _UNSEEN)
+            if known is _UNSEEN:
+                known = self._learn(frame)
+            if known is None or known is _MARKED or known is _GET:
+                break
+            user.append((frame, frame.f_lineno))
         record["line"] = line
         record["file"] = file
         if record["kind"] != "sql":
-            return
+            return user
         record["cause"] = cause_of(record["statement"], found, record["cause"], self._label)
         if by_get:
             record["via"] = "get"
         subject = _subject(found[0][1]) if found else None
         if subject is None:
-            return
+            return user
         record["object"] = label = self._label(subject)
         if file is None and self._loaded_at is not None:
             record["file"], record["line"] = self._loaded_at(label)
             if record["file"] is not None:
                 record["located"] = "parent rows"
+        return user
+
+
+def _template_line(frame: FrameType) -> int:
+    """The line of ``frame``; for a Jinja2 template, the template's own line, not the line of the
+    Python code Jinja2 generated from it (the mapping Jinja2's own tracebacks use)."""
+    template = frame.f_globals.get("__jinja_template__")
+    if template is None:
+        return frame.f_lineno
+    try:
+        return int(template.get_corresponding_lineno(frame.f_lineno))
+    except Exception:  # noqa: BLE001 - a template object of another shape: the generated line
+        return frame.f_lineno

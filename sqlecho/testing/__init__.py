@@ -25,16 +25,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .assertions import AtLeast, AtMost, NoSQL, assert_count, assert_sql, no_sql
     from .listing import EmptyCaptureWarning, SQLAssertionError
-    from .nplusone import NPlusOne, assert_no_n_plus_one, n_plus_one_report
+    from .nplusone import AllowNPlusOne, NPlusOne, allow_n_plus_one, assert_no_n_plus_one, n_plus_one_report
     from .requests import RequestCapture, capture_requests
 
 # Public name -> the module of this package that defines it.
 _HOMES = {
+    "AllowNPlusOne": ".nplusone",
     "AtLeast": ".assertions",
     "AtMost": ".assertions",
     "EmptyCaptureWarning": ".listing",
     "NPlusOne": ".nplusone",
     "NoSQL": ".assertions",
+    "allow_n_plus_one": ".nplusone",
     "RequestCapture": ".requests",
     "SQLAssertionError": ".listing",
     "assert_count": ".assertions",
@@ -46,6 +48,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "AllowNPlusOne",
     "AtLeast",
     "AtMost",
     "EmptyCaptureWarning",
@@ -53,6 +56,7 @@ __all__ = [
     "NoSQL",
     "RequestCapture",
     "SQLAssertionError",
+    "allow_n_plus_one",
     "assert_count",
     "assert_no_n_plus_one",
     "assert_sql",

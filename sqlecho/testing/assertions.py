@@ -9,34 +9,31 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from .._record.capture import KINDS as COUNTED
 from .._record.capture import Capture
 from .._record.recorder import Event
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold
-from .listing import SQLAssertionError, heading, listing, params_text, require_capture, warn_if_empty
+from .listing import (
+    EmptyCaptureWarning,
+    SQLAssertionError,
+    heading,
+    listing,
+    params_text,
+    prefix,
+    require_capture,
+    warn_if_empty,
+)
 
 __all__ = ["KINDS", "AtLeast", "AtMost", "NoSQL", "assert_count", "assert_sql", "no_sql"]
 
-KINDS = (
-    "total",
-    "select",
-    "insert",
-    "update",
-    "delete",
-    "savepoint",
-    "create",
-    "drop",
-    "alter",
-    "pragma",
-    "begin",
-    "commit",
-    "rollback",
-)
+KINDS = ("total", *COUNTED)
 """What ``assert_count`` counts: statement kinds (see ``Capture.count``), transaction events, the total."""
 
 _WILDCARD = "..."
@@ -126,6 +123,7 @@ def assert_sql(
     *,
     params: Sequence[Any] | None = None,
     ordered: bool = True,
+    info: str | None = None,
 ) -> None:
     """Assert that ``cap`` captured exactly the ``expected`` statements.
 
@@ -140,6 +138,7 @@ def assert_sql(
             (tuple) for positional, a dict for named parameters, a list of those for
             executemany. ``unittest.mock.ANY`` matches anything, also inside a list.
         ordered: False to accept the statements in any order.
+        info: a message of yours, shown first in the failure.
 
     Raises:
         SQLAssertionError: with a unified diff and the numbered captured statements.
@@ -172,7 +171,7 @@ def assert_sql(
     order = "" if ordered else " (in any order)"
     diff = "\n".join(difflib.unified_diff(wanted, shown, "expected", "captured", lineterm=""))
     raise SQLAssertionError(
-        f"captured SQL differs from expected{order}: "
+        f"{prefix(info)}captured SQL differs from expected{order}: "
         f"{len(expectations)} expected, {len(records)} captured\n"
         f"{diff}\n\n{heading(len(records))}\n{listing(cap, params=checked)}"
     )
@@ -235,14 +234,19 @@ def _check_count(name: str, n: object) -> None:
 
 
 def assert_count(
-    cap: Capture, *, total: int | AtMost | AtLeast | None = None, **kinds: int | AtMost | AtLeast
+    cap: Capture,
+    *,
+    total: int | AtMost | AtLeast | None = None,
+    info: str | None = None,
+    **kinds: int | AtMost | AtLeast,
 ) -> None:
     """Assert how many statements of each kind ``cap`` captured.
 
     ``assert_count(cap, select=1, insert=AtMost(2))``: exactly one SELECT and at most two
     INSERTs; kinds not named are not checked. ``total`` counts every statement;
     ``begin``, ``commit`` and ``rollback`` count transactions (see ``Capture.count``).
-    Passing on a capture that saw no SQL at all warns (:class:`EmptyCaptureWarning`).
+    Passing on a capture that most likely watched the wrong engine warns
+    (:class:`EmptyCaptureWarning`). ``info``: a message of yours, shown first in the failure.
 
     Raises:
         TypeError: for a kind not in :data:`KINDS` (``selects=0`` would otherwise pass).
@@ -270,7 +274,7 @@ def assert_count(
         return
     statements = cap.count()
     raise SQLAssertionError(
-        "statement counts differ from expected:\n"
+        f"{prefix(info)}statement counts differ from expected:\n"
         + "\n".join(problems)
         + f"\n\n{heading(statements)}\n{listing(cap, transactions=_transactions(wanted))}"
     )
@@ -296,8 +300,9 @@ def _transactions(wanted: dict[str, Any]) -> bool:
 class NoSQL:
     """Context manager of :func:`no_sql`: fails on exit if the block sent any statement."""
 
-    def __init__(self, *targets: Any) -> None:
+    def __init__(self, *targets: Any, info: str | None = None) -> None:
         self._capture = Capture(*targets)
+        self._info = info
 
     def __enter__(self) -> Capture:
         return self._capture.__enter__()
@@ -311,19 +316,35 @@ class NoSQL:
         if exc_type is None and self._capture.count():
             count = self._capture.count()
             raise SQLAssertionError(
-                f"expected no SQL in this block, but it sent {count} statement{'' if count == 1 else 's'}:\n"
+                f"{prefix(self._info)}expected no SQL in this block, but it sent {count} statement{'' if count == 1 else 's'}:\n"
                 f"{listing(self._capture)}"
             )
+        if exc_type is None:
+            _warn_if_elsewhere(self._capture, "no_sql")
 
 
-def no_sql(target: Any, *more: Any) -> NoSQL:
+def _warn_if_elsewhere(cap: Capture, function: str) -> None:
+    """no_sql() passing while other engines ran queries: the block most likely used another engine."""
+    if cap.elsewhere:
+        warnings.warn(
+            f"{function}() passed on {cap.target}, while other engines ran {cap.elsewhere} "
+            f"statement{'' if cap.elsewhere == 1 else 's'} in the block: is the code under test "
+            "using another engine?",
+            EmptyCaptureWarning,
+            stacklevel=3,
+        )
+
+
+def no_sql(target: Any, *more: Any, info: str | None = None) -> NoSQL:
     """Fail if the block sends any SQL: "this must come from the identity map".
 
     ``with no_sql(session): hero = session.get(Hero, 1)``. Transaction control alone
     (BEGIN without a statement) does not count. Takes the same targets as
-    :func:`sqlecho.capture`; the ``as`` target is the Capture.
+    :func:`sqlecho.capture`; the ``as`` target is the Capture. Passing while other engines ran
+    queries in the block warns (:class:`EmptyCaptureWarning`): most likely the wrong engine.
+    ``info``: a message of yours, shown first in the failure.
     """
-    return NoSQL(target, *more)
+    return NoSQL(target, *more, info=info)
 
 
 # -- counts asserted on exit ----------------------------------------------------------------------
@@ -332,9 +353,12 @@ def no_sql(target: Any, *more: Any) -> NoSQL:
 class _CountingCapture(Capture):
     """A Capture that asserts counts when its block ends (``sql_capture(select=1)``)."""
 
-    def __init__(self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> None:
+    def __init__(
+        self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None
+    ) -> None:
         super().__init__(*targets, strict=strict)
         self._counts = counts
+        self._info = info
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -342,15 +366,18 @@ class _CountingCapture(Capture):
         __tracebackhide__ = True
         super().__exit__(exc_type, exc, tb)
         if exc_type is None:
-            assert_count(self, **self._counts)
+            assert_count(self, info=self._info, **self._counts)
 
 
-def counting_capture(targets: tuple[Any, ...], strict: bool, counts: dict[str, Any]) -> Capture:
-    """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit.
+def counting_capture(
+    targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None = None
+) -> Capture:
+    """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit
+    (``info``: shown first in its failure).
 
     Unknown kinds fail here, before the block runs.
     """
     if not counts:
         return Capture(*targets, strict=strict)
     check_kinds(counts, "sql_capture")
-    return _CountingCapture(targets, strict, counts)
+    return _CountingCapture(targets, strict, counts, info)

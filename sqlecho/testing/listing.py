@@ -22,6 +22,7 @@ __all__ = [
     "listing",
     "location",
     "params_text",
+    "prefix",
     "require_capture",
     "warn_if_empty",
 ]
@@ -45,11 +46,13 @@ EmptyCaptureWarning.__module__ = "sqlecho.testing"
 
 
 def warn_if_empty(cap: Capture, function: str) -> None:
-    """Warn when ``function`` passed on a capture that heard nothing, not even a BEGIN: a test
-    that watches another engine than the code uses passes every zero count vacuously."""
-    if not cap.events:
+    """Warn when ``function`` passed on a capture that most likely watched the wrong engine: it
+    heard nothing, or only schema changes and connection set-up while other engines ran queries.
+    A test that watches another engine than the code uses passes every zero count vacuously."""
+    wrong = cap.wrong_engine()
+    if wrong is not None:
         warnings.warn(
-            f"{function}() passed on a capture that saw no SQL at all (watching {cap.target}): "
+            f"{function}() passed on a capture that {wrong}: "
             "is the code under test using another engine? capture() with no target watches every "
             "engine; capture(..., strict=True) makes this an error",
             EmptyCaptureWarning,
@@ -58,11 +61,22 @@ def warn_if_empty(cap: Capture, function: str) -> None:
 
 
 def require_capture(value: object, function: str) -> None:
-    """A clear message for the usual slip: passing the engine, or ``cap.statements``."""
+    """A clear message for the usual slips: passing the engine, or ``cap.statements``, or a
+    capture that was never started (``cap = capture(engine)`` without ``with``)."""
     if not isinstance(value, Capture):
         raise TypeError(
             f"{function}() takes the Capture of `with capture(engine) as cap:`, not {type(value).__name__}"
         )
+    if not value.started:
+        raise RuntimeError(
+            f"{function}() got a Capture that was never started: "
+            "use it as `with capture(engine) as cap:` and assert on it inside or after the block"
+        )
+
+
+def prefix(info: str | None) -> str:
+    """The user's ``info=`` message as the first line of a failure ("" without one)."""
+    return f"{info}\n" if info else ""
 
 
 def location(record: Event) -> str:

@@ -8,14 +8,16 @@
 
 Works with FastAPI's/Starlette's ``TestClient`` and any ``httpx.Client`` or ``httpx.AsyncClient``,
 through httpx's public event hooks: a capture opens when a request is sent and closes when its
-response arrives (a test client has run the whole application by then, response serialisation
-included). With no target each capture watches every engine, so the engine the application
-really uses is heard whatever dependency override the test installed.
+response is closed. A test client (Starlette's) closes the response once the application has
+finished the request: the ASGI call returned, so the teardown of ``yield`` dependencies (a commit
+there, the session's closing ROLLBACK) and background tasks are in the request's capture. With no
+target each capture watches every engine, so the engine the application really uses is heard
+whatever dependency override the test installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +36,43 @@ class RequestCapture(Capture):
 
     def __repr__(self) -> str:
         return f"<RequestCapture {self.request}: {self.count()} statements>"
+
+
+def _closing_stream(stream: Any, cap: RequestCapture) -> Any:
+    """``stream`` (a response's body) wrapped to close ``cap`` after itself, sync or async.
+
+    httpx reads and closes only its own stream types, so the wrapper is one (httpx is imported
+    here, not with this module: only a test that has an httpx client gets here).
+    """
+    import httpx
+
+    class ClosingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+        def _done(self) -> None:
+            if cap.active:
+                cap.__exit__(None, None, None)
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield from stream
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for chunk in stream:
+                yield chunk
+
+        def close(self) -> None:
+            try:
+                if hasattr(stream, "close"):
+                    stream.close()
+            finally:
+                self._done()
+
+        async def aclose(self) -> None:
+            try:
+                if hasattr(stream, "aclose"):
+                    await stream.aclose()
+            finally:
+                self._done()
+
+    return ClosingStream()
 
 
 def _describe(request: Any) -> str:
@@ -67,10 +106,23 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
         captures.append(cap)
         cap.__enter__()
 
-    def closed(_response: Any) -> None:
+    def close_all() -> None:
         for cap in captures:
             if cap.active:
                 cap.__exit__(None, None, None)
+
+    def closed(response: Any) -> None:
+        # The application may still be running (streaming the body, then its teardown and
+        # background tasks): close the capture with the response, which waits for all that.
+        cap = next((cap for cap in reversed(captures) if cap.active), None)
+        if cap is None:
+            return
+        if response.is_closed or response.is_stream_consumed:
+            # Read and closed already (a body given whole, as a mock transport does): the
+            # application has finished.
+            cap.__exit__(None, None, None)
+        else:
+            response.stream = _closing_stream(response.stream, cap)
 
     async def opened_async(request: Any) -> None:
         opened(request)
@@ -89,4 +141,4 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
         hooks["request"].remove(on_request)
         hooks["response"].remove(on_response)
         client.event_hooks = hooks
-        closed(None)  # a request that raised before its response
+        close_all()  # a request that raised before its response, a response never closed

@@ -8,11 +8,15 @@ import pytest
 import sqlalchemy
 import sqlalchemy.orm  # noqa: F401 - see below
 
+import sqlecho.testing.assertions  # noqa: F401 - see below
+import sqlecho.testing.nplusone  # noqa: F401 - see below
+import sqlecho.testing.requests  # noqa: F401 - see below
 from tests.helpers import ROOT
 
 # pytester's in-process runs forget the modules first imported inside them; SQLAlchemy's ORM
 # imported twice in one process breaks (its enums no longer compare equal). Imported here, it
-# stays imported whichever test of this file runs first.
+# stays imported whichever test of this file runs first. So do sqlecho's modules: two copies of
+# the Capture class would not know each other's objects.
 
 pytest_plugins = ["pytester"]
 
@@ -161,13 +165,13 @@ def test_the_report_numbers_several_captures(project: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "sql_capture #1: captured 1 statement:",
+            "capture #1: captured 1 statement:",
             "     test_two.py:6           BEGIN (implicit)",
             "  1. test_two.py:6  execute  SELECT 1",
             "                             params: []",
             "     test_two.py:5           ROLLBACK",
             "",
-            "sql_capture #2: captured 1 statement:",
+            "capture #2: captured 1 statement:",
             "     test_two.py:6           BEGIN (implicit)",
             "  1. test_two.py:6  execute  SELECT 2",
             "                             params: []",
@@ -368,8 +372,121 @@ def test_the_automatic_n_plus_one_check(project: pytest.Pytester, marker: str, s
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*SQLAssertionError: N+1 queries: 1 load repeated one object at a time",
+            "N+1 queries: 1 load repeated one object at a time",
             "*test_auto.py:8: lazy load Hero.team ran 2 times for Hero#1, Hero#2",
+        ]
+    )
+    # The findings alone: no source of the plugin, no second traceback.
+    assert "plugin.py" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
+
+
+def test_allow_rules_as_a_marker_an_ini_list_and_a_block(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_allowed=N_PLUS_ONE.format(marker="@pytest.mark.sqlecho_allow_n_plus_one('Hero.team')")
+        + """
+    def test_allowed_in_a_block(engine):
+        from sqlecho.testing import allow_n_plus_one
+        with allow_n_plus_one("SELECT ... FROM team WHERE ..."):
+            assert team_names(engine) == ["Team 0", "Team 1"]
+
+    @pytest.mark.sqlecho_allow_n_plus_one("Hero.name")
+    def test_another_rule_does_not_allow_it(engine):
+        assert team_names(engine) == ["Team 0", "Team 1"]
+"""
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "--sqlecho-no-n-plus-one", "--strict-markers")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_allowed.py::test_another_rule_does_not_allow_it*"])
+    result = project.runpytest(
+        "-p", "no:cacheprovider", "--sqlecho-no-n-plus-one", "-o", "sqlecho_allow_n_plus_one=Hero"
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_a_baseline_lets_todays_findings_pass_and_fails_new_ones(project: pytest.Pytester) -> None:
+    project.makepyfile(test_auto=N_PLUS_ONE.format(marker=""))
+    switches = (
+        "-p",
+        "no:cacheprovider",
+        "--sqlecho-no-n-plus-one",
+        "--sqlecho-baseline=sqlecho-baseline.json",
+    )
+    project.runpytest(*switches, "--sqlecho-baseline-update").assert_outcomes(passed=1)
+    baseline = (project.path / "sqlecho-baseline.json").read_text(encoding="utf-8")
+    assert '"test_auto.py::test_team_names"' in baseline
+    assert "lazy load Hero.team | test_auto.py | SELECT team.id" in baseline
+    project.runpytest(*switches).assert_outcomes(passed=1)
+    # A new N+1 in the same test fails.
+    project.makepyfile(
+        test_auto=N_PLUS_ONE.format(marker="")
+        + """
+    def test_new(engine):
+        with Session(engine) as session:
+            for hero in session.scalars(select(Hero)):
+                session.get(Hero, hero.id + 100)
+"""
+    )
+    result = project.runpytest(*switches)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Session.get(Hero, ...) ran 2 times*"])
+
+
+def test_a_bad_baseline_file_is_a_one_line_error(project: pytest.Pytester) -> None:
+    project.makepyfile(test_auto=N_PLUS_ONE.format(marker=""))
+    (project.path / "base.json").write_text("[1, 2]", encoding="utf-8")
+    result = project.runpytest("-p", "no:cacheprovider", "--sqlecho-baseline=base.json")
+    result.stderr.fnmatch_lines(
+        ["*sqlecho baseline*base.json: expected an object of test id -> list of findings"]
+    )
+
+
+def test_a_fixture_capture_with_counts_that_was_never_entered_fails(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        def test_forgot_with(engine, sql_capture):
+            sql_capture(engine, select=0)
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*sql_capture(select=0) was never entered, so its counts were never checked*"]
+    )
+
+
+def test_the_report_covers_capture_and_capture_requests(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import httpx
+        from sqlalchemy import text
+        from sqlecho import capture
+        from sqlecho.testing import capture_requests
+
+        def test_it(engine):
+            def handle(request):
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 'request'"))
+                return httpx.Response(200)
+
+            with capture(engine), engine.connect() as conn:
+                conn.execute(text("SELECT 'plain'"))
+            with httpx.Client(transport=httpx.MockTransport(handle), base_url="http://t") as client:
+                with capture_requests(client, engine):
+                    client.get("/heroes/")
+            assert False
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "--sqlecho-report")
+    result.stdout.fnmatch_lines(
+        [
+            "*Captured SQL call*",
+            "capture #1: captured 1 statement:",
+            "*SELECT 'plain'",
+            "*",
+            "*",
+            "capture #2 (GET /heroes/): captured 1 statement:",
+            "*SELECT 'request'",
         ]
     )
 
@@ -437,3 +554,31 @@ def test_a_run_inside_a_run_leaves_the_outer_root_as_it_was(project: pytest.Pyte
     after = paths.set_root(None)
     paths.set_root(after)
     assert after == before == str(ROOT)
+
+
+def test_a_test_that_does_not_use_the_api_does_not_import_sqlalchemy(pytester: pytest.Pytester) -> None:
+    # The plugin's hooks run for every test of every project that installs sqlecho.
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_light():
+            assert not [name for name in sys.modules if name.split(".")[0] == "sqlalchemy"]
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:syrupy").assert_outcomes(passed=1)
+
+
+def test_the_fixtures_counts_take_an_info_message(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        from sqlalchemy import text
+
+        def test_it(engine, sql_capture):
+            with sql_capture(engine, select=0, info="the cache must answer"), engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*the cache must answer", "E*statement counts differ from expected:"])
