@@ -475,6 +475,7 @@ class Capture:
         """
         if kind is not None and not isinstance(kind, str):
             raise TypeError(f"count() takes a statement kind such as 'select', not {type(kind).__name__}")
+        self._require_used()
         if kind is None:
             return count_statements(self._events)
         if kind.lower() not in KINDS:
