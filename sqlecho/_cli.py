@@ -10,10 +10,12 @@ failed; 2 for a usage problem, a malformed check or a file without exercises (on
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in this process, without the sandbox (trusted code only; for debugging)",
     )
+    _database_option(trace)
     export = commands.add_parser("export", help="write lessons as a static site of self-contained pages")
     export.add_argument("paths", metavar="PATH", nargs="+", help="lesson files or folders of lessons")
     export.add_argument("-o", "--output", metavar="OUT", required=True, help="the site's folder")
@@ -82,7 +85,45 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the result as one JSON document")
     check.add_argument("--junit-xml", metavar="PATH", help="also write the result as JUnit XML to PATH")
     check.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    _database_option(check)
     return parser
+
+
+def _database_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the database the program's SQLite engines use: sqlite as written (the default), or a "
+        "fresh PostgreSQL database (Debian's server, started on first use, or SQLECHO_POSTGRES_URL)",
+    )
+
+
+@contextlib.contextmanager
+def _database(choice: str, options: TraceOptions) -> Iterator[TraceOptions]:
+    """``options`` for a run on ``choice``: a PostgreSQL database of the run's own, dropped after."""
+    if choice != "postgresql":
+        yield options
+        return
+    from ._sandbox.postgres import PostgresUnavailable, default_databases
+
+    try:
+        databases = default_databases()
+        database = databases.acquire()
+        version = databases.version()
+    except PostgresUnavailable as exc:
+        raise UsageError(f"--db postgresql: {exc}") from None
+    except Exception as exc:  # psycopg's errors: the server refused or could not be reached
+        raise UsageError(f"--db postgresql: {_first_line(exc)}") from None
+    try:
+        yield dataclasses.replace(options, database_url=database.url(), database_version=version)
+    finally:
+        databases.release(database)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_program(path: Path) -> str:
@@ -127,7 +168,8 @@ def _check(args: argparse.Namespace, path: Path, source: str, runner: Runner | N
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
     if runner is None:
         runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, TraceOptions(), args.file)
+    with _database(args.db, TraceOptions()) as options:
+        transcript = runner(source, path, options, args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against)
     if args.junit_xml:
         try:
@@ -157,16 +199,17 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         source = read_program(path)
         if args.command == "check":
             return _check(args, path, source, runner)
+        options = TraceOptions(
+            expire_on_commit=False if args.no_expire_on_commit else None,
+            autoflush=False if args.no_autoflush else None,
+        )
+        if runner is None:
+            runner = in_process if args.in_process else run_sandboxed
+        with _database(args.db, options) as options:
+            transcript = runner(source, path, options, args.file)
     except UsageError as exc:
         print(f"sqlecho: {exc}", file=sys.stderr)
         return 2
-    options = TraceOptions(
-        expire_on_commit=False if args.no_expire_on_commit else None,
-        autoflush=False if args.no_autoflush else None,
-    )
-    if runner is None:
-        runner = in_process if args.in_process else run_sandboxed
-    transcript = runner(source, path, options, args.file)
     if args.json:
         _write_json(transcript)
     else:

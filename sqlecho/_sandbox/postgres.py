@@ -54,6 +54,7 @@ __all__ = [
     "RunDatabase",
     "RunDatabases",
     "RunSettings",
+    "cache_folder",
     "connector",
     "default_databases",
     "find_binaries",
@@ -266,11 +267,11 @@ class PostgresCluster:
         )
 
     def _prepare_socket_folder(self) -> None:
-        # Others may enter the folder (a sandboxed run connects to the socket in it) but not
-        # list or write it; the password protects the server, not the folder's mode.
+        # Others may read the folder (a sandboxed run is shown it, bound read-only, to connect
+        # to the socket in it) but not write it; the password protects the server, not the mode.
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._give(self.socket_dir)
-        os.chmod(self.socket_dir, 0o711)
+        os.chmod(self.socket_dir, 0o755)
 
     def _give(self, path: Path) -> None:
         if os.geteuid() == 0 and self.user != "root":
@@ -415,6 +416,12 @@ class RunDatabases:
         self._fill_later()
         return database
 
+    def version(self) -> str:
+        """The server's version, such as ``15.18``."""
+        with contextlib.closing(self._admin("postgres")) as admin:
+            row = admin.execute("SHOW server_version").fetchone()
+        return str(row[0]).split()[0] if row else ""
+
     def release(self, database: RunDatabase) -> None:
         """Drop the run's database and role (its connections are ended first)."""
         with contextlib.closing(self._admin("postgres")) as admin:
@@ -535,13 +542,24 @@ def _conninfo_value(value: str) -> str:
     return f"'{escaped}'"
 
 
+def cache_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the private cluster lives: ``postgres`` in ``SQLECHO_CACHE_DIR`` (or the user's
+    cache folder, as for the app's stored transcripts)."""
+    raw = environ.get("SQLECHO_CACHE_DIR", "").strip()
+    if raw and raw.lower() not in ("off", "0", "none"):
+        return Path(os.path.expanduser(raw)) / "postgres"
+    base = environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "sqlecho" / "postgres"
+
+
 _shared: tuple[PostgresCluster | None, RunDatabases] | None = None
 _shared_lock = threading.Lock()
 
 
-def default_databases(folder: Path, environ: Mapping[str, str] = os.environ) -> RunDatabases:
+def default_databases(environ: Mapping[str, str] = os.environ) -> RunDatabases:
     """The process-wide :class:`RunDatabases`: ``SQLECHO_POSTGRES_URL``'s server, or a private
-    cluster under ``folder`` started now (the first call waits for it, about a second)."""
+    cluster in :func:`cache_folder` started now (the first call waits for it: about a second,
+    a few on the very first start, which makes the cluster)."""
     global _shared
     with _shared_lock:
         if _shared is None:
@@ -550,7 +568,7 @@ def default_databases(folder: Path, environ: Mapping[str, str] = os.environ) -> 
                 conninfo, socket_dir, host, port = from_url(url)
                 _shared = (None, RunDatabases(connector(conninfo), socket_dir, host=host, port=port))
             else:
-                cluster = PostgresCluster(folder)
+                cluster = PostgresCluster(cache_folder(environ))
                 cluster.start()
                 _shared = (
                     cluster,

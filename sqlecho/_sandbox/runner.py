@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._trace.options import TraceOptions
+from .._trace.server import socket_folder
 from .._transcript import schema
 from .._transcript.derive import status_of
 from .launch import Sandbox, SandboxRefused, default_sandbox
@@ -318,6 +319,9 @@ def run_sandboxed(
             return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     job = Job(source, file, options, name, limits)
     folders = () if private else (file.parent,)
+    server = socket_folder(options.database_url) if options.database_url else None
+    if server is not None:
+        folders = (*folders, server)  # the database server's socket: the only way out to it
     try:
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")

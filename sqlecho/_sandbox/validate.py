@@ -103,7 +103,7 @@ _EVENT_SHAPES: dict[str, tuple[frozenset[str], ...]] = {
     "exit": _shape({"code"}, set(), set()),
 }
 _DONE_REQUIRED = ("version", "source", "mode", "options", "versions", "status", "steps", "duration_ms")
-_DONE_KEYS = frozenset({*_DONE_REQUIRED, "truncated", "internal_errors"})
+_DONE_KEYS = frozenset({*_DONE_REQUIRED, "truncated", "internal_errors", "database"})
 _PLAIN = frozenset({str, int, bool, type(None)})  # JSON scalars that need no further look
 _STR_ONLY = {str}
 
@@ -789,6 +789,12 @@ def _check_done(done: dict[str, Any], steps_received: int) -> None:
     if steps != steps_received:
         raise _Wrong("steps", f"is {_show(steps)}, but {steps_received} steps were received")
     _number(done["duration_ms"], "duration_ms")
+    if "database" in done:
+        database = _dict(done["database"], "database", "an object")
+        _keys_at(database, ("name", "version"), frozenset({"name", "version"}), "database")
+        if database["name"] != "postgresql":
+            raise _bad("database.name", database["name"], '"postgresql"')
+        _str(database["version"], "database.version", budget)
     if "truncated" in done:
         _truncated(done["truncated"])
     if "internal_errors" in done:

@@ -32,6 +32,11 @@ class TraceOptions:
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""
+    database_url: str | None = None
+    """A PostgreSQL database (``postgresql+psycopg://`` URL) that every engine the program
+    creates for a ``sqlite`` URL uses instead; None: SQLite, as written."""
+    database_version: str = ""
+    """That server's version, for the transcript's header."""
 
 
 class Runner(Protocol):

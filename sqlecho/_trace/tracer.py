@@ -34,6 +34,7 @@ from .isolation import ProgramEnvironment, reset_sqlmodel
 from .options import TraceOptions
 from .output import OutputCapture
 from .scratch import ScratchDatabases
+from .server import ServerDatabase
 from .steps import StepBuilder
 
 __all__ = ["TRANSCRIPT_VERSION", "TraceOptions", "in_process", "trace", "trace_source"]
@@ -148,7 +149,11 @@ class _Run:
         self.options = options
         self.registry = ObjectRegistry()
         self.locator = Locator(self.filename, self.registry.label)
-        self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
+        self.databases: ScratchDatabases | ServerDatabase = (
+            ServerDatabase(options.database_url, options.max_rows)
+            if options.database_url
+            else ScratchDatabases(scratch, file.parent, options.max_rows)
+        )
         self.steps = StepBuilder(self.registry, self.databases, options, on_step, self._internal_error)
         # The recorders hand their events straight to the step builder: one call less per event.
         # (and straight to the locator: the depth of its walk's first frame is only a shortcut).
