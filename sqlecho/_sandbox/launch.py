@@ -134,11 +134,16 @@ class Sandbox:
         cgroup: RunCgroup | None = None,
         program: Path | None = None,
         source: str | None = None,
+        *,
+        sockets: Iterable[Path] = (),
     ) -> WorkerCommand:
         """The command for a worker that may read ``folders`` and reports on ``result_fd``.
 
         ``program`` and ``source``: the file this worker is started for and its text, so that a
         copy of its folder (see :func:`_view_of`) is made only of the folder that holds it.
+        ``sockets``: folders of servers' unix sockets that sqlecho itself started for the run
+        (PostgreSQL's), shown read-only as they are: connecting to a socket needs no write
+        access to its folder, and the server asks for the run's password.
 
         Raises SandboxRefused when a folder cannot be shown to the sandbox user.
         """
@@ -163,14 +168,17 @@ class Sandbox:
                     shutil.rmtree(stage, ignore_errors=True)
                 raise
             bwrap = shutil.which(self.bwrap or "") or "bwrap"
-            argv = [*join, bwrap, *self._bwrap_args(binds, scratch_bytes), "--", *python]
+            argv = [*join, bwrap, *self._bwrap_args(binds, scratch_bytes, tuple(sockets)), "--", *python]
             return WorkerCommand(argv, _environment("/tmp"), "/", None, readable, True, token, stage)
         home = Path(tempfile.mkdtemp(prefix="sqlecho-worker-"))
         env = {**_environment(str(home)), TOKEN_VARIABLE: token}
         return WorkerCommand([*join, *python], env, str(home), home, (), False, token)
 
-    def _bwrap_args(self, binds: Sequence[tuple[Path, Path]], scratch_bytes: int) -> list[str]:
-        """bubblewrap's options; ``binds`` are (what to show, where) pairs of program folders."""
+    def _bwrap_args(
+        self, binds: Sequence[tuple[Path, Path]], scratch_bytes: int, sockets: Sequence[Path] = ()
+    ) -> list[str]:
+        """bubblewrap's options; ``binds`` are (what to show, where) pairs of program folders,
+        ``sockets`` the folders of servers' sockets."""
         args = ["--die-with-parent", "--new-session", "--clearenv"]
         for name, value in _environment("/tmp").items():
             args += ["--setenv", name, value]
@@ -202,6 +210,8 @@ class Sandbox:
             args += _bind(path, made)
         for source, folder in binds:
             args += _bind(folder, made, source)
+        for folder in sockets:
+            args += _bind(Path(folder), made)
         # Nothing outside /tmp is writable: the root of the sandbox is a tmpfs without a size.
         args += ["--remount-ro", "/", "--chdir", "/tmp"]
         return args

@@ -320,15 +320,14 @@ def run_sandboxed(
     job = Job(source, file, options, name, limits)
     folders = () if private else (file.parent,)
     server = socket_folder(options.database_url) if options.database_url else None
-    if server is not None:
-        folders = (*folders, server)  # the database server's socket: the only way out to it
+    sockets = (server,) if server is not None else ()  # the run's database server: its only way out
     try:
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")
-        if pool is not None:
+        if pool is not None and not sockets:  # warm workers were started without the socket
             worker = pool.acquire(None if private else file.parent)
         else:
-            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source))
+            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source), sockets)
     except (SandboxRefused, OSError, RecursionError) as exc:  # e.g. a folder that cannot be copied
         error = schema.error("SandboxError", str(exc))
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
@@ -336,7 +335,7 @@ def run_sandboxed(
     try:
         return reader.transcript()
     finally:
-        if reader.done is not None and pool is not None:
+        if reader.done is not None and pool is not None and not sockets:
             # The transcript is whole: the worker ends by itself, and waiting for its namespace
             # to wind down (and its control group to go) is no part of the reader's time.
             pool.retire(worker)

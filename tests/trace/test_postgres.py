@@ -177,6 +177,23 @@ def test_cli_traces_on_postgresql_in_the_sandbox(tmp_path: Path, postgres_server
     assert output_of(transcript) == "id 2\n"
 
 
+@pytest.mark.sandbox
+def test_a_pooled_run_on_postgresql_gets_a_worker_that_sees_the_socket(
+    tmp_path: Path, postgres_databases: Any
+) -> None:
+    from sqlecho._sandbox.pool import WorkerPool
+    from sqlecho._sandbox.runner import run_sandboxed
+
+    folder = tmp_path / "program"
+    folder.mkdir()
+    (folder / "ids.py").write_text(PROGRAM, encoding="utf-8")
+    with WorkerPool(1) as pool, postgres_databases.database() as database:
+        transcript = run_sandboxed(PROGRAM, folder / "ids.py", _options(database), "ids.py", pool=pool)
+        on_sqlite = run_sandboxed(PROGRAM, folder / "ids.py", TraceOptions(), "ids.py", pool=pool)
+    assert output_of(transcript) == "id 2\n", transcript["steps"][-1]["error"]
+    assert output_of(on_sqlite) == "id 1\n"
+
+
 def test_cli_says_in_one_line_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
     program = tmp_path / "ids.py"
     program.write_text(PROGRAM, encoding="utf-8")
