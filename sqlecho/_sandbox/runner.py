@@ -324,7 +324,8 @@ def run_sandboxed(
     try:
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")
-        if pool is not None and not sockets:  # warm workers were started without the socket
+        pooled = pool is not None and set(sockets) <= set(pool.sockets)
+        if pool is not None and pooled:
             worker = pool.acquire(None if private else file.parent)
         else:
             worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source), sockets)
@@ -335,7 +336,7 @@ def run_sandboxed(
     try:
         return reader.transcript()
     finally:
-        if reader.done is not None and pool is not None and not sockets:
+        if reader.done is not None and pool is not None and pooled:
             # The transcript is whole: the worker ends by itself, and waiting for its namespace
             # to wind down (and its control group to go) is no part of the reader's time.
             pool.retire(worker)

@@ -178,8 +178,9 @@ def test_cli_traces_on_postgresql_in_the_sandbox(tmp_path: Path, postgres_server
 
 
 @pytest.mark.sandbox
+@pytest.mark.parametrize("shown", [True, False], ids=["pool shows the socket", "pool without it"])
 def test_a_pooled_run_on_postgresql_gets_a_worker_that_sees_the_socket(
-    tmp_path: Path, postgres_databases: Any
+    tmp_path: Path, postgres_databases: Any, shown: bool
 ) -> None:
     from sqlecho._sandbox.pool import WorkerPool
     from sqlecho._sandbox.runner import run_sandboxed
@@ -187,11 +188,15 @@ def test_a_pooled_run_on_postgresql_gets_a_worker_that_sees_the_socket(
     folder = tmp_path / "program"
     folder.mkdir()
     (folder / "ids.py").write_text(PROGRAM, encoding="utf-8")
-    with WorkerPool(1) as pool, postgres_databases.database() as database:
+    sockets = (Path(postgres_databases.socket_dir),) if shown else ()
+    with WorkerPool(1, sockets=sockets, folders=(folder,)) as pool, postgres_databases.database() as database:
+        assert pool.wait_ready()
         transcript = run_sandboxed(PROGRAM, folder / "ids.py", _options(database), "ids.py", pool=pool)
+        warm = pool.warm_runs
         on_sqlite = run_sandboxed(PROGRAM, folder / "ids.py", TraceOptions(), "ids.py", pool=pool)
     assert output_of(transcript) == "id 2\n", transcript["steps"][-1]["error"]
     assert output_of(on_sqlite) == "id 1\n"
+    assert warm == (1 if shown else 0)  # a pool without the socket starts a worker for the run
 
 
 def test_cli_says_in_one_line_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
