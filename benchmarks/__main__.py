@@ -27,6 +27,8 @@ from .capacity import CapacityPlan, measure_capacity
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
+from .postgres import FIGURES as POSTGRES_FIGURES
+from .postgres import PostgresPlan, measure_postgres
 from .render import RenderPlan, measure_step_render
 from .runner import RunnerPlan, measure_first_trace
 from .sessions import FIGURES as SESSION_FIGURES
@@ -58,6 +60,7 @@ GROUPS: dict[str, list[str]] = {
     "export": list(EXPORT_FIGURES),
     "sessions": list(SESSION_FIGURES),
     "capacity": list(CAPACITY_FIGURES),
+    "postgres": list(POSTGRES_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -76,6 +79,7 @@ class Plan:
     export: ExportPlan = ExportPlan()
     sessions: SessionsPlan = SessionsPlan()
     capacity: CapacityPlan = CapacityPlan()
+    postgres: PostgresPlan = PostgresPlan()
 
 
 FULL = Plan()
@@ -90,6 +94,7 @@ QUICK = Plan(
     export=ExportPlan(loads=8),
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
     capacity=CapacityPlan(steps=3),
+    postgres=PostgresPlan(samples=6),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -103,6 +108,7 @@ SMOKE = Plan(
     export=ExportPlan(lessons=2, loads=1),
     sessions=SessionsPlan(sessions=2, steps=3, think_s=0.1, alone_rounds=1),
     capacity=CapacityPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
+    postgres=PostgresPlan(samples=1),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -122,6 +128,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "export": lambda: measure_export(folder, plan.export),
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
         "capacity": lambda: measure_capacity(app, folder, plan.capacity),
+        "postgres": lambda: measure_postgres(folder, small_lesson(), plan.postgres),
     }
 
 
