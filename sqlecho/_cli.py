@@ -62,6 +62,17 @@ def _parser() -> argparse.ArgumentParser:
         help="run in this process, without the sandbox (trusted code only; for debugging)",
     )
     _database_option(trace)
+    compare = trace.add_mutually_exclusive_group()
+    compare.add_argument(
+        "--compare",
+        metavar="EDITED",
+        help="also run EDITED (FILE with some code changed) and print what it did differently, step by step",
+    )
+    compare.add_argument(
+        "--compare-db",
+        action="store_true",
+        help="run FILE on SQLite and on PostgreSQL and print what PostgreSQL did differently, step by step",
+    )
     export = commands.add_parser("export", help="write lessons as a static site of self-contained pages")
     export.add_argument("paths", metavar="PATH", nargs="+", help="lesson files or folders of lessons")
     export.add_argument("-o", "--output", metavar="OUT", required=True, help="the site's folder")
@@ -205,10 +216,12 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         )
         if runner is None:
             runner = in_process if args.in_process else run_sandboxed
+        if args.compare is not None or args.compare_db:
+            return _compare(args, path, source, options, runner)
         with _database(args.db, options) as options:
             transcript = runner(source, path, options, args.file)
     except UsageError as exc:
-        print(f"sqlecho: {exc}", file=sys.stderr)
+        print(f"sqlecho: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     if args.json:
         _write_json(transcript)
@@ -216,6 +229,61 @@ def main(argv: Sequence[str] | None = None, runner: Runner | None = None) -> int
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()
     return 0 if transcript.get("status") == "ok" else 1
+
+
+def _compare(args: argparse.Namespace, path: Path, source: str, options: TraceOptions, runner: Runner) -> int:
+    """``trace --compare EDITED`` / ``--compare-db``: 0 when both runs ran to their end."""
+    from ._render.compare import format_comparison
+    from ._render.diff import diff_transcripts
+
+    if args.compare_db:
+        if args.db != "sqlite":
+            raise UsageError("--compare-db runs both databases: leave out --db")
+        first = runner(source, path, options, args.file)
+        with _database("postgresql", options) as on_server:
+            second = runner(source, path, on_server, args.file)
+        version = (second.get("database") or {}).get("version", "")
+        names = (
+            f"{args.file} on {_db_name(first)}",
+            f"the same program on {_db_name(second)} {version}".rstrip(),
+        )
+        diff = diff_transcripts(first, second)
+    else:
+        edited_path = Path(args.compare)
+        edited = read_program(edited_path)
+        with _database(args.db, options) as options:
+            first = runner(source, path, options, args.file)
+            # The edited copy runs as if it were FILE: same folder, same name in the transcript.
+            second = runner(edited, path, options, args.file)
+        names = (args.file, args.compare)
+        diff = diff_transcripts(first, second, label="the edited code", edited=True)
+    if args.json:
+        _write_json({"a": first, "b": second, "differences": _diff_json(diff)})
+    else:
+        sys.stdout.write(format_comparison(diff, first, second, names) + "\n")
+    sys.stdout.flush()
+    return 0 if first.get("status") == "ok" and second.get("status") == "ok" else 1
+
+
+def _db_name(transcript: dict[str, Any]) -> str:
+    from ._render.diff import database_label
+
+    return database_label(transcript)
+
+
+def _diff_json(diff: Any) -> list[dict[str, Any]]:
+    """The differences as data: one record per step pair where the runs differ."""
+    return [
+        {
+            "a_step": pair.a_index,
+            "b_step": pair.b_index,
+            "notes": list(pair.notes),
+            "only_a": list(pair.only_a),
+            "only_b": list(pair.only_b),
+        }
+        for pair in diff.steps
+        if not pair.same
+    ]
 
 
 def _export(args: argparse.Namespace, runner: Runner | None) -> int:
