@@ -36,7 +36,11 @@ Locate = Callable[[str, Any], tuple[Any, str]]
 
 def _parameters(parameters: Any, many: bool) -> Any:
     if many:
-        return [jsonable_row(row) for row in parameters]
+        return [_parameters(row, False) for row in parameters]
+    if type(parameters) is dict:
+        # Named parameters (psycopg's): their order means nothing to the driver, and SQLAlchemy
+        # builds some of these dicts in an order that changes from process to process.
+        return jsonable_row(dict(sorted(parameters.items(), key=lambda item: str(item[0]))))
     return jsonable_row(parameters)
 
 

@@ -67,6 +67,8 @@ _SOCKET_FILE = ".s.PGSQL.5432"
 # A unix socket's path must fit in sockaddr_un.sun_path (108 bytes on Linux, NUL included).
 _MAX_SOCKET_PATH = 100
 _SERVER_USER = "postgres"
+_LOCK_SPACE = 0x53514C45
+"""The first key of the advisory locks that say which owners of run databases are alive."""
 
 
 class PostgresUnavailable(RuntimeError):
@@ -383,6 +385,10 @@ class RunDatabases:
         self.port = port
         self.prefix = prefix
         self.private = private
+        self.owner = secrets.randbits(31)
+        """This object's number among the servers that share the PostgreSQL server: in the names
+        of its databases, and the key of the advisory lock that says it is alive."""
+        self._presence: psycopg.Connection[tuple[object, ...]] | None = None
         self._ready: deque[RunDatabase] = deque()
         self._lock = threading.Lock()
         self._filling = False
@@ -405,6 +411,10 @@ class RunDatabases:
                     for shared in ("postgres", "template1"):
                         admin.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{shared}" FROM PUBLIC')
                 self._sweep(admin)
+            # Alive while this connection is open: another process sharing the server (a second
+            # replica, the command line beside the app) sweeps only the runs of owners that are gone.
+            self._presence = self._admin("postgres")
+            self._presence.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, self.owner))
             self._template_ready = True
 
     def acquire(self) -> RunDatabase:
@@ -438,15 +448,20 @@ class RunDatabases:
             self.release(database)
 
     def close(self) -> None:
-        """Drop the databases made ahead."""
+        """Drop the databases made ahead, and say this owner is gone."""
         with self._lock:
             ready, self._ready = list(self._ready), deque()
+            presence, self._presence = self._presence, None
+            self._template_ready = False
         for database in ready:
             with contextlib.suppress(Exception):
                 self.release(database)
+        if presence is not None:
+            with contextlib.suppress(Exception):
+                presence.close()
 
     def _make(self) -> RunDatabase:
-        name = f"{self.prefix}_{secrets.token_hex(6)}"
+        name = f"{self.prefix}_{self.owner:08x}_{secrets.token_hex(6)}"
         password = secrets.token_urlsafe(18)
         limits = self.settings
         with contextlib.closing(self._admin("postgres")) as admin:
@@ -490,13 +505,33 @@ class RunDatabases:
                 self._filling = False
 
     def _sweep(self, admin: psycopg.Connection[tuple[object, ...]]) -> None:
+        """Drop the databases and roles of owners that are gone (their advisory lock is free)."""
+        alive = {
+            int(str(row[0]))
+            for row in admin.execute(
+                "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted",
+                (_LOCK_SPACE,),
+            ).fetchall()
+        }
         pattern = self.prefix.replace("_", r"\_") + r"\_%"
-        stale = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)).fetchall()
-        for (name,) in stale:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+        ).fetchall()
         roles = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (pattern,)).fetchall()
+        for (name,) in databases:
+            if self._owner_of(str(name)) not in alive:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         for (role,) in roles:
-            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+            if self._owner_of(str(role)) not in alive:
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+    def _owner_of(self, name: str) -> int | None:
+        """The owner number in ``<prefix>_<owner>_<run>``, or None for a name of another form."""
+        parts = name[len(self.prefix) + 1 :].split("_")
+        try:
+            return int(parts[0], 16) if len(parts) == 2 else None
+        except ValueError:
+            return None
 
 
 def _literal(text: str) -> str:

@@ -221,13 +221,26 @@ def test_stale_run_databases_are_dropped_when_a_server_starts_again(cluster: Pos
     killed = RunDatabases(
         connector(cluster.admin_conninfo), str(cluster.socket_dir), spare=0, prefix="sqlecho_old"
     )
-    left = killed.acquire()  # never released: its server "was killed"
+    left = killed.acquire()  # never released: its server "was killed" (its presence ends below)
+    alive = RunDatabases(
+        connector(cluster.admin_conninfo), str(cluster.socket_dir), spare=0, prefix="sqlecho_old"
+    )
+    living = alive.acquire()  # a second server sharing PostgreSQL, still running
+    killed._presence.close()  # type: ignore[union-attr]
     fresh = RunDatabases(
         connector(cluster.admin_conninfo), str(cluster.socket_dir), spare=0, prefix="sqlecho_old"
     )
     fresh.prepare()
     with psycopg.connect(cluster.admin_conninfo(), autocommit=True) as admin:
-        assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (left.name,)).fetchone() is None
+        names = {row[0] for row in admin.execute("SELECT datname FROM pg_database").fetchall()}
+        roles = {row[0] for row in admin.execute("SELECT rolname FROM pg_roles").fetchall()}
+    assert left.name not in names and left.role not in roles
+    assert living.name in names and living.role in roles, "a live server's run was swept"
+    with _connect(living) as connection:
+        assert connection.execute("SELECT 1").fetchone() == (1,)
+    alive.release(living)
+    for databases in (alive, fresh):
+        databases.close()
 
 
 def test_a_runs_url_reaches_its_database_through_sqlalchemy(databases: RunDatabases) -> None:
