@@ -31,6 +31,8 @@ from .cli import CliPlan, measure_cli
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
+from .postgres import FIGURES as POSTGRES_FIGURES
+from .postgres import PostgresPlan, measure_postgres
 from .render import RenderPlan, measure_step_render
 from .runner import RunnerPlan, measure_first_trace
 from .sessions import FIGURES as SESSION_FIGURES
@@ -64,6 +66,7 @@ GROUPS: dict[str, list[str]] = {
     "sessions": list(SESSION_FIGURES),
     "capacity": list(CAPACITY_FIGURES),
     "burners": list(BURNER_FIGURES),
+    "postgres": list(POSTGRES_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -84,6 +87,7 @@ class Plan:
     sessions: SessionsPlan = SessionsPlan()
     capacity: CapacityPlan = CapacityPlan()
     burners: BurnersPlan = BurnersPlan()
+    postgres: PostgresPlan = PostgresPlan()
 
 
 FULL = Plan()
@@ -100,6 +104,7 @@ QUICK = Plan(
     sessions=SessionsPlan(sessions=10, steps=4, think_s=0.5, alone_rounds=2),
     capacity=CapacityPlan(steps=3),
     burners=BurnersPlan(quiet_s=5.0, loaded_s=30.0),
+    postgres=PostgresPlan(samples=6),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -122,6 +127,7 @@ SMOKE = Plan(
         user_limits="wall_time=2,cpu_time=1",
         warm_files=2,
     ),
+    postgres=PostgresPlan(samples=1),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -143,6 +149,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "sessions": lambda: measure_sessions(app, folder, plan.sessions),
         "capacity": lambda: measure_capacity(app, folder, plan.capacity),
         "burners": lambda: measure_burners(app, folder, plan.burners),
+        "postgres": lambda: measure_postgres(folder, small_lesson(), plan.postgres),
     }
 
 

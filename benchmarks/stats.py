@@ -85,6 +85,11 @@ SPECS: dict[str, Spec] = {
     "cli_plain_ms_p50": Spec("ms", None, "python lessons/04_expire_on_commit.py, wall time"),
     "first_trace_ms_p50": Spec("ms", Goal("<=", 60), "small lesson, request to transcript, warm worker"),
     "first_trace_ms_p95": Spec("ms", Goal("<=", 150), "the same, 95th percentile"),
+    "postgres_first_trace_ms_p50": Spec(
+        "ms", Goal("<=", 100), "small lesson on PostgreSQL, warm worker and a database made ahead"
+    ),
+    "postgres_first_trace_ms_p95": Spec("ms", None, "the same, 95th percentile"),
+    "postgres_database_ms_p50": Spec("ms", None, "taking a database made ahead (its part of the above)"),
     "cold_trace_ms": Spec("ms", None, "the same with no warm worker (a worker is started)"),
     "worker_rss_mib": Spec("MiB", None, "memory (PSS) of one warm worker, sandbox included"),
     "parent_rss_mib": Spec("MiB", None, "resident memory of the process holding the pool"),

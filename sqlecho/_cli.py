@@ -14,14 +14,16 @@ worker does). Only ``--in-process`` (or an injected runner) brings the tracer in
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from ._trace.options import Runner
+    from ._trace.options import Runner, TraceOptions
 
 __all__ = ["main", "read_program"]
 
@@ -52,6 +54,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in this process, without the sandbox (trusted code only; for debugging)",
     )
+    _database_option(trace)
+    compare = trace.add_mutually_exclusive_group()
+    compare.add_argument(
+        "--compare",
+        metavar="EDITED",
+        help="also run EDITED (FILE with some code changed) and print what it did differently, step by step",
+    )
+    compare.add_argument(
+        "--compare-db",
+        action="store_true",
+        help="run FILE on SQLite and on PostgreSQL and print what PostgreSQL did differently, step by step",
+    )
     export = commands.add_parser("export", help="write lessons as a static site of self-contained pages")
     export.add_argument("paths", metavar="PATH", nargs="+", help="lesson files or folders of lessons")
     export.add_argument("-o", "--output", metavar="OUT", required=True, help="the site's folder")
@@ -75,7 +89,45 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the result as one JSON document")
     check.add_argument("--junit-xml", metavar="PATH", help="also write the result as JUnit XML to PATH")
     check.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    _database_option(check)
     return parser
+
+
+def _database_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the database the program's SQLite engines use: sqlite as written (the default), or a "
+        "fresh PostgreSQL database (Debian's server, started on first use, or SQLECHO_POSTGRES_URL)",
+    )
+
+
+@contextlib.contextmanager
+def _database(choice: str, options: TraceOptions) -> Iterator[TraceOptions]:
+    """``options`` for a run on ``choice``: a PostgreSQL database of the run's own, dropped after."""
+    if choice != "postgresql":
+        yield options
+        return
+    from ._sandbox.postgres import PostgresUnavailable, default_databases
+
+    try:
+        databases = default_databases()
+        database = databases.acquire()
+        version = databases.version()
+    except PostgresUnavailable as exc:
+        raise UsageError(f"--db postgresql: {exc}") from None
+    except Exception as exc:  # psycopg's errors: the server refused or could not be reached
+        raise UsageError(f"--db postgresql: {_first_line(exc)}") from None
+    try:
+        yield dataclasses.replace(options, database_url=database.url(), database_version=version)
+    finally:
+        databases.release(database)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_program(path: Path) -> str:
@@ -122,19 +174,68 @@ def _default_runner(in_process: bool) -> Runner:
 def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
     """``trace``: print FILE's transcript; 0 when the program ran to its end."""
     from ._render.text import format_transcript
-    from ._trace.options import SWITCHES, TraceOptions
+    from ._trace.options import SWITCHES, switched_off
 
     path = Path(args.file)
     source = read_program(path)
     # --no-expire-on-commit is stored as no_expire_on_commit.
-    options = TraceOptions(**{s.name: False for s in SWITCHES if getattr(args, "no_" + s.name)})
-    transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
+    options = switched_off(s.name for s in SWITCHES if getattr(args, "no_" + s.name))
+    run = runner or _default_runner(args.in_process)
+    if args.compare is not None or args.compare_db:
+        return _compare(args, path, source, options, run)
+    with _database(args.db, options) as options:
+        transcript = run(source, path, options, args.file)
     if args.json:
         _write_json(transcript)
     else:
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()
     return 0 if transcript.get("status") == "ok" else 1
+
+
+def _compare(args: argparse.Namespace, path: Path, source: str, options: TraceOptions, runner: Runner) -> int:
+    """``trace --compare EDITED`` / ``--compare-db``: 0 when both runs ran to their end."""
+    from ._render.compare import format_comparison
+    from ._render.diff import database_label, diff_transcripts
+
+    if args.compare_db:
+        if args.db != "sqlite":
+            raise UsageError("--compare-db runs both databases: leave out --db")
+        first = runner(source, path, options, args.file)
+        with _database("postgresql", options) as on_server:
+            second = runner(source, path, on_server, args.file)
+        database = second.get("database")
+        version = database.get("version", "") if isinstance(database, dict) else ""
+        names = (
+            f"{args.file} on {database_label(first)}",
+            f"the same program on {database_label(second)} {version}".rstrip(),
+        )
+        diff = diff_transcripts(first, second)
+    else:
+        edited = read_program(Path(args.compare))
+        with _database(args.db, options) as options:
+            first = runner(source, path, options, args.file)
+            # The edited copy runs as if it were FILE: same folder, same name in the transcript.
+            second = runner(edited, path, options, args.file)
+        names = (args.file, args.compare)
+        diff = diff_transcripts(first, second, label="the edited code", edited=True)
+    if args.json:
+        differences = [
+            {
+                "a_step": pair.a_index,
+                "b_step": pair.b_index,
+                "notes": list(pair.notes),
+                "only_a": list(pair.only_a),
+                "only_b": list(pair.only_b),
+            }
+            for pair in diff.steps
+            if not pair.same
+        ]
+        _write_json({"a": first, "b": second, "differences": differences})
+    else:
+        sys.stdout.write(format_comparison(diff, first, second, names) + "\n")
+    sys.stdout.flush()
+    return 0 if first.get("status") == "ok" and second.get("status") == "ok" else 1
 
 
 def _check(args: argparse.Namespace, runner: Runner | None) -> int:
@@ -154,7 +255,8 @@ def _check(args: argparse.Namespace, runner: Runner | None) -> int:
         raise UsageError(str(exc)) from None
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
-    transcript = (runner or _default_runner(args.in_process))(source, path, TraceOptions(), args.file)
+    with _database(args.db, TraceOptions()) as options:
+        transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against, source=source)
     if args.junit_xml:
         from . import _files
@@ -175,7 +277,6 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
     """``export``: 0 when every lesson ran to its end, 1 when one did not (its page is written)."""
     from ._files import FileRefused, SiteFolder
     from ._site import Page, lesson_files, write_site
-    from ._trace.options import TraceOptions
 
     try:
         paths = lesson_files([Path(p) for p in args.paths])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "Database",
     "ErrorRecord",
     "Event",
     "EventKind",
@@ -163,6 +164,14 @@ class TamperedRecord(TypedDict):
     reason: str
 
 
+class Database(TypedDict):
+    """The server a run used instead of SQLite (absent from the header: SQLite, as written)."""
+
+    name: Literal["postgresql"]
+    version: str
+    """The server's version, such as ``15.18``."""
+
+
 class Transcript(TypedDict):
     """A whole run (version 1)."""
 
@@ -172,6 +181,7 @@ class Transcript(TypedDict):
     options: dict[str, bool | None]
     versions: dict[str, str]
     status: Status
+    database: NotRequired[Database]
     steps: list[Step]
     truncated: NotRequired[dict[str, Any]]
     internal_errors: NotRequired[list[str]]

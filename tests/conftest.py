@@ -105,3 +105,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     """True when the run was asked to rewrite the golden transcripts instead of comparing them."""
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private PostgreSQL cluster (Debian's server) for the session's tests, removed after.
+
+    Skips where PostgreSQL is not installed; fails in CI, where .ci/run installs it.
+    """
+    pytest.importorskip("psycopg")
+    from sqlecho._sandbox.postgres import PostgresCluster, PostgresUnavailable, find_binaries
+
+    try:
+        binaries = find_binaries()
+    except PostgresUnavailable as exc:
+        _require(False, str(exc))
+        raise
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres"), binaries=binaries)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_server: Any) -> Iterator[Any]:
+    """Fresh databases of that cluster, one per run (:class:`sqlecho._sandbox.postgres.RunDatabases`)."""
+    from sqlecho._sandbox.postgres import RunDatabases, connector
+
+    databases = RunDatabases(
+        connector(postgres_server.admin_conninfo), str(postgres_server.socket_dir), spare=2, private=True
+    )
+    try:
+        yield databases
+    finally:
+        databases.close()

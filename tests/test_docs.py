@@ -24,7 +24,10 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     _, tests = _commands()
     assert tests in CI.splitlines()
     # The system tools the browser, sandbox and replica tests need, and the accessibility checker.
-    assert 'packages="chromium bubblewrap nginx libseccomp2"' in CI and "apt-get install -y $packages" in CI
+    assert (
+        'packages="chromium bubblewrap nginx libseccomp2 postgresql"' in CI
+        and "apt-get install -y $packages" in CI
+    )
     assert "npm install --prefix tests/.axe" in CI and "axe-core@" in CI
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .._render.titles import first_heading, lessons_in, prettify_stem
 from .._trace.cells import CellKind, parse_cells
-from .._trace.options import SWITCHES, TraceOptions
+from .._trace.options import SWITCHES, TraceOptions, switched_off
 
 __all__ = [
     "Lesson",
@@ -102,7 +102,7 @@ class Switches:
 
     def trace_options(self) -> TraceOptions:
         """The options of the "what if" run."""
-        return TraceOptions(**{s.name: False for s in SWITCHES if not getattr(self, s.name)})
+        return switched_off(s.name for s in SWITCHES if not getattr(self, s.name))
 
 
 def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:

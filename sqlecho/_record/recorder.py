@@ -19,6 +19,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Mapper, Session
 
 from .._transcript.values import jsonable_row, mask_addresses
@@ -35,7 +36,11 @@ Locate = Callable[[str, object], tuple[object, str]]
 
 def _parameters(parameters: Any, many: bool) -> Any:
     if many:
-        return [jsonable_row(row) for row in parameters]
+        return [_parameters(row, False) for row in parameters]
+    if type(parameters) is dict:
+        # Named parameters (psycopg's): their order means nothing to the driver, and SQLAlchemy
+        # builds some of these dicts in an order that changes from process to process.
+        return jsonable_row(dict(sorted(parameters.items(), key=lambda item: str(item[0]))))
     return jsonable_row(parameters)
 
 
@@ -103,6 +108,7 @@ class EngineRecorder:
         "before_cursor_execute",
         "after_cursor_execute",
         "handle_error",
+        "do_connect",
     )
 
     def __init__(
@@ -135,6 +141,7 @@ class EngineRecorder:
             "before_cursor_execute": (self._before_cursor_execute, {"retval": True}),
             "after_cursor_execute": (self._after_cursor_execute, {}),
             "handle_error": (_guard(self._on_handle_error, on_internal_error), {}),
+            "do_connect": (self._on_do_connect, {}),
         }
         self._sink = sink
         self._locate = locate
@@ -147,6 +154,8 @@ class EngineRecorder:
         # Remember each listener as it goes on, so that a failure halfway leaves nothing behind
         # once remove() runs.
         for name in self._EVENTS:
+            if name == "do_connect" and isinstance(self.target, Connection):
+                continue  # a Connection is connected already: no first connection to watch
             fn, options = self._listeners[name]
             event.listen(self.target, name, fn, **options)
             self._installed.append(name)
@@ -205,6 +214,77 @@ class EngineRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
             self._failed(exc)
         return statement, parameters
+
+    def _on_do_connect(self, dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        """Before an engine's first connection: record the dialect's own first queries.
+
+        A server dialect asks the server a few things on its first connection (PostgreSQL:
+        ``select pg_catalog.version()``, ``select current_schema()``, ...). SQLAlchemy sends them
+        on a connection that fires no event, but echo logs them: to show what echo shows, the
+        dialect's ``initialize`` is watched, once, at the level where echo logs (``do_execute``).
+        SQLite's dialect asks nothing, so its programs see no change.
+        """
+        try:
+            if "initialize" not in vars(dialect) and not getattr(dialect, "_sqlecho_initialized", False):
+                dialect.initialize = self._watched_initialize(dialect)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the connect
+            self._failed(exc)
+
+    def _watched_initialize(self, dialect: Any) -> Callable[[Any], None]:
+        original = dialect.initialize
+
+        def record(statement: str, parameters: Any, context: Any) -> Event:
+            line, _cause = self._locate(statement, context)
+            event: Event = {
+                "kind": "sql",
+                "line": line,
+                "statement": statement,
+                "parameters": _parameters(parameters, False),
+                "executemany": False,
+                "cause": "connect",
+            }
+            self._sink(event)
+            return event
+
+        def timed(run: Callable[..., Any], cursor: Any, statement: str, parameters: Any, context: Any) -> Any:
+            try:
+                event: Event | None = record(statement, parameters, context)
+            except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
+                self._failed(exc)
+                event = None
+            started = time.perf_counter()
+            result = run()
+            if event is not None:
+                event["rowcount"] = getattr(cursor, "rowcount", -1)
+                event["duration_ms"] = round((time.perf_counter() - started) * 1_000_000) / 1000
+            return result
+
+        def initialize(connection: Any) -> None:
+            execute, execute_no_params = dialect.do_execute, dialect.do_execute_no_params
+
+            def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
+                return timed(
+                    lambda: execute(cursor, statement, parameters, context),
+                    cursor,
+                    statement,
+                    parameters,
+                    context,
+                )
+
+            def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> Any:
+                return timed(
+                    lambda: execute_no_params(cursor, statement, context), cursor, statement, {}, context
+                )
+
+            dialect.do_execute, dialect.do_execute_no_params = do_execute, do_execute_no_params
+            try:
+                original(connection)
+            finally:
+                # Only the first connection is initialized: the dialect goes back to its own methods.
+                del dialect.do_execute, dialect.do_execute_no_params, dialect.initialize
+                dialect._sqlecho_initialized = True
+
+        return initialize
 
     def _after_cursor_execute(self, _conn: object, cursor: object, *_args: object) -> None:
         try:

@@ -1,16 +1,23 @@
-"""Compare two transcripts of the same program: as written, and with a teacher's switch flipped.
+"""Compare two runs of a program: as written, and with a teacher's switch flipped, on another
+database, or with its code edited.
 
 Steps are paired by their title and lines (a switch rarely changes which code runs, but an error
-can end one run early), then the statements and transaction markers of each pair are aligned
-like lines in a text diff. The result says, per step of the first run, which events have no
-counterpart in the other run, and a few sentences for the reader: "With expire_on_commit=False
-this SELECT is gone".
+can end one run early; an edited program pairs cells by title, since an edit moves the lines
+after it), then the statements and transaction markers of each pair are aligned like lines in a
+text diff. The result says, per step of the first run, which events have no counterpart in the
+other run, and a few sentences for the reader: "With expire_on_commit=False this SELECT is gone".
+
+Two runs on different databases send the same statements in different words (``?`` against
+``%(title)s::VARCHAR``): they are aligned by what each statement does (its verb and cause), and
+the sentences name what the other database does differently with it (``RETURNING``, ``FOR
+UPDATE``, ``OFFSET``), the statements only it sends, and the ids its objects got.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +26,7 @@ from typing import Any
 from .._transcript.schema import TRANSACTION_EVENTS
 from ..transcript import Step
 
-__all__ = ["StepDiff", "TranscriptDiff", "diff_transcripts", "variant_label"]
+__all__ = ["StepDiff", "TranscriptDiff", "database_label", "diff_transcripts", "variant_label"]
 
 _COMPARED = frozenset({"sql", *TRANSACTION_EVENTS})
 _MAX_SENTENCES = 3
@@ -70,8 +77,23 @@ def variant_label(options: Mapping[str, object]) -> str:
     )
 
 
+_DATABASE_NAMES = {"postgresql": "PostgreSQL", None: "SQLite"}
+
+
+def database_label(transcript: Mapping[str, Any]) -> str:
+    """``PostgreSQL`` for a run on PostgreSQL (its header's ``database``), else ``SQLite``."""
+    database = transcript.get("database")
+    return _DATABASE_NAMES.get(database.get("name") if isinstance(database, Mapping) else None, "SQLite")
+
+
 def _step_key(step: Step) -> tuple[Any, ...]:
     return step.get("title"), tuple(step["lines"])
+
+
+def _title_key(step: Mapping[str, Any]) -> tuple[Any, ...]:
+    """An edited program's cells are paired by title: an edit moves every line after it."""
+    title = step.get("title")
+    return (title,) if title is not None else (None, tuple(step["lines"]))
 
 
 def _event_key(event: Mapping[str, object]) -> tuple[object, ...]:
@@ -79,6 +101,43 @@ def _event_key(event: Mapping[str, object]) -> tuple[object, ...]:
         return (event["kind"],)
     statement = " ".join(str(event.get("statement", "")).split())
     return ("sql", statement, json.dumps(event.get("parameters"), sort_keys=True))
+
+
+def _meaning_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a statement does, whatever the database's words for it: verb and cause."""
+    if event["kind"] != "sql":
+        return (event["kind"],)
+    return ("sql", _verb(event), event.get("cause"))
+
+
+# What a database may add to a statement, and how to say it.
+_FEATURES = (
+    (re.compile(r"\bRETURNING\b", re.IGNORECASE), "returns the new row's values itself (RETURNING)"),
+    (re.compile(r"\bFOR\s+UPDATE\b", re.IGNORECASE), "locks the rows it reads (FOR UPDATE)"),
+    (re.compile(r"\bOFFSET\b", re.IGNORECASE), "has an OFFSET"),
+)
+
+
+def _feature_notes(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], label: str, other: str
+) -> list[str]:
+    """Sentences for statements that do the same thing on both databases in other words."""
+    notes: list[str] = []
+    for event_a, event_b in pairs:
+        text_a, text_b = str(event_a.get("statement", "")), str(event_b.get("statement", ""))
+        for pattern, meaning in _FEATURES:
+            has_a, has_b = bool(pattern.search(text_a)), bool(pattern.search(text_b))
+            if has_a == has_b:
+                continue
+            where = _describe(event_b)
+            note = (
+                f"On {label} this {where} {meaning}; on {other} it does not."
+                if has_b
+                else f"On {other} this {where} {meaning}; on {label} it does not."
+            )
+            if note not in notes:
+                notes.append(note)
+    return notes[:_MAX_SENTENCES]
 
 
 def _verb(event: Mapping[str, object]) -> str:
@@ -111,7 +170,8 @@ def _sentences(events: Sequence[Mapping[str, object]], label: str, gone: bool) -
 
 
 def _object_notes(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
-    """Objects whose state or expiry differs between the runs, one sentence per kind of difference."""
+    """Objects whose state, identity or expiry differs between the runs, one sentence per kind
+    of difference."""
     others = {obj["label"]: obj for obj in b["objects"]}
     kept: list[str] = []
     expired: list[str] = []
@@ -122,6 +182,10 @@ def _object_notes(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> lis
             continue
         if obj["state"] != other["state"]:
             states.append(f"{obj['label']} is {other['state']} instead of {obj['state']}")
+        elif obj.get("identity") and other.get("identity") and obj["identity"] != other["identity"]:
+            shown = ", ".join(json.dumps(value) for value in other["identity"])
+            was = ", ".join(json.dumps(value) for value in obj["identity"])
+            states.append(f"{obj['label']} has the key {shown} instead of {was}")
         elif obj["expired"] and not other["expired"]:
             kept.append(obj["label"])
         elif other["expired"] and not obj["expired"]:
@@ -160,15 +224,20 @@ def _compare_step(
     ib: int,
     label: str,
     previous: tuple[Mapping[str, object], Mapping[str, object]] | None,
+    databases: tuple[str, str] | None = None,
 ) -> StepDiff:
     events_a = [(index, event) for index, event in enumerate(a["events"]) if event["kind"] in _COMPARED]
     events_b = [(index, event) for index, event in enumerate(b["events"]) if event["kind"] in _COMPARED]
+    key = _meaning_key if databases else _event_key
     matcher = difflib.SequenceMatcher(
-        None, [_event_key(e) for _, e in events_a], [_event_key(e) for _, e in events_b], autojunk=False
+        None, [key(e) for _, e in events_a], [key(e) for _, e in events_b], autojunk=False
     )
     only_a: list[int] = []
     only_b: list[int] = []
+    same: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        if tag == "equal":
+            same += [(ea, eb) for (_, ea), (_, eb) in zip(events_a[a1:a2], events_b[b1:b2], strict=True)]
         if tag in ("delete", "replace"):
             only_a.extend(index for index, _ in events_a[a1:a2])
         if tag in ("insert", "replace"):
@@ -176,23 +245,36 @@ def _compare_step(
     gone = [a["events"][index] for index in only_a]
     extra = [b["events"][index] for index in only_b]
     notes = _sentences(gone, label, gone=True) + _sentences(extra, label, gone=False)
+    if databases:
+        notes += _feature_notes(same, *databases)
     # An object difference is news on the step where it appears, not on every step after it.
     seen = set(_object_notes(*previous, label)) if previous else set()
     notes += [note for note in _object_notes(a, b, label) if note not in seen] + _error_note(a, b, label)
     return StepDiff(ia, ib, tuple(only_a), tuple(only_b), tuple(notes))
 
 
-def diff_transcripts(a: Mapping[str, Any], b: Mapping[str, Any]) -> TranscriptDiff:
-    """Compare run A (as written) with run B (with switches), step by step.
+def diff_transcripts(
+    a: Mapping[str, Any], b: Mapping[str, Any], *, label: str | None = None, edited: bool = False
+) -> TranscriptDiff:
+    """Compare run A (as written) with run B (with switches, on another database, or edited),
+    step by step.
 
     Args:
         a: the reference transcript.
-        b: the transcript of the same program with other options; its ``options`` name the switch.
+        b: the transcript of the same program with other options (its ``options`` name the
+            switch), on another database (its header's ``database``), or of an edited copy.
+        label: what B changed, for the sentences (default: from B's options or database).
+        edited: B's program is an edited copy of A's: cells are paired by title.
     """
-    label = variant_label(b.get("options") or {})
+    databases = None
+    if database_label(a) != database_label(b):
+        databases = (database_label(b), database_label(a))
+        label = label or databases[0]
+    label = label or variant_label(b.get("options") or {})
     steps_a, steps_b = a["steps"], b["steps"]
+    step_key = _title_key if edited else _step_key
     matcher = difflib.SequenceMatcher(
-        None, [_step_key(step) for step in steps_a], [_step_key(step) for step in steps_b], autojunk=False
+        None, [step_key(step) for step in steps_a], [step_key(step) for step in steps_b], autojunk=False
     )
     pairs: list[StepDiff] = []
     previous: tuple[Mapping[str, object], Mapping[str, object]] | None = None
@@ -200,7 +282,7 @@ def diff_transcripts(a: Mapping[str, Any], b: Mapping[str, Any]) -> TranscriptDi
         if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
             for offset in range(a2 - a1):
                 ia, ib = a1 + offset, b1 + offset
-                pairs.append(_compare_step(steps_a[ia], steps_b[ib], ia, ib, label, previous))
+                pairs.append(_compare_step(steps_a[ia], steps_b[ib], ia, ib, label, previous, databases))
                 previous = (steps_a[ia], steps_b[ib])
             continue
         for ia in range(a1, a2):

@@ -144,11 +144,16 @@ class Sandbox:
         cgroup: RunCgroup | None = None,
         program: Path | None = None,
         source: str | None = None,
+        *,
+        sockets: Iterable[Path] = (),
     ) -> WorkerCommand:
         """The command for a worker that may read ``folders`` and reports on ``result_fd``.
 
         ``program`` and ``source``: the file this worker is started for and its text, so that a
         copy of its folder (see :func:`_view_of`) is made only of the folder that holds it.
+        ``sockets``: folders of servers' unix sockets that sqlecho itself started for the run
+        (PostgreSQL's), shown read-only as they are: connecting to a socket needs no write
+        access to its folder, and the server asks for the run's password.
 
         Raises SandboxRefused when a folder cannot be shown to the sandbox user.
         """
@@ -183,7 +188,7 @@ class Sandbox:
                 if view == folder
             ]
             bwrap = shutil.which(self.bwrap or "") or "bwrap"
-            args = self._bwrap_args(binds, scratch_bytes)
+            args = self._bwrap_args(binds, scratch_bytes, tuple(sockets))
             if shown:
                 args += ["--setenv", FOLDERS_VARIABLE, json.dumps(shown)]
             argv = [*join, bwrap, *args, "--", *python]
@@ -202,8 +207,11 @@ class Sandbox:
         env = {**_environment(str(home)), TOKEN_VARIABLE: token}
         return WorkerCommand([*join, *python], env, str(home), home, (), False, token)
 
-    def _bwrap_args(self, binds: Sequence[tuple[Path, Path]], scratch_bytes: int) -> list[str]:
-        """bubblewrap's options; ``binds`` are (what to show, where) pairs of program folders."""
+    def _bwrap_args(
+        self, binds: Sequence[tuple[Path, Path]], scratch_bytes: int, sockets: Sequence[Path] = ()
+    ) -> list[str]:
+        """bubblewrap's options; ``binds`` are (what to show, where) pairs of program folders,
+        ``sockets`` the folders of servers' sockets."""
         args = ["--die-with-parent", "--new-session", "--clearenv"]
         for name, value in _environment("/tmp").items():
             args += ["--setenv", name, value]
@@ -240,6 +248,9 @@ class Sandbox:
                 # a folder shown as it is gets /dev/null over it (a copy never holds one).
                 for socket in _sockets_in(folder):
                     args += ["--ro-bind", "/dev/null", str(socket)]
+        # The servers' sockets that sqlecho started for the run (PostgreSQL's) stay connectable.
+        for folder in sockets:
+            args += _bind(Path(folder), made)
         # Nothing outside /tmp is writable: the root of the sandbox is a tmpfs without a size.
         args += ["--remount-ro", "/", "--chdir", "/tmp"]
         return args

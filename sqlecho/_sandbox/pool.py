@@ -34,6 +34,7 @@ class WorkerPool:
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
         folders: tuple[Path, ...] = (),
+        sockets: tuple[Path, ...] = (),
     ) -> None:
         """Args:
         size: spare workers to keep (each ~60 MB of memory while it waits).
@@ -41,6 +42,8 @@ class WorkerPool:
         sandbox: how workers start (default: bubblewrap when it works here).
         folders: program folders the workers can read. A program from another folder gets a
             worker started for it, and that folder is added for the next spare workers.
+        sockets: folders of servers' sockets every worker is shown (the runs' PostgreSQL, so
+            that a run on it can take a warm worker too; a run on SQLite knows no password).
         """
         if size < 0:
             raise ValueError(f"pool size must be 0 or more, got {size}")
@@ -48,6 +51,7 @@ class WorkerPool:
         self.limits = limits or Limits()
         self.sandbox = sandbox or default_sandbox()
         self.folders = [Path(folder).absolute() for folder in folders]
+        self.sockets = tuple(Path(folder).absolute() for folder in sockets)
         self.started = 0
         """Workers started so far, spares and cold ones (for tests and measurements)."""
         self.warm_runs = 0
@@ -61,7 +65,7 @@ class WorkerPool:
         self._closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlecho-close")
 
     def _start(self, folders: tuple[Path, ...]) -> WorkerProcess:
-        worker = WorkerProcess(self.sandbox, folders, self.limits)
+        worker = WorkerProcess(self.sandbox, folders, self.limits, sockets=self.sockets)
         with self._changed:
             self.started += 1
         return worker

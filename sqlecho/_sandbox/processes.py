@@ -35,15 +35,19 @@ class WorkerProcess:
         folders: tuple[Path, ...],
         limits: Limits,
         program: tuple[Path, str] | None = None,
+        sockets: tuple[Path, ...] = (),
     ) -> None:
         """Start a worker that may read ``folders``, in a control group of its own sized for
         ``limits`` where this machine allows one (see :meth:`limit`). ``program``: the file (and
-        its text) the worker is started for, when it is started for one."""
+        its text) the worker is started for, when it is started for one. ``sockets``: folders
+        of servers' sockets the program may connect to (the run's PostgreSQL)."""
         self.cgroup = _cgroup_for(limits)
         read_end, write_end = os.pipe()
         try:
             file, source = program if program is not None else (None, None)
-            self.command = sandbox.command(folders, limits.scratch, write_end, self.cgroup, file, source)
+            self.command = sandbox.command(
+                folders, limits.scratch, write_end, self.cgroup, file, source, sockets=sockets
+            )
         except BaseException:
             os.close(read_end)
             os.close(write_end)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._trace.options import TraceOptions
+from .._trace.server import socket_folder
 from .._transcript import schema
 from .._transcript.derive import status_of
 from .._transcript.validate import (
@@ -106,6 +107,12 @@ class _Reader:
             # process and may have rewritten it (a reader of the transcript might open it).
             fields = {"steps": self.steps, "source": self.job.name}
             transcript = {key: fields.get(key, value) for key, value in self.done.items()}
+            # So is the database the run was given: the parent made it.
+            if self.job.options.database_url:
+                database = {"name": "postgresql", "version": self.job.options.database_version}
+                transcript["database"] = database  # in its place when the worker wrote it
+            else:
+                transcript.pop("database", None)
         else:
             transcript = self._salvaged(self.ending.elapsed)
         if self.tampered is None and self.ending.reported and self.ending.returncode == TAMPERED_EXIT:
@@ -349,13 +356,16 @@ def run_sandboxed(
             return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     job = Job(source, file, options, name, limits)
     folders = () if private else (file.parent,)
+    server = socket_folder(options.database_url) if options.database_url else None
+    sockets = (server,) if server is not None else ()  # the run's database server: its only way out
     try:
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")
-        if pool is not None:
+        pooled = pool is not None and set(sockets) <= set(pool.sockets)
+        if pool is not None and pooled:
             worker = pool.acquire(None if private else file.parent)
         else:
-            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source))
+            worker = WorkerProcess(sandbox or default_sandbox(), folders, limits, (file, source), sockets)
         try:
             confirm_folder(worker.command, file, source)
         except BaseException:
@@ -368,7 +378,7 @@ def run_sandboxed(
     try:
         return reader.transcript()
     finally:
-        if reader.done is not None and pool is not None:
+        if reader.done is not None and pool is not None and pooled:
             # The transcript is whole: the worker ends by itself, and waiting for its namespace
             # to wind down (and its control group to go) is no part of the reader's time.
             pool.retire(worker)

@@ -37,6 +37,12 @@ import sqlalchemy
 import sqlalchemy.dialects.sqlite.pysqlite  # noqa: F401
 import sqlmodel
 from sqlalchemy import event
+
+try:  # a run on PostgreSQL uses psycopg: import it while waiting, where it is installed
+    import psycopg  # noqa: F401
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+except ImportError:
+    pass
 from sqlalchemy.engine import Engine
 
 from .._trace.options import TraceOptions

@@ -111,13 +111,16 @@ def run_header(name: str, source: str, options: TraceOptions, status: str) -> di
     import sqlalchemy
     import sqlmodel
 
-    return header(
+    made = header(
         name,
         "cells" if has_cells(source) else "lines",
         options.switches(),
         {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
         status,
     )
+    if options.database_url:
+        made["database"] = {"name": "postgresql", "version": options.database_version}
+    return made
 
 
 def _parse_header(rest: str | None) -> tuple[CellKind, str | None, tuple[str, ...], dict[str, str]]:

@@ -7,13 +7,15 @@ all speak this one signature.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, SWITCH_NAMES
 
-__all__ = ["SWITCHES", "Runner", "Switch", "TraceOptions", "trace_here"]
+__all__ = ["SWITCHES", "Runner", "Switch", "TraceOptions", "switched_off", "trace_here"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class TraceOptions:
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""
+    database_url: str | None = None
+    """A PostgreSQL database (``postgresql+psycopg://`` URL) that every engine the program
+    creates for a ``sqlite`` URL uses instead; None: SQLite, as written."""
+    database_version: str = ""
+    """That server's version, for the transcript's header."""
 
     def switches(self) -> dict[str, bool | None]:
         """The what-if switches of this run, as a transcript's ``options`` field writes them."""
@@ -57,7 +64,13 @@ class Switch:
 
     def off(self) -> TraceOptions:
         """The options of a run with this switch off and the others as written."""
-        return TraceOptions(**{self.name: False})
+        return switched_off([self.name])
+
+
+def switched_off(names: Iterable[str], options: TraceOptions | None = None) -> TraceOptions:
+    """``options`` (default: as written) with the switches ``names`` off."""
+    changes: dict[str, Any] = dict.fromkeys(names, False)
+    return dataclasses.replace(options or TraceOptions(), **changes)
 
 
 SWITCHES = tuple(

@@ -16,6 +16,7 @@ from .._record.objects import ObjectRegistry
 from .._record.recorder import EngineRecorder, OrmRecorder
 from .options import TraceOptions
 from .scratch import ScratchDatabases
+from .server import ServerDatabase
 from .steps import Closing, StepBuilder
 
 __all__ = ["Recording"]
@@ -41,7 +42,7 @@ class Recording:
     def __init__(
         self,
         filename: str,
-        databases: ScratchDatabases,
+        databases: ScratchDatabases | ServerDatabase,
         options: TraceOptions,
         on_step: Callable[[dict[str, object]], None] | None,
         on_internal_error: Callable[[BaseException], None],

@@ -12,6 +12,7 @@ from .._record.recorder import Event
 from .._transcript.schema import DATABASE_EVENTS, LIFECYCLE_EVENTS
 from .options import TraceOptions
 from .scratch import ScratchDatabases
+from .server import ServerDatabase
 
 if TYPE_CHECKING:
     from .._record.recorder import OrmRecorder
@@ -55,7 +56,7 @@ class StepBuilder:
     def __init__(
         self,
         registry: ObjectRegistry,
-        databases: ScratchDatabases,
+        databases: ScratchDatabases | ServerDatabase,
         options: TraceOptions,
         on_step: Callable[[dict[str, object]], None] | None,
         on_internal_error: Callable[[BaseException], None],

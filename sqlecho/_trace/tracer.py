@@ -30,6 +30,7 @@ from .options import TraceOptions
 from .output import OutputCapture
 from .recording import Recording
 from .scratch import ScratchDatabases
+from .server import ServerDatabase
 from .stepping import LineStepper
 from .steps import Closing
 
@@ -152,7 +153,11 @@ class _Run:
         self.file = file
         self.filename = str(file)
         self.options = options
-        self.databases = ScratchDatabases(scratch, file.parent, options.max_rows)
+        self.databases: ScratchDatabases | ServerDatabase = (
+            ServerDatabase(options.database_url, options.max_rows)
+            if options.database_url
+            else ScratchDatabases(scratch, file.parent, options.max_rows)
+        )
         self.recording = Recording(
             self.filename, self.databases, options, on_step, self._internal_error, closing=closing
         )

@@ -835,6 +835,12 @@ def _check_done(done: dict[str, object], steps_received: int) -> None:
     if steps != steps_received:
         raise _Wrong("steps", f"is {_show(steps)}, but {steps_received} steps were received")
     _number(done["duration_ms"], "duration_ms")
+    if "database" in done:
+        database = _dict(done["database"], "database", "an object")
+        _keys_at(database, ("name", "version"), frozenset({"name", "version"}), "database")
+        if database["name"] != "postgresql":
+            raise _bad("database.name", database["name"], '"postgresql"')
+        _str(database["version"], "database.version", budget)
     if "truncated" in done:
         _truncated(done["truncated"])
     if "internal_errors" in done:

@@ -1,0 +1,612 @@
+"""A PostgreSQL server for traced programs, and one throwaway database per run.
+
+Programs learn on SQLite by default; the same program can run against PostgreSQL, where ids come
+from sequences, one-row INSERTs use ``RETURNING`` and ``SELECT ... FOR UPDATE`` really blocks.
+This module owns the server's life cycle and the databases the runs get. It never imports
+SQLAlchemy: it talks to the server through psycopg 3 (imported when first needed).
+
+The life cycle is the one test suites use (pytest-postgresql, testing.postgresql): Debian's
+``postgresql`` binaries make a private cluster with ``initdb``, which listens only on a unix
+socket (no TCP port at all), with ``fsync`` off, since nothing in it outlives a run. The server
+starts on first use and stops when the process that started it exits. ``SQLECHO_POSTGRES_URL``
+names an existing server instead (its user needs ``CREATEDB`` and ``CREATEROLE``).
+
+Isolation per run. Each run gets a database cloned from a template (``CREATE DATABASE ...
+TEMPLATE``, tens of milliseconds, so a few are made ahead of time) and a login role of its own
+that owns it, is not a superuser, holds no predefined role (so no ``pg_read_file``, no ``COPY
+... TO PROGRAM``, no server-side large-object import), has a ``CONNECTION LIMIT``, a
+``statement_timeout`` and a ``temp_file_limit``, and a random password. ``CONNECT`` on every
+run's database and on the template is revoked from ``PUBLIC``: a run cannot open another run's
+database. Local connections need a password (``scram-sha-256``): the socket can be handed to a
+sandbox without handing it the superuser. Both the database and the role are dropped after the
+run (``DROP DATABASE ... WITH (FORCE)`` ends the run's connections first).
+
+As root, the server runs as the ``postgres`` user that Debian's package creates (PostgreSQL
+refuses to run as root), in a folder of its own under ``/tmp``, since root's cache folder is
+not open to other users.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import getpass
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = [
+    "PostgresCluster",
+    "PostgresUnavailable",
+    "RunDatabase",
+    "RunDatabases",
+    "RunSettings",
+    "cache_folder",
+    "connector",
+    "default_databases",
+    "find_binaries",
+    "from_url",
+]
+
+_TEMPLATE = "sqlecho_template"
+_SUPERUSER = "sqlecho"
+_SOCKET_FILE = ".s.PGSQL.5432"
+# A unix socket's path must fit in sockaddr_un.sun_path (108 bytes on Linux, NUL included).
+_MAX_SOCKET_PATH = 100
+_SERVER_USER = "postgres"
+_LOCK_SPACE = 0x53514C45
+"""The first key of the advisory locks that say which owners of run databases are alive."""
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server can be had here; the message says why and what to install."""
+
+
+def find_binaries(
+    environ: Mapping[str, str] = os.environ,
+    *,
+    debian: Path = Path("/usr/lib/postgresql"),
+    pg_config: str | None = "pg_config",
+) -> Path:
+    """The folder of ``initdb``, ``pg_ctl`` and ``postgres``.
+
+    ``SQLECHO_POSTGRES_BIN`` first, then Debian's ``/usr/lib/postgresql/<version>/bin`` (the
+    newest), then ``pg_config --bindir``. Raises :class:`PostgresUnavailable` when none has them.
+    """
+    candidates: list[Path] = []
+    if environ.get("SQLECHO_POSTGRES_BIN", "").strip():
+        candidates.append(Path(environ["SQLECHO_POSTGRES_BIN"].strip()))
+    if debian.is_dir():
+        versions = [path for path in debian.iterdir() if path.name.replace(".", "").isdigit()]
+        versions.sort(key=lambda path: [int(part) for part in path.name.split(".")], reverse=True)
+        candidates += [path / "bin" for path in versions]
+    pg_config = shutil.which(pg_config) if pg_config else None
+    if pg_config:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if found.returncode == 0 and found.stdout.strip():
+            candidates.append(Path(found.stdout.strip()))
+    for folder in candidates:
+        if all((folder / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return folder
+    raise PostgresUnavailable(
+        "PostgreSQL's server programs (initdb, pg_ctl) were not found: install Debian's "
+        "'postgresql' package, set SQLECHO_POSTGRES_BIN to their folder, or set "
+        "SQLECHO_POSTGRES_URL to an existing server"
+    )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The limits of one run's role, enforced by the server itself."""
+
+    connection_limit: int = 8
+    """Connections the run may hold at once (a second session, a second thread, a pool)."""
+    statement_timeout_ms: int = 10_000
+    """An endless query is cancelled after this long."""
+    lock_timeout_ms: int = 5_000
+    """A lock wait is given up after this long (a run waiting on itself ends with an error)."""
+    temp_file_limit_kb: int = 64 * 1024
+    """Temporary files one session may write (sorts and hashes that spill)."""
+    idle_in_transaction_ms: int = 30_000
+    """A connection left idle inside a transaction is closed after this long."""
+
+
+@dataclass(frozen=True)
+class RunDatabase:
+    """One run's database and role: what the program connects with."""
+
+    name: str
+    role: str
+    password: str
+    socket_dir: str
+    """The folder holding the server's socket (bind it into the sandbox at the same path)."""
+    host: str | None = None
+    """A host name, for a server reached by TCP (``SQLECHO_POSTGRES_URL``); None: the socket."""
+    port: int | None = None
+
+    def url(self, driver: str = "postgresql+psycopg") -> str:
+        """A SQLAlchemy URL for this database (``postgresql+psycopg_async`` for asyncio)."""
+        password = quote(self.password, safe="")
+        if self.host:
+            port = f":{self.port}" if self.port else ""
+            return f"{driver}://{self.role}:{password}@{self.host}{port}/{self.name}"
+        return f"{driver}://{self.role}:{password}@/{self.name}?host={quote(self.socket_dir, safe='/')}"
+
+    def conninfo(self) -> str:
+        """A libpq connection string for this database (for psycopg directly)."""
+        host = self.host or self.socket_dir
+        port = f" port={self.port}" if self.port else ""
+        return f"host={host}{port} dbname={self.name} user={self.role} password={self.password}"
+
+
+class PostgresCluster:
+    """A private cluster: made with ``initdb`` on first start, unix socket only, ``fsync`` off.
+
+    Thread-safe; :meth:`start` is idempotent. A cluster that this object started is stopped by
+    :meth:`stop`, and at interpreter exit.
+    """
+
+    def __init__(self, folder: Path, *, binaries: Path | None = None, user: str | None = None) -> None:
+        """Args:
+        folder: where the cluster lives (``data/``, ``socket/``, the log and the password file).
+            As root it is replaced by a folder under ``/tmp`` that the server's user can reach.
+        binaries: the folder of ``initdb`` and ``pg_ctl`` (default: :func:`find_binaries`).
+        user: the operating-system user that runs the server; default: this process's user, or
+            ``postgres`` when this process is root.
+        """
+        self.binaries = binaries
+        self.user = user or (_SERVER_USER if os.geteuid() == 0 else getpass.getuser())
+        self.folder = _reachable_folder(Path(folder), self.user)
+        self.data = self.folder / "data"
+        self.socket_dir = _socket_folder(self.folder)
+        self._password_file = self.folder / "superuser.password"
+        self._lock = threading.Lock()
+        self._started_here = False
+
+    @property
+    def password(self) -> str:
+        """The superuser's password (made at ``initdb``; only this folder's owner can read it)."""
+        return self._password_file.read_text(encoding="ascii").strip()
+
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        """How the parent connects as the cluster's superuser."""
+        return f"host={self.socket_dir} dbname={dbname} user={_SUPERUSER} password={self.password}"
+
+    def running(self) -> bool:
+        """Whether a server answers on this cluster's socket."""
+        if not (self.data / "postmaster.pid").exists():
+            return False
+        status = self._run([self._bin("pg_ctl"), "status", "-D", str(self.data)], check=False)
+        return status.returncode == 0
+
+    def start(self) -> None:
+        """Make the cluster if it is new, then start its server unless one already runs."""
+        with self._lock:
+            if not (self.data / "PG_VERSION").exists():
+                self._initdb()
+            if self.running():
+                return
+            self._prepare_socket_folder()
+            options = (
+                f"-c listen_addresses='' -c unix_socket_directories='{self.socket_dir}'"
+                " -c unix_socket_permissions=0777 -c fsync=off -c synchronous_commit=off"
+                " -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+            )
+            self._run(
+                [
+                    self._bin("pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.folder / "server.log"),
+                    "-o",
+                    options,
+                ]
+            )
+            if not self._started_here:
+                atexit.register(self.stop)
+            self._started_here = True
+
+    def stop(self) -> None:
+        """Stop the server if this object started it (``fast``: connections are ended)."""
+        with self._lock:
+            if not self._started_here:
+                return
+            self._started_here = False
+            if (self.data / "postmaster.pid").exists():
+                self._run(
+                    [self._bin("pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"], check=False
+                )
+
+    def remove(self) -> None:
+        """Stop the server (whoever started it) and delete the cluster's folders."""
+        with self._lock:
+            self._started_here = False
+            if (self.data / "postmaster.pid").exists():
+                self._run(
+                    [self._bin("pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w"], check=False
+                )
+        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def _initdb(self) -> None:
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a half-made cluster from an interrupted first start
+        self._password_file.write_text(secrets.token_urlsafe(24), encoding="ascii")
+        os.chmod(self._password_file, 0o600)
+        self._give(self._password_file)
+        self._run(
+            [
+                self._bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                _SUPERUSER,
+                "--auth-local=scram-sha-256",
+                "--auth-host=reject",
+                f"--pwfile={self._password_file}",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+
+    def _prepare_socket_folder(self) -> None:
+        # Others may read the folder (a sandboxed run is shown it, bound read-only, to connect
+        # to the socket in it) but not write it; the password protects the server, not the mode.
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self._give(self.socket_dir)
+        os.chmod(self.socket_dir, 0o755)
+
+    def _give(self, path: Path) -> None:
+        if os.geteuid() == 0 and self.user != "root":
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _bin(self, name: str) -> str:
+        if self.binaries is None:
+            self.binaries = find_binaries()
+        return str(self.binaries / name)
+
+    def _run(self, command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        demote: Callable[[], None] | None = None
+        if os.geteuid() == 0 and self.user != "root":
+            entry = pwd.getpwnam(self.user)
+
+            def demote() -> None:
+                os.setgroups([])
+                os.setgid(entry.pw_gid)
+                os.setuid(entry.pw_uid)
+
+        environment = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=environment,
+            cwd=self.folder,
+            preexec_fn=demote,  # the server may not run as root
+        )
+        if check and done.returncode != 0:
+            log = self.folder / "server.log"
+            tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+            raise PostgresUnavailable(
+                f"{Path(command[0]).name} failed ({done.returncode}): "
+                f"{(done.stderr or done.stdout).strip()[-800:]}{' ' + tail if tail else ''}"
+            )
+        return done
+
+
+def _reachable_folder(folder: Path, user: str) -> Path:
+    """``folder``, made and owned by ``user``; as root, a folder under /tmp named after it.
+
+    Root's own cache folder sits under ``/root`` (mode 700), where the ``postgres`` user cannot
+    go; the server must be able to reach its data folder.
+    """
+    if os.geteuid() == 0 and user != "root":
+        digest = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:12]
+        folder = Path("/tmp") / f"sqlecho-postgres-{digest}"
+        entry = pwd.getpwnam(user)
+        folder.mkdir(mode=0o711, exist_ok=True)
+        info = folder.lstat()
+        if info.st_uid not in (0, entry.pw_uid) or not os.path.isdir(folder) or os.path.islink(folder):
+            raise PostgresUnavailable(f"{folder} exists and belongs to someone else: remove it first")
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        os.chmod(folder, 0o711)
+        return folder
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _socket_folder(folder: Path) -> Path:
+    """``folder/socket``, or a short folder under /tmp when that path is too long for a socket."""
+    socket_dir = folder / "socket"
+    if len(str(socket_dir / _SOCKET_FILE)) <= _MAX_SOCKET_PATH:
+        return socket_dir
+    digest = hashlib.sha256(str(folder.absolute()).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"sqlecho-pgsock-{digest}"
+
+
+class RunDatabases:
+    """Hands each run a fresh database and role, and keeps ``spare`` of them made ahead.
+
+    ``admin`` connects as a user that may create databases and roles: the private cluster's
+    superuser, or ``SQLECHO_POSTGRES_URL``'s user. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        admin: Callable[[str], psycopg.Connection[tuple[object, ...]]],
+        socket_dir: str,
+        *,
+        spare: int = 2,
+        settings: RunSettings | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        prefix: str = "sqlecho_run",
+        private: bool = False,
+    ) -> None:
+        """Args:
+        admin: opens an autocommit connection to the named database as the administrator.
+        socket_dir: where the server's socket is (for the runs' URLs).
+        spare: databases to keep made ahead (each about 7 MB on disk).
+        settings: the limits every run's role gets.
+        host, port: for a server reached by TCP instead of the socket.
+        prefix: names of databases and roles start with it (several servers can share one
+            PostgreSQL with prefixes of their own).
+        private: the server is ours alone (the private cluster): ``CONNECT`` on its
+            ``postgres`` and ``template1`` databases is revoked from ``PUBLIC`` too, so that a
+            run's role can open no database but its own. Not done to a server named by
+            ``SQLECHO_POSTGRES_URL``, whose other databases are its owner's business.
+        """
+        self._admin = admin
+        self.socket_dir = socket_dir
+        self.spare = spare
+        self.settings = settings or RunSettings()
+        self.host = host
+        self.port = port
+        self.prefix = prefix
+        self.private = private
+        self.owner = secrets.randbits(31)
+        """This object's number among the servers that share the PostgreSQL server: in the names
+        of its databases, and the key of the advisory lock that says it is alive."""
+        self._presence: psycopg.Connection[tuple[object, ...]] | None = None
+        self._ready: deque[RunDatabase] = deque()
+        self._lock = threading.Lock()
+        self._filling = False
+        self._template_ready = False
+
+    def prepare(self) -> None:
+        """Make the template (once) and drop databases and roles left by a killed server."""
+        with self._lock:
+            if self._template_ready:
+                return
+            with contextlib.closing(self._admin("postgres")) as admin:
+                exists = admin.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (_TEMPLATE,)
+                ).fetchone()
+                if not exists:
+                    admin.execute(f'CREATE DATABASE "{_TEMPLATE}"')
+                admin.execute(f'REVOKE ALL ON DATABASE "{_TEMPLATE}" FROM PUBLIC')
+                admin.execute(f'ALTER DATABASE "{_TEMPLATE}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+                if self.private:
+                    for shared in ("postgres", "template1"):
+                        admin.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{shared}" FROM PUBLIC')
+                self._sweep(admin)
+            # Alive while this connection is open: another process sharing the server (a second
+            # replica, the command line beside the app) sweeps only the runs of owners that are gone.
+            self._presence = self._admin("postgres")
+            self._presence.execute("SELECT pg_advisory_lock(%s, %s)", (_LOCK_SPACE, self.owner))
+            self._template_ready = True
+
+    def acquire(self) -> RunDatabase:
+        """A database of its own for one run (made now when none is ready)."""
+        self.prepare()
+        with self._lock:
+            ready = self._ready.popleft() if self._ready else None
+        database = ready or self._make()
+        self._fill_later()
+        return database
+
+    def version(self) -> str:
+        """The server's version, such as ``15.18``."""
+        with contextlib.closing(self._admin("postgres")) as admin:
+            row = admin.execute("SHOW server_version").fetchone()
+        return str(row[0]).split()[0] if row else ""
+
+    def release(self, database: RunDatabase) -> None:
+        """Drop the run's database and role (its connections are ended first)."""
+        with contextlib.closing(self._admin("postgres")) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+            admin.execute(f'DROP ROLE IF EXISTS "{database.role}"')
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[RunDatabase]:
+        """``with databases.database() as db:`` a run's database, dropped at the end."""
+        database = self.acquire()
+        try:
+            yield database
+        finally:
+            self.release(database)
+
+    def close(self) -> None:
+        """Drop the databases made ahead, and say this owner is gone."""
+        with self._lock:
+            ready, self._ready = list(self._ready), deque()
+            presence, self._presence = self._presence, None
+            self._template_ready = False
+        for database in ready:
+            with contextlib.suppress(Exception):
+                self.release(database)
+        if presence is not None:
+            with contextlib.suppress(Exception):
+                presence.close()
+
+    def _make(self) -> RunDatabase:
+        name = f"{self.prefix}_{self.owner:08x}_{secrets.token_hex(6)}"
+        password = secrets.token_urlsafe(18)
+        limits = self.settings
+        with contextlib.closing(self._admin("postgres")) as admin:
+            # Identifiers are made here from hex digits; the password is a bound literal.
+            admin.execute(
+                f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION'
+                f" NOBYPASSRLS CONNECTION LIMIT {int(limits.connection_limit)} PASSWORD " + _literal(password)
+            )
+            for setting, value in (
+                ("statement_timeout", int(limits.statement_timeout_ms)),
+                ("lock_timeout", int(limits.lock_timeout_ms)),
+                ("temp_file_limit", f"'{int(limits.temp_file_limit_kb)}kB'"),
+                ("idle_in_transaction_session_timeout", int(limits.idle_in_transaction_ms)),
+            ):
+                admin.execute(f'ALTER ROLE "{name}" SET {setting} = {value}')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}" OWNER "{name}"')
+            admin.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+            admin.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO "{name}"')
+        return RunDatabase(name, name, password, self.socket_dir, self.host, self.port)
+
+    def _fill_later(self) -> None:
+        with self._lock:
+            if self._filling or len(self._ready) >= self.spare:
+                return
+            self._filling = True
+        threading.Thread(target=self._fill, name="sqlecho-postgres-spares", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if len(self._ready) >= self.spare:
+                        return
+                made = self._make()
+                with self._lock:
+                    self._ready.append(made)
+        except Exception:  # spares are an optimisation: acquire() makes one itself
+            return
+        finally:
+            with self._lock:
+                self._filling = False
+
+    def _sweep(self, admin: psycopg.Connection[tuple[object, ...]]) -> None:
+        """Drop the databases and roles of owners that are gone (their advisory lock is free)."""
+        alive = {
+            int(str(row[0]))
+            for row in admin.execute(
+                "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted",
+                (_LOCK_SPACE,),
+            ).fetchall()
+        }
+        pattern = self.prefix.replace("_", r"\_") + r"\_%"
+        databases = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+        ).fetchall()
+        roles = admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (pattern,)).fetchall()
+        for (name,) in databases:
+            if self._owner_of(str(name)) not in alive:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for (role,) in roles:
+            if self._owner_of(str(role)) not in alive:
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+    def _owner_of(self, name: str) -> int | None:
+        """The owner number in ``<prefix>_<owner>_<run>``, or None for a name of another form."""
+        parts = name[len(self.prefix) + 1 :].split("_")
+        try:
+            return int(parts[0], 16) if len(parts) == 2 else None
+        except ValueError:
+            return None
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (``token_urlsafe`` text has no quote, but be exact anyway)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connector(conninfo: Callable[[str], str]) -> Callable[[str], psycopg.Connection[tuple[object, ...]]]:
+    """An ``admin`` callable for :class:`RunDatabases`: autocommit psycopg connections."""
+
+    def connect(dbname: str) -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg
+
+        return psycopg.connect(conninfo(dbname), autocommit=True, connect_timeout=10)
+
+    return connect
+
+
+def from_url(url: str) -> tuple[Callable[[str], str], str, str | None, int | None]:
+    """``SQLECHO_POSTGRES_URL`` as (conninfo for a database, socket folder, host, port)."""
+    parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise PostgresUnavailable(f"SQLECHO_POSTGRES_URL must be a postgresql:// URL, not {parts.scheme}://")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    socket_dir = query.get("host", "") if query.get("host", "").startswith("/") else ""
+    host = None if socket_dir or not parts.hostname else parts.hostname
+
+    def conninfo(dbname: str) -> str:
+        fields = {
+            "host": socket_dir or host or "",
+            "port": str(parts.port or ""),
+            "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "dbname": dbname,
+        }
+        return " ".join(f"{key}={_conninfo_value(value)}" for key, value in fields.items() if value)
+
+    return conninfo, socket_dir, host, parts.port
+
+
+def _conninfo_value(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def cache_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the private cluster lives: ``postgres`` in ``SQLECHO_CACHE_DIR`` (or the user's
+    cache folder, as for the app's stored transcripts)."""
+    raw = environ.get("SQLECHO_CACHE_DIR", "").strip()
+    if raw and raw.lower() not in ("off", "0", "none"):
+        return Path(os.path.expanduser(raw)) / "postgres"
+    base = environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "sqlecho" / "postgres"
+
+
+_shared: tuple[PostgresCluster | None, RunDatabases] | None = None
+_shared_lock = threading.Lock()
+
+
+def default_databases(environ: Mapping[str, str] = os.environ) -> RunDatabases:
+    """The process-wide :class:`RunDatabases`: ``SQLECHO_POSTGRES_URL``'s server, or a private
+    cluster in :func:`cache_folder` started now (the first call waits for it: about a second,
+    a few on the very first start, which makes the cluster)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            url = environ.get("SQLECHO_POSTGRES_URL", "").strip()
+            if url:
+                conninfo, socket_dir, host, port = from_url(url)
+                _shared = (None, RunDatabases(connector(conninfo), socket_dir, host=host, port=port))
+            else:
+                cluster = PostgresCluster(cache_folder(environ))
+                cluster.start()
+                _shared = (
+                    cluster,
+                    RunDatabases(connector(cluster.admin_conninfo), str(cluster.socket_dir), private=True),
+                )
+        return _shared[1]
