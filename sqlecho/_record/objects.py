@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import InstanceState
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import ColumnProperty, InstanceState, RelationshipProperty
 from sqlalchemy.orm.base import instance_state
 
 from .._transcript.values import jsonable
@@ -120,10 +121,19 @@ class ObjectRegistry:
     def _keys(self, mapper: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
         keys = self._mapper_keys.get(mapper)
         if keys is None:
-            keys = (
-                tuple(attr.key for attr in mapper.column_attrs),
-                tuple(rel.key for rel in mapper.relationships),
-            )
+            try:
+                keys = (
+                    tuple(attr.key for attr in mapper.column_attrs),
+                    tuple(rel.key for rel in mapper.relationships),
+                )
+            except InvalidRequestError:
+                # The program's mappers failed to configure (a relationship to a class it has
+                # not defined yet): read the properties as declared, and ask again next time.
+                declared = list(mapper._props.values())
+                return (
+                    tuple(prop.key for prop in declared if isinstance(prop, ColumnProperty)),
+                    tuple(prop.key for prop in declared if isinstance(prop, RelationshipProperty)),
+                )
             self._mapper_keys[mapper] = keys
         return keys
 

@@ -234,7 +234,9 @@ class EngineRecorder:
         original = dialect.initialize
 
         def record(statement: str, parameters: Any, context: Any) -> Event:
-            line, _cause = self._locate(statement, context)
+            # Only the line: the cause is known, and finding one may configure the ORM's mappers,
+            # which a program may have left broken on purpose before its first connection.
+            line = self._line()
             event: Event = {
                 "kind": "sql",
                 "line": line,

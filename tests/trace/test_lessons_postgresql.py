@@ -34,6 +34,7 @@ SQLITE_ONLY = {
     "21_async_sessions": "registers a SQLite function (create_function) for its clock",
     "22_server_generated_values": "registers a SQLite function (create_function) for its clock",
     "26_unique_constraints": "uses SQLite's INSERT ... ON CONFLICT",
+    "36_create_all_never_alters": "writes SQLite's DDL by hand (an INTEGER key that fills itself)",
 }
 
 lesson_params = pytest.mark.parametrize("path", LESSON_FILES, ids=[path.stem for path in LESSON_FILES])

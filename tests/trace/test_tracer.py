@@ -945,3 +945,32 @@ def test_a_limit_exception_marks_its_step_and_the_run_through_its_limit_field(tm
     # The runner that handed the tracer ``closing`` sees it true while a step is closed, and
     # false once the run is over.
     assert seen and all(seen) and not closing
+
+
+def test_an_object_is_shown_while_another_mapper_cannot_be_configured(tmp_path: Path) -> None:
+    """Reading an object's attributes for the panel must not fail on a mapper the program left
+    broken (a relationship to a class it has not defined yet): no internal error, the columns shown."""
+    path = write(
+        tmp_path,
+        """\
+        # %% Two models, one not finished
+        from sqlmodel import Field, Relationship, SQLModel
+
+
+        class Author(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            name: str
+
+
+        ada = Author(name="Ada")
+
+
+        class Shelf(SQLModel, table=True):
+            id: int | None = Field(default=None, primary_key=True)
+            volumes: list["Volume"] = Relationship()  # noqa: F821 - defined in another module, later
+        """,
+    )
+    t = trace(path)
+    assert "internal_errors" not in t
+    (ada,) = [obj for obj in t["steps"][0]["objects"] if obj["class"] == "Author"]
+    assert ada["values"]["name"] == "Ada"
