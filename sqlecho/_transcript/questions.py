@@ -167,6 +167,30 @@ def _line_variants(line: str) -> list[str]:
     return variants
 
 
+NOTHING_PRINTED = "(nothing: this step prints no line)"
+RAISED_FIRST = "(nothing: the step raises an error before it prints)"
+
+
+def _swapped_values(line: str, step: Mapping[str, Any]) -> list[str]:
+    """The line with a text value of one of the step's objects replaced by another such value
+    (``found: Deadpond`` -> ``found: Spider-Boy``): a wrong line the program could have printed."""
+    values = sorted(
+        {
+            value
+            for obj in step.get("objects") or []
+            for value in (obj.get("values") or {}).values()
+            if isinstance(value, str) and len(value) > 1
+        }
+    )
+    variants = []
+    for value in values:
+        if value in line:
+            variants += [
+                line.replace(value, other) for other in values if other != value and other not in line
+            ]
+    return variants
+
+
 def _printed_lines(step: Mapping[str, Any]) -> list[str]:
     text = "".join(str(e.get("text", "")) for e in step.get("events") or [] if e["kind"] == "output")
     return [line.rstrip() for line in text.splitlines()]
@@ -210,7 +234,12 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
         printed = _printed_lines(step)
         answer = clause.argument if clause.argument in printed else (printed[0] if printed else "")
         # Wrong choices are lines it does not print: another printed line would also be right.
-        others = [line for line in _line_variants(answer) if line not in printed]
+        others = [
+            line for line in _line_variants(answer) + _swapped_values(answer, step) if line not in printed
+        ]
+        # A line with no number nor a value to swap still gets wrong choices: that it printed
+        # nothing, or failed first (a learner's two usual fears after a commit or a close).
+        others += [NOTHING_PRINTED, RAISED_FIRST]
         prompt = "Which of these lines does this step print?"
         return Question(
             "prints",
@@ -254,10 +283,12 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
             for n in range(int(first), int(last) + 1)
             if not code or (code[n - 1].strip() and not code[n - 1].strip().startswith("#"))
         ]
-        answer = show(lines[0]) if lines else "no line"
         what = "statement" if clause.counter == "sql" else clause.counter.upper()
+        # "None of them" is always a choice: that a line such as a print sends SQL is often the point.
+        none = f"none: this step sends no {what}"
+        answer = show(lines[0]) if lines else none
         prompt = f"Which line sends the {what}?"
-        choices = tuple(dict.fromkeys([*candidates, answer]))
+        choices = tuple(dict.fromkeys([*candidates, answer, none]))
         return Question("line", prompt, "choice", choices, answer, f"{result.measured}.", clause.text)
     if clause.kind == "object":
         labels = sorted(_objects(step))
@@ -266,11 +297,15 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
         )
         answer = str(holder["label"]) if holder else "none"
         prompt = f"Which object does `{clause.attribute}` refer to after this step?"
+        # Whether a query hands back the object already in the session or a new copy of the row
+        # is what these questions ask: "a new object" is always a choice, and so is "none".
+        classes = sorted({str(obj.get("class")) for obj in _objects(step).values() if obj.get("class")})
+        copies = [f"a new {name} object, a copy of the same row" for name in classes[:1]]
         return Question(
             "object",
             prompt,
             "choice",
-            _with_distractors(answer, labels, 5),
+            _with_distractors(answer, [*labels, *copies, "none"], 6),
             answer,
             f"{result.measured}.",
             clause.text,

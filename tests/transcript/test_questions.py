@@ -93,7 +93,7 @@ def test_each_claim_is_a_typed_question_with_its_answer() -> None:
     assert line.answer == "2: books = session.exec(select(Book)).all()"
     assert "5: print(book.author.name)" in line.choices and all(not c.startswith("3:") for c in line.choices)
     assert expired.answer == "title" and "none" in expired.choices
-    assert obj.answer == "Book#2" and obj.choices == ("Book#1", "Book#2")
+    assert obj.answer == "Book#2" and obj.choices[:2] == ("Book#1", "Book#2") and "none" in obj.choices
     assert (sql.answer, sql.choices) == ("no", ("no", "yes"))
     assert rows.answer == 2
     for question in questions:
@@ -128,6 +128,39 @@ def test_a_setup_step_is_shown_not_asked() -> None:
     assert claims_for({**STEP, "narrative": "Expect: 1 FROB"}) == []  # malformed: asks nothing
 
 
+def test_a_printed_line_without_numbers_still_has_wrong_choices() -> None:
+    step = {
+        **STEP,
+        "narrative": "Expect: prints 'found: Deadpond'",
+        "events": [{"kind": "output", "text": "found: Deadpond\n", "line": 3}],
+        "objects": [
+            {
+                "label": "Hero#1",
+                "class": "Hero",
+                "names": ["a"],
+                "state": "persistent",
+                "identity": [1],
+                "values": {"name": "Deadpond"},
+                "expired": [],
+            },
+            {
+                "label": "Hero#2",
+                "class": "Hero",
+                "names": ["b"],
+                "state": "persistent",
+                "identity": [2],
+                "values": {"name": "Spider-Boy"},
+                "expired": [],
+            },
+        ],
+    }
+    (question,) = claims_for(step)
+    assert question.answer == "found: Deadpond"
+    assert "found: Spider-Boy" in question.choices  # another value the program holds
+    assert "(nothing: this step prints no line)" in question.choices
+    assert len(question.choices) >= 3
+
+
 def test_every_lesson_question_is_answerable_and_gives_nothing_away() -> None:
     import json
 
@@ -143,6 +176,10 @@ def test_every_lesson_question_is_answerable_and_gives_nothing_away() -> None:
                 asked += 1
                 assert question.is_right(question.answer), (golden.stem, question)
                 assert question.control == "number" or question.answer in question.choices
+                # A choice with nothing to choose from gives the answer away.
+                assert question.control == "number" or len(question.choices) >= 2, (golden.stem, question)
+                if question.kind == "prints":
+                    assert len(question.choices) >= 3, (golden.stem, question)
                 assert "caused by" not in question.prompt
                 for cause in ("autoflush", "lazy load", "flush", "refresh", "load expired"):
                     assert cause not in question.prompt, (golden.stem, question.prompt)
