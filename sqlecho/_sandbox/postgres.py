@@ -59,6 +59,7 @@ __all__ = [
     "default_databases",
     "find_binaries",
     "from_url",
+    "socket_folder",
 ]
 
 _TEMPLATE = "sqlecho_template"
@@ -334,6 +335,14 @@ def _reachable_folder(folder: Path, user: str) -> Path:
         return folder
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
+
+
+def socket_folder(url: str) -> Path | None:
+    """The folder of the server's unix socket named by a run's ``url`` (its ``host`` query), if
+    any: what the sandbox must show the run (read without SQLAlchemy: the parent stays light)."""
+    hosts = parse_qs(urlsplit(url).query).get("host", [])
+    host = unquote(hosts[-1]) if hosts else ""
+    return Path(host) if host.startswith("/") else None
 
 
 def _socket_folder(folder: Path) -> Path:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._trace.options import TraceOptions
-from .._trace.server import socket_folder
 from .._transcript import schema
 from .._transcript.derive import status_of
 from .._transcript.validate import (
@@ -35,6 +34,7 @@ from .._transcript.validate import (
 )
 from .launch import Sandbox, SandboxRefused, confirm_folder, default_sandbox
 from .limits import Limits
+from .postgres import socket_folder
 from .processes import GRACE_S, WorkerProcess
 from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
 from .tamper import TAMPERED_EXIT

@@ -27,17 +27,9 @@ from sqlalchemy.engine import URL, make_url
 
 from .._transcript.values import jsonable_row
 
-__all__ = ["ServerDatabase", "socket_folder"]
+__all__ = ["ServerDatabase"]
 
 _Instantiate = Callable[[URL, dict[str, Any]], tuple[URL, list[Any], dict[str, Any]]]
-
-
-def socket_folder(url: str) -> Path | None:
-    """The folder of the server's unix socket named by ``url`` (its ``host`` query), if any."""
-    host = make_url(url).query.get("host")
-    if isinstance(host, tuple):
-        host = host[-1] if host else None
-    return Path(host) if host and host.startswith("/") else None
 
 
 class ServerDatabase:

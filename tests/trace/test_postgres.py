@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from sqlecho import trace
+from sqlecho._sandbox.postgres import socket_folder
 from sqlecho._trace.options import TraceOptions
-from sqlecho._trace.server import socket_folder
 from tests.trace.test_echo_oracle import PROGRAMS, output_of, plain_run, sequence_of
 
 pytestmark = pytest.mark.postgres
