@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -240,7 +241,7 @@ EXERCISE = """\
 # %% Setup
 x = 1
 
-# %% Boom tags=["exercise"] check="sql == 0; prints 'ok'"
+# %% Boom tags=["exercise"] check="select == 1; prints 'ok'"
 print("\\x1b[2J\\x00\\x07\\x0c out")
 raise ValueError("\\x00\\x1b]0;t\\x07\\ud800 bad")
 """
@@ -297,7 +298,8 @@ def test_a_link_swapped_in_a_loop_never_reads_another_users_file() -> None:
         (folder / "prog.py").symlink_to(decoy)
         os.lchown(folder / "prog.py", STUDENT, STUDENT)
         argv = ["/bin/sh", "-c", LINK_SWAPPER, "swap", str(decoy), str(secret)]
-        swapper = subprocess.Popen(argv, user=STUDENT, group=STUDENT, cwd=folder)
+        # A session of its own: the loop's `ln` and `mv` die with the shell, not after the cleanup.
+        swapper = subprocess.Popen(argv, user=STUDENT, group=STUDENT, cwd=folder, start_new_session=True)
         outcomes = {"decoy": 0, "refused": 0, "other": 0}
         try:
             for _ in range(3_000):
@@ -309,7 +311,7 @@ def test_a_link_swapped_in_a_loop_never_reads_another_users_file() -> None:
                 assert "SECRET-LINE" not in text
                 outcomes["decoy" if "decoy" in text else "other"] += 1
         finally:
-            swapper.kill()
+            os.killpg(swapper.pid, signal.SIGKILL)
             swapper.wait()
         assert outcomes["decoy"] > 0 and outcomes["refused"] > 0, outcomes  # the race was run
     finally:

@@ -210,7 +210,8 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
             or "no change in this step"
         )
         prompt = f"What state is {_who(clause.argument, step)} in after this step?"
-        return Question("state", prompt, "state", STATES, state, f"{state} ({how}).", clause.text)
+        # The answer is said beside it ("it was persistent"): the explanation says how it got there.
+        return Question("state", prompt, "state", STATES, state, f"{how}.", clause.text)
     if clause.kind == "value":
         obj = _objects(step).get(clause.argument) or {}
         values = dict(obj.get("values") or {})

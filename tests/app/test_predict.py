@@ -79,9 +79,12 @@ def test_answers_are_marked_right_or_wrong_per_part_and_scored() -> None:
     _state(at, 1, 2, "pending")
     _submit(at)
     text = _plain(_text(at))
-    assert "Not quite" in text and "You said 1: **right** (1 INSERT, sent 1 by flush at line 27)" in text
+    assert "Not quite" in text and "You said 1: **right** (1 INSERT, sent by flush at line 27)" in text
     assert "You said 2: **wrong**: it was 1 (1 COMMIT at line 27)" in text
-    assert "You said pending: **wrong**: it was persistent" in text
+    assert (
+        "You said pending: **wrong**: it was persistent (transient → pending at line 26; pending → persistent at line 27)."
+        in text
+    )
     assert "What state is Hero#1 (`hero`) in after this step?" in text  # the name as code
     assert "icon" not in text and ":material/" not in text  # words a screen reader reads
     assert INSERT in _html(at) and AFTER in text

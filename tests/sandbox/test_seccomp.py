@@ -52,9 +52,16 @@ def test_every_lesson_and_fidelity_program_runs_to_the_same_transcript_under_the
             sandboxed = run_sandboxed(source, path, TraceOptions(), name, pool=pool)
             if is_lesson:
                 expected = json.loads((golden / f"{path.stem}.json").read_text(encoding="utf-8"))
+                assert _masked(sandboxed) == _masked(expected), path.name
             else:
+                # A program's SQL, output and errors: which detached object SQLAlchemy happened to
+                # fill a back-reference of (relationships.py) may differ from one process to the next.
                 expected = trace(path, source_name=name)
-            assert _masked(sandboxed) == _masked(expected), path.name
+                assert _what_it_did(sandboxed) == _what_it_did(expected), path.name
+
+
+def _what_it_did(transcript: dict[str, Any]) -> list[object]:
+    return [(step["lines"], _masked(step["events"]), step["error"]) for step in transcript["steps"]]
 
 
 # Unknown numbers: one past every table, one far beyond, and open_tree_attr (467), which the
