@@ -113,7 +113,8 @@ def render_code(
         )
     if not rows:
         return '<div class="sqe-code sqe-empty">(no code)</div>'
-    return f'<div class="sqe-code">{"".join(rows)}</div>'
+    # Focusable: a long line scrolls sideways, and a keyboard must reach that scroll too.
+    return f'<div class="sqe-code" tabindex="0" role="region" aria-label="Code">{"".join(rows)}</div>'
 
 
 def _where(event: Mapping[str, object]) -> str:

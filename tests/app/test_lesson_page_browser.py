@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/ (``page-*.png``): they are meant to be looke
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browsing import ARTIFACTS, WAIT_MS, streamlit_app
-from tests.helpers import LESSONS
+from tests.helpers import LESSONS, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -95,9 +96,10 @@ def test_the_first_object_card_is_on_screen_and_the_columns_stay_put(open_page: 
     assert _on_screen(page, ".sqe-sql")
     _shot(page, "laptop-typical-step")
     top = _box(page, ".sqe-objs")["y"]
+    golden = json.loads((ROOT / "tests" / "golden" / "04_expire_on_commit.json").read_text(encoding="utf-8"))
     for number in (4, 5, 6):
         page.keyboard.press("ArrowRight")
-        _step(page, f"Step {number} of 9")
+        _step(page, f"Step {number} of {len(golden['steps'])}")
         page.wait_for_timeout(300)
         assert abs(_box(page, ".sqe-objs")["y"] - top) <= 2, f"the objects moved at step {number}"
 
