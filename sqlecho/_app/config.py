@@ -13,7 +13,7 @@
 ``SQLECHO_RUNS``               Pasted programs running at once, server-wide. Default: one per core.
 ``SQLECHO_RUNS_MEMORY``        Their memory limits summed, at most (``2G``). Default: half the memory.
 ``SQLECHO_RUN_QUEUE``          Runs that may wait for a place (the rest are refused). Default 50.
-``SQLECHO_RUN_CPU``            Cores per run, all its processes together (``0``: no quota). Default 0.5.
+``SQLECHO_RUN_CPU``            Cores per run, all its processes together (``0``: no quota). Default 1.
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
 ``SQLECHO_POOL_SIZE``,         The sandbox's spare workers and limits

@@ -54,8 +54,9 @@ class AdmissionLimits:
 
     @classmethod
     def defaults(cls, cpus: int, memory: int) -> AdmissionLimits:
-        """For a machine of ``cpus`` cores and ``memory`` bytes: one run per core (with the quota
-        of half a core each, runs take at most half of the processor) and half of the memory."""
+        """For a machine of ``cpus`` cores and ``memory`` bytes: one run per core (each within its
+        quota of one core, at a low weight that lets the server's readers go first) and half of
+        the memory."""
         return cls(runs=max(1, cpus), memory=max(256 * MiB, memory // 2))
 
     @classmethod

@@ -7,8 +7,9 @@ the memory of every process in it, page cache and tmpfs included, and ``pids.max
 and thread. When the memory runs out the kernel kills a process of the group, and the parent
 reads ``oom_kill`` to say which limit it was. A CPU quota (``cpu.max``; v1:
 ``cpu.cfs_quota_us``) bounds the processor time of the whole run, however many processes it
-starts: half a core by default (``SQLECHO_RUN_CPU``), so that a pasted busy loop cannot take the
-cores the server needs to answer its readers.
+starts: one core by default (``SQLECHO_RUN_CPU``), so that a pasted program that forks busy
+children cannot take every core; pasted programs also run at a low CPU weight, so that the server
+answering its readers goes first whenever the cores are busy.
 
 Both hierarchies are supported: cgroup v2 (one tree; the server's own group must allow the
 ``memory`` and ``pids`` controllers for its children) and v1 (separate ``memory`` and ``pids``
@@ -44,8 +45,11 @@ BASELINE_TASKS = 6
 that becomes bubblewrap, bubblewrap's init, the worker's supervisor, the program's process and
 Python's crash-report thread, plus one to spare."""
 
-DEFAULT_RUN_CPU = 0.5
-"""Cores a run may use at most, all its processes together (``SQLECHO_RUN_CPU``)."""
+DEFAULT_RUN_CPU = 1.0
+"""Cores a run may use at most, all its processes together (``SQLECHO_RUN_CPU``). One core, not
+less: a lesson's whole trace (tens of milliseconds of CPU, in several processes) must not wait
+for the next period (half a core made a small lesson's first trace 60% slower); the low weight of
+pasted programs is what keeps readers fast beside them."""
 CPU_PERIOD_US = 200_000
 """The scheduler's accounting period for the quota: a run gets ``cores * period`` per period.
 Long enough that a small lesson's whole trace (about 50 ms of CPU) fits in the first period's
