@@ -40,13 +40,9 @@ def _binaries_or_skip() -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    made = PostgresCluster(tmp_path_factory.mktemp("postgres"), binaries=_binaries_or_skip())
-    made.start()
-    try:
-        yield made
-    finally:
-        made.remove()
+def cluster(postgres_server: PostgresCluster) -> PostgresCluster:
+    """The session's private cluster (tests/conftest.py)."""
+    return postgres_server
 
 
 @pytest.fixture(scope="module")
