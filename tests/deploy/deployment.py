@@ -36,13 +36,17 @@ def replica_of(deployment: Deployment, route: str) -> int:
     request = urllib.request.Request(
         f"{deployment.url}/_stcore/health", headers={"Cookie": f"sqlecho_route={route}"}
     )
+    log = deployment.run_dir / "routes.log"
+    # Only this request's line counts: an earlier request of the same route may have gone to a
+    # replica that has died since.
+    seen = len(log.read_text()) if log.exists() else 0
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
-    log = deployment.run_dir / "routes.log"
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # written as the request ends, a moment after the answer
         # "replica=A, B" when nginx tried A, found it down, and B answered: B served it.
-        found = re.findall(rf" route={re.escape(route)} replica=(.*):(\d+)$", log.read_text(), re.M)
+        fresh = log.read_text()[seen:]
+        found = re.findall(rf" route={re.escape(route)} replica=(.*):(\d+)$", fresh, re.M)
         if found:
             return int(found[-1][1])
         time.sleep(0.05)
