@@ -141,3 +141,14 @@ def postgres_databases(postgres_server: Any) -> Iterator[Any]:
         yield databases
     finally:
         databases.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser or replica test that fails is run once more before it counts.
+
+    They drive a real Chromium against a real server on a machine that may be busy: a click that
+    lands while Streamlit is still rerunning is lost now and then. Every other test runs once.
+    """
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("nginx"):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))

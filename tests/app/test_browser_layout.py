@@ -73,7 +73,7 @@ def test_next_from_far_down_shows_the_new_steps_start_below_an_opaque_header(
 def test_presenter_mode_is_one_click_away_and_legible_at_1920(browser: object, app_url: str) -> None:
     page = open_page(browser, f"{app_url}/?lesson={LESSON}&step=3&predict=0&expire_on_commit=0", 1920, 1080)
     try:
-        button = page.get_by_role("button", name="Presenter mode")  # type: ignore[attr-defined]
+        button = page.get_by_role("button", name="Presenter mode", exact=True)  # type: ignore[attr-defined]
         expect(button).to_be_visible(timeout=WAIT_MS)
         button.click()
         expect(page.get_by_role("button", name="Leave presenter mode")).to_be_visible(timeout=WAIT_MS)  # type: ignore[attr-defined]

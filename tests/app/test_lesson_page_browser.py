@@ -124,6 +124,9 @@ def test_arrow_keys_step_the_lesson_after_a_sidebar_pick_and_a_switch(open_page:
     expect(page).to_have_url(re.compile(r"lesson=05_partial_expiry&step=2"))
     _shot(page, "arrow-keys-after-sidebar-pick")
     page.get_by_text("autoflush", exact=True).click()
+    # The address follows once the rerun (and the second run it compares with) is done: only then
+    # is the page listening again.
+    expect(page).to_have_url(re.compile(r"autoflush=0"), timeout=WAIT_MS)
     _step(page, "Step 2 of")
     page.wait_for_timeout(500)
     page.keyboard.press("ArrowRight")
