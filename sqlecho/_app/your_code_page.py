@@ -73,8 +73,10 @@ with Session(engine) as session:
 """
 CANCELLED = "Stopped: you cancelled the run."
 """What the page says after Cancel (nothing of the run is shown or kept)."""
-_POLL_S = 0.1
-"""How often a waiting page makes a Streamlit call, the point where a press of Cancel is heard."""
+_POLL_S = 0.25
+"""How often a waiting page makes a Streamlit call, the point where a press of Cancel is heard.
+Each call redraws an (empty) element: a quarter second keeps Cancel prompt without keeping the
+browser busy redrawing the page under the reader's pointer."""
 _PLACE_EVERY_S = 1.0
 """How often a reader waiting for a place sees it updated."""
 UNSANDBOXED_WARNING = (
