@@ -14,9 +14,10 @@ from pathlib import Path
 from ._files import SiteFolder
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, viewer_page
-from ._render.titles import lesson_title, lessons_in, source_title
+from ._render.titles import lesson_title, lessons_in
 from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
+from ._trace.titles import source_title
 
 __all__ = ["SWITCHES", "Page", "lesson_files", "write_site"]
 

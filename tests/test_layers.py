@@ -220,6 +220,11 @@ def test_the_command_line_parent_loads_no_orm_while_the_sandbox_runs_the_program
     ] == []
 
 
+def test_the_command_line_parent_loads_nothing_of_postgresql_for_a_run_on_sqlite() -> None:
+    loaded = _loaded_by(_run_command(["trace", str(ROOT / "lessons" / "04_expire_on_commit.py")]))
+    assert [m for m in loaded if m == "sqlecho._sandbox.postgres" or m.startswith("psycopg")] == []
+
+
 def test_the_command_line_loads_the_orm_only_to_trace_in_process() -> None:
     program = ROOT / "tests" / "programs" / "core_only.py"
     assert "sqlalchemy.orm" in _loaded_by(_run_command(["trace", "--in-process", str(program)]))

@@ -9,7 +9,6 @@ browser session.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
@@ -19,6 +18,7 @@ from .._sandbox.launch import sandbox_status
 from .._trace.exercises import exercises_for
 from .._trace.options import TraceOptions
 from .._transcript.checks import CheckSyntaxError, ClauseResult, evaluate, parse_check
+from ..transcript import Step
 from . import keys
 from .config import AppConfig
 from .traces import Traced, TraceFailed, render_step
@@ -64,7 +64,7 @@ def syntax_problem(code: str) -> str | None:
     return None
 
 
-def _results(step: dict[str, Any] | None, check: str, source: str | None = None) -> list[ClauseResult] | str:
+def _results(step: Step | None, check: str, source: str | None = None) -> list[ClauseResult] | str:
     try:
         clauses = parse_check(check)
     except CheckSyntaxError as exc:
@@ -93,7 +93,7 @@ def exercise_panel(
     config: AppConfig,
     stem: str,
     source: str,
-    steps: list[dict[str, Any]],
+    steps: list[Step],
     index: int,
     lesson: Path | None = None,
 ) -> None:
@@ -184,7 +184,7 @@ def exercise_panel(
 
 
 def _show_results(
-    traced: Traced, stem: str, index: int, step: dict[str, Any], check: str, hint: str, done: set[int]
+    traced: Traced, stem: str, index: int, step: Step, check: str, hint: str, done: set[int]
 ) -> bool:
     """Mark each clause of the check; True when every one passed."""
     found = next((n for n, item in enumerate(traced.steps) if item.get("title") == step.get("title")), None)

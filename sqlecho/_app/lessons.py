@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._render.titles import first_heading, lessons_in, prettify_stem
-from .._trace.cells import CellKind, parse_cells
+from .._render.titles import lessons_in
 from .._trace.options import SWITCHES, TraceOptions, switched_off
+from .._trace.titles import source_title as lesson_title
 
 __all__ = [
     "Lesson",
@@ -45,16 +45,6 @@ class Lesson:
     path: Path
     source: str | None = field(default=None, repr=False, compare=False)
     """The program text (None when the file is not UTF-8 text)."""
-
-
-def lesson_title(source: str, stem: str) -> str:
-    """The text of the lesson's first ``# Title`` heading (in a markdown cell), else the prettified stem."""
-    try:
-        cells = parse_cells(source)
-    except ValueError:
-        return prettify_stem(stem)
-    markdown = (cell.text for cell in cells if cell.kind is CellKind.MARKDOWN)
-    return first_heading(markdown) or prettify_stem(stem)
 
 
 # path -> (mtime_ns, size, title, source): the app lists the lessons on every rerun, and reads

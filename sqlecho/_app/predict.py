@@ -16,13 +16,14 @@ what the reader got right and which steps to revisit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import streamlit as st
 
 from .._render.plain import md_literal, md_no_remote_images
 from .._render.questions import Question, is_right, questions_of
+from ..transcript import Step
 from . import keys
 from .saved import browser_copy
 
@@ -54,7 +55,7 @@ class Prediction:
         return bool(self.right) and all(self.right)
 
 
-def _questions(steps: list[dict[str, Any]], index: int, source: str | None = None) -> list[Question]:
+def _questions(steps: list[Step], index: int, source: str | None = None) -> list[Question]:
     """The questions of step ``index``, with the program (for "which line") and the step before."""
     return questions_of(steps[index], source=source, before=steps[index - 1] if index else None)
 
@@ -64,7 +65,7 @@ def _predictions(stem: str) -> dict[int, Prediction]:
     return store.setdefault(stem, {})
 
 
-def score(stem: str, steps: list[dict[str, Any]]) -> tuple[int, int, int]:
+def score(stem: str, steps: list[Step]) -> tuple[int, int, int]:
     """(steps predicted right, steps answered, steps with a question) for one lesson."""
     done = _predictions(stem)
     asked = sum(1 for step in steps if questions_of(step))
@@ -72,15 +73,15 @@ def score(stem: str, steps: list[dict[str, Any]]) -> tuple[int, int, int]:
     return sum(prediction.all_right for prediction in answered), len(answered), asked
 
 
-def _title(step: dict[str, Any]) -> str:
+def _title(step: Step) -> str:
     return str(step.get("title") or "")
 
 
-def _reveal(stem: str, index: int, step: dict[str, Any]) -> None:
+def _reveal(stem: str, index: int, step: Step) -> None:
     _predictions(stem).setdefault(index, Prediction(title=_title(step)))
 
 
-def _answer(stem: str, index: int, steps: list[dict[str, Any]], source: str) -> None:
+def _answer(stem: str, index: int, steps: list[Step], source: str) -> None:
     state = st.session_state
     form = keys.predict_form(stem, index)
     step = steps[index]
@@ -95,7 +96,7 @@ def _answer(stem: str, index: int, steps: list[dict[str, Any]], source: str) -> 
     _predictions(stem)[index] = Prediction(answers, right, _title(step))
 
 
-def hold_unanswered(stem: str, steps: list[dict[str, Any]]) -> Any:
+def hold_unanswered(stem: str, steps: list[Step]) -> Callable[[int], bool]:
     """The navigator's Next hook: an unanswered question is revealed before the reader moves on
     (the last step's too, before "Next lesson")."""
 
@@ -108,7 +109,7 @@ def hold_unanswered(stem: str, steps: list[dict[str, Any]]) -> Any:
     return hold
 
 
-def hidden(stem: str, index: int, step: dict[str, Any]) -> bool:
+def hidden(stem: str, index: int, step: Step) -> bool:
     """True while the step's question waits for an answer (steps without ``Expect:`` never wait)."""
     return bool(questions_of(step)) and index not in _predictions(stem)
 
@@ -139,7 +140,7 @@ def _ask(form: str, number: int, question: Question) -> None:
         st.radio(question.prompt, question.options, index=None, key=key)
 
 
-def predict_panel(stem: str, steps: list[dict[str, Any]], index: int, source: str) -> None:
+def predict_panel(stem: str, steps: list[Step], index: int, source: str) -> None:
     """Ask the step's questions, or mark the answers given (nothing for a step without a question)."""
     step = steps[index]
     questions = _questions(steps, index, source)
@@ -187,13 +188,13 @@ def predict_panel(stem: str, steps: list[dict[str, Any]], index: int, source: st
         st.info("Revealed without a prediction.\n\n" + "\n".join(explained))
 
 
-def after_text(step: dict[str, Any]) -> None:
+def after_text(step: Step) -> None:
     """The step's "after" explanation (why it happened), when it has one."""
     if text := str(step.get("after") or ""):
         st.markdown(md_no_remote_images(text))
 
 
-def _stored(stem: str, steps: list[dict[str, Any]], value: Any) -> dict[int, Prediction]:
+def _stored(stem: str, steps: list[Step], value: object) -> dict[int, Prediction]:
     """The predictions a browser had stored for this lesson, those whose step still matches."""
     out: dict[int, Prediction] = {}
     items = value.get("steps") if isinstance(value, dict) else None
@@ -216,7 +217,7 @@ def _stored(stem: str, steps: list[dict[str, Any]], value: Any) -> dict[int, Pre
     return out
 
 
-def _serialised(done: dict[int, Prediction]) -> dict[str, Any]:
+def _serialised(done: dict[int, Prediction]) -> dict[str, object]:
     return {
         "steps": {
             str(index): {"title": item.title, "answers": item.answers, "right": item.right}
@@ -229,7 +230,7 @@ def _clear(stem: str) -> None:
     _predictions(stem).clear()
 
 
-def show_score(stem: str, steps: list[dict[str, Any]]) -> None:
+def show_score(stem: str, steps: list[Step]) -> None:
     """The score line at the top of the lesson, kept in the browser, with a button to clear it."""
     done = _predictions(stem)
     loaded: set[str] = st.session_state.setdefault(keys.PREDICT_LOADED, set())
@@ -260,7 +261,7 @@ def _go(step: int) -> None:
     st.session_state[keys.step(keys.LESSON_STEPS)] = step
 
 
-def show_summary(stem: str, steps: list[dict[str, Any]]) -> None:
+def show_summary(stem: str, steps: list[Step]) -> None:
     """The end of the lesson: the steps predicted right, and the ones to revisit (buttons to them)."""
     asked = [index for index, step in enumerate(steps) if questions_of(step)]
     if not asked:

@@ -12,7 +12,9 @@ written by another version or by someone else) is ignored, and the lesson is tra
 
 =============================  ===================================================================
 ``SQLECHO_CACHE_DIR``          The folder (made when needed). Default: ``$XDG_CACHE_HOME/sqlecho``,
-                               else ``~/.cache/sqlecho``. ``off``: keep nothing on disk.
+                               else ``~/.cache/sqlecho``. ``off``: keep nothing on disk. (Read by
+                               :func:`sqlecho._sandbox.settings.cache_dir`, which the private
+                               PostgreSQL cluster's folder follows too.)
 =============================  ===================================================================
 """
 
@@ -30,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._sandbox.settings import cache_dir
 from .._trace.options import TraceOptions
 from .._transcript.schema import TRANSCRIPT_VERSION
 from .._transcript.validate import Budget, InvalidMessage, check_done, check_step, source_line_count
@@ -45,17 +48,6 @@ _FORMAT = 1
 def source_digest(source: str) -> str:
     """A program's text as a key: an edited lesson is a new program (lone surrogates included)."""
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def cache_dir(environ: Mapping[str, str]) -> Path | None:
-    """The folder of ``SQLECHO_CACHE_DIR`` (or the user's cache folder), None when it is ``off``."""
-    raw = environ.get("SQLECHO_CACHE_DIR", "").strip()
-    if raw.lower() in ("off", "0", "none"):
-        return None
-    if raw:
-        return Path(os.path.expanduser(raw))
-    base = environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "sqlecho"
 
 
 def _installed(name: str) -> str:

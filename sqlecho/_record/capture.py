@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.orm import Mapper, Session, scoped_session, sessionmaker
 
 from .._transcript.counting import TRANSACTION_KINDS, is_statement, kind_of
@@ -59,7 +59,7 @@ _CHATTER = frozenset({"pragma", "create", "drop", "alter", "set", "show"})
 _TRANSACTION_TEXT = {"begin": "BEGIN (implicit)", "commit": "COMMIT", "rollback": "ROLLBACK"}
 
 
-def _binds(session: Session) -> list[Any]:
+def _binds(session: Session) -> list[Engine | Connection]:
     binds = [session.bind] if session.bind is not None else []
     # ``Session.binds`` is public from SQLAlchemy 2.1; 2.0 has it name-mangled.
     per_entity = getattr(session, "binds", None) or getattr(session, "_Session__binds", None) or {}
@@ -131,10 +131,18 @@ _SENDING = threading.local()
 class _Recorder(EngineRecorder):
     """An EngineRecorder that tells the sink which Connection sent each statement."""
 
-    def _before_cursor_execute(self, conn: Any, *args: Any) -> tuple[str, Any]:
+    def _before_cursor_execute(
+        self,
+        conn: Connection,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        many: bool,
+    ) -> tuple[str, object]:
         _SENDING.connection = conn
         try:
-            return super()._before_cursor_execute(conn, *args)
+            return super()._before_cursor_execute(conn, cursor, statement, parameters, context, many)
         finally:
             _SENDING.connection = None
 
@@ -151,18 +159,19 @@ class _ConnectionRecorder(_Recorder):
 
     def __init__(self, target: Connection, sink: Sink, failed: Callable[[BaseException], None]) -> None:
         super().__init__(target, sink, _preliminary, _no_line, failed)
+        self.connection = target
 
     def install(self) -> None:
         super().install()
-        event.listen(self.target.engine, "handle_error", self._on_connection_error)
+        event.listen(self.connection.engine, "handle_error", self._on_connection_error)
 
     def remove(self) -> None:
         # Also after a partial install: remove what is there, nothing else.
-        if event.contains(self.target.engine, "handle_error", self._on_connection_error):
-            event.remove(self.target.engine, "handle_error", self._on_connection_error)
+        if event.contains(self.connection.engine, "handle_error", self._on_connection_error):
+            event.remove(self.connection.engine, "handle_error", self._on_connection_error)
         super().remove()
 
-    def _on_connection_error(self, context: Any) -> None:
+    def _on_connection_error(self, context: ExceptionContext) -> None:
         if context.connection is not self.target:
             return
         try:
@@ -178,9 +187,17 @@ class _EveryEngineRecorder(_Recorder):
         super().__init__(Engine, sink, _preliminary, _no_line, failed)
         self.dialects: set[str] = set()
 
-    def _before_cursor_execute(self, conn: Any, *args: Any) -> tuple[str, Any]:
+    def _before_cursor_execute(
+        self,
+        conn: Connection,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        many: bool,
+    ) -> tuple[str, object]:
         self.dialects.add(conn.dialect.name)
-        return super()._before_cursor_execute(conn, *args)
+        return super()._before_cursor_execute(conn, cursor, statement, parameters, context, many)
 
 
 def _recorder(
@@ -241,7 +258,7 @@ class Capture:
         # Which unit of work sent a statement: its Session, or for Core its Connection (both
         # kept alive until the block ends, so that their ids stay theirs).
         self._units: dict[int, int] = {}
-        self._unit_owners: list[Any] = []
+        self._unit_owners: list[object] = []
         self._sessions: dict[int, Session] = {}  # id(Connection) -> the Session it serves
         # Statements that other engines (or other connections of a watched engine) ran meanwhile,
         # apart from schema changes and connection set-up: "the code used another engine".
@@ -315,21 +332,21 @@ class Capture:
     def _loaded_where(self, label: str) -> Where:
         return self._loaded.get(label, (None, None))
 
-    def _number(self, owner: Any) -> int:
+    def _number(self, owner: object) -> int:
         known = self._units.get(id(owner))
         if known is None:
             known = self._units[id(owner)] = len(self._units)
             self._unit_owners.append(owner)
         return known
 
-    def _unit(self, connection: Any) -> int | None:
+    def _unit(self, connection: object) -> int | None:
         """The number of the Session (or, outside one, the Connection) that sent a statement."""
         if connection is None:
             return None
         session = self._sessions.get(id(connection))
         return self._number(connection if session is None else session)
 
-    def _began(self, session: Session, _transaction: Any, connection: Connection) -> None:
+    def _began(self, session: Session, _transaction: object, connection: Connection) -> None:
         # A Session's transaction took a connection: its statements are that Session's.
         try:
             self._sessions[id(connection)] = session
@@ -357,7 +374,7 @@ class Capture:
         engines = [target for target in self._targets if isinstance(target, Engine)]
         connections = [target for target in self._targets if isinstance(target, Connection)]
 
-        def heard(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        def heard(conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
             try:
                 if any(conn.engine is engine for engine in engines):
                     return
@@ -500,7 +517,7 @@ class Capture:
             transactions: include BEGIN/COMMIT/ROLLBACK, as ``"BEGIN (implicit)"``, ``"COMMIT"``...
         """
         self._require_used()
-        events: list[Any] = []
+        events: list[str | dict[str, object]] = []
         for record in self._events:
             if record["kind"] in TRANSACTION_EVENTS:
                 if transactions:

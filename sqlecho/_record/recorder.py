@@ -14,9 +14,9 @@ from __future__ import annotations
 import sys
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -24,6 +24,10 @@ from sqlalchemy.orm import InstanceState, Mapper, Session
 
 from .._transcript.values import jsonable_row, mask_addresses
 from .objects import ObjectRegistry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import ExceptionContext
+    from sqlalchemy.orm import ORMExecuteState
 
 __all__ = ["EngineRecorder", "Event", "OrmRecorder", "Sink"]
 
@@ -34,9 +38,9 @@ Sink = Callable[[Event], None]
 Locate = Callable[[str, object], tuple[object, str]]
 
 
-def _parameters(parameters: Any, many: bool) -> Any:
+def _parameters(parameters: object, many: bool) -> object:
     if many:
-        return [_parameters(row, False) for row in parameters]
+        return [_parameters(row, False) for row in cast("Iterable[object]", parameters)]
     if type(parameters) is dict:
         # Named parameters (psycopg's): their order means nothing to the driver, and SQLAlchemy
         # builds some of these dicts in an order that changes from process to process.
@@ -44,7 +48,7 @@ def _parameters(parameters: Any, many: bool) -> Any:
     return jsonable_row(parameters)
 
 
-def _lock(context: Any) -> str | None:
+def _lock(context: object) -> str | None:
     """The row lock the ORM statement asked for (``FOR UPDATE``...), from the statement itself:
     SQLite's compiler leaves ``with_for_update()`` out of the SQL, and a learner's lock must not
     vanish from the transcript with it."""
@@ -113,7 +117,7 @@ class EngineRecorder:
 
     def __init__(
         self,
-        target: Any,
+        target: object,
         sink: Sink,
         locate: Locate,
         line: Callable[[], object],
@@ -182,7 +186,7 @@ class EngineRecorder:
 
     def _before_cursor_execute(
         self,
-        _conn: object,
+        _conn: Connection,
         cursor: object,
         statement: str,
         parameters: object,
@@ -215,7 +219,7 @@ class EngineRecorder:
             self._failed(exc)
         return statement, parameters
 
-    def _on_do_connect(self, dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+    def _on_do_connect(self, dialect: Any, _record: object, _cargs: object, _cparams: object) -> None:
         """Before an engine's first connection: record the dialect's own first queries.
 
         A server dialect asks the server a few things on its first connection (PostgreSQL:
@@ -230,10 +234,10 @@ class EngineRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the connect
             self._failed(exc)
 
-    def _watched_initialize(self, dialect: Any) -> Callable[[Any], None]:
+    def _watched_initialize(self, dialect: Any) -> Callable[[object], None]:
         original = dialect.initialize
 
-        def record(statement: str, parameters: Any, context: Any) -> Event:
+        def record(statement: str, parameters: object, context: object) -> Event:
             # Only the line: the cause is known, and finding one may configure the ORM's mappers,
             # which a program may have left broken on purpose before its first connection.
             line = self._line()
@@ -248,7 +252,9 @@ class EngineRecorder:
             self._sink(event)
             return event
 
-        def timed(run: Callable[..., Any], cursor: Any, statement: str, parameters: Any, context: Any) -> Any:
+        def timed(
+            run: Callable[[], object], cursor: object, statement: str, parameters: object, context: object
+        ) -> object:
             try:
                 event: Event | None = record(statement, parameters, context)
             except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
@@ -261,10 +267,12 @@ class EngineRecorder:
                 event["duration_ms"] = round((time.perf_counter() - started) * 1_000_000) / 1000
             return result
 
-        def initialize(connection: Any) -> None:
+        def initialize(connection: object) -> None:
             execute, execute_no_params = dialect.do_execute, dialect.do_execute_no_params
 
-            def do_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
+            def do_execute(
+                cursor: object, statement: str, parameters: object, context: object = None
+            ) -> object:
                 return timed(
                     lambda: execute(cursor, statement, parameters, context),
                     cursor,
@@ -273,7 +281,7 @@ class EngineRecorder:
                     context,
                 )
 
-            def do_execute_no_params(cursor: Any, statement: str, context: Any = None) -> Any:
+            def do_execute_no_params(cursor: object, statement: str, context: object = None) -> object:
                 return timed(
                     lambda: execute_no_params(cursor, statement, context), cursor, statement, {}, context
                 )
@@ -300,7 +308,7 @@ class EngineRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the statement
             self._failed(exc)
 
-    def _on_handle_error(self, context: Any) -> None:
+    def _on_handle_error(self, context: ExceptionContext) -> None:
         record = None
         cursor = getattr(context, "cursor", None)
         if cursor is not None and id(cursor) in self._pending:
@@ -389,7 +397,7 @@ class OrmRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
             self._failed(exc)
 
-    def _on_execute(self, execute_state: Any) -> None:
+    def _on_execute(self, execute_state: ORMExecuteState) -> None:
         self._on_use(execute_state.session)
 
     def _use(self, session: Session) -> None:
@@ -405,7 +413,7 @@ class OrmRecorder:
         alive = [(label, ref()) for label, ref in self._sessions]
         return [(label, session) for label, session in alive if session is not None]
 
-    def _transition(self, before: str, after: str) -> Callable[[Session, Any], None]:
+    def _transition(self, before: str, after: str) -> Callable[[Session, InstanceState[object]], None]:
         def listener(session: Session, state: InstanceState[object]) -> None:
             try:
                 if self.last_session() is not session:
@@ -437,7 +445,7 @@ class OrmRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
             self._failed(exc)
 
-    def _on_expire(self, state: InstanceState[Any], attrs: Any) -> None:
+    def _on_expire(self, state: InstanceState[object], attrs: Iterable[str] | None) -> None:
         try:
             names = sorted(attrs) if attrs else sorted(state.expired_attributes)
             self._sink(
@@ -451,7 +459,9 @@ class OrmRecorder:
         except Exception as exc:  # noqa: BLE001 - reported, never raised into the program
             self._failed(exc)
 
-    def _on_refresh(self, state: InstanceState[Any], _context: Any, attrs: Any) -> None:
+    def _on_refresh(
+        self, state: InstanceState[object], _context: object, attrs: Iterable[str] | None
+    ) -> None:
         record: Event = {"kind": "refresh", "line": self._line(), "object": self._registry.label(state)}
         if attrs:
             # SQLAlchemy names the attributes it was asked to load, relationships included, but a

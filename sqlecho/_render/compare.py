@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..transcript import Step
 from .diff import TranscriptDiff
 from .plain import terminal_safe
 from .text import format_event
@@ -21,7 +22,7 @@ __all__ = ["format_comparison"]
 _RULE = "─"
 
 
-def _title(step: Mapping[str, Any] | None, index: int | None) -> str:
+def _title(step: Step | None, index: int | None) -> str:
     if step is None or index is None:
         return "(no such step)"
     first, last = step["lines"]

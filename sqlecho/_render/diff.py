@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._transcript.schema import TRANSACTION_EVENTS
-from ..transcript import Step
+from ..transcript import Event, Step
 
 __all__ = ["StepDiff", "TranscriptDiff", "database_label", "diff_transcripts", "variant_label"]
 
@@ -80,17 +80,17 @@ def variant_label(options: Mapping[str, object]) -> str:
 _DATABASE_NAMES = {"postgresql": "PostgreSQL", None: "SQLite"}
 
 
-def database_label(transcript: Mapping[str, Any]) -> str:
+def database_label(transcript: Mapping[str, object]) -> str:
     """``PostgreSQL`` for a run on PostgreSQL (its header's ``database``), else ``SQLite``."""
     database = transcript.get("database")
     return _DATABASE_NAMES.get(database.get("name") if isinstance(database, Mapping) else None, "SQLite")
 
 
-def _step_key(step: Step) -> tuple[Any, ...]:
+def _step_key(step: Step) -> tuple[object, ...]:
     return step.get("title"), tuple(step["lines"])
 
 
-def _title_key(step: Mapping[str, Any]) -> tuple[Any, ...]:
+def _title_key(step: Step) -> tuple[object, ...]:
     """An edited program's cells are paired by title: an edit moves every line after it."""
     title = step.get("title")
     return (title,) if title is not None else (None, tuple(step["lines"]))
@@ -103,7 +103,7 @@ def _event_key(event: Mapping[str, object]) -> tuple[object, ...]:
     return ("sql", statement, json.dumps(event.get("parameters"), sort_keys=True))
 
 
-def _meaning_key(event: Mapping[str, Any]) -> tuple[Any, ...]:
+def _meaning_key(event: Event) -> tuple[object, ...]:
     """What a statement does, whatever the database's words for it: verb and cause."""
     if event["kind"] != "sql":
         return (event["kind"],)
@@ -118,9 +118,7 @@ _FEATURES = (
 )
 
 
-def _feature_notes(
-    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], label: str, other: str
-) -> list[str]:
+def _feature_notes(pairs: Sequence[tuple[Event, Event]], label: str, other: str) -> list[str]:
     """Sentences for statements that do the same thing on both databases in other words."""
     notes: list[str] = []
     for event_a, event_b in pairs:
@@ -169,7 +167,7 @@ def _sentences(events: Sequence[Mapping[str, object]], label: str, gone: bool) -
     return [f"With {label} there is an extra {_describe(event)}." for event in events]
 
 
-def _object_notes(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+def _object_notes(a: Step, b: Step, label: str) -> list[str]:
     """Objects whose state, identity or expiry differs between the runs, one sentence per kind
     of difference."""
     others = {obj["label"]: obj for obj in b["objects"]}
@@ -182,9 +180,9 @@ def _object_notes(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> lis
             continue
         if obj["state"] != other["state"]:
             states.append(f"{obj['label']} is {other['state']} instead of {obj['state']}")
-        elif obj.get("identity") and other.get("identity") and obj["identity"] != other["identity"]:
-            shown = ", ".join(json.dumps(value) for value in other["identity"])
-            was = ", ".join(json.dumps(value) for value in obj["identity"])
+        elif (mine := obj.get("identity")) and (theirs := other.get("identity")) and mine != theirs:
+            shown = ", ".join(json.dumps(value) for value in theirs)
+            was = ", ".join(json.dumps(value) for value in mine)
             states.append(f"{obj['label']} has the key {shown} instead of {was}")
         elif obj["expired"] and not other["expired"]:
             kept.append(obj["label"])
@@ -206,7 +204,7 @@ def _names(labels: Sequence[str]) -> str:
     return shown
 
 
-def _error_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+def _error_note(a: Step, b: Step, label: str) -> list[str]:
     error_a, error_b = a.get("error"), b.get("error")
     type_a = error_a["type"] if error_a else None
     type_b = error_b["type"] if error_b else None
@@ -223,7 +221,7 @@ def _compare_step(
     ia: int,
     ib: int,
     label: str,
-    previous: tuple[Mapping[str, object], Mapping[str, object]] | None,
+    previous: tuple[Step, Step] | None,
     databases: tuple[str, str] | None = None,
 ) -> StepDiff:
     events_a = [(index, event) for index, event in enumerate(a["events"]) if event["kind"] in _COMPARED]
@@ -234,7 +232,7 @@ def _compare_step(
     )
     only_a: list[int] = []
     only_b: list[int] = []
-    same: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    same: list[tuple[Event, Event]] = []
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag == "equal":
             same += [(ea, eb) for (_, ea), (_, eb) in zip(events_a[a1:a2], events_b[b1:b2], strict=True)]
@@ -277,7 +275,7 @@ def diff_transcripts(
         None, [step_key(step) for step in steps_a], [step_key(step) for step in steps_b], autojunk=False
     )
     pairs: list[StepDiff] = []
-    previous: tuple[Mapping[str, object], Mapping[str, object]] | None = None
+    previous: tuple[Step, Step] | None = None
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
             for offset in range(a2 - a1):

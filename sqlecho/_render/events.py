@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from .._transcript.counting import count as count_statements
 from .._transcript.derive import statement_counts
 from .._transcript.schema import LIFECYCLE_EVENTS, TRANSACTION_EVENTS
-from ..transcript import Event
+from ..transcript import Event, Step
 from .code import esc, format_sql, highlight_sql, py_repr
 from .explain import clean_message, explain
 from .panels import state_badge
@@ -61,7 +60,7 @@ def cause_chip(cause: str | None) -> str:
 
 def render_code(
     highlighted: Sequence[str],
-    step: Mapping[str, Any],
+    step: Step,
     counts: Mapping[int, int],
     *,
     context: int = 2,
@@ -78,7 +77,7 @@ def render_code(
     """
     first, last = step["lines"]
     here = statement_counts([step])
-    error = step.get("error") or {}
+    error: Mapping[str, object] = step.get("error") or {}
     error_line = error.get("line")
     start, stop = (
         (1, len(highlighted)) if whole else (max(1, first - context), min(len(highlighted), last + context))
@@ -122,7 +121,7 @@ def _where(event: Mapping[str, object]) -> str:
     return f'<span class="sqe-where">line {esc(line)}</span>' if line is not None else ""
 
 
-def _parameters(event: Mapping[str, Any]) -> str:
+def _parameters(event: Event) -> str:
     parameters = event.get("parameters")
     if event.get("executemany"):
         rows = list(parameters or [])
@@ -175,7 +174,7 @@ def _marker(event: Event, marked: bool, calm: bool = False) -> str:
     return f'<div class="sqe-ev sqe-tx {cls}"><b>{word}</b>{note}{_where(event)}{only}</div>'
 
 
-def _closing(event: Mapping[str, Any], step: Mapping[str, Any], source: Sequence[str] | None) -> bool:
+def _closing(event: Event, step: Step, source: Sequence[str] | None) -> bool:
     """True for the harmless ROLLBACK of closing a session: no error, no failed statement in the
     step, and a causing line that does not ask for a rollback itself."""
     if event["kind"] != "rollback" or source is None or step.get("error"):
@@ -205,7 +204,7 @@ def _object_events(events: Sequence[Event]) -> str:
     return f'<div class="sqe-ev sqe-obj">{text}{_where(event)}</div>'
 
 
-def _group(index_event: tuple[int, Event]) -> tuple[Any, ...]:
+def _group(index_event: tuple[int, Event]) -> tuple[object, ...]:
     """Events with the same key in a row are drawn together; others get a key of their own."""
     index, event = index_event
     kind = event["kind"]
@@ -226,7 +225,7 @@ def _output(events: Sequence[Mapping[str, object]]) -> str:
 
 
 def render_events(
-    step: Mapping[str, Any],
+    step: Step,
     *,
     marks: Iterable[int] = (),
     limit: int = MAX_EVENTS_SHOWN,
@@ -302,6 +301,6 @@ def render_error(error: Mapping[str, object], versions: Mapping[str, object] | N
     return f'<div class="{cls}" role="alert">{"".join(parts)}</div>'
 
 
-def sql_total(step: Mapping[str, Any]) -> int:
+def sql_total(step: Step) -> int:
     """Statements in a step (for headings like "3 statements")."""
     return count_statements(step["events"])

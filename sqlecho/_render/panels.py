@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._transcript.derive import row_changes
-from ..transcript import ObjectRecord
+from ..transcript import ObjectRecord, Step
 from .code import esc, py_repr
 
 __all__ = [
@@ -133,8 +133,8 @@ def _card(obj: ObjectRecord, before: ObjectRecord | None, order: Sequence[str], 
 
 
 def render_objects(
-    step: Mapping[str, Any],
-    previous: Mapping[str, Any] | None,
+    step: Step,
+    previous: Step | None,
     order: Mapping[str, Sequence[str]] | None = None,
     *,
     limit: int = MAX_OBJECTS_SHOWN,
@@ -177,7 +177,7 @@ def render_objects(
     return f'<div class="sqe-objs">{html}</div>'
 
 
-def render_variables(step: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
+def render_variables(step: Step, previous: Step | None) -> str:
     """The program's plain values after the step, one line, those that changed marked."""
     variables = step.get("variables") or {}
     if not variables:
@@ -205,9 +205,7 @@ def _chips(labels: Sequence[str], before: Sequence[str] | None) -> str:
     )
 
 
-def render_session(
-    step: Mapping[str, Any], previous: Mapping[str, Any] | None, *, had_session: bool = False
-) -> str:
+def render_session(step: Step, previous: Step | None, *, had_session: bool = False) -> str:
     """Every session's new/dirty/deleted collections and identity map, each headed by its name;
     new entries marked. A transcript without ``sessions`` shows its one ``session``, unnamed.
     ``had_session``: an earlier step had one (none now means it was closed, not "not yet")."""
@@ -221,8 +219,7 @@ def render_session(
         session = step.get("session")
         if session is None:
             return none
-        prior = (previous.get("session") or {}) if previous is not None else None
-        return _session_table(session, prior)
+        return _session_table(session, (previous.get("session") or {}) if previous is not None else None)
     if not sessions:
         return none
     earlier = (
@@ -230,7 +227,9 @@ def render_session(
     )
     blocks = []
     for session in sessions:
-        prior = earlier.get(session["label"], {}) if earlier is not None else None
+        prior: Mapping[str, Any] | None = (
+            (earlier.get(session["label"]) or {}) if earlier is not None else None
+        )
         name, label = str(session["name"]), str(session["label"])
         also = f' <span class="sqe-note">{esc(label)}</span>' if name != label else ""
         blocks.append(
@@ -253,14 +252,12 @@ def _session_table(session: Mapping[str, Any], prior: Mapping[str, Any] | None) 
     return f'<table class="sqe-session">{"".join(rows)}</table>'
 
 
-def render_tables(
-    step: Mapping[str, Any], previous: Mapping[str, Any] | None, *, limit: int = MAX_ROWS_SHOWN
-) -> str:
+def render_tables(step: Step, previous: Step | None, *, limit: int = MAX_ROWS_SHOWN) -> str:
     """The committed rows of every table, as another connection sees them; changes marked."""
     tables = step.get("tables") or {}
     if not tables:
         return '<div class="sqe-tables sqe-empty">No tables yet.</div>'
-    prior_tables = (previous or {}).get("tables") or {}
+    prior_tables = (previous.get("tables") or {}) if previous is not None else {}
     blocks = []
     for name, table in tables.items():
         columns, rows = table["columns"], table["rows"]

@@ -11,12 +11,12 @@ autoflush?" (the cause is in the explanation, shown with the answer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from .._transcript.checks import STATES
 from .._transcript.questions import claims_for
+from ..transcript import Step
 
 __all__ = ["STATES", "Question", "is_right", "questions_of"]
 
@@ -56,9 +56,7 @@ def is_right(question: Question, given: object) -> bool:
     return str(given) == question.answer
 
 
-def questions_of(
-    step: Mapping[str, Any], *, source: str | None = None, before: Mapping[str, Any] | None = None
-) -> list[Question]:
+def questions_of(step: Step, *, source: str | None = None, before: Step | None = None) -> list[Question]:
     """The questions of a step: none when its narrative has no ``Expect:`` line (or a malformed
     one, or only ``Shows:`` lines: a setup step is shown, never asked).
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._transcript.expect import without_expectations
+from ..transcript import Step
 from .code import esc, highlight_python_lines
 from .diff import StepDiff
 from .events import render_code, render_error, render_events, sql_total
@@ -56,7 +57,7 @@ class Traced:
     """About the memory the transcript takes (``sqlecho._app.traces.transcript_bytes``)."""
 
     @property
-    def steps(self) -> list[dict[str, Any]]:
+    def steps(self) -> list[Step]:
         """The transcript's steps."""
         return self.transcript["steps"]  # type: ignore[no-any-return]
 
@@ -103,8 +104,8 @@ def draw_step(
     code += render_code(_highlighted(traced.source), step, traced.counts, context=context)
     code += render_variables(step, previous)
     events = _heading(heading, "in order") + render_events(step, marks=marks, source=_lines(traced.source))
-    if step.get("error"):
-        events += render_error(step["error"], traced.transcript.get("versions"))
+    if error := step.get("error"):
+        events += render_error(error, traced.transcript.get("versions"))
     objects = _heading("Objects", "after this step; changes since the step before are marked")
     objects += render_objects(step, previous, traced.order)
     many = len(step.get("sessions") or ()) > 1
@@ -141,7 +142,7 @@ def diff_summary(diff: StepDiff, label: str) -> str:
 
 
 def narrative_text(
-    step: dict[str, object], lesson_title: str | None = None, *, expectations: bool = True
+    step: Mapping[str, object], lesson_title: str | None = None, *, expectations: bool = True
 ) -> str:
     """The step's narrative markdown, without the lesson's title heading (shown above it already),
     and, unless ``expectations``, without its ``Expect:`` lines (they are the answer)."""

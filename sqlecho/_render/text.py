@@ -9,10 +9,11 @@ the committed rows of every table that changed: what a lesson's narrative points
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .._transcript.derive import row_changes
-from ..transcript import Event, ObjectRecord
+from ..transcript import Event, ObjectRecord, TableRecord
 from .explain import describe_tampering
 from .plain import terminal_safe
 
@@ -79,7 +80,7 @@ def _object(obj: ObjectRecord) -> str:
     return f"  {obj['label']}{names} [{obj['state']}] {values}{expired}{not_loaded}".rstrip()
 
 
-def _session(session: dict[str, Any]) -> str:
+def _session(session: Mapping[str, list[str]]) -> str:
     """The session's new/dirty/deleted collections and identity map, on one line."""
     parts = []
     for key, title in (
@@ -92,7 +93,7 @@ def _session(session: dict[str, Any]) -> str:
     return "  session: " + "  ".join(parts)
 
 
-def _tables(tables: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+def _tables(tables: Mapping[str, TableRecord], previous: Mapping[str, TableRecord] | None) -> list[str]:
     """The tables whose committed rows differ from ``previous`` (every table on the first step),
     each with its rows marked new (+), changed (~) or removed (-)."""
     lines: list[str] = []
@@ -137,7 +138,7 @@ def format_transcript(transcript: dict[str, Any], source: str | None = None) -> 
     code_lines = source.splitlines() if source is not None else []
     out: list[str] = []
     steps = transcript["steps"]
-    previous_tables: dict[str, object] | None = None
+    previous_tables: dict[str, TableRecord] | None = None
     for step in steps:
         first, last = step["lines"]
         title = f" · {step['title']}" if step.get("title") else ""

@@ -113,7 +113,7 @@ _CLASSES: dict[str, type[LimitExceeded]] = {
 }
 
 
-def limit_of_error(error: dict[str, Any], fired: str | None, spawned: bool) -> str | None:
+def limit_of_error(error: Mapping[str, object], fired: str | None, spawned: bool) -> str | None:
     """Which limit (if any) a step's error really is.
 
     Args:

@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from .settings import cache_dir, user_cache_dir
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -588,12 +590,9 @@ def _conninfo_value(value: str) -> str:
 
 def cache_folder(environ: Mapping[str, str] = os.environ) -> Path:
     """Where the private cluster lives: ``postgres`` in ``SQLECHO_CACHE_DIR`` (or the user's
-    cache folder, as for the app's stored transcripts)."""
-    raw = environ.get("SQLECHO_CACHE_DIR", "").strip()
-    if raw and raw.lower() not in ("off", "0", "none"):
-        return Path(os.path.expanduser(raw)) / "postgres"
-    base = environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "sqlecho" / "postgres"
+    cache folder, as for the app's stored transcripts; its ``off`` keeps no transcripts, but a
+    cluster needs a folder, so it lives in the user's cache folder then)."""
+    return (cache_dir(environ) or user_cache_dir(environ)) / "postgres"
 
 
 _shared: tuple[PostgresCluster | None, RunDatabases] | None = None

@@ -19,7 +19,7 @@ Standard library only, and no relative import: the supervisor loads this file by
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
 
 __all__ = ["FORWARDED", "SUPERVISOR_KINDS", "WORKER_KINDS", "encode"]
 
@@ -30,7 +30,7 @@ FORWARDED = tuple(b'{"' + kind.encode() + b'":' for kind in WORKER_KINDS)
 prefix test is exact."""
 
 
-def encode(message: dict[str, Any]) -> bytes:
+def encode(message: Mapping[str, object]) -> bytes:
     """One message as one line.
 
     ASCII escapes keep lone surrogates (a program may print them) intact through the pipe.

@@ -34,7 +34,6 @@ from .._transcript.validate import (
 )
 from .launch import Sandbox, SandboxRefused, confirm_folder, default_sandbox
 from .limits import Limits
-from .postgres import socket_folder
 from .processes import GRACE_S, WorkerProcess
 from .salvage import Ending, crash_line, error_for, salvage_steps, transcript_of
 from .tamper import TAMPERED_EXIT
@@ -356,7 +355,11 @@ def run_sandboxed(
             return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     job = Job(source, file, options, name, limits)
     folders = () if private else (file.parent,)
-    server = socket_folder(options.database_url) if options.database_url else None
+    server = None
+    if options.database_url:
+        from .postgres import socket_folder  # only a run on a server needs it: the parent stays light
+
+        server = socket_folder(options.database_url)
     sockets = (server,) if server is not None else ()  # the run's database server: its only way out
     try:
         if private and not file.is_relative_to("/tmp"):

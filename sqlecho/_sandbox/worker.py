@@ -27,7 +27,7 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -75,7 +75,7 @@ class Channel:
         self.busy = False
         self._pending: list[bytes] = []
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Mapping[str, object]) -> None:
         self.busy = True
         try:
             self._write(encode(message))
@@ -84,7 +84,7 @@ class Channel:
         finally:
             self.busy = False
 
-    def notice(self, message: dict[str, Any]) -> None:
+    def notice(self, message: Mapping[str, object]) -> None:
         """Send from a signal handler: queued if a line is being written."""
         if self.busy:
             self._pending.append(encode(message))
@@ -161,7 +161,7 @@ class Guard:
         self.fired = name
         raise exception_for(name, self.limits)
 
-    def _audit(self, event_name: str, _args: tuple[Any, ...]) -> None:
+    def _audit(self, event_name: str, _args: tuple[object, ...]) -> None:
         if event_name in _SPAWN_EVENTS:
             self.spawned = True
 
@@ -196,7 +196,7 @@ def _exit_with_report(status: int) -> NoReturn:
     _hard_exit(status)
 
 
-def _interruptible(dbapi_connection: Any, _record: Any) -> None:
+def _interruptible(dbapi_connection: object, _record: object) -> None:
     # Python signal handlers only run between bytecodes: without a Python callback, a runaway
     # query (a recursive CTE without end) would be killed from outside, losing the step.
     set_handler = getattr(dbapi_connection, "set_progress_handler", None)
@@ -224,7 +224,7 @@ def apply_rlimits(limits: Limits) -> None:
         resource.setrlimit(kind, (soft, hard))
 
 
-def _become_program_user(job: dict[str, Any]) -> None:
+def _become_program_user(job: Mapping[str, object]) -> None:
     """Give up every privilege before the program runs (confined runs; see _privileges.py).
 
     As root, ``job["uid"]`` is the program's user (the supervisor has the one before); as a

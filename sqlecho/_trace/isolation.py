@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 __all__ = ["ProgramEnvironment", "reset_sqlmodel"]
@@ -70,7 +70,7 @@ class ProgramEnvironment:
         event.listen(Engine, "engine_connect", self._on_engine_connect)
         return module.__dict__
 
-    def _on_engine_connect(self, connection: Any) -> None:
+    def _on_engine_connect(self, connection: Connection) -> None:
         self.engines.add(connection.engine)
 
     def _patch_session(self) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import Pool
 
 from .._transcript.values import jsonable_row
@@ -167,7 +167,9 @@ class ScratchDatabases:
                 return os.path.relpath(database, root)
         return None
 
-    def _on_connect(self, dialect: Any, _conn_rec: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    def _on_connect(
+        self, dialect: Dialect, _conn_rec: object, cargs: list[Any], cparams: dict[str, Any]
+    ) -> object:
         if dialect.name != "sqlite":
             return None
         uri = bool(cparams.get("uri"))

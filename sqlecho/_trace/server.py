@@ -21,15 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import URL, make_url
 
 from .._transcript.values import jsonable_row
 
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
+
 __all__ = ["ServerDatabase"]
 
-_Instantiate = Callable[[URL, dict[str, Any]], tuple[URL, list[Any], dict[str, Any]]]
+_Instantiate = Callable[[URL, dict[str, Any]], tuple[URL, list[object], dict[str, Any]]]
 
 
 class ServerDatabase:
@@ -52,14 +56,16 @@ class ServerDatabase:
         self.redirected = 0
         """Engines created for a ``sqlite`` URL and sent here instead."""
         self._saved: _Instantiate | None = None
-        self._reader: Any = None
+        self._reader: psycopg.Connection[TupleRow] | None = None
 
     def install(self) -> None:
         original: _Instantiate = URL._instantiate_plugins
         target = self.url
         owner = self
 
-        def _instantiate_plugins(url: URL, kwargs: dict[str, Any]) -> tuple[URL, list[Any], dict[str, Any]]:
+        def _instantiate_plugins(
+            url: URL, kwargs: dict[str, Any]
+        ) -> tuple[URL, list[object], dict[str, Any]]:
             if url.get_backend_name() == "sqlite":
                 url = target
                 kwargs = {key: value for key, value in kwargs.items() if key != "connect_args"}
@@ -85,7 +91,7 @@ class ServerDatabase:
             return ""
         return str(row[0]).split()[0] if row else ""
 
-    def _connection(self) -> Any:
+    def _connection(self) -> psycopg.Connection[TupleRow]:
         if self._reader is None or self._reader.closed:
             import psycopg
 
@@ -104,7 +110,7 @@ class ServerDatabase:
             )
         return self._reader
 
-    def tables(self) -> dict[str, Any]:
+    def tables(self) -> dict[str, object]:
         """Committed rows of every table of the run's database, in the order they were made."""
         try:
             connection = self._connection()
@@ -117,12 +123,12 @@ class ServerDatabase:
             ]
         except Exception as exc:  # the panel is a view: a failed read must not fail the run
             return {"(unavailable)": {"columns": ["reason"], "rows": [[_first_line(exc)]]}}
-        result: dict[str, Any] = {}
+        result: dict[str, object] = {}
         for name in names:
             result[name] = self._table(connection, name)
         return result
 
-    def _table(self, connection: Any, name: str) -> dict[str, Any]:
+    def _table(self, connection: psycopg.Connection[TupleRow], name: str) -> dict[str, object]:
         import psycopg
         from psycopg import sql
 
@@ -147,7 +153,7 @@ class ServerDatabase:
             )
             columns = [column.name for column in cursor.description or ()]
             rows = [jsonable_row(row) for row in cursor.fetchall()]
-            snapshot: dict[str, Any] = {"columns": columns, "rows": rows[: self.max_rows]}
+            snapshot: dict[str, object] = {"columns": columns, "rows": rows[: self.max_rows]}
             if len(rows) > self.max_rows:
                 counted = connection.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
                 snapshot["total_rows"] = counted[0] if counted else len(rows)

@@ -15,6 +15,8 @@ from .scratch import ScratchDatabases
 from .server import ServerDatabase
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from .._record.recorder import OrmRecorder
 
 __all__ = ["Closing", "StepBuilder"]
@@ -226,7 +228,7 @@ class StepBuilder:
             self._forgotten = self.databases.forgotten
         step["tables"] = self._tables
 
-    def _sessions(self, names: dict[int, list[str]]) -> list[tuple[Any, dict[str, Any]]]:
+    def _sessions(self, names: dict[int, list[str]]) -> list[tuple[Session, dict[str, Any]]]:
         """Every live session the program used, in order of first use, as SESSION records named
         by the variable that refers to it (else by its label). A session that no variable holds
         and that tracks nothing is left out: it is gone for the program."""
@@ -235,7 +237,7 @@ class StepBuilder:
         labels = self.registry.labels_of
         last = self.session.last_session()
         taken: set[str] = set()
-        out: list[tuple[Any, dict[str, Any]]] = []
+        out: list[tuple[Session, dict[str, Any]]] = []
         for label, session in self.session.sessions():
             held = [
                 name

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ..transcript import Event, ObjectRecord, Step
 from .counting import caused, changed_rows, statements, transaction_verb
+from .schema import OBJECT_STATES
 
 __all__ = [
     "COUNTERS",
@@ -38,8 +39,8 @@ __all__ = [
     "parse_clauses",
 ]
 
-STATES = ("transient", "pending", "persistent", "deleted", "detached")
-"""The five states of an ORM object, in the order of its life."""
+STATES = OBJECT_STATES
+"""The five states of an ORM object, in the order of its life (those of the transcript's types)."""
 
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
     "==": lambda a, b: a == b,
@@ -61,7 +62,7 @@ _LINE = re.compile(r"^(?P<kind>[a-z]+)\s*==\s*(?P<where>.+)$")
 _OBJECT = re.compile(r"^(?P<name>[A-Za-z_][\w\[\].]*)\s*==\s*(?P<label>\S+)$")
 _LINE_KINDS = ("sql", "select", "insert", "update", "delete")
 
-Events = list[Mapping[str, Any]]
+Events = list[Event]
 Selector = Callable[[Events], Events]
 
 
@@ -215,11 +216,11 @@ def _literal(text: str, literal: str) -> str:
     return literal.strip()
 
 
-def _value_of(literal: str) -> Any:
+def _value_of(literal: str) -> object:
     return ast.literal_eval(literal)
 
 
-def literal_text(value: Any) -> str:
+def literal_text(value: object) -> str:
     """A value as a check writes it: ``5``, ``'Tides of Ink'``, ``None``."""
     return repr(value)
 
@@ -348,11 +349,11 @@ def _shorten(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-def _lines(events: Sequence[Mapping[str, Any]]) -> tuple[int, ...]:
-    return tuple(sorted({int(event["line"]) for event in events if event.get("line") is not None}))
+def _lines(events: Sequence[Event]) -> tuple[int, ...]:
+    return tuple(sorted({line for event in events if (line := event.get("line")) is not None}))
 
 
-def _object(step: Mapping[str, Any], label: str) -> Mapping[str, Any] | None:
+def _object(step: Step, label: str) -> ObjectRecord | None:
     return next((obj for obj in step.get("objects") or [] if obj.get("label") == label), None)
 
 
@@ -382,7 +383,7 @@ def _printed(clause: Clause, events: Events) -> ClauseResult:
     return ClauseResult(clause, clause.argument.rstrip() in lines, shown, _lines(outputs))
 
 
-def _value(clause: Clause, step: Mapping[str, Any], events: Events) -> ClauseResult:
+def _value(clause: Clause, step: Step, events: Events) -> ClauseResult:
     found = _object(step, clause.argument)
     name = f"{clause.argument}.{clause.attribute}"
     if found is None:
@@ -399,7 +400,7 @@ def _value(clause: Clause, step: Mapping[str, Any], events: Events) -> ClauseRes
     )
 
 
-def _attributes(clause: Clause, step: Mapping[str, Any], events: Events) -> ClauseResult:
+def _attributes(clause: Clause, step: Step, events: Events) -> ClauseResult:
     found = _object(step, clause.argument)
     if found is None:
         return ClauseResult(clause, False, f"there is no {clause.argument}")
@@ -411,7 +412,7 @@ def _attributes(clause: Clause, step: Mapping[str, Any], events: Events) -> Clau
     return ClauseResult(clause, passed, measured, _lines(_touching(events, clause.argument)))
 
 
-def _row(clause: Clause, step: Mapping[str, Any], events: Events) -> ClauseResult:
+def _row(clause: Clause, step: Step, events: Events) -> ClauseResult:
     table = (step.get("tables") or {}).get(clause.argument)
     written = [event for event in statements(events) if clause.argument in str(event["statement"]).lower()]
     lines = _lines(
@@ -476,7 +477,7 @@ def _line(clause: Clause, events: Events, source: Sequence[str] | None) -> Claus
     )
 
 
-def _measure(clause: Clause, step: Mapping[str, Any], source: Sequence[str] | None) -> ClauseResult:  # noqa: PLR0911
+def _measure(clause: Clause, step: Step, source: Sequence[str] | None) -> ClauseResult:  # noqa: PLR0911
     events = list(step.get("events") or [])
     error = step.get("error")
     if clause.kind == "count":
@@ -485,7 +486,7 @@ def _measure(clause: Clause, step: Mapping[str, Any], source: Sequence[str] | No
         return _printed(clause, events)
     if clause.kind == "raises":
         raised = str(error["type"]) if error else "nothing"
-        where = (int(error["line"]),) if error and error.get("line") else ()
+        where = (line,) if error and (line := error.get("line")) else ()
         return ClauseResult(clause, raised == clause.argument, f"raised {raised}", where)
     if clause.kind == "no_sql":
         database = [event for event in events if event["kind"] == "sql" or transaction_verb(event)]
@@ -523,7 +524,7 @@ def _measure(clause: Clause, step: Mapping[str, Any], source: Sequence[str] | No
     )
 
 
-def evaluate(clauses: list[Clause], step: Mapping[str, Any], source: str | None = None) -> list[ClauseResult]:
+def evaluate(clauses: list[Clause], step: Step, source: str | None = None) -> list[ClauseResult]:
     """Each clause measured against ``step`` (a transcript step: events, objects, tables, error).
 
     ``source``, the program's text, is needed only by ``line KIND == 'code'``.

@@ -25,7 +25,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ..transcript import Step
 
 __all__ = [
     "TRANSACTION_KINDS",
@@ -56,6 +59,10 @@ _TEXTUAL_TRANSACTION = {
 _SAVEPOINT = re.compile(r"\s*(?P<verb>SAVEPOINT\b|RELEASE\b|ROLLBACK\s+TO\b)", re.IGNORECASE)
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|[()]|\w+")
 _VERBS = frozenset({"select", "insert", "update", "delete"})
+
+_E = TypeVar("_E", bound=Mapping[str, object])
+"""An event: a transcript's :class:`~sqlecho.transcript.Event`, or a capture's own record (which
+carries keys of its own besides)."""
 
 
 def is_savepoint(statement: str) -> bool:
@@ -99,7 +106,7 @@ def kind_of(statement: str) -> str:
     return "savepoint" if keyword in ("SAVEPOINT", "RELEASE", "ROLLBACK TO") else keyword.lower()
 
 
-def transaction_verb(event: Mapping[str, Any]) -> str | None:
+def transaction_verb(event: Mapping[str, object]) -> str | None:
     """``begin``/``commit``/``rollback`` for transaction control (an event or its text), else None."""
     if event["kind"] in TRANSACTION_KINDS:
         return str(event["kind"])
@@ -109,12 +116,12 @@ def transaction_verb(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def is_statement(event: Mapping[str, Any]) -> bool:
+def is_statement(event: Mapping[str, object]) -> bool:
     """An ``sql`` event that is not transaction control sent as text: what every counter counts."""
     return event["kind"] == "sql" and transaction_verb(event) is None
 
 
-def statements(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> list[Mapping[str, Any]]:
+def statements(events: Iterable[_E], kind: str | None = None) -> list[_E]:
     """The events of ``events`` that are statements of ``kind`` (None: every statement).
 
     ``kind`` is a :func:`kind_of` kind (``select``, ``savepoint``...), a :func:`keyword_of`
@@ -129,17 +136,15 @@ def statements(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> 
     return [event for event in events if is_statement(event) and key(str(event["statement"])) == kind]
 
 
-def count(events: Iterable[Mapping[str, Any]], kind: str | None = None) -> int:
+def count(events: Iterable[Mapping[str, object]], kind: str | None = None) -> int:
     """How many of ``events`` are statements of ``kind``, as :func:`statements` selects them."""
     return len(statements(events, kind))
 
 
-def caused(
-    events: Iterable[Mapping[str, Any]], cause: str, *, kind: str | None = None, exact: bool = False
-) -> list[Mapping[str, Any]]:
+def caused(events: Iterable[_E], cause: str, *, kind: str | None = None, exact: bool = False) -> list[_E]:
     """Statements (of ``kind``, as for :func:`statements`) whose cause starts with ``cause`` (``exact``: is it)."""
 
-    def matches(event: Mapping[str, Any]) -> bool:
+    def matches(event: Mapping[str, object]) -> bool:
         text = str(event.get("cause") or "")
         return text == cause if exact else text.startswith(cause)
 
@@ -147,13 +152,13 @@ def caused(
 
 
 def count_caused(
-    events: Iterable[Mapping[str, Any]], cause: str, *, kind: str | None = None, exact: bool = False
+    events: Iterable[Mapping[str, object]], cause: str, *, kind: str | None = None, exact: bool = False
 ) -> int:
     """How many statements :func:`caused` selects."""
     return len(caused(events, cause, kind=kind, exact=exact))
 
 
-def changed_rows(events: Iterable[Mapping[str, Any]]) -> tuple[int, list[Mapping[str, Any]]]:
+def changed_rows(events: Iterable[_E]) -> tuple[int, list[_E]]:
     """Rows written by the INSERT, UPDATE and DELETE statements of ``events`` (the driver's
     rowcount), and those statements. A statement whose rowcount is unknown (-1) adds nothing, nor
     does one with ``RETURNING``, whose rowcount drivers do not report as rows written."""
@@ -162,17 +167,22 @@ def changed_rows(events: Iterable[Mapping[str, Any]]) -> tuple[int, list[Mapping
         for event in statements(events)
         if kind_of(str(event["statement"])) in ("insert", "update", "delete")
         and "RETURNING" not in str(event["statement"]).upper()
-        and isinstance(event.get("rowcount"), int)
-        and event["rowcount"] >= 0
+        and _rows(event) is not None
     ]
-    return sum(int(event["rowcount"]) for event in written), written
+    return sum(_rows(event) or 0 for event in written), written
 
 
-def statements_per_line(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
+def _rows(event: Mapping[str, object]) -> int | None:
+    """The driver's rowcount of a statement, None when it is unknown (-1) or absent."""
+    rowcount = event.get("rowcount")
+    return rowcount if isinstance(rowcount, int) and rowcount >= 0 else None
+
+
+def statements_per_line(steps: Iterable[Step]) -> Counter[int]:
     """How many statements each line of the program sent, over ``steps`` (the code gutter)."""
     counts: Counter[int] = Counter()
     for step in steps:
         for event in step["events"]:
-            if is_statement(event) and event.get("line") is not None:
-                counts[event["line"]] += 1
+            if is_statement(event) and (line := event.get("line")) is not None:
+                counts[line] += 1
     return counts

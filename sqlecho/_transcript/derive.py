@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from ..transcript import Step
+from ..transcript import Step, TableRecord
 from .counting import statements_per_line
 
 __all__ = ["attribute_order", "row_changes", "statement_counts", "status_of"]
 
 
-def statement_counts(steps: Iterable[Mapping[str, Any]]) -> Counter[int]:
+def statement_counts(steps: Iterable[Step]) -> Counter[int]:
     """How many statements each line of the program sent, over ``steps`` (as :mod:`.counting` counts)."""
     return statements_per_line(steps)
 
@@ -35,9 +34,7 @@ def attribute_order(steps: Iterable[Step]) -> dict[str, list[str]]:
     return {cls: list(names) for cls, names in order.items()}
 
 
-def row_changes(
-    table: Mapping[str, Any], before: Mapping[str, Any] | None
-) -> tuple[list[str], list[list[Any]]]:
+def row_changes(table: TableRecord, before: TableRecord | None) -> tuple[list[str], list[list[object]]]:
     """How the committed rows of ``table`` differ from ``before``, the same table a step earlier.
 
     Returns one mark per row of ``table`` ("" unchanged, "new" or "changed") and the rows of
@@ -54,7 +51,7 @@ def row_changes(
     if key_columns and key_columns == before.get("primary_key"):
         positions = [table["columns"].index(column) for column in key_columns]
 
-        def key(row: list[Any]) -> tuple[Any, ...]:
+        def key(row: list[object]) -> tuple[str, ...]:
             return tuple(repr(row[position]) for position in positions)
 
         old = {key(row): row for row in old_rows}
@@ -80,7 +77,12 @@ def row_changes(
     return marks, gone
 
 
-def status_of(steps: Iterable[Mapping[str, Any]], status: str) -> str:
+def status_of(steps: Iterable[Mapping[str, object]], status: str) -> str:
     """A transcript's ``status``: "limit" when a step was stopped by a sandbox limit, else
     ``status`` ("ok" or "error", as the run ended)."""
-    return "limit" if any((step.get("error") or {}).get("limit") for step in steps) else status
+    return "limit" if any(_stopped_by_limit(step) for step in steps) else status
+
+
+def _stopped_by_limit(step: Mapping[str, object]) -> bool:
+    error = step.get("error")
+    return isinstance(error, Mapping) and bool(error.get("limit"))

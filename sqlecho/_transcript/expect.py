@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ..transcript import Step
 from .checks import CheckSyntaxError, Clause, evaluate, parse_clauses
 from .counting import count, count_caused
 
@@ -149,7 +149,7 @@ def parse_expectations(narrative: str, *, shown: bool = False) -> list[Claim] | 
     return claims
 
 
-def count_events(events: Sequence[Mapping[str, Any]], kind: str, cause: str | None) -> int:
+def count_events(events: Sequence[Mapping[str, object]], kind: str, cause: str | None) -> int:
     """How many of ``events`` a claim of ``kind`` (and optional cause prefix) counts."""
     if kind == "SQL":
         return sum(1 for event in events if event["kind"] in _DATABASE_EVENTS)
@@ -157,7 +157,7 @@ def count_events(events: Sequence[Mapping[str, Any]], kind: str, cause: str | No
     return count(events, wanted) if cause is None else count_caused(events, cause, kind=wanted)
 
 
-def check_expectations(step: Mapping[str, Any], source: str | None = None) -> list[str]:
+def check_expectations(step: Step, source: str | None = None) -> list[str]:
     """Every ``Expect:`` and ``Shows:`` claim of ``step`` that the step contradicts, as messages.
 
     ``source`` (the program) is needed for ``line KIND == 'code'`` clauses.

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from ..transcript import Event, ObjectRecord, Step
 from .checks import STATES, Clause, evaluate, literal_text
 from .counting import statements, transaction_verb
 from .expect import parse_claims, parse_expectations
@@ -74,7 +75,7 @@ class Question:
         return str(given) == str(self.answer)
 
 
-def is_setup(step: Mapping[str, Any]) -> bool:
+def is_setup(step: Step) -> bool:
     """True for a step that states what it does (``Shows:``) and asks nothing (no ``Expect:``)."""
     narrative = str(step.get("narrative") or "")
     return parse_expectations(narrative) is None and parse_expectations(narrative, shown=True) is not None
@@ -84,14 +85,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def _lines_text(events: Sequence[Mapping[str, Any]]) -> str:
-    lines = sorted({int(event["line"]) for event in events if event.get("line") is not None})
+def _lines_text(events: Sequence[Event]) -> str:
+    lines = sorted({line for event in events if (line := event.get("line")) is not None})
     if not lines:
         return ""
     return f" at line{'s' * (len(lines) > 1)} {', '.join(map(str, lines))}"
 
 
-def _count_question(kind: str, events: list[Mapping[str, Any]], claim: str) -> Question:
+def _count_question(kind: str, events: list[Event], claim: str) -> Question:
     """One number question for a kind (``SELECT``, ``statements``, ``COMMIT``, ``SQL``)."""
     if kind == "SQL":
         sent = [event for event in events if event["kind"] == "sql" or transaction_verb(event)]
@@ -124,17 +125,17 @@ def _count_question(kind: str, events: list[Mapping[str, Any]], claim: str) -> Q
     return Question("count", f"How many {noun}?", "number", (), len(counted), explain, claim)
 
 
-def _objects(step: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def _objects(step: Step) -> dict[str, ObjectRecord]:
     return {str(obj["label"]): obj for obj in step.get("objects") or []}
 
 
-def _who(label: str, step: Mapping[str, Any]) -> str:
+def _who(label: str, step: Step) -> str:
     obj = _objects(step).get(label)
-    names = list((obj or {}).get("names") or [])
+    names = list(obj.get("names") or []) if obj else []
     return f"{label} (`{names[0]}`)" if names else label
 
 
-def _near(value: Any) -> list[Any]:
+def _near(value: object) -> list[object]:
     """Plausible wrong values next to ``value``: neighbours of a number, the other boolean, None."""
     if isinstance(value, bool):
         return [not value, None]
@@ -171,7 +172,7 @@ NOTHING_PRINTED = "(nothing: this step prints no line)"
 RAISED_FIRST = "(nothing: the step raises an error before it prints)"
 
 
-def _swapped_values(line: str, step: Mapping[str, Any]) -> list[str]:
+def _swapped_values(line: str, step: Step) -> list[str]:
     """The line with a text value of one of the step's objects replaced by another such value
     (``found: Deadpond`` -> ``found: Spider-Boy``): a wrong line the program could have printed."""
     values = sorted(
@@ -191,13 +192,13 @@ def _swapped_values(line: str, step: Mapping[str, Any]) -> list[str]:
     return variants
 
 
-def _printed_lines(step: Mapping[str, Any]) -> list[str]:
+def _printed_lines(step: Step) -> list[str]:
     text = "".join(str(e.get("text", "")) for e in step.get("events") or [] if e["kind"] == "output")
     return [line.rstrip() for line in text.splitlines()]
 
 
 def _clause_question(  # noqa: PLR0911 - one question per clause kind
-    clause: Clause, step: Mapping[str, Any], source: str | None, before: Mapping[str, Any] | None
+    clause: Clause, step: Step, source: str | None, before: Step | None
 ) -> Question | None:
     result = evaluate([clause], step, source)[0]
     events = list(step.get("events") or [])
@@ -213,17 +214,18 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
         # The answer is said beside it ("it was persistent"): the explanation says how it got there.
         return Question("state", prompt, "state", STATES, state, f"{how}.", clause.text)
     if clause.kind == "value":
-        obj = _objects(step).get(clause.argument) or {}
-        values = dict(obj.get("values") or {})
+        obj = _objects(step).get(clause.argument)
+        values = dict((obj.get("values") or {}) if obj else {})
         if clause.attribute in values:
-            actual: Any = values[clause.attribute]
+            actual: object = values[clause.attribute]
             answer = literal_text(actual)
         else:
             actual, answer = None, "not loaded (the next access sends a SELECT)"
-        earlier = (_objects(before).get(clause.argument) or {}) if before else {}
+        earlier = _objects(before).get(clause.argument) if before else None
+        earlier_values = (earlier.get("values") or {}) if earlier else {}
         others = [literal_text(v) for v in _near(actual)]
-        if clause.attribute in (earlier.get("values") or {}):
-            others.insert(0, literal_text(earlier["values"][clause.attribute]))
+        if clause.attribute in earlier_values:
+            others.insert(0, literal_text(earlier_values[clause.attribute]))
         others.append("not loaded (the next access sends a SELECT)")
         name = f"{_who(clause.argument, step)}.{clause.attribute}"
         prompt = f"What does {name} hold after this step?"
@@ -252,10 +254,10 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
             clause.text,
         )
     if clause.kind in ("expired", "loaded"):
-        obj = _objects(step).get(clause.argument) or {}
-        expired = list(obj.get("expired") or [])
-        loaded = list((obj.get("values") or {}).keys())
-        everything = sorted({*expired, *loaded, *obj.get("unloaded", [])})
+        obj = _objects(step).get(clause.argument)
+        expired = list(obj.get("expired") or []) if obj else []
+        loaded = list((obj.get("values") or {}).keys()) if obj else []
+        everything = sorted({*expired, *loaded, *(obj.get("unloaded", []) if obj else [])})
         have = expired if clause.kind == "expired" else loaded
         answer = ", ".join(have) or "none"
         options = [", ".join(everything), "none", ", ".join(clause.attributes), ", ".join(everything[:1])]
@@ -271,7 +273,7 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
         )
     if clause.kind == "line":
         sent = statements(events, None if clause.counter == "sql" else clause.counter)
-        lines = sorted({int(e["line"]) for e in sent if e.get("line") is not None})
+        lines = sorted({line for e in sent if (line := e.get("line")) is not None})
         first, last = step.get("lines") or [0, 0]
         code = source.splitlines() if source else []
 
@@ -373,17 +375,15 @@ def _clause_question(  # noqa: PLR0911 - one question per clause kind
     return None
 
 
-def _eval(literal: str) -> Any:
+def _eval(literal: str) -> object:
     return ast.literal_eval(literal)
 
 
-def _touching(events: list[Mapping[str, Any]], label: str) -> list[Mapping[str, Any]]:
+def _touching(events: list[Event], label: str) -> list[Event]:
     return [e for e in events if e.get("object") == label or label in str(e.get("cause") or "")]
 
 
-def claims_for(
-    step: Mapping[str, Any], *, source: str | None = None, before: Mapping[str, Any] | None = None
-) -> list[Question]:
+def claims_for(step: Step, *, source: str | None = None, before: Step | None = None) -> list[Question]:
     """The questions of ``step``'s ``Expect:`` lines, in the order written (counts merged per kind).
 
     Args:

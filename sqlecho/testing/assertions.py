@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -49,7 +49,7 @@ class _Expected:
     """One expected statement: folded SQL (``...`` matches any text) and its parameters."""
 
     sql: str
-    params: Any  # _UNCHECKED, or compared with == (so unittest.mock.ANY works inside)
+    params: object  # _UNCHECKED, or compared with == (so unittest.mock.ANY works inside)
     pattern: re.Pattern[str] | None
 
     def matches(self, record: Event) -> bool:
@@ -61,7 +61,7 @@ class _Expected:
         return self.params is _UNCHECKED or self.params == record["parameters"]
 
 
-def _lists(value: Any) -> Any:
+def _lists(value: object) -> object:
     """Tuples as lists, the way captured parameters are stored."""
     if isinstance(value, list | tuple):
         return [_lists(item) for item in value]
@@ -70,7 +70,7 @@ def _lists(value: Any) -> Any:
     return value
 
 
-def _expectations(expected: str | Sequence[str], params: Sequence[Any] | None) -> list[_Expected]:
+def _expectations(expected: str | Sequence[str], params: Sequence[object] | None) -> list[_Expected]:
     if isinstance(expected, str):
         expected = [expected]
     if params is not None and len(params) != len(expected):
@@ -90,7 +90,7 @@ def _expectations(expected: str | Sequence[str], params: Sequence[Any] | None) -
     return result
 
 
-def _line(sql: str, params: Any) -> str:
+def _line(sql: str, params: object) -> str:
     return sql if params is _UNCHECKED else f"{sql}  -- params: {params_text(params)}"
 
 
@@ -121,7 +121,7 @@ def assert_sql(
     cap: Capture,
     expected: str | Sequence[str],
     *,
-    params: Sequence[Any] | None = None,
+    params: Sequence[object] | None = None,
     ordered: bool = True,
     info: str | None = None,
 ) -> None:
@@ -280,7 +280,7 @@ def assert_count(
     )
 
 
-def check_kinds(wanted: dict[str, Any], function: str) -> None:
+def check_kinds(wanted: Mapping[str, object], function: str) -> None:
     """TypeError for a count of an unknown kind, naming the valid ones."""
     unknown = [kind for kind in wanted if kind not in KINDS]
     if unknown:
@@ -289,7 +289,7 @@ def check_kinds(wanted: dict[str, Any], function: str) -> None:
         )
 
 
-def _transactions(wanted: dict[str, Any]) -> bool:
+def _transactions(wanted: Mapping[str, object]) -> bool:
     """Show BEGIN/COMMIT/ROLLBACK in the listing when the test counts them."""
     return any(kind in TRANSACTION_EVENTS for kind in wanted)
 
@@ -300,7 +300,7 @@ def _transactions(wanted: dict[str, Any]) -> bool:
 class NoSQL:
     """Context manager of :func:`no_sql`: fails on exit if the block sent any statement."""
 
-    def __init__(self, *targets: Any, info: str | None = None) -> None:
+    def __init__(self, *targets: object, info: str | None = None) -> None:
         self._capture = Capture(*targets)
         self._info = info
 
@@ -335,7 +335,7 @@ def _warn_if_elsewhere(cap: Capture, function: str) -> None:
         )
 
 
-def no_sql(target: Any, *more: Any, info: str | None = None) -> NoSQL:
+def no_sql(target: object, *more: object, info: str | None = None) -> NoSQL:
     """Fail if the block sends any SQL: "this must come from the identity map".
 
     ``with no_sql(session): hero = session.get(Hero, 1)``. Transaction control alone
@@ -354,7 +354,7 @@ class _CountingCapture(Capture):
     """A Capture that asserts counts when its block ends (``sql_capture(select=1)``)."""
 
     def __init__(
-        self, targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None
+        self, targets: tuple[object, ...], strict: bool, counts: dict[str, Any], info: str | None
     ) -> None:
         super().__init__(*targets, strict=strict)
         self._counts = counts
@@ -370,7 +370,7 @@ class _CountingCapture(Capture):
 
 
 def counting_capture(
-    targets: tuple[Any, ...], strict: bool, counts: dict[str, Any], info: str | None = None
+    targets: tuple[object, ...], strict: bool, counts: dict[str, Any], info: str | None = None
 ) -> Capture:
     """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit
     (``info``: shown first in its failure).

@@ -36,7 +36,7 @@ import json
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -67,8 +67,10 @@ _BASELINE = pytest.StashKey["dict[str, list[str]]"]()
 # when an old-style wrapper raises.
 _NEW_STYLE = "wrapper" in inspect.signature(pytest.hookimpl).parameters
 
+_F = TypeVar("_F", bound=Callable[..., object])
 
-def _wrapper(fn: Callable[..., Any]) -> Any:
+
+def _wrapper(fn: _F) -> _F:
     return pytest.hookimpl(wrapper=True)(fn) if _NEW_STYLE else pytest.hookimpl(hookwrapper=True)(fn)
 
 
@@ -293,7 +295,7 @@ def sql_capture(request: pytest.FixtureRequest) -> Iterator[Callable[..., Captur
 
     made: list[tuple[Capture, dict[str, Any]]] = []
 
-    def factory(*targets: Any, strict: bool = False, info: str | None = None, **counts: Any) -> Capture:
+    def factory(*targets: object, strict: bool = False, info: str | None = None, **counts: Any) -> Capture:
         cap = counting_capture(targets, strict, counts, info)
         made.append((cap, counts))
         return cap

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._record.capture import Capture
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["RequestCapture", "capture_requests"]
 
@@ -29,7 +32,7 @@ __all__ = ["RequestCapture", "capture_requests"]
 class RequestCapture(Capture):
     """A :class:`~sqlecho.Capture` of one request; ``request`` says which (``GET /heroes/``)."""
 
-    def __init__(self, request: str, *targets: Any) -> None:
+    def __init__(self, request: str, *targets: object) -> None:
         super().__init__(*targets)
         self.request = request
         """Method and path (with the query string) of the request."""
@@ -75,14 +78,14 @@ def _closing_stream(stream: Any, cap: RequestCapture) -> Any:
     return ClosingStream()
 
 
-def _describe(request: Any) -> str:
+def _describe(request: httpx.Request) -> str:
     url = request.url
     query = f"?{url.query.decode()}" if url.query else ""
     return f"{request.method} {url.path}{query}"
 
 
 @contextmanager
-def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture]]:
+def capture_requests(client: Any, *targets: object) -> Iterator[list[RequestCapture]]:
     """Capture the SQL of each request ``client`` sends inside the block, separately.
 
     Args:
@@ -101,7 +104,7 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
     captures: list[RequestCapture] = []
     is_async = hasattr(client, "aclose")  # httpx.AsyncClient: its hooks must be coroutines
 
-    def opened(request: Any) -> None:
+    def opened(request: httpx.Request) -> None:
         cap = RequestCapture(_describe(request), *targets)
         captures.append(cap)
         cap.__enter__()
@@ -111,7 +114,7 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
             if cap.active:
                 cap.__exit__(None, None, None)
 
-    def closed(response: Any) -> None:
+    def closed(response: httpx.Response) -> None:
         # The application may still be running (streaming the body, then its teardown and
         # background tasks): close the capture with the response, which waits for all that.
         cap = next((cap for cap in reversed(captures) if cap.active), None)
@@ -124,10 +127,10 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
         else:
             response.stream = _closing_stream(response.stream, cap)
 
-    async def opened_async(request: Any) -> None:
+    async def opened_async(request: httpx.Request) -> None:
         opened(request)
 
-    async def closed_async(response: Any) -> None:
+    async def closed_async(response: httpx.Response) -> None:
         closed(response)
 
     on_request, on_response = (opened_async, closed_async) if is_async else (opened, closed)

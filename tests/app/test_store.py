@@ -16,6 +16,7 @@ from sqlecho._app.lessons import Switches, discover_lessons
 from sqlecho._app.store import TranscriptStore, cache_dir, versions
 from sqlecho._app.traces import TraceCache
 from sqlecho._app.view import warm_requests
+from sqlecho._sandbox.postgres import cache_folder
 from sqlecho._trace.options import TraceOptions
 from sqlecho._trace.tracer import in_process
 from tests.helpers import ROOT
@@ -109,6 +110,15 @@ def test_the_folder_comes_from_the_environment(tmp_path: Path) -> None:
     assert cache_dir({"SQLECHO_CACHE_DIR": "off"}) is None
     assert cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "sqlecho"
     assert cache_dir({}) == Path.home() / ".cache" / "sqlecho"
+
+
+def test_the_private_postgresql_cluster_lives_in_the_same_folder(tmp_path: Path) -> None:
+    assert cache_folder({"SQLECHO_CACHE_DIR": f"{tmp_path}/"}) == tmp_path / "postgres"
+    assert cache_folder({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "sqlecho" / "postgres"
+    # "off" keeps no transcripts, but a cluster needs a folder: the user's cache folder then.
+    assert cache_folder({"SQLECHO_CACHE_DIR": "off", "XDG_CACHE_HOME": str(tmp_path)}) == (
+        tmp_path / "sqlecho" / "postgres"
+    )
 
 
 def test_versions_name_the_code_and_the_orm() -> None:

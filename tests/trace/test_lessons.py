@@ -6,7 +6,7 @@ steps tagged ``raises-exception``, and every ``Expect:`` line in the narrative t
 introduces. The whole transcript is then compared with ``tests/golden/<lesson>.json``, timings
 masked. After an intended change, rewrite the goldens and review their diff like code::
 
-    python -m pytest tests/test_lessons.py --update-goldens
+    python -m pytest tests/trace/test_lessons.py --update-goldens
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlecho import trace
 from sqlecho._grade import exercises_of, grade
 from sqlecho._trace.cells import CellKind, parse_cells
 from sqlecho._transcript.expect import check_expectations, parse_claims, parse_expectations
+from tests.golden_helpers import check_golden, check_no_orphans
 from tests.helpers import LESSONS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -34,7 +35,7 @@ MIN_STEPS, MAX_STEPS = 5, 12
 # Share of steps that must have narrative; the rest may be a quick follow-up of the step before.
 NARRATED_SHARE = 0.75
 MASK = "<masked>"
-UPDATE_COMMAND = "python -m pytest tests/test_lessons.py --update-goldens"
+UPDATE_COMMAND = "python -m pytest tests/trace/test_lessons.py --update-goldens"
 
 # -- tracing ----------------------------------------------------------------------------------
 
@@ -117,26 +118,11 @@ def test_lesson_expectations_hold(path: Path) -> None:
 
 @lesson_params
 def test_lesson_matches_golden(path: Path, update_goldens: bool) -> None:
-    golden = GOLDEN / f"{path.stem}.json"
-    text = golden_text(traced(path.name))
-    if update_goldens:
-        GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-        return
-    assert golden.exists(), f"no golden transcript for {path.name}: run {UPDATE_COMMAND}"
-    assert text == golden.read_text(encoding="utf-8"), (
-        f"transcript changed; review, then run {UPDATE_COMMAND}"
-    )
+    check_golden(GOLDEN / f"{path.stem}.json", golden_text(traced(path.name)), update_goldens, UPDATE_COMMAND)
 
 
 def test_every_golden_has_a_lesson(update_goldens: bool) -> None:
-    stems = {path.stem for path in LESSON_FILES}
-    orphans = sorted(path for path in GOLDEN.glob("*.json") if path.stem not in stems)
-    if update_goldens:
-        for orphan in orphans:
-            orphan.unlink()
-        return
-    assert not orphans, f"golden transcripts without a lesson: {[path.name for path in orphans]}"
+    check_no_orphans(GOLDEN, (path.stem for path in LESSON_FILES), update_goldens)
 
 
 def test_readme_lists_every_lesson() -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from sqlecho import trace
 from sqlecho._trace.options import TraceOptions
+from tests.golden_helpers import check_golden, check_no_orphans
 from tests.trace.test_lessons import GOLDEN, LESSON_FILES, MASK, golden_text
 
 pytestmark = pytest.mark.postgres
@@ -79,22 +80,8 @@ def test_lesson_runs_on_postgresql_and_matches_its_golden(
     else:
         assert transcript["status"] == "ok", [step["error"] for step in unexpected]
     assert "internal_errors" not in transcript
-    golden = POSTGRES_GOLDEN / f"{path.stem}.json"
-    if update_goldens:
-        POSTGRES_GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-        return
-    assert golden.exists(), f"no PostgreSQL golden transcript for {path.name}: run {UPDATE_COMMAND}"
-    assert text == golden.read_text(encoding="utf-8"), (
-        f"transcript changed; review, then run {UPDATE_COMMAND}"
-    )
+    check_golden(POSTGRES_GOLDEN / f"{path.stem}.json", text, update_goldens, UPDATE_COMMAND)
 
 
 def test_every_postgresql_golden_has_a_lesson(update_goldens: bool) -> None:
-    stems = {path.stem for path in LESSON_FILES}
-    orphans = sorted(path for path in POSTGRES_GOLDEN.glob("*.json") if path.stem not in stems)
-    if update_goldens:
-        for orphan in orphans:
-            orphan.unlink()
-        return
-    assert not orphans, f"PostgreSQL golden transcripts without a lesson: {[path.name for path in orphans]}"
+    check_no_orphans(POSTGRES_GOLDEN, (path.stem for path in LESSON_FILES), update_goldens)
