@@ -177,8 +177,8 @@ print("copies according to session:", tides.copies)
 
 # %% [markdown] tags=["after"]
 # 7. This commit expired `tides` again, and the read loaded the row as it is now. That is the case
-# expiry is made for: a commit, someone else's write, then your read. Lesson 19 looks at stale data
-# in detail, and how to refresh on purpose.
+# expiry is made for: a commit, someone else's write, then your read. Lesson 22 will look at stale
+# data in detail, and how to refresh on purpose.
 
 # %% [markdown]
 # Close both sessions and remove the database file. `session` has the transaction that its last

@@ -6,7 +6,7 @@
 # with every field optional (`BookUpdate`), `model_dump(exclude_unset=True)` to keep only the
 # fields the JSON contained, and `sqlmodel_update` to copy them onto the row you loaded with
 # `get`. This lesson shows what goes wrong without each part, and what SQL each request sends.
-# (Lesson 25 showed why `merge` is no substitute: it copies the defaults of the fields the
+# (Lesson 27 showed why `merge` is no substitute: it copies the defaults of the fields the
 # payload did not carry.)
 #
 # `patch_book` below is the body of a PATCH endpoint, without the web framework: it takes the
@@ -107,7 +107,7 @@ print("title:", book.title, "| year:", book.year, "| copies:", book.copies)
 
 # %% [markdown] tags=["after"]
 # `UPDATE book SET copies=?`: one column, because `sqlmodel_update` set only `copies`, and the
-# flush writes only what changed (lesson 10). After the commit, `refresh` reloads the book so the
+# flush writes only what changed (lesson 11). After the commit, `refresh` reloads the book so the
 # response shows the row as it is now. The session then closes; the refresh had opened a new
 # transaction, which the close ends with a harmless ROLLBACK.
 

@@ -60,7 +60,7 @@ except InvalidRequestError as error:
 
 # %% [markdown] tags=["after"]
 # "A transaction is already begun on this Session": the `get` began it. `begin()` only starts a
-# transaction when there is none; it does not nest (that is `begin_nested()`, lesson 14). The
+# transaction when there is none; it does not nest (that is `begin_nested()`, lesson 16). The
 # session is unharmed, and its transaction is still open.
 
 # %% [markdown]

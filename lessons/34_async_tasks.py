@@ -91,7 +91,7 @@ print(run(three_requests()))
 # Three sessions, three transactions, each on a connection borrowed from the pool for its
 # length: a BEGIN, a SELECT and a ROLLBACK (as it closes) per task. Book 3 does not exist, so its task says
 # "(none)". The factory carries the settings, here `expire_on_commit=False`, which async code
-# usually wants (lesson 21).
+# usually wants (lesson 26).
 
 # %% [markdown]
 # `Author.books` has `lazy="selectin"`. Query the authors in a new session and read the books.

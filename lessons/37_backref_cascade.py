@@ -110,7 +110,7 @@ print("pending:", len(session.new))
 # %% [markdown] tags=["after"]
 # Two: Cora, and the book reached through `Cora.books`. The cascade runs from the object you
 # `add`, along its relationships, at that moment. What 2.0 removed is only the cascade set off by
-# a back-reference *event*, like `orbit.author = ada` above. (Lesson 15 shows the same trap from
+# a back-reference *event*, like `orbit.author = ada` above. (Lesson 17 shows the same trap from
 # the other side, with a new author appended to.)
 
 # %% [markdown]

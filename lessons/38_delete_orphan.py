@@ -64,7 +64,7 @@ session.add_all([ben, ada, cora])
 session.commit()
 
 # %% [markdown] tags=["after"]
-# Three parents and four children. Adding the parents added their children too (lesson 15), and
+# Three parents and four children. Adding the parents added their children too (lesson 17), and
 # the parents went first, so that the children had their ids.
 
 # %% [markdown]

@@ -100,10 +100,10 @@ except InvalidRequestError as error:
 
 # %% [markdown] tags=["after"]
 # "'Book.author' is not available due to lazy='raise'": a lazy load that would have been silent
-# (and, in a loop, an N+1, lesson 16) is now an error you see in development. Load the author
+# (and, in a loop, an N+1, lesson 18) is now an error you see in development. Load the author
 # with the query instead, `options(selectinload(...))`, and the error goes away. (Here the author
 # is even in the identity map already: `raise` refuses all the same.) In async code it turns
-# `MissingGreenlet` into a clear message (lesson 21).
+# `MissingGreenlet` into a clear message (lesson 26).
 
 # %% [markdown]
 # `Member.loans` has `lazy="selectin"`: it loads with every query for members. Query the members
