@@ -34,6 +34,8 @@ SQLModel.metadata.create_all(engine)
 # `inspect(obj)` gives SQLAlchemy's bookkeeping for an object, including its state.
 #
 # Expect: no SQL
+# Expect: state Book#1 transient
+# Expect: value Book#1.id == None
 
 # %% Make two books
 lantern = Book(title="The Lantern Map", year=2019)
@@ -53,6 +55,8 @@ print("transient?", inspect(lantern).transient)
 # `session.new` lists what the session plans to INSERT.
 #
 # Expect: no SQL
+# Expect: state Book#1 pending
+# Expect: value Book#1.id == None
 
 # %% Add the first book to a session
 session = Session(engine)
@@ -134,6 +138,8 @@ session.commit()
 # closing send anything?
 #
 # Expect: no SQL
+# Expect: state Book#1 detached
+# Expect: state Book#2 detached
 
 # %% Close the session
 session.close()

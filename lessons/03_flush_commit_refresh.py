@@ -34,6 +34,7 @@ session = Session(engine)
 # We add one book. Predict its state, and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#1 pending
 
 # %% Add a book
 garden = Book(title="The Clockwork Garden", year=2012)
@@ -120,6 +121,7 @@ print("copies in Python:", garden.copies)
 # Now `refresh` again. Predict the SQL and the number of copies it prints.
 #
 # Expect: 1 SELECT (refresh)
+# Expect: prints 'copies after refresh: 3'
 
 # %% Refresh to see the change
 session.refresh(garden)

@@ -137,6 +137,7 @@ with Session(engine) as other:
 # ...and what does `lantern` in the `keeper` session say now? Does reading it send any SQL?
 #
 # Expect: no SQL
+# Expect: value Book#3.copies == 1
 
 # %% Read the stale value
 print("copies according to keeper:", lantern.copies)
@@ -152,6 +153,7 @@ print("copies according to keeper:", lantern.copies)
 # read.
 #
 # Expect: 1 SELECT (get), 1 UPDATE (flush), 1 COMMIT, 0 SELECT (load expired)
+# Expect: value Book#1.copies == 1
 
 # %% The same race with the default
 with Session(engine) as other:
@@ -170,6 +172,7 @@ print("copies according to session:", tides.copies)
 # and the value.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired)
+# Expect: value Book#1.copies == 7
 
 # %% Commit, then read
 session.commit()

@@ -43,6 +43,7 @@ query = select(Book).order_by(Book.id)
 # Predict the SQL, and the type it prints.
 #
 # Expect: 1 SELECT
+# Expect: object books[0] == Book#1
 
 # %% exec: objects tags=["exercise"] check="select == 1; sql contains 'FROM book'; object books[0] == Book#1" task="Put the Book objects (not rows) that query selects into books, with one SELECT, and print their titles." hint="session.exec(select(Book)) gives Book objects: one SELECT, and .all() makes a list of them."
 books = session.exec(query).all()
@@ -57,6 +58,7 @@ print(type(books[0]).__name__, "->", [book.title for book in books])
 # whether the books are the same objects as before.
 #
 # Expect: 1 SELECT
+# Expect: prints 'the same object? True'
 
 # %% execute: rows
 rows = session.execute(query).all()

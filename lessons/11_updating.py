@@ -170,6 +170,7 @@ session.flush()
 # Commit. Predict the SQL, and the number of copies of "The Lantern Map" in the database panel.
 #
 # Expect: 0 UPDATE, 1 COMMIT
+# Expect: row book id=1 copies == 6
 
 # %% Commit
 session.commit()

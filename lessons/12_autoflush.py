@@ -37,6 +37,7 @@ session = Session(engine)
 # A new book, added to the session. Remember lesson 2: predict its state and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#1 pending
 
 # %% Add a book
 moons = Book(title="Paper Moons", year=2023)
@@ -81,6 +82,7 @@ print([book.title for book in popular])
 # block. Predict the SQL, and whether the query finds the new book.
 #
 # Expect: 0 INSERT, 1 SELECT (query)
+# Expect: prints 'found: None | still pending? True'
 
 # %% Query inside no_autoflush
 garden = Book(title="The Clockwork Garden", year=2012)

@@ -79,6 +79,7 @@ print("deleted?", inspect(orbit).deleted)
 # Ask for id 2 again. Predict the SQL and the result.
 #
 # Expect: 1 SELECT
+# Expect: prints 'book 2: None'
 
 # %% Look for it again
 print("book 2:", session.get(Book, 2))
@@ -91,6 +92,7 @@ print("book 2:", session.get(Book, 2))
 # Commit. Predict the SQL, and the state of `orbit` afterwards.
 #
 # Expect: 0 DELETE, 1 COMMIT
+# Expect: state Book#1 detached
 
 # %% Commit
 session.commit()
@@ -125,6 +127,7 @@ print("deleted:", orbit.title, orbit.year)
 # and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#2 transient
 
 # %% Take back an add
 draft = Book(title="Glass Rivers", year=2024)

@@ -52,6 +52,8 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 # default `synchronize_session="auto"`. Predict the SQL, and which loaded objects change in memory.
 #
 # Expect: 1 UPDATE, 0 SELECT
+# Expect: value Book#1.copies == 2
+# Expect: value Book#3.copies == 2
 
 # %% auto: evaluated in Python
 session.exec(update(Book).where(Book.year < 2020).values(copies=Book.copies - 1))
@@ -94,6 +96,7 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 # the objects say afterwards.
 #
 # Expect: 1 UPDATE, 0 SELECT
+# Expect: value Book#1.copies == 2
 
 # %% False: no synchronization
 session.exec(update(Book).values(copies=10).execution_options(synchronize_session=False))

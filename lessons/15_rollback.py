@@ -69,6 +69,7 @@ session.flush()
 # And one more book, added but not flushed. Predict its state, and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#4 pending
 
 # %% Add without flushing
 moons = Book(title="Paper Moons", year=2023)
@@ -82,6 +83,10 @@ session.add(moons)
 # `garden` (inserted by the flush) and `moons` (pending).
 #
 # Expect: 1 ROLLBACK, 0 statements
+# Expect: state Book#1 persistent
+# Expect: state Book#2 persistent
+# Expect: state Book#3 transient
+# Expect: state Book#4 transient
 
 # %% Roll back tags=["exercise"] check="sql == 0; rollback == 1; state Book#1 persistent; state Book#3 transient; prints 'garden: transient | moons: transient'" task="Undo everything since the last commit, keep the session usable, and print each book's state." hint="rollback() sends ROLLBACK and nothing else: objects added in the transaction become transient again."
 session.rollback()
@@ -101,6 +106,8 @@ print("garden:", state(garden), "| moons:", state(moons))
 # Now read the copies of `lantern` and the year of `orbit`. Predict the SQL, and the values.
 #
 # Expect: 2 SELECT (load expired), 1 BEGIN
+# Expect: value Book#1.copies == 1
+# Expect: value Book#2.year == 2016
 
 # %% Read the restored values
 print("lantern copies:", lantern.copies, "| orbit year:", orbit.year)

@@ -53,6 +53,7 @@ session.flush()
 # nested transaction only. Predict the SQL, in order, and the state of the second book afterwards.
 #
 # Expect: 1 SAVEPOINT, 1 INSERT (flush), 1 ROLLBACK TO, 0 ROLLBACK
+# Expect: state Book#2 transient
 
 # %% A nested transaction, rolled back tags=["exercise"] check="sql == 3; insert == 1; commit == 0; rollback == 0; sql contains 'ROLLBACK TO SAVEPOINT'; state Book#2 transient" task="Add orbit inside a savepoint, send its INSERT, then undo the savepoint only: the outer transaction goes on." hint="begin_nested() sends SAVEPOINT, and rolling it back sends ROLLBACK TO SAVEPOINT: statements, not a ROLLBACK of the whole transaction."
 nested = session.begin_nested()
@@ -160,6 +161,7 @@ def _send_begin(connection):
 # database panel shows a new book after the RELEASE.
 #
 # Expect: 2 BEGIN, 1 SAVEPOINT, 1 INSERT (flush), 1 RELEASE
+# Expect: rows book == 3
 
 # %% The savepoint inside a real transaction
 fixed = Session(fixed_engine)

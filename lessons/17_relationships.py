@@ -106,6 +106,7 @@ session.commit()
 # After the commit, read `lantern.author_id`. Predict the SQL and the value.
 #
 # Expect: 1 SELECT (load expired)
+# Expect: value Book#1.author_id == 1
 
 # %% Read the foreign key
 print("lantern.author_id:", lantern.author_id)
@@ -118,6 +119,7 @@ print("lantern.author_id:", lantern.author_id)
 # identity map, but the commit expired her. Predict the SQL, and which of the two lines sends it.
 #
 # Expect: 1 SELECT
+# Expect: line select == 'author = lantern.author'
 
 # %% Follow the relationship
 author = lantern.author
@@ -169,6 +171,8 @@ session.commit()
 # catch SQLAlchemy's warning with `warnings.catch_warnings` to print it.)
 #
 # Expect: 0 INSERT, 0 UPDATE, 1 COMMIT
+# Expect: state Author#3 transient
+# Expect: value Book#2.author_id == 2
 
 # %% Append from the author's side
 dara = Author(name="Dara Vell")
@@ -210,6 +214,7 @@ print("author after setting author_id:", lantern.author.name)
 # Commit, then read `lantern.author` again. Predict the SQL, and the author's name.
 #
 # Expect: 1 UPDATE (flush), 1 COMMIT
+# Expect: prints 'author after commit: Cora Lind'
 
 # %% Commit, then read again
 session.commit()

@@ -88,6 +88,7 @@ with Session(engine) as session:
 # (rows, not objects: lesson 8). Predict the SQL, and whether `book.author` is loaded.
 #
 # Expect: 1 SELECT, 1 ROLLBACK
+# Expect: prints 'A Quiet Orbit | Cora Vale | book.author loaded? False'
 
 # %% Select two entities
 with Session(engine) as session:

@@ -109,6 +109,7 @@ session.commit()
 # Read the list again, now that the commit expired it. Predict the SQL and the titles.
 #
 # Expect: 1 SELECT (load expired), 1 SELECT (lazy load)
+# Expect: prints "mystery books: ['The Lantern Map', 'A Quiet Orbit']"
 
 # %% Follow the link
 print("mystery books:", [book.title for book in mystery.books])
@@ -120,6 +121,7 @@ print("mystery books:", [book.title for book in mystery.books])
 # Remove a genre from a book, and commit. Which rows does the ORM delete?
 #
 # Expect: 1 DELETE (flush), 1 COMMIT
+# Expect: rows bookgenrelink == 2
 
 # %% Remove a genre from a book
 lantern.genres.remove(mystery)

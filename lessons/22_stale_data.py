@@ -58,6 +58,7 @@ print("copies at the desk:", desk_book.copies)
 # whether the website works on the desk's object.
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+# Expect: prints 'same object? False'
 
 # %% The website lends a copy
 web = Session(engine)
@@ -105,6 +106,7 @@ print("same object?", again is desk_book, "| copies at the desk:", again.copies)
 # with what it reads. Predict the SQL and the printed value.
 #
 # Expect: 1 SELECT (query)
+# Expect: value Book#1.copies == 2
 
 # %% Query with populate_existing tags=["exercise"] check="select == 1; value Book#1.copies == 2; prints 'copies at the desk: 2'" task="The web changed book 1 and committed. Make the desk see the copies the database has now, with one SELECT." hint="A plain query keeps the values already in the identity map; execution_options(populate_existing=True) overwrites them with the row's."
 fresh = desk.exec(select(Book).where(Book.id == 1).execution_options(populate_existing=True)).one()
@@ -129,6 +131,7 @@ web.commit()
 # object. Predict the SQL and the value.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired)
+# Expect: value Book#1.copies == 1
 
 # %% The desk ends its transaction
 desk.commit()
@@ -151,6 +154,8 @@ print("copies at the desk:", desk_book.copies)
 # printed values and the SQL. (The desk then rolls back, so the 99 never stays.)
 #
 # Expect: 2 SELECT (query), 1 UPDATE (autoflush), 1 ROLLBACK
+# Expect: prints 'under no_autoflush: 1'
+# Expect: prints 'with autoflush: 99'
 
 # %% Unflushed changes and populate_existing
 same_query = select(Book).where(Book.id == 1).execution_options(populate_existing=True)
@@ -183,6 +188,7 @@ desk.rollback()
 # Predict the SQL of this statement: which value does it subtract from?
 #
 # Expect: 1 UPDATE, 1 COMMIT
+# Expect: row book id=1 copies == 0
 
 # %% An atomic update
 desk.exec(update(Book).where(Book.id == 1).values(copies=Book.copies - 1))

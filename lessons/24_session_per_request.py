@@ -71,6 +71,7 @@ with engine.begin() as connection:
 # returns. Predict the SQL, and the state of the book we get back.
 #
 # Expect: 1 SELECT, 1 ROLLBACK
+# Expect: state Book#1 detached
 
 # %% A request that reads a book
 

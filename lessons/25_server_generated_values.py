@@ -149,6 +149,7 @@ print("created_at:", review.created_at)
 # and an UPDATE, and what is left expired afterwards.
 #
 # Expect: 1 INSERT (flush), 1 UPDATE (flush), 0 SELECT
+# Expect: loaded Member#1 updated_at
 
 # %% Eager defaults on
 ada = Member(name="Ada")

@@ -86,6 +86,7 @@ session = AsyncSession(engine)
 # database fills in, is known right after the flush.
 #
 # Expect: 1 INSERT (flush), 1 BEGIN
+# Expect: loaded Book#1 created_at
 
 # %% Add a book and flush
 lantern = Book(title="The Lantern Map", author_id=1)

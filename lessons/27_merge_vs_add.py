@@ -108,6 +108,7 @@ except InvalidRequestError as error:
 # does the UPDATE set?), and the payload's state afterwards.
 #
 # Expect: 0 SELECT, 1 UPDATE (flush), 1 COMMIT
+# Expect: state Book#3 transient
 
 # %% Merge an API payload tags=["exercise"] check="update == 1; commit == 1; state Book#3 transient; prints 'merged is web_copy? True | payload transient? True'; row book id=1 copies == 5" task="Apply the API's payload for book 1 (copies=5) to the web session's copy and commit, leaving the payload itself untouched." hint="merge() copies the payload onto the session's own object and returns that object; the payload itself stays out of the session."
 payload = Book(id=1, title="The Lantern Map", copies=5)
@@ -172,6 +173,7 @@ print("new id:", lantern.id)
 # returns `web_copy`. Then we close the session and remove the database file.
 #
 # Expect: 2 SELECT, 0 UPDATE
+# Expect: object again == Book#4
 
 # %% expunge_all
 web.expunge_all()

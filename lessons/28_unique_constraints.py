@@ -35,6 +35,8 @@ session = Session(engine)
 # Predict the SQL, and where it fails.
 #
 # Expect: 1 INSERT (flush), 1 ROLLBACK, 0 COMMIT
+# Expect: raises IntegrityError
+# Expect: line insert == 'session.commit()'
 
 # %% A duplicate name tags=["raises-exception"]
 session.add(Genre(name="Poetry"))

@@ -69,6 +69,7 @@ print("desk sees", desk_book.copies, "| web sees", web_book.copies)
 # final value.
 #
 # Expect: 2 UPDATE (flush), 2 COMMIT
+# Expect: row book id=1 copies == 2
 
 # %% Both lend a copy
 web_book.copies -= 1
@@ -169,6 +170,7 @@ desk.commit()
 # `timeout` of 0.1 seconds says how long to wait for the lock; the default is 5.)
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+# Expect: raises OperationalError
 
 # %% BEGIN IMMEDIATE on SQLite tags=["raises-exception"]
 locking = create_engine(f"sqlite:///{folder / 'library.db'}", connect_args={"timeout": 0.1})

@@ -98,6 +98,7 @@ print(run(three_requests()))
 # Predict the SQL, and whether reading `books` in async code raises.
 #
 # Expect: 2 SELECT, 0 SELECT (lazy load)
+# Expect: prints "[('Ada Quill', ['The Lantern Map', 'A Quiet Orbit'])]"
 
 
 # %% lazy selectin

@@ -110,6 +110,7 @@ print("books:", session.exec(select(Book.title)).all())
 # deleted? Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 0 DELETE, 1 COMMIT
+# Expect: state Book#5 persistent
 
 # %% Move a book to another author
 tides = ada.books[0]

@@ -57,6 +57,7 @@ print(session.execute(query, {"year": 2022}).scalars().all())
 # a bound parameter. Predict how many titles each finds.
 #
 # Expect: 2 SELECT (execute)
+# Expect: prints 'f-string: 30 titles | bound parameter: 0 titles'
 
 # %% An f-string versus a parameter
 typed = "x' OR '1'='1"
@@ -120,6 +121,7 @@ print([book.year for book in books])
 # batch sizes.
 #
 # Expect: 1 SELECT (query)
+# Expect: prints 'batch sizes: [10, 10, 10]'
 
 # %% yield_per
 session.expunge_all()

@@ -4,7 +4,9 @@ A lesson is named by its file stem in every link to it: the app's ``?lesson=<ste
 the exported site's ``<stem>.html``. The stem starts with the lesson's number, and the numbers
 follow the learning order, so a lesson that moves in the order gets a new stem while its words
 stay. Links that teachers shared before keep working: :func:`current_stem` leads an old stem to
-the lesson's new one, and the step number means the same step, since only the name changed.
+the lesson's new one, and the step number means the same step, since only the name changed. An
+exported site keeps a small page under each old name that forwards to the new page
+(:func:`moved_page`), the ``#step=N`` of the link included.
 
 :data:`RENAMED` is the one table of old stems; add a row whenever a lesson is renumbered, and
 never remove one (an old link lives as long as someone keeps it).
@@ -12,10 +14,13 @@ never remove one (an old link lives as long as someone keeps it).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import html
+import json
+from collections.abc import Collection, Iterator, Mapping
 from types import MappingProxyType
+from urllib.parse import quote
 
-__all__ = ["RENAMED", "current_stem"]
+__all__ = ["RENAMED", "current_stem", "moved_page", "moved_pages"]
 
 RENAMED: Mapping[str, str] = MappingProxyType(
     {
@@ -66,3 +71,30 @@ def current_stem(stem: str, stems: Collection[str], renamed: Mapping[str, str] =
         seen.add(stem)
         stem = renamed[stem]
     return stem
+
+
+def moved_pages(stems: Collection[str], renamed: Mapping[str, str] = RENAMED) -> Iterator[tuple[str, str]]:
+    """(old stem, current stem) for every old name whose lesson is among ``stems`` and whose
+    own name is not: the pages an exported site keeps for old links."""
+    for old in sorted(renamed):
+        new = current_stem(old, stems, renamed)
+        if new is not None and new != old:
+            yield old, new
+
+
+def moved_page(new_stem: str) -> str:
+    """A page that forwards to ``<new_stem>.html`` at once, keeping the link's ``#step=N``.
+
+    Without JavaScript the refresh goes to the lesson's first step, and the link is there to click.
+    """
+    href = quote(new_stem, safe="") + ".html"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "script-src 'unsafe-inline'\">"
+        f'<meta http-equiv="refresh" content="0; url={html.escape(href)}">'
+        f"<title>Moved to {html.escape(href)}</title>"
+        f"<script>location.replace({json.dumps(href)} + location.hash)</script></head>"
+        f'<body><p>This lesson is now <a href="{html.escape(href)}">{html.escape(href)}</a>.</p></body></html>\n'
+    )

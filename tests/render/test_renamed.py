@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sqlecho._app.lessons import parse_link
-from sqlecho._render.renamed import RENAMED, current_stem
+from sqlecho._render.renamed import RENAMED, current_stem, moved_page, moved_pages
+from sqlecho._site import write_site
 from tests.helpers import LESSONS
+from tests.render.test_export import in_process
 
 STEMS = sorted(path.stem for path in LESSONS.glob("[0-9][0-9]_*.py"))
 
@@ -48,3 +52,26 @@ def test_a_wrong_stem_still_says_so() -> None:
     request = parse_link({"lesson": "23_no_such_lesson"}, STEMS)
     assert request.lesson == STEMS[0]
     assert request.problems == [f"There is no lesson called “23_no_such_lesson”; showing {STEMS[0]} instead."]
+
+
+def test_an_exported_site_keeps_a_page_under_the_old_name_that_forwards(tmp_path: Path) -> None:
+    lesson = tmp_path / "08_execute_exec_scalars.py"
+    lesson.write_text("# %% [markdown]\n# # Rows or objects\n\n# %% One\nx = 1\n", encoding="utf-8")
+    write_site([(lesson, lesson.read_text(encoding="utf-8"))], tmp_path / "site", in_process)
+    names = sorted(path.name for path in (tmp_path / "site").iterdir())
+    assert names == ["08_execute_exec_scalars.html", "23_execute_exec_scalars.html", "index.html"]
+    moved = (tmp_path / "site" / "23_execute_exec_scalars.html").read_text(encoding="utf-8")
+    assert moved == moved_page("08_execute_exec_scalars")
+    assert 'location.replace("08_execute_exec_scalars.html" + location.hash)' in moved
+    assert '<meta http-equiv="refresh" content="0; url=08_execute_exec_scalars.html">' in moved
+    assert "23_execute_exec_scalars.html" not in (tmp_path / "site" / "index.html").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_moved_pages_are_only_for_lessons_in_the_site() -> None:
+    assert list(moved_pages(["08_execute_exec_scalars", "01_a"])) == [
+        ("23_execute_exec_scalars", "08_execute_exec_scalars")
+    ]
+    assert list(moved_pages(["01_a"])) == []
+    assert len(list(moved_pages(STEMS))) == len(RENAMED)
