@@ -61,11 +61,11 @@ print({book.title: book.copies for book in (lantern, orbit, moons)})
 
 # %% [markdown] tags=["after"]
 # The UPDATE sends `SET copies=(book.copies - ?)`, so the database subtracts from the value it has
-# *now* (the cure for a lost update, where two sessions overwrite each other's
-# change, which lesson 22 will show). With the default `"auto"`, the session first tries
-# `"evaluate"`: it runs the WHERE clause and the new values in Python against the loaded objects.
-# `lantern` and `orbit` match and get their new `copies` in memory; `moons` (2023) does not match
-# and is left alone. One UPDATE, and no SELECT to read the results.
+# *now*: the cure for a lost update, where two sessions overwrite each other's change (lesson 22
+# will show one). With the default `"auto"`, the session first tries `"evaluate"`: it runs the
+# WHERE clause and the new values in Python against the loaded objects. `lantern` and `orbit`
+# match and get their new `copies` in memory; `moons` (2023) does not match and is left alone. One
+# UPDATE, and no SELECT to read the results.
 #
 # Careful: "evaluate" computes the new value in Python, from the `copies` the object holds. If
 # another session had changed that row since the object was loaded, the database would subtract

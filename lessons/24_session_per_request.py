@@ -139,8 +139,8 @@ def create_book(title: str, year: int) -> Book:
 created = create_book("Glass Rivers", 2024)
 
 # %% [markdown] tags=["after"]
-# Detached, and **expired**, since the commit emptied it just before the session closed (lesson
-# 6).
+# Detached, and **expired**, since the commit emptied it just before the session closed
+# (lesson 6).
 
 # %% [markdown]
 # Serialize it the quick way, with the table model's own `model_dump()`. Predict what it prints,

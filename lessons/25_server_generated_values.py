@@ -141,8 +141,8 @@ print("created_at:", review.created_at)
 
 # %% [markdown] tags=["after"]
 # The INSERT asks for nothing back, `created_at` is expired after the flush, and the first read
-# loads it with a SELECT. In async code that read would raise `MissingGreenlet` instead (lesson
-# 21).
+# loads it with a SELECT. In async code that read would raise `MissingGreenlet` instead, as
+# lesson 26, next, will show.
 
 # %% [markdown]
 # `Member` asks for eager defaults always (`"eager_defaults": True`). Predict the SQL of an INSERT

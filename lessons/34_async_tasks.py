@@ -6,8 +6,8 @@
 # and the SQLAlchemy docs say an `AsyncSession` must not be used by concurrent tasks. Depending on
 # timing, such code raises `IllegalStateChangeError` or "concurrent operations are not permitted",
 # hangs, or mixes the tasks' work in one transaction. The fix is a session per task, from an
-# `async_sessionmaker`. The other async trap, a lazy load that raises `MissingGreenlet` (lesson
-# 21), is best prevented in the model: `lazy="selectin"` or `lazy="raise"`, set through
+# `async_sessionmaker`. The other async trap, a lazy load that raises `MissingGreenlet`
+# (lesson 26), is best prevented in the model: `lazy="selectin"` or `lazy="raise"`, set through
 # `sa_relationship_kwargs`.
 #
 # The database is a file in a temporary folder, so that several connections see the same data.

@@ -137,5 +137,5 @@ session.close()
 # %% [markdown] tags=["after"]
 # The "delete" part of the cascade: the session deletes each of Cora's books, then Cora. Her
 # `books` were still loaded from the print of the step before; otherwise a SELECT would have
-# loaded them first. (The two SELECTs after the COMMIT are the two queries of the print.) Lesson
-# 17 compares this with the database's own `ON DELETE CASCADE`.
+# loaded them first. (The two SELECTs after the COMMIT are the two queries of the print.)
+# Lesson 20 compares this with the database's own `ON DELETE CASCADE`.

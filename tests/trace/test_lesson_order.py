@@ -72,6 +72,14 @@ def test_a_lesson_builds_only_on_earlier_lessons(path: Path) -> None:
             )
 
 
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lambda path: path.stem)
+def test_a_reference_to_a_lesson_stays_on_one_line(path: Path) -> None:
+    # "lesson" at the end of a line and its number on the next hides the reference from a search
+    # (and from whoever renumbers the lessons).
+    split = re.findall(r"\b[Ll]essons?\n#\s*>?\s*\d+", path.read_text(encoding="utf-8"))
+    assert not split, split
+
+
 @pytest.mark.parametrize("name", ["GLOSSARY.md", "README.md"])
 def test_the_glossary_and_the_list_name_lessons_that_exist(name: str) -> None:
     for number, sentence in references((LESSONS / name).read_text(encoding="utf-8")):
