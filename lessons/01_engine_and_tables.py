@@ -34,7 +34,7 @@ class Book(SQLModel, table=True):
 #
 # > **SQLite note:** an in-memory database belongs to the connection that opened it. SQLAlchemy
 # > keeps one connection per thread for `sqlite://`, so everything in one thread sees the same
-# > database, and another thread would get a new, empty one (lesson 29).
+# > database, and another thread would get a new, empty one (more on that later, in lesson 23).
 #
 # `echo=True` makes SQLAlchemy log every statement it sends. Run this file with plain
 # `python` and you will see that log in your terminal; sqlecho shows the same statements, step by
@@ -82,7 +82,7 @@ SQLModel.metadata.create_all(engine)
 # > or DELETE), so each statement here takes effect on its own. With `autocommit=False` (Python
 # > 3.12+) the driver opens a real transaction instead, and the SQLAlchemy docs expect that to
 # > become the default in a future Python. On PostgreSQL the same `create_all` really runs in one
-# > transaction. Lesson 14 shows where this driver behaviour becomes a trap.
+# > transaction. Lesson 16 will show where this driver behaviour becomes a trap.
 
 # %% [markdown]
 # So what happens if we call `create_all` a second time?

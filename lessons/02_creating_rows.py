@@ -34,6 +34,8 @@ SQLModel.metadata.create_all(engine)
 # `inspect(obj)` gives SQLAlchemy's bookkeeping for an object, including its state.
 #
 # Expect: no SQL
+# Expect: state Book#1 transient
+# Expect: value Book#1.id == None
 
 # %% Make two books
 lantern = Book(title="The Lantern Map", year=2019)
@@ -53,6 +55,8 @@ print("transient?", inspect(lantern).transient)
 # `session.new` lists what the session plans to INSERT.
 #
 # Expect: no SQL
+# Expect: state Book#1 pending
+# Expect: value Book#1.id == None
 
 # %% Add the first book to a session
 session = Session(engine)
@@ -100,10 +104,10 @@ print("still pending:", list(session.new))
 #
 # > **SQLite note:** on SQLite each batch holds one row: that way SQLAlchemy knows for sure which
 # > id belongs to which object. A flush of a single new row sends a plain INSERT without
-# > `RETURNING` and reads the id from the driver's `lastrowid` instead (lesson 3); MySQL works the
-# > same way. On PostgreSQL, SQLAlchemy puts up to 1,000 rows into one batch and matches the
-# > returned ids to the objects with a sentinel, and a single row gets its id from `RETURNING`
-# > (lesson 30).
+# > `RETURNING` and reads the id from the driver's `lastrowid` instead (lesson 3 will show it);
+# > MySQL works the same way. On PostgreSQL, SQLAlchemy puts up to 1,000 rows into one batch and
+# > matches the returned ids to the objects with a sentinel, and a single row gets its id from
+# > `RETURNING` (lesson 30 will say more).
 #
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
 # the database. The session now files each one in its **identity map** (see the
@@ -112,7 +116,7 @@ print("still pending:", list(session.new))
 #
 # Notice the `BEGIN (implicit)` before the INSERTs: the first flush opened a transaction. It is
 # still open, so the rows are not final yet. (Look at the database panel: it shows what another
-# connection would see, and it does not see our books yet. Lesson 3 is all about this.)
+# connection would see, and it does not see our books yet. Lesson 3 will be all about this.)
 
 # %% [markdown]
 # `session.commit()` ends the transaction. The INSERTs were already sent by the flush: predict
@@ -127,13 +131,15 @@ session.commit()
 # Commit sends no INSERT at all: it only says COMMIT. The rows are permanent now, and the
 # database panel shows them. The books are still persistent, but the object panel lists all their
 # attributes as *expired*: after a commit the session forgets the values it had loaded, to read
-# them fresh next time. Lesson 4 explains why.
+# them fresh next time. Lesson 4 will explain why.
 
 # %% [markdown]
 # Finally we close the session. The books stay in memory: which state are they in now, and does
 # closing send anything?
 #
 # Expect: no SQL
+# Expect: state Book#1 detached
+# Expect: state Book#2 detached
 
 # %% Close the session
 session.close()
@@ -141,4 +147,4 @@ print("detached?", inspect(lantern).detached, inspect(orbit).detached)
 
 # %% [markdown] tags=["after"]
 # Nothing is sent, and the books are no longer attached to any session: they are **detached**.
-# Lesson 6 shows what that means for you.
+# Lesson 6 will show what that means for you.

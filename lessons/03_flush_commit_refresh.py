@@ -34,6 +34,7 @@ session = Session(engine)
 # We add one book. Predict its state, and the SQL.
 #
 # Expect: no SQL
+# Expect: state Book#1 pending
 
 # %% Add a book
 garden = Book(title="The Clockwork Garden", year=2012)
@@ -70,7 +71,7 @@ print("the session sees:", [book.title for book in found])
 
 # %% [markdown] tags=["after"]
 # One SELECT, and our own session *does* see the row: it is inside that same transaction. The
-# query returns it (and returns the very same Python object, as lesson 8 will explain).
+# query returns it (and returns the very same Python object, as lesson 9 will explain).
 
 # %% [markdown]
 # Commit. Predict: is there another INSERT?
@@ -85,9 +86,9 @@ session.commit()
 # (nothing here). It sends COMMIT, and now the database panel shows the row.
 
 # %% [markdown]
-# After the commit the book's attributes are expired (lesson 4 has the details). `refresh` loads
-# them right away, instead of waiting for the first attribute access. Predict the SQL: how many
-# statements, and does a transaction begin?
+# After the commit the book's attributes are expired (lesson 4 will give the details). `refresh`
+# loads them right away, instead of waiting for the first attribute access. Predict the SQL: how
+# many statements, and does a transaction begin?
 #
 # Expect: 1 SELECT (refresh), 1 BEGIN
 
@@ -120,6 +121,7 @@ print("copies in Python:", garden.copies)
 # Now `refresh` again. Predict the SQL and the number of copies it prints.
 #
 # Expect: 1 SELECT (refresh)
+# Expect: prints 'copies after refresh: 3'
 
 # %% Refresh to see the change
 session.refresh(garden)

@@ -137,6 +137,7 @@ with Session(engine) as other:
 # ...and what does `lantern` in the `keeper` session say now? Does reading it send any SQL?
 #
 # Expect: no SQL
+# Expect: value Book#3.copies == 1
 
 # %% Read the stale value
 print("copies according to keeper:", lantern.copies)
@@ -152,6 +153,7 @@ print("copies according to keeper:", lantern.copies)
 # read.
 #
 # Expect: 1 SELECT (get), 1 UPDATE (flush), 1 COMMIT, 0 SELECT (load expired)
+# Expect: value Book#1.copies == 1
 
 # %% The same race with the default
 with Session(engine) as other:
@@ -170,6 +172,7 @@ print("copies according to session:", tides.copies)
 # and the value.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired)
+# Expect: value Book#1.copies == 7
 
 # %% Commit, then read
 session.commit()
@@ -177,8 +180,8 @@ print("copies according to session:", tides.copies)
 
 # %% [markdown] tags=["after"]
 # 7. This commit expired `tides` again, and the read loaded the row as it is now. That is the case
-# expiry is made for: a commit, someone else's write, then your read. Lesson 19 looks at stale data
-# in detail, and how to refresh on purpose.
+# expiry is made for: a commit, someone else's write, then your read. Lesson 22 will look at stale
+# data in detail, and how to refresh on purpose.
 
 # %% [markdown]
 # Close both sessions and remove the database file. `session` has the transaction that its last

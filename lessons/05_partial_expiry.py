@@ -86,6 +86,7 @@ print("copies:", lantern.copies)
 # read `copies` again. Predict the SQL, and the number printed.
 #
 # Expect: 1 SELECT (load expired), 0 UPDATE
+# Expect: value Book#2.copies == 1
 
 # %% Expire an attribute with an unflushed change
 salt.copies = 10

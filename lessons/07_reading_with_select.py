@@ -79,7 +79,7 @@ print([(book.year, book.title) for book in session.exec(recent).all()])
 # %% [markdown] tags=["after"]
 # `where` became `WHERE book.year >= ?` with 2019 as a parameter; `order_by` became
 # `ORDER BY book.year DESC`. No new objects appear: these rows are already in the session, so
-# the query hands back the objects it already has (lesson 8 explains this identity map).
+# the query hands back the objects it already has (lesson 9 will explain this identity map).
 
 # %% [markdown]
 # `.first()` gives the first row, or `None` when there is none. Look closely at the SQL: does it
@@ -93,7 +93,7 @@ print("first title starting with 'The':", first_the.title)
 
 # %% [markdown] tags=["after"]
 # There is no `LIMIT`. The database may send every matching row and SQLAlchemy throws away all but
-# the first. On a big table, add `.limit(1)` yourself (lesson 9).
+# the first. On a big table, add `.limit(1)` yourself (lesson 10 will show how).
 
 # %% [markdown]
 # And when nothing matches?

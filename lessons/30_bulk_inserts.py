@@ -60,6 +60,7 @@ print("objects in the identity map:", len(session.identity_map))
 # Predict the SQL, and whether the identity map grows.
 #
 # Expect: 1 INSERT, 0 SELECT
+# Expect: prints 'objects in the identity map: 3'
 
 # %% Bulk insert from dictionaries tags=["exercise"] check="sql == 1; insert == 1; changed == 4; prints 'objects in the identity map: 3'" task="Insert the four rows with one statement, without creating an object for each." hint="session.execute(insert(Book), [...]) with a list of dictionaries sends one INSERT for all of them and creates no objects."
 rows = [
@@ -103,6 +104,7 @@ print([(book.id, book.title, inspect(book).persistent) for book in new_books])
 # SQL, `lantern.copies` after the UPDATE, and whether it costs a SELECT.
 #
 # Expect: 1 UPDATE, 0 SELECT
+# Expect: value Book#1.copies == 6
 
 # %% Bulk update by primary key
 lantern = session.get(Book, 1)
@@ -119,6 +121,8 @@ print("lantern.copies in memory:", lantern.copies)
 # Commit, read `lantern.copies` again, and count the books. Predict the SQL and both numbers.
 #
 # Expect: 1 COMMIT, 1 SELECT (load expired), 2 SELECT
+# Expect: prints 'lantern.copies from the database: 6'
+# Expect: prints 'books: 9'
 
 # %% Commit and check
 session.commit()

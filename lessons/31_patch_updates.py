@@ -6,7 +6,7 @@
 # with every field optional (`BookUpdate`), `model_dump(exclude_unset=True)` to keep only the
 # fields the JSON contained, and `sqlmodel_update` to copy them onto the row you loaded with
 # `get`. This lesson shows what goes wrong without each part, and what SQL each request sends.
-# (Lesson 25 showed why `merge` is no substitute: it copies the defaults of the fields the
+# (Lesson 27 showed why `merge` is no substitute: it copies the defaults of the fields the
 # payload did not carry.)
 #
 # `patch_book` below is the body of a PATCH endpoint, without the web framework: it takes the
@@ -62,6 +62,8 @@ def patch_book(book_id: int, body: str) -> Book:
 # `model_dump(exclude_unset=True)` give? Does anything reach the database?
 #
 # Expect: no SQL
+# Expect: prints "model_dump(): {'title': None, 'year': None, 'copies': 5}"
+# Expect: prints "model_dump(exclude_unset=True): {'copies': 5}"
 
 # %% What the client sent
 patch = BookUpdate.model_validate_json('{"copies": 5}')
@@ -79,6 +81,7 @@ print("fields set:", patch.model_fields_set)
 # whole dump onto it and commit. Predict the UPDATE, and what the database says about it.
 #
 # Expect: 1 SELECT (get), 1 UPDATE (flush), 0 COMMIT, 1 ROLLBACK
+# Expect: raises IntegrityError
 
 # %% Copy every field tags=["raises-exception"]
 with Session(engine) as session:
@@ -107,7 +110,7 @@ print("title:", book.title, "| year:", book.year, "| copies:", book.copies)
 
 # %% [markdown] tags=["after"]
 # `UPDATE book SET copies=?`: one column, because `sqlmodel_update` set only `copies`, and the
-# flush writes only what changed (lesson 10). After the commit, `refresh` reloads the book so the
+# flush writes only what changed (lesson 11). After the commit, `refresh` reloads the book so the
 # response shows the row as it is now. The session then closes; the refresh had opened a new
 # transaction, which the close ends with a harmless ROLLBACK.
 
@@ -117,6 +120,7 @@ print("title:", book.title, "| year:", book.year, "| copies:", book.copies)
 # dictionaries and the UPDATE.
 #
 # Expect: 1 UPDATE (flush)
+# Expect: prints "exclude_unset: {'year': None}"
 
 # %% Clear a field with null
 cleared = BookUpdate.model_validate_json('{"year": null}')
@@ -150,6 +154,7 @@ print("copies:", book.copies)
 # much SQL does it cost?
 #
 # Expect: no SQL
+# Expect: raises ValidationError
 
 # %% A body that does not validate tags=["raises-exception"]
 try:

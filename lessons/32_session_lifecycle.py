@@ -34,6 +34,8 @@ with engine.begin() as connection:
 # two printed answers and the SQL.
 #
 # Expect: 1 BEGIN, 1 SELECT
+# Expect: prints 'in a transaction before: False'
+# Expect: prints 'in a transaction after: True'
 
 # %% Autobegin
 session = Session(engine)
@@ -51,6 +53,7 @@ print("in a transaction after:", session.in_transaction())
 # `get`. Predict what happens.
 #
 # Expect: no SQL
+# Expect: raises InvalidRequestError
 
 # %% begin() on top of autobegin tags=["raises-exception"]
 try:
@@ -60,7 +63,7 @@ except InvalidRequestError as error:
 
 # %% [markdown] tags=["after"]
 # "A transaction is already begun on this Session": the `get` began it. `begin()` only starts a
-# transaction when there is none; it does not nest (that is `begin_nested()`, lesson 14). The
+# transaction when there is none; it does not nest (that is `begin_nested()`, lesson 16). The
 # session is unharmed, and its transaction is still open.
 
 # %% [markdown]
@@ -88,6 +91,7 @@ session.close()
 # flushes a book, then fails. Predict the SQL, and whether the book stays.
 #
 # Expect: 1 INSERT (flush), 0 COMMIT, 1 ROLLBACK
+# Expect: rows book == 2
 
 # %% An error inside the block tags=["raises-exception"]
 try:

@@ -60,6 +60,7 @@ print(engine.pool.status())
 # A third request wants the same book. Predict what happens, and the SQL.
 #
 # Expect: 0 SELECT
+# Expect: raises TimeoutError
 
 # %% The third request tags=["raises-exception"]
 try:

@@ -6,8 +6,8 @@
 # and the SQLAlchemy docs say an `AsyncSession` must not be used by concurrent tasks. Depending on
 # timing, such code raises `IllegalStateChangeError` or "concurrent operations are not permitted",
 # hangs, or mixes the tasks' work in one transaction. The fix is a session per task, from an
-# `async_sessionmaker`. The other async trap, a lazy load that raises `MissingGreenlet` (lesson
-# 21), is best prevented in the model: `lazy="selectin"` or `lazy="raise"`, set through
+# `async_sessionmaker`. The other async trap, a lazy load that raises `MissingGreenlet`
+# (lesson 26), is best prevented in the model: `lazy="selectin"` or `lazy="raise"`, set through
 # `sa_relationship_kwargs`.
 #
 # The database is a file in a temporary folder, so that several connections see the same data.
@@ -91,13 +91,14 @@ print(run(three_requests()))
 # Three sessions, three transactions, each on a connection borrowed from the pool for its
 # length: a BEGIN, a SELECT and a ROLLBACK (as it closes) per task. Book 3 does not exist, so its task says
 # "(none)". The factory carries the settings, here `expire_on_commit=False`, which async code
-# usually wants (lesson 21).
+# usually wants (lesson 26).
 
 # %% [markdown]
 # `Author.books` has `lazy="selectin"`. Query the authors in a new session and read the books.
 # Predict the SQL, and whether reading `books` in async code raises.
 #
 # Expect: 2 SELECT, 0 SELECT (lazy load)
+# Expect: prints "[('Ada Quill', ['The Lantern Map', 'A Quiet Orbit'])]"
 
 
 # %% lazy selectin

@@ -85,7 +85,7 @@ print(found)
 # %% [markdown]
 # The fix from the SQLModel tutorial: `poolclass=StaticPool`, one connection for everybody, and
 # `check_same_thread=False`, so that the driver lets other threads use it. We also add the two
-# listeners of lesson 14, so that SQLite's transactions begin when SQLAlchemy's do (the rollback
+# listeners of lesson 16, so that SQLite's transactions begin when SQLAlchemy's do (the rollback
 # below depends on it). Predict what the other thread finds now.
 #
 # Expect: 1 CREATE, 1 SELECT
@@ -163,7 +163,7 @@ with Session(engine) as session:
 #
 # > **SQLite note:** without the two listeners, Python's `sqlite3` driver (in its default legacy
 # > transaction control) would not have begun a real transaction before the SAVEPOINT, and the
-# > RELEASE would have committed the book for good (lesson 14). PostgreSQL needs no listeners.
+# > RELEASE would have committed the book for good (lesson 16). PostgreSQL needs no listeners.
 
 # %% [markdown]
 # Your turn: run a second "test" the same way, calling the endpoint twice, and check that the

@@ -48,6 +48,8 @@ session.commit()
 # `ada.books`.
 #
 # Expect: 0 INSERT
+# Expect: state Book#1 transient
+# Expect: prints 'in ada.books? True'
 
 # %% Link a new book to Ada
 print("Ada's books:", [book.title for book in ada.books])
@@ -101,6 +103,7 @@ print("author_id:", orbit.author_id)
 # book, and predict how many objects are pending.
 #
 # Expect: no SQL
+# Expect: prints 'pending: 2'
 
 # %% add follows relationships from the object you add
 cora = Author(name="Cora Lind", books=[Book(title="Paper Moons")])
@@ -110,7 +113,7 @@ print("pending:", len(session.new))
 # %% [markdown] tags=["after"]
 # Two: Cora, and the book reached through `Cora.books`. The cascade runs from the object you
 # `add`, along its relationships, at that moment. What 2.0 removed is only the cascade set off by
-# a back-reference *event*, like `orbit.author = ada` above. (Lesson 15 shows the same trap from
+# a back-reference *event*, like `orbit.author = ada` above. (Lesson 17 shows the same trap from
 # the other side, with a new author appended to.)
 
 # %% [markdown]

@@ -64,7 +64,7 @@ session.add_all([ben, ada, cora])
 session.commit()
 
 # %% [markdown] tags=["after"]
-# Three parents and four children. Adding the parents added their children too (lesson 15), and
+# Three parents and four children. Adding the parents added their children too (lesson 17), and
 # the parents went first, so that the children had their ids.
 
 # %% [markdown]
@@ -110,6 +110,7 @@ print("books:", session.exec(select(Book.title)).all())
 # deleted? Predict the SQL.
 #
 # Expect: 1 UPDATE (flush), 0 DELETE, 1 COMMIT
+# Expect: state Book#5 persistent
 
 # %% Move a book to another author
 tides = ada.books[0]
@@ -136,5 +137,5 @@ session.close()
 # %% [markdown] tags=["after"]
 # The "delete" part of the cascade: the session deletes each of Cora's books, then Cora. Her
 # `books` were still loaded from the print of the step before; otherwise a SELECT would have
-# loaded them first. (The two SELECTs after the COMMIT are the two queries of the print.) Lesson
-# 17 compares this with the database's own `ON DELETE CASCADE`.
+# loaded them first. (The two SELECTs after the COMMIT are the two queries of the print.)
+# Lesson 20 compares this with the database's own `ON DELETE CASCADE`.

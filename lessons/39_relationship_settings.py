@@ -90,6 +90,7 @@ print([book.title for book in ada.books])
 # `Book.author` has `lazy="raise"`. Read a book's author. Predict what happens.
 #
 # Expect: 0 SELECT
+# Expect: raises InvalidRequestError
 
 # %% lazy raise tags=["raises-exception"]
 first = ada.books[0]
@@ -100,16 +101,17 @@ except InvalidRequestError as error:
 
 # %% [markdown] tags=["after"]
 # "'Book.author' is not available due to lazy='raise'": a lazy load that would have been silent
-# (and, in a loop, an N+1, lesson 16) is now an error you see in development. Load the author
+# (and, in a loop, an N+1, lesson 18) is now an error you see in development. Load the author
 # with the query instead, `options(selectinload(...))`, and the error goes away. (Here the author
 # is even in the identity map already: `raise` refuses all the same.) In async code it turns
-# `MissingGreenlet` into a clear message (lesson 21).
+# `MissingGreenlet` into a clear message (lesson 26).
 
 # %% [markdown]
 # `Member.loans` has `lazy="selectin"`: it loads with every query for members. Query the members
 # and print their loans. Predict the SQL, and which line sends it.
 #
 # Expect: 2 SELECT, 0 SELECT (lazy load)
+# Expect: line select == 'for member in session.exec(select(Member)).all():'
 
 # %% lazy selectin tags=["exercise"] check="select == 2; lazy_load == 0; sql contains 'FROM loan'; prints 'Ben Ortiz has Paper Moons, The Lantern Map'" task="Print every member with the titles of their loans, in two SELECTs however many members there are." hint="With lazy='selectin' the query itself sends the second SELECT, for the loans of every member it returned; reading member.loans then sends nothing."
 for member in session.exec(select(Member)).all():

@@ -50,13 +50,14 @@ print(session.execute(query, {"year": 2022}).scalars().all())
 # %% [markdown] tags=["after"]
 # The SQL says `WHERE year > ?`, and 2022 travels as a parameter beside it (the "parameters" of
 # the statement). The database never reads the value as SQL. `session.execute` returns rows, as
-# in lesson 23; `.scalars()` takes their first column.
+# in lesson 8; `.scalars()` takes their first column.
 
 # %% [markdown]
 # Why not an f-string? A title typed into a search box: `x' OR '1'='1`. Compare an f-string with
 # a bound parameter. Predict how many titles each finds.
 #
 # Expect: 2 SELECT (execute)
+# Expect: prints 'f-string: 30 titles | bound parameter: 0 titles'
 
 # %% An f-string versus a parameter
 typed = "x' OR '1'='1"
@@ -83,7 +84,7 @@ print(book.title, book.year)
 # %% [markdown] tags=["after"]
 # A `Book` in the identity map, built from the columns the SQL returned (matched by name). The
 # SQL is exactly your text, with its parameter. (`session.exec` would hand back rows for such a
-# statement, so we ask for `scalars()`, lesson 23.)
+# statement, so we ask for `scalars()`, lesson 8.)
 
 # %% [markdown]
 # A list page needs titles only, but `select(Book)` also fetches every `summary`. With
@@ -99,7 +100,7 @@ print([book.title for book in books])
 # %% [markdown] tags=["after"]
 # `SELECT book.id, book.title`: the primary key (the identity map needs it) and the title. The
 # other columns are not loaded (the object panel says so), so that the rows stay small.
-# (`expunge_all` first emptied the identity map, lesson 25, so that these are new objects.)
+# (`expunge_all` first emptied the identity map, lesson 27, so that these are new objects.)
 
 # %% [markdown]
 # The trap: read the `year` of each of those books. Predict the SQL.
@@ -111,7 +112,7 @@ print([book.year for book in books])
 
 # %% [markdown] tags=["after"]
 # One SELECT per book: each first read of a column that was not loaded fetches it, like a lazy
-# load (lesson 16), and this loop is an N+1 in disguise. `load_only` is for columns you will not
+# load (lesson 18), and this loop is an N+1 in disguise. `load_only` is for columns you will not
 # read; `load_only(Book.title, raiseload=True)` makes such a read an error instead.
 
 # %% [markdown]
@@ -120,6 +121,7 @@ print([book.year for book in books])
 # batch sizes.
 #
 # Expect: 1 SELECT (query)
+# Expect: prints 'batch sizes: [10, 10, 10]'
 
 # %% yield_per
 session.expunge_all()

@@ -24,6 +24,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from ._render.renamed import RENAMED
 from ._transcript.limits import MAX_PROGRAM_BYTES
 
 __all__ = ["FileRefused", "SiteFolder", "open_path", "read_program", "write_file"]
@@ -113,12 +114,21 @@ def _reopen(fd: int, flags: int) -> int:
     return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
 
 
+def _renamed_to(path: Path) -> str:
+    """`` (this lesson is now lessons/08_...py)`` when ``path`` is a lesson's old name and the
+    file of its new name is there; else nothing."""
+    new = RENAMED.get(path.stem)
+    if new is None or path.suffix != ".py" or not path.with_name(new + ".py").is_file():
+        return ""
+    return f" (this lesson is now {path.with_name(new + '.py')})"
+
+
 def read_program(path: Path) -> str:
     """The program text of ``path``; :class:`FileRefused` says in one line why there is none."""
     try:
         found = open_path(path)
     except FileNotFoundError:
-        raise FileRefused(f"no such file: {path}") from None
+        raise FileRefused(f"no such file: {path}{_renamed_to(path)}") from None
     except OSError as exc:
         raise FileRefused(f"cannot read {path}: {exc.strerror}") from None
     try:

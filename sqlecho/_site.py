@@ -14,6 +14,7 @@ from pathlib import Path
 from ._files import SiteFolder
 from ._render.diff import variant_label
 from ._render.export import Variant, index_page, viewer_page
+from ._render.renamed import moved_page, moved_pages
 from ._render.titles import lesson_title, lessons_in
 from ._trace.options import SWITCHES as EVERY_SWITCH
 from ._trace.options import Runner, TraceOptions
@@ -70,7 +71,8 @@ def write_site(
     switches: bool = False,
     progress: Callable[[Page], None] | None = None,
 ) -> list[Page]:
-    """Trace every lesson and write ``out/index.html`` and ``out/<stem>.html``.
+    """Trace every lesson and write ``out/index.html`` and ``out/<stem>.html`` (and, for a lesson
+    that was renumbered, a page under its old name that forwards to the new one).
 
     Args:
         lessons: (path, program text) of each lesson, in the order of the index.
@@ -108,6 +110,9 @@ def write_site(
         if progress is not None:
             progress(page)
     folder.write("index.html", index_page(entries).encode("utf-8"))
+    # A lesson that was renumbered keeps a page under its old name, so old links still arrive.
+    for old, new in moved_pages([stem for stem, _, _ in entries]):
+        folder.write(f"{old}.html", moved_page(new).encode("utf-8"))
     if folder is not out:
         folder.close()
     return pages

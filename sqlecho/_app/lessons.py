@@ -1,11 +1,12 @@
 """Where the reader is: the lesson list, and the page address that links to one step.
 
 The app's address is a promise to teachers: ``?lesson=<file stem>&step=<N>`` (N 1-based) opens
-that step, and the app keeps the address in step with the screen. Switches ride along when they
-differ from the defaults: ``&expire_on_commit=0``, ``&autoflush=0``, ``&presenter=1``,
-``&predict=0``. Parsing
-never fails: a bad value gives a message for the reader and the nearest sensible place. Messages
-are plain text quoting whoever wrote the link: the page shows them with ``_plain.md_literal``.
+that step, and the app keeps the address in step with the screen. A lesson's old stem (from
+before it was renumbered, ``_render.renamed``) opens the lesson under its new one, at the same
+step. Switches ride along when they differ from the defaults: ``&expire_on_commit=0``,
+``&autoflush=0``, ``&presenter=1``, ``&predict=0``. Parsing never fails: a bad value gives a
+message for the reader and the nearest sensible place. Messages are plain text quoting whoever
+wrote the link: the page shows them with ``_plain.md_literal``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._render.renamed import current_stem
 from .._render.titles import lessons_in
 from .._trace.options import SWITCHES, TraceOptions, switched_off
 from .._trace.titles import source_title as lesson_title
@@ -113,7 +115,8 @@ class LinkRequest:
     """What an address asked for, checked against the lessons that exist."""
 
     lesson: str | None
-    """A lesson stem that exists (the first lesson when the address named none or a wrong one)."""
+    """A lesson stem that exists (the lesson's new stem when the address used an old one; the
+    first lesson when it named none or a wrong one)."""
     step: str | None
     """The raw ``step`` value, checked by :func:`clamp_step` once the lesson's steps are known."""
     switches: Switches = Switches()
@@ -125,6 +128,8 @@ def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
     """Read ``lesson``, ``step`` and the switches from the query parameters."""
     problems: list[str] = []
     lesson = params.get("lesson")
+    if lesson is not None:
+        lesson = current_stem(lesson, stems) or lesson  # an old link: the lesson's new name
     if lesson is not None and lesson not in stems:
         shown = lesson if len(lesson) <= 60 else lesson[:57] + "..."
         first = f"; showing {stems[0]!s} instead" if stems else ""

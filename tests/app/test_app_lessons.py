@@ -34,3 +34,14 @@ def test_every_step_of_the_lesson_draws(lesson: Path) -> None:
         assert at.query_params == {"lesson": lesson.stem, "step": str(step), "predict": "0"}
         html = "\n".join(element.value for element in at.get("html"))
         assert '<div class="sqe-h">What happened' in html and '<div class="sqe-h">Objects' in html
+
+
+def test_a_link_to_a_lesson_s_old_stem_opens_it_under_its_new_one_at_the_same_step() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(lesson="23_execute_exec_scalars", step="3", predict="0")
+    at.run()
+    assert not at.exception and not at.warning and not at.error
+    assert at.title[0].value == "execute(), exec() and scalars(): rows or objects?"
+    counter = next(m.value for m in at.markdown if m.value.startswith("**Step "))
+    assert counter.startswith("**Step 3 of ")
+    assert at.query_params == {"lesson": "08_execute_exec_scalars", "step": "3", "predict": "0"}

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-LESSON = "19_stale_data"
+LESSON = "22_stale_data"
 
 
 @pytest.fixture(scope="module")

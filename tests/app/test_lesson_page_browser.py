@@ -105,7 +105,7 @@ def test_the_first_object_card_is_on_screen_and_the_columns_stay_put(open_page: 
 
 
 def test_the_step_bar_stays_on_screen_while_the_page_scrolls(open_page: Any) -> None:
-    page = open_page("?lesson=16_lazy_loading_n_plus_1&step=7")
+    page = open_page("?lesson=18_lazy_loading_n_plus_1&step=7")
     page.mouse.move(640, 500)
     page.mouse.wheel(0, 600)
     page.wait_for_timeout(500)
@@ -156,7 +156,7 @@ def test_a_detached_card_says_access_raises(open_page: Any) -> None:
 
 
 def test_two_sessions_are_shown_each_named(open_page: Any) -> None:
-    page = open_page("?lesson=19_stale_data&step=4")
+    page = open_page("?lesson=22_stale_data&step=4")
     names = page.locator(".sqe-session-name .sqe-label")
     expect(names).to_have_text(["desk", "web"])
     expect(page.locator(".sqe-card", has_text="Book#1").locator(".sqe-held")).to_have_text("in desk")
@@ -166,7 +166,7 @@ def test_two_sessions_are_shown_each_named(open_page: Any) -> None:
 
 
 def test_the_variables_line_shows_the_loop_counter(open_page: Any) -> None:
-    page = open_page("?lesson=16_lazy_loading_n_plus_1&step=6")
+    page = open_page("?lesson=18_lazy_loading_n_plus_1&step=6")
     expect(page.locator(".sqe-vars")).to_contain_text("count = 1")
 
 
@@ -253,7 +253,7 @@ def _audit(page: Any, axe_script: str, name: str) -> list[str]:
 
 
 def test_axe_finds_nothing_serious_on_the_lesson_page(open_page: Any, axe_script: str) -> None:
-    page = open_page("?lesson=19_stale_data&step=4")
+    page = open_page("?lesson=22_stale_data&step=4")
     assert _audit(page, axe_script, "lesson") == []
 
 

@@ -164,7 +164,7 @@ def test_each_way_into_the_tracer_is_marked_and_ordinary_programs_are_not(tmp_pa
             transcript = _traced(pool, tmp_path, 100 + number, source)
             assert transcript["status"] == "ok", transcript["steps"][-1]["error"]
             assert "tampered" not in transcript
-        lesson = LESSONS / "16_lazy_loading_n_plus_1.py"
+        lesson = LESSONS / "18_lazy_loading_n_plus_1.py"
         source = lesson.read_text(encoding="utf-8")
         transcript = run_sandboxed(source, lesson, TraceOptions(), lesson.name, pool=pool)
         assert transcript["status"] == "ok" and "tampered" not in transcript

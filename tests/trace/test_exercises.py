@@ -152,7 +152,7 @@ SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exer
         ),
         (False, 'print("Paper Moons 2023 3")\n'),
     ],
-    "16_lazy_loading_n_plus_1": [
+    "18_lazy_loading_n_plus_1": [
         (
             True,
             'statements.clear()\nwith Session(engine) as session:\n    authors = session.exec(select(Author).order_by(Author.id).options(selectinload(Author.books))).all()\n    for a in authors:\n        print(a.name, [b.title for b in a.books])\ncounts["selectinload"] = len(statements)\n',
@@ -170,7 +170,7 @@ SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exer
             'from sqlalchemy import text\nwith engine.connect() as c:\n    c.execute(text("SELECT name FROM author"))\nprint("Ada Quill")\ncounts["selectinload"] = 2\n',
         ),
     ],
-    "21_async_sessions": [
+    "26_async_sessions": [
         (
             True,
             'async def authors_with_books() -> None:\n    result = await session.exec(select(Author).options(selectinload(Author.books)).order_by(Author.id))\n    for author in result.all():\n        print(author.name, "wrote", sorted(book.title for book in author.books))\n\n\nrun(authors_with_books())\n',
@@ -181,7 +181,7 @@ SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exer
             'async def f() -> None:\n    await session.exec(select(Book))\n    await session.exec(select(Book))\n    print("done")\n\n\nrun(f())\n',
         ),
     ],
-    "26_unique_constraints": [
+    "28_unique_constraints": [
         (
             True,
             'def get_or_create(name: str) -> Genre:\n    found = session.exec(select(Genre).where(Genre.name == name)).all()\n    if found:\n        return found[0]\n    genre = Genre(name=name)\n    session.add(genre)\n    session.flush()\n    return genre\n\n\nprint([get_or_create(name).id for name in ["Poetry", "Mystery"]])\n',
@@ -192,7 +192,7 @@ SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exer
             'from sqlalchemy import text\nsession.execute(text("UPDATE genre SET name = name WHERE 1 = 0"))\nsession.execute(text("SELECT 1"))\nsession.execute(text("SELECT 2"))\nprint([1, 2])\n',
         ),
     ],
-    "27_orm_update_delete": [
+    "14_orm_update_delete": [
         (
             True,
             "session.exec(update(Book).where(Book.year > 2020).values(copies=5))\nprint({book.title: book.copies for book in (lantern, orbit, moons)})\n",
@@ -206,7 +206,7 @@ SUBMISSIONS: dict[str, list[tuple[bool, str]]] = {  # lesson: (passes?, the exer
             'session.exec(update(Book).where(Book.year > 3000).values(copies=5))\nprint({"The Lantern Map": 2, "A Quiet Orbit": 0, "Paper Moons": 5})\n',
         ),
     ],
-    "28_concurrency": [
+    "29_concurrency": [
         (True, "locked = desk.get(Book, 1, with_for_update=True)\nlocked.copies -= 1\ndesk.commit()\n"),
         (
             False,

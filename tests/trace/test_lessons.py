@@ -132,7 +132,7 @@ def test_readme_lists_every_lesson() -> None:
 
 
 def test_tracing_a_lesson_twice_gives_the_same_transcript() -> None:
-    path = LESSONS / "16_lazy_loading_n_plus_1.py"
+    path = LESSONS / "18_lazy_loading_n_plus_1.py"
     assert golden_text(trace_lesson(path)) == golden_text(trace_lesson(path))
 
 

@@ -31,10 +31,10 @@ UPDATE_COMMAND = "python -m pytest tests/trace/test_lessons_postgresql.py --upda
 # Lessons whose code only SQLite understands, and the cell where PostgreSQL stops them.
 SQLITE_ONLY = {
     "01_engine_and_tables": "reads sqlite_master",
-    "17_cascade_delete": "sends PRAGMA foreign_keys",
-    "21_async_sessions": "registers a SQLite function (create_function) for its clock",
-    "22_server_generated_values": "registers a SQLite function (create_function) for its clock",
-    "26_unique_constraints": "uses SQLite's INSERT ... ON CONFLICT",
+    "20_cascade_delete": "sends PRAGMA foreign_keys",
+    "26_async_sessions": "registers a SQLite function (create_function) for its clock",
+    "25_server_generated_values": "registers a SQLite function (create_function) for its clock",
+    "28_unique_constraints": "uses SQLite's INSERT ... ON CONFLICT",
     "36_create_all_never_alters": "writes SQLite's DDL by hand (an INTEGER key that fills itself)",
 }
 

@@ -113,7 +113,7 @@ def test_traced_programs_validate(name: str, mode: str) -> None:
     _accept_all(transcript, path.read_text(encoding="utf-8-sig"))
 
 
-@pytest.mark.parametrize("name", ["02_creating_rows.py", "15_relationships.py"])
+@pytest.mark.parametrize("name", ["02_creating_rows.py", "17_relationships.py"])
 def test_traced_lessons_validate_in_cells_mode(name: str) -> None:
     path = LESSONS / name
     transcript = trace(path)
