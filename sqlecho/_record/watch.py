@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["allowances", "opened", "watch"]
+__all__ = ["allowances", "opened", "requests_in_flight", "watch"]
 
 # The list that each capture entered from now on is appended to (None: nobody watches).
 _WATCHING: list[list[Any] | None] = [None]
@@ -15,6 +15,11 @@ _WATCHING: list[list[Any] | None] = [None]
 # (a list for the whole process, not a context variable: the loads of a request may run in a
 # framework's worker thread).
 _ALLOWANCES: list[Any] = []
+
+
+# Requests a test's HTTP client is sending now (``GET /heroes/``): stamped on each statement
+# captured meanwhile, for allow rules by request. Process-wide for the same reason.
+_REQUESTS: list[str] = []
 
 
 def watch(captures: list[Any] | None) -> None:
@@ -32,3 +37,8 @@ def opened(capture: Any) -> None:
 def allowances() -> list[Any]:
     """The open ``allow_n_plus_one`` rules (the list itself: the test API adds and removes them)."""
     return _ALLOWANCES
+
+
+def requests_in_flight() -> list[str]:
+    """The requests being sent now (the list itself: the test API adds and removes them)."""
+    return _REQUESTS

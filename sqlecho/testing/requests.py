@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._record.capture import Capture
+from .inflight import describe
 
 __all__ = ["RequestCapture", "capture_requests"]
 
@@ -75,12 +76,6 @@ def _closing_stream(stream: Any, cap: RequestCapture) -> Any:
     return ClosingStream()
 
 
-def _describe(request: Any) -> str:
-    url = request.url
-    query = f"?{url.query.decode()}" if url.query else ""
-    return f"{request.method} {url.path}{query}"
-
-
 @contextmanager
 def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture]]:
     """Capture the SQL of each request ``client`` sends inside the block, separately.
@@ -102,7 +97,7 @@ def capture_requests(client: Any, *targets: Any) -> Iterator[list[RequestCapture
     is_async = hasattr(client, "aclose")  # httpx.AsyncClient: its hooks must be coroutines
 
     def opened(request: Any) -> None:
-        cap = RequestCapture(_describe(request), *targets)
+        cap = RequestCapture(describe(request), *targets)
         captures.append(cap)
         cap.__enter__()
 
