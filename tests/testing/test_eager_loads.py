@@ -249,3 +249,21 @@ def test_no_observer_effect_and_everything_is_restored(engine: Engine) -> None:
     # The objects were not kept alive by the capture: the identity map forgets them.
     del heroes
     assert len(session.identity_map) == 0
+
+
+def test_a_capture_in_another_thread_leaves_the_switch_to_the_last_one(engine: Engine) -> None:
+    attribute = Hero.__dict__["team"]
+    with Session(engine) as session, capture(session) as cap:
+        heroes = session.exec(select(Hero).options(selectinload(Hero.team))).all()
+
+        def other() -> None:
+            with Session(engine) as other_session, capture(other_session):
+                other_session.exec(select(Hero).options(selectinload(Hero.team))).all()
+
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+        assert type(attribute) is not InstrumentedAttribute  # the other capture ended, this one did not
+        [hero.team for hero in heroes]
+    assert unused_eager_loads(cap) == []
+    assert type(attribute) is InstrumentedAttribute
