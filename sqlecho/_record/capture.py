@@ -302,7 +302,7 @@ class Capture:
                 self._failures.append(error)
 
         self._on_load: Callable[..., None] | None = loaded
-        eager = self._eager = EagerLoads(self._registry.label, lambda: last[0][2], self._failures.append)
+        eager = self._eager = EagerLoads(self._registry.label, self._failures.append)
         try:
             for target in self._targets:
                 recorder = _recorder(target, sink, self._failures.append)
@@ -372,6 +372,8 @@ class Capture:
                     return
                 if any(conn is connection for connection in connections):
                     return
+                if self._eager is not None:
+                    self._eager.unheard()
                 if kind_of(statement) not in _CHATTER and kind_of(statement) not in TRANSACTION_KINDS:
                     self.elsewhere += 1
             except Exception as error:  # noqa: BLE001 - never fail the statement under test

@@ -89,17 +89,17 @@ class EagerLoads:
     def __init__(
         self,
         label: Callable[[object], str],
-        last_statement: Callable[[], int],
         failed: Callable[[BaseException], None],
     ) -> None:
         """Args:
         label: the capture's labels of objects (``Hero#1``).
-        last_statement: index of the statement the capture heard last (whose rows load now).
         failed: told of an error here, which must never fail the program's load.
         """
         self._label = label
         self._failed = failed
-        self._last_statement = last_statement
+        # Thread -> index of the statement it sent last, whose rows it loads now (none: the
+        # thread's last statement went to an engine the capture does not watch).
+        self._last: dict[int, int] = {}
         self.loads: list[EagerLoad] = []
         self._groups: dict[tuple[int, str, str], EagerLoad] = {}
         # (id(state), key) -> the load that filled it; the states are kept so that ids stay theirs
@@ -118,6 +118,7 @@ class EagerLoads:
         self._filled.clear()
         self._states.clear()
         self._subqueries.clear()
+        self._last.clear()
 
     def _read(self, state: object, key: str) -> None:
         load = self._filled.get((id(state), key))
@@ -145,8 +146,16 @@ class EagerLoads:
         except Exception as error:  # noqa: BLE001 - never fail the statement under test
             self._failed(error)
 
+    def unheard(self) -> None:
+        """A statement this capture does not record was sent (another engine's): the rows this
+        thread loads next are not from a statement of the capture."""
+        thread = threading.get_ident()
+        self._last.pop(thread, None)
+        self._subqueries.pop(thread, None)
+
     def _sent(self, cause: str, number: int) -> None:
         thread = threading.get_ident()
+        self._last[thread] = number
         if cause.startswith("selectin load ") and _SELECTIN is not None:
             self._subqueries.pop(thread, None)
             self._selectin(number)
@@ -206,10 +215,13 @@ class EagerLoads:
             if subquery is not None:
                 self._add(prop, "subquery", subquery, state)
                 continue
+            statement = self._last.get(threading.get_ident())
+            if statement is None:
+                continue
             if joined is None:
                 joined = _joined(context)
             if any(other.key == prop.key and mapper.isa(other.parent) for other in joined):
-                self._add(prop, "joined", self._last_statement(), state)
+                self._add(prop, "joined", statement, state)
 
 
 def _frame_of(code: CodeType | None) -> FrameType | None:

@@ -253,17 +253,28 @@ def test_no_observer_effect_and_everything_is_restored(engine: Engine) -> None:
 
 def test_a_capture_in_another_thread_leaves_the_switch_to_the_last_one(engine: Engine) -> None:
     attribute = Hero.__dict__["team"]
+    other_engine = new_engine()
     with Session(engine) as session, capture(session) as cap:
         heroes = session.exec(select(Hero).options(selectinload(Hero.team))).all()
 
         def other() -> None:
-            with Session(engine) as other_session, capture(other_session):
-                other_session.exec(select(Hero).options(selectinload(Hero.team))).all()
+            with Session(other_engine) as other_session, capture(other_session):
+                other_session.exec(select(Hero).options(joinedload(Hero.team))).all()
 
         worker = threading.Thread(target=other)
         worker.start()
         worker.join()
         assert type(attribute) is not InstrumentedAttribute  # the other capture ended, this one did not
         [hero.team for hero in heroes]
-    assert unused_eager_loads(cap) == []
+    assert unused_eager_loads(cap) == []  # the other engine's unused join is not this capture's
     assert type(attribute) is InstrumentedAttribute
+    other_engine.dispose()
+
+
+def test_a_join_on_an_engine_the_capture_does_not_watch_is_not_its(engine: Engine) -> None:
+    other_engine = new_engine()
+    with Session(engine) as session, Session(other_engine) as other, capture(session) as cap:
+        session.exec(select(Hero)).all()
+        other.exec(select(Hero).options(joinedload(Hero.team))).all()
+    assert unused_eager_loads(cap) == []
+    other_engine.dispose()
