@@ -101,7 +101,7 @@ class EagerLoads:
         # thread's last statement went to an engine the capture does not watch).
         self._last: dict[int, int] = {}
         self.loads: list[EagerLoad] = []
-        self._groups: dict[tuple[int, str, str], EagerLoad] = {}
+        self._groups: dict[tuple[int, object, str], EagerLoad] = {}
         # (id(state), key) -> the load that filled it; the states are kept so that ids stay theirs
         # (states only: keeping the objects alive would keep them in the identity map).
         self._filled: dict[tuple[int, str], EagerLoad] = {}
@@ -109,6 +109,11 @@ class EagerLoads:
         # Thread -> relationship -> index of the subquery load sent for the query being processed.
         self._subqueries: dict[int, dict[str, int]] = {}
         self._lock = threading.Lock()
+        # (class manager, key) whose reads are reported already (ids: managers live as long as
+        # their classes), and the joined relationships of the query whose rows load now: both
+        # asked for once per object, answered once per class and per query.
+        self._tracked: set[tuple[int, str]] = set()
+        self._joined: tuple[object, list[Any]] | None = None
 
     def start(self) -> None:
         reads.listen(self._read)
@@ -119,6 +124,8 @@ class EagerLoads:
         self._states.clear()
         self._subqueries.clear()
         self._last.clear()
+        self._tracked.clear()
+        self._joined = None
 
     def _read(self, state: object, key: str) -> None:
         load = self._filled.get((id(state), key))
@@ -126,18 +133,22 @@ class EagerLoads:
             load.used = True
 
     def _add(self, prop: Any, loader: str, statement: int, state: Any) -> None:
-        relationship = f"{prop.parent.class_.__name__}.{prop.key}"
-        with self._lock:
-            group = self._groups.get((statement, relationship, loader))
-            if group is None:
-                default = _DEFAULTS.get(prop.lazy) == loader
-                group = EagerLoad(relationship, loader, default, statement)
-                self._groups[(statement, relationship, loader)] = group
-                self.loads.append(group)
-            if (id(state), prop.key) not in self._filled:
-                self._states.append(state)
-                group.objects.append(self._label(state))
-            self._filled[(id(state), prop.key)] = group
+        key = (statement, prop, loader)
+        group = self._groups.get(key)
+        if group is None:
+            with self._lock:  # two threads may load rows of one statement (rarely)
+                group = self._groups.get(key)
+                if group is None:
+                    relationship = f"{prop.parent.class_.__name__}.{prop.key}"
+                    default = _DEFAULTS.get(prop.lazy) == loader
+                    group = self._groups[key] = EagerLoad(relationship, loader, default, statement)
+                    self.loads.append(group)
+        filled = (id(state), prop.key)
+        if filled not in self._filled:
+            self._track(state, prop.key)
+            self._states.append(state)
+            group.objects.append(self._label(state))
+        self._filled[filled] = group
 
     def sent(self, cause: str, number: int) -> None:
         """A statement was recorded as event ``number``, sent for ``cause``."""
@@ -175,7 +186,6 @@ class EagerLoads:
             return
         for item in frame.f_locals.get("states") or ():
             state = item[0] if isinstance(item, tuple) else item
-            reads.track(state.manager)
             self._add(prop, "selectin", number, state)
 
     @staticmethod
@@ -199,13 +209,29 @@ class EagerLoads:
         except Exception as error:  # noqa: BLE001 - never fail the load under test
             self._failed(error)
 
+    def _track(self, state: Any, key: str) -> None:
+        """Have reads of ``key`` of ``state``'s class reported (once per class and key)."""
+        manager = state.manager
+        if (id(manager), key) not in self._tracked:
+            self._tracked.add((id(manager), key))
+            reads.track(manager.get(key))
+
+    def _joined_of(self, context: Any) -> list[Any]:
+        known = self._joined
+        if known is not None and known[0] is context:
+            return known[1]
+        found = _joined(context)
+        self._joined = (context, found)
+        return found
+
     def _loaded(self, target: object, context: Any) -> None:
         state: Any = getattr(target, "_sa_instance_state", None)
         if state is None:
             return
-        reads.track(state.manager)
-        dict_ = state.dict
         mapper = state.manager.mapper
+        if not mapper.relationships:
+            return
+        dict_ = state.dict
         joined: list[Any] | None = None
         subqueries = self._subqueries.get(threading.get_ident(), {})
         for prop in mapper.relationships:
@@ -219,7 +245,7 @@ class EagerLoads:
             if statement is None:
                 continue
             if joined is None:
-                joined = _joined(context)
+                joined = self._joined_of(context)
             if any(other.key == prop.key and mapper.isa(other.parent) for other in joined):
                 self._add(prop, "joined", statement, state)
 

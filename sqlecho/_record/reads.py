@@ -2,15 +2,15 @@
 
 SQLAlchemy has no event for reading an attribute: an eagerly loaded relationship sits in the
 object's ``__dict__``, and ``hero.team`` returns it through the class's ``InstrumentedAttribute``
-without calling anything else. So, while someone listens, the relationship attributes of the
-mapped classes that were loaded have their ``__class__`` switched to a subclass whose ``__get__``
+without calling anything else. So, while someone listens, each relationship attribute that an eager
+load filled for some object has its ``__class__`` switched to a subclass whose ``__get__``
 reports the read, then calls the original. The attribute object stays the same object
 (``Hero.team`` in queries and options, its cache key, ``isinstance``), nothing is loaded or
 sent, and the original class is put back when the last listener leaves. Reads from any thread
 count (a response serialiser runs in a framework's worker thread); they reach every listener.
 
-Only relationships are switched: column attributes are read far more often and an eager load
-is always of a relationship.
+Only those are switched: a program that loads nothing up front reads every attribute at full
+speed.
 """
 
 from __future__ import annotations
@@ -46,13 +46,12 @@ def _reporting(base: type) -> type:
 
     def __get__(self: Any, instance: object, owner: object) -> Any:  # noqa: N807 - the descriptor method
         if instance is not None:
-            state = getattr(instance, "_sa_instance_state", None)
-            if state is not None:
+            try:
+                state = instance._sa_instance_state  # type: ignore[attr-defined]
                 for reader in _READERS[0]:
-                    try:
-                        reader(state, self.key)
-                    except Exception:  # noqa: BLE001, S110 - never fail the program's read
-                        pass
+                    reader(state, self.key)
+            except Exception:  # noqa: BLE001, S110 - never fail the program's read
+                pass
         return original(self, instance, owner)
 
     # No slots of its own: instances of ``base`` may switch to it and back (same layout). The
@@ -83,16 +82,14 @@ def unlisten(reader: Reader) -> None:
         _SWITCHED.clear()
 
 
-def track(manager: Any) -> None:
-    """Report reads of the relationships of ``manager``'s class (a ``ClassManager``) while
-    someone listens. Cheap when done already."""
+def track(attribute: object) -> None:
+    """Report reads of ``attribute`` (a relationship's ``InstrumentedAttribute``) while someone
+    listens. Cheap when done already."""
+    if not isinstance(attribute, InstrumentedAttribute):
+        return
     with _LOCK:
-        if not _READERS[0]:
+        if not _READERS[0] or id(attribute) in _SWITCHED:
             return
-        for prop in manager.mapper.relationships:
-            attribute = manager.get(prop.key)
-            if not isinstance(attribute, InstrumentedAttribute) or id(attribute) in _SWITCHED:
-                continue
-            original = type(attribute)
-            attribute.__class__ = _reporting(original)
-            _SWITCHED[id(attribute)] = (attribute, original)
+        original = type(attribute)
+        attribute.__class__ = _reporting(original)
+        _SWITCHED[id(attribute)] = (attribute, original)
