@@ -2,9 +2,11 @@
 (a loop, a template, a response model, pydantic, another thread), and without an observer
 effect."""
 
+import asyncio
 import threading
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from jinja2 import Environment
@@ -32,6 +34,7 @@ from sqlecho.testing import (
     unused_eager_loads,
 )
 from tests.testing.eager_api import make_eager_app
+from tests.testing.heroes_api import Base as HeroBase
 from tests.testing.heroes_api import Hero, HeroPublicWithTeam, Team, new_engine
 
 with warnings.catch_warnings():
@@ -278,3 +281,31 @@ def test_a_join_on_an_engine_the_capture_does_not_watch_is_not_its(engine: Engin
         other.exec(select(Hero).options(joinedload(Hero.team))).all()
     assert unused_eager_loads(cap) == []
     other_engine.dispose()
+
+
+def test_async_sessions_eager_loads_are_reported_and_their_reads_seen(tmp_path: Path) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    async def main() -> tuple[list[UnusedEagerLoad], list[UnusedEagerLoad]]:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'heroes.db'}")
+        async with engine.begin() as connection:
+            await connection.run_sync(HeroBase.metadata.create_all)
+        async with AsyncSession(engine) as session:
+            session.add_all([Hero(name=f"Hero {n}", team=Team(name=f"Team {n}")) for n in range(2)])
+            await session.commit()
+        reports = []
+        for read in (False, True):
+            async with AsyncSession(engine) as session:
+                with capture(engine) as cap:
+                    heroes = (await session.scalars(select(Hero).options(selectinload(Hero.team)))).all()
+                    if read:
+                        assert [hero.team.name for hero in heroes if hero.team] == ["Team 0", "Team 1"]
+            reports.append(unused_eager_loads(cap))
+        await engine.dispose()
+        return reports[0], reports[1]
+
+    unused, used = asyncio.run(main())
+    assert [(finding.relationship, finding.objects) for finding in unused] == [
+        ("Hero.team", ("Hero#1", "Hero#2"))
+    ]
+    assert used == []
