@@ -21,7 +21,7 @@ from .._record.capture import Capture, analysed_events, eager_loads
 from .._record.eager import EagerLoad
 from .._record.recorder import Event
 from .._transcript.sql import fold
-from .listing import SQLAssertionError, heading, listing, location_of, prefix, require_capture
+from .listing import SQLAssertionError, heading, listing, location_of, prefix, require_capture, warn_if_empty
 
 __all__ = ["UnusedEagerLoad", "assert_no_unused_eager_loads", "unused_eager_loads"]
 
@@ -136,3 +136,4 @@ def assert_no_unused_eager_loads(cap: Capture, *, info: str | None = None) -> No
             f"{'' if len(findings) == 1 else 's'} loaded up front and never read\n{found}\n\n"
             f"{heading(cap.count())}\n{listing(cap)}"
         )
+    warn_if_empty(cap, "assert_no_unused_eager_loads")

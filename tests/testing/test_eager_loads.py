@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from sqlecho import capture
 from sqlecho.testing import (
+    EmptyCaptureWarning,
     SQLAssertionError,
     UnusedEagerLoad,
     assert_no_unused_eager_loads,
@@ -309,3 +310,12 @@ def test_async_sessions_eager_loads_are_reported_and_their_reads_seen(tmp_path: 
         ("Hero.team", ("Hero#1", "Hero#2"))
     ]
     assert used == []
+
+
+def test_passing_on_a_capture_of_the_wrong_engine_warns(engine: Engine) -> None:
+    other_engine = new_engine()
+    with Session(engine) as session, capture(other_engine) as cap:
+        session.exec(select(Hero).options(selectinload(Hero.team))).all()
+    with pytest.warns(EmptyCaptureWarning, match="assert_no_unused_eager_loads"):
+        assert_no_unused_eager_loads(cap)
+    other_engine.dispose()
