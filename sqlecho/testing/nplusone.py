@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -41,8 +42,8 @@ __all__ = [
     "allow_n_plus_one",
     "assert_no_n_plus_one",
     "collect_findings",
-    "n_plus_one_report",
     "has_request_rules",
+    "n_plus_one_report",
     "rule",
     "set_test_rules",
 ]
@@ -183,11 +184,14 @@ class AllowNPlusOne:
     def __init__(self, rules: Iterable[str]) -> None:
         self.rules = tuple(rule(text) for text in rules)
         # A rule by request needs to know which request each load served.
-        self._tracking = requests_tracked() if any(item.kind == "request" for item in self.rules) else None
+        self._by_request = any(item.kind == "request" for item in self.rules)
+        self._tracking: list[AbstractContextManager[None]] = []
 
     def __enter__(self) -> AllowNPlusOne:
-        if self._tracking is not None:
-            self._tracking.__enter__()
+        if self._by_request:
+            tracking = requests_tracked()
+            tracking.__enter__()
+            self._tracking.append(tracking)
         allowances().extend(self.rules)
         return self
 
@@ -197,8 +201,8 @@ class AllowNPlusOne:
         open_rules = allowances()
         for item in self.rules:
             open_rules.remove(item)
-        if self._tracking is not None:
-            self._tracking.__exit__(exc_type, exc, tb)
+        if self._tracking:
+            self._tracking.pop().__exit__(exc_type, exc, tb)
 
 
 def allow_n_plus_one(*rules: str) -> AllowNPlusOne:
@@ -207,9 +211,9 @@ def allow_n_plus_one(*rules: str) -> AllowNPlusOne:
     ``"Hero.team"`` (a relationship or deferred column), ``"Hero"`` (every load of that class,
     expired attributes included), a statement (``"SELECT team.* ..."``: ``...`` or ``*`` match any
     text) or a request (``"GET /heroes/*"``: the loads made while an httpx client, FastAPI's
-    ``TestClient`` included, sent a matching request). For a
-    whole test, use the marker ``@pytest.mark.sqlecho_allow_n_plus_one("Hero.team")``; for every
-    test, the ini list ``sqlecho_allow_n_plus_one``.
+    ``TestClient`` included, sent a matching request). For a whole test, use the marker
+    ``@pytest.mark.sqlecho_allow_n_plus_one("Hero.team")``; for every test, the ini list
+    ``sqlecho_allow_n_plus_one``.
     """
     if not rules:
         raise TypeError("allow_n_plus_one() needs at least one rule, e.g. allow_n_plus_one('Hero.team')")

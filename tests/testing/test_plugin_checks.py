@@ -16,7 +16,7 @@ from tests.testing.test_pytest_plugin import MODELS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import fastapi.testclient  # noqa: F401 - the same
+    import fastapi.testclient
 
 pytest_plugins = ["pytester"]
 
@@ -178,3 +178,21 @@ def test_without_a_rule_by_request_every_route_fails(project: pytest.Pytester) -
     import httpx
 
     assert httpx.Client.send.__module__ == "httpx._client"  # put back after the run
+
+
+def test_a_block_with_a_rule_by_request_allows_that_requests_loads_in_any_capture() -> None:
+    from sqlecho import capture
+    from sqlecho.testing import allow_n_plus_one, n_plus_one_report
+    from tests.testing.heroes_api import make_app, new_engine
+
+    engine = new_engine()
+    allowed = allow_n_plus_one("GET /heroes/*")
+    with fastapi.testclient.TestClient(make_app(engine)) as client:
+        for _ in range(2):  # the same block object, used twice
+            with capture() as cap, allowed:
+                client.get("/heroes/")
+            assert n_plus_one_report(cap) == []
+        with capture() as cap, allowed:
+            client.get("/page/heroes/")  # another request: its N+1 is reported
+        assert [finding.cause for finding in n_plus_one_report(cap)] == ["lazy load Hero.team"]
+    engine.dispose()
