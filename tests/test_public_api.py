@@ -45,13 +45,16 @@ def test_sqlecho_testing_all() -> None:
         "NoSQL",
         "RequestCapture",
         "SQLAssertionError",
+        "UnusedEagerLoad",
         "allow_n_plus_one",
         "assert_count",
         "assert_no_n_plus_one",
+        "assert_no_unused_eager_loads",
         "assert_sql",
         "capture_requests",
         "n_plus_one_report",
         "no_sql",
+        "unused_eager_loads",
     ]
     assert _public(sqlecho.testing) == set(sqlecho.testing.__all__)
 

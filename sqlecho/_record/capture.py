@@ -29,12 +29,13 @@ from .._transcript.counting import TRANSACTION_KINDS, is_statement, kind_of
 from .._transcript.counting import count as count_statements
 from .._transcript.schema import TRANSACTION_EVENTS
 from .._transcript.sql import fold
+from .eager import EagerLoad, EagerLoads
 from .locate import CallerLocator, Where, statement_cause
 from .objects import ObjectRegistry
 from .recorder import EngineRecorder, Event, Sink
-from .watch import allowances, opened
+from .watch import allowances, opened, requests_in_flight
 
-__all__ = ["KINDS", "Capture", "analysed_events", "capture", "count_kind", "series"]
+__all__ = ["KINDS", "Capture", "analysed_events", "capture", "count_kind", "eager_loads", "series"]
 
 KINDS = (
     "select",
@@ -263,6 +264,7 @@ class Capture:
         # Statements that other engines (or other connections of a watched engine) ran meanwhile,
         # apart from schema changes and connection set-up: "the code used another engine".
         self.elsewhere = 0
+        self._eager: EagerLoads | None = None
         self._elsewhere_listener: Callable[..., None] | None = None
 
     @property
@@ -281,6 +283,7 @@ class Capture:
         self._state = _State.ACTIVE
         opened(self)
         open_rules = allowances()
+        in_flight = requests_in_flight()
         locator = CallerLocator(self._registry.label, self._loaded_where)
         last: list[tuple[str | None, int | None, int]] = [(None, None, -1)]
 
@@ -299,7 +302,10 @@ class Capture:
                     record["_site"] = self._site(user)
                 if open_rules:
                     record["_allowed"] = tuple(open_rules)
+                if in_flight:
+                    record["_requests"] = tuple(in_flight)
                 last[0] = (record["file"], record["line"], len(self._events))
+                eager.sent(record["cause"], len(self._events))
             self._events.append(record)
 
         def loaded(target: object, _context: object, *_attrs: object) -> None:
@@ -313,6 +319,7 @@ class Capture:
                 self._failures.append(error)
 
         self._on_load: Callable[..., None] | None = loaded
+        eager = self._eager = EagerLoads(self._registry.label, self._failures.append)
         try:
             for target in self._targets:
                 recorder = _recorder(target, sink, self._failures.append)
@@ -321,6 +328,8 @@ class Capture:
                 recorder.install()
             event.listen(Mapper, "load", loaded)
             event.listen(Mapper, "refresh", loaded)
+            event.listen(Mapper, "load", eager.loaded)
+            eager.start()
             event.listen(Session, "after_begin", self._began)
             if self._targets != [None]:
                 self._elsewhere_listener = self._listen_elsewhere()
@@ -380,6 +389,8 @@ class Capture:
                     return
                 if any(conn is connection for connection in connections):
                     return
+                if self._eager is not None:
+                    self._eager.unheard()
                 if kind_of(statement) not in _CHATTER and kind_of(statement) not in TRANSACTION_KINDS:
                     self.elsewhere += 1
             except Exception as error:  # noqa: BLE001 - never fail the statement under test
@@ -443,6 +454,11 @@ class Capture:
         for name in ("load", "refresh"):
             if on_load is not None and event.contains(Mapper, name, on_load):
                 event.remove(Mapper, name, on_load)
+        eager = self._eager
+        if eager is not None:
+            if event.contains(Mapper, "load", eager.loaded):
+                event.remove(Mapper, "load", eager.loaded)
+            eager.stop()
         if event.contains(Session, "after_begin", self._began):
             event.remove(Session, "after_begin", self._began)
         elsewhere, self._elsewhere_listener = self._elsewhere_listener, None
@@ -564,6 +580,13 @@ def analysed_events(cap: Capture) -> list[Event]:
     index of the statement that loaded its object; ``_allowed``, the allow rules open then."""
     cap._require_used()
     return [dict(record) for record in cap._events]
+
+
+def eager_loads(cap: Capture) -> list[EagerLoad]:
+    """The eager loads ``cap`` saw, in order, each saying whether the program read what it loaded
+    (see :mod:`.eager`)."""
+    cap._require_used()
+    return [] if cap._eager is None else list(cap._eager.loads)
 
 
 def count_kind(events: list[Event], kind: str) -> int:

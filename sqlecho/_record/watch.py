@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # for the checker only: at run time this module imports nothing
     from .capture import Capture
 
-__all__ = ["allowances", "opened", "watch"]
+__all__ = ["allowances", "opened", "requests_in_flight", "watch"]
 
 # The list that each capture entered from now on is appended to (None: nobody watches).
 _WATCHING: list[list[Capture] | None] = [None]
@@ -18,6 +18,11 @@ _WATCHING: list[list[Capture] | None] = [None]
 # (a list for the whole process, not a context variable: the loads of a request may run in a
 # framework's worker thread).
 _ALLOWANCES: list[object] = []
+
+
+# Requests a test's HTTP client is sending now (``GET /heroes/``): stamped on each statement
+# captured meanwhile, for allow rules by request. Process-wide for the same reason.
+_REQUESTS: list[str] = []
 
 
 def watch(captures: list[Capture] | None) -> None:
@@ -35,3 +40,8 @@ def opened(capture: Capture) -> None:
 def allowances() -> list[object]:
     """The open ``allow_n_plus_one`` rules (the list itself: the test API adds and removes them)."""
     return _ALLOWANCES
+
+
+def requests_in_flight() -> list[str]:
+    """The requests being sent now (the list itself: the test API adds and removes them)."""
+    return _REQUESTS

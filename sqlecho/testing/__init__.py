@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .assertions import AtLeast, AtMost, NoSQL, assert_count, assert_sql, no_sql
+    from .eager import UnusedEagerLoad, assert_no_unused_eager_loads, unused_eager_loads
     from .listing import EmptyCaptureWarning, SQLAssertionError
     from .nplusone import AllowNPlusOne, NPlusOne, allow_n_plus_one, assert_no_n_plus_one, n_plus_one_report
     from .requests import RequestCapture, capture_requests
@@ -39,12 +40,15 @@ _HOMES = {
     "allow_n_plus_one": ".nplusone",
     "RequestCapture": ".requests",
     "SQLAssertionError": ".listing",
+    "UnusedEagerLoad": ".eager",
     "assert_count": ".assertions",
     "assert_no_n_plus_one": ".nplusone",
+    "assert_no_unused_eager_loads": ".eager",
     "assert_sql": ".assertions",
     "capture_requests": ".requests",
     "n_plus_one_report": ".nplusone",
     "no_sql": ".assertions",
+    "unused_eager_loads": ".eager",
 }
 
 __all__ = [
@@ -56,13 +60,16 @@ __all__ = [
     "NoSQL",
     "RequestCapture",
     "SQLAssertionError",
+    "UnusedEagerLoad",
     "allow_n_plus_one",
     "assert_count",
     "assert_no_n_plus_one",
+    "assert_no_unused_eager_loads",
     "assert_sql",
     "capture_requests",
     "n_plus_one_report",
     "no_sql",
+    "unused_eager_loads",
 ]
 
 

@@ -15,7 +15,8 @@ and an explicit ``refresh()`` never is: the code asked for exactly that object.
 
 Findings can be allowed (:func:`allow_n_plus_one`): by relationship or class (``"Hero.team"``,
 ``"Hero"``), by statement (``"SELECT team.* ..."``, ``...`` or ``*`` match any text) or by request
-(``"GET /heroes/*"``, for the captures of ``capture_requests``).
+(``"GET /heroes/*"``: the loads made while a test client sent a matching request, in a
+``capture_requests`` capture, the automatic check or any other capture).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -31,6 +33,7 @@ from .._record.recorder import Event
 from .._record.watch import allowances
 from .._transcript.counting import kind_of
 from .._transcript.sql import fold
+from .inflight import requests_tracked
 from .listing import SQLAssertionError, heading, listing, location_of, prefix, require_capture, warn_if_empty
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "allow_n_plus_one",
     "assert_no_n_plus_one",
     "collect_findings",
+    "has_request_rules",
     "n_plus_one_report",
     "rule",
     "set_test_rules",
@@ -138,7 +142,10 @@ class _Rule:
     kind: str  # "relation", "statement" or "request"
     pattern: re.Pattern[str] | None = field(default=None, compare=False)
 
-    def allows(self, finding: NPlusOne, request: str | None) -> bool:
+    def allows(self, finding: NPlusOne, requests: tuple[str, ...]) -> bool:
+        """Whether this rule allows ``finding`` for a load made while ``requests`` were in flight
+        (a rule by request: every one of them matches, so that a concurrent request's load is
+        never allowed by another's rule)."""
         if self.kind == "relation":
             match = re.search(r"(\w+)(?:\.(\w+)|#\d+)?$", finding.cause)
             owner, attribute = _RELATION.match(self.text).groups()  # type: ignore[union-attr]
@@ -146,8 +153,9 @@ class _Rule:
                 return False
             return attribute is None or match.group(2) == attribute
         assert self.pattern is not None
-        subject = finding.statement if self.kind == "statement" else request
-        return subject is not None and self.pattern.fullmatch(subject) is not None
+        if self.kind == "statement":
+            return self.pattern.fullmatch(finding.statement) is not None
+        return bool(requests) and all(self.pattern.fullmatch(request) for request in requests)
 
 
 def _glob(text: str) -> re.Pattern[str]:
@@ -175,8 +183,15 @@ class AllowNPlusOne:
 
     def __init__(self, rules: Iterable[str]) -> None:
         self.rules = tuple(rule(text) for text in rules)
+        # A rule by request needs to know which request each load served.
+        self._by_request = any(item.kind == "request" for item in self.rules)
+        self._tracking: list[AbstractContextManager[None]] = []
 
     def __enter__(self) -> AllowNPlusOne:
+        if self._by_request:
+            tracking = requests_tracked()
+            tracking.__enter__()
+            self._tracking.append(tracking)
         allowances().extend(self.rules)
         return self
 
@@ -186,6 +201,8 @@ class AllowNPlusOne:
         open_rules = allowances()
         for item in self.rules:
             open_rules.remove(item)
+        if self._tracking:
+            self._tracking.pop().__exit__(exc_type, exc, tb)
 
 
 def allow_n_plus_one(*rules: str) -> AllowNPlusOne:
@@ -193,9 +210,10 @@ def allow_n_plus_one(*rules: str) -> AllowNPlusOne:
 
     ``"Hero.team"`` (a relationship or deferred column), ``"Hero"`` (every load of that class,
     expired attributes included), a statement (``"SELECT team.* ..."``: ``...`` or ``*`` match any
-    text) or a request (``"GET /heroes/*"``, for the captures of ``capture_requests``). For a
-    whole test, use the marker ``@pytest.mark.sqlecho_allow_n_plus_one("Hero.team")``; for every
-    test, the ini list ``sqlecho_allow_n_plus_one``.
+    text) or a request (``"GET /heroes/*"``: the loads made while an httpx client, FastAPI's
+    ``TestClient`` included, sent a matching request). For a whole test, use the marker
+    ``@pytest.mark.sqlecho_allow_n_plus_one("Hero.team")``; for every test, the ini list
+    ``sqlecho_allow_n_plus_one``.
     """
     if not rules:
         raise TypeError("allow_n_plus_one() needs at least one rule, e.g. allow_n_plus_one('Hero.team')")
@@ -229,6 +247,11 @@ def set_test_rules(rules: Iterable[str], known: Iterable[str]) -> list[NPlusOne]
     return seen
 
 
+def has_request_rules(rules: Iterable[str]) -> bool:
+    """For the pytest plugin: whether some of ``rules`` allow by request (``"GET /legacy/*"``)."""
+    return any(rule(text).kind == "request" for text in rules)
+
+
 def collect_findings(*, allow_all: bool) -> None:
     """For the pytest plugin's baseline update: ``allow_all`` lets every finding pass."""
     _ALLOW_ALL[0] = allow_all
@@ -237,12 +260,25 @@ def collect_findings(*, allow_all: bool) -> None:
 def _allowed(finding: NPlusOne, records: list[Event], request: str | None) -> bool:
     if _ALLOW_ALL[0] or finding.fingerprint in _TEST_KNOWN:
         return True
-    if any(item.allows(finding, request) for item in _TEST_RULES):
+    # A rule of the test: it allows every load of the finding.
+    if any(
+        all(item.allows(finding, _requests(record, request)) for record in records) for item in _TEST_RULES
+    ):
         return True
     # Rules of a block: every load of the finding ran inside a block with a matching rule.
     return all(
-        any(item.allows(finding, request) for item in record.get("_allowed", ())) for record in records
+        any(item.allows(finding, _requests(record, request)) for item in record.get("_allowed", ()))
+        for record in records
     )
+
+
+def _requests(record: Event, request: str | None) -> tuple[str, ...]:
+    """The requests in flight when ``record`` was sent: those a test client was sending (see
+    :mod:`.inflight`), else the one of a ``capture_requests`` capture."""
+    in_flight: tuple[str, ...] = record.get("_requests", ())
+    if in_flight:
+        return in_flight
+    return (request,) if request is not None else ()
 
 
 # -- the report --------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ With ``--sqlecho-no-n-plus-one`` (or ``sqlecho_no_n_plus_one = true``, or the ma
 ``@pytest.mark.sqlecho_no_n_plus_one`` on a test), the call of each test (not its fixtures) is
 captured on every engine and fails on an N+1, as ``assert_no_n_plus_one`` would.
 
+With ``--sqlecho-no-unused-eager-loads`` (or ``sqlecho_no_unused_eager_loads = true``, or the marker
+``@pytest.mark.sqlecho_no_unused_eager_loads``), the same capture fails on an eager load whose
+relationship the test's call never read, as ``assert_no_unused_eager_loads`` would.
+
 Allow rules (see ``allow_n_plus_one``): ``@pytest.mark.sqlecho_allow_n_plus_one("Hero.team")`` for a
 test, the ini list ``sqlecho_allow_n_plus_one`` for every test. A baseline file
 (``--sqlecho-baseline=PATH`` or ``sqlecho_baseline``) lists the N+1 findings each test has today; they
@@ -35,6 +39,7 @@ import inspect
 import json
 import warnings
 from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -58,10 +63,13 @@ __all__ = [
 _CAPTURES = pytest.StashKey["list[Capture]"]()
 _MARKER = "sqlecho_no_n_plus_one"
 _ALLOW_MARKER = "sqlecho_allow_n_plus_one"
+_EAGER_MARKER = "sqlecho_no_unused_eager_loads"
 _PREVIOUS_ROOT = pytest.StashKey["str | None"]()
 # nodeid -> fingerprints of its findings, for --sqlecho-baseline-update.
 _FOUND = pytest.StashKey["dict[str, list[str]]"]()
 _BASELINE = pytest.StashKey["dict[str, list[str]]"]()
+# The tracking of requests in flight that a test with rules by request turned on.
+_TRACKING = pytest.StashKey[AbstractContextManager[None]]()
 
 # pluggy 1.0 (pytest 7.0 to 7.3) has only old-style hook wrappers; later ones have both, and warn
 # when an old-style wrapper raises.
@@ -99,6 +107,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=False,
         help="fail every test whose call runs an N+1 (a load repeated one object at a time)",
+    )
+    group.addoption(
+        "--sqlecho-no-unused-eager-loads",
+        action="store_true",
+        default=None,
+        help="fail every test whose call eager-loads a relationship that it never reads",
+    )
+    parser.addini(
+        "sqlecho_no_unused_eager_loads",
+        type="bool",
+        default=False,
+        help="fail every test whose call eager-loads a relationship that it never reads",
     )
     parser.addini(
         "sqlecho_allow_n_plus_one",
@@ -155,6 +175,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        f"{_EAGER_MARKER}: fail the test when its call eager-loads a relationship it never reads (sqlecho)",
+    )
+    config.addinivalue_line(
+        "markers",
         f"{_ALLOW_MARKER}(*rules): allow these N+1 findings in this test, e.g. 'Hero.team' (sqlecho)",
     )
     path = _baseline_path(config)
@@ -200,14 +224,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     watch(item.stash.setdefault(_CAPTURES, []))
     if not _uses_test_api(item):
         return
-    from .nplusone import collect_findings, set_test_rules
+    from .inflight import requests_tracked
+    from .nplusone import collect_findings, has_request_rules, set_test_rules
 
+    rules = _rules_of(item)
     try:
-        set_test_rules(_rules_of(item), item.config.stash.get(_BASELINE, {}).get(item.nodeid, []))
+        set_test_rules(rules, item.config.stash.get(_BASELINE, {}).get(item.nodeid, []))
     except ValueError as error:
         raise pytest.UsageError(f"{item.nodeid}: {error}") from None
     if item.config.getoption("sqlecho_baseline_update"):
         collect_findings(allow_all=True)
+    if has_request_rules(rules):
+        # Rules by request: note which request each statement served, whatever the capture.
+        tracking = requests_tracked()
+        tracking.__enter__()
+        item.stash[_TRACKING] = tracking
 
 
 @pytest.hookimpl(trylast=True)
@@ -215,6 +246,10 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     from .._record.watch import watch
 
     watch(None)
+    tracking = item.stash.get(_TRACKING, None)
+    if tracking is not None:
+        del item.stash[_TRACKING]
+        tracking.__exit__(None, None, None)
     if not _uses_test_api(item):
         return
     from .nplusone import set_test_rules
@@ -234,8 +269,17 @@ def _n_plus_one_threshold(item: pytest.Item) -> int | None:
     return 2 if enabled else None
 
 
-def _check(cap: Capture, threshold: int) -> None:
-    """The automatic check: a failure shows the findings, not this plugin's source."""
+def _no_unused_eager_loads(item: pytest.Item) -> bool:
+    """Whether to check this test's call for unused eager loads."""
+    if item.get_closest_marker(_EAGER_MARKER) is not None:
+        return True
+    option = item.config.getoption("sqlecho_no_unused_eager_loads")
+    return bool(option) if option is not None else bool(item.config.getini("sqlecho_no_unused_eager_loads"))
+
+
+def _check(cap: Capture, threshold: int | None, eager: bool) -> None:
+    """The automatic checks: a failure shows the findings, not this plugin's source."""
+    from .eager import assert_no_unused_eager_loads
     from .listing import EmptyCaptureWarning, SQLAssertionError
     from .nplusone import assert_no_n_plus_one
 
@@ -243,7 +287,10 @@ def _check(cap: Capture, threshold: int) -> None:
         with warnings.catch_warnings():
             # A test that sends no SQL is no mistake here: the check watches every test.
             warnings.simplefilter("ignore", EmptyCaptureWarning)
-            assert_no_n_plus_one(cap, threshold)
+            if threshold is not None:
+                assert_no_n_plus_one(cap, threshold)
+            if eager:
+                assert_no_unused_eager_loads(cap)
     except SQLAssertionError as error:
         message = str(error)
     else:
@@ -256,13 +303,14 @@ if _NEW_STYLE:
     @_wrapper
     def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         threshold = _n_plus_one_threshold(item)
-        if threshold is None:
+        eager = _no_unused_eager_loads(item)
+        if threshold is None and not eager:
             return (yield)
         from .._record.capture import capture
 
         with capture() as cap:
             result = yield
-        _check(cap, threshold)
+        _check(cap, threshold, eager)
         return result
 
 else:  # pragma: no cover - pluggy 1.0, tested in a virtualenv of its own
@@ -270,7 +318,8 @@ else:  # pragma: no cover - pluggy 1.0, tested in a virtualenv of its own
     @_wrapper
     def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
         threshold = _n_plus_one_threshold(item)
-        if threshold is None:
+        eager = _no_unused_eager_loads(item)
+        if threshold is None and not eager:
             yield
             return
         from .._record.capture import capture
@@ -278,7 +327,7 @@ else:  # pragma: no cover - pluggy 1.0, tested in a virtualenv of its own
         with capture() as cap:
             outcome = yield
         if outcome.excinfo is None:
-            _check(cap, threshold)
+            _check(cap, threshold, eager)
 
 
 @pytest.fixture

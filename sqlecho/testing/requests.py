@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .._record.capture import Capture
+from .inflight import describe
 
 if TYPE_CHECKING:
     import httpx
@@ -78,12 +79,6 @@ def _closing_stream(stream: Any, cap: RequestCapture) -> Any:
     return ClosingStream()
 
 
-def _describe(request: httpx.Request) -> str:
-    url = request.url
-    query = f"?{url.query.decode()}" if url.query else ""
-    return f"{request.method} {url.path}{query}"
-
-
 @contextmanager
 def capture_requests(client: Any, *targets: object) -> Iterator[list[RequestCapture]]:
     """Capture the SQL of each request ``client`` sends inside the block, separately.
@@ -105,7 +100,7 @@ def capture_requests(client: Any, *targets: object) -> Iterator[list[RequestCapt
     is_async = hasattr(client, "aclose")  # httpx.AsyncClient: its hooks must be coroutines
 
     def opened(request: httpx.Request) -> None:
-        cap = RequestCapture(_describe(request), *targets)
+        cap = RequestCapture(describe(request), *targets)
         captures.append(cap)
         cap.__enter__()
 

@@ -1,5 +1,5 @@
 """The oldest pytest and pluggy that pyproject.toml declares run the plugin: the fixture, the
-report and the automatic N+1 check, in a virtualenv of their own.
+report and the automatic N+1 and unused-eager-load checks, in a virtualenv of their own.
 
 It downloads them, so it runs in CI (CI=true) and, elsewhere, with SQLECHO_OLDEST_PYTEST=1.
 """
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 PROJECT = """
 import pytest
 from sqlalchemy import ForeignKey, create_engine, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
 
 class Base(DeclarativeBase):
@@ -67,6 +67,18 @@ def test_counts(engine, sql_capture):
 def test_n_plus_one(engine):
     with Session(engine) as session:
         [hero.team.name for hero in session.scalars(select(Hero))]
+
+
+@pytest.mark.sqlecho_no_unused_eager_loads
+def test_unused_eager_load(engine):
+    with Session(engine) as session:
+        session.scalars(select(Hero).options(selectinload(Hero.team))).all()
+
+
+@pytest.mark.sqlecho_no_unused_eager_loads
+def test_used_eager_load(engine):
+    with Session(engine) as session:
+        [hero.team.name for hero in session.scalars(select(Hero).options(selectinload(Hero.team)))]
 
 
 def test_report(engine, sql_capture):
@@ -113,6 +125,7 @@ def test_the_oldest_declared_pytest_and_pluggy_run_the_plugin(tmp_path: Path) ->
         check=False,
     )
     assert f"pytest-{_minimum('pytest')}, pluggy-{_minimum('pluggy')}" in result.stdout
-    assert "1 passed, 2 failed" in result.stdout or "2 failed, 1 passed" in result.stdout, result.stdout
+    assert "2 passed, 3 failed" in result.stdout or "3 failed, 2 passed" in result.stdout, result.stdout
     assert "lazy load Hero.team ran 2 times for Hero#1, Hero#2" in result.stdout
+    assert "Hero.team was loaded by selectinload() for Hero#1, Hero#2, and nothing read it" in result.stdout
     assert "Captured SQL call" in result.stdout

@@ -280,7 +280,7 @@ def test_the_docs_example_runs_as_documented(pytester: pytest.Pytester) -> None:
 
 def test_the_docs_file_header_rule_finds_the_failing_example() -> None:
     _, outputs = _doc_example()
-    assert list(outputs) == ["test_grading.py", "api/test_hero_list.py"]
+    assert list(outputs) == ["test_grading.py", "api/test_hero_list.py", "test_eager.py"]
     assert "E       --- expected" in outputs["test_grading.py"]
 
 
