@@ -94,6 +94,8 @@ def _build_markers() -> dict[CodeType, _Marker]:
         (_code(deferred, "_load_for_state"), _loader("load deferred")),
         (_code(selectin, "_load_for_path"), _loader("selectin load")),
         (_code(subquery, "_load", "_load_for_path"), _loader("subquery load")),
+        # SQLAlchemy 2.1 runs the subquery from a helper object that names no relationship.
+        (_code(getattr(subquery, "_SubqCollections", None), "_load"), _fixed("subquery load")),
         (_code(immediate, "_load_for_path"), _loader("immediate load")),
         (
             _code(loading, "_load_scalar_attributes", "load_scalar_attributes"),

@@ -32,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import (
     Session,
     scoped_session,
+    selectinload,
     sessionmaker,
+    subqueryload,
 )
 from sqlalchemy.pool import StaticPool
 
@@ -150,6 +152,17 @@ def test_causes_say_why_the_orm_sent_a_statement(engine: Engine) -> None:
     causes = [record["cause"] for record in cap.sql_events]
     # Labels follow first appearance: "New" comes back from the query first.
     assert causes == ["autoflush", "query", "get", "load expired Hero#2"]
+
+
+def test_eager_loads_say_which_strategy_sent_their_select(engine: Engine) -> None:
+    with Session(engine) as session, capture(session) as cap:
+        session.scalars(select(Hero).options(selectinload(Hero.team))).all()
+        session.expunge_all()
+        session.scalars(select(Hero).options(subqueryload(Hero.team))).all()
+    causes = [record["cause"] for record in cap.sql_events]
+    assert causes[0] == "query" and causes[2] == "query"
+    assert causes[1] == "selectin load Hero.team"
+    assert causes[3].startswith("subquery load")
 
 
 def test_causes_name_statements_the_program_sent_itself(engine: Engine) -> None:
