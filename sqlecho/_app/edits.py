@@ -31,9 +31,9 @@ from typing import Any
 __all__ = [
     "CODE_PARAM",
     "EDITS_PARAM",
+    "LinkError",
     "MAX_LINK_CHARS",
     "MAX_TEXT_CHARS",
-    "LinkError",
     "apply_edits",
     "cell_key",
     "decode_code",
