@@ -26,8 +26,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from .._render.code import esc
 from .._render.diff import TranscriptDiff, diff_transcripts, variant_label
-from .._render.plain import md_literal
+from .._render.plain import md_literal, md_no_remote_images
+from .._render.step import diff_summary, narrative_text
 from .._sandbox.admission import AdmissionRefused, place_message
 from .._sandbox.launch import sandbox_status
 from . import keys
@@ -45,7 +47,7 @@ from .edits import (
 )
 from .lessons import Lesson, Switches
 from .traces import Traced, TraceFailed, render_step
-from .view import run_admission, runner_for, show_step, trace_cache
+from .view import run_admission, runner_for, trace_cache
 from .your_code_page import _program_path, code_turned_off, run_memory
 
 __all__ = ["EditedRun", "edit_link", "live_edit", "read_edit_link", "show_edited"]
@@ -141,6 +143,7 @@ def _run(stem: str, index: int, key: str) -> None:
     state.pop(keys.edit(stem, index, "problem"), None)
     _edits(stem)[key] = code
     _from_link().discard(stem)
+    state[keys.EDIT_OPEN] = None  # the room goes to the two runs; "Edit this step" reopens it
 
 
 def _undo(stem: str) -> None:
@@ -179,6 +182,19 @@ _EDIT_KEY = """<script>
   }, true);
 })();
 </script>"""
+
+
+# The editor reads like the code it edits: monospaced, and at a projector as large as the code.
+_EDITOR_STYLE = """<style>
+[class*="st-key-edit_"][class*="_code"] textarea {
+  font-family: "Source Code Pro", ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: .9rem; line-height: 1.45;
+}
+</style>"""
+_EDITOR_PRESENTER = """<style>
+[class*="st-key-edit_"][class*="_code"] textarea { font-size: 22px !important; }
+.st-key-edit_bar p, .st-key-edit_run button p, .st-key-edit_close button p { font-size: 22px !important; }
+</style>"""
 
 
 def _cell_code(source: str, lines: list[int]) -> str:
@@ -291,7 +307,8 @@ def live_edit(
     key = cell_key(steps[index], index)
     by_index, problems = resolve_edits(edits, steps)
     st.html(_EDIT_KEY, unsafe_allow_javascript=True)
-    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    st.html(_EDITOR_STYLE + (_EDITOR_PRESENTER if switches.presenter else ""))
+    with st.container(key=keys.EDIT_BAR, horizontal=True, vertical_alignment="center", gap="small"):
         st.button(
             "Edit this step",
             key=keys.EDIT_BUTTON,
@@ -334,9 +351,35 @@ def live_edit(
 
 
 def show_edited(traced: Traced, index: int, run: EditedRun, lesson_title: str) -> None:
-    """Step ``index`` of the lesson as written beside the edited run, the edited code above."""
+    """Step ``index`` (0-based) of the lesson as written beside the same step of the edited run:
+    what changed in sentences, then the two codes (on an edited step), the two runs' events, and
+    their objects, sessions and tables. Like the switches' comparison, with the edited code."""
     pair = run.diff.for_a(index)
-    if index in run.edited and pair.b_index is not None:
-        code = render_step(run.traced, pair.b_index).code
-        st.html(code.replace('<div class="sqe-h">Code', '<div class="sqe-h">Edited code', 1))
-    show_step(traced, index, other=run.traced, diff=pair, label=run.label, lesson_title=lesson_title)
+    if text := narrative_text(traced.steps[index], lesson_title):
+        st.markdown(md_no_remote_images(text))
+    st.html(diff_summary(pair, run.label))
+    ours = render_step(traced, index, marks=pair.only_a, heading="As written")
+    theirs = (
+        render_step(run.traced, pair.b_index, marks=pair.only_b, heading=f"With {run.label}")
+        if pair.b_index is not None
+        else None
+    )
+    left, right = st.columns(2, gap="medium")
+    if index in run.edited and theirs is not None:
+        left.html(ours.code)
+        right.html(theirs.code.replace('<div class="sqe-h">Code', '<div class="sqe-h">Edited code', 1))
+        left, right = st.columns(2, gap="medium")
+    else:
+        st.html(ours.code)  # the same code in both runs: once, the width of the page
+        left, right = st.columns(2, gap="medium")
+    left.html(ours.events)
+    if theirs is None:
+        right.html(
+            f'<div class="sqe-h">With {esc(run.label)}</div>'
+            '<div class="sqe-empty">The edited program never gets here.</div>'
+        )
+        return
+    right.html(theirs.events)
+    left, right = st.columns(2, gap="medium")
+    left.html(ours.objects + ours.database)
+    right.html(theirs.objects + theirs.database)

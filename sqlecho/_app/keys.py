@@ -16,6 +16,7 @@ __all__ = [
     "DATABASE_WIDGET",
     "EDITS",
     "EDITS_FROM_LINK",
+    "EDIT_BAR",
     "EDIT_BUTTON",
     "EDIT_CLOSE_BUTTON",
     "EDIT_OPEN",
@@ -93,6 +94,8 @@ EDITS_FROM_LINK = "_edits_from_link"
 """The lesson stems whose edits came from the page's link and are unchanged since."""
 EDIT_OPEN = "_edit_open"
 """The (stem, 0-based step) whose editor is open, if any."""
+EDIT_BAR = "edit_bar"
+"""The row of "Edit this step", "Undo edits" and the list of edited steps."""
 EDIT_BUTTON = "edit_step"
 """The "Edit this step" button (the E key presses it)."""
 EDIT_RUN_BUTTON = "edit_run"

@@ -80,6 +80,7 @@ def test_an_edited_step_runs_beside_the_lesson_as_written_with_the_differences_n
     at.button(key="edit_run").click().run()
     _clean(at)
     assert _counter(at).startswith("**Step 7 of 8**")  # still on the edited step
+    assert not [b for b in at.button if b.key == "edit_run"]  # the editor gives its room to the runs
     assert _notes(at) == [
         "With your edits there is an extra BEGIN (line 51).",
         "With your edits there is an extra SELECT (refresh Hero#2, line 51).",
