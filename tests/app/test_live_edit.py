@@ -275,3 +275,21 @@ def test_a_hostile_link_is_stopped_by_the_limits_of_pasted_code() -> None:
     at = _your_code(code=encode_code("print('x' * 10**9)\n"))
     _clean(at)
     assert any("stopped by a limit" in m for m in _messages(at))
+
+
+def test_lesson_06_refresh_before_the_close_in_presenter_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The classroom question: "what if we call refresh before the session closes?"."""
+    monkeypatch.setenv("SQLECHO_LESSONS", str(ROOT / "lessons"))
+    at = _app(lesson="06_closing_the_session", step="2", presenter="1")
+    at.button(key="edit_step").click().run()
+    editor = "edit_06_closing_the_session_1_code"
+    code = at.text_area(key=editor).value
+    assert code.endswith("    session.commit()")
+    at = _edit(at, editor, code + "\n    session.refresh(lantern)")
+    _clean(at)
+    assert "With your edits, Book#1 keeps its loaded values: nothing is expired." in _notes(at)
+    at.button(key="next").click().run()
+    assert _notes(at) == ["With your edits this step raises no error."]
+    assert "The Lantern Map" in _html(at).split('<div class="sqe-h">With your edits', 1)[1]
+    at.button(key="undo_edits").click().run()
+    assert "With your edits" not in _html(at) and "edits" not in at.query_params
