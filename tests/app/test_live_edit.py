@@ -8,6 +8,7 @@ process here (``SQLECHO_RUNNER=in-process``, fast), in the sandbox in the tests 
 from __future__ import annotations
 
 import base64
+import html
 import os
 import re
 import zlib
@@ -46,7 +47,12 @@ def _html(at: AppTest) -> str:
 def _notes(at: AppTest) -> list[str]:
     """The sentences of the comparison box above the step."""
     box = re.search(r'<div class="sqe-diff[^"]*">(.*?)</div>', _html(at), re.S)
-    return re.findall(r"<li>(.*?)</li>", box[1]) or [re.sub("<[^>]+>", "", box[1])] if box else []
+    if box is None:
+        return []
+    return [
+        html.unescape(note)
+        for note in re.findall(r"<li>(.*?)</li>", box[1]) or [re.sub("<[^>]+>", "", box[1])]
+    ]
 
 
 def _messages(at: AppTest) -> list[str]:
@@ -92,7 +98,10 @@ def test_an_edited_step_runs_beside_the_lesson_as_written_with_the_differences_n
     assert '<div class="sqe-h">With your edits' in html and '<div class="sqe-h">As written' in html
     assert "Edited: step 7" in [c.value for c in at.caption]
     at.button(key="next").click().run()  # from that step on
-    assert _notes(at) == ["With your edits this step raises no error."]
+    assert _notes(at) == [
+        'With your edits this step prints "3", where it printed nothing.',
+        "With your edits this step raises no error.",
+    ]
     assert "edits" in at.query_params
 
 
@@ -289,7 +298,11 @@ def test_lesson_06_refresh_before_the_close_in_presenter_mode(monkeypatch: pytes
     _clean(at)
     assert "With your edits, Book#1 keeps its loaded values: nothing is expired." in _notes(at)
     at.button(key="next").click().run()
-    assert _notes(at) == ["With your edits this step raises no error."]
+    assert _notes(at) == [
+        'With your edits this step prints "The Lantern Map", instead of '
+        '"DetachedInstanceError: see https://sqlalche.me/e/21/bhk3".',
+        "With your edits this step raises no error.",
+    ]
     assert "The Lantern Map" in _html(at).split('<div class="sqe-h">With your edits', 1)[1]
     at.button(key="undo_edits").click().run()
     assert "With your edits" not in _html(at) and "edits" not in at.query_params
