@@ -251,10 +251,10 @@ def _trace_edited(config: AppConfig, lesson: Lesson, source: str, switches: Swit
     request = (source, path, switches.trace_options(), lesson.path.name)
     ticket = None
     try:
-        if kind == "sandbox" and cache.peek(*request, config.user_limits) is None:
-            ticket = run_admission(config.admission).enter(run_memory(cache, config.user_limits))
         if (traced := cache.peek(*request, config.user_limits)) is not None:
-            return traced  # back at a step of a run already made: no spinner
+            return traced  # back at a step of a run already made: no spinner, no queue
+        if kind == "sandbox":  # a pasted run like any other: it waits for its place
+            ticket = run_admission(config.admission).enter(run_memory(cache, config.user_limits))
         with st.spinner("Running the lesson with your edits in the sandbox…", show_time=True):
             if ticket is not None and ticket.waiting:
                 st.caption(place_message(ticket.ahead()))

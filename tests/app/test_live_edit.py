@@ -306,3 +306,23 @@ def test_lesson_06_refresh_before_the_close_in_presenter_mode(monkeypatch: pytes
     assert "The Lantern Map" in _html(at).split('<div class="sqe-h">With your edits', 1)[1]
     at.button(key="undo_edits").click().run()
     assert "With your edits" not in _html(at) and "edits" not in at.query_params
+
+
+@pytest.mark.usefixtures("sandboxed")
+def test_an_edit_waits_for_admission_like_pasted_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlecho._app.config import AppConfig
+    from sqlecho._app.view import run_admission
+
+    monkeypatch.setenv("SQLECHO_RUNS", "1")
+    monkeypatch.setenv("SQLECHO_RUN_QUEUE", "0")
+    admission = run_admission(AppConfig.from_env(os.environ, FIXTURES).admission)  # the server's
+    held = admission.enter(1)  # the one place is taken, and nobody may wait
+    try:
+        at = _app(lesson=LESSON, step="7", edits=encode_edits({"Close the session": REFRESH_FIRST}))
+        _clean(at)
+        assert any(m.startswith("The server is busy") for m in _messages(at)), _messages(at)
+        assert _notes(at) == []
+    finally:
+        held.leave()
+    at.run()
+    assert "With your edits there is an extra SELECT (refresh Hero#2, line 51)." in _notes(at)
