@@ -28,6 +28,8 @@ from .capacity import FIGURES as CAPACITY_FIGURES
 from .capacity import CapacityPlan, measure_capacity
 from .cli import FIGURES as CLI_FIGURES
 from .cli import CliPlan, measure_cli
+from .edit import FIGURES as EDIT_FIGURES
+from .edit import EditPlan, measure_edit
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
@@ -67,6 +69,7 @@ GROUPS: dict[str, list[str]] = {
     "capacity": list(CAPACITY_FIGURES),
     "burners": list(BURNER_FIGURES),
     "postgres": list(POSTGRES_FIGURES),
+    "edit": list(EDIT_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -88,6 +91,7 @@ class Plan:
     capacity: CapacityPlan = CapacityPlan()
     burners: BurnersPlan = BurnersPlan()
     postgres: PostgresPlan = PostgresPlan()
+    edit: EditPlan = EditPlan()
 
 
 FULL = Plan()
@@ -105,6 +109,7 @@ QUICK = Plan(
     capacity=CapacityPlan(steps=3),
     burners=BurnersPlan(quiet_s=5.0, loaded_s=30.0),
     postgres=PostgresPlan(samples=6),
+    edit=EditPlan(samples=8),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -128,6 +133,7 @@ SMOKE = Plan(
         warm_files=2,
     ),
     postgres=PostgresPlan(samples=1),
+    edit=EditPlan(samples=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -150,6 +156,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "capacity": lambda: measure_capacity(app, folder, plan.capacity),
         "burners": lambda: measure_burners(app, folder, plan.burners),
         "postgres": lambda: measure_postgres(folder, small_lesson(), plan.postgres),
+        "edit": lambda: measure_edit(app, folder, plan.edit),
     }
 
 

@@ -117,6 +117,10 @@ SPECS: dict[str, Spec] = {
     ),
     "server_cpu_ms_per_step": Spec("ms", None, "server CPU time in the stepping phase / steps"),
     "server_rss_mib_per_session": Spec("MiB", None, "server RSS growth / sessions"),
+    "edit_view_ms_p50": Spec(
+        "ms", None, "an edited step's Run to both runs side by side, warm server, sandbox (median)"
+    ),
+    "edit_view_ms_p95": Spec("ms", Goal("<=", 1000), "the same, 95th percentile"),
     "reader_under_burners_ms_p95": Spec(
         "ms", Goal("<=", 250), "a lesson reader's step p95 while 20 pasted CPU burners run (Your code)"
     ),

@@ -14,6 +14,13 @@ __all__ = [
     "CLEAR_SCORE_BUTTON",
     "CONFIG",
     "DATABASE_WIDGET",
+    "EDITS",
+    "EDITS_FROM_LINK",
+    "EDIT_BAR",
+    "EDIT_BUTTON",
+    "EDIT_CLOSE_BUTTON",
+    "EDIT_OPEN",
+    "EDIT_RUN_BUTTON",
     "FROM_LESSON_BUTTON",
     "GOTO_ERROR_BUTTON",
     "LEAVE_PRESENTER_BUTTON",
@@ -28,15 +35,19 @@ __all__ = [
     "REQUESTED_STEP",
     "RUN_BUTTON",
     "SCORE_BAR",
+    "UNDO_EDITS_BUTTON",
     "UPLOAD_WIDGET",
     "USER_CODE",
+    "USER_ADDRESS",
     "USER_CODE_WIDGET",
+    "USER_LINKED",
     "USER_MESSAGE",
     "USER_NEW_RUN",
     "USER_RAN",
     "USER_RUNNING",
     "USER_STEPS",
     "WHOLE_PROGRAM_WIDGET",
+    "edit",
     "exercise",
     "predict_form",
     "nav_button",
@@ -75,6 +86,29 @@ SCORE_BAR = "scorebar"
 """The score line at the top of a lesson."""
 CLEAR_SCORE_BUTTON = "clear_score"
 """The button that forgets a lesson's predictions."""
+
+# Live edit of a lesson's steps (sqlecho._app.edit_step).
+EDITS = "_edits"
+"""Per lesson stem: the edits that run, ``{cell: code}`` (cells named as in links)."""
+EDITS_FROM_LINK = "_edits_from_link"
+"""The lesson stems whose edits came from the page's link and are unchanged since."""
+EDIT_OPEN = "_edit_open"
+"""The (stem, 0-based step) whose editor is open, if any."""
+EDIT_BAR = "edit_bar"
+"""The row of "Edit this step", "Undo edits" and the list of edited steps."""
+EDIT_BUTTON = "edit_step"
+"""The "Edit this step" button (the E key presses it)."""
+EDIT_RUN_BUTTON = "edit_run"
+"""The editor's Run button."""
+EDIT_CLOSE_BUTTON = "edit_close"
+"""The button that closes the editor, keeping the edits that ran."""
+UNDO_EDITS_BUTTON = "undo_edits"
+"""The button that returns the lesson to its original code."""
+
+
+def edit(stem: str, index: int, what: str) -> str:
+    """A step's editor (``code``), its text (``draft``) and its syntax error (``problem``)."""
+    return f"edit_{stem}_{index}_{what}"
 
 
 def predict_form(stem: str, index: int) -> str:
@@ -139,6 +173,10 @@ UPLOAD_WIDGET = "w_upload"
 """The file uploader."""
 USER_MESSAGE = "user_message"
 """A one-time message about the last action (loaded, empty, too long)."""
+USER_ADDRESS = "_user_address"
+"""The ``code`` parameter last read from the "Your code" page's address, or written to it."""
+USER_LINKED = "_user_linked"
+"""The program the page's link brought (the page says so while it is the one shown)."""
 USER_RAN = "user_ran"
 """The program as it was when Run was pressed: the one traced."""
 RUN_BUTTON = "user_run_button"

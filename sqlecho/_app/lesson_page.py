@@ -18,6 +18,7 @@ from .._render.plain import md_literal
 from .._trace.options import SWITCHES
 from . import keys, predict
 from .config import AppConfig
+from .edit_step import edit_link, live_edit, read_edit_link, show_edited
 from .exercise import exercise_panel
 from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
@@ -60,11 +61,11 @@ def _read_address(stems: list[str]) -> list[str]:
     for name in _SWITCHES:
         state[keys.switch(name)] = getattr(request.switches, name)
     state[keys.ADDRESS] = params
-    return request.problems
+    return request.problems + read_edit_link(params, request.lesson)
 
 
 def _write_address(lesson: str, step: int, switches: Switches) -> None:
-    params = link_params(lesson, step, switches)
+    params = {**link_params(lesson, step, switches), **edit_link(lesson)}
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     st.session_state[keys.ADDRESS] = params
@@ -241,6 +242,10 @@ def lesson_page(config: AppConfig) -> None:
         if traced.transcript.get("truncated"):
             st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
         step = steps[index]
+        if edited := live_edit(config, lesson, traced, index, switches):  # the editor, the edited run
+            show_edited(traced, index, edited, lesson.title)
+            predict.after_text(step)
+            return
         reveal = not (switches.predict and predict.hidden(lesson.stem, index, step))
         if switches.predict and reveal:
             predict.predict_panel(lesson.stem, steps, index, traced.source)  # the marks, above what happened

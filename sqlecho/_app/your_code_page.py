@@ -35,6 +35,7 @@ from .._sandbox.runner import RunCancelled
 from .._trace.options import TraceOptions
 from . import keys
 from .config import AppConfig
+from .edits import CODE_PARAM, MAX_TEXT_CHARS, LinkError, decode_code, encode_code
 from .lessons import discover_lessons
 from .traces import TraceCache, Traced, TraceFailed, TraceRequest
 from .view import navigator, run_admission, runner_for, show_step, trace_cache, unless_malformed, use_style
@@ -50,7 +51,7 @@ __all__ = [
     "user_code_page",
 ]
 
-MAX_SOURCE_CHARS = 100_000
+MAX_SOURCE_CHARS = MAX_TEXT_CHARS
 """Longer programs are refused before they run."""
 
 STARTER = """\
@@ -71,6 +72,8 @@ with Session(engine) as session:
     hero = session.exec(select(Hero)).one()
     print(hero.name)
 """
+FROM_LINK = "This program came from the page's link. It runs in the sandbox, like any pasted program."
+"""What the page says over a program that a link brought."""
 CANCELLED = "Stopped: you cancelled the run."
 """What the page says after Cancel (nothing of the run is shown or kept)."""
 _POLL_S = 0.25
@@ -299,6 +302,39 @@ def _run() -> None:
         state[keys.USER_NEW_RUN] = True  # the results open where the program failed, if it did
 
 
+def _read_link() -> None:
+    """Run the program of a ``?code=`` address new to this session; say what is wrong with one
+    that cannot be read (the editor keeps what it had)."""
+    state = st.session_state
+    raw = st.query_params.get(CODE_PARAM)
+    if raw is None or raw == state.get(keys.USER_ADDRESS):
+        return
+    state[keys.USER_ADDRESS] = raw
+    try:
+        code = decode_code(raw)
+    except LinkError as exc:
+        state[keys.USER_MESSAGE] = f"{exc} Nothing was run."
+        return
+    state[keys.USER_CODE] = state[keys.USER_LINKED] = code
+    state[keys.USER_RAN] = code
+    state[keys.step(keys.USER_STEPS)] = 1
+    state[keys.USER_NEW_RUN] = True
+
+
+def _write_link(code: str) -> None:
+    """Keep the address a link to the program that ran (or say why it cannot be one)."""
+    state = st.session_state
+    try:
+        link = encode_code(code)
+    except LinkError as exc:
+        st.caption(f"{exc} The address does not carry it.")
+        st.query_params.pop(CODE_PARAM, None)
+        return
+    if st.query_params.get(CODE_PARAM) != link:
+        st.query_params[CODE_PARAM] = link
+    state[keys.USER_ADDRESS] = link
+
+
 def user_code_page(
     config: AppConfig,
     *,
@@ -330,6 +366,7 @@ def user_code_page(
         st.caption(sandbox_description(status))
     else:
         st.caption(sandbox_description(status))
+    _read_link()
     state[keys.USER_CODE_WIDGET] = state.setdefault(keys.USER_CODE, STARTER)
     st.text_area(
         "Your program",
@@ -359,6 +396,8 @@ def user_code_page(
     code = state.get(keys.USER_RAN)
     if not code:
         return
+    if code == state.get(keys.USER_LINKED):
+        st.info(FROM_LINK, icon=":material/link:")
     cache = trace_cache(kind, "your code") if cache is None else cache
     request: TraceRequest = (code, _program_path(kind), TraceOptions(), _NAME)
     try:
@@ -399,4 +438,5 @@ def user_code_page(
                 kwargs={"u_step": failed[-1]},
             )
         index = navigator([step.get("title") for step in steps], keys.USER_STEPS) - 1
+        _write_link(code)
         show_step(traced, index)

@@ -215,6 +215,38 @@ def _error_note(a: Step, b: Step, label: str) -> list[str]:
     return [f"With {label} this step raises {type_b}."]
 
 
+def _cause_notes(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], label: str) -> list[str]:
+    """Sentences for a statement both runs send, each for another reason (an edit that refreshes
+    before a read: the same SELECT, sent by the refresh instead of the expired attribute)."""
+    notes = []
+    for event_a, event_b in pairs:
+        cause_a, cause_b = event_a.get("cause"), event_b.get("cause")
+        if cause_a and cause_b and cause_a != cause_b:
+            where = f" (line {event_b['line']})" if event_b.get("line") is not None else ""
+            notes.append(f"With {label} this {_verb(event_b)}{where} is sent by {cause_b}, not by {cause_a}.")
+    return notes[:_MAX_SENTENCES]
+
+
+def _printed(step: Mapping[str, Any]) -> str:
+    return "".join(str(event.get("text", "")) for event in step["events"] if event["kind"] == "output")
+
+
+def _shown(text: str) -> str:
+    text = " ".join(text.split())
+    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
+
+
+def _output_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+    """What an edited step prints instead, when it prints something else."""
+    printed_a, printed_b = _printed(a), _printed(b)
+    if printed_a == printed_b:
+        return []
+    if not printed_b:
+        return [f"With {label} this step prints nothing (as written: {_shown(printed_a)})."]
+    was = f"instead of {_shown(printed_a)}" if printed_a else "where it printed nothing"
+    return [f"With {label} this step prints {_shown(printed_b)}, {was}."]
+
+
 def _compare_step(
     a: Step,
     b: Step,
@@ -223,6 +255,7 @@ def _compare_step(
     label: str,
     previous: tuple[Step, Step] | None,
     databases: tuple[str, str] | None = None,
+    edited: bool = False,
 ) -> StepDiff:
     events_a = [(index, event) for index, event in enumerate(a["events"]) if event["kind"] in _COMPARED]
     events_b = [(index, event) for index, event in enumerate(b["events"]) if event["kind"] in _COMPARED]
@@ -245,6 +278,8 @@ def _compare_step(
     notes = _sentences(gone, label, gone=True) + _sentences(extra, label, gone=False)
     if databases:
         notes += _feature_notes(same, *databases)
+    if edited:  # an edit changes why a statement runs and what a step prints, not only the SQL
+        notes += _cause_notes(same, label) + _output_note(a, b, label)
     # An object difference is news on the step where it appears, not on every step after it.
     seen = set(_object_notes(*previous, label)) if previous else set()
     notes += [note for note in _object_notes(a, b, label) if note not in seen] + _error_note(a, b, label)
@@ -280,7 +315,9 @@ def diff_transcripts(
         if tag == "equal" or (tag == "replace" and a2 - a1 == b2 - b1):
             for offset in range(a2 - a1):
                 ia, ib = a1 + offset, b1 + offset
-                pairs.append(_compare_step(steps_a[ia], steps_b[ib], ia, ib, label, previous, databases))
+                pairs.append(
+                    _compare_step(steps_a[ia], steps_b[ib], ia, ib, label, previous, databases, edited)
+                )
                 previous = (steps_a[ia], steps_b[ib])
             continue
         for ia in range(a1, a2):

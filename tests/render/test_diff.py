@@ -66,6 +66,30 @@ def test_same_statements_with_other_parameters_differ() -> None:
     assert diff_transcripts(a, a).for_a(0).same
 
 
+def test_an_edit_that_changes_why_a_statement_runs_or_what_is_printed_says_so() -> None:
+    printed = {"kind": "output", "line": 5, "text": "title: Tides\n"}
+    a = _transcript(
+        _step([{"kind": "begin", "line": 4}, _sql("SELECT a", 4, "load expired Book#1"), printed])
+    )
+    b = _transcript(
+        _step(
+            [
+                {"kind": "begin", "line": 4},
+                _sql("SELECT a", 4, "refresh Book#1"),
+                {**printed, "text": "Tides\n"},
+            ]
+        )
+    )
+    assert diff_transcripts(a, b, label="your edits", edited=True).for_a(0).notes == (
+        "With your edits this SELECT (line 4) is sent by refresh Book#1, not by load expired Book#1.",
+        'With your edits this step prints "Tides", instead of "title: Tides".',
+    )
+    assert diff_transcripts(a, _transcript(_step(a["steps"][0]["events"][:2])), edited=True).for_a(
+        0
+    ).notes == ('With default options this step prints nothing (as written: "title: Tides").',)
+    assert diff_transcripts(a, b).for_a(0).same  # a switch's comparison: the same SQL, nothing to say
+
+
 def test_many_statements_are_counted_not_listed() -> None:
     a = _transcript(
         _step([_sql(f"SELECT {n}", cause="lazy load Hero.team") for n in range(5)] + [_sql("INSERT x")])
