@@ -28,6 +28,8 @@ from .capacity import FIGURES as CAPACITY_FIGURES
 from .capacity import CapacityPlan, measure_capacity
 from .cli import FIGURES as CLI_FIGURES
 from .cli import CliPlan, measure_cli
+from .deploy import FIGURES as DEPLOY_FIGURES
+from .deploy import DeployPlan, measure_deploy
 from .export import FIGURES as EXPORT_FIGURES
 from .export import ExportPlan, measure_export
 from .overhead import OverheadPlan, measure_capture, measure_overhead, measure_scaling
@@ -67,6 +69,7 @@ GROUPS: dict[str, list[str]] = {
     "capacity": list(CAPACITY_FIGURES),
     "burners": list(BURNER_FIGURES),
     "postgres": list(POSTGRES_FIGURES),
+    "deploy": list(DEPLOY_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -88,6 +91,7 @@ class Plan:
     capacity: CapacityPlan = CapacityPlan()
     burners: BurnersPlan = BurnersPlan()
     postgres: PostgresPlan = PostgresPlan()
+    deploy: DeployPlan = DeployPlan()
 
 
 FULL = Plan()
@@ -105,6 +109,7 @@ QUICK = Plan(
     capacity=CapacityPlan(steps=3),
     burners=BurnersPlan(quiet_s=5.0, loaded_s=30.0),
     postgres=PostgresPlan(samples=6),
+    deploy=DeployPlan(levels=(100, 300), steps=3),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -128,6 +133,7 @@ SMOKE = Plan(
         warm_files=2,
     ),
     postgres=PostgresPlan(samples=1),
+    deploy=DeployPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -150,6 +156,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "capacity": lambda: measure_capacity(app, folder, plan.capacity),
         "burners": lambda: measure_burners(app, folder, plan.burners),
         "postgres": lambda: measure_postgres(folder, small_lesson(), plan.postgres),
+        "deploy": lambda: measure_deploy(app, folder, plan.deploy),
     }
 
 
@@ -240,6 +247,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--lessons", type=int, metavar="K", help="different lessons among the sessions")
     parser.add_argument("--think", type=float, metavar="S", help="mean pause between a session's steps")
     parser.add_argument(
+        "--stepping",
+        choices=["browser", "server"],
+        help="how the deployment's lesson page steps (deploy part; default: deploy/serve.py's)",
+    )
+    parser.add_argument(
         "--server-option",
         metavar="NAME=VALUE",
         action="append",
@@ -273,7 +285,8 @@ def _plan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Plan:
         options.append((name, value))
     if options:
         sessions = replace(sessions, server_options=tuple(options))
-    return replace(plan, sessions=sessions)
+    deploy = replace(plan.deploy, stepping=args.stepping) if args.stepping else plan.deploy
+    return replace(plan, sessions=sessions, deploy=deploy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
