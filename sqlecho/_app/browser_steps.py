@@ -98,7 +98,13 @@ export default function ({ data, parentElement }) {
   const start = keep || data.step || 1;
   root.setAttribute("data-start", String(start));
   const runs = root.querySelector(".sqx-runs");
-  root.addEventListener("sqx-step", (event) => report("at", { lesson: data.lesson, ...event.detail }));
+  root.addEventListener("sqx-step", (event) => {
+    // The exercise the server drew for another step goes at once; the server hears of the move later.
+    document.querySelectorAll('[class*="st-key-sqeexercise_"]').forEach((box) => {
+      box.hidden = !box.classList.contains("st-key-sqeexercise_" + event.detail.step);
+    });
+    report("at", { lesson: data.lesson, ...event.detail });
+  });
   root.addEventListener("sqx-answer", (event) => report("answer", { lesson: data.lesson, ...event.detail }));
   root.addEventListener("sqx-next-lesson", (event) => {
     if (report("open", { lesson: data.lesson })) event.preventDefault();
@@ -293,8 +299,9 @@ def _reported(lesson: BrowserLesson, mount: int, write_address: Callable[[int], 
         state[keys.step(keys.LESSON_STEPS)] = step
         write_address(step)
     index = min(max(step, 1), len(steps)) - 1
-    if revealed:
-        exercise_panel(lesson.config, lesson.stem, lesson.traced.source, steps, index, lesson.path)
+    if revealed and isinstance(steps[index].get("exercise"), dict):
+        with st.container(key=f"{keys.BROWSER_EXERCISE}{index + 1}"):
+            exercise_panel(lesson.config, lesson.stem, lesson.traced.source, steps, index, lesson.path)
 
 
 def _heard() -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "USER_RUNNING",
     "USER_STEPS",
     "WHOLE_PROGRAM_WIDGET",
+    "BROWSER_EXERCISE",
     "BROWSER_STEPS",
     "VIEWER_LESSON",
     "VIEWER_MOUNT",
@@ -137,6 +138,8 @@ DATABASE_WIDGET = "w_database"
 # The lesson page stepping in the browser (sqlecho._app.browser_steps).
 BROWSER_STEPS = "sqebrowser"
 """The container of the lesson's steps (its CSS class is ``st-key-sqebrowser``)."""
+BROWSER_EXERCISE = "sqeexercise_"
+"""The container of the exercise under step N (``sqeexercise_N``): hidden at once on another step."""
 VIEWER_WIDGET = "sqe_viewer"
 """The component that holds every step of the lesson."""
 VIEWER_LESSON = "_viewer_lesson"
