@@ -9,12 +9,16 @@ work in the browser with no round trip: a step costs the server nothing while it
 What the server must still know it is told by a small component (the *reporter*) inside an
 ``st.fragment``, so that a message reruns only that fragment, not the page:
 
-- where the reader is, half a second after they stop stepping: for the address (``&step=N``,
-  also what a reconnection to another replica reopens) and for the page's other parts (an
-  exercise under a revealed step with one: the fragment draws it);
+- where the reader is, once they rest half a second, and at most once every five seconds: for
+  the address the server writes (``&step=N``; the browser keeps its own meanwhile) and for what
+  the server may want to know of a class;
 - a prediction answered or revealed (the answers are marked again here: the browser is not
-  trusted), into the same record as predict mode's own;
+  trusted), into the same record as predict mode's own; the step's exercise, if it has one, is
+  drawn then (until then it is absent from the page, as with server stepping);
 - "Next lesson" on the last step.
+
+The fragment also draws every exercise the reader may see, each in a box that the page shows
+under its own step only, so that moving to an exercise needs no message either.
 
 Everything else of the page (the sidebar's lessons and switches, presenter mode, the warnings of a
 link) is drawn by :mod:`sqlecho._app.lesson_page` as with server stepping.
@@ -52,6 +56,8 @@ REPORTER = "sqlecho_step_reporter"
 
 REPORT_DELAY_MS = 500
 """How long the reader rests on a step before the server is told (a burst of steps is one message)."""
+REPORT_EVERY_MS = 5000
+"""At most one message about where the reader is per this many milliseconds (the last place)."""
 
 _CSS = """
 .st-key-sqebrowser .sqx-viewer { font-family: inherit; }
@@ -68,7 +74,9 @@ _CSS = """
 # The presenter's room reads the bar too (presenter.css sizes the page's own parts).
 _PRESENTER_CSS = (
     ".st-key-sqebrowser .sqx-nav, .st-key-sqebrowser .sqx-nav button, .st-key-sqebrowser .sqx-score,"
-    " .st-key-sqebrowser .sqx-form, .st-key-sqebrowser .sqx-marks { font-size: 24px; }"
+    " .st-key-sqebrowser .sqx-form, .st-key-sqebrowser .sqx-marks, .st-key-sqebrowser .sqx-md p,"
+    " .st-key-sqebrowser .sqx-md li { font-size: 24px; }"
+    " .st-key-sqebrowser .sqx-slider { display: none; }"
 )
 
 # The viewer: export.js (which defines sqxViewer) and the glue that mounts it in the page. The
@@ -87,22 +95,37 @@ function report(kind, detail) {
   return typeof window.sqeReport === "function" && window.sqeReport(kind, detail) === true;
 }
 
+// The exercise under the step on screen, if that step is revealed; the others are hidden (the
+// server draws every exercise the reader may see; what is drawn later is hidden the same way).
+function showExercise(step, revealed) {
+  let style = document.getElementById("sqe-exercise-style");
+  if (!style) {
+    style = document.createElement("style");
+    style.id = "sqe-exercise-style";
+    document.head.appendChild(style);
+  }
+  style.textContent = '[class*="st-key-sqeexercise_"] { display: none !important; }'
+    + (revealed ? ` .st-key-sqeexercise_${step} { display: block !important; }` : "");
+}
+
 export default function ({ data, parentElement }) {
   if (!data || !data.html) return;
   const holder = parentElement;
   const mounted = holder.sqeViewer;
-  if (mounted && mounted.digest === data.digest && holder.contains(mounted.root)) return;
-  const keep = mounted && mounted.lesson === data.lesson ? mounted.api.current() : 0;
+  if (mounted && mounted.digest === data.digest && holder.contains(mounted.root)) {
+    window.setTimeout(() => mounted.api.sync(), 0);  // after the page's own address, if it wrote one
+    return;
+  }
+  // The same lesson again (a switch, a reconnection that drew the page anew): the reader's step.
+  const previous = mounted || window.sqeViewer;
+  const keep = previous && previous.lesson === data.lesson ? previous.api.current() : 0;
   holder.innerHTML = data.html;
   const root = holder.querySelector(".sqx-viewer");
   const start = keep || data.step || 1;
   root.setAttribute("data-start", String(start));
   const runs = root.querySelector(".sqx-runs");
   root.addEventListener("sqx-step", (event) => {
-    // The exercise the server drew for another step goes at once; the server hears of the move later.
-    document.querySelectorAll('[class*="st-key-sqeexercise_"]').forEach((box) => {
-      box.hidden = !box.classList.contains("st-key-sqeexercise_" + event.detail.step);
-    });
+    showExercise(event.detail.step, event.detail.revealed);
     report("at", { lesson: data.lesson, ...event.detail });
   });
   root.addEventListener("sqx-answer", (event) => report("answer", { lesson: data.lesson, ...event.detail }));
@@ -113,6 +136,8 @@ export default function ({ data, parentElement }) {
   if (runs && data.run) { runs.value = String(data.run); runs.dispatchEvent(new Event("change")); }
   holder.sqeViewer = { digest: data.digest, lesson: data.lesson, api: api, root: root };
   window.sqeViewer = holder.sqeViewer;
+  showExercise(api.current(), api.revealed());
+  window.setTimeout(() => api.sync(), 0);
   if (!window.sqeViewerKeys) {
     window.sqeViewerKeys = true;
     window.addEventListener("keydown", (event) => {
@@ -138,9 +163,14 @@ export default function ({ data, setStateValue, setTriggerValue }) {
   window.sqeReport = (kind, detail) => {
     if (!detail || detail.lesson !== data.lesson) return false;
     if (kind === "at") {
+      // At most one message every data.every ms, the last place heard, once the reader rested.
+      window.sqeReportAt = { step: detail.step, revealed: !!detail.revealed };
       window.clearTimeout(window.sqeReportTimer);
-      window.sqeReportTimer = window.setTimeout(
-        () => setStateValue("at", { step: detail.step, revealed: !!detail.revealed }), data.delay);
+      const wait = Math.max(data.delay, (window.sqeReportLast || 0) + data.every - Date.now());
+      window.sqeReportTimer = window.setTimeout(() => {
+        window.sqeReportLast = Date.now();
+        setStateValue("at", window.sqeReportAt);
+      }, wait);
       return true;
     }
     if (kind === "answer") { setTriggerValue("answer", { index: detail.index, answers: detail.answers }); return true; }
@@ -153,7 +183,7 @@ export default function ({ data, setStateValue, setTriggerValue }) {
 
 @functools.cache
 def _viewer() -> Any:
-    return st.components.v2.component(VIEWER, js=_VIEWER_JS, css=_CSS, isolate_styles=False)
+    return st.components.v2.component(VIEWER, js=_VIEWER_JS, isolate_styles=False)
 
 
 @functools.cache
@@ -246,14 +276,13 @@ def steps_in_browser(lesson: BrowserLesson, start: int, write_address: Callable[
         "step": start,
         "run": 1 if lesson.other is not None else 0,
     }
-    if lesson.switches.presenter:
-        st.html(f"<style>{_PRESENTER_CSS}</style>")
+    st.html(f"<style>{_CSS}{_PRESENTER_CSS if lesson.switches.presenter else ''}</style>")
     with st.container(key=keys.BROWSER_STEPS):
         _viewer()(key=keys.VIEWER_WIDGET, data=data, height="content")
     _reported(lesson, _mount_number(lesson.stem), write_address)
 
 
-def _valid_step(value: Any, count: int) -> int | None:
+def _valid_step(value: object, count: int) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= count else None
 
 
@@ -268,6 +297,7 @@ def _reported(lesson: BrowserLesson, mount: int, write_address: Callable[[int], 
         data={
             "lesson": lesson.stem,
             "delay": REPORT_DELAY_MS,
+            "every": REPORT_EVERY_MS,
             "next": lesson.next_lesson[0] if lesson.next_lesson else None,
         },
         default={"at": None},
@@ -286,20 +316,17 @@ def _reported(lesson: BrowserLesson, mount: int, write_address: Callable[[int], 
         _record(lesson, answered)
     at = getattr(result, "at", None)
     step = _valid_step(at.get("step"), len(steps)) if isinstance(at, dict) else None
-    revealed = bool(at.get("revealed")) if isinstance(at, dict) else False
-    if step is None:
-        step = int(state.get(keys.step(keys.LESSON_STEPS), 1))
-        index = step - 1
-        revealed = not (
-            lesson.switches.predict
-            and 0 <= index < len(steps)
-            and predict.hidden(lesson.stem, index, steps[index])
-        )
-    else:
+    if step is not None:
         state[keys.step(keys.LESSON_STEPS)] = step
         write_address(step)
-    index = min(max(step, 1), len(steps)) - 1
-    if revealed and isinstance(steps[index].get("exercise"), dict):
+    # Every exercise the reader may see now, each in a box the page shows under its own step only:
+    # moving to an exercise needs no message. A step still asking its question has none on the
+    # page (not hidden: absent) until the browser says it was answered or revealed.
+    for index, item in enumerate(steps):
+        if not isinstance(item.get("exercise"), dict):
+            continue
+        if lesson.switches.predict and predict.hidden(lesson.stem, index, item):
+            continue
         with st.container(key=f"{keys.BROWSER_EXERCISE}{index + 1}"):
             exercise_panel(lesson.config, lesson.stem, lesson.traced.source, steps, index, lesson.path)
 

@@ -123,7 +123,8 @@ function sqxViewer(root) {
       done[index] = { title: data.titles[n - 1] || "", answers: [], right: [] };
       save();
     }
-    if (record !== false) tell("sqx-answer", { index: n - 1, answers: done[index].answers });
+    // Told whether answered now or read back from the browser's storage: the page's server may count it.
+    if (done[index]) tell("sqx-answer", { index: n - 1, answers: done[index].answers });
     var item = done[index] || { answers: [], right: [] };
     var marks = section.querySelector(".sqx-marks");
     var list = element("ul");
@@ -281,7 +282,14 @@ function sqxViewer(root) {
   } else {
     show(start || 1, false);
   }
-  return { go: go, show: show, current: function () { return current; } };
+  return {
+    go: go,
+    show: show,
+    current: function () { return current; },
+    revealed: function () { return !waiting(current); },
+    // The page may have written another step into the address (the server's last word): ours.
+    sync: function () { if (data.follow && fromAddress() !== current) toAddress(current); },
+  };
 }
 
 (function () {
