@@ -17,7 +17,7 @@ What the server must still know it is told by a small component (the *reporter*)
   drawn then (until then it is absent from the page, as with server stepping);
 - "Next lesson" on the last step.
 
-The fragment also draws every exercise the reader may see, each in a box that the page shows
+Another fragment draws every exercise the reader may see, each in a box that the page shows
 under its own step only, so that moving to an exercise needs no message either.
 
 Everything else of the page (the sidebar's lessons and switches, presenter mode, the warnings of a
@@ -280,6 +280,7 @@ def steps_in_browser(lesson: BrowserLesson, start: int, write_address: Callable[
     with st.container(key=keys.BROWSER_STEPS):
         _viewer()(key=keys.VIEWER_WIDGET, data=data, height="content")
     _reported(lesson, _mount_number(lesson.stem), write_address)
+    _exercises(lesson)
 
 
 def _valid_step(value: object, count: int) -> int | None:
@@ -288,8 +289,7 @@ def _valid_step(value: object, count: int) -> int | None:
 
 @st.fragment
 def _reported(lesson: BrowserLesson, mount: int, write_address: Callable[[int], None]) -> None:
-    """The reporter and what depends on where the reader is (an exercise). A message from the
-    reporter reruns only this function."""
+    """The reporter, alone in its fragment: a message from it reruns only this function."""
     state = st.session_state
     steps = lesson.traced.steps
     result = _reporter()(
@@ -311,17 +311,23 @@ def _reported(lesson: BrowserLesson, mount: int, write_address: Callable[[int], 
         state[keys.LESSON] = opened
         state[keys.step(keys.LESSON_STEPS)] = 1
         st.rerun(scope="app")
-    answered = getattr(result, "answer", None)
-    if isinstance(answered, dict):
-        _record(lesson, answered)
     at = getattr(result, "at", None)
     step = _valid_step(at.get("step"), len(steps)) if isinstance(at, dict) else None
     if step is not None:
         state[keys.step(keys.LESSON_STEPS)] = step
         write_address(step)
-    # Every exercise the reader may see now, each in a box the page shows under its own step only:
-    # moving to an exercise needs no message. A step still asking its question has none on the
-    # page (not hidden: absent) until the browser says it was answered or revealed.
+    answered = getattr(result, "answer", None)
+    if isinstance(answered, dict) and _record(lesson, answered):
+        st.rerun(scope="app")  # an exercise to draw under the step just revealed
+
+
+@st.fragment
+def _exercises(lesson: BrowserLesson) -> None:
+    """Every exercise the reader may see now, each in a box the page shows under its own step
+    only: moving to an exercise needs no message. A step still asking its question has none on
+    the page (not hidden: absent) until the browser says it was answered or revealed. A fragment
+    of its own: typing and checking rerun only this."""
+    steps = lesson.traced.steps
     for index, item in enumerate(steps):
         if not isinstance(item.get("exercise"), dict):
             continue
@@ -335,16 +341,19 @@ def _heard() -> None:
     """The reporter's messages are read where they are drawn (the fragment); nothing to do first."""
 
 
-def _record(lesson: BrowserLesson, answered: dict[str, Any]) -> None:
-    """A prediction the browser answered (or revealed, with no answers), marked here again."""
+def _record(lesson: BrowserLesson, answered: dict[str, Any]) -> bool:
+    """A prediction the browser answered (or revealed, with no answers), marked here again.
+    True when that step has an exercise the page did not hold yet."""
     steps = lesson.traced.steps
     index = answered.get("index")
     answers = answered.get("answers")
     if not (isinstance(index, int) and 0 <= index < len(steps) and questions_of(steps[index])):
-        return
+        return False
     if not (
         isinstance(answers, list)
         and all(isinstance(answer, str) and len(answer) <= 200 for answer in answers)
     ):
-        return
+        return False
+    was_hidden = predict.hidden(lesson.stem, index, steps[index])
     predict.record(lesson.stem, steps, index, answers, lesson.traced.source)
+    return was_hidden and lesson.switches.predict and isinstance(steps[index].get("exercise"), dict)
