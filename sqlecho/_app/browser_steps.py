@@ -43,6 +43,7 @@ from .._render.questions import questions_of
 from . import keys, predict
 from .config import AppConfig
 from .exercise import exercise_panel
+from .keyboard import use_keyboard
 from .lessons import Switches, link_params
 from .saved import STORAGE_PREFIX
 from .traces import Traced
@@ -277,6 +278,7 @@ def steps_in_browser(lesson: BrowserLesson, start: int, write_address: Callable[
         "run": 1 if lesson.other is not None else 0,
     }
     st.html(f"<style>{_CSS}{_PRESENTER_CSS if lesson.switches.presenter else ''}</style>")
+    use_keyboard()  # the page's helpers: focus leaves the sidebar after a pick, which folds on a phone
     with st.container(key=keys.BROWSER_STEPS):
         _viewer()(key=keys.VIEWER_WIDGET, data=data, height="content")
     _reported(lesson, _mount_number(lesson.stem), write_address)
