@@ -28,6 +28,8 @@ from .capacity import FIGURES as CAPACITY_FIGURES
 from .capacity import CapacityPlan, measure_capacity
 from .cli import FIGURES as CLI_FIGURES
 from .cli import CliPlan, measure_cli
+from .deploy import FIGURES as DEPLOY_FIGURES
+from .deploy import DeployPlan, measure_deploy
 from .edit import FIGURES as EDIT_FIGURES
 from .edit import EditPlan, measure_edit
 from .export import FIGURES as EXPORT_FIGURES
@@ -70,6 +72,7 @@ GROUPS: dict[str, list[str]] = {
     "burners": list(BURNER_FIGURES),
     "postgres": list(POSTGRES_FIGURES),
     "edit": list(EDIT_FIGURES),
+    "deploy": list(DEPLOY_FIGURES),
 }
 """Figures by the part of the benchmark that measures them, in the order they run. The runner
 goes first, so that the parent's memory is that of a process which has traced nothing itself."""
@@ -92,6 +95,7 @@ class Plan:
     burners: BurnersPlan = BurnersPlan()
     postgres: PostgresPlan = PostgresPlan()
     edit: EditPlan = EditPlan()
+    deploy: DeployPlan = DeployPlan()
 
 
 FULL = Plan()
@@ -110,6 +114,7 @@ QUICK = Plan(
     burners=BurnersPlan(quiet_s=5.0, loaded_s=30.0),
     postgres=PostgresPlan(samples=6),
     edit=EditPlan(samples=8),
+    deploy=DeployPlan(levels=(100, 300), steps=3),
 )
 """Every figure in under a minute on two cores: fewer rounds, smaller programs, 10 sessions."""
 
@@ -134,6 +139,7 @@ SMOKE = Plan(
     ),
     postgres=PostgresPlan(samples=1),
     edit=EditPlan(samples=2),
+    deploy=DeployPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""
 
@@ -157,6 +163,7 @@ def _measurements(plan: Plan, folder: Path, app: Path) -> dict[str, Callable[[],
         "burners": lambda: measure_burners(app, folder, plan.burners),
         "postgres": lambda: measure_postgres(folder, small_lesson(), plan.postgres),
         "edit": lambda: measure_edit(app, folder, plan.edit),
+        "deploy": lambda: measure_deploy(app, folder, plan.deploy),
     }
 
 
@@ -247,6 +254,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--lessons", type=int, metavar="K", help="different lessons among the sessions")
     parser.add_argument("--think", type=float, metavar="S", help="mean pause between a session's steps")
     parser.add_argument(
+        "--stepping",
+        choices=["browser", "server"],
+        help="how the deployment's lesson page steps (deploy part; default: deploy/serve.py's)",
+    )
+    parser.add_argument(
         "--server-option",
         metavar="NAME=VALUE",
         action="append",
@@ -280,7 +292,8 @@ def _plan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Plan:
         options.append((name, value))
     if options:
         sessions = replace(sessions, server_options=tuple(options))
-    return replace(plan, sessions=sessions)
+    deploy = replace(plan.deploy, stepping=args.stepping) if args.stepping else plan.deploy
+    return replace(plan, sessions=sessions, deploy=deploy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

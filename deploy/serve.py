@@ -182,6 +182,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a host name readers use (repeatable, or comma-separated; default: --host); others get 421",
     )
     parser.add_argument(
+        "--stepping",
+        choices=["browser", "server"],
+        help="how lesson pages step (SQLECHO_STEPPING; default: that variable, else browser: "
+        "a step costs the server a small message instead of a page run)",
+    )
+    parser.add_argument(
         "--nginx-user",
         default="nobody",
         help="who nginx's workers run as, when started by root (default nobody)",
@@ -218,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {**os.environ}
     if args.cache_dir is not None:
         env["SQLECHO_CACHE_DIR"] = str(args.cache_dir)
+    # A class server steps in the browser unless told otherwise (docs/deploy.md, "Sizing").
+    env["SQLECHO_STEPPING"] = args.stepping or env.get("SQLECHO_STEPPING") or "browser"
     env["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(16)  # the same on every replica
     ports = [free_port() for _ in range(args.replicas)]
     started: list[subprocess.Popen[bytes]] = []

@@ -40,11 +40,14 @@ from .._sandbox.limits import Limits
 from .._sandbox.settings import SandboxSettings
 from .store import cache_dir
 
-__all__ = ["DEFAULT_CACHE_MB", "AppConfig", "cache_bytes", "parse_limits"]
+__all__ = ["DEFAULT_CACHE_MB", "STEPPINGS", "AppConfig", "cache_bytes", "parse_limits"]
 
 _SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 DEFAULT_CACHE_MB = 256
+
+STEPPINGS = ("server", "browser")
+"""The lesson page's ways of stepping (``SQLECHO_STEPPING``); the first is the default."""
 """Enough for every lesson and a class's worth of pasted programs at the step limit (~10 MiB each)."""
 
 
@@ -113,6 +116,9 @@ class AppConfig:
     """Where lesson transcripts are kept on disk; None: nowhere (``SQLECHO_CACHE_DIR=off``)."""
     problems: tuple[str, ...] = field(default=())
     """Settings that were ignored, and why."""
+    stepping: str = "server"
+    """How the lesson page steps (``SQLECHO_STEPPING``): ``server`` (each step is a run of the
+    page) or ``browser`` (the lesson's steps are on the page; the browser shows them)."""
     unsandboxed_code: bool = False
     """Run pasted programs even where the sandbox does not work (the operator said so)."""
     admission: AdmissionLimits = field(
@@ -153,6 +159,10 @@ class AppConfig:
             run_cpu_from_environ(environ)  # the sandbox reads it; a bad value is said here too
         except ValueError as exc:
             problems.append(f"{exc}; using {DEFAULT_RUN_CPU:g}.")
+        stepping = environ.get("SQLECHO_STEPPING", "server").strip().lower() or "server"
+        if stepping not in STEPPINGS:
+            problems.append(f"SQLECHO_STEPPING={stepping!r} is not 'server' or 'browser'; using 'server'.")
+            stepping = "server"
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
@@ -165,4 +175,5 @@ class AppConfig:
             problems=tuple(problems),
             unsandboxed_code=unsandboxed in ("1", "true", "yes", "on"),
             admission=admission,
+            stepping=stepping,
         )

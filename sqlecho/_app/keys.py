@@ -48,6 +48,11 @@ __all__ = [
     "USER_STEPS",
     "WHOLE_PROGRAM_WIDGET",
     "edit",
+    "BROWSER_EXERCISE",
+    "BROWSER_STEPS",
+    "VIEWER_LESSON",
+    "VIEWER_MOUNT",
+    "VIEWER_WIDGET",
     "exercise",
     "predict_form",
     "nav_button",
@@ -163,6 +168,18 @@ WHOLE_PROGRAM_WIDGET = "w_whole"
 """The "Whole program" expander."""
 DATABASE_WIDGET = "w_database"
 """The "Database: committed rows" expander below the objects."""
+
+# The lesson page stepping in the browser (sqlecho._app.browser_steps).
+BROWSER_STEPS = "sqebrowser"
+"""The container of the lesson's steps (its CSS class is ``st-key-sqebrowser``)."""
+BROWSER_EXERCISE = "sqeexercise_"
+"""The container of the exercise under step N (``sqeexercise_N``): hidden at once on another step."""
+VIEWER_WIDGET = "sqe_viewer"
+"""The component that holds every step of the lesson."""
+VIEWER_LESSON = "_viewer_lesson"
+"""The lesson the viewer last showed."""
+VIEWER_MOUNT = "_viewer_mount"
+"""Counts the lessons the viewer opened: the reporter of each visit is a new widget."""
 
 # The "Your code" page.
 USER_CODE = "user_code"

@@ -17,6 +17,7 @@ from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
 from .._trace.options import SWITCHES
 from . import keys, predict
+from .browser_steps import BrowserLesson, steps_in_browser
 from .config import AppConfig
 from .edit_step import edit_link, live_edit, read_edit_link, show_edited
 from .exercise import exercise_panel
@@ -151,6 +152,40 @@ def _trace(config: AppConfig, lesson: Lesson, switches: Switches) -> Traced:
         return cache.trace(*request)
 
 
+def _in_browser(
+    config: AppConfig,
+    lessons: list[Lesson],
+    lesson: Lesson,
+    traced: Traced,
+    other: Traced | None,
+    switches: Switches,
+) -> None:
+    """The steps for the browser to step through (``SQLECHO_STEPPING=browser``)."""
+    stems = [item.stem for item in lessons]
+    at = stems.index(lesson.stem)
+    following = stems[at + 1] if at + 1 < len(stems) else None
+    label = trace_cache(runner_for(config, trusted=True)[1]).diff(traced, other).label if other else ""
+    step = int(st.session_state[keys.step(keys.LESSON_STEPS)])
+    _write_address(lesson.stem, step, switches)
+    if traced.transcript.get("tampered"):
+        st.error(md_literal(describe_tampering(traced.transcript["tampered"])))
+    if traced.transcript.get("truncated"):
+        st.warning(md_literal(describe_truncation(traced.transcript["truncated"])))
+    browser = BrowserLesson(
+        config=config,
+        stem=lesson.stem,
+        title=lesson.title,
+        path=lesson.path,
+        traced=traced,
+        other=other,
+        label=label,
+        switches=switches,
+        next_lesson=(following, numbered(lessons)[following]) if following else None,
+        stems=tuple(stems),
+    )
+    steps_in_browser(browser, step, functools.partial(_write_address, lesson.stem, switches=switches))
+
+
 def lesson_page(config: AppConfig) -> None:
     """Draw the lesson page with the deployment's settings (read by the app's frame)."""
     state = st.session_state
@@ -228,6 +263,9 @@ def lesson_page(config: AppConfig) -> None:
             )
         if not steps:
             st.info("This lesson has no code to run.")
+            return
+        if config.stepping == "browser":
+            _in_browser(config, lessons, lesson, traced, other, switches)
             return
         if switches.predict:
             predict.show_score(lesson.stem, steps)  # at the top, kept in the browser

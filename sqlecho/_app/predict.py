@@ -33,6 +33,7 @@ __all__ = [
     "hidden",
     "hold_unanswered",
     "predict_panel",
+    "record",
     "score",
     "show_score",
     "show_summary",
@@ -94,6 +95,18 @@ def _answer(stem: str, index: int, steps: list[Step], source: str) -> None:
     answers = [str(int(answer)) if isinstance(answer, float) else str(answer) for answer in given]
     right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
     _predictions(stem)[index] = Prediction(answers, right, _title(step))
+
+
+def record(stem: str, steps: list[Step], index: int, answers: list[str], source: str) -> None:
+    """A prediction the reader made in the browser (the lesson page stepping there): marked
+    here again, never taken as the browser marked it; no answers is a reveal without one."""
+    step = steps[index]
+    questions = _questions(steps, index, source)
+    if not answers:
+        _predictions(stem).setdefault(index, Prediction(title=_title(step)))
+    elif len(answers) == len(questions):
+        right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
+        _predictions(stem)[index] = Prediction(list(answers), right, _title(step))
 
 
 def hold_unanswered(stem: str, steps: list[Step]) -> Callable[[int], bool]:

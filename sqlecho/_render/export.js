@@ -5,9 +5,12 @@
 // Predict mode: a step with questions shows its code and a form; what it did waits in a
 // <template> (outside the document) until the reader answers or presses Reveal. Answers are kept
 // in localStorage (data.storage), so the score survives a reload; the last step ends with a summary.
-(function () {
+// In the app the same viewer runs as the lesson page's step area (data.query: the address is the
+// page's ?step=N; the page's own script binds the keys), and tells the page what happened through
+// events on its root: "sqx-step" (the step on screen, and whether it is revealed), "sqx-answer"
+// (a prediction answered or revealed now) and "sqx-next-lesson" (cancelable).
+function sqxViewer(root) {
   "use strict";
-  var root = document.currentScript.parentElement;
   var data = JSON.parse(root.querySelector(".sqx-data").textContent);
   var steps = root.querySelectorAll(".sqx-step");
   var slider = root.querySelector(".sqx-slider");
@@ -18,8 +21,23 @@
   var done = load();
 
   function fromAddress() {
+    if (data.query) return parseInt(new URLSearchParams(window.location.search).get("step") || "1", 10) || 1;
     var match = /(?:^#|&)step=(\d+)/.exec(window.location.hash);
     return match ? parseInt(match[1], 10) : 1;
+  }
+
+  function toAddress(n) {
+    if (!data.query) {
+      window.history.replaceState(null, "", "#step=" + n);
+      return;
+    }
+    var params = new URLSearchParams(window.location.search);
+    params.set("step", String(n));
+    window.history.replaceState(window.history.state, "", "?" + params.toString() + window.location.hash);
+  }
+
+  function tell(name, detail, cancelable) {
+    return root.dispatchEvent(new CustomEvent(name, { detail: detail, cancelable: !!cancelable }));
   }
 
   function show(n, follow) {
@@ -46,8 +64,9 @@
     }
     if (follow && data.follow && fromAddress() !== n) {
       // replaceState: stepping does not fill the browser's history with one entry per step.
-      window.history.replaceState(null, "", "#step=" + n);
+      toAddress(n);
     }
+    tell("sqx-step", { step: n, revealed: !waiting(n) });
   }
 
   function showRun(value) {
@@ -104,6 +123,8 @@
       done[index] = { title: data.titles[n - 1] || "", answers: [], right: [] };
       save();
     }
+    // Told whether answered now or read back from the browser's storage: the page's server may count it.
+    if (done[index]) tell("sqx-answer", { index: n - 1, answers: done[index].answers });
     var item = done[index] || { answers: [], right: [] };
     var marks = section.querySelector(".sqx-marks");
     var list = element("ul");
@@ -130,6 +151,7 @@
     if (runs) showRun(runs.value);
     score();
     if (n === count) summary();
+    if (n === current) tell("sqx-step", { step: n, revealed: true });
   }
 
   function answer(n, form) {
@@ -216,7 +238,8 @@
     window.location.reload();  // the simplest way to put every question back
   });
   if (nextLesson) nextLesson.addEventListener("click", function (event) {
-    if (waiting(count)) { event.preventDefault(); reveal(count); }
+    if (waiting(count)) { event.preventDefault(); reveal(count); return; }
+    if (!tell("sqx-next-lesson", { href: nextLesson.getAttribute("href") }, true)) event.preventDefault();
   });
   score();
 
@@ -229,7 +252,10 @@
   function go(which) {
     // Next on a step still asking reveals it first; on the last step it leads to the next lesson.
     if (which === "next" && waiting(current)) { reveal(current); return; }
-    if (which === "next" && current >= count && nextLesson) { window.location.href = nextLesson.href; return; }
+    if (which === "next" && current >= count && nextLesson) {
+      if (tell("sqx-next-lesson", { href: nextLesson.getAttribute("href") }, true)) window.location.href = nextLesson.href;
+      return;
+    }
     show(moves[which](), true);
   }
   root.querySelectorAll("[data-go]").forEach(function (button) {
@@ -239,9 +265,9 @@
   if (runs) runs.addEventListener("change", function () { showRun(runs.value); });
 
   var keys = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last" };
-  var target = data.follow ? document : root;
+  var target = data.keys === false ? null : data.follow ? document : root;
   if (!data.follow) root.tabIndex = 0;
-  target.addEventListener("keydown", function (event) {
+  if (target) target.addEventListener("keydown", function (event) {
     var move = keys[event.key];
     var tag = event.target && event.target.tagName;
     // The slider and the run selector handle their own keys; text fields keep theirs.
@@ -249,10 +275,26 @@
     event.preventDefault();
     go(move);
   });
+  var start = parseInt(root.getAttribute("data-start") || "0", 10);
   if (data.follow) {
-    window.addEventListener("hashchange", function () { show(fromAddress(), false); });
-    show(fromAddress(), false);
+    if (!data.query) window.addEventListener("hashchange", function () { show(fromAddress(), false); });
+    show(start || fromAddress(), false);
   } else {
-    show(1, false);
+    show(start || 1, false);
   }
+  return {
+    go: go,
+    show: show,
+    current: function () { return current; },
+    revealed: function () { return !waiting(current); },
+    // The page may have written another step into the address (the server's last word): ours.
+    sync: function () { if (data.follow && fromAddress() !== current) toAddress(current); },
+  };
+}
+
+(function () {
+  // An exported page or a notebook output: the script sits at the end of its viewer.
+  var script = document.currentScript;
+  var viewer = script && script.parentElement;
+  if (viewer && viewer.classList.contains("sqx-viewer")) sqxViewer(viewer);
 })();

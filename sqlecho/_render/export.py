@@ -163,6 +163,7 @@ def step_viewer(
     predict: bool = True,
     storage_key: str | None = None,
     next_lesson: tuple[str, str] | None = None,
+    in_page: bool = False,
 ) -> str:
     """The viewer of one transcript as an HTML fragment: navigator, steps, stylesheet and script.
 
@@ -178,6 +179,10 @@ def step_viewer(
         storage_key: where the browser keeps the reader's predictions (``localStorage``);
             default: from the title.
         next_lesson: the address and title of the lesson after this one (the last step links to it).
+        in_page: the viewer as a part of a page that runs its script itself (the app's lesson
+            page, stepping in the browser): no script and no stylesheet of the steps (the page
+            has them), no exercise note (the page checks exercises), the address's ``?step=N``,
+            no keys of its own; the first step shown is the root's ``data-start``.
     """
     traced = _traced(transcript, source)
     others = [(v.label, _traced(v.transcript, source)) for v in variants]
@@ -197,7 +202,7 @@ def step_viewer(
             (f'<div class="sqx-md">{markdown_html(narrative)}</div>' if narrative else "")
             + "".join(runs)
             + (f'<div class="sqx-md sqx-after">{markdown_html(after)}</div>' if after else "")
-            + _exercise(step)
+            + (_exercise(step) if not in_page else "")
         )
         questions = (
             questions_of(step, source=source, before=steps[index - 1] if index else None) if predict else []
@@ -252,12 +257,16 @@ def step_viewer(
         else ""
     )
     key = storage_key or STORAGE_PREFIX + re.sub(r"\W+", "_", (title or "lesson").lower()).strip("_")
-    data = _json_in_html({"titles": titles, "follow": follow_address, "storage": key, "asked": asked})
+    settings: dict[str, object] = {"titles": titles, "follow": follow_address, "storage": key, "asked": asked}
+    if in_page:
+        settings.update(follow=True, query=True, keys=False)
+    data = _json_in_html(settings)
     return (
-        f'<div class="sqx-viewer">{style_tag()}<style>{_EXPORT_CSS}</style>'
+        f'<div class="sqx-viewer">{"" if in_page else style_tag()}<style>{_EXPORT_CSS}</style>'
         f'<script type="application/json" class="sqx-data">{data}</script>'
         f'{score}{navigator}<div class="sqx-steps">{"".join(sections)}</div>'
-        f"<script>{EXPORT_JS}</script></div>"
+        + ("" if in_page else f"<script>{EXPORT_JS}</script>")
+        + "</div>"
     )
 
 
