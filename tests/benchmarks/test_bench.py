@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks.__main__ as bench
+from benchmarks.cli import compile_package
 from benchmarks.export import FIGURES as EXPORT_FIGURES
 from benchmarks.stats import SPECS, Figure, Goal, Verdict, percentile
 from benchmarks.workload import cell_lesson, line_script, reference_workload, write_program
@@ -186,3 +187,11 @@ def test_capacity_reads_lesson_lengths_from_stored_transcripts(tmp_path: Path) -
     assert wait_for_files(tmp_path, 3, timeout=5) is not None
     assert wait_for_files(tmp_path, 4, timeout=5, settle=0.5) is not None  # no new file: settled
     assert wait_for_files(tmp_path / "none", 1, timeout=0.5) is None
+
+
+def test_the_command_line_figure_runs_sqlecho_compiled_as_an_install_is(tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "module.py").write_text("VALUE = 1\n", encoding="utf-8")
+    compile_package(package)
+    assert [path.name.split(".")[0] for path in (package / "__pycache__").iterdir()] == ["module"]
