@@ -118,7 +118,7 @@ def run_header(name: str, source: str, options: TraceOptions, status: str) -> di
         {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
         status,
     )
-    if options.database_url:
+    if options.database_url or options.database == "postgresql":
         made["database"] = {"name": "postgresql", "version": options.database_version}
     return made
 
