@@ -1,5 +1,5 @@
 """``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]`` and
-``python -m sqlecho export PATH... -o OUT [--switches]``, and
+``python -m sqlecho export PATH... -o OUT [--switches] [--db postgresql]``, and
 ``python -m sqlecho check FILE [--against LESSON] [--json] [--junit-xml PATH]``.
 
 Exit status: 0 when the program ran to its end (``check``: and every exercise passed), 1 when it
@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ._trace.options import SWITCHES
+    from ._trace.options import DATABASES, SWITCHES
 
     parser = _Parser(prog="python -m sqlecho", description="Trace the SQL of a SQLModel/SQLAlchemy program.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         "--switches",
         action="store_true",
         help=f"also embed the {' and '.join(f'{s.name}=False' for s in SWITCHES)} runs, compared step by step",
+    )
+    export.add_argument(
+        "--db",
+        choices=DATABASES[1:],
+        action="append",
+        default=[],
+        help="also embed each lesson's run on this database, compared step by step with SQLite",
     )
     export.add_argument(
         "--in-process",
@@ -282,28 +289,50 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         problem = "" if page.ok else "  (the program stopped with an error)"
         _say(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}")
 
+    databases = list(dict.fromkeys(args.db))
     try:
         if runner is not None or args.in_process:
+            run = _on_database(runner or _default_runner(True))
             pages = write_site(
-                lessons, folder, runner or _default_runner(True), switches=args.switches, progress=report
+                lessons, folder, run, switches=args.switches, databases=databases, progress=report
             )
         else:
             from ._sandbox.pool import WorkerPool
             from ._sandbox.runner import run_sandboxed
 
-            # Many traces in a row: warm workers wait for each next one, as the app's pool does.
-            with WorkerPool(2) as pool:
+            # Many traces in a row: warm workers wait for each next one, as the app's pool does
+            # (shown the PostgreSQL server's socket when the site shows runs on it).
+            with WorkerPool(2, sockets=_server_sockets(databases)) as pool:
 
                 def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
                     return run_sandboxed(source, path, options, name, pool=pool)
 
-                pages = write_site(lessons, folder, pooled, switches=args.switches, progress=report)
+                run = _on_database(pooled)
+                pages = write_site(
+                    lessons, folder, run, switches=args.switches, databases=databases, progress=report
+                )
     except FileRefused as exc:
         raise UsageError(str(exc)) from None
     finally:
         folder.close()
     _say(f"{folder.path / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}")
     return 0 if all(page.ok for page in pages) else 1
+
+
+def _server_sockets(databases: Sequence[str]) -> tuple[Path, ...]:
+    """The folder of the PostgreSQL server's socket when runs will use it (the server is
+    started now), for warm workers to be shown; () otherwise."""
+    if "postgresql" not in databases:
+        return ()
+    from ._sandbox.postgres import PostgresUnavailable, default_databases
+
+    try:
+        socket_dir = default_databases().socket_dir
+    except PostgresUnavailable as exc:
+        raise UsageError(f"--db postgresql: {exc}") from None
+    except Exception:  # the server cannot be reached: each run says so
+        return ()
+    return (Path(socket_dir),) if socket_dir.startswith("/") else ()
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Runner | None], int]] = {

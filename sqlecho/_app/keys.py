@@ -13,6 +13,9 @@ __all__ = [
     "CANCEL_BUTTON",
     "CLEAR_SCORE_BUTTON",
     "CONFIG",
+    "DB",
+    "DB_PRESENTER_WIDGET",
+    "DB_WIDGET",
     "DATABASE_WIDGET",
     "FROM_LESSON_BUTTON",
     "GOTO_ERROR_BUTTON",
@@ -65,6 +68,12 @@ LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
 PREDICT_PRESENTER_WIDGET = "w_predict_presenter"
 """Presenter mode's own predict-mode toggle (the sidebar is folded away there)."""
+DB = "db"
+"""The database of the compared run: ``sqlite`` (no comparison) or ``postgresql``."""
+DB_WIDGET = "w_db"
+"""The sidebar's Database switch."""
+DB_PRESENTER_WIDGET = "w_db_presenter"
+"""Presenter mode's own Database switch (the sidebar is folded away there)."""
 EXERCISES_PASSED = "_exercises_passed"
 """Per lesson stem: the 0-based steps whose exercise the reader has passed."""
 PREDICT = "_predict"

@@ -213,3 +213,44 @@ def test_cli_refuses_an_unknown_database() -> None:
     done = _cli("trace", "lessons/01_engine_and_tables.py", "--db", "oracle", env={})
     assert done.returncode == 2
     assert "invalid choice: 'oracle'" in done.stderr
+
+
+@pytest.mark.sandbox
+def test_export_embeds_the_postgresql_run_compared_with_sqlite(tmp_path: Path, postgres_server: Any) -> None:
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "ids.py").write_text(PROGRAM, encoding="utf-8")
+    site = tmp_path / "site"
+    done = _cli(
+        "export",
+        str(folder),
+        "-o",
+        str(site),
+        "--db",
+        "postgresql",
+        env={"SQLECHO_POSTGRES_URL": _admin_url(postgres_server)},
+    )
+    assert done.returncode == 0, done.stderr
+    page = (site / "ids.html").read_text(encoding="utf-8")
+    assert "Compare with PostgreSQL</option>" in page
+    # SQLite gives the rolled-back id out again; PostgreSQL's sequence does not.
+    assert "With PostgreSQL, Book#2 has the key 2 instead of 1." in page
+    assert "id 2" in page and "id 1" in page
+
+
+def test_export_without_a_server_says_so_in_one_line(tmp_path: Path) -> None:
+    program = tmp_path / "ids.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    unreachable = f"postgresql://nobody:x@/postgres?host={tmp_path / 'no-server'}"
+    done = _cli(
+        "export",
+        str(program),
+        "-o",
+        str(tmp_path / "site"),
+        "--db",
+        "postgresql",
+        "--in-process",
+        env={"SQLECHO_POSTGRES_URL": unreachable},
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("sqlecho: --db postgresql: ") and done.stderr.count("\n") == 1
