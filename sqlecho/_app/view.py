@@ -30,7 +30,7 @@ from .._sandbox.admission import Admission, AdmissionLimits
 from .._sandbox.databases import with_database
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import SWITCHES, trace_here
+from .._trace.options import SWITCHES, TraceOptions, trace_here
 from . import keys
 from .config import AppConfig
 from .keyboard import use_keyboard
@@ -91,9 +91,13 @@ def runner_for(config: AppConfig, *, trusted: bool) -> tuple[SandboxRunner, str]
     return run_sandboxed, "sandbox"
 
 
-_IN_PROCESS: SandboxRunner = with_database(trace_here)
-"""The in-process tracer, given a PostgreSQL database when a run asks for one (the sandbox's
-runner does that itself)."""
+def _in_process(source: str, path: Path, options: TraceOptions, name: str, **keywords: Any) -> dict[str, Any]:
+    """The in-process tracer, given a PostgreSQL database when a run asks for one (the sandbox's
+    runner does that itself)."""
+    return with_database(trace_here)(source, path, options, name, **keywords)
+
+
+_IN_PROCESS: SandboxRunner = _in_process
 
 # Traces kept per server process: every lesson with a few switch combinations, and the most
 # recent pasted programs apart, so that a class pasting code does not push the lessons out.

@@ -305,7 +305,7 @@ class _Reader:
             self.steps[-1]["error"] = {**(error or {}), "line": self.steps[-1]["error"].get("line")}
             steps = self.steps
         else:
-            steps = salvage_steps(self.steps, job.source, error, line)
+            steps = salvage_steps(self.steps, job.source, error, line, job.options.runs_on)
         status = status_of(steps, "ok" if error is None else "error")
         return transcript_of(job.source, job.name, job.options, status, steps, elapsed)
 

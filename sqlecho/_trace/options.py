@@ -48,6 +48,12 @@ class TraceOptions:
     database_version: str = ""
     """That server's version, for the transcript's header."""
 
+    @property
+    def runs_on(self) -> str:
+        """The database the run's SQLite engines reach: ``postgresql`` once given a URL, else
+        ``self.database``."""
+        return "postgresql" if self.database_url else self.database
+
     def switches(self) -> dict[str, bool | None]:
         """The what-if switches of this run, as a transcript's ``options`` field writes them."""
         return {name: getattr(self, name) for name in SWITCH_NAMES}

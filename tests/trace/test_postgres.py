@@ -254,3 +254,57 @@ def test_export_without_a_server_says_so_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("sqlecho: --db postgresql: ") and done.stderr.count("\n") == 1
+
+
+PER_DATABASE = """# %% Setup
+from sqlmodel import create_engine, text
+
+engine = create_engine("sqlite://")
+
+# %% [markdown] tags=["sqlite-only"]
+# SQLite keeps its tables in sqlite_master.
+
+# %% Where the tables are tags=["sqlite-only"]
+with engine.connect() as connection:
+    print(connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar())
+
+# %% [markdown] tags=["postgresql-only"]
+# PostgreSQL lists them in pg_tables.
+
+# %% Where the tables are tags=["postgresql-only"]
+with engine.connect() as connection:
+    print(connection.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar())
+
+# %% Both
+print("done")
+"""
+
+
+def test_cells_tagged_for_one_database_run_only_there(tmp_path: Path, postgres_databases: Any) -> None:
+    program = tmp_path / "tables.py"
+    program.write_text(PER_DATABASE, encoding="utf-8")
+    on_sqlite = trace(program)
+    with postgres_databases.database() as database:
+        on_postgresql = trace(program, _options(database))
+    for transcript, narrative, sql in (
+        (on_sqlite, "SQLite keeps its tables in sqlite_master.", "sqlite_master"),
+        (on_postgresql, "PostgreSQL lists them in pg_tables.", "pg_tables"),
+    ):
+        assert transcript["status"] == "ok", [step["error"] for step in transcript["steps"]]
+        assert [step["title"] for step in transcript["steps"]] == ["Setup", "Where the tables are", "Both"]
+        middle = transcript["steps"][1]
+        assert middle["narrative"] == narrative
+        assert any(sql in event.get("statement", "") for event in middle["events"])
+        assert output_of(transcript) == "0\ndone\n"
+
+
+def test_a_crash_is_placed_in_the_cells_of_the_runs_database() -> None:
+    from sqlecho._sandbox.salvage import salvage_steps
+
+    error = {"type": "MemoryError", "message": "out of memory", "line": None, "expected": False}
+    line = PER_DATABASE.splitlines().index('# %% Where the tables are tags=["postgresql-only"]') + 3
+    steps = salvage_steps([], PER_DATABASE, dict(error), line, "postgresql")
+    assert (
+        steps[-1]["title"] == "Where the tables are"
+        and steps[-1]["narrative"] == "PostgreSQL lists them in pg_tables."
+    )
