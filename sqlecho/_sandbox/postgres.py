@@ -402,6 +402,9 @@ class RunDatabases:
         self._lock = threading.Lock()
         self._filling = False
         self._template_ready = False
+        self._version = ""
+        self._dropping: deque[RunDatabase] = deque()
+        self._dropper: threading.Thread | None = None
 
     def prepare(self) -> None:
         """Make the template (once) and drop databases and roles left by a killed server."""
@@ -436,16 +439,46 @@ class RunDatabases:
         return database
 
     def version(self) -> str:
-        """The server's version, such as ``15.18``."""
-        with contextlib.closing(self._admin("postgres")) as admin:
-            row = admin.execute("SHOW server_version").fetchone()
-        return str(row[0]).split()[0] if row else ""
+        """The server's version, such as ``15.18`` (asked once: a run does not wait for it)."""
+        if not self._version:
+            with contextlib.closing(self._admin("postgres")) as admin:
+                row = admin.execute("SHOW server_version").fetchone()
+            self._version = str(row[0]).split()[0] if row else ""
+        return self._version
 
     def release(self, database: RunDatabase) -> None:
         """Drop the run's database and role (its connections are ended first)."""
         with contextlib.closing(self._admin("postgres")) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
             admin.execute(f'DROP ROLE IF EXISTS "{database.role}"')
+
+    def discard(self, database: RunDatabase) -> None:
+        """:meth:`release` in the background, one database after another: the run's reader does
+        not wait for ``DROP DATABASE`` (a database left by a process that exits first is swept
+        by the next one to start, as its owner's lock is free)."""
+        with self._lock:
+            self._dropping.append(database)
+            if self._dropper is not None and self._dropper.is_alive():
+                return
+            self._dropper = threading.Thread(target=self._drop_all, name="sqlecho-postgres-drop", daemon=True)
+            self._dropper.start()
+
+    def _drop_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._dropping:
+                    self._dropper = None
+                    return
+                database = self._dropping.popleft()
+            with contextlib.suppress(Exception):  # a server gone meanwhile took its databases along
+                self.release(database)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the databases given to :meth:`discard` are dropped (tests, shutdown)."""
+        with self._lock:
+            dropper = self._dropper
+        if dropper is not None:
+            dropper.join(timeout)
 
     @contextlib.contextmanager
     def database(self) -> Iterator[RunDatabase]:
@@ -457,7 +490,8 @@ class RunDatabases:
             self.release(database)
 
     def close(self) -> None:
-        """Drop the databases made ahead, and say this owner is gone."""
+        """Drop the databases made ahead and those being discarded, and say this owner is gone."""
+        self.settle()
         with self._lock:
             ready, self._ready = list(self._ready), deque()
             presence, self._presence = self._presence, None
@@ -489,6 +523,11 @@ class RunDatabases:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}" OWNER "{name}"')
             admin.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
             admin.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO "{name}"')
+        if self.private:
+            # The first connection to a new database builds the server's cache of its catalog
+            # (pg_internal.init); made here, ahead of time, the run's first connection finds it.
+            with contextlib.suppress(Exception), contextlib.closing(self._admin(name)):
+                pass
         return RunDatabase(name, name, password, self.socket_dir, self.host, self.port)
 
     def _fill_later(self) -> None:

@@ -295,6 +295,7 @@ def test_a_run_on_postgresql_gets_a_database_that_is_dropped_after(
         name = options.database_url.split("?")[0].rsplit("/", 1)[-1]
         with psycopg.connect(cluster.admin_conninfo(), autocommit=True) as admin:
             assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    databases.settle()  # dropped in the background, after the run
     with psycopg.connect(cluster.admin_conninfo(), autocommit=True) as admin:
         assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
 
