@@ -395,6 +395,8 @@ def _run_sandboxed(
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")
         pooled = pool is not None and set(sockets) <= set(pool.sockets)
+        if pool is not None and server is not None and not pooled:
+            pool.show_socket(server)  # this run starts a worker of its own; the next ones find it warm
         if pool is not None and pooled:
             worker = pool.acquire(None if private else file.parent)
         else:

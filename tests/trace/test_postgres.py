@@ -194,9 +194,15 @@ def test_a_pooled_run_on_postgresql_gets_a_worker_that_sees_the_socket(
         transcript = run_sandboxed(PROGRAM, folder / "ids.py", _options(database), "ids.py", pool=pool)
         warm = pool.warm_runs
         on_sqlite = run_sandboxed(PROGRAM, folder / "ids.py", TraceOptions(), "ids.py", pool=pool)
+        assert pool.wait_ready()
+        with postgres_databases.database() as again:
+            second = run_sandboxed(PROGRAM, folder / "ids.py", _options(again), "ids.py", pool=pool)
+        warm_after = pool.warm_runs
     assert output_of(transcript) == "id 2\n", transcript["steps"][-1]["error"]
     assert output_of(on_sqlite) == "id 1\n"
-    assert warm == (1 if shown else 0)  # a pool without the socket starts a worker for the run
+    assert output_of(second) == "id 2\n", second["steps"][-1]["error"]
+    assert warm == (1 if shown else 0)  # a pool without the socket starts a worker for the run...
+    assert warm_after == warm + 2  # ...and is shown it for the next runs, on either database
 
 
 def test_cli_says_in_one_line_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
