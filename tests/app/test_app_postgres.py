@@ -6,6 +6,7 @@ cluster (tests/conftest.py), named to the app by ``SQLECHO_POSTGRES_URL``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +74,32 @@ def test_without_postgresql_the_switch_is_greyed_out_and_says_why(monkeypatch: p
     assert f"PostgreSQL is not available here: {reason} Showing SQLite." in _messages(at)
     assert any(reason in caption.value for caption in at.sidebar.caption)
     assert "Compared with" not in _html(at)
+
+
+def test_presenter_mode_has_its_own_database_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SQLECHO_POSTGRES", "off")
+    at = _app(lesson="01_first_steps", step="2", presenter="1")
+    _clean(at)
+    switch = at.segmented_control(key="w_db_presenter")
+    assert switch.value == "sqlite" and switch.disabled  # the sidebar is folded away: it is here too
+
+
+def test_kept_traces_and_stored_transcripts_are_told_apart_by_database(tmp_path: Path) -> None:
+    from sqlecho._app.store import TranscriptStore
+    from sqlecho._app.traces import TraceCache
+    from sqlecho._trace.options import TraceOptions
+
+    calls: list[str] = []
+
+    def runner(source: str, path: Path, options: TraceOptions, name: str, **_: object) -> dict[str, Any]:
+        calls.append(options.database)
+        return {"source": name, "status": "ok", "steps": []}
+
+    cache = TraceCache(runner)
+    program = tmp_path / "p.py"
+    for database in ("sqlite", "postgresql", "sqlite", "postgresql"):
+        cache.trace("x = 1\n", program, TraceOptions(database=database), "p.py")
+    assert calls == ["sqlite", "postgresql"]  # each run once, neither served for the other
+    store = TranscriptStore(tmp_path, "sandbox")
+    keys = {store.key("x = 1\n", program, TraceOptions(database=d), "p.py") for d in ("sqlite", "postgresql")}
+    assert len(keys) == 2
