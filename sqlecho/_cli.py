@@ -111,12 +111,13 @@ def _database_option(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _on_database(runner: Runner) -> Runner:
+def _on_database(runner: Runner, *, witness: bool = False) -> Runner:
     """``runner`` given the database its options name (:func:`sqlecho._sandbox.databases.on_database`,
-    the app's way too); one that cannot be had is a usage error in one line."""
+    the app's way too); one that cannot be had is a usage error in one line. ``witness``: the
+    server's own log counts the run's statements too (``check``)."""
     from ._sandbox.databases import with_database
 
-    run = with_database(runner, refuse=True)
+    run = with_database(runner, refuse=True, witness=witness)
 
     def traced(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
         from ._sandbox.databases import DatabaseUnavailable
@@ -252,7 +253,8 @@ def _check(args: argparse.Namespace, runner: Runner | None) -> int:
         raise UsageError(str(exc)) from None
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
-    run = _on_database(runner or _default_runner(args.in_process))
+    # On PostgreSQL the server's own log is a second witness of what the program sent.
+    run = _on_database(runner or _default_runner(args.in_process), witness=True)
     transcript = run(source, path, TraceOptions(database=args.db), args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against, source=source)
     if args.junit_xml:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._trace.options import DATABASES, TraceOptions
-from .postgres import PostgresUnavailable, RunDatabases, default_databases, find_binaries
+from .postgres import PostgresUnavailable, RunDatabases, ServerWitness, default_databases, find_binaries
 
 __all__ = ["DatabaseUnavailable", "on_database", "unavailable", "unavailable_transcript", "with_database"]
 
@@ -71,22 +71,32 @@ def on_database(
     Raises:
         DatabaseUnavailable: an unknown database, or no PostgreSQL server could be had or reached.
     """
+    with _acquired(options, databases, witness=False) as (given, _witness):
+        yield given
+
+
+@contextlib.contextmanager
+def _acquired(
+    options: TraceOptions, databases: Callable[[], RunDatabases], *, witness: bool
+) -> Iterator[tuple[TraceOptions, ServerWitness | None]]:
     if options.database not in DATABASES:
         raise DatabaseUnavailable(
             f"there is no database called {options.database!r} (use {' or '.join(DATABASES)})"
         )
     if options.database == "sqlite" or options.database_url:
-        yield options
+        yield options, None
         return
     try:
         server = databases()
         database = server.acquire()
+        watching = server.witness(database) if witness else None
     except PostgresUnavailable as exc:
         raise DatabaseUnavailable(_first_line(exc)) from None
     except Exception as exc:  # psycopg's errors: the server refused or could not be reached
         raise DatabaseUnavailable(f"PostgreSQL could not be reached: {_first_line(exc)}") from None
     try:
-        yield dataclasses.replace(options, database_url=database.url(), database_version=server.version())
+        given = dataclasses.replace(options, database_url=database.url(), database_version=server.version())
+        yield given, watching
     finally:
         server.discard(database)  # dropped in the background: the reader does not wait for it
 
@@ -96,15 +106,29 @@ def with_database(
     *,
     refuse: bool = False,
     databases: Callable[[], RunDatabases] = default_databases,
+    witness: bool = False,
 ) -> Callable[..., dict[str, Any]]:
     """``runner`` (any runner: the in-process tracer, the sandbox) given its run's database by
     :func:`on_database`. A database that cannot be had becomes the transcript's error, as in
-    the sandbox, or, with ``refuse``, :class:`DatabaseUnavailable` (the command line's usage error)."""
+    the sandbox, or, with ``refuse``, :class:`DatabaseUnavailable` (the command line's usage error).
+
+    With ``witness``, a run on PostgreSQL is also counted by the server itself (its statement
+    log, :class:`~sqlecho._sandbox.postgres.ServerWitness`, where this process can read it): a
+    transcript whose statements disagree with the server's is marked ``tampered``, as the
+    sandbox marks a program that rewrote the tracer."""
 
     def run(source: str, path: Path, options: TraceOptions, name: str, **keywords: Any) -> dict[str, Any]:
         try:
-            with on_database(options, databases) as given:
-                return runner(source, path, given, name, **keywords)
+            with _acquired(options, databases, witness=witness) as (given, watching):
+                transcript = runner(source, path, given, name, **keywords)
+                if watching is not None and "tampered" not in transcript:
+                    try:
+                        problem = watching.disagreement(transcript)
+                    except OSError:
+                        problem = None  # the log could not be read: the witness has nothing to say
+                    if problem is not None:
+                        transcript["tampered"] = {"reason": problem}
+                return transcript
         except DatabaseUnavailable as exc:
             if refuse:
                 raise

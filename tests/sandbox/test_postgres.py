@@ -347,3 +347,84 @@ def test_unavailable_says_why_without_starting_anything(tmp_path: Path) -> None:
     reason = unavailable({}, binaries=none_here)
     assert reason is not None and "install Debian's 'postgresql' package" in reason
     assert unavailable({}) is None  # Debian's server is installed here
+
+
+# -- the server's own log as a second witness (check --db postgresql) -------------------------
+
+WITNESSED = """
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with Session(engine) as session:
+    session.add_all([Book(title="Dune"), Book(title="Orbit")])
+    session.commit()
+    print(len(session.exec(select(Book)).all()))
+"""
+
+
+@pytest.fixture(scope="module")
+def witnessed_databases(cluster: PostgresCluster) -> Iterator[RunDatabases]:
+    made = RunDatabases(
+        connector(cluster.admin_conninfo),
+        str(cluster.socket_dir),
+        spare=0,
+        private=True,
+        log_file=cluster.log_file,
+    )
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_the_servers_log_confirms_an_honest_transcript(
+    tmp_path: Path, witnessed_databases: RunDatabases
+) -> None:
+    from sqlecho._sandbox.databases import with_database
+    from sqlecho._trace.options import TraceOptions, trace_here
+
+    run = with_database(trace_here, witness=True, databases=lambda: witnessed_databases)
+    transcript = run(WITNESSED, tmp_path / "books.py", TraceOptions(database="postgresql"), "books.py")
+    assert transcript["status"] == "ok"
+    assert "tampered" not in transcript
+
+
+def test_a_statement_the_server_never_received_is_reported_as_tampering(
+    tmp_path: Path, witnessed_databases: RunDatabases
+) -> None:
+    from sqlecho._grade import exercises_of, grade
+    from sqlecho._sandbox.databases import with_database
+    from sqlecho._trace.options import TraceOptions, trace_here
+
+    def forged(source: str, path: Path, options: TraceOptions, name: str, **_: object) -> dict[str, object]:
+        # What a program that rewrote the in-process recorder could make it say.
+        transcript = trace_here(source, path, options, name)
+        event = {
+            "kind": "sql",
+            "line": 12,
+            "statement": "DELETE FROM book WHERE book.id = %(id)s::INTEGER",
+            "parameters": {"id": 1},
+            "executemany": False,
+            "cause": "flush",
+        }
+        transcript["steps"][-1]["events"].append(event)  # type: ignore[index]
+        return transcript
+
+    run = with_database(forged, witness=True, databases=lambda: witnessed_databases)
+    source = WITNESSED + '\n# %% Delete tags=["exercise"] check="delete == 1"\nprint("done")\n'
+    transcript = run(source, tmp_path / "books.py", TraceOptions(database="postgresql"), "books.py")
+    reason = transcript["tampered"]["reason"]  # type: ignore[index]
+    assert reason.startswith("shows 1 statement that the PostgreSQL server never received")
+    assert "DELETE FROM book WHERE book.id = ?" in reason
+    report = grade(exercises_of(source, "books.py"), dict(transcript), file="books.py", source=source)
+    assert not report.passed and "tampered" in report.text()
+
+
+def test_a_server_whose_log_cannot_be_read_has_no_witness(databases: RunDatabases) -> None:
+    with databases.database() as database:
+        assert databases.witness(database) is None  # SQLECHO_POSTGRES_URL's server: not ours to read
