@@ -86,19 +86,29 @@ def _acquired(
     if options.database == "sqlite" or options.database_url:
         yield options, None
         return
-    try:
+    with _server_errors():
         server = databases()
         database = server.acquire()
-        watching = server.witness(database) if witness else None
+    try:
+        with _server_errors():
+            watching = server.witness(database) if witness else None
+            given = dataclasses.replace(
+                options, database_url=database.url(), database_version=server.version()
+            )
+        yield given, watching
+    finally:
+        server.discard(database)  # dropped in the background: the reader does not wait for it
+
+
+@contextlib.contextmanager
+def _server_errors() -> Iterator[None]:
+    """The server's refusals as :class:`DatabaseUnavailable`, in one line."""
+    try:
+        yield
     except PostgresUnavailable as exc:
         raise DatabaseUnavailable(_first_line(exc)) from None
     except Exception as exc:  # psycopg's errors: the server refused or could not be reached
         raise DatabaseUnavailable(f"PostgreSQL could not be reached: {_first_line(exc)}") from None
-    try:
-        given = dataclasses.replace(options, database_url=database.url(), database_version=server.version())
-        yield given, watching
-    finally:
-        server.discard(database)  # dropped in the background: the reader does not wait for it
 
 
 def with_database(
