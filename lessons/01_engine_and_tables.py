@@ -138,11 +138,12 @@ with engine.connect() as connection:
 # Expect: 1 SELECT, 1 BEGIN, 1 ROLLBACK
 
 # %% Ask PostgreSQL for its tables tags=["postgresql-only"]
-with engine.connect() as connection:
-    names = connection.exec_driver_sql(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-    )
-    print("tables:", names.scalars().all())
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.connect() as connection:
+        names = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+        print("tables:", names.scalars().all())
 
 # %% [markdown] tags=["after"]
 # The connection opened a transaction on first use, just like `create_all` did. Leaving the

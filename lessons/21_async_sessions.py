@@ -57,6 +57,7 @@ class Book(AsyncAttrs, SQLModel, table=True):
 
 
 folder = Path(tempfile.mkdtemp())
+engine = create_async_engine(f"sqlite+aiosqlite:///{folder / 'library.db'}")
 loop = asyncio.new_event_loop()
 run = loop.run_until_complete
 
@@ -66,7 +67,6 @@ run = loop.run_until_complete
 # Shows: 2 CREATE, 1 INSERT
 
 # %% The database and its clock tags=["sqlite-only"]
-engine = create_async_engine(f"sqlite+aiosqlite:///{folder / 'library.db'}")
 minutes = itertools.count()
 
 
@@ -92,22 +92,20 @@ session = AsyncSession(engine)
 # Shows: 4 CREATE, 1 INSERT
 
 # %% The database and its clock tags=["postgresql-only"]
-engine = create_async_engine(f"sqlite+aiosqlite:///{folder / 'library.db'}")
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
 
+    async def create_tables() -> None:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
+            await connection.exec_driver_sql(
+                "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
+                " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
+            )
+            await connection.run_sync(SQLModel.metadata.create_all)
+            await connection.execute(insert(Author).values(name="Ada Quill"))
 
-async def create_tables() -> None:
-    async with engine.begin() as connection:
-        await connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
-        await connection.exec_driver_sql(
-            "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
-            " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
-        )
-        await connection.run_sync(SQLModel.metadata.create_all)
-        await connection.execute(insert(Author).values(name="Ada Quill"))
-
-
-run(create_tables())
-session = AsyncSession(engine)
+    run(create_tables())
+    session = AsyncSession(engine)
 
 # %% [markdown]
 # Add a book and `await session.flush()`. Predict the SQL, and whether `created_at`, which the

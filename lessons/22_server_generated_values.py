@@ -52,13 +52,14 @@ class Member(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_column_kwargs=CLOCK_ON_UPDATE)
 
 
+engine = create_engine("sqlite://")
+
 # %% [markdown] tags=["sqlite-only"]
 # The database, with its clock installed on each new connection, and the tables.
 #
 # Shows: 3 CREATE
 
 # %% The database and its clock tags=["sqlite-only"]
-engine = create_engine("sqlite://")
 minutes = itertools.count()
 
 
@@ -78,15 +79,15 @@ session = Session(engine)
 # Shows: 5 CREATE
 
 # %% The database and its clock tags=["postgresql-only"]
-engine = create_engine("sqlite://")
-with engine.begin() as connection:
-    connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
-    connection.exec_driver_sql(
-        "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
-        " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
-    )
-SQLModel.metadata.create_all(engine)
-session = Session(engine)
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
+        connection.exec_driver_sql(
+            "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
+            " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
+        )
+    SQLModel.metadata.create_all(engine)
+    session = Session(engine)
 
 # %% [markdown]
 # A new book, not yet flushed. Predict `created_at`.

@@ -124,12 +124,13 @@ session.commit()
 # Expect: 1 INSERT, 1 COMMIT
 
 # %% Upsert: do nothing tags=["postgresql-only"]
-names = [{"name": "Poetry"}, {"name": "Science"}, {"name": "Mystery"}]
-upsert = postgresql_insert(Genre).values(names).on_conflict_do_nothing(index_elements=["name"])
-# Here the driver reports no row count (-1): RETURNING names the rows that were inserted.
-result = session.execute(upsert.returning(Genre.name))
-print("rows inserted:", result.scalars().all())
-session.commit()
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    names = [{"name": "Poetry"}, {"name": "Science"}, {"name": "Mystery"}]
+    upsert = postgresql_insert(Genre).values(names).on_conflict_do_nothing(index_elements=["name"])
+    # Here the driver reports no row count (-1): RETURNING names the rows that were inserted.
+    result = session.execute(upsert.returning(Genre.name))
+    print("rows inserted:", result.scalars().all())
+    session.commit()
 
 # %% [markdown] tags=["after"]
 # One INSERT statement: no `IntegrityError`, no savepoints. Only "Science" is new, so one row is
@@ -153,11 +154,16 @@ print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
 session.close()
 
 # %% Upsert: do update tags=["postgresql-only"]
-upsert = postgresql_insert(Genre).values([{"name": "Poetry", "shelf": "Q"}, {"name": "Drama", "shelf": "D"}])
-session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"shelf": upsert.excluded.shelf}))
-session.commit()
-print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
-session.close()
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    upsert = postgresql_insert(Genre).values(
+        [{"name": "Poetry", "shelf": "Q"}, {"name": "Drama", "shelf": "D"}]
+    )
+    session.execute(
+        upsert.on_conflict_do_update(index_elements=["name"], set_={"shelf": upsert.excluded.shelf})
+    )
+    session.commit()
+    print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
+    session.close()
 
 # %% [markdown] tags=["after"]
 # One INSERT statement does both jobs, with no UPDATE statement: Poetry moves to shelf "Q", and

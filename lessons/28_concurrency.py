@@ -224,18 +224,19 @@ locking.dispose()
 # Expect: 2 SELECT, 1 UPDATE (flush), 1 COMMIT, 1 ROLLBACK
 
 # %% A second FOR UPDATE waits tags=["raises-exception", "postgresql-only"]
-first, second = Session(engine), Session(engine)
-book = first.exec(select(Book).where(Book.id == 1).with_for_update()).one()
-second.connection().exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
-try:
-    second.exec(select(Book).where(Book.id == 1).with_for_update()).one()
-except OperationalError as error:
-    print("second:", str(error.orig).splitlines()[0])
-    second.rollback()
-book.copies -= 1
-first.commit()
-first.close()
-second.close()
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    first, second = Session(engine), Session(engine)
+    book = first.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+    second.connection().exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+    try:
+        second.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+    except OperationalError as error:
+        print("second:", str(error.orig).splitlines()[0])
+        second.rollback()
+    book.copies -= 1
+    first.commit()
+    first.close()
+    second.close()
 
 # %% [markdown] tags=["after", "postgresql-only"]
 # `second`'s `SELECT ... FOR UPDATE` waited for the row's lock until its `lock_timeout`, and gave

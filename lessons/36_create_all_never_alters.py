@@ -42,11 +42,12 @@ with engine.begin() as connection:
 
 # %% Last month's table tags=["postgresql-only"]
 # On PostgreSQL, create_all gives an integer primary key its numbers with SERIAL (a sequence).
-with engine.begin() as connection:
-    connection.exec_driver_sql(
-        "CREATE TABLE book (id SERIAL NOT NULL, title VARCHAR NOT NULL, PRIMARY KEY (id))"
-    )
-    connection.exec_driver_sql("INSERT INTO book (title) VALUES ('The Lantern Map')")
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE book (id SERIAL NOT NULL, title VARCHAR NOT NULL, PRIMARY KEY (id))"
+        )
+        connection.exec_driver_sql("INSERT INTO book (title) VALUES ('The Lantern Map')")
 
 
 # %% [markdown]
