@@ -117,17 +117,33 @@ SQLModel.metadata.create_all(engine)
 # Both tables were checked (`book` once, `reader` twice, since it was found nowhere), and only
 # `reader` was created.
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # You can also ask SQLite directly which tables it has, with plain SQL. `engine.connect()` gives a
 # connection. We only read, so we never call `commit`: does a transaction begin, and how does it
 # end when the `with` block closes?
 #
 # Expect: 1 SELECT, 1 BEGIN, 1 ROLLBACK
 
-# %% Ask SQLite for its tables
+# %% Ask SQLite for its tables tags=["sqlite-only"]
 with engine.connect() as connection:
     names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     print("tables:", names.scalars().all())
+
+# %% [markdown] tags=["postgresql-only"]
+# You can also ask PostgreSQL directly which tables it has, with plain SQL: its catalog view
+# `pg_tables` lists them (SQLite keeps the same list in its table `sqlite_master`).
+# `engine.connect()` gives a connection. We only read, so we never call `commit`: does a
+# transaction begin, and how does it end when the `with` block closes?
+#
+# Expect: 1 SELECT, 1 BEGIN, 1 ROLLBACK
+
+# %% Ask PostgreSQL for its tables tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.connect() as connection:
+        names = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+        print("tables:", names.scalars().all())
 
 # %% [markdown] tags=["after"]
 # The connection opened a transaction on first use, just like `create_all` did. Leaving the

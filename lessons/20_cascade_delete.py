@@ -91,7 +91,7 @@ with Session(engine) as session:
     session.delete(ada)
     session.commit()
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # Because of `cascade_delete=True` on `Author.books`, `session.delete(ada)` loads her books (a
 # lazy load) so that it can delete them too. At the commit the flush sends one DELETE for the books
 # (both rows in one go) and one for the author, children first.
@@ -100,6 +100,16 @@ with Session(engine) as session:
 # handle it". Look at the database panel: the books are gone, but their three reviews are still
 # there, and point to books that do not exist. **Orphans.** The `ON DELETE CASCADE` in the table
 # definition did nothing.
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# Because of `cascade_delete=True` on `Author.books`, `session.delete(ada)` loads her books (a
+# lazy load) so that it can delete them too. At the commit the flush sends one DELETE for the books
+# (both rows in one go) and one for the author, children first.
+#
+# For the reviews, the ORM does nothing at all: `passive_deletes=True` says "the database will
+# handle it", and PostgreSQL does. Look at the database panel: the books are gone, and so are their
+# three reviews, deleted by the `ON DELETE CASCADE` in the table definition without any statement
+# from us. (On SQLite, the default database of these lessons, they stay behind as orphans.)
 
 # %% [markdown]
 # This query finds the reviews whose book is missing.
@@ -111,25 +121,25 @@ with Session(engine) as session:
     orphans = session.exec(select(Review.text).where(Review.book_id.not_in(select(Book.id)))).all()
     print("orphan reviews:", orphans)
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # Why did the database not cascade? Ask SQLite whether it enforces foreign keys on a connection of
 # our engine.
 #
 # Expect: 1 PRAGMA
 # Expect: prints 'foreign_keys: 0'
 
-# %% Ask SQLite
+# %% Ask SQLite tags=["sqlite-only"]
 with engine.connect() as connection:
     print("foreign_keys:", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # It does not.
 #
 # > **SQLite note:** SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection
 # > has switched it on with `PRAGMA foreign_keys = ON`. It is off by default, for every new
 # > connection. PostgreSQL and MySQL (InnoDB) always enforce foreign keys.
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # The setting belongs to each connection, and an engine opens connections whenever it needs them.
 # The reliable way is a `connect` event: a function that runs on every new connection of an
 # engine. Here it is on a second engine for the same file, followed by the same check. Predict
@@ -138,7 +148,7 @@ with engine.connect() as connection:
 # Expect: 1 PRAGMA
 # Expect: prints 'foreign_keys: 1'
 
-# %% An engine that switches foreign keys on
+# %% An engine that switches foreign keys on tags=["sqlite-only"]
 strict_engine = create_engine(url)
 
 
@@ -152,9 +162,43 @@ def _foreign_keys_on(dbapi_connection, _connection_record):
 with strict_engine.connect() as connection:
     print("foreign_keys:", connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # Only one: the PRAGMA in the listener goes straight to the driver, below SQLAlchemy, so it does
 # not appear in the list of statements; the check afterwards does, and says 1 (on).
+
+# %% [markdown] tags=["postgresql-only"]
+# Why did the database cascade here? Ask PostgreSQL what it keeps for the foreign key from the
+# reviews to the books.
+#
+# Expect: 1 SELECT
+# Expect: prints 'on delete: CASCADE'
+
+# %% Ask PostgreSQL tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.connect() as connection:
+        rule = connection.exec_driver_sql(
+            "SELECT delete_rule FROM information_schema.referential_constraints"
+            " WHERE constraint_name = 'review_book_id_fkey'"
+        )
+        print("on delete:", rule.scalar())
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# The rule lives with the table, and PostgreSQL enforces it on every connection: there is nothing
+# to switch on.
+#
+# > **SQLite note:** SQLite checks foreign keys, and acts on `ON DELETE`, only when the connection
+# > has switched it on with `PRAGMA foreign_keys = ON`, off by default for every new connection; a
+# > lesson run on SQLite leaves Ada's reviews behind as orphans and needs a `connect` event here.
+
+# %% [markdown] tags=["postgresql-only"]
+# A second engine for the same database, as a program on SQLite needs one that switches foreign
+# keys on. Here it needs nothing more.
+#
+# Expect: no SQL
+
+# %% A second engine tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    strict_engine = create_engine(url)
 
 # %% [markdown]
 # Delete Ben through the strict engine. Predict the SQL, and what the database panel shows of his
@@ -168,10 +212,15 @@ with Session(strict_engine) as session:
     session.delete(ben)
     session.commit()
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # The SQL the ORM sends is the same as before: load the author, load the books, delete the books,
 # delete the author. But this time the database panel shows his reviews gone as well: SQLite
 # deleted them itself, without any statement from us.
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# The SQL the ORM sends is the same as before: load the author, load the books, delete the books,
+# delete the author. And the database panel shows his reviews gone as well, as Ada's went:
+# PostgreSQL deleted them itself, without any statement from us.
 
 # %% [markdown]
 # Look for orphans again. How many are there now?
@@ -184,8 +233,11 @@ with Session(strict_engine) as session:
     orphans = session.exec(select(Review.text).where(Review.book_id.not_in(select(Book.id)))).all()
     print("orphan reviews:", orphans)
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # Only Ada's three orphans are left, from the time the foreign keys were off.
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# None: on PostgreSQL the foreign keys were never off, so no review ever lost its book.
 
 # %% [markdown]
 # Which one to choose? The ORM cascade works everywhere but loads every child first: fine for a

@@ -16,8 +16,6 @@
 # lesson shows the same times on every run, its database clock is a SQL function of our own,
 # `library_now()`, installed on each connection, that says 09:00, 09:01, ... on 1 March 2025.
 #
-# Shows: 3 CREATE
-#
 # Further reading: SQLAlchemy, "Fetching Server-Generated Defaults",
 # https://docs.sqlalchemy.org/en/20/orm/persistence_techniques.html#orm-server-defaults
 
@@ -55,6 +53,13 @@ class Member(SQLModel, table=True):
 
 
 engine = create_engine("sqlite://")
+
+# %% [markdown] tags=["sqlite-only"]
+# The database, with its clock installed on each new connection, and the tables.
+#
+# Shows: 3 CREATE
+
+# %% The database and its clock tags=["sqlite-only"]
 minutes = itertools.count()
 
 
@@ -65,6 +70,24 @@ def install_clock(dbapi_connection, _record):
 
 SQLModel.metadata.create_all(engine)
 session = Session(engine)
+
+# %% [markdown] tags=["postgresql-only"]
+# The database, and the tables. On PostgreSQL the clock is a function stored in the database
+# itself, made once with `CREATE FUNCTION` before the tables that use it: each call takes the
+# next number of a sequence, so the minutes go on across connections.
+#
+# Shows: 5 CREATE
+
+# %% The database and its clock tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
+        connection.exec_driver_sql(
+            "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
+            " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
+        )
+    SQLModel.metadata.create_all(engine)
+    session = Session(engine)
 
 # %% [markdown]
 # A new book, not yet flushed. Predict `created_at`.

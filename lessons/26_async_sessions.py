@@ -19,8 +19,6 @@
 # run, its database clock is a SQL function of our own, `library_now()`, that the engine installs
 # on each connection and that says 09:00, 09:01, ... on 1 March 2025. Nothing else changes.
 #
-# Shows: 2 CREATE, 1 INSERT
-#
 # Further reading: SQLAlchemy, "Asynchronous I/O (asyncio)",
 # https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html
 
@@ -60,16 +58,21 @@ class Book(AsyncAttrs, SQLModel, table=True):
 
 folder = Path(tempfile.mkdtemp())
 engine = create_async_engine(f"sqlite+aiosqlite:///{folder / 'library.db'}")
+loop = asyncio.new_event_loop()
+run = loop.run_until_complete
+
+# %% [markdown] tags=["sqlite-only"]
+# The database, with its clock installed on each new connection, the tables and an author.
+#
+# Shows: 2 CREATE, 1 INSERT
+
+# %% The database and its clock tags=["sqlite-only"]
 minutes = itertools.count()
 
 
 @event.listens_for(engine.sync_engine, "connect")
 def install_clock(dbapi_connection, _record):
     dbapi_connection.create_function("library_now", 0, lambda: f"2025-03-01 09:{next(minutes):02d}:00")
-
-
-loop = asyncio.new_event_loop()
-run = loop.run_until_complete
 
 
 async def create_tables() -> None:
@@ -80,6 +83,29 @@ async def create_tables() -> None:
 
 run(create_tables())
 session = AsyncSession(engine)
+
+# %% [markdown] tags=["postgresql-only"]
+# The database, the tables and an author. On PostgreSQL the clock is a function stored in the
+# database itself, made once with `CREATE FUNCTION` before the tables that use it: each call takes
+# the next number of a sequence, so the minutes go on across connections.
+#
+# Shows: 4 CREATE, 1 INSERT
+
+# %% The database and its clock tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+
+    async def create_tables() -> None:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("CREATE SEQUENCE library_minutes MINVALUE 0")
+            await connection.exec_driver_sql(
+                "CREATE FUNCTION library_now() RETURNS timestamp LANGUAGE sql AS"
+                " $$ SELECT timestamp '2025-03-01 09:00' + nextval('library_minutes') * interval '1 minute' $$"
+            )
+            await connection.run_sync(SQLModel.metadata.create_all)
+            await connection.execute(insert(Author).values(name="Ada Quill"))
+
+    run(create_tables())
+    session = AsyncSession(engine)
 
 # %% [markdown]
 # Add a book and `await session.flush()`. Predict the SQL, and whether `created_at`, which the

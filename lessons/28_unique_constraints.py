@@ -13,6 +13,7 @@
 
 # %% Setup
 from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -102,7 +103,7 @@ session.commit()
 # %% [markdown] tags=["after"]
 # "Mystery" (from the step before) and the second "Travel".
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # **An upsert** lets the database decide, in one statement. SQLite (like PostgreSQL) has
 # `INSERT ... ON CONFLICT (name) DO NOTHING`: rows whose name exists are silently skipped.
 # SQLAlchemy builds it with the *dialect's* `insert`, here `sqlalchemy.dialects.sqlite.insert`.
@@ -110,11 +111,28 @@ session.commit()
 #
 # Expect: 1 INSERT, 1 COMMIT
 
-# %% Upsert: do nothing
+# %% Upsert: do nothing tags=["sqlite-only"]
 names = [{"name": "Poetry"}, {"name": "Science"}, {"name": "Mystery"}]
 result = session.execute(sqlite_insert(Genre).values(names).on_conflict_do_nothing(index_elements=["name"]))
 print("rows inserted:", result.rowcount)
 session.commit()
+
+# %% [markdown] tags=["postgresql-only"]
+# **An upsert** lets the database decide, in one statement. PostgreSQL (like SQLite) has
+# `INSERT ... ON CONFLICT (name) DO NOTHING`: rows whose name exists are silently skipped.
+# SQLAlchemy builds it with the *dialect's* `insert`, here `sqlalchemy.dialects.postgresql.insert`.
+# Predict the SQL, and how many rows are inserted.
+#
+# Expect: 1 INSERT, 1 COMMIT
+
+# %% Upsert: do nothing tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    names = [{"name": "Poetry"}, {"name": "Science"}, {"name": "Mystery"}]
+    upsert = postgresql_insert(Genre).values(names).on_conflict_do_nothing(index_elements=["name"])
+    # Here the driver reports no row count (-1): RETURNING names the rows that were inserted.
+    result = session.execute(upsert.returning(Genre.name))
+    print("rows inserted:", result.scalars().all())
+    session.commit()
 
 # %% [markdown] tags=["after"]
 # One INSERT statement: no `IntegrityError`, no savepoints. Only "Science" is new, so one row is
@@ -130,12 +148,24 @@ session.commit()
 #
 # Expect: 1 INSERT, 1 COMMIT, 0 UPDATE
 
-# %% Upsert: do update
+# %% Upsert: do update tags=["sqlite-only"]
 upsert = sqlite_insert(Genre).values([{"name": "Poetry", "shelf": "Q"}, {"name": "Drama", "shelf": "D"}])
 session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"shelf": upsert.excluded.shelf}))
 session.commit()
 print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
 session.close()
+
+# %% Upsert: do update tags=["postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    upsert = postgresql_insert(Genre).values(
+        [{"name": "Poetry", "shelf": "Q"}, {"name": "Drama", "shelf": "D"}]
+    )
+    session.execute(
+        upsert.on_conflict_do_update(index_elements=["name"], set_={"shelf": upsert.excluded.shelf})
+    )
+    session.commit()
+    print(session.exec(select(Genre.name, Genre.shelf).order_by(Genre.name)).all())
+    session.close()
 
 # %% [markdown] tags=["after"]
 # One INSERT statement does both jobs, with no UPDATE statement: Poetry moves to shelf "Q", and

@@ -136,10 +136,17 @@ print("free slots:", desk.exec(select(Shelf.free_slots)).one())
 # the desk took its slot from there, and this time the UPDATE matched (version 2 became 3). The
 # last query reads 1 free slot.
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
 # it until the transaction ends, so that a second session that wants the same lock waits. Predict
 # the SQL on SQLite...
+#
+# Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
+
+# %% [markdown] tags=["postgresql-only"]
+# A **row lock** is the pessimistic cure: `select(...).with_for_update()` reads the row and locks
+# it until the transaction ends, so that a second session that wants the same lock waits. Predict
+# the SQL on PostgreSQL: where is the lock in it?
 #
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 
@@ -148,7 +155,13 @@ book = desk.exec(select(Book).where(Book.id == 1).with_for_update()).one()
 book.copies -= 1
 desk.commit()
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "postgresql-only"]
+# At the end of the SELECT: `FOR UPDATE`. From that SELECT until the commit, the row of book 1 is
+# the desk's: another session's `SELECT ... FOR UPDATE` of it, or its UPDATE or DELETE, waits until
+# the desk commits. A plain SELECT does not wait, and reads the last committed value, so every
+# writer must take the lock for it to protect anything. The next step shows the wait.
+
+# %% [markdown] tags=["after", "sqlite-only"]
 # ...there is no `FOR UPDATE` in it at all.
 #
 # > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
@@ -162,7 +175,7 @@ desk.commit()
 # take the lock for it to protect anything. On SQLite, use the version counter above, an atomic
 # UPDATE (lesson 22), or the next step.
 
-# %% [markdown]
+# %% [markdown] tags=["sqlite-only"]
 # SQLite's own lock: `BEGIN IMMEDIATE` takes the database's write lock when the transaction
 # starts, before the first read. The SQLAlchemy docs show how: tell the `sqlite3` driver to stop
 # managing transactions, and send the BEGIN from a `begin` event. `first` reads the book in such a
@@ -172,7 +185,7 @@ desk.commit()
 # Expect: 1 SELECT, 1 UPDATE (flush), 1 COMMIT
 # Expect: raises OperationalError
 
-# %% BEGIN IMMEDIATE on SQLite tags=["raises-exception"]
+# %% BEGIN IMMEDIATE on SQLite tags=["raises-exception", "sqlite-only"]
 locking = create_engine(f"sqlite:///{folder / 'library.db'}", connect_args={"timeout": 0.1})
 
 
@@ -198,11 +211,41 @@ first.close()
 second.close()
 locking.dispose()
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # `second` could not even start: "database is locked". `first` holds the write lock from its
 # first read until its commit, so nobody can slip a write in between, and `second` gets an error
 # after its timeout instead of a stale value (from another thread, with the default timeout, it
 # would wait up to 5 seconds for `first` to commit, and then go ahead). The price is that writers take turns for the whole database.
+
+# %% [markdown] tags=["postgresql-only"]
+# The lock at work: `first` reads book 1 `FOR UPDATE`, then `second` asks for the same lock while
+# `first` has not committed. One thread cannot wait for itself, so `second` sets a short
+# `lock_timeout` (100 ms) for its transaction: the error it gets is the proof that it would have
+# waited. Predict which statement fails, and what `first` can still do.
+#
+# Expect: 2 SELECT, 1 UPDATE (flush), 1 COMMIT, 1 ROLLBACK
+
+# %% A second FOR UPDATE waits tags=["raises-exception", "postgresql-only"]
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    first, second = Session(engine), Session(engine)
+    book = first.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+    second.connection().exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+    try:
+        second.exec(select(Book).where(Book.id == 1).with_for_update()).one()
+    except OperationalError as error:
+        print("second:", str(error.orig).splitlines()[0])
+        second.rollback()
+    book.copies -= 1
+    first.commit()
+    first.close()
+    second.close()
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# `second`'s `SELECT ... FOR UPDATE` waited for the row's lock until its `lock_timeout`, and gave
+# up: "canceling statement due to lock timeout". Without the timeout it would have waited until
+# `first` committed, then read the new number of copies. `first` was never held up: it changed
+# the book and committed. Unlike SQLite's `BEGIN IMMEDIATE`, which locks the whole database,
+# PostgreSQL locks only the rows read `FOR UPDATE`: writers of other books go on in parallel.
 
 # %% [markdown]
 # Tidy up: close both sessions and the engine, and remove the temporary folder. Does either session

@@ -7,33 +7,47 @@
 # an existing table is the job of a **migration**. This lesson makes the mismatch happen, reads
 # the errors, and does by hand what a migration tool such as Alembic does for you.
 #
-# Expect: 1 CREATE, 1 INSERT
-#
 # Further reading: SQLAlchemy, "Altering Database Objects through Migrations",
 # https://docs.sqlalchemy.org/en/20/core/metadata.html#altering-database-objects-through-migrations
 # and Alembic's tutorial, https://alembic.sqlalchemy.org/en/latest/tutorial.html
 
 # %% Setup
 from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 engine = create_engine("sqlite://")
+
+
+# Today's model has two more fields than last month's.
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    year: int | None = None
+    copies: int = 1
+
+
+# %% [markdown]
 # Last month's program had a `Book` with an id and a title only. Its table, and one row, written
-# as that program's create_all would have:
+# as that program's `create_all` would have.
+#
+# Expect: 1 CREATE, 1 INSERT
+
+# %% Last month's table tags=["sqlite-only"]
 with engine.begin() as connection:
     connection.exec_driver_sql(
         "CREATE TABLE book (id INTEGER NOT NULL, title VARCHAR NOT NULL, PRIMARY KEY (id))"
     )
     connection.exec_driver_sql("INSERT INTO book (title) VALUES ('The Lantern Map')")
 
-
-# Today's model has two more fields.
-class Book(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    title: str
-    year: int | None = None
-    copies: int = 1
+# %% Last month's table tags=["postgresql-only"]
+# On PostgreSQL, create_all gives an integer primary key its numbers with SERIAL (a sequence).
+if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQLite
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE book (id SERIAL NOT NULL, title VARCHAR NOT NULL, PRIMARY KEY (id))"
+        )
+        connection.exec_driver_sql("INSERT INTO book (title) VALUES ('The Lantern Map')")
 
 
 # %% [markdown]
@@ -62,14 +76,20 @@ session = Session(engine)
 session.add(Book(title="A Quiet Orbit", year=2016, copies=2))
 try:
     session.commit()
-except OperationalError as error:
-    print("OperationalError:", error.orig)
+except DBAPIError as error:
+    print(f"{type(error).__name__}:", error.orig)
     session.rollback()
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # The INSERT names every column of the model, `year` and `copies` included, and SQLite refuses:
 # "table book has no column named year". Python's model and the database's table disagree, and
 # only the database's version counts.
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# The INSERT names every column of the model, `year` and `copies` included, and PostgreSQL
+# refuses: `column "year" of relation "book" does not exist` (a `ProgrammingError`, where SQLite
+# raises an `OperationalError`; both are `DBAPIError`s). Python's model and the database's table
+# disagree, and only the database's version counts.
 
 # %% [markdown]
 # Reading fails too. Predict the error of a plain `select(Book)`.
@@ -79,10 +99,14 @@ except OperationalError as error:
 # %% Read with the new model tags=["raises-exception"]
 try:
     session.exec(select(Book)).all()
-except OperationalError as error:
-    print("OperationalError:", error.orig)
+except DBAPIError as error:
+    print(f"{type(error).__name__}:", error.orig)
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "postgresql-only"]
+# `column book.year does not exist`: the SELECT lists every column the model knows. An old table
+# breaks reads as well as writes, as soon as the model has a column the table lacks.
+
+# %% [markdown] tags=["after", "sqlite-only"]
 # "no such column: book.year": the SELECT lists every column the model knows. An old table breaks
 # reads as well as writes, as soon as the model has a column the table lacks.
 

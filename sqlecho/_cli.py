@@ -1,5 +1,5 @@
 """``python -m sqlecho trace FILE [--json] [--no-expire-on-commit] [--no-autoflush]`` and
-``python -m sqlecho export PATH... -o OUT [--switches]``, and
+``python -m sqlecho export PATH... -o OUT [--switches] [--db postgresql]``, and
 ``python -m sqlecho check FILE [--against LESSON] [--json] [--junit-xml PATH]``.
 
 Exit status: 0 when the program ran to its end (``check``: and every exercise passed), 1 when it
@@ -14,11 +14,10 @@ worker does). Only ``--in-process`` (or an injected runner) brings the tracer in
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -40,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ._trace.options import SWITCHES
+    from ._trace.options import DATABASES, SWITCHES
 
     parser = _Parser(prog="python -m sqlecho", description="Trace the SQL of a SQLModel/SQLAlchemy program.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"also embed the {' and '.join(f'{s.name}=False' for s in SWITCHES)} runs, compared step by step",
     )
     export.add_argument(
+        "--db",
+        choices=DATABASES[1:],
+        action="append",
+        default=[],
+        help="also embed each lesson's run on this database, compared step by step with SQLite",
+    )
+    export.add_argument(
         "--in-process",
         action="store_true",
         help="run in this process, without the sandbox (trusted code only; for debugging)",
@@ -94,40 +100,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _database_option(command: argparse.ArgumentParser) -> None:
+    from ._trace.options import DATABASES
+
     command.add_argument(
         "--db",
-        choices=("sqlite", "postgresql"),
+        choices=DATABASES,
         default="sqlite",
         help="the database the program's SQLite engines use: sqlite as written (the default), or a "
         "fresh PostgreSQL database (Debian's server, started on first use, or SQLECHO_POSTGRES_URL)",
     )
 
 
-@contextlib.contextmanager
-def _database(choice: str, options: TraceOptions) -> Iterator[TraceOptions]:
-    """``options`` for a run on ``choice``: a PostgreSQL database of the run's own, dropped after."""
-    if choice != "postgresql":
-        yield options
-        return
-    from ._sandbox.postgres import PostgresUnavailable, default_databases
+def _on_database(runner: Runner, *, witness: bool = False) -> Runner:
+    """``runner`` given the database its options name (:func:`sqlecho._sandbox.databases.on_database`,
+    the app's way too); one that cannot be had is a usage error in one line. ``witness``: the
+    server's own log counts the run's statements too (``check``)."""
+    from ._sandbox.databases import with_database
 
-    try:
-        databases = default_databases()
-        database = databases.acquire()
-        version = databases.version()
-    except PostgresUnavailable as exc:
-        raise UsageError(f"--db postgresql: {exc}") from None
-    except Exception as exc:  # psycopg's errors: the server refused or could not be reached
-        raise UsageError(f"--db postgresql: {_first_line(exc)}") from None
-    try:
-        yield dataclasses.replace(options, database_url=database.url(), database_version=version)
-    finally:
-        databases.release(database)
+    run = with_database(runner, refuse=True, witness=witness)
 
+    def traced(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
+        from ._sandbox.databases import DatabaseUnavailable
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        try:
+            return run(source, path, options, name)
+        except DatabaseUnavailable as exc:
+            raise UsageError(f"--db {options.database}: {exc}") from None
+
+    return traced
 
 
 def read_program(path: Path) -> str:
@@ -180,11 +180,10 @@ def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
     source = read_program(path)
     # --no-expire-on-commit is stored as no_expire_on_commit.
     options = switched_off(s.name for s in SWITCHES if getattr(args, "no_" + s.name))
-    run = runner or _default_runner(args.in_process)
+    run = _on_database(runner or _default_runner(args.in_process))
     if args.compare is not None or args.compare_db:
         return _compare(args, path, source, options, run)
-    with _database(args.db, options) as options:
-        transcript = run(source, path, options, args.file)
+    transcript = run(source, path, dataclasses.replace(options, database=args.db), args.file)
     if args.json:
         _write_json(transcript)
     else:
@@ -202,8 +201,7 @@ def _compare(args: argparse.Namespace, path: Path, source: str, options: TraceOp
         if args.db != "sqlite":
             raise UsageError("--compare-db runs both databases: leave out --db")
         first = runner(source, path, options, args.file)
-        with _database("postgresql", options) as on_server:
-            second = runner(source, path, on_server, args.file)
+        second = runner(source, path, dataclasses.replace(options, database="postgresql"), args.file)
         database = second.get("database")
         version = database.get("version", "") if isinstance(database, dict) else ""
         names = (
@@ -213,10 +211,10 @@ def _compare(args: argparse.Namespace, path: Path, source: str, options: TraceOp
         diff = diff_transcripts(first, second)
     else:
         edited = read_program(Path(args.compare))
-        with _database(args.db, options) as options:
-            first = runner(source, path, options, args.file)
-            # The edited copy runs as if it were FILE: same folder, same name in the transcript.
-            second = runner(edited, path, options, args.file)
+        options = dataclasses.replace(options, database=args.db)
+        first = runner(source, path, options, args.file)
+        # The edited copy runs as if it were FILE: same folder, same name in the transcript.
+        second = runner(edited, path, options, args.file)
         names = (args.file, args.compare)
         diff = diff_transcripts(first, second, label="the edited code", edited=True)
     if args.json:
@@ -255,8 +253,9 @@ def _check(args: argparse.Namespace, runner: Runner | None) -> int:
         raise UsageError(str(exc)) from None
     if not exercises:
         raise UsageError(f'{checks_name} has no exercise cells (# %% Title tags=["exercise"] check="...")')
-    with _database(args.db, TraceOptions()) as options:
-        transcript = (runner or _default_runner(args.in_process))(source, path, options, args.file)
+    # On PostgreSQL the server's own log is a second witness of what the program sent.
+    run = _on_database(runner or _default_runner(args.in_process), witness=True)
+    transcript = run(source, path, TraceOptions(database=args.db), args.file)
     report = grade(exercises, dict(transcript), file=args.file, against=args.against, source=source)
     if args.junit_xml:
         from . import _files
@@ -292,28 +291,50 @@ def _export(args: argparse.Namespace, runner: Runner | None) -> int:
         problem = "" if page.ok else "  (the program stopped with an error)"
         _say(f"{page.path}  {page.bytes / 1024:.0f} KiB  {page.title}{problem}")
 
+    databases = list(dict.fromkeys(args.db))
     try:
         if runner is not None or args.in_process:
+            run = _on_database(runner or _default_runner(True))
             pages = write_site(
-                lessons, folder, runner or _default_runner(True), switches=args.switches, progress=report
+                lessons, folder, run, switches=args.switches, databases=databases, progress=report
             )
         else:
             from ._sandbox.pool import WorkerPool
             from ._sandbox.runner import run_sandboxed
 
-            # Many traces in a row: warm workers wait for each next one, as the app's pool does.
-            with WorkerPool(2) as pool:
+            # Many traces in a row: warm workers wait for each next one, as the app's pool does
+            # (shown the PostgreSQL server's socket when the site shows runs on it).
+            with WorkerPool(2, sockets=_server_sockets(databases)) as pool:
 
                 def pooled(source: str, path: Path, options: TraceOptions, name: str) -> dict[str, object]:
                     return run_sandboxed(source, path, options, name, pool=pool)
 
-                pages = write_site(lessons, folder, pooled, switches=args.switches, progress=report)
+                run = _on_database(pooled)
+                pages = write_site(
+                    lessons, folder, run, switches=args.switches, databases=databases, progress=report
+                )
     except FileRefused as exc:
         raise UsageError(str(exc)) from None
     finally:
         folder.close()
     _say(f"{folder.path / 'index.html'}  {len(pages)} lesson{'s' * (len(pages) != 1)}")
     return 0 if all(page.ok for page in pages) else 1
+
+
+def _server_sockets(databases: Sequence[str]) -> tuple[Path, ...]:
+    """The folder of the PostgreSQL server's socket when runs will use it (the server is
+    started now), for warm workers to be shown; () otherwise."""
+    if "postgresql" not in databases:
+        return ()
+    from ._sandbox.postgres import PostgresUnavailable, default_databases
+
+    try:
+        socket_dir = default_databases().socket_dir
+    except PostgresUnavailable as exc:
+        raise UsageError(f"--db postgresql: {exc}") from None
+    except Exception:  # the server cannot be reached: each run says so
+        return ()
+    return (Path(socket_dir),) if socket_dir.startswith("/") else ()
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Runner | None], int]] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._files import SiteFolder
-from ._render.diff import variant_label
+from ._render.diff import database_label, variant_label
 from ._render.export import Variant, index_page, viewer_page
 from ._render.renamed import moved_page, moved_pages
 from ._render.titles import lesson_title, lessons_in
@@ -69,6 +69,7 @@ def write_site(
     runner: Runner,
     *,
     switches: bool = False,
+    databases: Sequence[str] = (),
     progress: Callable[[Page], None] | None = None,
 ) -> list[Page]:
     """Trace every lesson and write ``out/index.html`` and ``out/<stem>.html`` (and, for a lesson
@@ -81,6 +82,8 @@ def write_site(
             written into through new files only).
         runner: traces one program (sandboxed or in-process).
         switches: also run each lesson with every teacher switch and embed the comparisons.
+        databases: also run each lesson on these databases (``postgresql``) and embed the
+            comparisons with SQLite (the runner gives each run its database).
         progress: called after each page is written.
     """
     folder = out if isinstance(out, SiteFolder) else SiteFolder(out)
@@ -94,6 +97,9 @@ def write_site(
                 other = runner(source, path, options, str(path))
                 label = variant_label(options.switches())
                 variants.append(Variant(label, other))
+        for database in databases:
+            other = runner(source, path, TraceOptions(database=database), str(path))
+            variants.append(Variant(database_label(other), other))
         title = lesson_title(transcript, path.stem)
         onward = None
         if at + 1 < len(lessons):

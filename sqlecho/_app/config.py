@@ -16,6 +16,8 @@
 ``SQLECHO_RUN_CPU``            Cores per run, all its processes together (``0``: no quota). Default 1.
 ``SQLECHO_CACHE_MB``           Memory for kept traces and drawn steps, in MiB. Default 256.
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
+``SQLECHO_POSTGRES``            ``off`` greys out the lesson page's PostgreSQL switch. Default: on where
+                               a PostgreSQL server can be had (docs/postgresql.md).
 ``SQLECHO_POOL_SIZE``,         The sandbox's spare workers and limits
 ``SQLECHO_LIMIT_<NAME>``       (:class:`sqlecho._sandbox.settings.SandboxSettings`).
 =============================  ===================================================================
@@ -36,6 +38,7 @@ from typing import Any
 
 from .._sandbox.admission import AdmissionLimits, machine_memory
 from .._sandbox.cgroup import DEFAULT_RUN_CPU, run_cpu_from_environ
+from .._sandbox.databases import unavailable
 from .._sandbox.limits import Limits
 from .._sandbox.settings import SandboxSettings
 from .store import cache_dir
@@ -125,6 +128,8 @@ class AppConfig:
         default_factory=lambda: AdmissionLimits.defaults(os.cpu_count() or 1, machine_memory())
     )
     """How many pasted programs run at once, their memory together, and how many may wait."""
+    postgres_unavailable: str | None = None
+    """Why lessons cannot run on PostgreSQL here (the switch is greyed out and says it); None: they can."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default_lessons: Path) -> AppConfig:
@@ -164,6 +169,17 @@ class AppConfig:
             problems.append(f"SQLECHO_STEPPING={stepping!r} is not 'server' or 'browser'; using 'server'.")
             stepping = "server"
         lessons = environ.get("SQLECHO_LESSONS", "").strip()
+        postgres = environ.get("SQLECHO_POSTGRES", "").strip().lower()
+        if postgres not in ("", "0", "1", "false", "true", "no", "yes", "off", "on"):
+            problems.append(
+                f"SQLECHO_POSTGRES={postgres!r} is not on or off; PostgreSQL stays on where it can be had."
+            )
+        if postgres in ("0", "false", "no", "off"):
+            postgres_unavailable: str | None = (
+                "PostgreSQL is turned off on this server (SQLECHO_POSTGRES=off)."
+            )
+        else:
+            postgres_unavailable = unavailable(environ)
         return cls(
             lessons_dir=Path(os.path.expanduser(lessons)) if lessons else default_lessons,
             allow_user_code=allow in ("1", "true", "yes", "on", ""),
@@ -176,4 +192,5 @@ class AppConfig:
             unsandboxed_code=unsandboxed in ("1", "true", "yes", "on"),
             admission=admission,
             stepping=stepping,
+            postgres_unavailable=postgres_unavailable,
         )

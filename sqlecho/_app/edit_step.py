@@ -50,7 +50,15 @@ from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
 from .your_code_page import _program_path, code_turned_off, run_memory
 
-__all__ = ["EditedRun", "edit_link", "live_edit", "read_edit_link", "show_edited"]
+__all__ = [
+    "EditedRun",
+    "edit_link",
+    "edit_steps_button",
+    "editing",
+    "live_edit",
+    "read_edit_link",
+    "show_edited",
+]
 
 FROM_LINK = (
     "The code of the edited steps came from this page's link. It ran in the sandbox, like any pasted program."
@@ -146,8 +154,35 @@ def _run(stem: str, index: int, key: str) -> None:
     state[keys.EDIT_OPEN] = None  # the room goes to the two runs; "Edit this step" reopens it
 
 
+def editing(stem: str) -> bool:
+    """Whether lesson ``stem`` is being edited: it has edits (a link's included), or its reader
+    pressed **Edit steps**. The editor and the side-by-side view are drawn by the server, so a
+    page that steps in the browser steps on the server while this holds."""
+    return bool(_edits(stem)) or stem in st.session_state.get(keys.EDITING, set())
+
+
+def _start_editing(stem: str) -> None:
+    st.session_state.setdefault(keys.EDITING, set()).add(stem)
+    st.session_state[keys.EDIT_OPEN] = None
+
+
+def edit_steps_button(stem: str) -> None:
+    """**Edit steps**, for a page that steps in the browser: the lesson then steps on the server,
+    at the step the reader was last heard on, with **Edit this step** under each step."""
+    st.button(
+        "Edit steps",
+        key=keys.EDIT_STEPS_BUTTON,
+        icon=":material/edit:",
+        type="tertiary",
+        on_click=_start_editing,
+        args=(stem,),
+        help="Change a step's code and run the lesson again, beside the lesson as written.",
+    )
+
+
 def _undo(stem: str) -> None:
     state = st.session_state
+    state.get(keys.EDITING, set()).discard(stem)  # back to the lesson as written, stepped as before
     _edits(stem).clear()
     _from_link().discard(stem)
     state[keys.EDIT_OPEN] = None

@@ -13,6 +13,9 @@ __all__ = [
     "CANCEL_BUTTON",
     "CLEAR_SCORE_BUTTON",
     "CONFIG",
+    "DB",
+    "DB_PRESENTER_WIDGET",
+    "DB_WIDGET",
     "DATABASE_WIDGET",
     "EDITS",
     "EDITS_FROM_LINK",
@@ -20,6 +23,8 @@ __all__ = [
     "EDIT_BUTTON",
     "EDIT_CLOSE_BUTTON",
     "EDIT_OPEN",
+    "EDIT_STEPS_BUTTON",
+    "EDITING",
     "EDIT_RUN_BUTTON",
     "FROM_LESSON_BUTTON",
     "GOTO_ERROR_BUTTON",
@@ -81,6 +86,12 @@ LEAVE_PRESENTER_BUTTON = "leave_presenter"
 """The button that turns presenter mode off."""
 PREDICT_PRESENTER_WIDGET = "w_predict_presenter"
 """Presenter mode's own predict-mode toggle (the sidebar is folded away there)."""
+DB = "db"
+"""The database of the compared run: ``sqlite`` (no comparison) or ``postgresql``."""
+DB_WIDGET = "w_db"
+"""The sidebar's Database switch."""
+DB_PRESENTER_WIDGET = "w_db_presenter"
+"""Presenter mode's own Database switch (the sidebar is folded away there)."""
 EXERCISES_PASSED = "_exercises_passed"
 """Per lesson stem: the 0-based steps whose exercise the reader has passed."""
 PREDICT = "_predict"
@@ -98,6 +109,9 @@ EDITS = "_edits"
 EDITS_FROM_LINK = "_edits_from_link"
 """The lesson stems whose edits came from the page's link and are unchanged since."""
 EDIT_OPEN = "_edit_open"
+EDITING = "_editing"
+"""Lessons whose reader asked to edit steps: the page steps on the server for them."""
+EDIT_STEPS_BUTTON = "edit_steps"
 """The (stem, 0-based step) whose editor is open, if any."""
 EDIT_BAR = "edit_bar"
 """The row of "Edit this step", "Undo edits" and the list of edited steps."""

@@ -1,7 +1,7 @@
 """The lesson page: pick a lesson, step through it, flip the teacher's switches.
 
 The page address is part of the view: ``?lesson=<stem>&step=<N>`` (plus the switches when they
-are not the defaults) is read when it is new to this browser session, and rewritten whenever the
+are not the defaults, and ``&db=postgresql`` for the lesson on SQLite and PostgreSQL side by side) is read when it is new to this browser session, and rewritten whenever the
 reader moves, so that the address bar always links to exactly what is on screen.
 """
 
@@ -19,9 +19,9 @@ from .._trace.options import SWITCHES
 from . import keys, predict
 from .browser_steps import BrowserLesson, steps_in_browser
 from .config import AppConfig
-from .edit_step import edit_link, live_edit, read_edit_link, show_edited
+from .edit_step import edit_link, edit_steps_button, editing, live_edit, read_edit_link, show_edited
 from .exercise import exercise_panel
-from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
+from .lessons import DATABASE_NAMES, Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
 from .view import navigator, runner_for, show_step, trace_cache, unless_malformed, use_style, warm_lessons
 
@@ -43,6 +43,11 @@ _HELP = {
 }
 
 
+_DATABASE_HELP = (
+    "PostgreSQL: run the lesson on a fresh PostgreSQL database too, and show SQLite and PostgreSQL "
+    "side by side with what PostgreSQL does differently."
+)
+
 _WHAT_TO_DO = {
     True: "Read each step and its code, answer the question below it (or press Reveal), then press Next (→).",
     False: "Read each step and its code, see what it sent to the database, then press Next (→).",
@@ -50,17 +55,18 @@ _WHAT_TO_DO = {
 """The first screen's one line of instructions (predict mode on or off)."""
 
 
-def _read_address(stems: list[str]) -> list[str]:
+def _read_address(stems: list[str], postgres_unavailable: str | None) -> list[str]:
     """Apply the address when it is new to this session; returns messages about its bad parts."""
     state = st.session_state
     params = st.query_params.to_dict()
     if keys.LESSON in state and (not params or params == state.get(keys.ADDRESS)):
         return []  # our own address, or back from another page: keep the reader's place
-    request = parse_link(params, stems)
+    request = parse_link(params, stems, postgres_unavailable=postgres_unavailable)
     state[keys.LESSON] = request.lesson
     state[keys.REQUESTED_STEP] = request.step
     for name in _SWITCHES:
         state[keys.switch(name)] = getattr(request.switches, name)
+    state[keys.DB] = request.switches.database
     state[keys.ADDRESS] = params
     return request.problems + read_edit_link(params, request.lesson)
 
@@ -116,7 +122,33 @@ def _switch_flipped(name: str) -> None:
     st.session_state[keys.switch(name)] = st.session_state[keys.switch_widget(name)]
 
 
-def _sidebar(lessons: list[Lesson]) -> Switches:
+def _database_chosen(widget: str) -> None:
+    # Cleared by a click on the chosen option: the choice stays (there is always a database).
+    st.session_state[keys.DB] = st.session_state[widget] or st.session_state.get(keys.DB, "sqlite")
+
+
+def _database_switch(where: object, widget: str, postgres_unavailable: str | None) -> None:
+    """The Database switch (SQLite / PostgreSQL), greyed out with the reason when PostgreSQL
+    cannot be had here."""
+    state = st.session_state
+    if postgres_unavailable is not None:
+        state[keys.DB] = "sqlite"
+    state[widget] = state.get(keys.DB, "sqlite")
+    where.segmented_control(  # type: ignore[attr-defined]
+        "Database",
+        list(DATABASE_NAMES),
+        key=widget,
+        format_func=DATABASE_NAMES.__getitem__,
+        on_change=_database_chosen,
+        args=(widget,),
+        disabled=postgres_unavailable is not None,
+        help=postgres_unavailable or _DATABASE_HELP,
+    )
+    if postgres_unavailable is not None:
+        where.caption(f"PostgreSQL is unavailable: {postgres_unavailable}")  # type: ignore[attr-defined]
+
+
+def _sidebar(lessons: list[Lesson], postgres_unavailable: str | None) -> Switches:
     """The lesson list and the teacher's switches; returns the switches."""
     state = st.session_state
     titles = numbered(lessons)
@@ -138,7 +170,11 @@ def _sidebar(lessons: list[Lesson]) -> Switches:
             on_change=_switch_flipped,
             args=(name,),
         )
-    return Switches(**{name: bool(state[keys.switch_widget(name)]) for name in _SWITCHES})
+    _database_switch(st.sidebar, keys.DB_WIDGET, postgres_unavailable)
+    return Switches(
+        **{name: bool(state[keys.switch_widget(name)]) for name in _SWITCHES},
+        database=str(state.get(keys.DB, "sqlite")),
+    )
 
 
 def _trace(config: AppConfig, lesson: Lesson, switches: Switches) -> Traced:
@@ -186,6 +222,29 @@ def _in_browser(
     steps_in_browser(browser, step, functools.partial(_write_address, lesson.stem, switches=switches))
 
 
+def _database_refused(other: Traced | None) -> str | None:
+    """Why the compared run got no database (its only step's error says), if that is what happened."""
+    if other is None or other.transcript.get("database") is None:
+        return None
+    steps = other.steps
+    error = steps[0].get("error") if len(steps) == 1 else None
+    if isinstance(error, dict) and error.get("type") == "DatabaseUnavailable" and not steps[0].get("events"):
+        return str(error.get("message", ""))
+    return None
+
+
+def _headings(switches: Switches, other: Traced) -> tuple[str, str] | None:
+    """The two columns' headings when the compared run is on another database: "SQLite" and
+    "PostgreSQL 15.18 (with autoflush=False)"; None for the switches' own headings."""
+    if switches.database == "sqlite":
+        return None
+    database = other.transcript.get("database")
+    version = database.get("version", "") if isinstance(database, dict) else ""
+    name = f"{DATABASE_NAMES[switches.database]} {version}".rstrip()
+    changed = [f"{switch.name}=False" for switch in SWITCHES if not getattr(switches, switch.name)]
+    return "On SQLite", f"On {name}" + (f" (with {', '.join(changed)})" if changed else "")
+
+
 def lesson_page(config: AppConfig) -> None:
     """Draw the lesson page with the deployment's settings (read by the app's frame)."""
     state = st.session_state
@@ -200,10 +259,10 @@ def lesson_page(config: AppConfig) -> None:
         # and that runner is for one person on their own machine, not a class arriving at once.
         warm_lessons(kind, str(config.lessons_dir), lessons)
     stems = [lesson.stem for lesson in lessons]
-    problems = _read_address(stems)
+    problems = _read_address(stems, config.postgres_unavailable)
     if state.get(keys.LESSON) not in stems:
         state[keys.LESSON], state[keys.step(keys.LESSON_STEPS)] = stems[0], 1
-    switches = _sidebar(lessons)
+    switches = _sidebar(lessons, config.postgres_unavailable)
     st.set_page_config(initial_sidebar_state="collapsed" if switches.presenter else "auto")
     use_style(switches.presenter)
     lesson = next(item for item in lessons if item.stem == state[keys.LESSON])
@@ -220,6 +279,10 @@ def lesson_page(config: AppConfig) -> None:
             problems.append(
                 f"The run with the switches could not be traced ({exc}); showing the lesson as written."
             )
+        refused = _database_refused(other)
+        if refused:
+            problems.append(f"PostgreSQL could not be had for this run: {refused} Showing SQLite only.")
+            other = None
     with unless_malformed():  # a transcript the page cannot draw is one message, never a traceback
         steps = traced.steps
         if keys.REQUESTED_STEP in state:
@@ -261,10 +324,12 @@ def lesson_page(config: AppConfig) -> None:
                 key=keys.PREDICT_PRESENTER_WIDGET,
                 on_change=lambda: state.update(predict=state[keys.PREDICT_PRESENTER_WIDGET]),
             )
+            _database_switch(st, keys.DB_PRESENTER_WIDGET, config.postgres_unavailable)
         if not steps:
             st.info("This lesson has no code to run.")
             return
-        if config.stepping == "browser":
+        if config.stepping == "browser" and not editing(lesson.stem):
+            edit_steps_button(lesson.stem)
             _in_browser(config, lessons, lesson, traced, other, switches)
             return
         if switches.predict:
@@ -299,6 +364,7 @@ def lesson_page(config: AppConfig) -> None:
                 label=diff.label,
                 lesson_title=lesson.title,
                 reveal=reveal,
+                headings=_headings(switches, other),
             )
         if not reveal:
             predict.predict_panel(lesson.stem, steps, index, traced.source)  # the question, below the code

@@ -4,9 +4,10 @@ The app's address is a promise to teachers: ``?lesson=<file stem>&step=<N>`` (N 
 that step, and the app keeps the address in step with the screen. A lesson's old stem (from
 before it was renumbered, ``_render.renamed``) opens the lesson under its new one, at the same
 step. Switches ride along when they differ from the defaults: ``&expire_on_commit=0``,
-``&autoflush=0``, ``&presenter=1``, ``&predict=0``. Parsing never fails: a bad value gives a
-message for the reader and the nearest sensible place. Messages are plain text quoting whoever
-wrote the link: the page shows them with ``_plain.md_literal``.
+``&autoflush=0``, ``&presenter=1``, ``&predict=0``, and the database when it is not SQLite:
+``&db=postgresql``. Parsing never fails: a bad value gives a message for the reader and the
+nearest sensible place. Messages are plain text quoting whoever wrote the link: the page shows
+them with ``_plain.md_literal``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from .._render.renamed import current_stem
 from .._render.titles import lessons_in
-from .._trace.options import SWITCHES, TraceOptions, switched_off
+from .._trace.options import DATABASES, SWITCHES, TraceOptions, switched_off
 from .._trace.titles import source_title as lesson_title
 
 __all__ = [
+    "DATABASE_NAMES",
     "Lesson",
     "LinkRequest",
     "Switches",
@@ -31,6 +33,10 @@ __all__ = [
     "link_params",
     "parse_link",
 ]
+
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+"""Each database a lesson can run on (``&db=``), as the page names it."""
+assert tuple(DATABASE_NAMES) == DATABASES
 
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"0", "false", "off", "no"})
@@ -86,15 +92,20 @@ class Switches:
     """Larger type, sidebar out of the way."""
     predict: bool = True
     """Predict mode: a step with an ``Expect:`` line hides what happened until answered or revealed."""
+    database: str = "sqlite"
+    """The database of the "what if" run: ``postgresql`` runs the lesson on PostgreSQL too, and
+    the page shows SQLite and PostgreSQL side by side."""
 
     @property
     def changed(self) -> bool:
         """True when a switch changes how the program runs (then the app compares two runs)."""
-        return not all(getattr(self, switch.name) for switch in SWITCHES)
+        return not all(getattr(self, switch.name) for switch in SWITCHES) or self.database != "sqlite"
 
     def trace_options(self) -> TraceOptions:
         """The options of the "what if" run."""
-        return switched_off(s.name for s in SWITCHES if not getattr(self, s.name))
+        return switched_off(
+            (s.name for s in SWITCHES if not getattr(self, s.name)), TraceOptions(database=self.database)
+        )
 
 
 def _flag(params: Mapping[str, str], name: str, default: bool, problems: list[str]) -> bool:
@@ -124,8 +135,29 @@ class LinkRequest:
     """Messages for the reader about parts of the address that were not usable."""
 
 
-def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
-    """Read ``lesson``, ``step`` and the switches from the query parameters."""
+def _database(params: Mapping[str, str], unavailable: str | None, problems: list[str]) -> str:
+    raw = params.get("db")
+    if raw is None:
+        return "sqlite"
+    choice = raw.strip().lower()
+    if choice not in DATABASE_NAMES:
+        shown = raw if len(raw) <= 20 else raw[:17] + "..."
+        known = " or ".join(DATABASE_NAMES)
+        problems.append(
+            f"“db={shown}” is not a database sqlecho runs lessons on (use {known}); showing SQLite."
+        )
+        return "sqlite"
+    if choice != "sqlite" and unavailable is not None:
+        problems.append(f"{DATABASE_NAMES[choice]} is not available here: {unavailable} Showing SQLite.")
+        return "sqlite"
+    return choice
+
+
+def parse_link(
+    params: Mapping[str, str], stems: Sequence[str], *, postgres_unavailable: str | None = None
+) -> LinkRequest:
+    """Read ``lesson``, ``step``, the switches and the database from the query parameters
+    (``postgres_unavailable``: why PostgreSQL cannot be had here, if it cannot)."""
     problems: list[str] = []
     lesson = params.get("lesson")
     if lesson is not None:
@@ -141,6 +173,7 @@ def parse_link(params: Mapping[str, str], stems: Sequence[str]) -> LinkRequest:
         **{switch.name: _flag(params, switch.name, True, problems) for switch in SWITCHES},
         presenter=_flag(params, "presenter", False, problems),
         predict=_flag(params, "predict", True, problems),
+        database=_database(params, postgres_unavailable, problems),
     )
     return LinkRequest(lesson, params.get("step"), switches, problems)
 
@@ -175,4 +208,6 @@ def link_params(lesson: str, step: int, switches: Switches) -> dict[str, str]:
         params["presenter"] = "1"
     if not switches.predict:
         params["predict"] = "0"
+    if switches.database != "sqlite":
+        params["db"] = switches.database
     return params

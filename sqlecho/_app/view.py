@@ -27,9 +27,10 @@ from .._render.diff import StepDiff
 from .._render.plain import md_no_remote_images
 from .._render.step import diff_summary, draw_code_only, narrative_text
 from .._sandbox.admission import Admission, AdmissionLimits
+from .._sandbox.databases import with_database
 from .._sandbox.pool import default_pool
 from .._sandbox.runner import run_sandboxed
-from .._trace.options import SWITCHES, trace_here
+from .._trace.options import SWITCHES, TraceOptions, trace_here
 from . import keys
 from .config import AppConfig
 from .keyboard import use_keyboard
@@ -86,9 +87,17 @@ def runner_for(config: AppConfig, *, trusted: bool) -> tuple[SandboxRunner, str]
     caller's statement of which programs these are, kept for the reader of the call site).
     """
     if config.runner == "in-process":
-        return trace_here, "in-process"
+        return _IN_PROCESS, "in-process"
     return run_sandboxed, "sandbox"
 
+
+def _in_process(source: str, path: Path, options: TraceOptions, name: str, **keywords: Any) -> dict[str, Any]:
+    """The in-process tracer, given a PostgreSQL database when a run asks for one (the sandbox's
+    runner does that itself)."""
+    return with_database(trace_here)(source, path, options, name, **keywords)
+
+
+_IN_PROCESS: SandboxRunner = _in_process
 
 # Traces kept per server process: every lesson with a few switch combinations, and the most
 # recent pasted programs apart, so that a class pasting code does not push the lessons out.
@@ -118,7 +127,7 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
     folder = config.cache_dir if purpose == "lessons" else None
     store = TranscriptStore(folder, kind) if folder is not None else None
     if kind != "sandbox":
-        return TraceCache(trace_here, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
+        return TraceCache(_IN_PROCESS, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
 
@@ -130,7 +139,8 @@ def run_admission(limits: AdmissionLimits) -> Admission:
     return Admission(limits)
 
 
-WARMED_SWITCHES = (Switches(), *(Switches(**{switch.name: False}) for switch in SWITCHES))
+_ONE_OFF: list[dict[str, Any]] = [{switch.name: False} for switch in SWITCHES]
+WARMED_SWITCHES = (Switches(), *(Switches(**off) for off in _ONE_OFF))
 """The runs the lesson page offers with one click: as written, and each teacher switch alone."""
 
 
@@ -338,11 +348,13 @@ def show_step(
     label: str = "",
     lesson_title: str | None = None,
     reveal: bool = True,
+    headings: tuple[str, str] | None = None,
 ) -> None:
     """Draw step ``index`` (0-based): narrative, code, events, objects, session and tables.
 
-    With ``other`` (the same program run with a teacher's switch) and ``diff``, the two runs are
-    drawn side by side with the statements that only one of them sent marked. With ``reveal``
+    With ``other`` (the same program run with a teacher's switch, or on another database) and
+    ``diff``, the two runs are drawn side by side with the statements that only one of them sent
+    marked, under ``headings`` (default: "As written" and "With <label>"). With ``reveal``
     False only the narrative and the code are drawn (predict mode, before the reader answers).
     """
     text = narrative_text(traced.steps[index], lesson_title, expectations=reveal)
@@ -370,17 +382,18 @@ def show_step(
         return
     if text:
         st.markdown(md_no_remote_images(text))
-    blocks = render_step(traced, index, marks=diff.only_a, heading="As written")
+    mine, theirs_heading = headings or ("As written", f"With {label}")
+    blocks = render_step(traced, index, marks=diff.only_a, heading=mine)
     st.html(diff_summary(diff, label) + blocks.code)
     _whole_program(st.container(), blocks.whole)
     left, right = st.columns(2, gap="medium")
     left.html(blocks.events)
     if diff.b_index is None:
         right.html(
-            f'<div class="sqe-h">With {esc(label)}</div><div class="sqe-empty">The program never gets here.</div>'
+            f'<div class="sqe-h">{esc(theirs_heading)}</div><div class="sqe-empty">The program never gets here.</div>'
         )
         return
-    theirs = render_step(other, diff.b_index, marks=diff.only_b, heading=f"With {label}")
+    theirs = render_step(other, diff.b_index, marks=diff.only_b, heading=theirs_heading)
     right.html(theirs.events)
     left, right = st.columns(2, gap="medium")
     left.html(blocks.objects + blocks.database)

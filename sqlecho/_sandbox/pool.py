@@ -77,7 +77,7 @@ class WorkerPool:
                     self._changed.wait()
                 if self._closed:
                     return
-                folders = tuple(self.folders)
+                folders, sockets = tuple(self.folders), self.sockets
             try:
                 worker = self._start(folders)
             except Exception:  # noqa: BLE001 - out of memory or processes, a folder refused: retry
@@ -85,7 +85,8 @@ class WorkerPool:
                     self._changed.wait(timeout=1.0)
                 continue
             with self._changed:
-                closed, outdated = self._closed, folders != tuple(self.folders)
+                closed = self._closed
+                outdated = folders != tuple(self.folders) or sockets != self.sockets
                 if not (closed or outdated):
                     self._spares.append(worker)
                     self._changed.notify_all()
@@ -140,6 +141,20 @@ class WorkerPool:
                 if folder in self.folders:
                     self.folders.remove(folder)
             raise
+
+    def show_socket(self, folder: Path) -> None:
+        """Show a server's socket folder (the runs' PostgreSQL, started after the pool) to the
+        next spare workers: the spares that cannot see it are replaced, so that later runs on
+        that server take a warm worker too."""
+        folder = Path(folder).absolute()
+        with self._changed:
+            if folder in self.sockets or self._closed:
+                return
+            self.sockets = (*self.sockets, folder)
+            stale, self._spares = self._spares, []
+            self._changed.notify_all()
+        for worker in stale:
+            worker.close()
 
     def retire(self, worker: WorkerProcess) -> None:
         """Close a worker that sent its whole transcript, in the background: it ends by itself,

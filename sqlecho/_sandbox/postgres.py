@@ -34,11 +34,12 @@ import getpass
 import hashlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ __all__ = [
     "RunDatabase",
     "RunDatabases",
     "RunSettings",
+    "ServerWitness",
     "cache_folder",
     "connector",
     "default_databases",
@@ -178,6 +180,11 @@ class PostgresCluster:
         self._password_file = self.folder / "superuser.password"
         self._lock = threading.Lock()
         self._started_here = False
+
+    @property
+    def log_file(self) -> Path:
+        """The server's log (``pg_ctl -l``): where :class:`ServerWitness` reads a run's statements."""
+        return self.folder / "server.log"
 
     @property
     def password(self) -> str:
@@ -374,6 +381,7 @@ class RunDatabases:
         port: int | None = None,
         prefix: str = "sqlecho_run",
         private: bool = False,
+        log_file: Path | None = None,
     ) -> None:
         """Args:
         admin: opens an autocommit connection to the named database as the administrator.
@@ -387,6 +395,8 @@ class RunDatabases:
             ``postgres`` and ``template1`` databases is revoked from ``PUBLIC`` too, so that a
             run's role can open no database but its own. Not done to a server named by
             ``SQLECHO_POSTGRES_URL``, whose other databases are its owner's business.
+        log_file: the server's log, when this process can read it (the private cluster's):
+            :meth:`witness` reads what a run sent from it.
         """
         self._admin = admin
         self.socket_dir = socket_dir
@@ -396,6 +406,7 @@ class RunDatabases:
         self.port = port
         self.prefix = prefix
         self.private = private
+        self.log_file = log_file
         self.owner = secrets.randbits(31)
         """This object's number among the servers that share the PostgreSQL server: in the names
         of its databases, and the key of the advisory lock that says it is alive."""
@@ -404,6 +415,9 @@ class RunDatabases:
         self._lock = threading.Lock()
         self._filling = False
         self._template_ready = False
+        self._version = ""
+        self._dropping: deque[RunDatabase] = deque()
+        self._dropper: threading.Thread | None = None
 
     def prepare(self) -> None:
         """Make the template (once) and drop databases and roles left by a killed server."""
@@ -421,6 +435,10 @@ class RunDatabases:
                 if self.private:
                     for shared in ("postgres", "template1"):
                         admin.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{shared}" FROM PUBLIC')
+                if self.log_file is not None:
+                    # Each line of the log names its role, database and application (see ServerWitness).
+                    admin.execute(f"ALTER SYSTEM SET log_line_prefix = {_literal(_LOG_PREFIX)}")
+                    admin.execute("SELECT pg_reload_conf()")
                 self._sweep(admin)
             # Alive while this connection is open: another process sharing the server (a second
             # replica, the command line beside the app) sweeps only the runs of owners that are gone.
@@ -438,16 +456,60 @@ class RunDatabases:
         return database
 
     def version(self) -> str:
-        """The server's version, such as ``15.18``."""
-        with contextlib.closing(self._admin("postgres")) as admin:
-            row = admin.execute("SHOW server_version").fetchone()
-        return str(row[0]).split()[0] if row else ""
+        """The server's version, such as ``15.18`` (asked once: a run does not wait for it)."""
+        if not self._version:
+            with contextlib.closing(self._admin("postgres")) as admin:
+                row = admin.execute("SHOW server_version").fetchone()
+            self._version = str(row[0]).split()[0] if row else ""
+        return self._version
 
     def release(self, database: RunDatabase) -> None:
         """Drop the run's database and role (its connections are ended first)."""
         with contextlib.closing(self._admin("postgres")) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
             admin.execute(f'DROP ROLE IF EXISTS "{database.role}"')
+
+    def witness(self, database: RunDatabase) -> ServerWitness | None:
+        """From now on, the server logs every statement of ``database``'s role: the witness reads
+        them back after the run. None when this process cannot read the server's log (a server
+        named by ``SQLECHO_POSTGRES_URL``). Call it before the run's first connection."""
+        if self.log_file is None:
+            return None
+        with contextlib.closing(self._admin("postgres")) as admin:
+            admin.execute(f"ALTER ROLE \"{database.role}\" SET log_statement = 'all'")
+        try:
+            start = self.log_file.stat().st_size
+        except OSError:
+            return None
+        return ServerWitness(self.log_file, start, database.role, database.name)
+
+    def discard(self, database: RunDatabase) -> None:
+        """:meth:`release` in the background, one database after another: the run's reader does
+        not wait for ``DROP DATABASE`` (a database left by a process that exits first is swept
+        by the next one to start, as its owner's lock is free)."""
+        with self._lock:
+            self._dropping.append(database)
+            if self._dropper is not None and self._dropper.is_alive():
+                return
+            self._dropper = threading.Thread(target=self._drop_all, name="sqlecho-postgres-drop", daemon=True)
+            self._dropper.start()
+
+    def _drop_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._dropping:
+                    self._dropper = None
+                    return
+                database = self._dropping.popleft()
+            with contextlib.suppress(Exception):  # a server gone meanwhile took its databases along
+                self.release(database)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the databases given to :meth:`discard` are dropped (tests, shutdown)."""
+        with self._lock:
+            dropper = self._dropper
+        if dropper is not None:
+            dropper.join(timeout)
 
     @contextlib.contextmanager
     def database(self) -> Iterator[RunDatabase]:
@@ -459,7 +521,8 @@ class RunDatabases:
             self.release(database)
 
     def close(self) -> None:
-        """Drop the databases made ahead, and say this owner is gone."""
+        """Drop the databases made ahead and those being discarded, and say this owner is gone."""
+        self.settle()
         with self._lock:
             ready, self._ready = list(self._ready), deque()
             presence, self._presence = self._presence, None
@@ -491,6 +554,11 @@ class RunDatabases:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}" OWNER "{name}"')
             admin.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
             admin.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO "{name}"')
+        if self.private:
+            # The first connection to a new database builds the server's cache of its catalog
+            # (pg_internal.init); made here, ahead of time, the run's first connection finds it.
+            with contextlib.suppress(Exception), contextlib.closing(self._admin(name)):
+                pass
         return RunDatabase(name, name, password, self.socket_dir, self.host, self.port)
 
     def _fill_later(self) -> None:
@@ -543,6 +611,92 @@ class RunDatabases:
             return int(parts[0], 16) if len(parts) == 2 else None
         except ValueError:
             return None
+
+
+_LOG_PREFIX = "%m [%p] %q<%u@%d@%a> "
+_LOG_LINE = re.compile(
+    r"<(?P<role>[^@>]*)@(?P<database>[^@>]*)@(?P<application>[^>]*)> "
+    r"(?:LOG:  (?:statement|execute [^:]*)|STATEMENT): (?P<statement>.*)"
+)
+_PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\$\d+")
+_DECLARE = re.compile(r"(?is)^\s*DECLARE\s+\S+\s+(?:[A-Z ]*?)CURSOR\s+(?:WITH(?:OUT)?\s+HOLD\s+)?FOR\s+")
+PANEL_APPLICATION = "sqlecho panel"
+"""The ``application_name`` of the connection that reads the step's committed rows (not the program's)."""
+
+
+def _comparable(statement: str) -> str:
+    """A statement as both sides can be compared: psycopg sends ``%(title)s`` as ``$1``, and a
+    server-side cursor (``yield_per``) as ``DECLARE "c" CURSOR FOR <statement>``."""
+    return " ".join(_PLACEHOLDER.sub("?", _DECLARE.sub("", statement.replace("%%", "%"))).split())
+
+
+@dataclass(frozen=True)
+class ServerWitness:
+    """What the server itself logged of one run: every statement it received, which a program
+    that rewrote the tracer in its own process cannot change.
+
+    The check goes one way: every statement the transcript shows must be in the server's log. The
+    server also logs what neither echo nor the transcript shows (the driver's own savepoints, the
+    dialect's question about the isolation level), so more there is no disagreement.
+    """
+
+    log_file: Path
+    start: int
+    """The log's size when the run started: its lines are after it."""
+    role: str
+    database: str
+
+    def statements(self) -> list[str]:
+        """The run's statements, as the server logged them (the panel's reads left out)."""
+        with self.log_file.open("rb") as log:
+            log.seek(self.start)
+            text = log.read().decode("utf-8", errors="replace")
+        found: list[str] = []
+        for line in text.splitlines():
+            if line.startswith("\t") and found and found[-1] is not _OTHER:
+                found[-1] = found[-1] + "\n" + line[1:]  # a statement of several lines goes on
+                continue
+            match = _LOG_LINE.search(line)
+            if (
+                match is not None
+                and match["role"] == self.role
+                and match["database"] == self.database
+                and match["application"] != PANEL_APPLICATION
+            ):
+                found.append(match["statement"])
+            else:
+                found.append(_OTHER)
+        return [statement for statement in found if statement is not _OTHER]
+
+    def disagreement(self, transcript: Mapping[str, object]) -> str | None:
+        """Why ``transcript`` shows what the server never received, or None when every statement
+        it shows is in the server's log (an executemany once per row)."""
+        received = Counter(_comparable(statement) for statement in self.statements())
+        missing: list[str] = []
+        steps = transcript.get("steps")
+        for step in steps if isinstance(steps, list) else []:
+            for event in step.get("events", []) if isinstance(step, dict) else []:
+                if not isinstance(event, dict) or event.get("kind") != "sql":
+                    continue
+                statement = _comparable(str(event.get("statement", "")))
+                parameters = event.get("parameters")
+                times = len(parameters) if event.get("executemany") and isinstance(parameters, list) else 1
+                for _ in range(max(times, 1)):
+                    if received[statement] > 0:
+                        received[statement] -= 1
+                    else:
+                        missing.append(statement)
+        if not missing:
+            return None
+        count = len(missing)
+        return (
+            f"shows {count} statement{'s' * (count != 1)} that the PostgreSQL server never received, "
+            f"according to its own log (the first: {missing[0][:80]})"
+        )
+
+
+_OTHER = "\0"
+"""A log line that is not one of the run's statements (kept in place, for continuation lines)."""
 
 
 def _literal(text: str) -> str:
@@ -613,8 +767,11 @@ def default_databases(environ: Mapping[str, str] = os.environ) -> RunDatabases:
             else:
                 cluster = PostgresCluster(cache_folder(environ))
                 cluster.start()
-                _shared = (
-                    cluster,
-                    RunDatabases(connector(cluster.admin_conninfo), str(cluster.socket_dir), private=True),
+                databases = RunDatabases(
+                    connector(cluster.admin_conninfo),
+                    str(cluster.socket_dir),
+                    private=True,
+                    log_file=cluster.log_file,
                 )
+                _shared = (cluster, databases)
         return _shared[1]

@@ -32,6 +32,7 @@ from .._transcript.validate import (
     check_step,
     source_line_count,
 )
+from .databases import DatabaseUnavailable, on_database, unavailable_transcript
 from .launch import Sandbox, SandboxRefused, confirm_folder, default_sandbox
 from .limits import Limits
 from .processes import GRACE_S, WorkerProcess
@@ -107,7 +108,7 @@ class _Reader:
             fields = {"steps": self.steps, "source": self.job.name}
             transcript = {key: fields.get(key, value) for key, value in self.done.items()}
             # So is the database the run was given: the parent made it.
-            if self.job.options.database_url:
+            if self.job.options.database_url or self.job.options.database == "postgresql":
                 database = {"name": "postgresql", "version": self.job.options.database_version}
                 transcript["database"] = database  # in its place when the worker wrote it
             else:
@@ -303,7 +304,7 @@ class _Reader:
             self.steps[-1]["error"] = {**(error or {}), "line": self.steps[-1]["error"].get("line")}
             steps = self.steps
         else:
-            steps = salvage_steps(self.steps, job.source, error, line)
+            steps = salvage_steps(self.steps, job.source, error, line, job.options.runs_on)
         status = status_of(steps, "ok" if error is None else "error")
         return transcript_of(job.source, job.name, job.options, status, steps, elapsed)
 
@@ -329,7 +330,9 @@ def run_sandboxed(
             exists must hold the program, with the text ``source``, or the run is refused (see
             :func:`~sqlecho._sandbox.launch.confirm_folder`). For pasted code, a path under the
             temporary folder that need not exist.
-        options: how to run it.
+        options: how to run it; ``options.database`` ``postgresql`` gives the run a fresh
+            PostgreSQL database of its own, dropped after (:func:`~sqlecho._sandbox.databases.on_database`;
+            one that cannot be had is the transcript's ``DatabaseUnavailable`` error).
         name: the transcript's ``source`` field.
         limits: what the run may use (default: the pool's, else :meth:`Limits.from_environ`).
         pool: take a warm worker from this pool; without one a worker is started for this run.
@@ -344,6 +347,36 @@ def run_sandboxed(
     Raises:
         RunCancelled: ``cancel`` was set before the run ended.
     """
+    try:
+        with on_database(options) as given:
+            return _run_sandboxed(
+                source,
+                path,
+                given,
+                name,
+                limits=limits,
+                pool=pool,
+                sandbox=sandbox,
+                private=private,
+                cancel=cancel,
+            )
+    except DatabaseUnavailable as exc:
+        return unavailable_transcript(source, name, options, str(exc))
+
+
+def _run_sandboxed(
+    source: str,
+    path: Path,
+    options: TraceOptions,
+    name: str,
+    *,
+    limits: Limits | None = None,
+    pool: WorkerPool | None = None,
+    sandbox: Sandbox | None = None,
+    private: bool = False,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
+    """:func:`run_sandboxed` once the run has its database (``options.database_url``)."""
     file = Path(path).absolute()
     if limits is None and pool is not None:
         limits = pool.limits
@@ -365,6 +398,8 @@ def run_sandboxed(
         if private and not file.is_relative_to("/tmp"):
             raise SandboxRefused(f"a private program must live under /tmp, not {file}")
         pooled = pool is not None and set(sockets) <= set(pool.sockets)
+        if pool is not None and server is not None and not pooled:
+            pool.show_socket(server)  # this run starts a worker of its own; the next ones find it warm
         if pool is not None and pooled:
             worker = pool.acquire(None if private else file.parent)
         else:

@@ -143,15 +143,20 @@ def crash_line(stderr: str, filename: str) -> int | None:
 
 
 def salvage_steps(
-    steps: list[dict[str, Any]], source: str, error: dict[str, Any] | None, line: int | None
+    steps: list[dict[str, Any]],
+    source: str,
+    error: dict[str, Any] | None,
+    line: int | None,
+    database: str = "sqlite",
 ) -> list[dict[str, Any]]:
-    """``steps`` with ``error`` recorded where the program stopped (None: it exited, status 0)."""
+    """``steps`` with ``error`` recorded where the program stopped (None: it exited, status 0);
+    ``database``: the run's, whose cells the program runs (see :func:`~sqlecho._trace.cells.step_cells`)."""
     if steps and (steps[-1].get("error") or {}).get("limit") and (error or {}).get("limit"):
         return steps  # the worker recorded the limit itself before it went
     exit_event = {"kind": "exit", "line": None, "code": 0}
     after = steps[-1]["lines"][1] if steps else 0
     if has_cells(source):
-        place = _next_cell(source, after, line)
+        place = _next_cell(source, after, line, database)
     else:
         place = (None, "", [line, line]) if line is not None else None
     if place is None:
@@ -180,10 +185,12 @@ def salvage_steps(
     return steps
 
 
-def _next_cell(source: str, after: int, line: int | None) -> tuple[str | None, str, list[int]] | None:
+def _next_cell(
+    source: str, after: int, line: int | None, database: str
+) -> tuple[str | None, str, list[int]] | None:
     """Title, narrative and lines of the code cell holding ``line``, else the one after line
     ``after``, as the tracer would have made its step."""
-    for cell, narrative in code_steps(source):
+    for cell, narrative in code_steps(source, database):
         holds = line is not None and cell.first_line <= line <= cell.last_line
         if holds or (line is None and cell.first_line > after):
             return cell.title, narrative, [cell.first_line, cell.last_line]

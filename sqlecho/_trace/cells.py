@@ -14,6 +14,15 @@ The format is the "percent" format that VS Code, PyCharm, Spyder and Jupytext re
     # %% Count the heroes tags=["exercise"] check="select == 1" hint="One query."
     print(len(session.exec(select(Hero)).all()))
 
+    # %% Read the schema tags=["sqlite-only"]
+    print(session.exec(text("SELECT name FROM sqlite_master")).all())
+
+    # %% Read the schema tags=["postgresql-only"]
+    print(session.exec(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all())
+
+A cell (code or markdown) tagged ``sqlite-only`` or ``postgresql-only`` is part of the lesson on
+that database alone: on the other it is no step and no narrative, as if it were not there.
+
 A file without any ``# %%`` marker is not a lesson: the tracer steps it line by line.
 """
 
@@ -29,6 +38,7 @@ from .._transcript.schema import header
 from .options import TraceOptions
 
 __all__ = [
+    "DATABASE_TAGS",
     "Cell",
     "CellKind",
     "StepCell",
@@ -49,6 +59,10 @@ _ATTRIBUTE = re.compile(r"(?<![\w(])(?P<name>check|hint|task|role)=\"(?P<value>[
 _METADATA = re.compile(
     r"(?<![\w(])[A-Za-z_][\w-]*=(\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|true\b|false\b|null\b|-?\d+(?:\.\d+)?\b)"
 )
+
+
+DATABASE_TAGS = {"sqlite-only": "sqlite", "postgresql-only": "postgresql"}
+"""The tags that keep a cell to one database (``TraceOptions.database``), and that database."""
 
 
 class CellKind(Enum):
@@ -87,6 +101,11 @@ class Cell:
         """True when the cell is tagged ``raises-exception``: an error there is part of the lesson."""
         return "raises-exception" in self.tags
 
+    def runs_on(self, database: str) -> bool:
+        """False when the cell is tagged for another database only (``sqlite-only``, ``postgresql-only``)."""
+        only = {DATABASE_TAGS[tag] for tag in self.tags if tag in DATABASE_TAGS}
+        return not only or database in only
+
     @property
     def is_after(self) -> bool:
         """True for a markdown cell tagged ``after``: the explanation of the code cell before it."""
@@ -118,7 +137,7 @@ def run_header(name: str, source: str, options: TraceOptions, status: str) -> di
         {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__},
         status,
     )
-    if options.database_url:
+    if options.database_url or options.database == "postgresql":
         made["database"] = {"name": "postgresql", "version": options.database_version}
     return made
 
@@ -208,16 +227,18 @@ def _runs(cell: Cell) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in cell.source.splitlines())
 
 
-def step_cells(source: str) -> list[StepCell]:
-    """The code cells that become steps, in order, each with its narrative (the text of the
-    markdown cells since the previous step, joined by a blank line) and its "after" text (the
-    markdown cells tagged ``after`` that follow it). A code cell of nothing but comments is no
-    step; the narrative before it carries over to the next one. An ``after`` cell before the
-    first step is narrative."""
+def step_cells(source: str, database: str = "sqlite") -> list[StepCell]:
+    """The code cells that become steps on ``database``, in order, each with its narrative (the
+    text of the markdown cells since the previous step, joined by a blank line) and its "after"
+    text (the markdown cells tagged ``after`` that follow it). A code cell of nothing but
+    comments is no step; the narrative before it carries over to the next one. An ``after`` cell
+    before the first step is narrative. Cells tagged for another database are left out."""
     steps: list[StepCell] = []
     narrative: list[str] = []
     after: list[str] = []
     for cell in parse_cells(source):
+        if not cell.runs_on(database):
+            continue
         if cell.kind is CellKind.MARKDOWN:
             if cell.text:
                 (after if cell.is_after and steps and not narrative else narrative).append(cell.text)
@@ -231,7 +252,8 @@ def step_cells(source: str) -> list[StepCell]:
     return steps
 
 
-def code_steps(source: str) -> Iterator[tuple[Cell, str]]:
-    """The code cells that become steps, in order, each with its narrative (see :func:`step_cells`)."""
-    for step in step_cells(source):
+def code_steps(source: str, database: str = "sqlite") -> Iterator[tuple[Cell, str]]:
+    """The code cells that become steps on ``database``, in order, each with its narrative (see
+    :func:`step_cells`)."""
+    for step in step_cells(source, database):
         yield step.cell, step.narrative

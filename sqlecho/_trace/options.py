@@ -15,7 +15,10 @@ from typing import Any, Protocol
 
 from .._transcript.schema import MAX_EVENTS, MAX_ROWS, MAX_STEPS, SWITCH_NAMES
 
-__all__ = ["SWITCHES", "Runner", "Switch", "TraceOptions", "switched_off", "trace_here"]
+__all__ = ["DATABASES", "SWITCHES", "Runner", "Switch", "TraceOptions", "switched_off", "trace_here"]
+
+DATABASES = ("sqlite", "postgresql")
+"""The databases a run may use (``TraceOptions.database``), the default first."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,20 @@ class TraceOptions:
     """Rows kept per table in each step's database snapshot."""
     snapshots: bool = True
     """False skips objects/session/tables snapshots (used to prove they change nothing)."""
+    database: str = "sqlite"
+    """The database the program's SQLite engines use: ``sqlite`` as written, or ``postgresql``
+    (a fresh database of the run's own, which the runner acquires and fills in below)."""
     database_url: str | None = None
     """A PostgreSQL database (``postgresql+psycopg://`` URL) that every engine the program
     creates for a ``sqlite`` URL uses instead; None: SQLite, as written."""
     database_version: str = ""
     """That server's version, for the transcript's header."""
+
+    @property
+    def runs_on(self) -> str:
+        """The database the run's SQLite engines reach: ``postgresql`` once given a URL, else
+        ``self.database``."""
+        return "postgresql" if self.database_url else self.database
 
     def switches(self) -> dict[str, bool | None]:
         """The what-if switches of this run, as a transcript's ``options`` field writes them."""

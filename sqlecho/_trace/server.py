@@ -19,6 +19,7 @@ would, never the program's open transaction. It never waits: a table locked by t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ class ServerDatabase:
         """Engines created for a ``sqlite`` URL and sent here instead."""
         self._saved: _Instantiate | None = None
         self._reader: psycopg.Connection[TupleRow] | None = None
+        self._opening: threading.Thread | None = None
 
     def install(self) -> None:
         original: _Instantiate = URL._instantiate_plugins
@@ -74,8 +76,19 @@ class ServerDatabase:
 
         self._saved = original
         URL._instantiate_plugins = _instantiate_plugins  # type: ignore[method-assign,assignment]
+        # The panel's connection is made while the program starts (its handshake is mostly the
+        # server's work): the first step's snapshot finds it open.
+        self._opening = threading.Thread(target=self._open_quietly, name="sqlecho-panel-connect", daemon=True)
+        self._opening.start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self._open()
+        except Exception:  # noqa: BLE001 - the first snapshot tries again and says why
+            pass
 
     def remove(self) -> None:
+        self._wait_opening()
         if self._saved is not None:
             URL._instantiate_plugins = self._saved  # type: ignore[method-assign,assignment]
             self._saved = None
@@ -91,7 +104,19 @@ class ServerDatabase:
             return ""
         return str(row[0]).split()[0] if row else ""
 
+    def _wait_opening(self) -> None:
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.join()
+
     def _connection(self) -> psycopg.Connection[TupleRow]:
+        self._wait_opening()
+        if self._reader is None or self._reader.closed:
+            self._open()
+        assert self._reader is not None
+        return self._reader
+
+    def _open(self) -> None:
         if self._reader is None or self._reader.closed:
             import psycopg
 
@@ -108,41 +133,34 @@ class ServerDatabase:
                 application_name="sqlecho panel",
                 options="-c lock_timeout=50 -c statement_timeout=2000",
             )
-        return self._reader
 
     def tables(self) -> dict[str, object]:
         """Committed rows of every table of the run's database, in the order they were made."""
         try:
             connection = self._connection()
-            names = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.oid"
-                ).fetchall()
-            ]
+            # The tables and their primary keys in one round trip (each costs the server's time).
+            tables = connection.execute(
+                "SELECT c.relname, ARRAY(SELECT a.attname::text FROM pg_index i JOIN pg_attribute a"
+                " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = c.oid"
+                " AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum))"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.oid"
+            ).fetchall()
         except Exception as exc:  # the panel is a view: a failed read must not fail the run
             return {"(unavailable)": {"columns": ["reason"], "rows": [[_first_line(exc)]]}}
         result: dict[str, object] = {}
-        for name in names:
-            result[name] = self._table(connection, name)
+        for name, keys in tables:
+            result[name] = self._table(connection, name, list(keys or ()))
         return result
 
-    def _table(self, connection: psycopg.Connection[TupleRow], name: str) -> dict[str, object]:
+    def _table(
+        self, connection: psycopg.Connection[TupleRow], name: str, keys: list[str]
+    ) -> dict[str, object]:
         import psycopg
         from psycopg import sql
 
         table = sql.Identifier(name)
         try:
-            keys = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-                    " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary"
-                    " ORDER BY array_position(i.indkey, a.attnum)",
-                    (sql.Identifier(name).as_string(connection),),
-                ).fetchall()
-            ]
             order = (
                 sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, keys)))
                 if keys

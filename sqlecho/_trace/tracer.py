@@ -214,7 +214,7 @@ class _Run:
                 gc.enable()
 
     def _run_cells(self, namespace: dict[str, object]) -> None:
-        for step in step_cells(self.source):
+        for step in step_cells(self.source, self.options.runs_on):
             cell = step.cell
             self.steps.start(
                 cell.title, step.narrative, [cell.first_line, cell.last_line], step.after, cell.exercise

@@ -120,3 +120,31 @@ def _viewer_payloads(app: Any) -> list[str]:
         for node in _walk(app._tree)
         if getattr(node, "type", None) == "bidi_component" and node.proto.component_name == VIEWER
     ]
+
+
+def test_edit_steps_moves_a_browser_stepped_lesson_to_the_server_and_undo_moves_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SQLECHO_LESSONS", str(LESSONS))
+    monkeypatch.setenv("SQLECHO_RUNNER", "in-process")
+    monkeypatch.setenv("SQLECHO_STEPPING", "browser")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["lesson"] = "04_expire_on_commit"
+    app.query_params["step"] = "3"
+    app.query_params["predict"] = "0"
+    app.run()
+    assert not [button for button in app.button if button.label == "Edit this step"]
+    app.button(key="edit_steps").click().run()
+    assert not app.exception
+    assert not _viewer_payloads(app)  # the server steps now: the editor lives there
+    assert app.query_params["step"] in ("3", ["3"])  # at the step the reader was on
+    app.button(key="edit_step").click().run()
+    editor = app.text_area[0]
+    app.text_area(key=editor.key).input(editor.value + "\nprint('edited')\n").run()
+    app.button(key="edit_run").click().run()
+    assert not app.exception
+    assert [button for button in app.button if button.label == "Undo edits"]
+    app.button(key="undo_edits").click().run()
+    assert len(_viewer_payloads(app)) == 1  # the lesson as written, stepped in the browser again

@@ -278,3 +278,153 @@ def test_the_newest_debian_version_wins_unless_a_folder_is_named(tmp_path: Path)
         {"SQLECHO_POSTGRES_BIN": str(tmp_path / "debian" / "9.6" / "bin")}, debian=tmp_path / "debian"
     )
     assert named == tmp_path / "debian" / "9.6" / "bin"
+
+
+# -- the one place that gives a run its database (sqlecho._sandbox.databases) -------------------
+
+
+def test_a_run_on_postgresql_gets_a_database_that_is_dropped_after(
+    cluster: PostgresCluster, databases: RunDatabases
+) -> None:
+    from sqlecho._sandbox.databases import on_database
+    from sqlecho._trace.options import TraceOptions
+
+    with on_database(TraceOptions(database="postgresql"), lambda: databases) as options:
+        assert options.database_url is not None and options.database_url.startswith("postgresql+psycopg://")
+        assert options.database_version.split(".")[0].isdigit()
+        name = options.database_url.split("?")[0].rsplit("/", 1)[-1]
+        with psycopg.connect(cluster.admin_conninfo(), autocommit=True) as admin:
+            assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    databases.settle()  # dropped in the background, after the run
+    with psycopg.connect(cluster.admin_conninfo(), autocommit=True) as admin:
+        assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+
+
+def test_a_run_on_sqlite_or_already_given_a_database_is_left_as_it_is() -> None:
+    from sqlecho._sandbox.databases import on_database
+    from sqlecho._trace.options import TraceOptions
+
+    def never() -> RunDatabases:
+        raise AssertionError("no server is asked for")
+
+    for options in (
+        TraceOptions(),
+        TraceOptions(database="postgresql", database_url="postgresql+psycopg://x@/y"),
+    ):
+        with on_database(options, never) as given:
+            assert given is options
+
+
+def test_an_unreachable_server_is_one_line_in_the_transcript(tmp_path: Path) -> None:
+    from sqlecho._sandbox.databases import DatabaseUnavailable, with_database
+    from sqlecho._sandbox.postgres import connector as connect_to
+    from sqlecho._trace.options import TraceOptions
+
+    unreachable = RunDatabases(connect_to(lambda db: f"host={tmp_path} dbname={db} user=x"), str(tmp_path))
+
+    def runner(*args: object, **keywords: object) -> dict[str, object]:
+        raise AssertionError("a run without its database never starts")
+
+    run = with_database(runner, databases=lambda: unreachable)
+    transcript = run("x = 1\n", tmp_path / "p.py", TraceOptions(database="postgresql"), "p.py")
+    refusing = with_database(runner, refuse=True, databases=lambda: unreachable)
+    with pytest.raises(DatabaseUnavailable, match="PostgreSQL could not be reached"):
+        refusing("x = 1\n", tmp_path / "p.py", TraceOptions(database="postgresql"), "p.py")
+    error = transcript["steps"][-1]["error"]  # type: ignore[index]
+    assert transcript["status"] == "error" and error["type"] == "DatabaseUnavailable"
+    assert "\n" not in error["message"] and error["message"].startswith("PostgreSQL could not be reached")
+    assert transcript["database"] == {"name": "postgresql", "version": ""}
+
+
+def test_unavailable_says_why_without_starting_anything(tmp_path: Path) -> None:
+    from sqlecho._sandbox.databases import unavailable
+
+    assert unavailable({"SQLECHO_POSTGRES_URL": "postgresql://u:p@/postgres?host=/nowhere"}) is None
+
+    def none_here(environ: object) -> Path:
+        raise PostgresUnavailable("not here")
+
+    reason = unavailable({}, binaries=none_here)
+    assert reason is not None and "install Debian's 'postgresql' package" in reason
+    assert unavailable({}) is None  # Debian's server is installed here
+
+
+# -- the server's own log as a second witness (check --db postgresql) -------------------------
+
+WITNESSED = """
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+class Book(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+with Session(engine) as session:
+    session.add_all([Book(title="Dune"), Book(title="Orbit")])
+    session.commit()
+    print(len(session.exec(select(Book)).all()))
+"""
+
+
+@pytest.fixture(scope="module")
+def witnessed_databases(cluster: PostgresCluster) -> Iterator[RunDatabases]:
+    made = RunDatabases(
+        connector(cluster.admin_conninfo),
+        str(cluster.socket_dir),
+        spare=0,
+        private=True,
+        log_file=cluster.log_file,
+    )
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_the_servers_log_confirms_an_honest_transcript(
+    tmp_path: Path, witnessed_databases: RunDatabases
+) -> None:
+    from sqlecho._sandbox.databases import with_database
+    from sqlecho._trace.options import TraceOptions, trace_here
+
+    run = with_database(trace_here, witness=True, databases=lambda: witnessed_databases)
+    transcript = run(WITNESSED, tmp_path / "books.py", TraceOptions(database="postgresql"), "books.py")
+    assert transcript["status"] == "ok"
+    assert "tampered" not in transcript
+
+
+def test_a_statement_the_server_never_received_is_reported_as_tampering(
+    tmp_path: Path, witnessed_databases: RunDatabases
+) -> None:
+    from sqlecho._grade import exercises_of, grade
+    from sqlecho._sandbox.databases import with_database
+    from sqlecho._trace.options import TraceOptions, trace_here
+
+    def forged(source: str, path: Path, options: TraceOptions, name: str, **_: object) -> dict[str, object]:
+        # What a program that rewrote the in-process recorder could make it say.
+        transcript = trace_here(source, path, options, name)
+        event = {
+            "kind": "sql",
+            "line": 12,
+            "statement": "DELETE FROM book WHERE book.id = %(id)s::INTEGER",
+            "parameters": {"id": 1},
+            "executemany": False,
+            "cause": "flush",
+        }
+        transcript["steps"][-1]["events"].append(event)  # type: ignore[index]
+        return transcript
+
+    run = with_database(forged, witness=True, databases=lambda: witnessed_databases)
+    source = WITNESSED + '\n# %% Delete tags=["exercise"] check="delete == 1"\nprint("done")\n'
+    transcript = run(source, tmp_path / "books.py", TraceOptions(database="postgresql"), "books.py")
+    reason = transcript["tampered"]["reason"]  # type: ignore[index]
+    assert reason.startswith("shows 1 statement that the PostgreSQL server never received")
+    assert "DELETE FROM book WHERE book.id = ?" in reason
+    report = grade(exercises_of(source, "books.py"), dict(transcript), file="books.py", source=source)
+    assert not report.passed and "tampered" in report.text()
+
+
+def test_a_server_whose_log_cannot_be_read_has_no_witness(databases: RunDatabases) -> None:
+    with databases.database() as database:
+        assert databases.witness(database) is None  # SQLECHO_POSTGRES_URL's server: not ours to read

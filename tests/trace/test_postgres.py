@@ -194,9 +194,15 @@ def test_a_pooled_run_on_postgresql_gets_a_worker_that_sees_the_socket(
         transcript = run_sandboxed(PROGRAM, folder / "ids.py", _options(database), "ids.py", pool=pool)
         warm = pool.warm_runs
         on_sqlite = run_sandboxed(PROGRAM, folder / "ids.py", TraceOptions(), "ids.py", pool=pool)
+        assert pool.wait_ready()
+        with postgres_databases.database() as again:
+            second = run_sandboxed(PROGRAM, folder / "ids.py", _options(again), "ids.py", pool=pool)
+        warm_after = pool.warm_runs
     assert output_of(transcript) == "id 2\n", transcript["steps"][-1]["error"]
     assert output_of(on_sqlite) == "id 1\n"
-    assert warm == (1 if shown else 0)  # a pool without the socket starts a worker for the run
+    assert output_of(second) == "id 2\n", second["steps"][-1]["error"]
+    assert warm == (1 if shown else 0)  # a pool without the socket starts a worker for the run...
+    assert warm_after == warm + 2  # ...and is shown it for the next runs, on either database
 
 
 def test_cli_says_in_one_line_when_the_server_cannot_be_reached(tmp_path: Path) -> None:
@@ -213,3 +219,98 @@ def test_cli_refuses_an_unknown_database() -> None:
     done = _cli("trace", "lessons/01_engine_and_tables.py", "--db", "oracle", env={})
     assert done.returncode == 2
     assert "invalid choice: 'oracle'" in done.stderr
+
+
+@pytest.mark.sandbox
+def test_export_embeds_the_postgresql_run_compared_with_sqlite(tmp_path: Path, postgres_server: Any) -> None:
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "ids.py").write_text(PROGRAM, encoding="utf-8")
+    site = tmp_path / "site"
+    done = _cli(
+        "export",
+        str(folder),
+        "-o",
+        str(site),
+        "--db",
+        "postgresql",
+        env={"SQLECHO_POSTGRES_URL": _admin_url(postgres_server)},
+    )
+    assert done.returncode == 0, done.stderr
+    page = (site / "ids.html").read_text(encoding="utf-8")
+    assert "Compare with PostgreSQL</option>" in page
+    # SQLite gives the rolled-back id out again; PostgreSQL's sequence does not.
+    assert "With PostgreSQL, Book#2 has the key 2 instead of 1." in page
+    assert "id 2" in page and "id 1" in page
+
+
+def test_export_without_a_server_says_so_in_one_line(tmp_path: Path) -> None:
+    program = tmp_path / "ids.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    unreachable = f"postgresql://nobody:x@/postgres?host={tmp_path / 'no-server'}"
+    done = _cli(
+        "export",
+        str(program),
+        "-o",
+        str(tmp_path / "site"),
+        "--db",
+        "postgresql",
+        "--in-process",
+        env={"SQLECHO_POSTGRES_URL": unreachable},
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("sqlecho: --db postgresql: ") and done.stderr.count("\n") == 1
+
+
+PER_DATABASE = """# %% Setup
+from sqlmodel import create_engine, text
+
+engine = create_engine("sqlite://")
+
+# %% [markdown] tags=["sqlite-only"]
+# SQLite keeps its tables in sqlite_master.
+
+# %% Where the tables are tags=["sqlite-only"]
+with engine.connect() as connection:
+    print(connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar())
+
+# %% [markdown] tags=["postgresql-only"]
+# PostgreSQL lists them in pg_tables.
+
+# %% Where the tables are tags=["postgresql-only"]
+with engine.connect() as connection:
+    print(connection.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar())
+
+# %% Both
+print("done")
+"""
+
+
+def test_cells_tagged_for_one_database_run_only_there(tmp_path: Path, postgres_databases: Any) -> None:
+    program = tmp_path / "tables.py"
+    program.write_text(PER_DATABASE, encoding="utf-8")
+    on_sqlite = trace(program)
+    with postgres_databases.database() as database:
+        on_postgresql = trace(program, _options(database))
+    for transcript, narrative, sql in (
+        (on_sqlite, "SQLite keeps its tables in sqlite_master.", "sqlite_master"),
+        (on_postgresql, "PostgreSQL lists them in pg_tables.", "pg_tables"),
+    ):
+        assert transcript["status"] == "ok", [step["error"] for step in transcript["steps"]]
+        assert [step["title"] for step in transcript["steps"]] == ["Setup", "Where the tables are", "Both"]
+        middle = transcript["steps"][1]
+        assert middle["narrative"] == narrative
+        assert any(sql in event.get("statement", "") for event in middle["events"])
+        assert output_of(transcript) == "0\ndone\n"
+
+
+def test_a_crash_is_placed_in_the_cells_of_the_runs_database() -> None:
+    from sqlecho._sandbox.salvage import salvage_steps
+
+    error = {"type": "MemoryError", "message": "out of memory", "line": None, "expected": False}
+    line = PER_DATABASE.splitlines().index('# %% Where the tables are tags=["postgresql-only"]') + 3
+    steps = salvage_steps([], PER_DATABASE, dict(error), line, "postgresql")
+    assert (
+        steps[-1]["title"] == "Where the tables are"
+        and steps[-1]["narrative"] == "PostgreSQL lists them in pg_tables."
+    )
