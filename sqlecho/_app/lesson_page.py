@@ -17,6 +17,8 @@ from .._render.explain import describe_tampering, describe_truncation
 from .._render.plain import md_literal
 from .._trace.options import SWITCHES
 from . import keys, predict
+from .classroom import hooks as classroom
+from .classroom.pages import class_bar
 from .config import AppConfig
 from .exercise import exercise_panel
 from .lessons import Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
@@ -64,7 +66,7 @@ def _read_address(stems: list[str]) -> list[str]:
 
 
 def _write_address(lesson: str, step: int, switches: Switches) -> None:
-    params = link_params(lesson, step, switches)
+    params = link_params(lesson, step, switches) | classroom.address_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     st.session_state[keys.ADDRESS] = params
@@ -225,6 +227,7 @@ def lesson_page(config: AppConfig) -> None:
                 key=keys.PREDICT_PRESENTER_WIDGET,
                 on_change=lambda: state.update(predict=state[keys.PREDICT_PRESENTER_WIDGET]),
             )
+        class_bar(config, lesson)  # join a class, or which one this reader is in
         if not steps:
             st.info("This lesson has no code to run.")
             return
@@ -236,6 +239,7 @@ def lesson_page(config: AppConfig) -> None:
             navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
         )
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
+        classroom.on_step(lesson.stem, index)
         if traced.transcript.get("tampered"):
             st.error(md_literal(describe_tampering(traced.transcript["tampered"])))
         if traced.transcript.get("truncated"):

@@ -24,6 +24,7 @@ import streamlit as st
 from .._render.plain import md_literal, md_no_remote_images
 from .._render.questions import Question, is_right, questions_of
 from . import keys
+from .classroom import hooks as classroom
 from .saved import browser_copy
 
 __all__ = [
@@ -77,6 +78,8 @@ def _title(step: dict[str, Any]) -> str:
 
 
 def _reveal(stem: str, index: int, step: dict[str, Any]) -> None:
+    if index not in _predictions(stem):
+        classroom.on_prediction(stem, index, [q.prompt for q in questions_of(step)], None)
     _predictions(stem).setdefault(index, Prediction(title=_title(step)))
 
 
@@ -93,6 +96,7 @@ def _answer(stem: str, index: int, steps: list[dict[str, Any]], source: str) -> 
     answers = [str(int(answer)) if isinstance(answer, float) else str(answer) for answer in given]
     right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
     _predictions(stem)[index] = Prediction(answers, right, _title(step))
+    classroom.on_prediction(stem, index, [question.prompt for question in questions], right)
 
 
 def hold_unanswered(stem: str, steps: list[dict[str, Any]]) -> Any:
