@@ -179,7 +179,8 @@ def class_bar(config: AppConfig, lesson: Lesson) -> None:
         shown = normal_code(str(wanted)) or str(wanted)
         st.markdown(f"**Join class {md_literal(shown)}.** Choose a nickname: no e-mail, no password.")
         with st.form("class_join_form", border=False, enter_to_submit=True):
-            st.text_input("Nickname", key=NICKNAME_WIDGET, max_chars=MAX_NICKNAME)
+            # No max_chars: the browser would cut a long name short silently; it is refused instead.
+            st.text_input("Nickname", key=NICKNAME_WIDGET, help=f"Up to {MAX_NICKNAME} characters.")
             st.form_submit_button("Join the class", type="primary", on_click=_join, args=(url,))
         st.caption(
             "Your teacher will see your answers to the predictions (right, wrong or revealed) and "
