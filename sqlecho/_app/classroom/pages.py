@@ -445,6 +445,7 @@ _TABLE_CSS = """<style>
 .sqe-class th,.sqe-class td{border:1px solid #d0d4dc;padding:.3rem .6rem;text-align:center}
 .sqe-class th[scope=row]{text-align:left;font-weight:600}
 .sqe-class caption{caption-side:top;text-align:left;color:#555;padding:.2rem 0}
+.sqe-class .sqe-prompt{color:#444;font-size:.8em}
 </style>"""
 
 
@@ -470,10 +471,10 @@ def _heatmap(stem: str, lesson: Any) -> str:
                 f'data-wrong="{cell.wrong}" style="background:{colour}" title="{html.escape(cell.prompt)}">'
                 f"<b>{cell.wrong}</b> wrong of {seen}"
                 + (f" ({cell.revealed} revealed)" if cell.revealed else "")
-                + "</td>"
+                + f'<br><small class="sqe-prompt">{html.escape(cell.prompt)}</small></td>'
             )
         rows.append(f'<tr><th scope="row">Step {number + 1}</th>{"".join(cells)}</tr>')
-    caption = "Wrong answers per step and question (hover a cell for its question)"
+    caption = "Wrong answers per step and question"
     return (
         f'{_TABLE_CSS}<div class="sqe-class" data-lesson="{html.escape(stem)}"><table aria-label="{caption}">'
         f"<caption>{caption}</caption><thead><tr><th>Step</th>{head}</tr></thead>"
