@@ -62,20 +62,25 @@ def class_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
         yield url, db
 
 
-def _rows(db: str) -> int:
+def _rows(db: str, code: str) -> int:
+    """Rows of the class ``code`` in every table of the class database."""
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(db)
     try:
         with engine.connect() as connection:
-            return sum(
-                int(connection.execute(sqlalchemy.text(f"SELECT count(*) FROM {table}")).scalar_one())
-                for table in (
-                    "sqlecho_class",
-                    "sqlecho_class_student",
-                    "sqlecho_class_answer",
-                    "sqlecho_class_attempt",
+            found = connection.execute(
+                sqlalchemy.text("SELECT id FROM sqlecho_class WHERE code = :code"), {"code": code}
+            ).scalar()
+            if found is None:
+                return 0
+            return 1 + sum(
+                int(
+                    connection.execute(
+                        sqlalchemy.text(f"SELECT count(*) FROM {table} WHERE class_id = :id"), {"id": found}
+                    ).scalar_one()
                 )
+                for table in ("sqlecho_class_student", "sqlecho_class_answer", "sqlecho_class_attempt")
             )
     finally:
         engine.dispose()
@@ -85,7 +90,13 @@ def _student(browser: object, url: str, code: str, number: int) -> None:
     page = open_page(browser, f"{url}/?lesson={LESSON}&step=2&class={code}")
     try:
         nickname = page.get_by_role("textbox", name="Nickname")
-        expect(nickname).to_be_visible(timeout=WAIT_MS)
+        try:
+            expect(nickname).to_be_visible(timeout=WAIT_MS)
+        except AssertionError:
+            # A fresh context loads every script of the page; on a busy machine one may not
+            # arrive in time. A reader would reload: so does this one, once.
+            page.reload()
+            expect(nickname).to_be_visible(timeout=2 * WAIT_MS)
         nickname.fill(f"student {number}")
         page.get_by_role("button", name="Join the class").click()
         expect(page.get_by_text(f"as student {number}")).to_be_visible(timeout=WAIT_MS)

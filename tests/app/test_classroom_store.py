@@ -296,3 +296,12 @@ def test_codes_keys_and_limits() -> None:
     assert limits.blocked("tab") and not limits.blocked("other")
     now[0] = 61
     assert not limits.blocked("tab")
+
+
+def test_the_classroom_modules_export_sorted_names_that_exist() -> None:
+    import importlib
+
+    for name in ("codes", "models", "store", "recorder", "hooks", "pages"):
+        module = importlib.import_module(f"sqlecho._app.classroom.{name}")
+        assert module.__all__ == sorted(module.__all__), name
+        assert [item for item in module.__all__ if not hasattr(module, item)] == [], name

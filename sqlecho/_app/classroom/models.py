@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-__all__ = ["SCHEMA_VERSION", "Answer", "Attempt", "Base", "Classroom", "SchemaVersion", "Student"]
+__all__ = ["Answer", "Attempt", "Base", "Classroom", "SCHEMA_VERSION", "SchemaVersion", "Student"]
 
 SCHEMA_VERSION = 1
 """The layout of these tables; a new layout is a new number (and a migration in :mod:`.store`)."""

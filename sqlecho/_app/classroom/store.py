@@ -34,13 +34,13 @@ from .codes import Refused, check_nickname, digest, matches, new_code, new_key
 from .models import SCHEMA_VERSION, Answer, Attempt, Base, Classroom, SchemaVersion, Student
 
 __all__ = [
-    "DEFAULT_RETENTION_DAYS",
     "AnswerRecord",
     "AttemptRecord",
+    "ClaimCell",
     "ClassInfo",
     "ClassStore",
     "ClassSummary",
-    "ClaimCell",
+    "DEFAULT_RETENTION_DAYS",
     "ExerciseSummary",
     "LessonSummary",
     "Membership",
