@@ -201,3 +201,18 @@ def test_the_teacher_page_says_when_classes_are_off(monkeypatch: pytest.MonkeyPa
     at = AppTest.from_file(str(ROOT / "app_pages" / "teacher.py"), default_timeout=TIMEOUT)
     _run(at)
     assert "Classes are turned off on this server" in _text(at)
+
+
+def test_a_student_sees_their_own_records_and_no_one_elses(class_db: str) -> None:
+    code, _key = _start(_teacher())
+    ana = _join(_student(step="2", **{"class": code}), "Ana")
+    bo = _join(_student(step="4", **{"class": code}), "Bo")
+    ana.button(key=f"predict_{LESSON}_1_reveal").click()
+    _run(ana)
+    bo.button(key=f"predict_{LESSON}_3_reveal").click()
+    _run(bo)
+    assert recorder_for(class_db).flush()
+    ana.button(key="class_show_mine").click()
+    _run(ana)
+    rows = ana.dataframe[0].value
+    assert set(rows["step"]) == {2} and len(rows) == 3 and set(rows["outcome"]) == {"revealed"}
