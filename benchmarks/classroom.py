@@ -257,18 +257,27 @@ async def _teacher(url: str, code: str, key: str, stop: asyncio.Event, samples: 
 
 async def _class(
     server: AppServer, tabs: list[Student], plan: ClassPlan, teacher: tuple[str, str] | None
-) -> list[float]:
+) -> tuple[list[float], float | None]:
     start = asyncio.Event()
     stop = asyncio.Event()
     refreshes: list[float] = []
     watcher = asyncio.create_task(_teacher(server.stream_url, *teacher, stop, refreshes)) if teacher else None
+    cpu: list[float | None] = []
+
+    async def when_all_are_in() -> None:  # the server's CPU counts from the moment all step
+        await start.wait()
+        cpu.append(server.cpu_seconds())
+
+    counter = asyncio.create_task(when_all_are_in())
     async with asyncio.timeout(plan.deadline_s):
         ready = [0, len(tabs)]
         await asyncio.gather(*(_student(tab, server.stream_url, plan, ready, start) for tab in tabs))
     stop.set()
+    await counter
+    used = server.cpu_seconds()
     if watcher is not None:
         await watcher
-    return refreshes
+    return refreshes, (used - cpu[0] if used is not None and cpu and cpu[0] is not None else None)
 
 
 def _run(plan: ClassPlan, folder: Path, in_class: bool) -> dict[str, Any]:
@@ -300,9 +309,7 @@ def _run(plan: ClassPlan, folder: Path, in_class: bool) -> dict[str, Any]:
         warm = Student(tabs[0].stem, plan.steps + 1, seed=-1)  # the lessons traced before the class
         asyncio.run(_warm(server, warm, plan))
         time.sleep(min(60.0, 2.0 * plan.lessons))
-        cpu = server.cpu_seconds()
-        refreshes = asyncio.run(_class(server, tabs, plan, teacher))
-        used = server.cpu_seconds()
+        refreshes, cpu_s = asyncio.run(_class(server, tabs, plan, teacher))
     steps = [ms for tab in tabs for ms in tab.step_ms]
     answers = [ms for tab in tabs for ms in tab.answer_ms]
     result: dict[str, Any] = {
@@ -312,7 +319,7 @@ def _run(plan: ClassPlan, folder: Path, in_class: bool) -> dict[str, Any]:
         "session_step_ms_p50": round(percentile(steps, 50), 1) if steps else None,
         "session_step_ms_p95": round(percentile(steps, 95), 1) if steps else None,
         "answer_ms_p95": round(percentile(answers, 95), 1) if answers else None,
-        "server_cpu_s": round(used - cpu, 1) if used is not None and cpu is not None else None,
+        "server_cpu_s_while_stepping": round(cpu_s, 1) if cpu_s is not None else None,
         "errors": [f"{tab.stem}: {tab.errors[0]}" for tab in tabs if tab.errors][:5],
     }
     if in_class:
