@@ -10,7 +10,8 @@ the form asks for every answer first.
 Predictions are kept per lesson in the browser session and copied to the browser's
 ``localStorage`` (:mod:`sqlecho._app.saved`), so the score at the top of the page survives a
 reload and a new tab until the reader clears it. The lesson's last step ends with a summary:
-what the reader got right and which steps to revisit.
+what the reader got right and which steps to revisit. A reader in a class also has each answer
+(right, wrong or revealed, per question) recorded for their teacher (:mod:`sqlecho._app.classroom`).
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def class_bar(config: AppConfig, lesson: Lesson) -> None:
     asked = st.query_params.get("class")
     if asked and _WANTED not in state and not state.get(_DISMISSED):
         state[_WANTED] = asked.strip()[:40]
-    with st.sidebar.expander("Join a class", icon=":material/groups:", expanded=False):
+    with st.sidebar.popover("Join a class", icon=":material/groups:"):
         st.text_input("Class code", key=CODE_WIDGET, max_chars=20, placeholder="KITE-427")
         st.button("Join", key="class_code_join", on_click=_want, args=(CODE_WIDGET,))
     wanted = state.get(_WANTED)
