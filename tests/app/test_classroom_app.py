@@ -4,6 +4,8 @@ refused with one sentence and stores nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +218,40 @@ def test_a_student_sees_their_own_records_and_no_one_elses(class_db: str) -> Non
     _run(ana)
     rows = ana.dataframe[0].value
     assert set(rows["step"]) == {2} and len(rows) == 3 and set(rows["outcome"]) == {"revealed"}
+
+
+def test_each_exercise_check_is_recorded_with_its_first_failed_clause_and_code_only_when_collected(
+    class_db: str,
+) -> None:
+    teacher = _teacher()
+    teacher.toggle(key="w_class_collect").set_value(True)
+    code, key = _start(teacher)
+    student = _join(_student(step="3", **{"class": code}), "Ana")
+    assert "Your teacher collects the code of your exercise checks." in _text(student)
+    box = f"exercise_{LESSON}_2_code"
+    wrong = "heroes = session.exec(select(Hero)).all()\nagain = session.exec(select(Hero)).all()\n"
+    student.text_area(key=box).input(wrong)
+    student.button(key=f"exercise_{LESSON}_2_check").click()
+    _run(student)
+    _run(student)  # a rerun that shows the same result again is not another check
+    student.button(key=f"exercise_{LESSON}_2_check").click()
+    _run(student)
+    student.text_area(key=box).input(
+        "heroes = session.exec(select(Hero)).all()\nprint('heroes:', len(heroes))\n"
+    )
+    student.button(key=f"exercise_{LESSON}_2_check").click()
+    _run(student)
+    assert recorder_for(class_db).flush()
+    store = store_for(class_db)
+    info = store.find(code)
+    assert info is not None
+    exercise = store.summary(TeacherPass(info.id, key)).lessons[LESSON].exercises[2]
+    assert (exercise.attempts, exercise.tried, exercise.passed, exercise.most_failed) == (
+        3,
+        1,
+        1,
+        "select == 1",
+    )
+    rows = list(csv.DictReader(io.StringIO(store.csv(TeacherPass(info.id, key)))))
+    assert [row["outcome"] for row in rows] == ["failed", "failed", "passed"]
+    assert rows[0]["code"] == wrong
