@@ -6,8 +6,8 @@ The one frame of the app: it sets the page up, reads the deployment's settings a
 was wrong with them, once per run, then runs the page the address names. The pages are thin
 shims in ``app_pages/`` (not ``pages/``, which Streamlit would also list on its own): the lessons
 (at the root address, ``/?lesson=<stem>&step=<N>``) and "Your code", where a reader traces a
-program of their own in the sandbox (``SQLECHO_ALLOW_USER_CODE=0`` turns it off). See
-docs/app.md for the switches and the settings.
+program of their own in the sandbox (``SQLECHO_ALLOW_USER_CODE=0`` turns it off), and "Teach a
+class" (``/teacher``, docs/classroom.md). See docs/app.md for the switches and the settings.
 """
 
 from pathlib import Path
@@ -27,4 +27,8 @@ for problem in config.problems:
 pages = [st.Page(PAGES / "lesson.py", title="Lessons", icon=":material/school:", default=True)]
 if config.allow_user_code:
     pages.append(st.Page(PAGES / "your_code.py", title="Your code", icon=":material/edit_note:"))
+if config.class_db is not None:
+    pages.append(
+        st.Page(PAGES / "teacher.py", title="Teach a class", icon=":material/groups:", url_path="teacher")
+    )
 st.navigation(pages).run()

@@ -18,6 +18,9 @@
 ``SQLECHO_CACHE_DIR``          Lesson transcripts on disk (:mod:`sqlecho._app.store`).
 ``SQLECHO_POSTGRES``            ``off`` greys out the lesson page's PostgreSQL switch. Default: on where
                                a PostgreSQL server can be had (docs/postgresql.md).
+``SQLECHO_CLASS_DB``           The classroom's database, any SQLAlchemy URL (``postgresql://...``
+                               when several replicas serve one class). Default: ``classroom.db``
+                               in the cache folder. ``off``: no classes (docs/classroom.md).
 ``SQLECHO_POOL_SIZE``,         The sandbox's spare workers and limits
 ``SQLECHO_LIMIT_<NAME>``       (:class:`sqlecho._sandbox.settings.SandboxSettings`).
 =============================  ===================================================================
@@ -43,7 +46,7 @@ from .._sandbox.limits import Limits
 from .._sandbox.settings import SandboxSettings
 from .store import cache_dir
 
-__all__ = ["DEFAULT_CACHE_MB", "STEPPINGS", "AppConfig", "cache_bytes", "parse_limits"]
+__all__ = ["DEFAULT_CACHE_MB", "STEPPINGS", "AppConfig", "cache_bytes", "class_db", "parse_limits"]
 
 _SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -67,6 +70,18 @@ def cache_bytes(environ: Mapping[str, str]) -> tuple[int, str | None]:
     if not 0 < value < 1024**2:  # also refuses nan and inf
         return default, f"SQLECHO_CACHE_MB={raw!r} is not a positive number of MiB; using {DEFAULT_CACHE_MB}."
     return int(value * 1024**2), None
+
+
+def class_db(environ: Mapping[str, str]) -> str | None:
+    """The classroom's database URL: ``SQLECHO_CLASS_DB``, else a SQLite file in the cache folder;
+    None when it is ``off`` (or unset with the cache folder off)."""
+    raw = environ.get("SQLECHO_CLASS_DB", "").strip()
+    if raw.lower() in ("off", "0", "none"):
+        return None
+    if raw:
+        return raw if "://" in raw else f"sqlite:///{Path(os.path.expanduser(raw)).resolve()}"
+    folder = cache_dir(environ)
+    return f"sqlite:///{folder.resolve() / 'classroom.db'}" if folder is not None else None
 
 
 def _number(text: str, integer: bool) -> float | int:
@@ -130,6 +145,8 @@ class AppConfig:
     """How many pasted programs run at once, their memory together, and how many may wait."""
     postgres_unavailable: str | None = None
     """Why lessons cannot run on PostgreSQL here (the switch is greyed out and says it); None: they can."""
+    class_db: str | None = None
+    """The classroom's database URL (``SQLECHO_CLASS_DB``); None: classes are off."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], default_lessons: Path) -> AppConfig:
@@ -193,4 +210,5 @@ class AppConfig:
             admission=admission,
             stepping=stepping,
             postgres_unavailable=postgres_unavailable,
+            class_db=class_db(environ),
         )

@@ -20,6 +20,7 @@ from .._trace.options import TraceOptions
 from .._transcript.checks import CheckSyntaxError, ClauseResult, evaluate, parse_check
 from ..transcript import Step
 from . import keys
+from .classroom import hooks as classroom
 from .config import AppConfig
 from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
@@ -43,6 +44,7 @@ def passed_exercises(stem: str) -> set[int]:
 
 def _check(stem: str, index: int) -> None:
     st.session_state[keys.exercise(stem, index, "ran")] = st.session_state[keys.exercise(stem, index, "code")]
+    st.session_state[keys.exercise(stem, index, "tell")] = True  # one press, one attempt for a class
 
 
 def _keep_draft(stem: str, index: int) -> None:
@@ -137,6 +139,8 @@ def exercise_panel(
     if ran is None:
         return
     if problem := syntax_problem(ran):
+        if state.pop(keys.exercise(stem, index, "tell"), False):
+            classroom.on_check(stem, index, False, "a syntax error", ran)
         st.error(md_literal(problem), icon=":material/error:")
         return
     kind = runner_for(config, trusted=False)[1]
@@ -165,6 +169,7 @@ def exercise_panel(
         if ticket is not None:
             ticket.leave()
     passed = _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
+    _tell_class(stem, index, ran, traced, step, check)
     count = sum(1 for item in steps if isinstance(item.get("exercise"), dict))
     st.caption(f"Exercises passed in this lesson: {len(done)} of {count}.")
     if passed:
@@ -181,6 +186,19 @@ def exercise_panel(
             args=(stem, index),
             help="After a try of your own: the lesson's code for this cell.",
         )
+
+
+def _tell_class(stem: str, index: int, code: str, traced: Traced, step: Step, check: str) -> None:
+    """A check in a class is recorded once per press of Check (not at each rerun that shows it)."""
+    if not st.session_state.pop(keys.exercise(stem, index, "tell"), False):
+        return
+    found = next((item for item in traced.steps if item.get("title") == step.get("title")), None)
+    results = _results(found, check, traced.source)
+    if isinstance(results, str):
+        classroom.on_check(stem, index, False, results[:300], code)
+        return
+    failed = next((item.clause.text for item in results if not item.passed), None)
+    classroom.on_check(stem, index, failed is None, failed, code)
 
 
 def _show_results(

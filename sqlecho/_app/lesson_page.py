@@ -18,6 +18,8 @@ from .._render.plain import md_literal
 from .._trace.options import SWITCHES
 from . import keys, predict
 from .browser_steps import BrowserLesson, steps_in_browser
+from .classroom import hooks as classroom
+from .classroom.pages import class_bar
 from .config import AppConfig
 from .edit_step import edit_link, edit_steps_button, editing, live_edit, read_edit_link, show_edited
 from .exercise import exercise_panel
@@ -72,7 +74,7 @@ def _read_address(stems: list[str], postgres_unavailable: str | None) -> list[st
 
 
 def _write_address(lesson: str, step: int, switches: Switches) -> None:
-    params = {**link_params(lesson, step, switches), **edit_link(lesson)}
+    params = {**link_params(lesson, step, switches), **edit_link(lesson)} | classroom.address_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     st.session_state[keys.ADDRESS] = params
@@ -325,6 +327,7 @@ def lesson_page(config: AppConfig) -> None:
                 on_change=lambda: state.update(predict=state[keys.PREDICT_PRESENTER_WIDGET]),
             )
             _database_switch(st, keys.DB_PRESENTER_WIDGET, config.postgres_unavailable)
+        class_bar(config, lesson)  # join a class, or which one this reader is in
         if not steps:
             st.info("This lesson has no code to run.")
             return
@@ -340,6 +343,7 @@ def lesson_page(config: AppConfig) -> None:
             navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
         )
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
+        classroom.on_step(lesson.stem, index)
         if traced.transcript.get("tampered"):
             st.error(md_literal(describe_tampering(traced.transcript["tampered"])))
         if traced.transcript.get("truncated"):

@@ -10,7 +10,8 @@ the form asks for every answer first.
 Predictions are kept per lesson in the browser session and copied to the browser's
 ``localStorage`` (:mod:`sqlecho._app.saved`), so the score at the top of the page survives a
 reload and a new tab until the reader clears it. The lesson's last step ends with a summary:
-what the reader got right and which steps to revisit.
+what the reader got right and which steps to revisit. A reader in a class also has each answer
+(right, wrong or revealed, per question) recorded for their teacher (:mod:`sqlecho._app.classroom`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .._render.plain import md_literal, md_no_remote_images
 from .._render.questions import Question, is_right, questions_of
 from ..transcript import Step
 from . import keys
+from .classroom import hooks as classroom
 from .saved import browser_copy
 
 __all__ = [
@@ -79,6 +81,8 @@ def _title(step: Step) -> str:
 
 
 def _reveal(stem: str, index: int, step: Step) -> None:
+    if index not in _predictions(stem):
+        classroom.on_prediction(stem, index, [q.prompt for q in questions_of(step)], None)
     _predictions(stem).setdefault(index, Prediction(title=_title(step)))
 
 
@@ -95,6 +99,7 @@ def _answer(stem: str, index: int, steps: list[Step], source: str) -> None:
     answers = [str(int(answer)) if isinstance(answer, float) else str(answer) for answer in given]
     right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
     _predictions(stem)[index] = Prediction(answers, right, _title(step))
+    classroom.on_prediction(stem, index, [question.prompt for question in questions], right)
 
 
 def record(stem: str, steps: list[Step], index: int, answers: list[str], source: str) -> None:
@@ -103,10 +108,11 @@ def record(stem: str, steps: list[Step], index: int, answers: list[str], source:
     step = steps[index]
     questions = _questions(steps, index, source)
     if not answers:
-        _predictions(stem).setdefault(index, Prediction(title=_title(step)))
+        _reveal(stem, index, step)
     elif len(answers) == len(questions):
         right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
         _predictions(stem)[index] = Prediction(list(answers), right, _title(step))
+        classroom.on_prediction(stem, index, [question.prompt for question in questions], right)
 
 
 def hold_unanswered(stem: str, steps: list[Step]) -> Callable[[int], bool]:
