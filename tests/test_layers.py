@@ -115,6 +115,59 @@ def cycles(package: Path = PACKAGE) -> list[list[str]]:
     return found
 
 
+def page_modules(package: Path = PACKAGE, shims: Path = PACKAGE.parent / "app_pages") -> set[str]:
+    """The modules whose ``*_page`` function a shim in ``app_pages/`` runs: the app's pages."""
+    found: set[str] = set()
+    for shim in sorted(shims.glob("*.py")):
+        for node in ast.walk(ast.parse(shim.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and any(alias.name.endswith("_page") for alias in node.names):
+                found.add(str(node.module))
+    return found
+
+
+def pages_reaching_pages(package: Path = PACKAGE, pages: set[str] | None = None) -> list[str]:
+    """Every page that imports another page, directly or through the modules it imports."""
+    pages = page_modules(package) if pages is None else pages
+    edges: dict[str, set[str]] = {}
+    for module, target, _line in imports(package):
+        edges.setdefault(module, set()).add(target)
+    found: list[str] = []
+    for page in sorted(pages):
+        seen, todo = {page}, [page]
+        while todo:
+            for target in edges.get(todo.pop(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        found += [f"{page} reaches the page {other}" for other in sorted(seen & pages - {page})]
+    return found
+
+
+def test_the_app_has_its_pages() -> None:
+    assert {"sqlecho._app.lesson_page", "sqlecho._app.your_code_page"} <= page_modules()
+
+
+def test_a_page_imports_no_other_page() -> None:
+    assert pages_reaching_pages() == []
+
+
+def test_the_page_rule_sees_a_page_reached_through_a_widget(tmp_path: Path) -> None:
+    package = _make_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "_app/__init__.py": "",
+            "_app/one.py": "from .widget import x\n",
+            "_app/widget.py": "from .two import y\nx = 1\n",
+            "_app/two.py": "y = 2\n",
+        },
+    )
+    pages = {f"{package.name}._app.one", f"{package.name}._app.two"}
+    assert pages_reaching_pages(package, pages) == [
+        f"{package.name}._app.one reaches the page {package.name}._app.two"
+    ]
+
+
 def test_every_import_respects_the_layers() -> None:
     assert violations() == []
 

@@ -46,9 +46,9 @@ from .edits import (
     syntax_problem,
 )
 from .lessons import Lesson, Switches
+from .programs import code_turned_off, program_path, run_memory
 from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
-from .your_code_page import _program_path, code_turned_off, run_memory
 
 __all__ = [
     "EditedRun",
@@ -282,7 +282,7 @@ def _trace_edited(config: AppConfig, lesson: Lesson, source: str, switches: Swit
     message on the page, when the server refused it or the runner failed."""
     kind = runner_for(config, trusted=False)[1]
     cache = trace_cache(kind, "your code")
-    path = _program_path(kind).with_name(lesson.path.name)
+    path = program_path(kind).with_name(lesson.path.name)
     request = (source, path, switches.trace_options(), lesson.path.name)
     ticket = None
     try:

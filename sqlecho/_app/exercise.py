@@ -22,9 +22,9 @@ from ..transcript import Step
 from . import keys
 from .classroom import hooks as classroom
 from .config import AppConfig
+from .programs import PROGRAM_NAME, code_turned_off, program_path, run_memory
 from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
-from .your_code_page import _NAME, _program_path, code_turned_off, run_memory
 
 __all__ = ["exercise_panel", "passed_exercises", "starters", "syntax_problem", "with_cell"]
 
@@ -148,7 +148,7 @@ def exercise_panel(
         st.info(f"{off} The check is shown for reading.")
         return
     cache = trace_cache(kind, "your code")
-    request = (with_cell(source, step["lines"], ran), _program_path(kind), TraceOptions(), _NAME)
+    request = (with_cell(source, step["lines"], ran), program_path(kind), TraceOptions(), PROGRAM_NAME)
     ticket = None
     try:
         if kind == "sandbox" and cache.peek(*request, config.user_limits) is None:

@@ -18,11 +18,9 @@ fragment, with a Cancel button that gives the place up.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
@@ -37,6 +35,7 @@ from . import keys
 from .config import AppConfig
 from .edits import CODE_PARAM, MAX_TEXT_CHARS, LinkError, decode_code, encode_code
 from .lessons import discover_lessons
+from .programs import PROGRAM_NAME, code_turned_off, program_path, run_memory, sandbox_description
 from .traces import TraceCache, Traced, TraceFailed, TraceRequest
 from .view import navigator, run_admission, runner_for, show_step, trace_cache, unless_malformed, use_style
 
@@ -45,9 +44,6 @@ __all__ = [
     "MAX_SOURCE_CHARS",
     "STARTER",
     "Running",
-    "code_turned_off",
-    "run_memory",
-    "sandbox_description",
     "user_code_page",
 ]
 
@@ -86,65 +82,6 @@ UNSANDBOXED_WARNING = (
     "This server runs pasted programs WITHOUT a sandbox (SQLECHO_UNSANDBOXED_CODE=1): they run as "
     "the server's user, can read its files and reach the network. Paste only code you trust."
 )
-_NAME = "your_code.py"
-# Literally /tmp: the one writable folder inside the sandbox, whatever TMPDIR says out here.
-_PRIVATE_FOLDER = Path("/tmp/sqlecho-your-code")
-
-
-def code_turned_off(config: AppConfig, status: str) -> str | None:
-    """Why pasted code may not run on this server, or None when it may. ``status``: the
-    sandbox's status line (:func:`sqlecho._sandbox.launch.sandbox_status`).
-
-    Fails closed: with the sandbox runner and no working bubblewrap, a pasted program would run
-    as the server's user, so it runs only if the operator said so (``SQLECHO_UNSANDBOXED_CODE=1``).
-    """
-    if not config.allow_user_code:
-        return "Tracing your own code is turned off on this server."
-    if config.runner != "sandbox" or status.startswith("bubblewrap") or config.unsandboxed_code:
-        return None
-    why = status.partition("; ")[0].removeprefix("limits only: ")
-    return (
-        f"Tracing your own code is off on this server: the sandbox does not work here ({why}). "
-        "The operator can install bubblewrap (see docs/sandbox.md), or set "
-        "SQLECHO_UNSANDBOXED_CODE=1 to run programs without it."
-    )
-
-
-def run_memory(cache: TraceCache, limits: Limits | None) -> int:
-    """The memory limit of a pasted run: what it holds of the server's admission."""
-    if limits is None:
-        pool_limits = getattr(cache.pool, "limits", None)
-        limits = pool_limits if isinstance(pool_limits, Limits) else Limits()
-    return limits.memory
-
-
-def sandbox_description(status: str | None = None) -> str:
-    """How pasted programs are contained on this server, in one sentence (``status``: the
-    sandbox's status line; default: this machine's)."""
-    status = str(sandbox_status()) if status is None else status
-    confinement, _, whole_run = status.partition("; ")
-    if confinement == "bubblewrap":
-        note = (
-            "Programs run in a bubblewrap sandbox as a user of their own, without privileges: no "
-            "network, a private temporary folder, read-only system files, and limits on time, "
-            "memory and output."
-        )
-    else:
-        note = f"Programs run in a separate process with limits on time, memory and output ({confinement})."
-    if whole_run.startswith("limits per process only"):
-        note += f" Memory and processes are limited per process, not for a run as a whole ({whole_run})."
-    return note
-
-
-def _program_path(kind: str) -> Path:
-    """Where the pasted program "lives". In the sandbox, a folder of the worker's private
-    ``/tmp`` that exists only there: a folder of that name on this machine (which anyone could
-    create) is never shown to the program. In this process it needs a real, empty folder."""
-    if kind != "in-process":
-        return _PRIVATE_FOLDER / _NAME
-    folder = Path(tempfile.gettempdir()) / "sqlecho-your-code"
-    folder.mkdir(exist_ok=True)
-    return folder / _NAME
 
 
 @dataclass(frozen=True)
@@ -399,7 +336,7 @@ def user_code_page(
     if code == state.get(keys.USER_LINKED):
         st.info(FROM_LINK, icon=":material/link:")
     cache = trace_cache(kind, "your code") if cache is None else cache
-    request: TraceRequest = (code, _program_path(kind), TraceOptions(), _NAME)
+    request: TraceRequest = (code, program_path(kind), TraceOptions(), PROGRAM_NAME)
     try:
         if kind == "sandbox":
             admission = run_admission(config.admission) if admission is None else admission

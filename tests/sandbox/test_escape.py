@@ -325,7 +325,7 @@ def test_a_forged_transcript_is_refused_and_costs_the_server_nothing(tmp_path: P
 def test_without_a_control_group_the_status_and_the_app_say_so(bwrap: str) -> None:
     code = (
         "from sqlecho._sandbox.launch import sandbox_status\n"
-        "from sqlecho._app.your_code_page import sandbox_description\n"
+        "from sqlecho._app.programs import sandbox_description\n"
         "print(sandbox_status()); print(sandbox_description())\n"
     )
     done = subprocess.run(
