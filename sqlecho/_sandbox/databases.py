@@ -21,16 +21,32 @@ import os
 import pwd
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._trace.options import DATABASES, TraceOptions
-from .postgres import PostgresUnavailable, RunDatabases, ServerWitness, default_databases, find_binaries
+
+if TYPE_CHECKING:  # a run on SQLite (most runs) never loads the PostgreSQL module
+    from .postgres import RunDatabases, ServerWitness
 
 __all__ = ["DatabaseUnavailable", "on_database", "unavailable", "unavailable_transcript", "with_database"]
 
 
 class DatabaseUnavailable(RuntimeError):
     """The run's database could not be had; the message is one line for the reader."""
+
+
+def find_binaries(environ: Mapping[str, str]) -> Path:
+    """Debian's PostgreSQL server programs (:func:`sqlecho._sandbox.postgres.find_binaries`)."""
+    from .postgres import find_binaries as find
+
+    return find(environ)
+
+
+def default_databases() -> RunDatabases:
+    """This process's PostgreSQL databases (:func:`sqlecho._sandbox.postgres.default_databases`)."""
+    from .postgres import default_databases as databases
+
+    return databases()
 
 
 def unavailable(
@@ -46,6 +62,8 @@ def unavailable(
         return "PostgreSQL needs the psycopg package (pip install 'psycopg[binary]')."
     if environ.get("SQLECHO_POSTGRES_URL", "").strip():
         return None
+    from .postgres import PostgresUnavailable
+
     try:
         binaries(environ)
     except PostgresUnavailable:
@@ -103,6 +121,8 @@ def _acquired(
 @contextlib.contextmanager
 def _server_errors() -> Iterator[None]:
     """The server's refusals as :class:`DatabaseUnavailable`, in one line."""
+    from .postgres import PostgresUnavailable
+
     try:
         yield
     except PostgresUnavailable as exc:
