@@ -18,6 +18,8 @@ from typing import Any
 
 import streamlit as st
 
+from .._render.renamed import former_stems
+
 __all__ = ["STORAGE_PREFIX", "browser_copy"]
 
 STORAGE_PREFIX = "sqlecho.predict."
@@ -33,6 +35,11 @@ export default function ({ data, setStateValue }) {
   if (data.save === null || data.save === undefined) {
     let stored = null;
     try { stored = storage ? JSON.parse(storage.getItem(data.key) || "null") : null; } catch (error) { stored = null; }
+    // A renamed lesson: what the reader answered under its old name, until they answer again.
+    for (const key of data.former || []) {
+      if (stored) break;
+      try { stored = storage ? JSON.parse(storage.getItem(key) || "null") : null; } catch (error) { stored = null; }
+    }
     setStateValue("stored", { key: data.key, value: stored });
     return;
   }
@@ -59,7 +66,7 @@ def browser_copy(stem: str, save: dict[str, Any] | None) -> tuple[bool, Any]:
     key = STORAGE_PREFIX + stem
     result = _component()(
         key=f"saved_{stem}",
-        data={"key": key, "save": save},
+        data={"key": key, "save": save, "former": [STORAGE_PREFIX + old for old in former_stems(stem)]},
         default={"stored": None},
         on_stored_change=lambda: None,
         height=0,

@@ -79,6 +79,10 @@ function sqxViewer(root) {
   function load() {
     try {
       var stored = JSON.parse(window.localStorage.getItem(data.storage) || "null");
+      // A renamed lesson: what the reader answered under its old name, until they answer again.
+      (data.former || []).forEach(function (key) {
+        if (!stored) stored = JSON.parse(window.localStorage.getItem(key) || "null");
+      });
       return stored && stored.steps ? stored.steps : {};
     } catch (error) { return {}; }
   }

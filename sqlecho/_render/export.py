@@ -24,6 +24,7 @@ from .css import favicon_data_url, style_tag
 from .diff import TranscriptDiff, diff_transcripts
 from .markdown import markdown_html
 from .questions import Question, questions_of
+from .renamed import former_stems
 from .step import Traced, diff_summary, draw_code_only, draw_step, narrative_text
 
 __all__ = [
@@ -258,6 +259,8 @@ def step_viewer(
     )
     key = storage_key or STORAGE_PREFIX + re.sub(r"\W+", "_", (title or "lesson").lower()).strip("_")
     settings: dict[str, object] = {"titles": titles, "follow": follow_address, "storage": key, "asked": asked}
+    if key.startswith(STORAGE_PREFIX):  # a renamed lesson: its reader's earlier answers are read too
+        settings["former"] = [STORAGE_PREFIX + old for old in former_stems(key.removeprefix(STORAGE_PREFIX))]
     if in_page:
         settings.update(follow=True, query=True, keys=False)
     data = _json_in_html(settings)

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Mapping
 from types import MappingProxyType
 from urllib.parse import quote
 
-__all__ = ["RENAMED", "current_stem", "moved_page", "moved_pages"]
+__all__ = ["RENAMED", "current_stem", "former_stems", "moved_page", "moved_pages"]
 
 RENAMED: Mapping[str, str] = MappingProxyType(
     {
@@ -71,6 +71,16 @@ def current_stem(stem: str, stems: Collection[str], renamed: Mapping[str, str] =
         seen.add(stem)
         stem = renamed[stem]
     return stem
+
+
+def former_stems(stem: str, renamed: Mapping[str, str] = RENAMED) -> list[str]:
+    """Every old stem that leads to ``stem``: where a browser may still keep the predictions a
+    reader made before the lesson was renamed (they are read there when ``stem`` has none).
+
+    >>> former_stems("08_execute_exec_scalars")
+    ['23_execute_exec_scalars']
+    """
+    return [old for old in sorted(renamed) if old != stem and current_stem(old, (stem,), renamed) == stem]
 
 
 def moved_pages(stems: Collection[str], renamed: Mapping[str, str] = RENAMED) -> Iterator[tuple[str, str]]:

@@ -133,3 +133,30 @@ def test_the_navigation_stays_on_a_phones_screen(chromium_context: Any, site: Pa
         assert blocked == []
     finally:
         tab.context.close()
+
+
+def test_a_renamed_lessons_page_reads_the_answers_kept_under_its_old_name(
+    chromium_context: Any, tmp_path: Path
+) -> None:
+    from sqlecho._render.export import viewer_page
+    from sqlecho._trace.options import TraceOptions
+
+    lesson = LESSONS / "01_predict.py"
+    source = lesson.read_text(encoding="utf-8")
+    transcript = in_process(source, lesson, TraceOptions(), lesson.name)
+    for stem in ("23_execute_exec_scalars", "08_execute_exec_scalars"):  # an old name, then its new one
+        page = viewer_page(transcript, source, title="Predicting", index_href=None, stem=stem)
+        (tmp_path / f"{stem}.html").write_text(page, encoding="utf-8")
+    tab, blocked = _tab(chromium_context, 1280, 720)
+    try:
+        tab.goto((tmp_path / "23_execute_exec_scalars.html").as_uri() + "#step=2")
+        tab.get_by_label("How many INSERT statements?").fill("1")
+        tab.get_by_label("How many COMMITs?").fill("1")
+        tab.get_by_role("radio", name="persistent").check()
+        tab.get_by_role("button", name="Check my prediction").click()
+        expect(tab.locator(".sqx-score-text")).to_have_text("Score: 1 of 2 predicted right (1 answered)")
+        tab.goto((tmp_path / "08_execute_exec_scalars.html").as_uri() + "#step=2")
+        expect(tab.locator(".sqx-score-text")).to_have_text("Score: 1 of 2 predicted right (1 answered)")
+        assert blocked == []
+    finally:
+        tab.context.close()

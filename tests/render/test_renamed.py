@@ -75,3 +75,13 @@ def test_moved_pages_are_only_for_lessons_in_the_site() -> None:
     ]
     assert list(moved_pages(["01_a"])) == []
     assert len(list(moved_pages(STEMS))) == len(RENAMED)
+
+
+def test_a_lesson_knows_the_old_names_its_readers_answers_may_be_kept_under() -> None:
+    from sqlecho._render.renamed import former_stems
+
+    renamed = {"a_old": "b_mid", "b_mid": "c_new", "x_other": "y_other"}
+    assert former_stems("c_new", renamed) == ["a_old", "b_mid"]  # through every rename
+    assert former_stems("y_other", renamed) == ["x_other"]
+    assert former_stems("a_old", renamed) == []
+    assert former_stems("08_execute_exec_scalars") == ["23_execute_exec_scalars"]
