@@ -311,8 +311,9 @@ def test_a_syntax_error_is_explained() -> None:
 
 @pytest.mark.usefixtures("sandboxed")
 def test_an_endless_loop_is_stopped_by_the_limit_and_explained(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Long enough for 2,000 steps within the run's CPU quota (half a core) on a busy machine.
-    monkeypatch.setenv("SQLECHO_USER_LIMITS", "wall_time=4")
+    # Long enough for 2,000 steps within the run's CPU quota (one core, and a tenth of the CPU
+    # weight for pasted code) while the other tests keep both cores busy.
+    monkeypatch.setenv("SQLECHO_USER_LIMITS", "wall_time=8,cpu_time=20")  # wall time ends it
     at = _your_code("while True:\n    pass\n")
     _clean(at)
     assert any("stopped by a limit" in text for text in _messages(at))
@@ -320,7 +321,7 @@ def test_an_endless_loop_is_stopped_by_the_limit_and_explained(monkeypatch: pyte
     at.button(key="u_goto_error").click().run()
     assert _counter(at).startswith("**Step 2001 of 2001**")
     html = _html(at)
-    assert '<div class="sqe-err sqe-limit" role="alert">' in html and "(wall_time = 4 s)" in html
+    assert '<div class="sqe-err sqe-limit" role="alert">' in html and "(wall_time = 8 s)" in html
     assert "an endless loop" in html and "Look for a loop whose condition never changes" in html
 
 

@@ -156,8 +156,18 @@ def test_switches_make_trace_options() -> None:
 
 
 def test_settings_default_to_a_full_app(tmp_path: Path) -> None:
+    from sqlecho._app.config import class_db
+    from sqlecho._sandbox.databases import unavailable
+
     config = AppConfig.from_env({}, tmp_path)
-    assert config == AppConfig(lessons_dir=tmp_path, allow_user_code=True, runner="sandbox")
+    # What this machine has (a PostgreSQL server, a cache folder) is read, not assumed.
+    assert config == AppConfig(
+        lessons_dir=tmp_path,
+        allow_user_code=True,
+        runner="sandbox",
+        class_db=class_db({}),
+        postgres_unavailable=unavailable({}),
+    )
 
 
 def test_settings_from_the_environment(tmp_path: Path) -> None:
