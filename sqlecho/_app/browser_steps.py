@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -47,6 +47,9 @@ from .keyboard import use_keyboard
 from .lessons import Switches, link_params
 from .saved import STORAGE_PREFIX
 from .traces import Traced
+
+if TYPE_CHECKING:
+    from streamlit.components.v2.types import ComponentRenderer
 
 __all__ = ["REPORTER", "VIEWER", "BrowserLesson", "steps_in_browser", "viewer_html"]
 
@@ -183,12 +186,12 @@ export default function ({ data, setStateValue, setTriggerValue }) {
 
 
 @functools.cache
-def _viewer() -> Any:
+def _viewer() -> ComponentRenderer:
     return st.components.v2.component(VIEWER, js=_VIEWER_JS, isolate_styles=False)
 
 
 @functools.cache
-def _reporter() -> Any:
+def _reporter() -> ComponentRenderer:
     return st.components.v2.component(REPORTER, js=_REPORTER_JS)
 
 
@@ -343,7 +346,7 @@ def _heard() -> None:
     """The reporter's messages are read where they are drawn (the fragment); nothing to do first."""
 
 
-def _record(lesson: BrowserLesson, answered: dict[str, Any]) -> bool:
+def _record(lesson: BrowserLesson, answered: dict[str, object]) -> bool:
     """A prediction the browser answered (or revealed, with no answers), marked here again.
     True when that step has an exercise the page did not hold yet."""
     steps = lesson.traced.steps

@@ -150,7 +150,7 @@ def decode_edits(text: str) -> dict[str, str]:
     """
     raw = _text(_unpack(text, _EDITS), _EDITS)
     try:
-        value: Any = json.loads(raw)
+        value: object = json.loads(raw)
     except ValueError as exc:
         raise LinkError(f"{_EDITS} cannot be read: they are not a list of cells and their code.") from exc
     if (
@@ -162,7 +162,7 @@ def decode_edits(text: str) -> dict[str, str]:
     return value
 
 
-def cell_key(step: Mapping[str, Any], index: int) -> str:
+def cell_key(step: Mapping[str, object], index: int) -> str:
     """How an edit names the cell of step ``index`` (0-based): its title, else its step number
     (a title survives an edit of the cells before it; a number is all an untitled cell has)."""
     title = step.get("title")
@@ -170,7 +170,7 @@ def cell_key(step: Mapping[str, Any], index: int) -> str:
 
 
 def resolve_edits(
-    edits: Mapping[str, str], steps: Sequence[Mapping[str, Any]]
+    edits: Mapping[str, str], steps: Sequence[Mapping[str, object]]
 ) -> tuple[dict[int, str], list[str]]:
     """The 0-based steps that ``edits`` replace, with their code, and a message for each edit
     that names no cell of these ``steps`` (a link made for another version of the lesson)."""

@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -37,6 +37,9 @@ from .keyboard import use_keyboard
 from .lessons import Lesson, Switches
 from .store import TranscriptStore
 from .traces import SandboxRunner, TraceCache, Traced, TraceRequest, keep_drawn_steps, render_step
+
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
 
 __all__ = [
     "config_for",
@@ -300,7 +303,7 @@ def navigator(
     return step
 
 
-def _database(where: Any, html: str) -> None:
+def _database(where: DeltaGenerator, html: str) -> None:
     """The committed tables, folded below the objects (open by default; the reader may fold them)."""
     expander = where.expander(
         "Database: committed rows",
@@ -324,7 +327,7 @@ _TO_CURRENT_LINE = """<script>
 </script>"""
 
 
-def _whole_program(where: Any, html: str) -> None:
+def _whole_program(where: DeltaGenerator, html: str) -> None:
     """An expander with every line of the program, filled only while it is open (it is large),
     the full width of the page, scrolled to the step's lines."""
     expander = where.expander(

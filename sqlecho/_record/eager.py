@@ -26,9 +26,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import strategies
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import InstanceState, QueryContext, RelationshipProperty
 
 from . import reads
 
@@ -39,7 +42,7 @@ def _code(names: tuple[str, ...], path: str) -> CodeType | None:
     """The code object of ``path`` (dotted) in the first of the loader classes ``names`` that
     this SQLAlchemy has (private names change across versions)."""
     for name in names:
-        owner: Any = getattr(strategies, name, None)
+        owner: object = getattr(strategies, name, None)
         for part in path.split("."):
             owner = getattr(owner, part, None)
         code = getattr(owner, "__code__", None)
@@ -113,7 +116,7 @@ class EagerLoads:
         # their classes), and the joined relationships of the query whose rows load now: both
         # asked for once per object, answered once per class and per query.
         self._tracked: set[tuple[int, str]] = set()
-        self._joined: tuple[object, list[Any]] | None = None
+        self._joined: tuple[object, list[RelationshipProperty[object]]] | None = None
 
     def start(self) -> None:
         reads.listen(self._read)
@@ -132,7 +135,9 @@ class EagerLoads:
         if load is not None:
             load.used = True
 
-    def _add(self, prop: Any, loader: str, statement: int, state: Any) -> None:
+    def _add(
+        self, prop: RelationshipProperty[object], loader: str, statement: int, state: InstanceState[object]
+    ) -> None:
         key = (statement, prop, loader)
         group = self._groups.get(key)
         if group is None:
@@ -189,7 +194,7 @@ class EagerLoads:
             self._add(prop, "selectin", number, state)
 
     @staticmethod
-    def _subquery_of_statement() -> Any:
+    def _subquery_of_statement() -> RelationshipProperty[object] | None:
         """The relationship whose subquery load sends the statement being recorded, or None."""
         if _SUBQUERY is None or _SUBQUERY_LOADER is None:
             return None
@@ -198,25 +203,26 @@ class EagerLoads:
         while frame is not None:
             loader = frame.f_locals.get("self")
             if isinstance(loader, _SUBQUERY_LOADER):
-                return loader.parent_property
+                prop: RelationshipProperty[object] = loader.parent_property
+                return prop
             frame = frame.f_back
         return None
 
-    def loaded(self, target: object, context: Any) -> None:
+    def loaded(self, target: object, context: QueryContext) -> None:
         """The ORM's ``load`` event: ``target`` was just built from a row of ``context``'s query."""
         try:
             self._loaded(target, context)
         except Exception as error:  # noqa: BLE001 - never fail the load under test
             self._failed(error)
 
-    def _track(self, state: Any, key: str) -> None:
+    def _track(self, state: InstanceState[object], key: str) -> None:
         """Have reads of ``key`` of ``state``'s class reported (once per class and key)."""
         manager = state.manager
         if (id(manager), key) not in self._tracked:
             self._tracked.add((id(manager), key))
             reads.track(manager.get(key))
 
-    def _joined_of(self, context: Any) -> list[Any]:
+    def _joined_of(self, context: QueryContext) -> list[RelationshipProperty[object]]:
         known = self._joined
         if known is not None and known[0] is context:
             return known[1]
@@ -224,15 +230,15 @@ class EagerLoads:
         self._joined = (context, found)
         return found
 
-    def _loaded(self, target: object, context: Any) -> None:
-        state: Any = getattr(target, "_sa_instance_state", None)
+    def _loaded(self, target: object, context: QueryContext) -> None:
+        state: InstanceState[object] | None = getattr(target, "_sa_instance_state", None)
         if state is None:
             return
         mapper = state.manager.mapper
         if not mapper.relationships:
             return
         dict_ = state.dict
-        joined: list[Any] | None = None
+        joined: list[RelationshipProperty[object]] | None = None
         subqueries = self._subqueries.get(threading.get_ident(), {})
         for prop in mapper.relationships:
             if prop.key not in dict_:
@@ -260,7 +266,7 @@ def _frame_of(code: CodeType | None) -> FrameType | None:
     return None
 
 
-def _joined(context: Any) -> list[Any]:
+def _joined(context: QueryContext) -> list[RelationshipProperty[object]]:
     """The relationships that ``context``'s query loads with a join (``joinedload`` or
     ``lazy="joined"``, not ``contains_eager``, whose join is the program's own)."""
     attributes = getattr(getattr(context, "compile_state", None), "attributes", None) or {}

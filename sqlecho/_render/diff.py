@@ -215,7 +215,7 @@ def _error_note(a: Step, b: Step, label: str) -> list[str]:
     return [f"With {label} this step raises {type_b}."]
 
 
-def _cause_notes(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], label: str) -> list[str]:
+def _cause_notes(pairs: Sequence[tuple[Event, Event]], label: str) -> list[str]:
     """Sentences for a statement both runs send, each for another reason (an edit that refreshes
     before a read: the same SELECT, sent by the refresh instead of the expired attribute)."""
     notes = []
@@ -227,7 +227,7 @@ def _cause_notes(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], l
     return notes[:_MAX_SENTENCES]
 
 
-def _printed(step: Mapping[str, Any]) -> str:
+def _printed(step: Step) -> str:
     return "".join(str(event.get("text", "")) for event in step["events"] if event["kind"] == "output")
 
 
@@ -236,7 +236,7 @@ def _shown(text: str) -> str:
     return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
 
 
-def _output_note(a: Mapping[str, Any], b: Mapping[str, Any], label: str) -> list[str]:
+def _output_note(a: Step, b: Step, label: str) -> list[str]:
     """What an edited step prints instead, when it prints something else."""
     printed_a, printed_b = _printed(a), _printed(b)
     if printed_a == printed_b:

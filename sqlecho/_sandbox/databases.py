@@ -21,7 +21,7 @@ import os
 import pwd
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._trace.options import DATABASES, TraceOptions
 
@@ -132,12 +132,12 @@ def _server_errors() -> Iterator[None]:
 
 
 def with_database(
-    runner: Callable[..., dict[str, Any]],
+    runner: Callable[..., dict[str, object]],
     *,
     refuse: bool = False,
     databases: Callable[[], RunDatabases] = default_databases,
     witness: bool = False,
-) -> Callable[..., dict[str, Any]]:
+) -> Callable[..., dict[str, object]]:
     """``runner`` (any runner: the in-process tracer, the sandbox) given its run's database by
     :func:`on_database`. A database that cannot be had becomes the transcript's error, as in
     the sandbox, or, with ``refuse``, :class:`DatabaseUnavailable` (the command line's usage error).
@@ -147,7 +147,9 @@ def with_database(
     transcript whose statements disagree with the server's is marked ``tampered``, as the
     sandbox marks a program that rewrote the tracer."""
 
-    def run(source: str, path: Path, options: TraceOptions, name: str, **keywords: Any) -> dict[str, Any]:
+    def run(
+        source: str, path: Path, options: TraceOptions, name: str, **keywords: object
+    ) -> dict[str, object]:
         try:
             with _acquired(options, databases, witness=witness) as (given, watching):
                 transcript = runner(source, path, given, name, **keywords)
@@ -167,7 +169,7 @@ def with_database(
     return run
 
 
-def unavailable_transcript(source: str, name: str, options: TraceOptions, message: str) -> dict[str, Any]:
+def unavailable_transcript(source: str, name: str, options: TraceOptions, message: str) -> dict[str, object]:
     """The transcript of a run that never started because its database could not be had."""
     from .._transcript import schema
     from .salvage import salvage_steps, transcript_of

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from .._record.capture import KINDS as COUNTED
 from .._record.capture import Capture
@@ -354,7 +353,11 @@ class _CountingCapture(Capture):
     """A Capture that asserts counts when its block ends (``sql_capture(select=1)``)."""
 
     def __init__(
-        self, targets: tuple[object, ...], strict: bool, counts: dict[str, Any], info: str | None
+        self,
+        targets: tuple[object, ...],
+        strict: bool,
+        counts: dict[str, int | AtMost | AtLeast],
+        info: str | None,
     ) -> None:
         super().__init__(*targets, strict=strict)
         self._counts = counts
@@ -370,7 +373,10 @@ class _CountingCapture(Capture):
 
 
 def counting_capture(
-    targets: tuple[object, ...], strict: bool, counts: dict[str, Any], info: str | None = None
+    targets: tuple[object, ...],
+    strict: bool,
+    counts: dict[str, int | AtMost | AtLeast],
+    info: str | None = None,
 ) -> Capture:
     """A Capture of ``targets`` that, given ``counts``, asserts them with ``assert_count`` on exit
     (``info``: shown first in its failure).

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Protocol
 
 from .._record.watch import requests_in_flight
 
@@ -27,18 +27,36 @@ __all__ = ["describe", "requests_tracked"]
 _LOCK = threading.Lock()
 _USERS = [0]
 # Class -> its own ``send``, while wrapped.
-_ORIGINALS: dict[type, Callable[..., Any]] = {}
+_ORIGINALS: dict[type, Callable[..., object]] = {}
 
 
-def describe(request: Any) -> str:
+class _URL(Protocol):
+    """The parts of an ``httpx.URL`` that name a request."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def query(self) -> bytes: ...
+
+
+class _Request(Protocol):
+    """The parts of an ``httpx.Request`` that name it (httpx is optional, so not imported here)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> _URL: ...
+
+
+def describe(request: _Request) -> str:
     """``GET /heroes/?offset=2``: the method and path (with the query string) of an httpx request."""
     url = request.url
     query = f"?{url.query.decode()}" if url.query else ""
     return f"{request.method} {url.path}{query}"
 
 
-def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
-    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+def _wrap_sync(original: Callable[..., object]) -> Callable[..., object]:
+    def send(self: object, request: _Request, *args: object, **kwargs: object) -> object:
         in_flight = requests_in_flight()
         name = describe(request)
         in_flight.append(name)
@@ -50,8 +68,10 @@ def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
     return send
 
 
-def _wrap_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+def _wrap_async(
+    original: Callable[..., Awaitable[object]],
+) -> Callable[..., Awaitable[object]]:
+    async def send(self: object, request: _Request, *args: object, **kwargs: object) -> object:
         in_flight = requests_in_flight()
         name = describe(request)
         in_flight.append(name)
@@ -71,7 +91,7 @@ def _install() -> None:
     for cls, wrap in ((httpx.Client, _wrap_sync), (httpx.AsyncClient, _wrap_async)):
         original = cls.__dict__["send"]
         _ORIGINALS[cls] = original
-        cls.send = wrap(original)  # type: ignore[method-assign]
+        cls.send = wrap(original)  # type: ignore[method-assign,assignment]
 
 
 def _uninstall() -> None:

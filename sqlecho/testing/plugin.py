@@ -47,6 +47,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .._record.capture import Capture
+    from .assertions import AtLeast, AtMost
 
 __all__ = [
     "pytest_addoption",
@@ -342,9 +343,11 @@ def sql_capture(request: pytest.FixtureRequest) -> Iterator[Callable[..., Captur
     """
     from .assertions import counting_capture
 
-    made: list[tuple[Capture, dict[str, Any]]] = []
+    made: list[tuple[Capture, dict[str, int | AtMost | AtLeast]]] = []
 
-    def factory(*targets: object, strict: bool = False, info: str | None = None, **counts: Any) -> Capture:
+    def factory(
+        *targets: object, strict: bool = False, info: str | None = None, **counts: int | AtMost | AtLeast
+    ) -> Capture:
         cap = counting_capture(targets, strict, counts, info)
         made.append((cap, counts))
         return cap

@@ -9,9 +9,12 @@ student or a class.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from .store import Membership, Record
 
 __all__ = [
     "CLASS_COLLECT",
@@ -35,13 +38,13 @@ CLASS_VERSIONS = "_class_versions"
 _POSITION = "_class_position"
 
 
-def _member() -> tuple[Any, str] | None:
+def _member() -> tuple[Membership, str] | None:
     state = st.session_state
     member, url = state.get(CLASS_MEMBER), state.get(CLASS_DB)
     return (member, url) if member is not None and isinstance(url, str) else None
 
 
-def _add(member: Any, url: str, record: Any) -> None:
+def _add(member: Membership, url: str, record: Record) -> None:
     from .recorder import recorder_for  # the ORM, only once a class is in use
 
     recorder_for(url).add(member, record)

@@ -11,7 +11,7 @@ import html
 import secrets
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -24,7 +24,7 @@ from . import hooks
 from .codes import MAX_NICKNAME, RateLimiter, Refused, normal_code
 
 if TYPE_CHECKING:
-    from .store import ClassInfo, ClassSummary, TeacherPass
+    from .store import ClassInfo, ClassStore, ClassSummary, LessonSummary, Membership, TeacherPass
 
 __all__ = ["REFRESH_S", "class_bar", "teacher_page"]
 
@@ -44,7 +44,7 @@ _TEACHER = "_class_teacher"
 _TEACHER_KEY = "_class_teacher_link"
 _ENDED = "_class_ended"
 _SETTINGS_TTL_S = 10.0
-_settings_cache: dict[tuple[str, int], tuple[float, Any]] = {}
+_settings_cache: dict[tuple[str, int], tuple[float, ClassInfo | None | str]] = {}
 _settings_lock = threading.Lock()
 
 NICKNAME_WIDGET = "w_class_nickname"
@@ -66,7 +66,7 @@ def _wrong() -> None:
     _SERVER_LIMITS.count("*")
 
 
-def _store(url: str) -> Any:
+def _store(url: str) -> ClassStore:
     from .recorder import store_for  # the ORM, only now that a class is in use
 
     return store_for(url)
@@ -126,19 +126,19 @@ def _settings(url: str, class_id: int) -> ClassInfo | None | str:
     with _settings_lock:
         cached = _settings_cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < _SETTINGS_TTL_S:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
     try:
-        found: Any = _store(url).settings(class_id)
+        found: ClassInfo | None | str = _store(url).settings(class_id)
     except RuntimeError as exc:
         found = str(exc)
     with _settings_lock:
         if len(_settings_cache) > 1000:
             _settings_cache.clear()
         _settings_cache[key] = (time.monotonic(), found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
-def _own_records(url: str, member: Any) -> None:
+def _own_records(url: str, member: Membership) -> None:
     try:
         rows = _store(url).own_records(member)
     except (Refused, RuntimeError) as exc:
@@ -191,7 +191,7 @@ def class_bar(config: AppConfig, lesson: Lesson) -> None:
         st.button("Work without the class", key="class_dismiss", type="tertiary", on_click=_leave)
 
 
-def _member_bar(url: str, member: Any) -> None:
+def _member_bar(url: str, member: Membership) -> None:
     from .recorder import recorder_for
 
     state = st.session_state
@@ -283,7 +283,7 @@ def _end(url: str) -> None:
     st.query_params.clear()
 
 
-def _configure(url: str, **changes: Any) -> None:
+def _configure(url: str, **changes: str) -> None:
     state = st.session_state
     teacher, _code = state[_TEACHER]
     values = {name: state[widget] for name, widget in changes.items()}
@@ -449,7 +449,7 @@ _TABLE_CSS = """<style>
 </style>"""
 
 
-def _heatmap(stem: str, lesson: Any) -> str:
+def _heatmap(stem: str, lesson: LessonSummary) -> str:
     """The step-by-question table of wrong answers, each cell shaded by its share of wrong ones."""
     width = max((max(step.claims) + 1 for step in lesson.steps.values() if step.claims), default=1)
     head = "".join(f'<th scope="col">Question {n + 1}</th>' for n in range(width))
@@ -482,7 +482,7 @@ def _heatmap(stem: str, lesson: Any) -> str:
     )
 
 
-def _exercises(lesson: Any) -> str:
+def _exercises(lesson: LessonSummary) -> str:
     rows = []
     for number in sorted(lesson.exercises):
         item = lesson.exercises[number]

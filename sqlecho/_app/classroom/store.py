@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, create_engine, select
 
@@ -203,7 +204,7 @@ def engine_for(url: str) -> Engine:
         raise StoreUnavailable("SQLECHO_CLASS_DB is not a database URL (e.g. sqlite:///class.db)") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    args: dict[str, Any] = {}
+    args: dict[str, object] = {}
     if parsed.get_backend_name() == "sqlite":
         args = {"timeout": 5, "check_same_thread": False}
         if parsed.database and parsed.database != ":memory:":
@@ -221,7 +222,7 @@ def engine_for(url: str) -> Engine:
         from sqlalchemy import event
 
         @event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:
+        def _pragmas(connection: DBAPIConnection, _record: object) -> None:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")  # a record of a deleted student is refused
             cursor.execute("PRAGMA journal_mode=WAL")  # the teacher reads while students write
