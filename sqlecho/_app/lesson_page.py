@@ -19,7 +19,7 @@ from .._trace.options import SWITCHES
 from . import keys, predict
 from .browser_steps import BrowserLesson, steps_in_browser
 from .classroom import hooks as classroom
-from .classroom.pages import class_bar
+from .classroom.join import class_bar
 from .config import AppConfig
 from .edit_step import edit_link, edit_steps_button, editing, live_edit, read_edit_link, show_edited
 from .exercise import exercise_panel

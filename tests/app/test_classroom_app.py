@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sqlecho._app.classroom import pages
+from sqlecho._app.classroom import access, join
+from sqlecho._app.classroom.codes import RateLimiter
 from sqlecho._app.classroom.recorder import recorder_for, store_for
 from sqlecho._app.classroom.store import ClassStore, TeacherPass, engine_for
 from tests.helpers import ROOT
@@ -31,8 +32,8 @@ def class_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     monkeypatch.setenv("SQLECHO_RUNNER", "in-process")
     monkeypatch.delenv("SQLECHO_ALLOW_USER_CODE", raising=False)
     # Each test starts with fresh rate limits (they are per server process).
-    monkeypatch.setattr(pages, "_TAB_LIMITS", pages.RateLimiter(5, 60.0))
-    monkeypatch.setattr(pages, "_SERVER_LIMITS", pages.RateLimiter(200, 60.0))
+    monkeypatch.setattr(access, "_TAB_LIMITS", RateLimiter(5, 60.0))
+    monkeypatch.setattr(access, "_SERVER_LIMITS", RateLimiter(200, 60.0))
     yield url
     store_for(url).engine.dispose()
 
@@ -74,7 +75,7 @@ def _start(at: AppTest) -> tuple[str, str]:
 
 
 def _join(at: AppTest, nickname: str) -> AppTest:
-    at.text_input(key=pages.NICKNAME_WIDGET).set_value(nickname)
+    at.text_input(key=join.NICKNAME_WIDGET).set_value(nickname)
     next(b for b in at.button if b.label == "Join the class").click()
     return _run(at)
 
@@ -166,11 +167,11 @@ def test_a_wrong_code_is_refused_and_codes_cannot_be_tried_endlessly(class_db: s
     word, digits = code.split("-")
     student = _student()
     for number in range(5):
-        student.text_input(key=pages.CODE_WIDGET).set_value(f"{word}-{(int(digits) + 1 + number) % 1000:03d}")
+        student.text_input(key=join.CODE_WIDGET).set_value(f"{word}-{(int(digits) + 1 + number) % 1000:03d}")
         student.button(key="class_code_join").click()
         _join(_run(student), "Ana")
         assert "No class has this code" in _text(student)
-    student.text_input(key=pages.CODE_WIDGET).set_value(code)  # the right code, too late
+    student.text_input(key=join.CODE_WIDGET).set_value(code)  # the right code, too late
     student.button(key="class_code_join").click()
     _join(_run(student), "Ana")
     assert "Too many wrong codes" in _text(student) and "In class" not in _text(student)
