@@ -48,7 +48,7 @@ session.commit()
 print("after commit:", repr(tides), repr(moons))
 
 # %% [markdown] tags=["after"]
-# The commit flushed first (two INSERTs), then committed. Right after the commit, every attribute
+# The commit flushed first (the INSERTs), then committed. Right after the commit, every attribute
 # of both books is **expired**: the session has emptied them. Printing the object with `repr`
 # reads only what is loaded, so it shows an empty `Book()`.
 

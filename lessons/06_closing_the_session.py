@@ -145,4 +145,5 @@ with Session(engine) as session:
 
 # %% [markdown] tags=["after"]
 # It becomes persistent in the new session, which can then load its expired attributes with one
-# SELECT.
+# SELECT. Leaving the `with` block closes that session, so `lantern` ends the step detached again,
+# this time with its values loaded.
