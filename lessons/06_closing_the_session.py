@@ -83,8 +83,8 @@ with Session(engine) as session:
 # opened a new transaction, and closing ends it. Nothing is lost, the commit came before.
 
 # %% [markdown]
-# The session is closed and `orbit` is detached. Does reading its values work, and what does it
-# send?
+# The session is closed. Which state is `orbit` in, does reading its values work, and what does
+# it send?
 #
 # Expect: no SQL
 # Expect: prints 'A Quiet Orbit 2016 2'
