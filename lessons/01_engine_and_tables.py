@@ -76,6 +76,9 @@ SQLModel.metadata.create_all(engine)
 #    type is a plain `int`.
 # 4. `COMMIT`: the end of the transaction.
 #
+# (On PostgreSQL three statements come before all this, `select pg_catalog.version()` and two
+# more: the engine connects for the first time and asks the server about itself.)
+#
 # > **SQLite note:** with SQLite, this `BEGIN (implicit)` ... `COMMIT` pair is nominal. Python's
 # > `sqlite3` driver, in its "legacy" transaction control (the default today), sends no real
 # > `BEGIN` before [DDL](GLOSSARY.md#the-database-side) such as `CREATE TABLE` (it starts a transaction only before INSERT, UPDATE
@@ -114,8 +117,8 @@ class Reader(SQLModel, table=True):
 SQLModel.metadata.create_all(engine)
 
 # %% [markdown] tags=["after"]
-# Both tables were checked (`book` once, `reader` twice, since it was found nowhere), and only
-# `reader` was created.
+# Both tables were checked (on SQLite `book` once, `reader` twice, since it was found nowhere;
+# PostgreSQL answers for both with one SELECT), and only `reader` was created.
 
 # %% [markdown] tags=["sqlite-only"]
 # You can also ask SQLite directly which tables it has, with plain SQL. `engine.connect()` gives a

@@ -94,20 +94,20 @@ print("persistent?", inspect(lantern).persistent, "| identity:", inspect(lantern
 print("still pending:", list(session.new))
 
 # %% [markdown] tags=["after"]
-# One INSERT per book. The database answers each INSERT with the new row's id, and SQLAlchemy
-# stores it in the object.
+# The database answers with the id of each new row, and SQLAlchemy stores it in the object.
 #
-# Look closely at the two INSERTs. Because two rows of the same table are flushed together,
+# Look closely at the INSERT statements. Because two rows of the same table are flushed together,
 # SQLAlchemy uses its "[insertmanyvalues](GLOSSARY.md#the-database-side)" mode: it adds
 # [`RETURNING id`](GLOSSARY.md#the-database-side) so that the database hands
 # back the new ids, and sends the rows in batches; "batch 1/2" means the first of two.
 #
-# > **SQLite note:** on SQLite each batch holds one row: that way SQLAlchemy knows for sure which
-# > id belongs to which object. A flush of a single new row sends a plain INSERT without
-# > `RETURNING` and reads the id from the driver's `lastrowid` instead (lesson 3 will show it);
-# > MySQL works the same way. On PostgreSQL, SQLAlchemy puts up to 1,000 rows into one batch and
-# > matches the returned ids to the objects with a sentinel, and a single row gets its id from
-# > `RETURNING` (lesson 30 will say more).
+# > **SQLite note:** on SQLite each batch holds one row, so you see one INSERT per book: that way
+# > SQLAlchemy knows for sure which id belongs to which object. A flush of a single new row sends
+# > a plain INSERT without `RETURNING` and reads the id from the driver's `lastrowid` instead
+# > (lesson 3 will show it); MySQL works the same way. On PostgreSQL, SQLAlchemy puts up to 1,000
+# > rows into one batch (here both books go in one INSERT, "batch 1/1") and matches the returned
+# > ids to the objects with a sentinel, and a single row gets its id from `RETURNING` (lesson 30
+# > will say more).
 #
 # After the flush, both books are **persistent**: they belong to the session *and* have a row in
 # the database. The session now files each one in its **identity map** (see the

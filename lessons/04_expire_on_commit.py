@@ -48,7 +48,7 @@ session.commit()
 print("after commit:", repr(tides), repr(moons))
 
 # %% [markdown] tags=["after"]
-# The commit flushed first (two INSERTs), then committed. Right after the commit, every attribute
+# The commit flushed first (the INSERTs), then committed. Right after the commit, every attribute
 # of both books is **expired**: the session has emptied them. Printing the object with `repr`
 # reads only what is loaded, so it shows an empty `Book()`.
 
@@ -92,9 +92,10 @@ print("title:", moons.title)
 # hundred objects you would see a hundred SELECTs, one the first time each object is touched.
 
 # %% [markdown]
-# **Why does the session do this?** Once a transaction is committed, other programs are free to
-# change the rows. The values in your objects may be out of date from that moment on. Rather than
-# guess, the session forgets them, and the next read fetches the truth from a new transaction.
+# **Why does the session do this?** Inside a transaction the session trusts the values it has
+# loaded. Once the transaction is committed, that trust ends: other programs may have changed the
+# rows, or will, and your next transaction would see their changes. Rather than guess, the session
+# forgets the values, and the next read fetches the truth from a new transaction.
 #
 # If you know the data will not change under you (or you do not care), you can keep the values:
 # create the session with `expire_on_commit=False`. Here we add and commit a book in such a

@@ -83,8 +83,8 @@ with Session(engine) as session:
 # opened a new transaction, and closing ends it. Nothing is lost, the commit came before.
 
 # %% [markdown]
-# The session is closed and `orbit` is detached. Does reading its values work, and what does it
-# send?
+# The session is closed. Which state is `orbit` in, does reading its values work, and what does
+# it send?
 #
 # Expect: no SQL
 # Expect: prints 'A Quiet Orbit 2016 2'
@@ -145,4 +145,5 @@ with Session(engine) as session:
 
 # %% [markdown] tags=["after"]
 # It becomes persistent in the new session, which can then load its expired attributes with one
-# SELECT.
+# SELECT. Leaving the `with` block closes that session, so `lantern` ends the step detached again,
+# this time with its values loaded.

@@ -77,7 +77,8 @@ print(recent)
 print([(book.year, book.title) for book in session.exec(recent).all()])
 
 # %% [markdown] tags=["after"]
-# `where` became `WHERE book.year >= ?` with 2019 as a parameter; `order_by` became
+# `where` became `WHERE book.year >= ?` with 2019 as a parameter (the placeholder depends on the
+# driver: `?` for SQLite, `%(year_1)s` for PostgreSQL's psycopg); `order_by` became
 # `ORDER BY book.year DESC`. No new objects appear: these rows are already in the session, so
 # the query hands back the objects it already has (lesson 9 will explain this identity map).
 

@@ -57,11 +57,12 @@ page_1 = session.exec(select(Book).order_by(Book.title, Book.id).limit(PAGE_SIZE
 print([book.title for book in page_1])
 
 # %% [markdown] tags=["after"]
-# Look at the end of the SQL: `LIMIT ? OFFSET ?` with the parameters `[3, 0]`.
+# Look at the end of the SQL: a `LIMIT` with the parameter 3.
 #
-# > **SQLite note:** the `OFFSET 0` of a query without `.offset()` comes from SQLAlchemy's SQLite
-# > dialect, because SQLite accepts no OFFSET without a LIMIT and the dialect always writes both.
-# > PostgreSQL and MySQL render a plain `LIMIT` here.
+# > **SQLite note:** on SQLite it reads `LIMIT ? OFFSET ?` with the parameters `[3, 0]`. The
+# > `OFFSET 0` of a query without `.offset()` comes from SQLAlchemy's SQLite dialect, because
+# > SQLite accepts no OFFSET without a LIMIT and the dialect always writes both. PostgreSQL and
+# > MySQL render a plain `LIMIT` here.
 
 # %% [markdown]
 # Page 2 skips the three books of page 1. Predict the SQL and its parameters.
@@ -73,7 +74,8 @@ page_2 = session.exec(select(Book).order_by(Book.title, Book.id).offset(PAGE_SIZ
 print([book.title for book in page_2])
 
 # %% [markdown] tags=["after"]
-# Same SQL, new parameters: `[3, 3]`.
+# Now `OFFSET` skips the three books of page 1. On SQLite it is the same SQL as page 1 with new
+# parameters, `[3, 3]`; on PostgreSQL the `OFFSET` appears only now.
 
 # %% [markdown]
 # Seven books, three to a page: what does page 3 return?

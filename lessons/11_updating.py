@@ -115,7 +115,7 @@ session.flush()
 
 # %% [markdown] tags=["after"]
 # Without the old values, the session cannot prove that `year` did not change, so the UPDATE
-# sets **both** columns. And to write `WHERE book.id = ?` it needs the id, which is still expired:
+# sets **both** columns. And to write `WHERE book.id = ...` it needs the id, which is still expired:
 # it loads the missing attributes first, with one SELECT.
 
 # %% [markdown]

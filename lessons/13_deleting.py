@@ -71,9 +71,9 @@ session.flush()
 print("deleted?", inspect(orbit).deleted)
 
 # %% [markdown] tags=["after"]
-# The flush sends `DELETE FROM book WHERE book.id = ?` and the object becomes **deleted**: its row
-# is gone inside our transaction, but the transaction is not committed. (The database panel still
-# shows three books, since others do not see uncommitted changes.)
+# The flush sends `DELETE FROM book WHERE book.id = ...` (with 2) and the object becomes
+# **deleted**: its row is gone inside our transaction, but the transaction is not committed. (The
+# database panel still shows three books, since others do not see uncommitted changes.)
 
 # %% [markdown]
 # Ask for id 2 again. Predict the SQL and the result.
