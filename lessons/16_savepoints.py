@@ -109,8 +109,9 @@ with trap.begin_nested():
     trap.add(Book(title="Salt and Starlight", year=2020))
 
 # %% [markdown] tags=["after"]
-# They do: the book is already there for everybody, **committed**, although we never called
-# `commit()`.
+# On SQLite they do: the book is already there for everybody, **committed**, although we never
+# called `commit()`. (On PostgreSQL they do not: psycopg began a real transaction before the
+# SAVEPOINT, so the book waits in it, uncommitted, as it should.)
 
 # %% [markdown]
 # Does rolling back the whole transaction remove it? Predict the SQL and the titles printed.
@@ -123,7 +124,7 @@ trap.rollback()
 print("after rollback:", trap.exec(select(Book.title).order_by(Book.id)).all())
 
 # %% [markdown] tags=["after"]
-# It does not. Why?
+# On SQLite it does not (on PostgreSQL it does, and the list has two titles). Why?
 #
 # > **SQLite note:** Python's `sqlite3` driver, in its "legacy" transaction control (the default
 # > today), sends `BEGIN` to SQLite only just before an INSERT, UPDATE or DELETE, and SQLAlchemy's
@@ -171,6 +172,8 @@ with fixed.begin_nested():
 # %% [markdown] tags=["after"]
 # This time a textual `BEGIN` goes out right after `BEGIN (implicit)` (two BEGINs), so the savepoint
 # lives inside a real transaction, and the database panel shows no new book after the RELEASE.
+# (PostgreSQL needs no fix: psycopg has begun a transaction already, and the server only warns
+# that the extra `BEGIN` finds one in progress.)
 
 # %% [markdown]
 # Roll back again, and look. Predict the titles this time.

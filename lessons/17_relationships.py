@@ -188,8 +188,9 @@ print("orbit.author_id:", orbit.author_id, "| dara transient?", inspect(dara).tr
 # The back-reference sets `orbit.author = dara` in memory, but Dara stays **transient**: since
 # SQLAlchemy 2.0 an object does not join the session through a back-reference event (here, the
 # append on Dara's side). At the flush the session finds `orbit` pointing to an object it does not
-# know, warns "... add operation along 'Book.author' won't proceed", and sends nothing: after the
-# commit `orbit.author_id` still holds Cora's id. `session.add(dara)` first would have worked.
+# know, warns "... add operation along 'Book.author' won't proceed", and sends no INSERT and no
+# UPDATE (its one SELECT only reloads `orbit`, expired by the last commit): after the commit
+# `orbit.author_id` still holds Cora's id. `session.add(dara)` first would have worked.
 
 # %% [markdown]
 # A trap to know. Here `lantern.author` is loaded (Ada), then we set the foreign key **column**

@@ -84,8 +84,11 @@ session.add(lantern)
 session.commit()
 
 # %% [markdown] tags=["after"]
-# The book and the genres first, since they need ids (one statement each); then the link rows,
-# which are only pairs of ids, both in a single executemany INSERT.
+# The book and the genres first, since they need ids; then the link rows, which are only pairs of
+# ids, both in a single executemany INSERT.
+#
+# > **SQLite note:** SQLite gets one INSERT per genre, four INSERTs in all. On PostgreSQL the two
+# > genres go out in one batch that still returns their ids (lesson 2), three INSERTs in all.
 
 # %% [markdown]
 # A second mystery, added from the genre's side this time: appending to `mystery.books`, then

@@ -163,8 +163,8 @@ print("expired after the INSERT:", sorted(inspect(review).expired_attributes))
 print("created_at:", review.created_at)
 
 # %% [markdown] tags=["after"]
-# The INSERT asks for nothing back, `created_at` is expired after the flush, and the first read
-# loads it with a SELECT. In async code that read would raise `MissingGreenlet` instead, as
+# The INSERT asks for no server-generated value back (on PostgreSQL its `RETURNING` holds only the
+# new id), `created_at` is expired after the flush, and the first read loads it with a SELECT. In async code that read would raise `MissingGreenlet` instead, as
 # lesson 26, next, will show.
 
 # %% [markdown]

@@ -134,7 +134,8 @@ print("expired:", sorted(inspect(lantern).expired_attributes))
 #
 # > **SQLite note:** SQLite (3.35+) and PostgreSQL support `RETURNING`; MySQL does not. There
 # > `created_at` would be *expired* after the flush, and reading it in async code would raise the
-# > error of step 5. That is why so many async examples `await session.refresh(obj)` next.
+# > error that "Read an expired attribute", below, provokes. That is why so many async examples
+# > `await session.refresh(obj)` next.
 
 # %% [markdown]
 # `await session.refresh(lantern)` reads the row again. Predict the SQL.

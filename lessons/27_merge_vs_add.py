@@ -120,9 +120,9 @@ web.commit()
 # `merge` copies its values onto `web_copy` (found in the identity map: no SELECT) and marks it
 # dirty; the commit sends the UPDATE. The payload object itself stays transient.
 #
-# But look at the UPDATE: `SET year=?, copies=?` with `[None, 5]`. The payload's `year` was never
-# sent; it is `None` only because that is the field's default, and `merge` copies it all the same.
-# The database panel shows the year of book 1 gone. `merge` is for a **whole** object, never for
+# But look at the UPDATE: it sets `year` as well as `copies`, the year to `None`. The payload's
+# `year` was never sent; it is `None` only because that is the field's default, and `merge` copies
+# it all the same. The database panel shows the year of book 1 gone. `merge` is for a **whole** object, never for
 # a partial update.
 
 # %% [markdown]
