@@ -4,7 +4,8 @@
 # A unique column (`Field(unique=True)`) lets the *database* refuse a second row with the same
 # value. The ORM does not check it for you: you learn about a duplicate only when the INSERT
 # fails, at flush time, with an `IntegrityError`. This lesson shows that error and three ways to
-# live with it: get-or-create, a savepoint per row, and SQLite's `INSERT ... ON CONFLICT` upsert.
+# live with it: get-or-create, a savepoint per row, and the database's `INSERT ... ON CONFLICT`
+# upsert.
 #
 # Shows: 1 CREATE, 1 INSERT
 #

@@ -97,8 +97,8 @@ web.commit()
 print("version after the web's write:", web.exec(select(Shelf.version)).one())
 
 # %% [markdown] tags=["after"]
-# The UPDATE says `SET free_slots=?, version=? WHERE shelf.id = ? AND shelf.version = ?`. The ORM
-# raises the version to 2, and writes only if the row is still at the version it read. The last
+# The UPDATE sets `free_slots` and `version`, and its WHERE checks `shelf.id` and `shelf.version`.
+# The ORM raises the version to 2, and writes only if the row is still at the version it read. The last
 # query reads the version from the database: 2.
 
 # %% [markdown]
