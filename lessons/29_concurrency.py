@@ -165,9 +165,9 @@ desk.commit()
 # ...there is no `FOR UPDATE` in it at all.
 #
 # > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
-# > `FOR UPDATE` out, so on SQLite this code prevents nothing: the `sqlite3` driver even runs the
-# > SELECT outside any transaction (lesson 16), and another session can read and write the row in
-# > between. SQLite locks the whole database only while a transaction writes.
+# > `FOR UPDATE` out, so on SQLite this code prevents nothing: the `sqlite3` driver, in its default
+# > legacy transaction control, even runs the SELECT outside any transaction (lesson 16), and
+# > another session can read and write the row in between. SQLite locks the whole database only while a transaction writes.
 #
 # On PostgreSQL and MySQL the same code sends `SELECT ... FOR UPDATE`. Then another session's
 # `SELECT ... FOR UPDATE` of that row, or its UPDATE or DELETE, waits until the first session

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # create_all never changes a table that exists
 #
-# You add a field to a model, run the program again, and the first INSERT fails with "table book
-# has no column named year". `SQLModel.metadata.create_all` creates the tables that are
+# You add a field to a model, run the program again, and the first INSERT fails: "table book has
+# no column named year", in SQLite's words. `SQLModel.metadata.create_all` creates the tables that are
 # **missing**; a table that exists is left exactly as it is, whatever the model says now. Changing
 # an existing table is the job of a **migration**. This lesson makes the mismatch happen, reads
 # the errors, and does by hand what a migration tool such as Alembic does for you.
