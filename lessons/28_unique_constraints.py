@@ -77,7 +77,9 @@ print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
 # %% [markdown] tags=["after"]
 # "Poetry" is found (one SELECT), "Mystery" is not (a SELECT, then an INSERT at the flush).
 # Simple, but not safe under concurrency: two requests can both see "not there" and both insert,
-# and then one of them gets the `IntegrityError` anyway. Hence the next step.
+# and then one of them gets the `IntegrityError` anyway. Hence the next step. (On PostgreSQL it
+# prints `[1, 3]`: the failed INSERT of the first step had already taken id 2 from the table's
+# sequence, and a rollback does not give a sequence number back.)
 
 # %% [markdown]
 # **A savepoint per row** (lesson 16): try each INSERT inside `begin_nested()`. A duplicate rolls
