@@ -4,7 +4,8 @@
 # A unique column (`Field(unique=True)`) lets the *database* refuse a second row with the same
 # value. The ORM does not check it for you: you learn about a duplicate only when the INSERT
 # fails, at flush time, with an `IntegrityError`. This lesson shows that error and three ways to
-# live with it: get-or-create, a savepoint per row, and SQLite's `INSERT ... ON CONFLICT` upsert.
+# live with it: get-or-create, a savepoint per row, and the database's `INSERT ... ON CONFLICT`
+# upsert.
 #
 # Shows: 1 CREATE, 1 INSERT
 #
@@ -76,7 +77,9 @@ print([get_or_create(name).id for name in ["Poetry", "Mystery"]])
 # %% [markdown] tags=["after"]
 # "Poetry" is found (one SELECT), "Mystery" is not (a SELECT, then an INSERT at the flush).
 # Simple, but not safe under concurrency: two requests can both see "not there" and both insert,
-# and then one of them gets the `IntegrityError` anyway. Hence the next step.
+# and then one of them gets the `IntegrityError` anyway. Hence the next step. (On PostgreSQL it
+# prints `[1, 3]`: the failed INSERT of the first step had already taken id 2 from the table's
+# sequence, and a rollback does not give a sequence number back.)
 
 # %% [markdown]
 # **A savepoint per row** (lesson 16): try each INSERT inside `begin_nested()`. A duplicate rolls

@@ -97,8 +97,8 @@ web.commit()
 print("version after the web's write:", web.exec(select(Shelf.version)).one())
 
 # %% [markdown] tags=["after"]
-# The UPDATE says `SET free_slots=?, version=? WHERE shelf.id = ? AND shelf.version = ?`. The ORM
-# raises the version to 2, and writes only if the row is still at the version it read. The last
+# The UPDATE sets `free_slots` and `version`, and its WHERE checks `shelf.id` and `shelf.version`.
+# The ORM raises the version to 2, and writes only if the row is still at the version it read. The last
 # query reads the version from the database: 2.
 
 # %% [markdown]
@@ -165,9 +165,9 @@ desk.commit()
 # ...there is no `FOR UPDATE` in it at all.
 #
 # > **SQLite note:** SQLite has no row locks, and SQLAlchemy's SQLite dialect leaves
-# > `FOR UPDATE` out, so on SQLite this code prevents nothing: the `sqlite3` driver even runs the
-# > SELECT outside any transaction (lesson 16), and another session can read and write the row in
-# > between. SQLite locks the whole database only while a transaction writes.
+# > `FOR UPDATE` out, so on SQLite this code prevents nothing: the `sqlite3` driver, in its default
+# > legacy transaction control, even runs the SELECT outside any transaction (lesson 16), and
+# > another session can read and write the row in between. SQLite locks the whole database only while a transaction writes.
 #
 # On PostgreSQL and MySQL the same code sends `SELECT ... FOR UPDATE`. Then another session's
 # `SELECT ... FOR UPDATE` of that row, or its UPDATE or DELETE, waits until the first session

@@ -2,8 +2,8 @@
 # # When does a session's transaction begin and end?
 #
 # You never call `begin()` on a session, and yet its SQL runs inside transactions: the session
-# **autobegins** one the first time it needs the database, and `commit()`, `rollback()` or
-# `close()` ends it. Most lifecycle errors come from not knowing where that transaction is:
+# **autobegins** one the first time you use it (a `get`, a query, even an `add`), and `commit()`,
+# `rollback()` or `close()` ends it. Most lifecycle errors come from not knowing where that transaction is:
 # "A transaction is already begun on this Session", "Can't operate on closed transaction inside
 # context manager". This lesson provokes both and shows the form that avoids them,
 # `with Session(engine) as session, session.begin():`.
@@ -44,9 +44,9 @@ lantern = session.get(Book, 1)
 print("in a transaction after:", session.in_transaction())
 
 # %% [markdown] tags=["after"]
-# `False`, then `True`. Creating a session sends nothing. The `get` needed the database, so the
-# session began a transaction on its own (the `BEGIN (implicit)`), and it stays open until
-# something ends it. This is **autobegin**.
+# `False`, then `True`. Creating a session sends nothing. The `get` was its first use, so the
+# session began a transaction on its own, and, since the `get` needed the database, one on a
+# connection too (the `BEGIN (implicit)`). It stays open until something ends it. This is **autobegin**.
 
 # %% [markdown]
 # Code written from an older tutorial often calls `session.begin()` itself, here after the

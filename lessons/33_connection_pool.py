@@ -1,8 +1,8 @@
 # %% [markdown]
 # # The connection pool: leaked sessions and "QueuePool limit reached"
 #
-# An engine keeps a **pool** of database connections. A session borrows one when its transaction
-# begins (lesson 32) and gives it back when the transaction ends: at `commit()`, `rollback()` or
+# An engine keeps a **pool** of database connections. A session borrows one the first time its
+# transaction needs the database (lesson 32), not at an `add`, and gives it back when the transaction ends: at `commit()`, `rollback()` or
 # `close()`. A session that is never closed keeps its connection, and once every connection is
 # lent out, the next request waits, then fails with "QueuePool limit of size 5 overflow 10
 # reached". This lesson makes the pool tiny (2 connections, no overflow, a wait of a fifth of a

@@ -135,7 +135,7 @@ print(run(author_of(1)))
 
 # %% [markdown] tags=["after"]
 # "'Book.author' is not available due to lazy='raise'": a plain error, raised before any SQL,
-# instead of the puzzling `MissingGreenlet`. It tells you to load the author with the query
+# instead of the puzzling `MissingGreenlet`. The cure is to load the author with the query
 # (`options(selectinload(Book.author))`) or with `await session.refresh(book, ["author"])`.
 
 # %% [markdown]

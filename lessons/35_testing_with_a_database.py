@@ -77,10 +77,16 @@ worker.start()
 worker.join()
 print(found)
 
-# %% [markdown] tags=["after"]
+# %% [markdown] tags=["after", "sqlite-only"]
 # "no such table: book". For `sqlite://` SQLAlchemy keeps one connection **per thread**, and each
 # connection to an in-memory database has a database of its own: the tables exist only in the
 # main thread's.
+
+# %% [markdown] tags=["after", "postgresql-only"]
+# `[0]`: on PostgreSQL every connection, from any thread, reaches the same database on the server,
+# so the other thread finds the table. On SQLite this step fails with "no such table: book": for
+# `sqlite://` SQLAlchemy keeps one connection **per thread**, and each connection to an in-memory
+# database has a database of its own. The next step is the cure for SQLite.
 
 # %% [markdown]
 # The fix from the SQLModel tutorial: `poolclass=StaticPool`, one connection for everybody, and

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # create_all never changes a table that exists
 #
-# You add a field to a model, run the program again, and the first INSERT fails with "table book
-# has no column named year". `SQLModel.metadata.create_all` creates the tables that are
+# You add a field to a model, run the program again, and the first INSERT fails: "table book has
+# no column named year", in SQLite's words. `SQLModel.metadata.create_all` creates the tables that are
 # **missing**; a table that exists is left exactly as it is, whatever the model says now. Changing
 # an existing table is the job of a **migration**. This lesson makes the mismatch happen, reads
 # the errors, and does by hand what a migration tool such as Alembic does for you.
@@ -53,17 +53,19 @@ if engine.dialect.name == "postgresql":  # `python FILE` runs every cell, on SQL
 # %% [markdown]
 # Today's program starts with `create_all`, as every tutorial does. Predict the SQL: does it
 # notice the two new fields? (The second line lists the table's columns with SQLAlchemy's
-# `inspect(engine)`, which asks SQLite with a PRAGMA of its own.)
+# `inspect(engine)`, which asks the database with a query of its own.)
 #
-# Expect: 2 PRAGMA, 0 CREATE
+# Expect: 2 statements, 0 CREATE
 
 # %% create_all on an existing table
 SQLModel.metadata.create_all(engine)
 print("columns in the database:", [column["name"] for column in inspect(engine).get_columns("book")])
 
 # %% [markdown] tags=["after"]
-# `create_all` sent one `PRAGMA table_info("book")`, which found the table, and nothing else: no
-# CREATE, and no ALTER either (the `table_xinfo` PRAGMA is the column listing). `create_all` only asks "does this table exist?", never "does it match the model?".
+# `create_all` sent one question, which found the table (on SQLite `PRAGMA table_info("book")`,
+# on PostgreSQL a query of `pg_catalog.pg_class`), and nothing else: no CREATE, and no ALTER
+# either (the second statement is the column listing). `create_all` only asks "does this table
+# exist?", never "does it match the model?".
 # The database still has `id` and `title` only.
 
 # %% [markdown]
@@ -125,7 +127,7 @@ with engine.begin() as connection:
 print("columns in the database:", [column["name"] for column in inspect(engine).get_columns("book")])
 
 # %% [markdown] tags=["after"]
-# The two ALTER TABLE statements, committed, then the PRAGMA of the column listing:
+# The two ALTER TABLE statements, committed, then the query of the column listing:
 # `id, title, year, copies`. The table matches the model again, and the old row kept its title,
 # with `year` NULL and `copies` 1 (see the database panel). Alembic writes such statements for
 # you: `alembic revision --autogenerate` compares the models with the database and writes a

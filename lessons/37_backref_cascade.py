@@ -131,4 +131,7 @@ print("titles:", session.exec(select(Book.title).order_by(Book.id)).all())
 session.close()
 
 # %% [markdown] tags=["after"]
-# Cora, her book and Ada's new book: three INSERTs in one flush, authors first.
+# Cora, her book and Ada's new book, in one flush, the author first so that her book has her id.
+#
+# > **SQLite note:** the two books are two INSERTs here, one row per batch (lesson 30); on
+# > PostgreSQL they share one INSERT statement.

@@ -66,6 +66,9 @@ session.commit()
 # %% [markdown] tags=["after"]
 # Three parents and four children. Adding the parents added their children too (lesson 17), and
 # the parents went first, so that the children had their ids.
+#
+# > **SQLite note:** seven INSERTs here, one row per statement (lesson 30); on PostgreSQL the
+# > rows of one table share a statement, so the same flush sends four.
 
 # %% [markdown]
 # Ben returns a book: remove the loan from `ben.loans` and commit. `Member.loans` has no

@@ -119,7 +119,7 @@ for member in session.exec(select(Member)).all():
 
 # %% [markdown] tags=["after"]
 # Both SELECTs come from the query line (after the autoflush INSERT of "Atlas of Rain", pending
-# since the step before): the members, then `... WHERE loan.member_id IN (...)
+# since it was appended two steps before): the members, then `... WHERE loan.member_id IN (...)
 # ORDER BY loan.id` for all of their loans at once. The loop reads loaded lists. A setting on the
 # relationship applies to every query; an option such as `selectinload` to one query only.
 

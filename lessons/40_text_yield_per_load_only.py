@@ -48,9 +48,9 @@ query = text("SELECT title FROM book WHERE year > :year ORDER BY id")
 print(session.execute(query, {"year": 2022}).scalars().all())
 
 # %% [markdown] tags=["after"]
-# The SQL says `WHERE year > ?`, and 2022 travels as a parameter beside it (the "parameters" of
-# the statement). The database never reads the value as SQL. `session.execute` returns rows, as
-# in lesson 8; `.scalars()` takes their first column.
+# The SQL says `WHERE year > ?` (on PostgreSQL `%(year)s`), and 2022 travels as a parameter
+# beside it (the "parameters" of the statement). The database never reads the value as SQL.
+# `session.execute` returns rows, as in lesson 8; `.scalars()` takes their first column.
 
 # %% [markdown]
 # Why not an f-string? A title typed into a search box: `x' OR '1'='1`. Compare an f-string with
@@ -148,4 +148,4 @@ print(", ".join(titles))
 session.close()
 
 # %% [markdown] tags=["after"]
-# `WHERE year > ?` with 2020 as the parameter: the five newest volumes.
+# `WHERE year > ?` (or `%(year)s`) with 2020 as the parameter: the five newest volumes.
