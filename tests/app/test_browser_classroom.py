@@ -3,7 +3,7 @@ with its code and answer lesson 04 with a known mix of right and wrong, and the 
 heatmap shows exactly those counts within 5 s; the CSV has one row per answer; "End class"
 leaves no row. Saves the teacher view at 1280x720 and at a projector's 1920x1080.
 
-``SQLECHO_CLASS_STUDENTS`` sets how many students: 10 by default, which keeps the test near a
+``SQLECHO_CLASS_STUDENTS`` sets how many students: 6 by default, which keeps the test under a
 minute; ``SQLECHO_CLASS_STUDENTS=30`` is the class of docs/classroom.md (about 7 minutes on a busy
 2-core machine).
 """
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-STUDENTS = int(os.environ.get("SQLECHO_CLASS_STUDENTS", "10"))
+STUDENTS = int(os.environ.get("SQLECHO_CLASS_STUDENTS", "6"))
 LESSON = "04_expire_on_commit"
 QUESTIONS = ["How many INSERT statements?", "How many COMMITs?", "How many SELECT statements?"]
 RIGHT = ["2", "1", "0"]

@@ -139,3 +139,23 @@ def test_a_cell_that_does_not_parse_is_named_in_place(new_page: Any) -> None:
         timeout=WAIT_MS
     )
     expect(page.locator(".sqe-diff")).to_have_count(0)
+
+
+def test_lesson_06_refresh_before_the_close_at_a_projector(new_page: Any) -> None:
+    """The classroom question "what if we refresh before the session closes?", asked live."""
+    page = new_page("?lesson=06_closing_the_session&step=2&predict=0&presenter=1", PROJECTOR)
+    page.keyboard.press("e")
+    editor = page.locator(".st-key-edit_06_closing_the_session_1_code textarea")
+    expect(editor).to_be_focused(timeout=WAIT_MS)
+    code = editor.input_value()
+    assert code.rstrip().endswith("session.commit()")
+    _run(page, editor, code.rstrip() + "\n    session.refresh(lantern)\n")
+    kept = "With your edits, Book#1 keeps its loaded values: nothing is expired."
+    expect(_compared(page)).to_contain_text(kept, timeout=WAIT_MS)
+    page.get_by_role("button", name="Next", exact=True).click()  # the read after the close
+    expect(_compared(page)).to_contain_text("With your edits this step raises no error.", timeout=WAIT_MS)
+    fresh = new_page(page.url.split("/", 3)[3], PROJECTOR)  # another browser: only the address
+    expect(_compared(fresh)).to_contain_text("With your edits this step raises no error.", timeout=WAIT_MS)
+    fresh.get_by_role("button", name="Undo edits").click()
+    expect(fresh.locator(".sqe-diff")).to_have_count(0, timeout=WAIT_MS)
+    expect(fresh).not_to_have_url(re.compile("edits="))

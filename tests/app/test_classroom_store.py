@@ -305,3 +305,27 @@ def test_the_classroom_modules_export_sorted_names_that_exist() -> None:
         module = importlib.import_module(f"sqlecho._app.classroom.{name}")
         assert module.__all__ == sorted(module.__all__), name
         assert [item for item in module.__all__ if not hasattr(module, item)] == [], name
+
+
+def test_records_still_waiting_are_written_when_the_server_stops(tmp_path: Path) -> None:
+    """A student's last answer, queued just before the server process ends, is not lost."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'class.db'}"
+    program = f"""
+from sqlecho._app.classroom.recorder import recorder_for, store_for
+from sqlecho._app.classroom.store import AnswerRecord
+store = store_for({url!r})
+info, _key = store.start_class()
+ana = store.join(info, "Ana")
+recorder = recorder_for({url!r})
+for step in range(3):
+    recorder.add(ana, AnswerRecord("04_expire_on_commit", "abc123", step, 0, "Question?", "wrong"))
+"""  # and the process ends at once, well before the writer's next flush
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
+    made = ClassStore(engine_for(url))
+    try:
+        assert _count(made, "SELECT count(*) FROM sqlecho_class_answer") == 3
+    finally:
+        made.engine.dispose()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,3 +57,34 @@ def replica_of(deployment: Deployment, route: str) -> int:
             return int(found[-1][1])
         time.sleep(0.05)
     raise AssertionError(f"nginx logged no replica for the route {route!r}")
+
+
+@contextmanager
+def served(nginx: str, run_dir: Path, env: Mapping[str, str]) -> Iterator[Deployment]:
+    """``deploy/serve.py`` with two replicas behind ``nginx``, ``env`` added to this environment
+    (the lessons, the class database); yields once it serves, always stopped."""
+    port = free_port()
+    command = [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", "2", "--port", str(port)]
+    command += ["--run-dir", str(run_dir), "--cache-dir", str(run_dir / "transcripts"), "--nginx", nginx]
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    try:
+        replicas: dict[int, int] = {}
+        deadline = time.monotonic() + STARTUP_S
+        assert server.stdout is not None
+        line = ""
+        for line in server.stdout:
+            if found := re.match(r"replica \d+: pid (\d+), port (\d+)", line):
+                replicas[int(found[2])] = int(found[1])
+            if line.startswith("serving") or time.monotonic() > deadline:
+                break
+        assert line.startswith("serving"), f"the deployment did not start: {line!r}"
+        yield Deployment(f"http://127.0.0.1:{port}", port, replicas, run_dir)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()

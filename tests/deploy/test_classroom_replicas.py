@@ -7,18 +7,13 @@ the answer: the class lives in the database, not in a server process.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.deploy.deployment import STARTUP_S, Deployment, free_port, replica_of
+from tests.deploy.deployment import Deployment, replica_of, served
 from tests.helpers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.nginx, pytest.mark.postgres]
@@ -37,37 +32,11 @@ def shared_class(
     """Two replicas whose class database is one PostgreSQL database; always stopped."""
     database = postgres_databases.acquire()
     run_dir = tmp_path_factory.mktemp("deploy-class")
-    port = free_port()
-    env = {
-        **os.environ,
-        "SQLECHO_LESSONS": str(PREDICT),
-        "SQLECHO_POOL_SIZE": "1",
-        "SQLECHO_CLASS_DB": database.url(),
-    }
-    command = [sys.executable, str(ROOT / "deploy" / "serve.py"), "--replicas", "2", "--port", str(port)]
-    command += ["--run-dir", str(run_dir), "--cache-dir", str(run_dir / "transcripts"), "--nginx", nginx]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    env = {"SQLECHO_LESSONS": str(PREDICT), "SQLECHO_POOL_SIZE": "1", "SQLECHO_CLASS_DB": database.url()}
     try:
-        replicas: dict[int, int] = {}
-        deadline = time.monotonic() + STARTUP_S
-        assert server.stdout is not None
-        line = ""
-        for line in server.stdout:
-            if found := re.match(r"replica \d+: pid (\d+), port (\d+)", line):
-                replicas[int(found[2])] = int(found[1])
-            if line.startswith("serving") or time.monotonic() > deadline:
-                break
-        assert line.startswith("serving"), f"the deployment did not start: {line!r}"
-        yield Deployment(f"http://127.0.0.1:{port}", port, replicas, run_dir)
+        with served(nginx, run_dir, env) as deployment:
+            yield deployment
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
         postgres_databases.release(database)
 
 

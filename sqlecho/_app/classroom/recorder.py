@@ -10,6 +10,7 @@ to say that class results are not being saved. The student's own view never depe
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import threading
@@ -100,5 +101,8 @@ def store_for(url: str) -> ClassStore:
 
 @functools.cache
 def recorder_for(url: str) -> Recorder:
-    """The server process's writer for the database at ``url``."""
-    return Recorder(store_for(url))
+    """The server process's writer for the database at ``url``; what it still holds when the
+    server stops (a record of the last half second) is written before the process ends."""
+    recorder = Recorder(store_for(url))
+    atexit.register(recorder.flush)
+    return recorder
