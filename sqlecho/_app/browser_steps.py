@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +43,7 @@ from .config import AppConfig
 from .exercise import exercise_panel
 from .keyboard import use_keyboard
 from .lessons import Switches, link_params
+from .memo import Memo
 from .saved import STORAGE_PREFIX
 from .traces import Traced
 
@@ -214,9 +213,7 @@ class BrowserLesson:
     stems: tuple[str, ...]
 
 
-_HTML: OrderedDict[Hashable, tuple[str, str]] = OrderedDict()
-_HTML_MAX = 64
-_HTML_LOCK = threading.Lock()
+_HTML: Memo[tuple[str, str]] = Memo(64)
 
 
 def viewer_html(lesson: BrowserLesson) -> tuple[str, str]:
@@ -236,27 +233,22 @@ def viewer_html(lesson: BrowserLesson) -> tuple[str, str]:
         switches.predict,
         next_href,
     )
-    with _HTML_LOCK:
-        if key in _HTML:
-            _HTML.move_to_end(key)
-            return _HTML[key]
-    variants = [Variant(lesson.label, lesson.other.transcript)] if lesson.other is not None else []
-    html = step_viewer(
-        lesson.traced.transcript,
-        lesson.traced.source,
-        title=lesson.title,
-        variants=variants,
-        predict=switches.predict,
-        storage_key=STORAGE_PREFIX + lesson.stem,
-        next_lesson=next_href,
-        in_page=True,
-    )
-    found = (html, hashlib.sha256(repr(key).encode()).hexdigest()[:16])
-    with _HTML_LOCK:
-        _HTML[key] = found
-        while len(_HTML) > _HTML_MAX:
-            _HTML.popitem(last=False)
-    return found
+
+    def draw() -> tuple[str, str]:
+        variants = [Variant(lesson.label, lesson.other.transcript)] if lesson.other is not None else []
+        html = step_viewer(
+            lesson.traced.transcript,
+            lesson.traced.source,
+            title=lesson.title,
+            variants=variants,
+            predict=switches.predict,
+            storage_key=STORAGE_PREFIX + lesson.stem,
+            next_lesson=next_href,
+            in_page=True,
+        )
+        return html, hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+
+    return _HTML.get(key, draw)
 
 
 def _mount_number(stem: str) -> int:

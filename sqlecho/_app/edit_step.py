@@ -19,9 +19,7 @@ the link.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import streamlit as st
@@ -46,6 +44,7 @@ from .edits import (
     syntax_problem,
 )
 from .lessons import Lesson, Switches
+from .memo import Memo
 from .programs import code_turned_off, program_path, run_memory
 from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
@@ -305,24 +304,15 @@ def _trace_edited(config: AppConfig, lesson: Lesson, source: str, switches: Swit
     return None
 
 
-_DIFFS: OrderedDict[Hashable, TranscriptDiff] = OrderedDict()
-_DIFFS_MAX = 64
-_DIFFS_LOCK = threading.Lock()
+_DIFFS: Memo[TranscriptDiff] = Memo(64)
 
 
 def _compare(original: Traced, edited: Traced, label: str) -> TranscriptDiff:
     """The comparison of the two runs, computed once per pair for every reader of this server."""
-    key = (original.key, edited.key, label)
-    with _DIFFS_LOCK:
-        if key in _DIFFS:
-            _DIFFS.move_to_end(key)
-            return _DIFFS[key]
-    diff = diff_transcripts(original.transcript, edited.transcript, label=label, edited=True)
-    with _DIFFS_LOCK:
-        _DIFFS[key] = diff
-        while len(_DIFFS) > _DIFFS_MAX:
-            _DIFFS.popitem(last=False)
-    return diff
+    return _DIFFS.get(
+        (original.key, edited.key, label),
+        lambda: diff_transcripts(original.transcript, edited.transcript, label=label, edited=True),
+    )
 
 
 def live_edit(

@@ -34,6 +34,7 @@ from .._sandbox.runner import RunCancelled
 from .._trace.options import TraceOptions
 from .._transcript.derive import attribute_order, statement_counts
 from .config import DEFAULT_CACHE_MB
+from .memo import Memo
 from .store import TranscriptStore, source_digest
 
 __all__ = [
@@ -144,7 +145,7 @@ class TraceCache:
         self._lock = threading.Lock()
         self._done: OrderedDict[Hashable, Traced] = OrderedDict()
         self._running: dict[Hashable, Future[Traced]] = {}
-        self._diffs: OrderedDict[tuple[Hashable, Hashable], TranscriptDiff] = OrderedDict()
+        self._diffs: Memo[TranscriptDiff] = Memo(maxsize)
 
     def peek(
         self, source: str, path: Path, options: TraceOptions, name: str, limits: Limits | None = None
@@ -276,16 +277,7 @@ class TraceCache:
 
     def diff(self, a: Traced, b: Traced) -> TranscriptDiff:
         """The step-by-step comparison of two traces, computed once per pair."""
-        pair = (a.key, b.key)
-        with self._lock:
-            if pair in self._diffs:
-                return self._diffs[pair]
-        result = diff_transcripts(a.transcript, b.transcript)
-        with self._lock:
-            self._diffs[pair] = result
-            while len(self._diffs) > self.maxsize:
-                self._diffs.popitem(last=False)
-        return result
+        return self._diffs.get((a.key, b.key), lambda: diff_transcripts(a.transcript, b.transcript))
 
 
 _RENDERED: OrderedDict[Hashable, StepHTML] = OrderedDict()
