@@ -12,6 +12,7 @@ from them on every run and write back through their callbacks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -70,11 +71,19 @@ _MALFORMED = {
 def config_for(app_root: Path) -> AppConfig:
     """The deployment settings (environment variables; lessons beside ``app.py`` by default).
 
-    The app's frame calls this once per run and keeps the result for the page it runs.
+    The app's frame calls this once per run and keeps the result for the page it runs. The
+    settings are read once per server process and environment: every rerun (each step a reader
+    takes) asks again, and reading them looks for PostgreSQL's programs and the machine's memory.
     """
-    config = AppConfig.from_env(os.environ, app_root / "lessons")
+    config = _settings(tuple(sorted(os.environ.items())), app_root / "lessons")
     st.session_state[keys.CONFIG] = config
     return config
+
+
+@functools.lru_cache(maxsize=8)
+def _settings(environ: tuple[tuple[str, str], ...], default_lessons: Path) -> AppConfig:
+    """:meth:`AppConfig.from_env` of one environment (a changed one, as in tests, is read again)."""
+    return AppConfig.from_env(dict(environ), default_lessons)
 
 
 def page_config(app_root: Path) -> AppConfig:
@@ -105,14 +114,18 @@ _IN_PROCESS: SandboxRunner = _in_process
 # Traces kept per server process: every lesson with a few switch combinations, and the most
 # recent pasted programs apart, so that a class pasting code does not push the lessons out.
 # Each gets its share of SQLECHO_CACHE_MB (drawn steps have the last quarter: _render_step).
-_KEPT = {"lessons": 96, "your code": 32}
+_KEPT = {"lessons": 192, "your code": 32}
 _SHARE = {"lessons": 0.25, "your code": 0.5}
 
 
 def _this_runs_config() -> AppConfig:
     """The settings the frame (or the page, run on its own) read in this run."""
     config = st.session_state.get(keys.CONFIG)
-    return config if isinstance(config, AppConfig) else AppConfig.from_env(os.environ, Path("lessons"))
+    return (
+        config
+        if isinstance(config, AppConfig)
+        else _settings(tuple(sorted(os.environ.items())), Path("lessons"))
+    )
 
 
 @st.cache_resource(show_spinner=False)

@@ -91,19 +91,7 @@ def find_binaries(
     ``SQLECHO_POSTGRES_BIN`` first, then Debian's ``/usr/lib/postgresql/<version>/bin`` (the
     newest), then ``pg_config --bindir``. Raises :class:`PostgresUnavailable` when none has them.
     """
-    candidates: list[Path] = []
-    if environ.get("SQLECHO_POSTGRES_BIN", "").strip():
-        candidates.append(Path(environ["SQLECHO_POSTGRES_BIN"].strip()))
-    if debian.is_dir():
-        versions = [path for path in debian.iterdir() if path.name.replace(".", "").isdigit()]
-        versions.sort(key=lambda path: [int(part) for part in path.name.split(".")], reverse=True)
-        candidates += [path / "bin" for path in versions]
-    pg_config = shutil.which(pg_config) if pg_config else None
-    if pg_config:
-        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if found.returncode == 0 and found.stdout.strip():
-            candidates.append(Path(found.stdout.strip()))
-    for folder in candidates:
+    for folder in _binary_folders(environ, debian, pg_config):
         if all((folder / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
             return folder
     raise PostgresUnavailable(
@@ -111,6 +99,22 @@ def find_binaries(
         "'postgresql' package, set SQLECHO_POSTGRES_BIN to their folder, or set "
         "SQLECHO_POSTGRES_URL to an existing server"
     )
+
+
+def _binary_folders(environ: Mapping[str, str], debian: Path, pg_config: str | None) -> Iterator[Path]:
+    """Where the server programs may be, in :func:`find_binaries`' order; ``pg_config`` (a
+    process of its own) is asked only when the folders before it had none."""
+    if environ.get("SQLECHO_POSTGRES_BIN", "").strip():
+        yield Path(environ["SQLECHO_POSTGRES_BIN"].strip())
+    if debian.is_dir():
+        versions = [path for path in debian.iterdir() if path.name.replace(".", "").isdigit()]
+        versions.sort(key=lambda path: [int(part) for part in path.name.split(".")], reverse=True)
+        yield from (path / "bin" for path in versions)
+    program = shutil.which(pg_config) if pg_config else None
+    if program:
+        found = subprocess.run([program, "--bindir"], capture_output=True, text=True, check=False)
+        if found.returncode == 0 and found.stdout.strip():
+            yield Path(found.stdout.strip())
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import tracemalloc
@@ -168,6 +169,22 @@ def test_settings_default_to_a_full_app(tmp_path: Path) -> None:
         class_db=class_db({}),
         postgres_unavailable=unavailable({}),
     )
+
+
+def test_settings_are_read_once_per_environment_not_on_every_page_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every step a reader takes reruns the app's frame, which asks for the settings: reading them
+    # looks for PostgreSQL's programs and the machine's memory, which a step must not pay for.
+    from sqlecho._app import view
+
+    monkeypatch.setenv("SQLECHO_ALLOW_USER_CODE", "1")
+    first = view._settings(tuple(sorted(os.environ.items())), tmp_path)
+    again = view._settings(tuple(sorted(os.environ.items())), tmp_path)
+    assert again is first and first.allow_user_code
+    monkeypatch.setenv("SQLECHO_ALLOW_USER_CODE", "0")
+    changed = view._settings(tuple(sorted(os.environ.items())), tmp_path)
+    assert changed is not first and not changed.allow_user_code
 
 
 def test_settings_from_the_environment(tmp_path: Path) -> None:

@@ -428,3 +428,21 @@ def test_a_statement_the_server_never_received_is_reported_as_tampering(
 def test_a_server_whose_log_cannot_be_read_has_no_witness(databases: RunDatabases) -> None:
     with databases.database() as database:
         assert databases.witness(database) is None  # SQLECHO_POSTGRES_URL's server: not ours to read
+
+
+def test_pg_config_is_asked_only_when_no_folder_before_it_has_the_programs(tmp_path: Path) -> None:
+    # The app asks on every page run whether PostgreSQL can be had: a process per step is not
+    # a price a reader should pay when Debian's folder already answers.
+    folder = tmp_path / "debian" / "15" / "bin"
+    folder.mkdir(parents=True)
+    for name in ("initdb", "pg_ctl", "postgres"):
+        (folder / name).touch()
+    asked = tmp_path / "asked"
+    pg_config = tmp_path / "pg_config"
+    pg_config.write_text(f"#!/bin/sh\ntouch {asked}\necho {tmp_path}/elsewhere\n")
+    pg_config.chmod(0o755)
+    assert find_binaries({}, debian=tmp_path / "debian", pg_config=str(pg_config)) == folder
+    assert not asked.exists()
+    with pytest.raises(PostgresUnavailable):
+        find_binaries({}, debian=tmp_path / "none", pg_config=str(pg_config))
+    assert asked.exists()
