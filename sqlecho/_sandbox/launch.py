@@ -163,7 +163,10 @@ class Sandbox:
         # PID namespaces of their own, so even a repeat would not let one reach another.
         confined = self.confined()
         uid = str(UID_BASE + 2 * secrets.randbelow(1 << 29)) if confined and os.geteuid() == 0 else "-"
-        python = [self.python, "-s", "-B", "-P", "-c", _WORKER, str(result_fd), token, uid]
+        # A worker started ahead of time (no program yet: the pool's) warms up while it waits;
+        # one started for a program gets its job at once (warmup.py).
+        warm = "warm" if program is None else "-"
+        python = [self.python, "-s", "-B", "-P", "-c", _WORKER, str(result_fd), token, uid, warm]
         join = ["/bin/sh", "-c", _JOIN_CGROUP, "sqlecho-cgroup", *cgroup.procs_files, "--"] if cgroup else []
         if confined:
             readable = _top_folders(folders)

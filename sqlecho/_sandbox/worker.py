@@ -1,6 +1,8 @@
 """The worker process: import the heavy libraries, wait for one job, trace it, stream the steps.
 
-Started as ``python -c "from sqlecho._sandbox.worker import main; main()" RESULT_FD TOKEN UID``. It talks
+Started as ``python -c "from sqlecho._sandbox.worker import main; main()" RESULT_FD TOKEN UID WARM``
+(WARM ``warm``: a worker started ahead of time, which runs :func:`~sqlecho._sandbox.warmup.warm_up`
+before it says it is ready; ``-`` for one whose job comes at once). It talks
 to its parent in JSON lines on RESULT_FD, never on stdout (the program may write to fd 1 or close
 it): ``{"ready": ...}`` once warm, ``{"started": true}`` when the job arrived, ``{"step": STEP}``
 for every finished step, ``{"limit": NAME}`` when a limit fired, ``{"done": TRANSCRIPT}`` (its
@@ -55,6 +57,7 @@ from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
 from .protocol import encode
 from .salvage import CHANNEL_LOST
+from .warmup import warm_up
 
 __all__ = ["main"]
 
@@ -304,7 +307,7 @@ def _check_folders() -> None:
 
 
 def main() -> None:
-    """Entry point of the worker process: ``RESULT_FD TOKEN UID`` (UID ``-`` when not root).
+    """Entry point of the worker process: ``RESULT_FD TOKEN UID WARM`` (UID ``-`` when not root).
 
     Before the job exists, the worker splits in two (see the module's docstring): this process
     forks, the parent becomes the small supervisor (a user of its own, the channel's holder) by
@@ -336,6 +339,8 @@ def main() -> None:
     os.close(result_fd)  # the program never holds the server's channel
     channel = Channel(write_end)
     arm_tamper = tamper.prepare(tamper_write)
+    if sys.argv[4:5] == ["warm"]:
+        warm_up()
     versions = {"sqlalchemy": sqlalchemy.__version__, "sqlmodel": sqlmodel.__version__}
     channel.send({"ready": {"versions": versions}})
     status = 0

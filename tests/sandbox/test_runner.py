@@ -190,6 +190,44 @@ def test_pool_hands_out_warm_workers_and_replaces_them(sandbox: Sandbox, tmp_pat
     assert not _running(sandbox.tag), "closing the pool kills its spare workers"
 
 
+def test_a_pooled_worker_warms_up_and_the_program_sees_nothing_of_it(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # A spare worker runs a small ORM program of its own before it is ready (warmup.py): the
+    # traced program must find the libraries as a fresh interpreter has them.
+    tmp_path.chmod(0o755)
+    program = tmp_path / "look.py"
+    program.write_text(
+        "import gc, pydantic, sqlmodel\n"
+        "from sqlalchemy.orm import DeclarativeBase\n"
+        "gc.collect()\n"
+        "print(sqlmodel.SQLModel.__subclasses__(), dict(sqlmodel.SQLModel.metadata.tables))\n"
+        "print(DeclarativeBase.__subclasses__(), pydantic.BaseModel.__subclasses__())\n"
+    )
+    with WorkerPool(1, sandbox=sandbox, folders=(tmp_path,)) as pool:
+        assert pool.wait_ready()
+        pooled = run_sandboxed(program.read_text(), program, TraceOptions(), "look", pool=pool)
+    alone = run_sandboxed(program.read_text(), program, TraceOptions(), "look", sandbox=sandbox)
+    assert outputs(pooled) == outputs(alone) == "[] {}\n[] [<class 'sqlmodel.main.SQLModel'>]\n"
+
+
+def test_only_a_worker_started_ahead_of_time_warms_up_and_the_warm_up_leaves_nothing_alive(
+    tmp_path: Path,
+) -> None:
+    from sqlecho._sandbox.warmup import warm_up
+
+    program = tmp_path / "p.py"
+    program.write_text("print(1)\n")
+    spare = Sandbox(bwrap=None).command((tmp_path,), 1 << 20, 3)
+    for_program = Sandbox(bwrap=None).command((tmp_path,), 1 << 20, 3, None, program, "print(1)\n")
+    for command in (spare, for_program):
+        if command.home is not None:
+            command.home.rmdir()
+    assert spare.argv[-1] == "warm" and for_program.argv[-1] == "-"
+    made = warm_up()
+    assert len(made) == 5 and all(reference() is None for reference in made)
+
+
 def test_pool_learns_the_folders_of_the_programs_it_runs(bwrap: str, tmp_path: Path) -> None:
     tmp_path.chmod(0o755)
     (tmp_path / "elsewhere").mkdir(mode=0o755)
