@@ -211,6 +211,18 @@ def test_a_pooled_worker_warms_up_and_the_program_sees_nothing_of_it(
     assert outputs(pooled) == outputs(alone) == "[] {}\n[] [<class 'sqlmodel.main.SQLModel'>]\n"
 
 
+def test_a_worker_started_for_a_sqlite_program_does_not_load_postgresql_s_driver(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # The command line starts a worker for its one program: importing psycopg there would cost
+    # a run on SQLite a sixth of its time for nothing.
+    tmp_path.chmod(0o755)
+    program = tmp_path / "modules.py"
+    program.write_text("import sys\nprint(sorted(name for name in sys.modules if 'psycopg' in name))\n")
+    alone = run_sandboxed(program.read_text(), program, TraceOptions(), "modules", sandbox=sandbox)
+    assert outputs(alone) == "[]\n"
+
+
 def test_only_a_worker_started_ahead_of_time_warms_up_and_the_warm_up_leaves_nothing_alive(
     tmp_path: Path,
 ) -> None:
