@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroup import RunCgroup, cgroup_support
+from .probe import ProbeMemory
 from .seccomp import FilterUnavailable, filter_program
 from .stale import sweep_stale_once
 
@@ -103,6 +104,9 @@ class Sandbox:
     python: str = sys.executable
     tag: str = "sqlecho-worker"
     """Appears on every worker's command line, to find them with ``ps``/``pgrep``."""
+    probe_memory: ProbeMemory | None = None
+    """Where a bubblewrap that worked is remembered until the machine restarts (None: probe in
+    every process). :func:`default_sandbox` gives the user's cache folder."""
     _status: str | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -118,12 +122,23 @@ class Sandbox:
     def confined(self) -> bool:
         return self.status() == "bubblewrap"
 
+    def distrust(self) -> None:
+        """A confined worker did not start: forget that bubblewrap worked (here and on disk),
+        so that the next run tries it again and says why it cannot."""
+        with self._lock:
+            self._status = None
+            if self.probe_memory is not None:
+                self.probe_memory.forget()
+
     def _probe(self) -> str:
         if self.bwrap is None:
             return "limits only: bubblewrap turned off"
         path = shutil.which(self.bwrap)
         if path is None:
             return f"limits only: {self.bwrap} not found"
+        memory = self.probe_memory
+        if memory is not None and memory.remembers(path, self.python):
+            return "bubblewrap"
         argv = [path, *self._bwrap_args((), 1024 * 1024), "--", self.python, "-S", "-c", ""]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=30, env=_environment("/tmp"))
@@ -132,6 +147,8 @@ class Sandbox:
         if done.returncode != 0:
             lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
             return f"limits only: bubblewrap cannot create a sandbox here ({lines[-1]})"
+        if memory is not None:
+            memory.remember(path, self.python)
         return "bubblewrap"
 
     # -- commands -----------------------------------------------------------------------------
@@ -555,7 +572,10 @@ def default_sandbox() -> Sandbox:
     sweep_stale_once()
     with _default_lock:
         if _default is None:
-            _default = Sandbox(tag=os.environ.get("SQLECHO_WORKER_TAG") or "sqlecho-worker")
+            _default = Sandbox(
+                tag=os.environ.get("SQLECHO_WORKER_TAG") or "sqlecho-worker",
+                probe_memory=ProbeMemory.in_cache(os.environ),
+            )
         return _default
 
 

@@ -414,7 +414,11 @@ def _run_sandboxed(
         return transcript_of(source, name, options, "error", salvage_steps([], source, error, None), 0.0)
     reader = _Reader(worker, job, cancel, yielding=private)
     try:
-        return reader.transcript()
+        transcript = reader.transcript()
+        if worker.command.confined and not reader.ending.started and not reader.cancelled:
+            # bubblewrap may have stopped working since it was probed (or remembered, probe.py).
+            (pool.sandbox if pool is not None and pooled else sandbox or default_sandbox()).distrust()
+        return transcript
     finally:
         if reader.done is not None and pool is not None and pooled:
             # The transcript is whole: the worker ends by itself, and waiting for its namespace
