@@ -173,7 +173,6 @@ def _default_runner(in_process: bool) -> Runner:
 
 def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
     """``trace``: print FILE's transcript; 0 when the program ran to its end."""
-    from ._render.text import format_transcript
     from ._trace.options import SWITCHES, switched_off
 
     path = Path(args.file)
@@ -187,6 +186,8 @@ def _trace(args: argparse.Namespace, runner: Runner | None) -> int:
     if args.json:
         _write_json(transcript)
     else:
+        from ._render.text import format_transcript  # after the run: no part of its start
+
         sys.stdout.write(format_transcript(transcript, source) + "\n")
     sys.stdout.flush()
     return 0 if transcript.get("status") == "ok" else 1

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .cgroup import RunCgroup, cgroup_support
 from .probe import ProbeMemory
+from .protocol import FOLDERS_VARIABLE
 from .seccomp import FilterUnavailable, filter_program
 from .stale import sweep_stale_once
 
@@ -54,9 +55,6 @@ _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _WORKER = "from sqlecho._sandbox.worker import main; main()"
 TOKEN_VARIABLE = "SQLECHO_WORKER"
-FOLDERS_VARIABLE = "SQLECHO_FOLDERS"
-"""In bubblewrap: JSON ``[[path, device, inode], ...]`` of each program folder shown as it is, as
-its parent found it; the worker refuses to run a program where another folder is mounted."""
 UID_BASE = 1_000_000
 """As root, sandboxed runs take user ids from UID_BASE up (see Sandbox.command)."""
 """Outside bubblewrap, the worker's token is also in its environment (see _processes.sweep)."""

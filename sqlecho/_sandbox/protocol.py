@@ -21,10 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-__all__ = ["FORWARDED", "SUPERVISOR_KINDS", "WORKER_KINDS", "encode"]
+__all__ = ["FOLDERS_VARIABLE", "FORWARDED", "SUPERVISOR_KINDS", "WORKER_KINDS", "encode"]
 
 WORKER_KINDS = ("ready", "started", "step", "limit", "done", "failed")
 SUPERVISOR_KINDS = ("tampered", "exit")
+FOLDERS_VARIABLE = "SQLECHO_FOLDERS"
+"""In bubblewrap: JSON ``[[path, device, inode], ...]`` of each program folder shown as it is, as
+its parent found it; the worker refuses to run a program where another folder is mounted."""
 FORWARDED = tuple(b'{"' + kind.encode() + b'":' for kind in WORKER_KINDS)
 """The start of every line a worker may send: ``encode`` writes no space after the brace, so a
 prefix test is exact."""

@@ -48,10 +48,9 @@ from .._trace.steps import Closing
 from .._trace.tracer import trace_source
 from .._transcript.derive import status_of
 from . import seccomp, tamper
-from .launch import FOLDERS_VARIABLE
 from .limits import Limits, exception_for, limit_error, limit_of_error
 from .privileges import check_unprivileged, drop_to
-from .protocol import encode
+from .protocol import FOLDERS_VARIABLE, encode
 from .salvage import CHANNEL_LOST
 from .warmup import warm_up
 
@@ -293,7 +292,7 @@ SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 def _check_folders() -> None:
     """Refuse to run unless each program folder shown as it is is the one the parent looked at
-    (see launch.FOLDERS_VARIABLE): bubblewrap bound it by its path, which a link may have taken."""
+    (see protocol.FOLDERS_VARIABLE): bubblewrap bound it by its path, which a link may have taken."""
     for path, device, inode in json.loads(os.environ.pop(FOLDERS_VARIABLE, "") or "[]"):
         info = os.stat(path)
         if (info.st_dev, info.st_ino) != (device, inode):
