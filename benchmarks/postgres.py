@@ -107,6 +107,7 @@ def _measure(
 
 
 def _wait_spares(databases: Any, deadline: float) -> None:
-    """Until a database made ahead is ready, as a reader arriving a few seconds later finds one."""
-    while not databases._ready and time.monotonic() < deadline:
+    """Until the databases made ahead are ready and none is being made, as a reader arriving a
+    few seconds after the last one finds them."""
+    while (len(databases._ready) < databases.spare or databases._filling) and time.monotonic() < deadline:
         time.sleep(0.01)

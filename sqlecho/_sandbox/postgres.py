@@ -422,6 +422,7 @@ class RunDatabases:
         self._version = ""
         self._dropping: deque[RunDatabase] = deque()
         self._dropper: threading.Thread | None = None
+        self._filler: threading.Thread | None = None
 
     def prepare(self) -> None:
         """Make the template (once) and drop databases and roles left by a killed server."""
@@ -451,13 +452,15 @@ class RunDatabases:
             self._template_ready = True
 
     def acquire(self) -> RunDatabase:
-        """A database of its own for one run (made now when none is ready)."""
+        """A database of its own for one run (made now when none is ready).
+
+        The spare taken is replaced when a run gives its database back (:meth:`release`,
+        :meth:`discard`), not now: ``CREATE DATABASE`` copies the template, a hundred
+        milliseconds of the server's work that would compete with the run just starting."""
         self.prepare()
         with self._lock:
             ready = self._ready.popleft() if self._ready else None
-        database = ready or self._make()
-        self._fill_later()
-        return database
+        return ready or self._make()
 
     def version(self) -> str:
         """The server's version, such as ``15.18`` (asked once: a run does not wait for it)."""
@@ -468,7 +471,12 @@ class RunDatabases:
         return self._version
 
     def release(self, database: RunDatabase) -> None:
-        """Drop the run's database and role (its connections are ended first)."""
+        """Drop the run's database and role (its connections are ended first), then make spares
+        up to ``spare`` in the background."""
+        self._drop(database)
+        self._fill_later()
+
+    def _drop(self, database: RunDatabase) -> None:
         with contextlib.closing(self._admin("postgres")) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
             admin.execute(f'DROP ROLE IF EXISTS "{database.role}"')
@@ -506,7 +514,8 @@ class RunDatabases:
                     return
                 database = self._dropping.popleft()
             with contextlib.suppress(Exception):  # a server gone meanwhile took its databases along
-                self.release(database)
+                self._drop(database)
+            self._fill_later()
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until the databases given to :meth:`discard` are dropped (tests, shutdown)."""
@@ -528,12 +537,16 @@ class RunDatabases:
         """Drop the databases made ahead and those being discarded, and say this owner is gone."""
         self.settle()
         with self._lock:
-            ready, self._ready = list(self._ready), deque()
             presence, self._presence = self._presence, None
             self._template_ready = False
+            filler = self._filler
+        if filler is not None:
+            filler.join(30.0)  # a spare being made is dropped by its maker (see _fill)
+        with self._lock:
+            ready, self._ready = list(self._ready), deque()
         for database in ready:
             with contextlib.suppress(Exception):
-                self.release(database)
+                self._drop(database)
         if presence is not None:
             with contextlib.suppress(Exception):
                 presence.close()
@@ -567,20 +580,26 @@ class RunDatabases:
 
     def _fill_later(self) -> None:
         with self._lock:
-            if self._filling or len(self._ready) >= self.spare:
+            if self._filling or not self._template_ready or len(self._ready) >= self.spare:
                 return
             self._filling = True
-        threading.Thread(target=self._fill, name="sqlecho-postgres-spares", daemon=True).start()
+            self._filler = threading.Thread(target=self._fill, name="sqlecho-postgres-spares", daemon=True)
+            self._filler.start()
 
     def _fill(self) -> None:
         try:
             while True:
                 with self._lock:
-                    if len(self._ready) >= self.spare:
+                    if not self._template_ready or len(self._ready) >= self.spare:
                         return
                 made = self._make()
                 with self._lock:
-                    self._ready.append(made)
+                    kept = self._template_ready  # else closed meanwhile: not a spare of anyone's
+                    if kept:
+                        self._ready.append(made)
+                if not kept:
+                    self._drop(made)
+                    return
         except Exception:  # spares are an optimisation: acquire() makes one itself
             return
         finally:

@@ -201,6 +201,35 @@ def test_a_flood_of_connections_stops_at_the_roles_limit(databases: RunDatabases
                 connection.close()
 
 
+def test_a_spare_taken_is_replaced_after_the_run_not_while_it_runs(
+    cluster: PostgresCluster, databases: RunDatabases
+) -> None:
+    # CREATE DATABASE copies the template: a hundred milliseconds of the server's work that
+    # would compete with the run that just took its database.
+    def ours() -> set[str]:
+        with psycopg.connect(cluster.admin_conninfo("postgres"), autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"%{databases.owner:08x}%",)
+            )
+            return {str(row[0]) for row in rows.fetchall()}
+
+    def until_spares_ready() -> None:
+        deadline = time.monotonic() + 30
+        while (len(databases._ready) < databases.spare or databases._filling) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    databases.release(databases.acquire())
+    until_spares_ready()
+    before = ours()
+    database = databases.acquire()
+    time.sleep(0.5)
+    assert ours() == before and not databases._filling, "nothing is made while the run holds its database"
+    databases.release(database)
+    until_spares_ready()
+    after = ours()
+    assert database.name not in after and len(after) == databases.spare
+
+
 def test_a_spare_database_is_ready_without_waiting(databases: RunDatabases) -> None:
     databases.release(databases.acquire())  # starts the background fill
     deadline = time.monotonic() + 30
