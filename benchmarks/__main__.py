@@ -138,7 +138,7 @@ SMOKE = Plan(
         warm_files=2,
     ),
     postgres=PostgresPlan(samples=1),
-    edit=EditPlan(samples=2),
+    edit=EditPlan(samples=2, pause_s=0.5),
     deploy=DeployPlan(levels=(2,), steps=1, pause_s=(0.1, 0.2), warm_files=2),
 )
 """Every part once, as small as it gets: checks that the benchmark works, measures nothing."""

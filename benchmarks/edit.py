@@ -9,6 +9,10 @@ lesson re-traced with the edit in a sandbox worker, admitted like pasted code, c
 lesson as written, and drawn side by side. The edit goes in the page address (``&edits=``), which
 runs exactly what the Run button runs, without a browser to press it. A sample counts from the
 request to the end of the page's script run, and only if the page shows the edited run ("With your edits").
+Samples are ``pause_s`` apart, as a teacher's Runs are (reading the result, changing the code
+again): a warm server has replaced the spare worker the last Run took by then. Back to back,
+every Run after the second would wait for a worker to start, which is the cold case the runner
+part measures.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class EditPlan:
     """Edited runs timed (after one that is not)."""
     timeout_s: float = 60.0
     """How long one page may take before the sample fails."""
+    pause_s: float = 3.0
+    """Between two samples (a spare worker starts in about a second here)."""
     warm_timeout_s: float = 120.0
 
 
@@ -119,10 +125,11 @@ async def _samples(url: str, plan: EditPlan) -> list[float]:
         page = f"lesson={_LESSON}&step={_STEP}&predict=0"
         await reader.show(page, b"**Step 3 of", plan.timeout_s)
         await reader.show(f"{page}&edits={_edit(-1)}", _EXPECTED, plan.timeout_s)  # not timed
-        return [
-            await reader.show(f"{page}&edits={_edit(number)}", _EXPECTED, plan.timeout_s)
-            for number in range(plan.samples)
-        ]
+        times = []
+        for number in range(plan.samples):
+            await asyncio.sleep(plan.pause_s)
+            times.append(await reader.show(f"{page}&edits={_edit(number)}", _EXPECTED, plan.timeout_s))
+        return times
     finally:
         await reader.close()
 
