@@ -380,7 +380,7 @@ def show_edited(traced: Traced, index: int, run: EditedRun, lesson_title: str) -
     what changed in sentences, then the two codes (on an edited step), the two runs' events, and
     their objects, sessions and tables. Like the switches' comparison, with the edited code."""
     pair = run.diff.for_a(index)
-    if text := narrative_text(traced.steps[index], lesson_title):
+    if text := narrative_text(traced.steps[index], lesson_title, source=traced.source):
         st.markdown(md_no_remote_images(text))
     st.html(diff_summary(pair, run.label))
     ours = render_step(traced, index, marks=pair.only_a, heading="As written")

@@ -373,7 +373,7 @@ def show_step(
     marked, under ``headings`` (default: "As written" and "With <label>"). With ``reveal``
     False only the narrative and the code are drawn (predict mode, before the reader answers).
     """
-    text = narrative_text(traced.steps[index], lesson_title, expectations=reveal)
+    text = narrative_text(traced.steps[index], lesson_title, expectations=reveal, source=traced.source)
     if not reveal:
         # Predict mode: the question and the code, in the column they always have.
         code, _events, _objects = st.columns(_COLUMNS, gap="small")

@@ -197,7 +197,7 @@ def step_viewer(
                 f'<div class="sqx-run" data-run="{number}" hidden>'
                 f"{_run_compared(traced, other, label, index, diff)}</div>"
             )
-        narrative = narrative_text(step, title)
+        narrative = narrative_text(step, title, source=source)
         after = str(step.get("after") or "")
         answer = (
             (f'<div class="sqx-md">{markdown_html(narrative)}</div>' if narrative else "")

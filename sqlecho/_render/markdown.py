@@ -1,7 +1,8 @@
 """A small markdown to HTML converter for lesson narratives, where there is no Streamlit to do it.
 
 It covers what lessons write: headings, paragraphs, bullet and numbered lists, block quotes,
-fenced code, inline code, bold, italics and links. Every character of the text is escaped first
+fenced code, inline code, bold, italics, links and backslash escapes (``\\*`` is a star, as
+in CommonMark; outside code). Every character of the text is escaped first
 and markup is added only around escaped text, so a narrative cannot put its own HTML into a page.
 Images become links (a page must make no request), and only ``http(s):``, ``mailto:`` and relative
 links become anchors.
@@ -25,6 +26,11 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)\)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _SAFE_URL = re.compile(r"^(https?:|mailto:|#|[\w./-]*$)", re.IGNORECASE)
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_HELD = re.compile("[\ue021-\ue07e]")
+# An escaped character is held as a private-use character while the markup is found (so that no
+# pattern sees it), then given back, escaped for HTML.
+_HOLD = 0xE000
 
 
 def _inline(text: str) -> str:
@@ -46,6 +52,7 @@ def _emphasis(text: str) -> str:
             return f'<a href="{esc(url)}" rel="noopener" target="_blank">{esc(label) or esc(url)}</a>'
         return esc(label)
 
+    text = _ESCAPED.sub(lambda match: chr(_HOLD + ord(match[1])), text)
     parts: list[str] = []
     last = 0
     for match in _LINK.finditer(text):
@@ -55,7 +62,8 @@ def _emphasis(text: str) -> str:
     parts.append(esc(text[last:]))
     html = "".join(parts)
     html = _BOLD.sub(r"<strong>\2</strong>", html)
-    return _ITALIC.sub(r"<em>\2</em>", html)
+    html = _ITALIC.sub(r"<em>\2</em>", html)
+    return _HELD.sub(lambda match: esc(chr(ord(match[0]) - _HOLD)), html)
 
 
 def markdown_html(text: str) -> str:

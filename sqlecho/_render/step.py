@@ -12,14 +12,16 @@ import re
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .._transcript.expect import without_expectations
+from .._transcript.questions import claims_for
 from ..transcript import Step
 from .code import esc, highlight_python_lines
 from .diff import StepDiff
 from .events import render_code, render_error, render_events, sql_total
 from .panels import render_objects, render_session, render_tables, render_variables
+from .plain import md_literal
 
 __all__ = ["StepHTML", "Traced", "diff_summary", "draw_code_only", "draw_step", "narrative_text"]
 
@@ -141,16 +143,47 @@ def diff_summary(diff: StepDiff, label: str) -> str:
     return f'<div class="sqe-diff"><b>Compared with {esc(label)}:</b><ul>{notes}</ul></div>'
 
 
+_WHAT_TO_LOOK_FOR = "**What to look for**"
+
+
+def _looked_for(text: str, step: Mapping[str, object], source: str | None) -> str:
+    """``text`` with its ``Expect:`` lines made one list of what they claim, in words, where the
+    first of them was."""
+    if _EXPECT.search(text) is None:
+        return text
+    try:
+        answers = [question.explain for question in claims_for(cast(Step, step), source=source)]
+    except Exception:  # noqa: BLE001 - a malformed step: the narrative without its claims
+        answers = []
+    listed = "\n".join(f"- {md_literal(answer)}" for answer in answers)
+    block = f"\n\n{_WHAT_TO_LOOK_FOR}\n\n{listed}\n\n" if answers else "\n"
+    first = _EXPECT.search(text)
+    assert first is not None
+    before, after = text[: first.start()], _EXPECT.sub("", text[first.start() :])
+    return (before + block + after).strip()
+
+
+_EXPECT = re.compile(r"^Expect:.*(?:\n|$)", re.MULTILINE)
+
+
 def narrative_text(
-    step: Mapping[str, object], lesson_title: str | None = None, *, expectations: bool = True
+    step: Mapping[str, object],
+    lesson_title: str | None = None,
+    *,
+    expectations: bool = True,
+    source: str | None = None,
 ) -> str:
-    """The step's narrative markdown, without the lesson's title heading (shown above it already),
-    and, unless ``expectations``, without its ``Expect:`` lines (they are the answer)."""
+    """The step's narrative markdown, without the lesson's title heading (shown above it already).
+
+    Its ``Expect:`` lines are the lesson's claims in the checks' grammar (``1 SELECT (load
+    expired)``, ``state Book#3 detached``), written for the tests and for predict mode's
+    questions: with ``expectations`` they become a list headed "What to look for", each claim
+    in words with the line that made it true (predict mode's answers, :func:`claims_for`);
+    without, they are left out (they are the answer). ``source``: the program, for claims about
+    a line of its code."""
     text = str(step.get("narrative") or "")
-    if not expectations:
-        text = without_expectations(text)
-    else:  # one claim per line, as written (markdown would join adjacent lines into one)
-        text = re.sub(r"(?m)^(Expect:.*)\n(?=Expect:)", "\\1\n\n", text)
+    text = _looked_for(text, step, source) if expectations else without_expectations(text)
+    text = re.sub(r"\n{3,}", "\n\n", text)  # where claims were taken out
     lines = text.splitlines()
     if lesson_title and lines and lines[0].startswith("# ") and lines[0][2:].strip() == lesson_title:
         text = "\n".join(lines[1:]).strip()

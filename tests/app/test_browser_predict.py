@@ -87,12 +87,13 @@ def test_an_exercise_is_checked_in_the_sandbox(browser: object, predict_url: str
 
 
 # What a predicted step with an exercise must not show before its reveal: its SQL, its check,
-# its "after" text, the Expect: line, the exercise box.
+# its "after" text, its claims (as written or as "What to look for"), the exercise box.
 _ANSWER = (
     "WHERE hero.name",
     "select == 1; prints",
     "identity map, a query asks",
     "Expect: 1 SELECT",
+    "What to look for",
     "Exercise",
 )
 

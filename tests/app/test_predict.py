@@ -64,7 +64,10 @@ def test_a_predicted_step_hides_what_happened_until_revealed() -> None:
     assert AFTER not in _text(at)
     at.button(key=f"predict_{LESSON}_1_reveal").click().run()
     assert INSERT in _html(at) and WHAT_HAPPENED in _html(at)
-    assert AFTER in _text(at) and "Expect: 1 INSERT (flush), 1 COMMIT" in _text(at)
+    # Revealed, the claims read as what to look for, in words, with their lines.
+    shown = _text(at)
+    assert AFTER in shown and "What to look for" in shown and "Expect:" not in shown
+    assert "1 INSERT\\, sent by flush at line" in shown and "1 COMMIT at line" in shown
 
 
 def _state(at: AppTest, index: int, part: int, value: str) -> None:

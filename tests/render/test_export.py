@@ -48,6 +48,15 @@ def test_markdown_covers_what_narratives_write() -> None:
     assert '<pre class="sqe-md-code"><code>' in html and "x" in html
 
 
+def test_markdown_backslash_escapes_show_the_character_outside_code() -> None:
+    # The claims' words are written with every punctuation mark escaped (md_literal), as
+    # Streamlit's markdown reads them: the exported page must read them the same way.
+    html = markdown_html("- 1 INSERT\\, sent by flush\\. \\*not italic\\* \\<b\\> Book\\#2 `a\\*b`")
+    assert (
+        html == "<ul><li>1 INSERT, sent by flush. *not italic* &lt;b&gt; Book#2 <code>a\\*b</code></li></ul>"
+    )
+
+
 def test_markdown_escapes_html_and_loads_nothing() -> None:
     html = markdown_html(
         "<script>alert(1)</script> ![logo](https://example.com/x.png) [docs](https://docs.sqlalchemy.org) [x](javascript:alert(1))"

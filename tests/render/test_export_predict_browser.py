@@ -20,8 +20,14 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 LESSONS = ROOT / "tests" / "fixtures" / "predict"
-ANSWERS = ("INSERT INTO", "The commit flushed first", "Expect:")
-EXERCISE_ANSWERS = ("WHERE hero.name", "prints 'found: Deadpond'", "identity map, a query asks", "Expect:")
+ANSWERS = ("INSERT INTO", "The commit flushed first", "Expect:", "What to look for")
+EXERCISE_ANSWERS = (
+    "WHERE hero.name",
+    "prints 'found: Deadpond'",
+    "identity map, a query asks",
+    "Expect:",
+    "What to look for",
+)
 
 
 @pytest.fixture(scope="module")

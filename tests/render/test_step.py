@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,7 @@ from sqlecho._render.diff import StepDiff
 from sqlecho._render.events import render_events
 from sqlecho._render.plain import md_no_remote_images
 from sqlecho._render.step import Traced, diff_summary, draw_step, narrative_text
-from sqlecho._trace.tracer import in_process
+from sqlecho._trace.tracer import in_process, trace_source
 from tests.helpers import FIXTURES
 
 LESSON = FIXTURES / "lessons" / "01_first_steps.py"
@@ -119,12 +122,56 @@ def test_drawn_steps_are_kept_by_weight(traced: Traced, monkeypatch: pytest.Monk
     assert render_step(traced, 0) is not render_step(traced, 0)
 
 
-def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectation() -> None:
-    step = {"narrative": "Predict the SQL of the commit.\n\nExpect: 1 INSERT (flush), 1 COMMIT"}
-    assert narrative_text(step, expectations=False) == "Predict the SQL of the commit."
-    assert narrative_text(step).endswith("Expect: 1 INSERT (flush), 1 COMMIT")
+_FLUSHING = """\
+# %% Setup
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 
-def test_each_expect_line_stays_a_line_of_its_own() -> None:
-    text = narrative_text({"narrative": "What now?\n\nExpect: 1 INSERT\nExpect: state Hero#1 pending"})
-    assert text == "What now?\n\nExpect: 1 INSERT\n\nExpect: state Hero#1 pending"
+class Hero(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+engine = create_engine("sqlite://")
+SQLModel.metadata.create_all(engine)
+session = Session(engine)
+
+# %% [markdown]
+# Predict the SQL of the commit.
+#
+# Expect: 1 INSERT (flush), 1 COMMIT
+# Expect: state Hero#1 persistent
+#
+# Then read on.
+
+# %% Commit
+hero = Hero(name="Deadpond")
+session.add(hero)
+session.commit()
+"""
+
+
+def _flush_step(tmp_path: Path) -> Mapping[str, Any]:
+    """The traced step of a commit that flushed one pending hero, its claims in its narrative."""
+    program = tmp_path / "flushing.py"
+    program.write_text(_FLUSHING)
+    return trace_source(_FLUSHING, program, TraceOptions(), source_name=program.name)["steps"][1]
+
+
+def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectation(tmp_path: Path) -> None:
+    step = _flush_step(tmp_path)
+    assert narrative_text(step, expectations=False) == "Predict the SQL of the commit.\n\nThen read on."
+
+
+def test_revealed_claims_read_as_what_to_look_for_in_words_where_they_were_written(tmp_path: Path) -> None:
+    # The Expect: lines are the checks' grammar; a reader sees what they claim, with the line.
+    text = narrative_text(_flush_step(tmp_path), source=_FLUSHING)
+    assert "Expect:" not in text
+    assert text.startswith("Predict the SQL of the commit.\n\n**What to look for**\n\n- 1 INSERT")
+    assert text.endswith("\n\nThen read on.")
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(items) == 3 and "line 25" in items[0] and "1 COMMIT" in items[1] and "persistent" in items[2]
+
+
+def test_a_narrative_without_claims_is_left_as_written() -> None:
+    assert narrative_text({"narrative": "What now?\n\nShows: 1 INSERT"}) == "What now?\n\nShows: 1 INSERT"
