@@ -230,6 +230,44 @@ def test_a_spare_taken_is_replaced_after_the_run_not_while_it_runs(
     assert database.name not in after and len(after) == databases.spare
 
 
+def test_in_the_private_cluster_a_run_logs_in_with_md5_and_the_superuser_with_scram(
+    cluster: PostgresCluster, databases: RunDatabases
+) -> None:
+    # SCRAM's 4,096 PBKDF2 rounds on both ends cost each of a run's connections about 5 ms; a
+    # run's random, short-lived password travels only over the local socket.
+    with databases.database() as database:
+        with psycopg.connect(cluster.admin_conninfo("postgres"), autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT rolname, left(rolpassword, 6) FROM pg_authid WHERE rolname IN (%s, %s)",
+                (database.role, "sqlecho"),
+            ).fetchall()
+            methods = admin.execute(
+                "SELECT DISTINCT auth_method FROM pg_hba_file_rules WHERE type = 'local'"
+                " AND 'all' = ANY(database) AND 'all' = ANY(user_name)"
+            ).fetchall()
+        with _connect(database) as run:
+            assert run.execute("SELECT current_user").fetchone() == (database.role,)
+    stored = dict(rows)
+    assert stored[database.role].startswith("md5") and stored["sqlecho"] == "SCRAM-"
+    assert methods == [("md5",)]
+
+
+def test_a_cluster_made_for_scram_is_moved_to_md5_for_local_logins(tmp_path: Path) -> None:
+    made = PostgresCluster.__new__(PostgresCluster)
+    made.data = tmp_path
+    (tmp_path / "pg_hba.conf").write_text(
+        "local   all             all                                     scram-sha-256\n"
+        "local   replication     all                                     scram-sha-256\n"
+        "host    all             all             127.0.0.1/32            reject\n"
+    )
+    assert made._local_md5() is True
+    assert (tmp_path / "pg_hba.conf").read_text().splitlines()[:2] == [
+        "local   all             all                                     md5",
+        "local   replication     all                                     scram-sha-256",
+    ]
+    assert made._local_md5() is False, "once moved, the file is left alone"
+
+
 def test_a_spare_database_is_ready_without_waiting(databases: RunDatabases) -> None:
     databases.release(databases.acquire())  # starts the background fill
     deadline = time.monotonic() + 30
