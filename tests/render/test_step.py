@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,55 +121,34 @@ def test_drawn_steps_are_kept_by_weight(traced: Traced, monkeypatch: pytest.Monk
     assert render_step(traced, 0) is not render_step(traced, 0)
 
 
-_FLUSHING = """\
-# %% Setup
-from sqlmodel import Field, Session, SQLModel, create_engine
+_PREDICTING = FIXTURES / "predict" / "01_predict.py"
 
 
-class Hero(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    name: str
-
-
-engine = create_engine("sqlite://")
-SQLModel.metadata.create_all(engine)
-session = Session(engine)
-
-# %% [markdown]
-# Predict the SQL of the commit.
-#
-# Expect: 1 INSERT (flush), 1 COMMIT
-# Expect: state Hero#1 persistent
-#
-# Then read on.
-
-# %% Commit
-hero = Hero(name="Deadpond")
-session.add(hero)
-session.commit()
-"""
-
-
-def _flush_step(tmp_path: Path) -> Mapping[str, Any]:
+def _flush_step() -> Mapping[str, Any]:
     """The traced step of a commit that flushed one pending hero, its claims in its narrative."""
-    program = tmp_path / "flushing.py"
-    program.write_text(_FLUSHING)
-    return trace_source(_FLUSHING, program, TraceOptions(), source_name=program.name)["steps"][1]
+    source = _PREDICTING.read_text()
+    return trace_source(source, _PREDICTING, TraceOptions(), source_name=_PREDICTING.name)["steps"][1]
 
 
-def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectation(tmp_path: Path) -> None:
-    step = _flush_step(tmp_path)
-    assert narrative_text(step, expectations=False) == "Predict the SQL of the commit.\n\nThen read on."
+def test_the_narrative_before_a_prediction_keeps_the_question_not_the_expectation() -> None:
+    step = _flush_step()
+    assert (
+        narrative_text(step, expectations=False) == "Adding a hero and committing: what reaches the database?"
+    )
 
 
-def test_revealed_claims_read_as_what_to_look_for_in_words_where_they_were_written(tmp_path: Path) -> None:
+def test_revealed_claims_read_as_what_to_look_for_in_words_where_they_were_written() -> None:
     # The Expect: lines are the checks' grammar; a reader sees what they claim, with the line.
-    text = narrative_text(_flush_step(tmp_path), source=_FLUSHING)
+    step = dict(_flush_step())
+    step["narrative"] = str(step["narrative"]) + "\n\nThen read on."
+    text = narrative_text(step, source=_PREDICTING.read_text())
     assert "Expect:" not in text
-    assert text.startswith("Predict the SQL of the commit.\n\n**What to look for**\n\n- 1 INSERT")
+    assert text.startswith(
+        "Adding a hero and committing: what reaches the database?\n\n**What to look for**\n\n- 1 INSERT"
+    )
     assert text.endswith("\n\nThen read on.")
     items = [line for line in text.splitlines() if line.startswith("- ")]
-    assert len(items) == 3 and "line 25" in items[0] and "1 COMMIT" in items[1] and "persistent" in items[2]
+    assert len(items) == 3 and "line 27" in items[0] and "1 COMMIT" in items[1] and "persistent" in items[2]
 
 
 def test_a_narrative_without_claims_is_left_as_written() -> None:
