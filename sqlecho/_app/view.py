@@ -198,9 +198,10 @@ def unless_malformed() -> Iterator[None]:
         st.error(f"This trace could not be shown: {what} ({type(exc).__name__}).", icon=":material/error:")
 
 
-def use_style(presenter: bool) -> None:
-    """Add the stylesheet (a style-only ``st.html`` takes no room on the page)."""
-    st.html(style_tag(presenter))
+def use_style(presenter: bool, also: str = "") -> None:
+    """Add the stylesheet (a style-only ``st.html`` takes no room on the page), and the page's
+    own ``<style>`` elements ``also``: one block per rerun rather than one each."""
+    st.html(style_tag(presenter) + also)
 
 
 def _go(key: str, value: int) -> None:
@@ -223,6 +224,7 @@ def navigator(
     shortcuts: bool = True,
     hold: Callable[[int], bool] | None = None,
     onward: tuple[str, Callable[[], None]] | None = None,
+    script: str = "",
 ) -> int:
     """The step bar: Previous/Next, "Step N of M" and the title, First/Last, and a slider;
     returns the 1-based step. It sticks to the top of the page (to the bottom on a phone).
@@ -236,13 +238,15 @@ def navigator(
             there (predict mode reveals an unanswered step first).
         onward: a label and a callback for the last step's Next ("Next lesson"), so that the
             last step is not a dead end.
+        script: the page's own ``<script>`` elements, drawn with the keyboard's (one block per
+            rerun rather than one each; with ``shortcuts`` only).
     """
     count = len(titles)
     key = keys.step(prefix)
     step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
     st.session_state[key] = step
     if shortcuts:
-        use_keyboard()
+        use_keyboard(also=script)
     with st.container(key=keys.step_bar(prefix), gap="small"):
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.button(
@@ -340,10 +344,11 @@ _TO_CURRENT_LINE = """<script>
 </script>"""
 
 
-def _whole_program(where: DeltaGenerator, html: str) -> None:
+def _whole_program(html: str) -> None:
     """An expander with every line of the program, filled only while it is open (it is large),
-    the full width of the page, scrolled to the step's lines."""
-    expander = where.expander(
+    the full width of the page, scrolled to the step's lines (drawn where the page is: no
+    container of its own, which would be one more block to send on every step)."""
+    expander = st.expander(
         "Whole program", icon=":material/code:", key=keys.WHOLE_PROGRAM_WIDGET, on_change="rerun"
     )
     if expander.open:
@@ -394,14 +399,14 @@ def show_step(
         events.html(blocks.events)
         objects.html(blocks.objects + blocks.sessions)
         _database(objects, blocks.tables)
-        _whole_program(st.container(), blocks.whole)
+        _whole_program(blocks.whole)
         return
     if text:
         st.markdown(md_no_remote_images(text))
     mine, theirs_heading = headings or ("As written", f"With {label}")
     blocks = render_step(traced, index, marks=diff.only_a, heading=mine)
     st.html(diff_summary(diff, label) + blocks.code)
-    _whole_program(st.container(), blocks.whole)
+    _whole_program(blocks.whole)
     left, right = st.columns(2, gap="medium")
     left.html(blocks.events)
     if diff.b_index is None:
