@@ -170,16 +170,34 @@ def warm_requests(lessons: list[Lesson]) -> list[TraceRequest]:
     ]
 
 
-@st.cache_resource(show_spinner=False)
-def warm_lessons(kind: str, lessons_dir: str, _lessons: list[Lesson]) -> TraceCache:
+# (runner kind, lessons folder) -> the cache being warmed: every rerun of the lesson page asks, and
+# a dict answers it without Streamlit's hashing of the arguments.
+_WARMED: dict[tuple[str, str], TraceCache] = {}
+
+
+def warm_lessons(
+    kind: str, lessons_dir: str, lessons: list[Lesson], cache_for: Callable[[str], TraceCache] = trace_cache
+) -> TraceCache:
     """Start tracing every lesson in the background, once per server process and lessons folder
-    (the first run of the lesson page calls it; later runs find it done). Returns the cache."""
-    cache = trace_cache(kind)
+    (the first run of the lesson page calls it; later runs find it done). Returns the cache,
+    ``cache_for(kind)``."""
+    warmed = _WARMED.get((kind, lessons_dir))
+    return warmed if warmed is not None else _warm_lessons(kind, lessons_dir, lessons, cache_for)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_lessons(
+    kind: str, lessons_dir: str, _lessons: list[Lesson], _cache_for: Callable[[str], TraceCache]
+) -> TraceCache:
+    """:func:`warm_lessons` the first time (Streamlit's cache makes readers who arrive at once
+    wait for the one who started it)."""
+    cache = _cache_for(kind)
     # Then move what is alive (the transcripts above all: about a hundred thousand objects that
     # live as long as the server) out of the cyclic collector's sight: a full collection walks
     # every tracked object and holds the GIL meanwhile, a few hundred milliseconds that fell on
     # whichever reader's step was running. They are still freed when no longer referenced.
     cache.warm(warm_requests(_lessons), then=gc.freeze)
+    _WARMED[(kind, lessons_dir)] = cache
     return cache
 
 
