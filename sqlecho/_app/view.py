@@ -129,14 +129,9 @@ def _this_runs_config() -> AppConfig:
 
 
 @st.cache_resource(show_spinner=False)
-def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
-    """The cache for one runner kind and purpose, shared by every session of this server process.
-
-    Made in the first run that asks for it, with that run's settings: the memory budget
-    (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
-    keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
-    replicas; pasted programs are never written anywhere.
-    """
+def _make_trace_cache(kind: str, purpose: str) -> TraceCache:
+    """:data:`trace_cache` the first time (Streamlit's cache makes readers who arrive at once
+    share the one the first of them made)."""
     config = _this_runs_config()
     keep_drawn_steps(config.cache_bytes // 4)
     budget = int(config.cache_bytes * _SHARE[purpose])
@@ -146,6 +141,37 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
         return TraceCache(_IN_PROCESS, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
+
+
+class _TraceCaches:
+    """The trace caches of this server process, found in a dict once made: every rerun asks,
+    and Streamlit's cache would hash the arguments each time."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], TraceCache] = {}
+
+    def __call__(self, kind: str, purpose: str = "lessons") -> TraceCache:
+        """The cache for one runner kind and purpose, shared by every session of this server process.
+
+        Made in the first run that asks for it, with that run's settings: the memory budget
+        (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
+        keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
+        replicas; pasted programs are never written anywhere.
+        """
+        made = self._made.get((kind, purpose))
+        if made is None:
+            made = self._made[(kind, purpose)] = _make_trace_cache(kind, purpose)
+        return made
+
+    def clear(self) -> None:
+        """Forget every cache: the next call makes a new one, with that run's settings."""
+        self._made.clear()
+        _make_trace_cache.clear()
+
+
+trace_cache = _TraceCaches()
+"""The cache for one runner kind and purpose (``trace_cache(kind, purpose="lessons")``), shared by
+every session of this server process; ``trace_cache.clear()`` forgets them all."""
 
 
 @st.cache_resource(show_spinner=False)

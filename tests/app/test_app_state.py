@@ -297,6 +297,23 @@ def test_parse_limits_reads_sizes() -> None:
 # -- trace cache ------------------------------------------------------------------------------
 
 
+def test_the_servers_trace_caches_are_made_once_each_and_made_again_after_a_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlecho._app.view import trace_cache
+
+    monkeypatch.setenv("SQLECHO_CACHE_DIR", "off")
+    trace_cache.clear()
+    try:
+        first = trace_cache("in-process", "your code")
+        assert trace_cache("in-process", "your code") is first  # every rerun: the same one
+        assert trace_cache("in-process") is not first  # the lessons have their own
+        trace_cache.clear()
+        assert trace_cache("in-process", "your code") is not first
+    finally:
+        trace_cache.clear()  # later tests make theirs with their own settings
+
+
 class _CountingRunner:
     """A runner that records its calls and can be held until released (to test concurrency)."""
 
