@@ -19,6 +19,7 @@ the link.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -230,7 +231,9 @@ _EDITOR_STYLE = """<style>
 </style>"""
 _EDITOR_PRESENTER = """<style>
 [class*="st-key-edit_"][class*="_code"] textarea { font-size: 22px !important; }
-.st-key-edit_bar p, .st-key-edit_run button p, .st-key-edit_close button p { font-size: 22px !important; }
+.st-key-edit_bar p, .st-key-edit_step button p, .st-key-edit_run button p, .st-key-edit_close button p {
+  font-size: 22px !important;
+}
 </style>"""
 
 
@@ -340,7 +343,13 @@ def live_edit(
         return None
     key = cell_key(steps[index], index)
     by_index, problems = resolve_edits(edits, steps)
-    with st.container(key=keys.EDIT_BAR, horizontal=True, vertical_alignment="center", gap="small"):
+    # Without edits the bar is its one button, drawn alone: one block fewer on every step.
+    bar = (
+        st.container(key=keys.EDIT_BAR, horizontal=True, vertical_alignment="center", gap="small")
+        if edits
+        else contextlib.nullcontext()
+    )
+    with bar:
         st.button(
             "Edit this step",
             key=keys.EDIT_BUTTON,

@@ -7,6 +7,7 @@ reader moves, so that the address bar always links to exactly what is on screen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -311,8 +312,16 @@ def lesson_page(config: AppConfig) -> None:
                 problems.append(message)
         st.title(lesson.title, anchor=False)
         if not switches.presenter:
-            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-                if state[keys.step(keys.LESSON_STEPS)] == 1:
+            first = state[keys.step(keys.LESSON_STEPS)] == 1
+            # The first step's instructions sit beside the button; on the others it is alone, and
+            # drawn so: one block fewer on every step.
+            row = (
+                st.container(horizontal=True, vertical_alignment="center", gap="small")
+                if first
+                else contextlib.nullcontext()
+            )
+            with row:
+                if first:
                     st.caption(_WHAT_TO_DO[switches.predict], width="content")
                 # Presenter mode one click away: its sidebar switch sits below the list of lessons.
                 st.button(
