@@ -15,12 +15,14 @@ from pathlib import Path
 import streamlit as st
 
 from sqlecho._app.view import config_for
-from sqlecho._render.css import FAVICON
+from sqlecho._render.css import favicon_data_url
 
 ROOT = Path(__file__).resolve().parent
 PAGES = ROOT / "app_pages"
 
-st.set_page_config(page_title="sqlecho", page_icon=str(FAVICON), layout="wide")
+# The icon as a data: address, made once per process: given the file, Streamlit would read,
+# check and register the image again on every rerun (every step a reader takes).
+st.set_page_config(page_title="sqlecho", page_icon=favicon_data_url(), layout="wide")
 config = config_for(ROOT)
 for problem in config.problems:
     st.sidebar.warning(problem)

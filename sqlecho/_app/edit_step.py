@@ -19,6 +19,7 @@ the link.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,10 +51,12 @@ from .traces import Traced, TraceFailed, render_step
 from .view import run_admission, runner_for, trace_cache
 
 __all__ = [
+    "EDIT_KEY_SCRIPT",
     "EditedRun",
     "edit_link",
     "edit_steps_button",
     "editing",
+    "editor_style",
     "live_edit",
     "read_edit_link",
     "show_edited",
@@ -190,8 +193,9 @@ def _undo(stem: str) -> None:
 
 
 # The E key presses "Edit this step" (the keyboard's way in, presenter mode included), then puts
-# the cursor in the editor once it is drawn; never while the reader types in a field.
-_EDIT_KEY = """<script>
+# the cursor in the editor once it is drawn; never while the reader types in a field. Without the
+# button (a page where lessons cannot be edited), the key does nothing.
+EDIT_KEY_SCRIPT = """<script>
 (() => {
   const win = window.parent && window.parent.document ? window.parent : window;
   if (win.sqeEditKey) return;
@@ -227,8 +231,16 @@ _EDITOR_STYLE = """<style>
 </style>"""
 _EDITOR_PRESENTER = """<style>
 [class*="st-key-edit_"][class*="_code"] textarea { font-size: 22px !important; }
-.st-key-edit_bar p, .st-key-edit_run button p, .st-key-edit_close button p { font-size: 22px !important; }
+.st-key-edit_bar p, .st-key-edit_step button p, .st-key-edit_run button p, .st-key-edit_close button p {
+  font-size: 22px !important;
+}
 </style>"""
+
+
+def editor_style(presenter: bool) -> str:
+    """The editor's ``<style>`` elements, for the page's stylesheet: the lesson page draws them
+    on every rerun with its own (they style nothing until an editor is open)."""
+    return _EDITOR_STYLE + (_EDITOR_PRESENTER if presenter else "")
 
 
 def _cell_code(source: str, lines: list[int]) -> str:
@@ -331,9 +343,13 @@ def live_edit(
         return None
     key = cell_key(steps[index], index)
     by_index, problems = resolve_edits(edits, steps)
-    st.html(_EDIT_KEY, unsafe_allow_javascript=True)
-    st.html(_EDITOR_STYLE + (_EDITOR_PRESENTER if switches.presenter else ""))
-    with st.container(key=keys.EDIT_BAR, horizontal=True, vertical_alignment="center", gap="small"):
+    # Without edits the bar is its one button, drawn alone: one block fewer on every step.
+    bar = (
+        st.container(key=keys.EDIT_BAR, horizontal=True, vertical_alignment="center", gap="small")
+        if edits
+        else contextlib.nullcontext()
+    )
+    with bar:
         st.button(
             "Edit this step",
             key=keys.EDIT_BUTTON,

@@ -99,7 +99,11 @@ _SCRIPT = """<script>
 </script>"""
 
 
-def use_keyboard() -> None:
-    """Install the listener (once per browser tab; a style-like block takes no room)."""
-    keys = "{" + ", ".join(f'"{key}": "{button}"' for key, button in STEP_KEYS.items()) + "}"
-    st.html(_SCRIPT % {"keys": keys}, unsafe_allow_javascript=True)
+_KEYS = "{" + ", ".join(f'"{key}": "{button}"' for key, button in STEP_KEYS.items()) + "}"
+_BLOCK = _SCRIPT % {"keys": _KEYS}
+
+
+def use_keyboard(also: str = "") -> None:
+    """Install the listener (once per browser tab; a style-like block takes no room), with the
+    page's own ``<script>`` elements ``also`` in the same block."""
+    st.html(_BLOCK + also, unsafe_allow_javascript=True)

@@ -7,6 +7,7 @@ reader moves, so that the address bar always links to exactly what is on screen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
@@ -21,7 +22,16 @@ from .browser_steps import BrowserLesson, steps_in_browser
 from .classroom import hooks as classroom
 from .classroom.join import class_bar
 from .config import AppConfig
-from .edit_step import edit_link, edit_steps_button, editing, live_edit, read_edit_link, show_edited
+from .edit_step import (
+    EDIT_KEY_SCRIPT,
+    edit_link,
+    edit_steps_button,
+    editing,
+    editor_style,
+    live_edit,
+    read_edit_link,
+    show_edited,
+)
 from .exercise import exercise_panel
 from .lessons import DATABASE_NAMES, Lesson, Switches, clamp_step, discover_lessons, link_params, parse_link
 from .traces import Traced, TraceFailed
@@ -94,11 +104,17 @@ def _open_lesson(stem: str) -> None:
 def numbered(lessons: list[Lesson]) -> dict[str, str]:
     """Each lesson's title as the sidebar lists it: with its number (``19. Stale data``), the
     number the lessons' own text uses (the file's leading digits, else its place in the list)."""
-    out = {}
-    for place, lesson in enumerate(lessons, 1):
-        digits = re.match(r"\d+", lesson.stem)
-        out[lesson.stem] = f"{int(digits[0]) if digits else place}. {lesson.title}"
-    return out
+    return dict(_numbered(tuple((lesson.stem, lesson.title) for lesson in lessons)))
+
+
+@functools.lru_cache(maxsize=4)
+def _numbered(lessons: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """:func:`numbered` of (stem, title) pairs, made once per list of lessons (every rerun asks)."""
+    out = []
+    for place, (stem, title) in enumerate(lessons, 1):
+        digits = re.match(r"\d+", stem)
+        out.append((stem, f"{int(digits[0]) if digits else place}. {title}"))
+    return tuple(out)
 
 
 def _open_unless_held(stem: str, last: int, hold: Callable[[int], bool] | None) -> None:
@@ -266,8 +282,9 @@ def lesson_page(config: AppConfig) -> None:
         state[keys.LESSON], state[keys.step(keys.LESSON_STEPS)] = stems[0], 1
     switches = _sidebar(lessons, config.postgres_unavailable)
     st.set_page_config(initial_sidebar_state="collapsed" if switches.presenter else "auto")
-    use_style(switches.presenter)
-    lesson = next(item for item in lessons if item.stem == state[keys.LESSON])
+    use_style(switches.presenter, also=editor_style(switches.presenter))  # live edit's: one block
+    chosen = state[keys.LESSON]
+    lesson = next(item for item in lessons if item.stem == chosen)
     try:
         traced = _trace(config, lesson, Switches())
     except TraceFailed as exc:
@@ -295,8 +312,16 @@ def lesson_page(config: AppConfig) -> None:
                 problems.append(message)
         st.title(lesson.title, anchor=False)
         if not switches.presenter:
-            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-                if state[keys.step(keys.LESSON_STEPS)] == 1:
+            first = state[keys.step(keys.LESSON_STEPS)] == 1
+            # The first step's instructions sit beside the button; on the others it is alone, and
+            # drawn so: one block fewer on every step.
+            row = (
+                st.container(horizontal=True, vertical_alignment="center", gap="small")
+                if first
+                else contextlib.nullcontext()
+            )
+            with row:
+                if first:
                     st.caption(_WHAT_TO_DO[switches.predict], width="content")
                 # Presenter mode one click away: its sidebar switch sits below the list of lessons.
                 st.button(
@@ -339,9 +364,9 @@ def lesson_page(config: AppConfig) -> None:
             predict.show_score(lesson.stem, steps)  # at the top, kept in the browser
         hold = predict.hold_unanswered(lesson.stem, steps) if switches.predict else None
         onward = _onward(lessons, lesson.stem, len(steps) - 1, hold)
-        index = (
-            navigator([step.get("title") for step in steps], keys.LESSON_STEPS, hold=hold, onward=onward) - 1
-        )
+        titles = [step.get("title") for step in steps]
+        # The E key of live edit rides in the keyboard's block: one block per rerun, not two.
+        index = navigator(titles, keys.LESSON_STEPS, hold=hold, onward=onward, script=EDIT_KEY_SCRIPT) - 1
         _write_address(lesson.stem, index + 1, switches)  # before drawing: the address updates sooner
         classroom.on_step(lesson.stem, index)
         if traced.transcript.get("tampered"):

@@ -12,13 +12,14 @@ them with ``_plain.md_literal``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._render.renamed import current_stem
-from .._render.titles import lessons_in
+from .._render.titles import is_lesson_name
 from .._trace.options import DATABASES, SWITCHES, TraceOptions, switched_off
 from .._trace.titles import source_title as lesson_title
 
@@ -55,29 +56,66 @@ class Lesson:
     """The program text (None when the file is not UTF-8 text)."""
 
 
-# path -> (mtime_ns, size, title, source): the app lists the lessons on every rerun, and reads
-# a file again only when it changed.
-_READ: dict[str, tuple[int, int, str, str | None]] = {}
+# path -> ((inode, mtime_ns, size), title, source): a file is read again only when it changed.
+_READ: dict[str, tuple[tuple[int, int, int], str, str | None]] = {}
+# folder -> (what its lessons' stats were, the lessons then): the app lists the lessons on every
+# rerun (every step a reader takes), and a folder whose files did not change is listed as it was.
+_LISTED: dict[str, tuple[tuple[tuple[str, tuple[int, int, int]], ...], list[Lesson]]] = {}
+
+
+def _lesson_stats(folder: Path) -> tuple[tuple[str, tuple[int, int, int]], ...] | None:
+    """Name, inode, mtime and size of each lesson file of ``folder`` in name order (one look at
+    the folder, one ``stat`` per lesson); None when there is no such folder."""
+    try:
+        with os.scandir(folder) as entries:
+            found = []
+            for entry in entries:
+                if is_lesson_name(entry.name) and entry.is_file():
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:  # removed since the folder was read
+                        continue
+                    found.append((entry.name, (stat.st_ino, stat.st_mtime_ns, stat.st_size)))
+    except OSError:  # no such folder, or not one that can be read: no lessons
+        return None
+    return tuple(sorted(found))
+
+
+def _read(path: Path, version: tuple[int, int, int]) -> tuple[str, str | None]:
+    """The title and the text (None: not UTF-8) of one lesson file, read again when its
+    ``version`` (inode, mtime, size) is not the one read last."""
+    known = _READ.get(str(path))
+    if known is None or known[0] != version:
+        data = path.read_bytes()
+        try:
+            source: str | None = data.decode("utf-8")
+        except UnicodeDecodeError:
+            source = None
+        title = lesson_title(data.decode("utf-8", errors="replace"), path.stem)
+        known = _READ[str(path)] = (version, title, source)
+    return known[1], known[2]
 
 
 def discover_lessons(folder: Path) -> list[Lesson]:
-    """The ``*.py`` lessons of ``folder`` in file-name order (``01_...``, ``02_...``)."""
-    if not folder.is_dir():
+    """The ``*.py`` lessons of ``folder`` in file-name order (``01_...``, ``02_...``).
+
+    Costs one look at the folder and a ``stat`` per lesson when nothing changed; a file that
+    changed (its time, size or inode: an editor that saves by renaming) is read again, and a
+    new or removed one is seen at once.
+    """
+    stats = _lesson_stats(folder)
+    if stats is None:
         return []
+    listed = _LISTED.get(str(folder))
+    if listed is not None and listed[0] == stats:
+        return list(listed[1])
     lessons = []
-    for path in lessons_in(folder):
-        stat = path.stat()
-        known = _READ.get(str(path))
-        if known is None or known[:2] != (stat.st_mtime_ns, stat.st_size):
-            data = path.read_bytes()
-            try:
-                source: str | None = data.decode("utf-8")
-            except UnicodeDecodeError:
-                source = None
-            title = lesson_title(data.decode("utf-8", errors="replace"), path.stem)
-            known = _READ[str(path)] = (stat.st_mtime_ns, stat.st_size, title, source)
-        lessons.append(Lesson(path.stem, known[2], path, known[3]))
-    return lessons
+    for name, version in stats:
+        path = folder / name
+        title, source = _read(path, version)
+        lessons.append(Lesson(path.stem, title, path, source))
+    _LISTED[str(folder)] = (stats, lessons)
+    return list(lessons)
 
 
 @dataclass(frozen=True)

@@ -129,14 +129,9 @@ def _this_runs_config() -> AppConfig:
 
 
 @st.cache_resource(show_spinner=False)
-def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
-    """The cache for one runner kind and purpose, shared by every session of this server process.
-
-    Made in the first run that asks for it, with that run's settings: the memory budget
-    (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
-    keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
-    replicas; pasted programs are never written anywhere.
-    """
+def _make_trace_cache(kind: str, purpose: str) -> TraceCache:
+    """:data:`trace_cache` the first time (Streamlit's cache makes readers who arrive at once
+    share the one the first of them made)."""
     config = _this_runs_config()
     keep_drawn_steps(config.cache_bytes // 4)
     budget = int(config.cache_bytes * _SHARE[purpose])
@@ -146,6 +141,37 @@ def trace_cache(kind: str, purpose: str = "lessons") -> TraceCache:
         return TraceCache(_IN_PROCESS, maxsize=_KEPT[purpose], max_bytes=budget, store=store)
     pool = default_pool(config.sandbox.pool_size, config.sandbox.limits)
     return TraceCache(run_sandboxed, maxsize=_KEPT[purpose], max_bytes=budget, pool=pool, store=store)
+
+
+class _TraceCaches:
+    """The trace caches of this server process, found in a dict once made: every rerun asks,
+    and Streamlit's cache would hash the arguments each time."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], TraceCache] = {}
+
+    def __call__(self, kind: str, purpose: str = "lessons") -> TraceCache:
+        """The cache for one runner kind and purpose, shared by every session of this server process.
+
+        Made in the first run that asks for it, with that run's settings: the memory budget
+        (``SQLECHO_CACHE_MB``), the pool's size and limits, and, for the lessons, the folder that
+        keeps their transcripts on disk too (``SQLECHO_CACHE_DIR``), for restarts and the other
+        replicas; pasted programs are never written anywhere.
+        """
+        made = self._made.get((kind, purpose))
+        if made is None:
+            made = self._made[(kind, purpose)] = _make_trace_cache(kind, purpose)
+        return made
+
+    def clear(self) -> None:
+        """Forget every cache: the next call makes a new one, with that run's settings."""
+        self._made.clear()
+        _make_trace_cache.clear()
+
+
+trace_cache = _TraceCaches()
+"""The cache for one runner kind and purpose (``trace_cache(kind, purpose="lessons")``), shared by
+every session of this server process; ``trace_cache.clear()`` forgets them all."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -170,16 +196,34 @@ def warm_requests(lessons: list[Lesson]) -> list[TraceRequest]:
     ]
 
 
-@st.cache_resource(show_spinner=False)
-def warm_lessons(kind: str, lessons_dir: str, _lessons: list[Lesson]) -> TraceCache:
+# (runner kind, lessons folder) -> the cache being warmed: every rerun of the lesson page asks, and
+# a dict answers it without Streamlit's hashing of the arguments.
+_WARMED: dict[tuple[str, str], TraceCache] = {}
+
+
+def warm_lessons(
+    kind: str, lessons_dir: str, lessons: list[Lesson], cache_for: Callable[[str], TraceCache] = trace_cache
+) -> TraceCache:
     """Start tracing every lesson in the background, once per server process and lessons folder
-    (the first run of the lesson page calls it; later runs find it done). Returns the cache."""
-    cache = trace_cache(kind)
+    (the first run of the lesson page calls it; later runs find it done). Returns the cache,
+    ``cache_for(kind)``."""
+    warmed = _WARMED.get((kind, lessons_dir))
+    return warmed if warmed is not None else _warm_lessons(kind, lessons_dir, lessons, cache_for)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_lessons(
+    kind: str, lessons_dir: str, _lessons: list[Lesson], _cache_for: Callable[[str], TraceCache]
+) -> TraceCache:
+    """:func:`warm_lessons` the first time (Streamlit's cache makes readers who arrive at once
+    wait for the one who started it)."""
+    cache = _cache_for(kind)
     # Then move what is alive (the transcripts above all: about a hundred thousand objects that
     # live as long as the server) out of the cyclic collector's sight: a full collection walks
     # every tracked object and holds the GIL meanwhile, a few hundred milliseconds that fell on
     # whichever reader's step was running. They are still freed when no longer referenced.
     cache.warm(warm_requests(_lessons), then=gc.freeze)
+    _WARMED[(kind, lessons_dir)] = cache
     return cache
 
 
@@ -198,9 +242,10 @@ def unless_malformed() -> Iterator[None]:
         st.error(f"This trace could not be shown: {what} ({type(exc).__name__}).", icon=":material/error:")
 
 
-def use_style(presenter: bool) -> None:
-    """Add the stylesheet (a style-only ``st.html`` takes no room on the page)."""
-    st.html(style_tag(presenter))
+def use_style(presenter: bool, also: str = "") -> None:
+    """Add the stylesheet (a style-only ``st.html`` takes no room on the page), and the page's
+    own ``<style>`` elements ``also``: one block per rerun rather than one each."""
+    st.html(style_tag(presenter) + also)
 
 
 def _go(key: str, value: int) -> None:
@@ -223,6 +268,7 @@ def navigator(
     shortcuts: bool = True,
     hold: Callable[[int], bool] | None = None,
     onward: tuple[str, Callable[[], None]] | None = None,
+    script: str = "",
 ) -> int:
     """The step bar: Previous/Next, "Step N of M" and the title, First/Last, and a slider;
     returns the 1-based step. It sticks to the top of the page (to the bottom on a phone).
@@ -236,13 +282,15 @@ def navigator(
             there (predict mode reveals an unanswered step first).
         onward: a label and a callback for the last step's Next ("Next lesson"), so that the
             last step is not a dead end.
+        script: the page's own ``<script>`` elements, drawn with the keyboard's (one block per
+            rerun rather than one each; with ``shortcuts`` only).
     """
     count = len(titles)
     key = keys.step(prefix)
     step = min(max(1, int(st.session_state.get(key, 1))), max(1, count))
     st.session_state[key] = step
     if shortcuts:
-        use_keyboard()
+        use_keyboard(also=script)
     with st.container(key=keys.step_bar(prefix), gap="small"):
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.button(
@@ -340,10 +388,11 @@ _TO_CURRENT_LINE = """<script>
 </script>"""
 
 
-def _whole_program(where: DeltaGenerator, html: str) -> None:
+def _whole_program(html: str) -> None:
     """An expander with every line of the program, filled only while it is open (it is large),
-    the full width of the page, scrolled to the step's lines."""
-    expander = where.expander(
+    the full width of the page, scrolled to the step's lines (drawn where the page is: no
+    container of its own, which would be one more block to send on every step)."""
+    expander = st.expander(
         "Whole program", icon=":material/code:", key=keys.WHOLE_PROGRAM_WIDGET, on_change="rerun"
     )
     if expander.open:
@@ -394,14 +443,14 @@ def show_step(
         events.html(blocks.events)
         objects.html(blocks.objects + blocks.sessions)
         _database(objects, blocks.tables)
-        _whole_program(st.container(), blocks.whole)
+        _whole_program(blocks.whole)
         return
     if text:
         st.markdown(md_no_remote_images(text))
     mine, theirs_heading = headings or ("As written", f"With {label}")
     blocks = render_step(traced, index, marks=diff.only_a, heading=mine)
     st.html(diff_summary(diff, label) + blocks.code)
-    _whole_program(st.container(), blocks.whole)
+    _whole_program(blocks.whole)
     left, right = st.columns(2, gap="medium")
     left.html(blocks.events)
     if diff.b_index is None:

@@ -9,6 +9,7 @@ a word, so that no information rests on colour alone.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -19,8 +20,10 @@ FAVICON = Path(str(files("sqlecho._render") / "favicon.png"))
 """The app's own icon (the page serves it itself: no request leaves for an icon font)."""
 
 
+@functools.cache
 def favicon_data_url() -> str:
-    """The icon as a ``data:`` address, for pages that must load nothing (the exported site)."""
+    """The icon as a ``data:`` address (read once per process): for pages that must load nothing
+    (the exported site), and for the app, which then neither reads nor serves a file per rerun."""
     return "data:image/png;base64," + base64.b64encode(FAVICON.read_bytes()).decode("ascii")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._transcript.titles import first_heading, prettify_stem
 
-__all__ = ["first_heading", "lesson_title", "lessons_in", "prettify_stem"]
+__all__ = ["first_heading", "is_lesson_name", "lesson_title", "lessons_in", "prettify_stem"]
 
 
 def lesson_title(transcript: Mapping[str, Any], stem: str) -> str:
@@ -23,7 +23,13 @@ def lesson_title(transcript: Mapping[str, Any], stem: str) -> str:
     return first_heading(narratives) or prettify_stem(stem)
 
 
+def is_lesson_name(name: str) -> bool:
+    """Whether a file of a lessons folder is a lesson, by its name: ``*.py``, neither private
+    (``_helpers.py``) nor hidden."""
+    return name.endswith(".py") and not name.startswith(("_", "."))
+
+
 def lessons_in(folder: Path) -> list[Path]:
     """The lessons of ``folder``: its ``*.py`` files in name order (``01_...``, ``02_...``),
     without private (``_helpers.py``) and hidden ones."""
-    return sorted(path for path in folder.glob("*.py") if not path.name.startswith(("_", ".")))
+    return sorted(path for path in folder.glob("*.py") if is_lesson_name(path.name))

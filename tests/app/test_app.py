@@ -444,7 +444,7 @@ def test_a_malformed_transcript_is_one_plain_message(
     # Steps drawn by earlier tests are kept by program text: draw these afresh.
     monkeypatch.setattr(_traces, "_RENDERED", OrderedDict())
     monkeypatch.setattr(_traces, "_rendered_bytes", 0)
-    _app_view.trace_cache.clear()  # type: ignore[attr-defined]  # the next caches use the forged runner
+    _app_view.trace_cache.clear()  # the next caches use the forged runner
     try:
         at = _your_code("x = 1\n")
         _clean(at)
@@ -457,7 +457,7 @@ def test_a_malformed_transcript_is_one_plain_message(
             at = _app()
             _clean(at)
     finally:
-        _app_view.trace_cache.clear()  # type: ignore[attr-defined]
+        _app_view.trace_cache.clear()
 
 
 def test_production_config_shows_no_error_details() -> None:

@@ -59,6 +59,37 @@ def test_a_changed_lesson_gets_its_new_title_and_text(tmp_path: Path) -> None:
     assert (found.title, found.source) == ("Brand new title", "# %% [markdown]\n# # Brand new title\n")
 
 
+def test_a_lesson_added_or_removed_after_a_listing_is_seen_at_once(tmp_path: Path) -> None:
+    (tmp_path / "02_b.py").write_text("x = 1\n")
+    assert [lesson.stem for lesson in discover_lessons(tmp_path)] == ["02_b"]
+    (tmp_path / "01_a.py").write_text("# %% [markdown]\n# # New one\n")
+    assert [(lesson.stem, lesson.title) for lesson in discover_lessons(tmp_path)] == [
+        ("01_a", "New one"),
+        ("02_b", "B"),
+    ]
+    (tmp_path / "02_b.py").unlink()
+    assert [lesson.stem for lesson in discover_lessons(tmp_path)] == ["01_a"]
+    (tmp_path / "01_a.py").unlink()
+    assert discover_lessons(tmp_path) == []
+
+
+def test_an_unchanged_folder_is_listed_from_memory_and_a_saved_over_lesson_is_read_again(
+    tmp_path: Path,
+) -> None:
+    lesson = tmp_path / "01_x.py"
+    lesson.write_text("# %% [markdown]\n# # Aaa\n")
+    first = discover_lessons(tmp_path)
+    again = discover_lessons(tmp_path)
+    assert again == first and again[0] is first[0]  # nothing was read or made again
+    # An editor that saves by renaming a new file over the old one, same size, same time.
+    stat = lesson.stat()
+    (tmp_path / ".01_x.py.swp").write_text("# %% [markdown]\n# # Bbb\n")
+    os.replace(tmp_path / ".01_x.py.swp", lesson)
+    os.utime(lesson, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    (found,) = discover_lessons(tmp_path)
+    assert (found.title, found.source) == ("Bbb", "# %% [markdown]\n# # Bbb\n")
+
+
 def test_a_lesson_that_is_not_utf8_is_listed_without_text(tmp_path: Path) -> None:
     (tmp_path / "01_latin.py").write_bytes(b"# %% [markdown]\n# # Caf\xe9\n")
     (found,) = discover_lessons(tmp_path)
@@ -264,6 +295,23 @@ def test_parse_limits_reads_sizes() -> None:
 
 
 # -- trace cache ------------------------------------------------------------------------------
+
+
+def test_the_servers_trace_caches_are_made_once_each_and_made_again_after_a_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlecho._app.view import trace_cache
+
+    monkeypatch.setenv("SQLECHO_CACHE_DIR", "off")
+    trace_cache.clear()
+    try:
+        first = trace_cache("in-process", "your code")
+        assert trace_cache("in-process", "your code") is first  # every rerun: the same one
+        assert trace_cache("in-process") is not first  # the lessons have their own
+        trace_cache.clear()
+        assert trace_cache("in-process", "your code") is not first
+    finally:
+        trace_cache.clear()  # later tests make theirs with their own settings
 
 
 class _CountingRunner:

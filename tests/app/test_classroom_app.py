@@ -162,10 +162,23 @@ def test_a_bad_nickname_is_refused_and_nothing_is_stored(class_db: str, nickname
     assert _rows(class_db) == 0
 
 
+def test_the_join_box_draws_its_field_only_while_it_is_open(class_db: str) -> None:
+    student = _student()
+    assert [box.proto.popover.label for box in student.get("popover")] == ["Join a class"]
+    assert not student.text_input and not [b for b in student.button if b.key == "class_code_join"]
+    student.session_state[join.JOIN_WIDGET] = True  # the reader opens it
+    _run(student)
+    assert [field.key for field in student.text_input] == [join.CODE_WIDGET]
+    student.session_state[join.JOIN_WIDGET] = False
+    assert not _run(student).text_input
+
+
 def test_a_wrong_code_is_refused_and_codes_cannot_be_tried_endlessly(class_db: str) -> None:
     code, _key = _start(_teacher())
     word, digits = code.split("-")
     student = _student()
+    student.session_state[join.JOIN_WIDGET] = True  # the "Join a class" box, opened
+    _run(student)
     for number in range(5):
         student.text_input(key=join.CODE_WIDGET).set_value(f"{word}-{(int(digits) + 1 + number) % 1000:03d}")
         student.button(key="class_code_join").click()

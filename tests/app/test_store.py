@@ -6,6 +6,7 @@ written for another program, another version or other options), the lesson is tr
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from sqlecho._app.lessons import Switches, discover_lessons
 from sqlecho._app.store import TranscriptStore, cache_dir, versions
 from sqlecho._app.traces import TraceCache
-from sqlecho._app.view import warm_requests
+from sqlecho._app.view import warm_lessons, warm_requests
 from sqlecho._sandbox.postgres import cache_folder
 from sqlecho._trace.options import TraceOptions
 from sqlecho._trace.tracer import in_process
@@ -171,6 +172,32 @@ def test_warming_traces_every_lesson_once(tmp_path: Path) -> None:
         cache.trace(*request)
     assert len(runner.runs) == len(requests) == 3 * 3
     assert cache.misses == len(requests)
+
+
+def test_the_lessons_are_warmed_once_per_folder_and_a_new_folder_is_warmed_too(tmp_path: Path) -> None:
+    folders = [tmp_path / "one", tmp_path / "two"]
+    for folder in folders:
+        folder.mkdir()
+        (folder / "01_lesson.py").write_text("x = 1\n", encoding="utf-8")
+    runners: list[_Runner] = []
+
+    def cache_for(_kind: str) -> TraceCache:
+        runners.append(_Runner())
+        return TraceCache(runners[-1])
+
+    try:
+        one = warm_lessons("in-process", str(folders[0]), discover_lessons(folders[0]), cache_for)
+        assert one.warmed.wait(60)
+        # Every rerun asks again: the same cache, nothing traced again.
+        assert warm_lessons("in-process", str(folders[0]), discover_lessons(folders[0]), cache_for) is one
+        two = warm_lessons("in-process", str(folders[1]), discover_lessons(folders[1]), cache_for)
+        assert two is not one and two.warmed.wait(60)
+        assert [len(runner.runs) for runner in runners] == [
+            3,
+            3,
+        ]  # each lesson, as written and with each switch
+    finally:
+        gc.unfreeze()  # a warmed server freezes what it holds; a test process must not
 
 
 def test_warming_starts_with_every_lesson_as_written() -> None:

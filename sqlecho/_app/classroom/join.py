@@ -23,7 +23,7 @@ from .codes import MAX_NICKNAME, Refused, normal_code
 if TYPE_CHECKING:
     from .store import ClassInfo, Membership
 
-__all__ = ["CODE_WIDGET", "NICKNAME_WIDGET", "class_bar"]
+__all__ = ["CODE_WIDGET", "JOIN_WIDGET", "NICKNAME_WIDGET", "class_bar"]
 
 _WANTED = "_class_wanted"
 _DISMISSED = "_class_dismissed"
@@ -33,6 +33,8 @@ _settings_lock = threading.Lock()
 
 NICKNAME_WIDGET = "w_class_nickname"
 CODE_WIDGET = "w_class_code"
+JOIN_WIDGET = "w_class_join"
+"""The "Join a class" popover: True while it is open."""
 
 
 def _join(url: str) -> None:
@@ -132,9 +134,13 @@ def class_bar(config: AppConfig, lesson: Lesson) -> None:
     asked = st.query_params.get("class")
     if asked and _WANTED not in state and not state.get(_DISMISSED):
         state[_WANTED] = asked.strip()[:40]
-    with st.sidebar.popover("Join a class", icon=":material/groups:"):
-        st.text_input("Class code", key=CODE_WIDGET, max_chars=20, placeholder="KITE-427")
-        st.button("Join", key="class_code_join", on_click=_want, args=(CODE_WIDGET,))
+    # Its field and button are drawn only while it is open: a step (every rerun) of a reader who
+    # is not joining sends two widgets fewer.
+    popover = st.sidebar.popover("Join a class", icon=":material/groups:", key=JOIN_WIDGET, on_change="rerun")
+    if popover.open:
+        with popover:
+            st.text_input("Class code", key=CODE_WIDGET, max_chars=20, placeholder="KITE-427")
+            st.button("Join", key="class_code_join", on_click=_want, args=(CODE_WIDGET,))
     wanted = state.get(_WANTED)
     if not wanted or state.get(_DISMISSED):
         return
