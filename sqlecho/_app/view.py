@@ -75,9 +75,14 @@ def config_for(app_root: Path) -> AppConfig:
     settings are read once per server process and environment: every rerun (each step a reader
     takes) asks again, and reading them looks for PostgreSQL's programs and the machine's memory.
     """
-    config = _settings(tuple(sorted(os.environ.items())), app_root / "lessons")
+    config = _settings_of_this_environment(app_root / "lessons")
     st.session_state[keys.CONFIG] = config
     return config
+
+
+def _settings_of_this_environment(default_lessons: Path) -> AppConfig:
+    """:func:`_settings` of ``os.environ`` as it is now."""
+    return _settings(tuple(sorted(os.environ.items())), default_lessons)
 
 
 @functools.lru_cache(maxsize=8)
@@ -121,11 +126,7 @@ _SHARE = {"lessons": 0.25, "your code": 0.5}
 def _this_runs_config() -> AppConfig:
     """The settings the frame (or the page, run on its own) read in this run."""
     config = st.session_state.get(keys.CONFIG)
-    return (
-        config
-        if isinstance(config, AppConfig)
-        else _settings(tuple(sorted(os.environ.items())), Path("lessons"))
-    )
+    return config if isinstance(config, AppConfig) else _settings_of_this_environment(Path("lessons"))
 
 
 @st.cache_resource(show_spinner=False)

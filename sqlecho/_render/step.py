@@ -14,7 +14,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from .._transcript.expect import without_expectations
+from .._transcript.expect import first_expectation, without_expectations
 from .._transcript.questions import claims_for
 from ..transcript import Step
 from .code import esc, highlight_python_lines
@@ -149,21 +149,16 @@ _WHAT_TO_LOOK_FOR = "**What to look for**"
 def _looked_for(text: str, step: Mapping[str, object], source: str | None) -> str:
     """``text`` with its ``Expect:`` lines made one list of what they claim, in words, where the
     first of them was."""
-    if _EXPECT.search(text) is None:
+    first = first_expectation(text)
+    if first is None:
         return text
     try:
         answers = [question.explain for question in claims_for(cast(Step, step), source=source)]
     except Exception:  # noqa: BLE001 - a malformed step: the narrative without its claims
         answers = []
     listed = "\n".join(f"- {md_literal(answer)}" for answer in answers)
-    block = f"\n\n{_WHAT_TO_LOOK_FOR}\n\n{listed}\n\n" if answers else "\n"
-    first = _EXPECT.search(text)
-    assert first is not None
-    before, after = text[: first.start()], _EXPECT.sub("", text[first.start() :])
-    return (before + block + after).strip()
-
-
-_EXPECT = re.compile(r"^Expect:.*(?:\n|$)", re.MULTILINE)
+    block = f"\n\n{_WHAT_TO_LOOK_FOR}\n\n{listed}\n\n" if answers else "\n\n"
+    return (text[:first] + block + without_expectations(text[first:])).strip()
 
 
 def narrative_text(

@@ -27,6 +27,7 @@ __all__ = [
     "Claim",
     "check_expectations",
     "count_events",
+    "first_expectation",
     "parse_claims",
     "parse_expectations",
     "without_expectations",
@@ -174,6 +175,12 @@ def check_expectations(step: Step, source: str | None = None) -> list[str]:
             if not result.passed:
                 problems.append(f"{where}: expected {result.clause.text}, got {result.measured}")
     return problems
+
+
+def first_expectation(narrative: str) -> int | None:
+    """Where the first ``Expect:`` line of ``narrative`` starts, or None when it has none."""
+    found = _EXPECT_LINE.search(narrative)
+    return None if found is None else found.start()
 
 
 def without_expectations(narrative: str) -> str:
