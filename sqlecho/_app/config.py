@@ -51,10 +51,10 @@ __all__ = ["DEFAULT_CACHE_MB", "STEPPINGS", "AppConfig", "cache_bytes", "class_d
 _SIZES = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 DEFAULT_CACHE_MB = 256
+"""Enough for every lesson and a class's worth of pasted programs at the step limit (~10 MiB each)."""
 
 STEPPINGS = ("server", "browser")
 """The lesson page's ways of stepping (``SQLECHO_STEPPING``); the first is the default."""
-"""Enough for every lesson and a class's worth of pasted programs at the step limit (~10 MiB each)."""
 
 
 def cache_bytes(environ: Mapping[str, str]) -> tuple[int, str | None]:

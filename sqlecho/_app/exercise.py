@@ -168,8 +168,9 @@ def exercise_panel(
     finally:
         if ticket is not None:
             ticket.leave()
-    passed = _show_results(traced, stem, index, step, check, str(exercise.get("hint", "")), done)
-    _tell_class(stem, index, ran, traced, step, check)
+    results = _check_results(traced, step, check)
+    passed = _show_results(traced, stem, index, step, results, str(exercise.get("hint", "")), done)
+    _tell_class(stem, index, ran, results)
     count = sum(1 for item in steps if isinstance(item.get("exercise"), dict))
     st.caption(f"Exercises passed in this lesson: {len(done)} of {count}.")
     if passed:
@@ -188,12 +189,10 @@ def exercise_panel(
         )
 
 
-def _tell_class(stem: str, index: int, code: str, traced: Traced, step: Step, check: str) -> None:
+def _tell_class(stem: str, index: int, code: str, results: list[ClauseResult] | str) -> None:
     """A check in a class is recorded once per press of Check (not at each rerun that shows it)."""
     if not st.session_state.pop(keys.exercise(stem, index, "tell"), False):
         return
-    found = next((item for item in traced.steps if item.get("title") == step.get("title")), None)
-    results = _results(found, check, traced.source)
     if isinstance(results, str):
         classroom.on_check(stem, index, False, results[:300], code)
         return
@@ -201,12 +200,28 @@ def _tell_class(stem: str, index: int, code: str, traced: Traced, step: Step, ch
     classroom.on_check(stem, index, failed is None, failed, code)
 
 
+def _found(traced: Traced, step: Step) -> int | None:
+    """The index of ``step`` (by its title) in the run of the reader's code."""
+    return next((n for n, item in enumerate(traced.steps) if item.get("title") == step.get("title")), None)
+
+
+def _check_results(traced: Traced, step: Step, check: str) -> list[ClauseResult] | str:
+    """The check's clauses measured on the reader's run of ``step`` (a message when it cannot be)."""
+    found = _found(traced, step)
+    return _results(traced.steps[found] if found is not None else None, check, traced.source)
+
+
 def _show_results(
-    traced: Traced, stem: str, index: int, step: Step, check: str, hint: str, done: set[int]
+    traced: Traced,
+    stem: str,
+    index: int,
+    step: Step,
+    results: list[ClauseResult] | str,
+    hint: str,
+    done: set[int],
 ) -> bool:
-    """Mark each clause of the check; True when every one passed."""
-    found = next((n for n, item in enumerate(traced.steps) if item.get("title") == step.get("title")), None)
-    results = _results(traced.steps[found] if found is not None else None, check, traced.source)
+    """Mark each clause of the check (``results``, :func:`_check_results`); True when every one passed."""
+    found = _found(traced, step)
     if isinstance(results, str):
         st.error(md_literal(results))
         return False
