@@ -97,8 +97,13 @@ def _answer(stem: str, index: int, steps: list[Step], source: str) -> None:
         return
     state.pop(f"{form}_missing", None)
     answers = [str(int(answer)) if isinstance(answer, float) else str(answer) for answer in given]
+    _mark(stem, index, step, questions, answers)
+
+
+def _mark(stem: str, index: int, step: Step, questions: list[Question], answers: list[str]) -> None:
+    """Keep the reader's answers to ``step``'s questions, marked here, and tell the class."""
     right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
-    _predictions(stem)[index] = Prediction(answers, right, _title(step))
+    _predictions(stem)[index] = Prediction(list(answers), right, _title(step))
     classroom.on_prediction(stem, index, [question.prompt for question in questions], right)
 
 
@@ -110,9 +115,7 @@ def record(stem: str, steps: list[Step], index: int, answers: list[str], source:
     if not answers:
         _reveal(stem, index, step)
     elif len(answers) == len(questions):
-        right = [is_right(question, answer) for question, answer in zip(questions, answers, strict=True)]
-        _predictions(stem)[index] = Prediction(list(answers), right, _title(step))
-        classroom.on_prediction(stem, index, [question.prompt for question in questions], right)
+        _mark(stem, index, step, questions, answers)
 
 
 def hold_unanswered(stem: str, steps: list[Step]) -> Callable[[int], bool]:
